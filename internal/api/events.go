@@ -1,0 +1,264 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/events"
+	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/store"
+)
+
+// maxEventBytes is Prefect's default maximum event size.
+const maxEventBytes = 1_500_000
+
+func (a *API) eventRoutes() {
+	a.mux.HandleFunc("GET /events/in", a.eventsIn)
+	a.mux.HandleFunc("GET /events/out", a.eventsOut)
+	a.route("POST", "/events", a.postEvents)
+	a.route("POST", "/events/filter", a.filterEvents)
+	a.route("GET", "/events/filter/next", a.filterEventsNext)
+}
+
+// acceptSocket upgrades the request and runs Prefect's handshake: a client
+// that offers the "prefect" subprotocol authenticates with a first
+// {"type":"auth"} frame; one that does not (Cloud mode, 2.x) authenticated
+// with its upgrade request's headers.
+func (a *API) acceptSocket(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"prefect"}})
+	if err != nil {
+		return nil, err
+	}
+	conn.SetReadLimit(maxEventBytes + 4096)
+	if conn.Subprotocol() != "prefect" {
+		return conn, nil
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	var msg struct {
+		Type  string  `json:"type"`
+		Token *string `json:"token"`
+	}
+	_, data, err := conn.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if json.Unmarshal(data, &msg) != nil || msg.Type != "auth" {
+		conn.Close(websocket.StatusPolicyViolation, "Expected 'auth' message")
+		return nil, errors.New("expected auth message")
+	}
+	if err := conn.Write(ctx, websocket.MessageText, []byte(`{"type":"auth_success"}`)); err != nil {
+		return nil, err
+	}
+	return conn, nil
+}
+
+// eventsIn ingests a stream of events. Frames are batched: a reader queues
+// them and a flusher stores whatever has accumulated, so a burst becomes one
+// transaction; the stream's remaining events are flushed before it closes.
+func (a *API) eventsIn(w http.ResponseWriter, r *http.Request) {
+	a.sockets.Add(1)
+	defer a.sockets.Done()
+	conn, err := a.acceptSocket(w, r)
+	if err != nil {
+		return
+	}
+	defer conn.CloseNow()
+	ws := workspaceID(r)
+
+	var (
+		mu      sync.Mutex
+		pending []*model.Event
+		wake    = make(chan struct{}, 1)
+		done    = make(chan struct{})
+	)
+	flush := func() {
+		mu.Lock()
+		batch := pending
+		pending = nil
+		mu.Unlock()
+		// Ingest outlives the connection: events already received are kept
+		// even when the client hangs up.
+		if err := a.ingest.Ingest(context.WithoutCancel(r.Context()), ws, batch); err != nil {
+			a.log.Error("ingest events", "err", err)
+		}
+	}
+	go func() {
+		defer close(done)
+		for range wake {
+			flush()
+		}
+		flush()
+	}()
+	defer func() { close(wake); <-done }()
+
+	for {
+		_, data, err := conn.Read(r.Context())
+		if err != nil {
+			return
+		}
+		var e model.Event
+		if err := json.Unmarshal(data, &e); err != nil {
+			a.log.Warn("unreadable event frame", "err", err)
+			continue
+		}
+		if err := events.Validate(&e); err != nil {
+			a.log.Warn("invalid event", "err", err)
+			continue
+		}
+		mu.Lock()
+		pending = append(pending, &e)
+		mu.Unlock()
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// eventsOut streams a workspace's events matching the subscriber's filter,
+// after backfilling recent matches unless asked not to.
+func (a *API) eventsOut(w http.ResponseWriter, r *http.Request) {
+	a.sockets.Add(1)
+	defer a.sockets.Done()
+	conn, err := a.acceptSocket(w, r)
+	if err != nil {
+		return
+	}
+	defer conn.CloseNow()
+	ctx := r.Context()
+	ws := workspaceID(r)
+	_, data, err := conn.Read(ctx)
+	if err != nil {
+		return
+	}
+	var msg struct {
+		Type     string             `json:"type"`
+		Filter   *store.EventFilter `json:"filter"`
+		Backfill *bool              `json:"backfill"`
+	}
+	if json.Unmarshal(data, &msg) != nil || msg.Type != "filter" {
+		conn.Close(websocket.StatusProtocolError, "Expected 'filter' message")
+		return
+	}
+	sub := a.ingest.Bus().Subscribe(ws, msg.Filter)
+	defer a.ingest.Bus().Unsubscribe(sub)
+	send := func(e *model.Event) error {
+		b, _ := json.Marshal(map[string]any{"type": "event", "event": e})
+		return conn.Write(ctx, websocket.MessageText, b)
+	}
+	seen := map[uuid.UUID]bool{}
+	if msg.Backfill == nil || *msg.Backfill {
+		f := msg.Filter
+		if f == nil {
+			f = &store.EventFilter{}
+		}
+		backfill, _, err := a.store.ListEvents(ctx, ws, store.EventQuery{Filter: f, Limit: 100})
+		if err != nil {
+			a.log.Error("backfill events", "err", err)
+			return
+		}
+		for i := len(backfill) - 1; i >= 0; i-- {
+			seen[backfill[i].ID] = true
+			if send(backfill[i]) != nil {
+				return
+			}
+		}
+	}
+	// Reading detects the client's close; subscribers send nothing more.
+	closed := conn.CloseRead(ctx)
+	for {
+		select {
+		case e := <-sub.C:
+			if seen[e.ID] {
+				continue
+			}
+			if send(e) != nil {
+				return
+			}
+		case <-closed.Done():
+			return
+		}
+	}
+}
+
+func (a *API) postEvents(w http.ResponseWriter, r *http.Request) error {
+	var in []*model.Event
+	body, err := decode(w, r, &in, false)
+	if err != nil {
+		return err
+	}
+	for i, e := range in {
+		if e == nil {
+			return invalid(body, fieldErr("model_type", "Input should be a valid dictionary", nil, i))
+		}
+		if err := events.Validate(e); err != nil {
+			return invalid(body, fieldErr("value_error", err.Error(), nil, i))
+		}
+	}
+	if err := a.ingest.Ingest(r.Context(), workspaceID(r), in); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// eventPage is the events filter response.
+type eventPage struct {
+	Events   []*model.Event `json:"events"`
+	Total    int            `json:"total"`
+	NextPage *string        `json:"next_page"`
+}
+
+// pageToken carries the query of the next page.
+type pageToken struct {
+	Filter *store.EventFilter `json:"f"`
+	Limit  int                `json:"l"`
+	Offset int                `json:"o"`
+}
+
+func (a *API) filterEvents(w http.ResponseWriter, r *http.Request) error {
+	var q store.EventQuery
+	body, err := decode(w, r, &q, true)
+	if err != nil {
+		return err
+	}
+	if err := checkLimit(body, q.Limit, 50); err != nil {
+		return err
+	}
+	if q.Limit == 0 {
+		q.Limit = 50
+	}
+	return a.eventPage(w, r, q)
+}
+
+func (a *API) filterEventsNext(w http.ResponseWriter, r *http.Request) error {
+	raw, err := base64.RawURLEncoding.DecodeString(r.URL.Query().Get("page-token"))
+	var tok pageToken
+	if err != nil || json.Unmarshal(raw, &tok) != nil || tok.Limit <= 0 || tok.Limit > 50 || tok.Offset < 0 {
+		return detail(http.StatusForbidden, "Invalid page token")
+	}
+	return a.eventPage(w, r, store.EventQuery{Filter: tok.Filter, Limit: tok.Limit, Offset: tok.Offset})
+}
+
+func (a *API) eventPage(w http.ResponseWriter, r *http.Request, q store.EventQuery) error {
+	evs, total, err := a.store.ListEvents(r.Context(), workspaceID(r), q)
+	if err != nil {
+		return err
+	}
+	page := eventPage{Events: evs, Total: total}
+	if q.Offset+len(evs) < total {
+		tok, _ := json.Marshal(pageToken{Filter: q.Filter, Limit: q.Limit, Offset: q.Offset + len(evs)})
+		next := "events/filter/next?page-token=" + base64.RawURLEncoding.EncodeToString(tok)
+		page.NextPage = &next
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}

@@ -1,0 +1,427 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/orchestration"
+	"github.com/praetorhq/praetor/internal/store"
+)
+
+func (a *API) flowRunRoutes() {
+	a.route("POST", "/flow_runs/", a.createFlowRun)
+	a.route("GET", "/flow_runs/{id}", a.readFlowRun)
+	a.route("PATCH", "/flow_runs/{id}", a.updateFlowRun)
+	a.route("PATCH", "/flow_runs/{id}/labels", a.updateFlowRunLabels)
+	a.route("DELETE", "/flow_runs/{id}", a.deleteFlowRun)
+	a.route("POST", "/flow_runs/filter", a.filterFlowRuns)
+	a.route("POST", "/flow_runs/count", a.countFlowRuns)
+	a.route("POST", "/flow_runs/{id}/set_state", a.setFlowRunState)
+	a.route("POST", "/flow_runs/{id}/resume", a.resumeFlowRun)
+	a.route("GET", "/flow_runs/{id}/graph", a.flowRunGraph)
+	a.route("GET", "/flow_run_states/", a.listFlowRunStates)
+	a.route("GET", "/flow_run_states/{id}", a.readFlowRunState)
+}
+
+// stateCreate validates a proposed state; loc is its location in the body.
+func stateCreate(body []byte, s *model.StateCreate, loc ...any) error {
+	if !s.Type.Valid() {
+		return invalid(body, fieldErr("enum", "Input should be 'SCHEDULED', 'PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED', 'PAUSED' or 'CANCELLING'", s.Type, append(loc, "type")...))
+	}
+	return nil
+}
+
+func (a *API) createFlowRun(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		State                    *model.StateCreate   `json:"state"`
+		Name                     *string              `json:"name"`
+		FlowID                   *uuid.UUID           `json:"flow_id"`
+		DeploymentID             *uuid.UUID           `json:"deployment_id"`
+		FlowVersion              *string              `json:"flow_version"`
+		Parameters               map[string]any       `json:"parameters"`
+		Context                  map[string]any       `json:"context"`
+		ParentTaskRunID          *uuid.UUID           `json:"parent_task_run_id"`
+		InfrastructureDocumentID *uuid.UUID           `json:"infrastructure_document_id"`
+		EmpiricalPolicy          *model.FlowRunPolicy `json:"empirical_policy"`
+		Tags                     []string             `json:"tags"`
+		Labels                   map[string]any       `json:"labels"`
+		IdempotencyKey           *string              `json:"idempotency_key"`
+		WorkQueueName            *string              `json:"work_queue_name"`
+		JobVariables             map[string]any       `json:"job_variables"`
+	}
+	body, err := decode(w, r, &in, false)
+	if err != nil {
+		return err
+	}
+	if in.FlowID == nil {
+		return invalid(body, fieldErr("missing", "Field required", nil, "flow_id"))
+	}
+	initial := model.StateCreate{Type: model.Pending}
+	if in.State != nil {
+		if err := stateCreate(body, in.State, "state"); err != nil {
+			return err
+		}
+		initial = *in.State
+	}
+	run := &model.FlowRun{
+		ID: uuid.Must(uuid.NewV7()), FlowID: *in.FlowID, DeploymentID: in.DeploymentID, FlowVersion: in.FlowVersion,
+		Parameters: in.Parameters, Context: in.Context, ParentTaskRunID: in.ParentTaskRunID,
+		InfrastructureDocumentID: in.InfrastructureDocumentID, Tags: in.Tags, Labels: in.Labels,
+		IdempotencyKey: in.IdempotencyKey, WorkQueueName: in.WorkQueueName, JobVariables: in.JobVariables,
+	}
+	if in.Name != nil && *in.Name != "" {
+		run.Name = *in.Name
+	} else {
+		run.Name = runName()
+	}
+	if in.EmpiricalPolicy != nil {
+		run.EmpiricalPolicy = mirrorRetryPolicy(*in.EmpiricalPolicy)
+	}
+	if run.Labels == nil {
+		run.Labels = map[string]any{}
+	}
+	run.Labels["prefect.flow.id"] = in.FlowID.String()
+	created, err := a.store.CreateFlowRun(r.Context(), workspaceID(r), run, initial)
+	if store.IsNotFound(err) {
+		// As in Prefect, a missing flow is a foreign-key conflict.
+		return detail(http.StatusConflict, "Data integrity conflict. This usually means a unique or foreign key constraint was violated. See server logs for details.")
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, createdStatus(created), run)
+	return nil
+}
+
+// mirrorRetryPolicy fills retries/retry_delay from the deprecated
+// max_retries/retry_delay_seconds when only those were sent, as Prefect does.
+func mirrorRetryPolicy(p model.FlowRunPolicy) model.FlowRunPolicy {
+	if p.Retries == nil && p.MaxRetries != 0 {
+		n := p.MaxRetries
+		p.Retries = &n
+	}
+	if p.RetryDelay == nil && p.RetryDelaySeconds != 0 {
+		d := p.RetryDelaySeconds
+		p.RetryDelay = &d
+	}
+	if p.PauseKeys == nil {
+		p.PauseKeys = []string{}
+	}
+	return p
+}
+
+func (a *API) readFlowRun(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	run, err := a.store.GetFlowRun(r.Context(), workspaceID(r), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, run)
+	return nil
+}
+
+func (a *API) updateFlowRun(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Name              *string              `json:"name"`
+		FlowVersion       *string              `json:"flow_version"`
+		Parameters        map[string]any       `json:"parameters"`
+		EmpiricalPolicy   *model.FlowRunPolicy `json:"empirical_policy"`
+		Tags              []string             `json:"tags"`
+		InfrastructurePID *string              `json:"infrastructure_pid"`
+		JobVariables      map[string]any       `json:"job_variables"`
+	}
+	if _, err := decode(w, r, &in, true); err != nil {
+		return err
+	}
+	err = a.store.UpdateFlowRun(r.Context(), workspaceID(r), id, func(run *model.FlowRun) error {
+		if in.Name != nil {
+			run.Name = *in.Name
+		}
+		if in.FlowVersion != nil {
+			run.FlowVersion = in.FlowVersion
+		}
+		if in.Parameters != nil {
+			run.Parameters = in.Parameters
+		}
+		if in.EmpiricalPolicy != nil {
+			run.EmpiricalPolicy = mirrorRetryPolicy(*in.EmpiricalPolicy)
+		}
+		if in.Tags != nil {
+			run.Tags = in.Tags
+		}
+		if in.InfrastructurePID != nil {
+			run.InfrastructurePID = in.InfrastructurePID
+		}
+		if in.JobVariables != nil {
+			run.JobVariables = in.JobVariables
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) updateFlowRunLabels(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var labels map[string]any
+	if _, err := decode(w, r, &labels, false); err != nil {
+		return err
+	}
+	err = a.store.UpdateFlowRun(r.Context(), workspaceID(r), id, func(run *model.FlowRun) error {
+		for k, v := range labels {
+			run.Labels[k] = v
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) deleteFlowRun(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := a.store.DeleteFlowRun(r.Context(), workspaceID(r), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) filterFlowRuns(w http.ResponseWriter, r *http.Request) error {
+	q, err := runQuery(w, r)
+	if err != nil {
+		return err
+	}
+	runs, err := a.store.ListFlowRuns(r.Context(), workspaceID(r), q)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, runs)
+	return nil
+}
+
+func (a *API) countFlowRuns(w http.ResponseWriter, r *http.Request) error {
+	q, err := runQuery(w, r)
+	if err != nil {
+		return err
+	}
+	n, err := a.store.CountFlowRuns(r.Context(), workspaceID(r), q)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, n)
+	return nil
+}
+
+// setStateBody is the body of set_state.
+type setStateBody struct {
+	State *model.StateCreate `json:"state"`
+	Force bool               `json:"force"`
+}
+
+func decodeSetState(w http.ResponseWriter, r *http.Request) (model.StateCreate, bool, error) {
+	var in setStateBody
+	body, err := decode(w, r, &in, false)
+	if err != nil {
+		return model.StateCreate{}, false, err
+	}
+	if in.State == nil {
+		return model.StateCreate{}, false, invalid(body, fieldErr("missing", "Field required", nil, "state"))
+	}
+	if err := stateCreate(body, in.State, "state"); err != nil {
+		return model.StateCreate{}, false, err
+	}
+	return *in.State, in.Force, nil
+}
+
+// writeOrchestration answers a set_state call: 201 when a state was written.
+func writeOrchestration(w http.ResponseWriter, res *orchestration.Result, before *model.State) {
+	status := http.StatusOK
+	if res.State != nil && (before == nil || res.State.ID != before.ID) {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, res)
+}
+
+func (a *API) setFlowRunState(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	proposed, force, err := decodeSetState(w, r)
+	if err != nil {
+		return err
+	}
+	ws := workspaceID(r)
+	before, err := a.store.GetFlowRun(r.Context(), ws, id)
+	if err != nil {
+		return err
+	}
+	res, err := a.store.SetFlowRunState(r.Context(), ws, id, proposed, force)
+	if err != nil {
+		return err
+	}
+	writeOrchestration(w, res, before.State)
+	return nil
+}
+
+func (a *API) resumeFlowRun(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		RunInput map[string]any `json:"run_input"`
+	}
+	if _, err := decode(w, r, &in, true); err != nil {
+		return err
+	}
+	ws := workspaceID(r)
+	run, err := a.store.GetFlowRun(r.Context(), ws, id)
+	if err != nil {
+		return err
+	}
+	if run.State == nil || run.State.Type != model.Paused {
+		reason := "Cannot resume a run that is not paused."
+		writeJSON(w, http.StatusOK, orchestration.Result{Status: orchestration.Abort, State: run.State,
+			Details: orchestration.Details{Type: "abort_details", Reason: &reason}})
+		return nil
+	}
+	proposed := model.StateCreate{Type: model.Running}
+	if run.State.StateDetails.PauseReschedule {
+		name := "Resuming"
+		proposed = model.StateCreate{Type: model.Scheduled, Name: &name}
+	}
+	res, err := a.store.SetFlowRunState(r.Context(), ws, id, proposed, false)
+	if err != nil {
+		return err
+	}
+	writeOrchestration(w, res, run.State)
+	return nil
+}
+
+// graphNode is one task run of GET /flow_runs/{id}/graph.
+type graphNode struct {
+	ID                   uuid.UUID            `json:"id"`
+	Name                 string               `json:"name"`
+	UpstreamDependencies []model.TaskRunInput `json:"upstream_dependencies"`
+	State                *model.State         `json:"state"`
+	ExpectedStartTime    *model.Time          `json:"expected_start_time"`
+	StartTime            *model.Time          `json:"start_time"`
+	EndTime              *model.Time          `json:"end_time"`
+	TotalRunTime         float64              `json:"total_run_time"`
+	EstimatedRunTime     float64              `json:"estimated_run_time"`
+	UntrackableResult    bool                 `json:"untrackable_result"`
+}
+
+func (a *API) flowRunGraph(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	ws := workspaceID(r)
+	if _, err := a.store.GetFlowRun(r.Context(), ws, id); err != nil {
+		return err
+	}
+	nodes, err := a.graph(r, ws, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, nodes)
+	return nil
+}
+
+// graph lists a flow run's task runs with their upstream task-run and
+// flow-run dependencies, read from task_inputs.
+func (a *API) graph(r *http.Request, ws, flowRunID uuid.UUID) ([]graphNode, error) {
+	var nodes []graphNode
+	for offset := 0; ; offset += 200 {
+		runs, err := a.store.ListTaskRuns(r.Context(), ws, store.RunQuery{
+			TaskRuns: &store.TaskRunFilter{FlowRunID: &store.NullableIDFilter{Any: []uuid.UUID{flowRunID}}},
+			Sort:     "EXPECTED_START_TIME_ASC", Limit: 200, Offset: offset,
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, tr := range runs {
+			deps := []model.TaskRunInput{}
+			for _, inputs := range tr.TaskInputs {
+				for _, in := range inputs {
+					if in.ID != nil && (in.InputType == "task_run" || in.InputType == "flow_run") {
+						deps = append(deps, model.TaskRunInput{InputType: in.InputType, ID: in.ID})
+					}
+				}
+			}
+			n := graphNode{ID: tr.ID, Name: tr.Name, UpstreamDependencies: deps, State: tr.State,
+				ExpectedStartTime: tr.ExpectedStartTime, StartTime: tr.StartTime, EndTime: tr.EndTime,
+				TotalRunTime: tr.TotalRunTime, EstimatedRunTime: tr.EstimatedRunTime}
+			if tr.State != nil {
+				n.UntrackableResult = tr.State.StateDetails.UntrackableResult
+			}
+			nodes = append(nodes, n)
+		}
+		if len(runs) < 200 {
+			return nodes, nil
+		}
+	}
+}
+
+func (a *API) listFlowRunStates(w http.ResponseWriter, r *http.Request) error {
+	return a.listStates(w, r, "flow_run_id", a.store.ListFlowRunStates)
+}
+
+func (a *API) readFlowRunState(w http.ResponseWriter, r *http.Request) error {
+	return a.readState(w, r, a.store.GetFlowRunState)
+}
+
+type stateLister func(ctx context.Context, ws, runID uuid.UUID) ([]*model.State, error)
+
+func (a *API) listStates(w http.ResponseWriter, r *http.Request, param string, list stateLister) error {
+	runID, err := uuid.Parse(r.URL.Query().Get(param))
+	if err != nil {
+		return &apiError{status: http.StatusUnprocessableEntity, body: map[string]any{
+			"exception_message": "Invalid request received.",
+			"exception_detail":  []fieldError{{Type: "uuid_parsing", Loc: []any{"query", param}, Msg: "Input should be a valid UUID", Input: r.URL.Query().Get(param)}},
+			"request_body":      nil,
+		}}
+	}
+	states, err := list(r.Context(), workspaceID(r), runID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, states)
+	return nil
+}
+
+func (a *API) readState(w http.ResponseWriter, r *http.Request, get func(ctx context.Context, ws, id uuid.UUID) (*model.State, error)) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	s, err := get(r.Context(), workspaceID(r), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s)
+	return nil
+}

@@ -1,0 +1,62 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/store"
+)
+
+func (a *API) logRoutes() {
+	a.route("POST", "/logs/", a.createLogs)
+	a.route("POST", "/logs/filter", a.filterLogs)
+}
+
+func (a *API) createLogs(w http.ResponseWriter, r *http.Request) error {
+	var in []struct {
+		Name      *string     `json:"name"`
+		Level     *int        `json:"level"`
+		Message   *string     `json:"message"`
+		Timestamp *model.Time `json:"timestamp"`
+		FlowRunID *uuid.UUID  `json:"flow_run_id"`
+		TaskRunID *uuid.UUID  `json:"task_run_id"`
+		WorkerID  *uuid.UUID  `json:"worker_id"`
+	}
+	body, err := decode(w, r, &in, false)
+	if err != nil {
+		return err
+	}
+	logs := make([]*model.Log, 0, len(in))
+	for i, l := range in {
+		for field, missing := range map[string]bool{"name": l.Name == nil, "level": l.Level == nil, "message": l.Message == nil, "timestamp": l.Timestamp == nil} {
+			if missing {
+				return invalid(body, fieldErr("missing", "Field required", nil, i, field))
+			}
+		}
+		logs = append(logs, &model.Log{Name: *l.Name, Level: *l.Level, Message: *l.Message, Timestamp: *l.Timestamp,
+			FlowRunID: l.FlowRunID, TaskRunID: l.TaskRunID, WorkerID: l.WorkerID})
+	}
+	if err := a.store.CreateLogs(r.Context(), workspaceID(r), logs); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, nil)
+	return nil
+}
+
+func (a *API) filterLogs(w http.ResponseWriter, r *http.Request) error {
+	var q store.LogQuery
+	body, err := decode(w, r, &q, true)
+	if err != nil {
+		return err
+	}
+	if err := checkLimit(body, q.Limit, 200); err != nil {
+		return err
+	}
+	logs, err := a.store.ListLogs(r.Context(), workspaceID(r), q)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, logs)
+	return nil
+}

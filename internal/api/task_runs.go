@@ -1,0 +1,179 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/model"
+)
+
+func (a *API) taskRunRoutes() {
+	a.route("POST", "/task_runs/", a.createTaskRun)
+	a.route("GET", "/task_runs/{id}", a.readTaskRun)
+	a.route("PATCH", "/task_runs/{id}", a.updateTaskRun)
+	a.route("DELETE", "/task_runs/{id}", a.deleteTaskRun)
+	a.route("POST", "/task_runs/filter", a.filterTaskRuns)
+	a.route("POST", "/task_runs/count", a.countTaskRuns)
+	a.route("POST", "/task_runs/{id}/set_state", a.setTaskRunState)
+	a.route("GET", "/task_run_states/", a.listTaskRunStates)
+	a.route("GET", "/task_run_states/{id}", a.readTaskRunState)
+}
+
+func (a *API) createTaskRun(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		ID              *uuid.UUID                      `json:"id"`
+		Name            *string                         `json:"name"`
+		FlowRunID       *uuid.UUID                      `json:"flow_run_id"`
+		TaskKey         *string                         `json:"task_key"`
+		DynamicKey      *string                         `json:"dynamic_key"`
+		CacheKey        *string                         `json:"cache_key"`
+		CacheExpiration *model.Time                     `json:"cache_expiration"`
+		TaskVersion     *string                         `json:"task_version"`
+		EmpiricalPolicy *model.TaskRunPolicy            `json:"empirical_policy"`
+		Tags            []string                        `json:"tags"`
+		Labels          map[string]any                  `json:"labels"`
+		TaskInputs      map[string][]model.TaskRunInput `json:"task_inputs"`
+		State           *model.StateCreate              `json:"state"`
+	}
+	body, err := decode(w, r, &in, false)
+	if err != nil {
+		return err
+	}
+	for field, v := range map[string]*string{"task_key": in.TaskKey, "dynamic_key": in.DynamicKey} {
+		if v == nil {
+			return invalid(body, fieldErr("missing", "Field required", nil, field))
+		}
+	}
+	initial := model.StateCreate{Type: model.Pending}
+	if in.State != nil {
+		if err := stateCreate(body, in.State, "state"); err != nil {
+			return err
+		}
+		initial = *in.State
+	}
+	run := &model.TaskRun{ID: uuid.Must(uuid.NewV7()), FlowRunID: in.FlowRunID, TaskKey: *in.TaskKey, DynamicKey: *in.DynamicKey,
+		CacheKey: in.CacheKey, CacheExpiration: in.CacheExpiration, TaskVersion: in.TaskVersion, Tags: in.Tags,
+		Labels: in.Labels, TaskInputs: in.TaskInputs}
+	if in.ID != nil {
+		run.ID = *in.ID
+	}
+	if in.Name != nil && *in.Name != "" {
+		run.Name = *in.Name
+	} else {
+		run.Name = runName()
+	}
+	if in.EmpiricalPolicy != nil {
+		run.EmpiricalPolicy = *in.EmpiricalPolicy
+	}
+	created, err := a.store.CreateTaskRun(r.Context(), workspaceID(r), run, initial)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, createdStatus(created), run)
+	return nil
+}
+
+func (a *API) readTaskRun(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	run, err := a.store.GetTaskRun(r.Context(), workspaceID(r), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, run)
+	return nil
+}
+
+func (a *API) updateTaskRun(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Name *string `json:"name"`
+	}
+	if _, err := decode(w, r, &in, true); err != nil {
+		return err
+	}
+	err = a.store.UpdateTaskRun(r.Context(), workspaceID(r), id, func(run *model.TaskRun) error {
+		if in.Name != nil {
+			run.Name = *in.Name
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) deleteTaskRun(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := a.store.DeleteTaskRun(r.Context(), workspaceID(r), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) filterTaskRuns(w http.ResponseWriter, r *http.Request) error {
+	q, err := runQuery(w, r)
+	if err != nil {
+		return err
+	}
+	runs, err := a.store.ListTaskRuns(r.Context(), workspaceID(r), q)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, runs)
+	return nil
+}
+
+func (a *API) countTaskRuns(w http.ResponseWriter, r *http.Request) error {
+	q, err := runQuery(w, r)
+	if err != nil {
+		return err
+	}
+	n, err := a.store.CountTaskRuns(r.Context(), workspaceID(r), q)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, n)
+	return nil
+}
+
+func (a *API) setTaskRunState(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	proposed, force, err := decodeSetState(w, r)
+	if err != nil {
+		return err
+	}
+	ws := workspaceID(r)
+	before, err := a.store.GetTaskRun(r.Context(), ws, id)
+	if err != nil {
+		return err
+	}
+	res, err := a.store.SetTaskRunState(r.Context(), ws, id, proposed, force)
+	if err != nil {
+		return err
+	}
+	writeOrchestration(w, res, before.State)
+	return nil
+}
+
+func (a *API) listTaskRunStates(w http.ResponseWriter, r *http.Request) error {
+	return a.listStates(w, r, "task_run_id", a.store.ListTaskRunStates)
+}
+
+func (a *API) readTaskRunState(w http.ResponseWriter, r *http.Request) error {
+	return a.readState(w, r, a.store.GetTaskRunState)
+}

@@ -1,0 +1,81 @@
+package auth
+
+import "strings"
+
+// Account roles (the first of Prefect Cloud's two layers).
+const (
+	AccountOwner  = "owner"
+	AccountAdmin  = "admin"
+	AccountMember = "member"
+)
+
+// Workspace roles (the second layer).
+const (
+	WorkspaceOwner     = "owner"
+	WorkspaceDeveloper = "developer"
+	WorkspaceRunner    = "runner"
+	WorkspaceViewer    = "viewer"
+	WorkspaceWorker    = "worker"
+)
+
+// ValidAccountRole reports whether r names an account role.
+func ValidAccountRole(r string) bool {
+	return r == AccountOwner || r == AccountAdmin || r == AccountMember
+}
+
+// ValidWorkspaceRole reports whether r names a workspace role.
+func ValidWorkspaceRole(r string) bool {
+	switch r {
+	case WorkspaceOwner, WorkspaceDeveloper, WorkspaceRunner, WorkspaceViewer, WorkspaceWorker:
+		return true
+	}
+	return false
+}
+
+// EffectiveWorkspaceRole combines a user's account role and workspace
+// membership: account owners and admins own every workspace of the account.
+// It returns "" when the user has no access.
+func EffectiveWorkspaceRole(accountRole, workspaceRole string) string {
+	if accountRole == AccountOwner || accountRole == AccountAdmin {
+		return WorkspaceOwner
+	}
+	return workspaceRole
+}
+
+// Permission is a verb:resource pair, in the vocabulary Prefect's UI checks
+// (read:flow_run, run:deployment, …). Every API route requires exactly one.
+type Permission string
+
+// Workspace permissions reserved to owners.
+const (
+	ManageWorkspace  Permission = "update:workspace"
+	ManageMembership Permission = "manage:workspace_membership"
+)
+
+// workerPermissions is the least a worker needs: poll pools, claim and
+// report runs, ship logs and events.
+var workerPermissions = map[Permission]bool{
+	"read:flow": true, "read:flow_run": true, "update:flow_run": true, "read:task_run": true,
+	"create:task_run": true, "update:task_run": true, "create:log": true, "create:event": true, "read:event": true,
+	"read:deployment": true, "read:work_pool": true, "update:work_pool": true, "read:work_queue": true,
+	"update:work_queue": true, "read:variable": true, "read:artifact": true, "create:artifact": true,
+	"read:workspace": true,
+}
+
+// Can reports whether a workspace role grants p.
+func Can(role string, p Permission) bool {
+	verb, _, _ := strings.Cut(string(p), ":")
+	switch role {
+	case WorkspaceOwner:
+		return true
+	case WorkspaceDeveloper:
+		return p != ManageWorkspace && p != ManageMembership
+	case WorkspaceRunner:
+		return verb == "read" || p == "run:deployment"
+	case WorkspaceViewer:
+		return verb == "read"
+	case WorkspaceWorker:
+		return workerPermissions[p]
+	}
+	return false
+}

@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/praetorhq/praetor/internal/server"
+	"github.com/spf13/cobra"
+)
+
+func newServerCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "server", Short: "Run the Praetor server"}
+	cmd.AddCommand(newServerStartCmd())
+	return cmd
+}
+
+// defaultHome is $PRAETOR_HOME, else ~/.praetor.
+func defaultHome() string {
+	if h := os.Getenv("PRAETOR_HOME"); h != "" {
+		return h
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".praetor")
+	}
+	return ".praetor"
+}
+
+func newServerStartCmd() *cobra.Command {
+	var cfg server.Config
+	cmd := &cobra.Command{
+		Use:   "start",
+		Short: "Start the API server (embedded SQLite unless PRAETOR_DATABASE_URL is set)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Logger = newLogger()
+			return runServer(cmd.Context(), cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Host, "host", envOr("PRAETOR_HOST", "127.0.0.1"), "address to listen on ($PRAETOR_HOST)")
+	f.IntVar(&cfg.Port, "port", 4200, "port to listen on")
+	f.StringVar(&cfg.Home, "home", defaultHome(), "data directory ($PRAETOR_HOME)")
+	f.StringVar(&cfg.DatabaseURL, "database-url", os.Getenv("PRAETOR_DATABASE_URL"), "PostgreSQL URL; empty for embedded SQLite ($PRAETOR_DATABASE_URL)")
+	return cmd
+}
+
+func runServer(ctx context.Context, cfg server.Config) error {
+	srv, err := server.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	cfg.Logger.Info("praetor server started", "url", srv.URL(), "api", srv.URL()+"/api", "database", srv.Engine())
+	fmt.Fprintf(os.Stderr, "\nConfigure Prefect to use this server:\n\n    prefect config set PREFECT_API_URL=%s/api\n\n", srv.URL())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	cfg.Logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return <-errc
+}

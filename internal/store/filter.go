@@ -1,0 +1,199 @@
+package store
+
+import (
+	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/model"
+)
+
+// The filter types mirror Prefect's nested filter objects, member for member,
+// so request bodies decode straight into them. A nil member does not filter.
+// Members of one filter are combined with AND, or with OR when Operator is
+// "or_".
+
+// IDFilter filters on an id column.
+type IDFilter struct {
+	Any    []uuid.UUID `json:"any_"`
+	NotAny []uuid.UUID `json:"not_any_"`
+}
+
+// NullableIDFilter filters on a nullable id column.
+type NullableIDFilter struct {
+	Any    []uuid.UUID `json:"any_"`
+	NotAny []uuid.UUID `json:"not_any_"`
+	IsNull *bool       `json:"is_null_"`
+}
+
+// NameFilter filters on a name column.
+type NameFilter struct {
+	Any        []string `json:"any_"`
+	NotAny     []string `json:"not_any_"`
+	Like       *string  `json:"like_"`
+	StartsWith []string `json:"startswith_"`
+	IsNull     *bool    `json:"is_null_"`
+}
+
+// TagsFilter filters on a JSON array of tags.
+type TagsFilter struct {
+	All    []string `json:"all_"`
+	Any    []string `json:"any_"`
+	IsNull *bool    `json:"is_null_"`
+}
+
+// TimeFilter filters on a timestamp column; bounds are inclusive.
+type TimeFilter struct {
+	Before *model.Time `json:"before_"`
+	After  *model.Time `json:"after_"`
+	IsNull *bool       `json:"is_null_"`
+}
+
+// StateFilter filters on a run's current state.
+type StateFilter struct {
+	Operator string `json:"operator"`
+	Type     *struct {
+		Any    []model.StateType `json:"any_"`
+		NotAny []model.StateType `json:"not_any_"`
+	} `json:"type"`
+	Name *struct {
+		Any    []string `json:"any_"`
+		NotAny []string `json:"not_any_"`
+	} `json:"name"`
+}
+
+// FlowFilter is Prefect's FlowFilter.
+type FlowFilter struct {
+	Operator string      `json:"operator"`
+	ID       *IDFilter   `json:"id"`
+	Name     *NameFilter `json:"name"`
+	Tags     *TagsFilter `json:"tags"`
+}
+
+// FlowRunFilter is Prefect's FlowRunFilter.
+type FlowRunFilter struct {
+	Operator               string            `json:"operator"`
+	ID                     *IDFilter         `json:"id"`
+	Name                   *NameFilter       `json:"name"`
+	Tags                   *TagsFilter       `json:"tags"`
+	DeploymentID           *NullableIDFilter `json:"deployment_id"`
+	WorkQueueName          *NameFilter       `json:"work_queue_name"`
+	State                  *StateFilter      `json:"state"`
+	FlowVersion            *NameFilter       `json:"flow_version"`
+	StartTime              *TimeFilter       `json:"start_time"`
+	EndTime                *TimeFilter       `json:"end_time"`
+	ExpectedStartTime      *TimeFilter       `json:"expected_start_time"`
+	NextScheduledStartTime *TimeFilter       `json:"next_scheduled_start_time"`
+	ParentFlowRunID        *IDFilter         `json:"parent_flow_run_id"`
+	ParentTaskRunID        *NullableIDFilter `json:"parent_task_run_id"`
+	IdempotencyKey         *NameFilter       `json:"idempotency_key"`
+}
+
+// TaskRunFilter is Prefect's TaskRunFilter.
+type TaskRunFilter struct {
+	Operator          string       `json:"operator"`
+	ID                *IDFilter    `json:"id"`
+	Name              *NameFilter  `json:"name"`
+	Tags              *TagsFilter  `json:"tags"`
+	State             *StateFilter `json:"state"`
+	StartTime         *TimeFilter  `json:"start_time"`
+	EndTime           *TimeFilter  `json:"end_time"`
+	ExpectedStartTime *TimeFilter  `json:"expected_start_time"`
+	SubflowRuns       *struct {
+		Exists *bool `json:"exists_"`
+	} `json:"subflow_runs"`
+	FlowRunID *NullableIDFilter `json:"flow_run_id"`
+}
+
+// LogFilter is Prefect's LogFilter.
+type LogFilter struct {
+	Operator string `json:"operator"`
+	Level    *struct {
+		GE *int `json:"ge_"`
+		LE *int `json:"le_"`
+	} `json:"level"`
+	Timestamp *TimeFilter       `json:"timestamp"`
+	FlowRunID *IDFilter         `json:"flow_run_id"`
+	TaskRunID *NullableIDFilter `json:"task_run_id"`
+	Text      *struct {
+		Query string `json:"query"`
+	} `json:"text"`
+}
+
+// EventFilter is the subset of Prefect's EventFilter Praetor evaluates.
+type EventFilter struct {
+	Occurred *struct {
+		Since *model.Time `json:"since"`
+		Until *model.Time `json:"until"`
+	} `json:"occurred"`
+	Event *struct {
+		Prefix []string `json:"prefix"`
+		Name   []string `json:"name"`
+	} `json:"event"`
+	Resource *struct {
+		ID       []string `json:"id"`
+		IDPrefix []string `json:"id_prefix"`
+	} `json:"resource"`
+	Any *struct {
+		ID       []string `json:"id"`
+		IDPrefix []string `json:"id_prefix"`
+	} `json:"any_resource"`
+	Order string `json:"order"`
+}
+
+// VariableFilter is Prefect's VariableFilter.
+type VariableFilter struct {
+	ID   *IDFilter   `json:"id"`
+	Name *NameFilter `json:"name"`
+	Tags *TagsFilter `json:"tags"`
+}
+
+// ArtifactFilter is Prefect's ArtifactFilter.
+type ArtifactFilter struct {
+	ID        *IDFilter   `json:"id"`
+	Key       *NameFilter `json:"key"`
+	FlowRunID *IDFilter   `json:"flow_run_id"`
+	TaskRunID *IDFilter   `json:"task_run_id"`
+	Type      *NameFilter `json:"type"`
+}
+
+// RunQuery selects flow runs, task runs or flows by Prefect's combined filter
+// body: each entity's filter narrows the result through its relation.
+type RunQuery struct {
+	Flows    *FlowFilter    `json:"flows"`
+	FlowRuns *FlowRunFilter `json:"flow_runs"`
+	TaskRuns *TaskRunFilter `json:"task_runs"`
+	Sort     string         `json:"sort"`
+	Limit    int            `json:"limit"`
+	Offset   int            `json:"offset"`
+}
+
+// LogQuery selects logs.
+type LogQuery struct {
+	Logs   *LogFilter `json:"logs"`
+	Sort   string     `json:"sort"`
+	Limit  int        `json:"limit"`
+	Offset int        `json:"offset"`
+}
+
+// EventQuery selects events.
+type EventQuery struct {
+	Filter *EventFilter `json:"filter"`
+	Limit  int          `json:"limit"`
+	Offset int          `json:"-"`
+}
+
+// VariableQuery selects variables.
+type VariableQuery struct {
+	Variables *VariableFilter `json:"variables"`
+	Sort      string          `json:"sort"`
+	Limit     int             `json:"limit"`
+	Offset    int             `json:"offset"`
+}
+
+// ArtifactQuery selects artifacts.
+type ArtifactQuery struct {
+	Artifacts *ArtifactFilter `json:"artifacts"`
+	FlowRuns  *FlowRunFilter  `json:"flow_runs"`
+	TaskRuns  *TaskRunFilter  `json:"task_runs"`
+	Sort      string          `json:"sort"`
+	Limit     int             `json:"limit"`
+	Offset    int             `json:"offset"`
+}

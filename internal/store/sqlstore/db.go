@@ -1,0 +1,179 @@
+// Package sqlstore implements store.Store on SQLite (embedded, the default) and
+// PostgreSQL. The DML is shared; what differs between the engines (DDL, types,
+// JSON operators, locking, how writes are committed) lives in the dialect files
+// sqlite.go and postgres.go and in one migrations directory per engine.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/praetorhq/praetor/internal/model"
+)
+
+//go:embed migrations
+var migrationFS embed.FS
+
+// DB is a store backed by a SQL database.
+type DB struct {
+	d      dialect
+	read   *sql.DB
+	writer writer
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// writer runs write transactions. SQLite funnels every write through one
+// connection with group commit; PostgreSQL runs each in its own transaction.
+type writer interface {
+	write(ctx context.Context, fn func(tx *sql.Tx) error) error
+	close() error
+}
+
+// Open connects to the database named by dsn (a postgres:// URL, or a SQLite
+// file path) and applies pending migrations. It refuses a schema newer than
+// this binary knows.
+func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	var (
+		db  *DB
+		err error
+	)
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		db, err = openPostgres(ctx, dsn)
+	} else {
+		db, err = openSQLite(ctx, dsn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	db.log = log
+	db.now = time.Now
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Engine names the database engine: "sqlite" or "postgres".
+func (db *DB) Engine() string { return db.d.name() }
+
+// Close waits for queued writes to commit and closes the connections.
+func (db *DB) Close() error {
+	werr := db.writer.close()
+	rerr := db.read.Close()
+	return errors.Join(werr, rerr)
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
+
+func (db *DB) migrate(ctx context.Context) error {
+	dir := "migrations/" + db.d.name()
+	entries, err := fs.ReadDir(migrationFS, dir)
+	if err != nil {
+		return fmt.Errorf("read migrations: %w", err)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	return db.writer.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied TEXT NOT NULL)`); err != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
+		}
+		var current int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		if current > len(entries) {
+			return fmt.Errorf("database schema version %d is newer than this binary knows (%d); upgrade praetor", current, len(entries))
+		}
+		for i, e := range entries {
+			version := i + 1
+			if version <= current {
+				continue
+			}
+			if !strings.HasPrefix(e.Name(), fmt.Sprintf("%04d_", version)) {
+				return fmt.Errorf("migration %s is out of sequence", e.Name())
+			}
+			body, err := fs.ReadFile(migrationFS, dir+"/"+e.Name())
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("apply migration %s: %w", e.Name(), err)
+			}
+			if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`), version, time.Now().UTC().Format(time.RFC3339)); err != nil {
+				return err
+			}
+			db.log.Info("applied migration", "engine", db.d.name(), "migration", e.Name())
+		}
+		return nil
+	})
+}
+
+// query runs a read query against the read pool.
+func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return db.read.QueryContext(ctx, db.d.rebind(q), args...)
+}
+
+// queryer is what both *sql.DB and *sql.Tx offer, so read helpers can run
+// inside a write transaction or on the read pool.
+type queryer interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+}
+
+// dialect is what differs between the engines in the shared DML.
+type dialect interface {
+	name() string
+	// rebind turns ? placeholders into the engine's form.
+	rebind(q string) string
+	// time converts a timestamp to the engine's column value.
+	time(t model.Time) any
+	// jsonContains is a condition: the JSON array in col contains the string
+	// bound to the next placeholder.
+	jsonContains(col string) string
+	// relatedID is a condition: some related resource's id compares with op
+	// to the value bound to the next placeholder.
+	relatedID(col, op string) string
+	// forUpdate is the row-lock suffix for a SELECT inside a write.
+	forUpdate() string
+	// like is the case-insensitive substring operator.
+	like() string
+	// isUniqueViolation reports whether err is a unique-constraint failure.
+	isUniqueViolation(err error) bool
+}
+
+// rebindDollar rewrites ? placeholders as $1, $2, …, skipping quoted text.
+func rebindDollar(q string) string {
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	inQuote := false
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if c == '\'' {
+			inQuote = !inQuote
+		}
+		if c == '?' && !inQuote {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}

@@ -1,0 +1,184 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/store"
+)
+
+// IngestEvents stores events (a redelivered id is ignored) and applies the
+// task-run records derived from them, all in one transaction.
+func (db *DB) IngestEvents(ctx context.Context, ws uuid.UUID, events []*model.Event, records []store.TaskRunRecord) error {
+	return db.writer.write(ctx, func(tx *sql.Tx) error {
+		for _, e := range events {
+			_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO events (workspace_id, id, occurred, event, resource_id, resource, related, payload, follows, received)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id, id) DO NOTHING`),
+				ws, e.ID, db.d.time(e.Occurred), e.Event, e.Resource.ID(), mustJSON(e.Resource), mustJSON(e.Related),
+				payloadArg(e.Payload), e.Follows, db.d.time(e.Received))
+			if err != nil {
+				return fmt.Errorf("insert event: %w", err)
+			}
+		}
+		for _, rec := range records {
+			if err := db.recordTaskRun(ctx, tx, ws, rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func payloadArg(p []byte) any {
+	if len(p) == 0 {
+		return "{}"
+	}
+	return string(p)
+}
+
+// recordTaskRun upserts a task run from a client event: matched by id or by
+// (flow_run_id, task_key, dynamic_key), overwritten only by a newer state, as
+// events may arrive out of order or twice.
+func (db *DB) recordTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, rec store.TaskRunRecord) error {
+	r, s := rec.Run, rec.State
+	if r.FlowRunID != nil {
+		var n int
+		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM flow_runs WHERE workspace_id = ? AND id = ?`), ws, *r.FlowRunID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			// A flow run of another workspace, or none at all: not ours to record.
+			db.log.Warn("task run event names an unknown flow run", "task_run_id", r.ID, "flow_run_id", *r.FlowRunID)
+			return nil
+		}
+	}
+	existing, err := db.lockTaskRun(ctx, tx, ws, "tr.id = ?", r.ID)
+	if store.IsNotFound(err) && r.FlowRunID != nil {
+		existing, err = db.lockTaskRun(ctx, tx, ws, "tr.flow_run_id = ? AND tr.task_key = ? AND tr.dynamic_key = ?", *r.FlowRunID, r.TaskKey, r.DynamicKey)
+	}
+	switch {
+	case store.IsNotFound(err):
+		if err := db.insertRecordedTaskRun(ctx, tx, ws, r, s); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	default:
+		s.StateDetails.TaskRunID = &existing.ID
+		r.ID = existing.ID
+		if existing.StateTimestamp == nil || s.Timestamp.After(existing.StateTimestamp.Time) {
+			r.Created = existing.Created
+			if err := db.saveTaskRun(ctx, tx, ws, r); err != nil {
+				return err
+			}
+		}
+	}
+	return db.insertState(ctx, tx, "task_run_states", "task_run_id", ws, r.ID, s)
+}
+
+func (db *DB) insertRecordedTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.TaskRun, s *model.State) error {
+	now := model.Now()
+	r.Created, r.Updated = now, now
+	normalizeTaskRun(r)
+	// ON CONFLICT DO NOTHING: an id taken in another workspace drops the record
+	// rather than failing the batch.
+	_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO task_runs (id, workspace_id, flow_run_id, name, task_key, dynamic_key,
+		cache_key, cache_expiration, task_version, empirical_policy, tags, labels, task_inputs, state_id, state_type, state_name,
+		state_timestamp, run_count, flow_run_run_count, expected_start_time, next_scheduled_start_time, start_time, end_time,
+		total_run_time, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`),
+		r.ID, ws, r.FlowRunID, r.Name, r.TaskKey, r.DynamicKey, r.CacheKey, db.timeArg(r.CacheExpiration), r.TaskVersion,
+		mustJSON(r.EmpiricalPolicy), mustJSON(r.Tags), mustJSON(r.Labels), mustJSON(r.TaskInputs), r.StateID,
+		typeArg(r.StateType), r.StateName, db.timeArg(r.StateTimestamp), r.RunCount, r.FlowRunRunCount,
+		db.timeArg(r.ExpectedStartTime), db.timeArg(r.NextScheduledStartTime), db.timeArg(r.StartTime), db.timeArg(r.EndTime),
+		r.TotalRunTime, db.d.time(now), db.d.time(now))
+	if err != nil {
+		return fmt.Errorf("record task run: %w", err)
+	}
+	return nil
+}
+
+func scanEvent(row scanner) (*model.Event, error) {
+	var (
+		e                  model.Event
+		occurred, received nullTime
+	)
+	if err := row.Scan(&e.ID, &occurred, &e.Event, jsonCol{&e.Resource}, jsonCol{&e.Related}, rawJSON{&e.Payload}, nullID{&e.Follows}, &received); err != nil {
+		return nil, err
+	}
+	e.Occurred, e.Received = occurred.T, received.T
+	if e.Related == nil {
+		e.Related = []model.Resource{}
+	}
+	return &e, nil
+}
+
+// ListEvents returns the events matching q, newest first unless asked
+// otherwise, and the total count of matches.
+func (db *DB) ListEvents(ctx context.Context, ws uuid.UUID, q store.EventQuery) ([]*model.Event, int, error) {
+	c := newClause(db.d, "")
+	c.add("workspace_id = ?", ws)
+	order := "occurred DESC, id DESC"
+	if f := q.Filter; f != nil {
+		if f.Order == "ASC" {
+			order = "occurred ASC, id ASC"
+		}
+		if o := f.Occurred; o != nil {
+			if o.Since != nil {
+				c.add("occurred >= ?", db.d.time(*o.Since))
+			}
+			if o.Until != nil {
+				c.add("occurred <= ?", db.d.time(*o.Until))
+			}
+		}
+		if ev := f.Event; ev != nil {
+			inList(c, "event", ev.Name, nil)
+			if len(ev.Prefix) > 0 {
+				or := newClause(db.d, "or_")
+				for _, p := range ev.Prefix {
+					or.add("event LIKE ?", p+"%")
+				}
+				c.sub(or)
+			}
+		}
+		if r := f.Resource; r != nil {
+			db.resourceFilter(c, r.ID, r.IDPrefix, false)
+		}
+		if r := f.Any; r != nil {
+			db.resourceFilter(c, r.ID, r.IDPrefix, true)
+		}
+	}
+	where, args := c.sql()
+	total, err := db.count(ctx, `SELECT COUNT(*) FROM events WHERE `+where, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, err := db.query(ctx, `SELECT id, occurred, event, resource, related, payload, follows, received FROM events WHERE `+where+` ORDER BY `+order+page(q.Limit, q.Offset), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list events: %w", err)
+	}
+	events, err := collect(rows, func(s interface{ Scan(...any) error }) (*model.Event, error) { return scanEvent(s) })
+	return events, total, err
+}
+
+// resourceFilter matches the event's resource id, or with related also any
+// related resource's id, exactly or by prefix.
+func (db *DB) resourceFilter(c *clause, ids, prefixes []string, related bool) {
+	or := newClause(db.d, "or_")
+	for _, id := range ids {
+		or.add("resource_id = ?", id)
+		if related {
+			or.add(db.d.relatedID("related", "="), id)
+		}
+	}
+	for _, p := range prefixes {
+		or.add("resource_id LIKE ?", p+"%")
+		if related {
+			or.add(db.d.relatedID("related", "LIKE"), p+"%")
+		}
+	}
+	c.sub(or)
+}

@@ -1,0 +1,460 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/orchestration"
+	"github.com/praetorhq/praetor/internal/store"
+)
+
+const flowRunColumns = `fr.id, fr.flow_id, fr.name, fr.state_id, fr.state_type, fr.state_name, fr.state_timestamp,
+	fr.run_count, fr.expected_start_time, fr.next_scheduled_start_time, fr.start_time, fr.end_time, fr.total_run_time,
+	fr.parent_task_run_id, fr.deployment_id, fr.deployment_version, fr.work_queue_id, fr.work_queue_name,
+	fr.work_pool_id, fr.work_pool_name, fr.flow_version, fr.idempotency_key, fr.auto_scheduled,
+	fr.infrastructure_document_id, fr.infrastructure_pid, fr.parameters, fr.context, fr.empirical_policy,
+	fr.tags, fr.labels, fr.job_variables, fr.created_by, fr.created, fr.updated, ` + stateColumns
+
+// stateColumns reads the current state joined as s.
+const stateColumns = `s.id, s.type, s.name, s.timestamp, s.message, s.data, s.state_details`
+
+const flowRunFrom = ` FROM flow_runs fr LEFT JOIN flow_run_states s ON s.id = fr.state_id`
+
+type scanner interface{ Scan(...any) error }
+
+// trackingDest returns the scan destinations of the shared run columns.
+func trackingDest(rt *model.RunTracking, stateTS, expected, next, start, end *nullTime) []any {
+	return []any{nullID{&rt.StateID}, jsonlessStateType{&rt.StateType}, nullStr{&rt.StateName}, stateTS,
+		&rt.RunCount, expected, next, start, end, &rt.TotalRunTime}
+}
+
+func (rt stateScan) apply(r *model.RunTracking) {
+	r.StateTimestamp = rt.stateTS.ptr()
+	r.ExpectedStartTime = rt.expected.ptr()
+	r.NextScheduledStartTime = rt.next.ptr()
+	r.StartTime = rt.start.ptr()
+	r.EndTime = rt.end.ptr()
+}
+
+type stateScan struct {
+	stateTS, expected, next, start, end nullTime
+	// current state, from the joined columns
+	id        uuid.NullUUID
+	typ, name sql.NullString
+	ts        nullTime
+	message   *string
+	data      []byte
+	details   model.StateDetails
+	hasDetail bool
+}
+
+func (s *stateScan) tracking(rt *model.RunTracking) []any {
+	return trackingDest(rt, &s.stateTS, &s.expected, &s.next, &s.start, &s.end)
+}
+
+func (s *stateScan) stateDest() []any {
+	return []any{&s.id, &s.typ, &s.name, &s.ts, nullStr{&s.message}, rawJSON{(*json.RawMessage)(&s.data)}, jsonCol{&s.details}}
+}
+
+func (s *stateScan) state() *model.State {
+	if !s.id.Valid {
+		return nil
+	}
+	return &model.State{ID: s.id.UUID, Type: model.StateType(s.typ.String), Name: s.name.String, Timestamp: s.ts.T,
+		Message: s.message, Data: s.data, StateDetails: s.details}
+}
+
+// jsonlessStateType scans a nullable state type.
+type jsonlessStateType struct{ dst **model.StateType }
+
+func (j jsonlessStateType) Scan(v any) error {
+	var s *string
+	if err := (nullStr{&s}).Scan(v); err != nil {
+		return err
+	}
+	if s == nil {
+		*j.dst = nil
+		return nil
+	}
+	t := model.StateType(*s)
+	*j.dst = &t
+	return nil
+}
+
+func scanFlowRun(row scanner) (*model.FlowRun, error) {
+	var (
+		r                model.FlowRun
+		ss               stateScan
+		created, updated nullTime
+	)
+	dest := []any{&r.ID, &r.FlowID, &r.Name}
+	dest = append(dest, ss.tracking(&r.RunTracking)...)
+	dest = append(dest, nullID{&r.ParentTaskRunID}, nullID{&r.DeploymentID}, nullStr{&r.DeploymentVersion},
+		nullID{&r.WorkQueueID}, nullStr{&r.WorkQueueName}, nullID{&r.WorkPoolID}, nullStr{&r.WorkPoolName},
+		nullStr{&r.FlowVersion}, nullStr{&r.IdempotencyKey}, &r.AutoScheduled, nullID{&r.InfrastructureDocumentID},
+		nullStr{&r.InfrastructurePID}, jsonCol{&r.Parameters}, jsonCol{&r.Context}, jsonCol{&r.EmpiricalPolicy},
+		jsonCol{&r.Tags}, jsonCol{&r.Labels}, jsonCol{&r.JobVariables}, jsonCol{&r.CreatedBy}, &created, &updated)
+	dest = append(dest, ss.stateDest()...)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	ss.apply(&r.RunTracking)
+	r.State = ss.state()
+	r.Created, r.Updated = created.T, updated.T
+	normalizeFlowRun(&r)
+	orchestration.Estimate(&r.RunTracking, time.Now())
+	return &r, nil
+}
+
+// normalizeFlowRun replaces nil collections with empty ones, as Prefect
+// never returns null for them.
+func normalizeFlowRun(r *model.FlowRun) {
+	if r.Parameters == nil {
+		r.Parameters = map[string]any{}
+	}
+	if r.Context == nil {
+		r.Context = map[string]any{}
+	}
+	if r.Tags == nil {
+		r.Tags = []string{}
+	}
+	if r.Labels == nil {
+		r.Labels = map[string]any{}
+	}
+	if r.JobVariables == nil {
+		r.JobVariables = map[string]any{}
+	}
+	if r.EmpiricalPolicy.PauseKeys == nil {
+		r.EmpiricalPolicy.PauseKeys = []string{}
+	}
+}
+
+// CreateFlowRun inserts a flow run and forces its initial state.
+func (db *DB) CreateFlowRun(ctx context.Context, ws uuid.UUID, r *model.FlowRun, initial model.StateCreate) (bool, error) {
+	var created bool
+	err := db.writer.write(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM flows WHERE workspace_id = ? AND id = ?`), ws, r.FlowID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return store.Errorf(store.ENotFound, "Flow %s not found", r.FlowID)
+		}
+		if r.IdempotencyKey != nil {
+			existing, err := db.lockFlowRun(ctx, tx, ws, `fr.flow_id = ? AND fr.idempotency_key = ?`, r.FlowID, *r.IdempotencyKey)
+			if err == nil {
+				*r = *existing
+				return nil
+			}
+			if !store.IsNotFound(err) {
+				return err
+			}
+		}
+		now := model.Now()
+		r.Created, r.Updated = now, now
+		normalizeFlowRun(r)
+		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO flow_runs (id, workspace_id, flow_id, name, run_count, total_run_time,
+			parent_task_run_id, deployment_id, deployment_version, work_queue_id, work_queue_name, work_pool_id, work_pool_name,
+			flow_version, idempotency_key, auto_scheduled, infrastructure_document_id, infrastructure_pid,
+			parameters, context, empirical_policy, tags, labels, job_variables, created_by, created, updated)
+			VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			r.ID, ws, r.FlowID, r.Name, r.ParentTaskRunID, r.DeploymentID, r.DeploymentVersion, r.WorkQueueID, r.WorkQueueName,
+			r.WorkPoolID, r.WorkPoolName, r.FlowVersion, r.IdempotencyKey, r.AutoScheduled, r.InfrastructureDocumentID,
+			r.InfrastructurePID, mustJSON(r.Parameters), mustJSON(r.Context), mustJSON(r.EmpiricalPolicy), mustJSON(r.Tags),
+			mustJSON(r.Labels), mustJSON(r.JobVariables), mustJSON(r.CreatedBy), db.d.time(now), db.d.time(now))
+		if err != nil {
+			if db.d.isUniqueViolation(err) {
+				return store.Errorf(store.EConflict, "Data integrity conflict. A flow run with this id already exists.")
+			}
+			return fmt.Errorf("insert flow run: %w", err)
+		}
+		created = true
+		res, err := db.setFlowRunState(ctx, tx, ws, r, initial, true)
+		if err != nil {
+			return err
+		}
+		_ = res
+		return nil
+	})
+	return created, err
+}
+
+// lockFlowRun reads one flow run inside a write, locking its row on PostgreSQL.
+func (db *DB) lockFlowRun(ctx context.Context, q queryer, ws uuid.UUID, cond string, args ...any) (*model.FlowRun, error) {
+	lock := db.d.forUpdate()
+	if lock != "" {
+		lock += " OF fr"
+	}
+	r, err := scanFlowRun(q.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowRunColumns+flowRunFrom+` WHERE fr.workspace_id = ? AND `+cond+lock),
+		append([]any{ws}, args...)...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Flow run", nil)
+	}
+	return r, err
+}
+
+// GetFlowRun returns a flow run with its current state.
+func (db *DB) GetFlowRun(ctx context.Context, ws, id uuid.UUID) (*model.FlowRun, error) {
+	r, err := scanFlowRun(db.read.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowRunColumns+flowRunFrom+` WHERE fr.workspace_id = ? AND fr.id = ?`), ws, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Flow run", id)
+	}
+	return r, err
+}
+
+var flowRunSorts = map[string]string{
+	"":                              "fr.id DESC",
+	"ID_DESC":                       "fr.id DESC",
+	"START_TIME_ASC":                "fr.start_time ASC NULLS LAST, fr.id",
+	"START_TIME_DESC":               "fr.start_time DESC NULLS LAST, fr.id",
+	"EXPECTED_START_TIME_ASC":       "fr.expected_start_time ASC, fr.id",
+	"EXPECTED_START_TIME_DESC":      "fr.expected_start_time DESC, fr.id",
+	"NAME_ASC":                      "fr.name ASC, fr.id",
+	"NAME_DESC":                     "fr.name DESC, fr.id",
+	"NEXT_SCHEDULED_START_TIME_ASC": "fr.next_scheduled_start_time ASC, fr.id",
+	"END_TIME_DESC":                 "fr.end_time DESC NULLS LAST, fr.id",
+}
+
+func (db *DB) flowRunFilter(c *clause, a string, f *store.FlowRunFilter) {
+	if f == nil {
+		return
+	}
+	s := newClause(db.d, f.Operator)
+	s.id(a+".id", f.ID)
+	s.name(a+".name", f.Name)
+	s.tags(a+".tags", f.Tags)
+	s.nullableID(a+".deployment_id", f.DeploymentID)
+	s.name(a+".work_queue_name", f.WorkQueueName)
+	s.state(a, f.State)
+	s.name(a+".flow_version", f.FlowVersion)
+	s.time(a+".start_time", f.StartTime)
+	s.time(a+".end_time", f.EndTime)
+	s.time(a+".expected_start_time", f.ExpectedStartTime)
+	s.time(a+".next_scheduled_start_time", f.NextScheduledStartTime)
+	s.nullableID(a+".parent_task_run_id", f.ParentTaskRunID)
+	s.name(a+".idempotency_key", f.IdempotencyKey)
+	if f.ParentFlowRunID != nil && f.ParentFlowRunID.Any != nil {
+		p := newClause(db.d, "")
+		inList(p, "ptr.flow_run_id", f.ParentFlowRunID.Any, nil)
+		q, args := p.sql()
+		s.add(a+".parent_task_run_id IN (SELECT ptr.id FROM task_runs ptr WHERE "+q+")", args...)
+	}
+	c.sub(s)
+}
+
+func (db *DB) flowRunWhere(ws uuid.UUID, q store.RunQuery) (string, []any) {
+	c := newClause(db.d, "")
+	c.add("fr.workspace_id = ?", ws)
+	db.flowRunFilter(c, "fr", q.FlowRuns)
+	if q.Flows != nil {
+		sub := newClause(db.d, "")
+		sub.add("f.id = fr.flow_id")
+		db.flowFilter(sub, "f", q.Flows)
+		s, args := sub.sql()
+		c.add("EXISTS (SELECT 1 FROM flows f WHERE "+s+")", args...)
+	}
+	if q.TaskRuns != nil {
+		sub := newClause(db.d, "")
+		sub.add("tr.flow_run_id = fr.id")
+		db.taskRunFilter(sub, "tr", q.TaskRuns)
+		s, args := sub.sql()
+		c.add("EXISTS (SELECT 1 FROM task_runs tr WHERE "+s+")", args...)
+	}
+	return c.sql()
+}
+
+// ListFlowRuns returns the flow runs matching q.
+func (db *DB) ListFlowRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) ([]*model.FlowRun, error) {
+	order, ok := flowRunSorts[q.Sort]
+	if !ok {
+		return nil, store.Errorf(store.EInvalid, "invalid sort %q", q.Sort)
+	}
+	where, args := db.flowRunWhere(ws, q)
+	rows, err := db.query(ctx, `SELECT `+flowRunColumns+flowRunFrom+` WHERE `+where+` ORDER BY `+order+page(q.Limit, q.Offset), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list flow runs: %w", err)
+	}
+	return collect(rows, func(s interface{ Scan(...any) error }) (*model.FlowRun, error) { return scanFlowRun(s) })
+}
+
+// CountFlowRuns counts the flow runs matching q.
+func (db *DB) CountFlowRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) (int, error) {
+	where, args := db.flowRunWhere(ws, q)
+	return db.count(ctx, `SELECT COUNT(*) FROM flow_runs fr WHERE `+where, args...)
+}
+
+// UpdateFlowRun applies patch to a flow run and saves it.
+func (db *DB) UpdateFlowRun(ctx context.Context, ws, id uuid.UUID, patch func(*model.FlowRun) error) error {
+	return db.writer.write(ctx, func(tx *sql.Tx) error {
+		r, err := db.lockFlowRun(ctx, tx, ws, "fr.id = ?", id)
+		if err != nil {
+			return err
+		}
+		if err := patch(r); err != nil {
+			return err
+		}
+		return db.saveFlowRun(ctx, tx, ws, r)
+	})
+}
+
+// saveFlowRun writes every mutable column of r.
+func (db *DB) saveFlowRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.FlowRun) error {
+	r.Updated = model.Now()
+	normalizeFlowRun(r)
+	_, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE flow_runs SET name = ?, state_id = ?, state_type = ?, state_name = ?,
+		state_timestamp = ?, run_count = ?, expected_start_time = ?, next_scheduled_start_time = ?, start_time = ?, end_time = ?,
+		total_run_time = ?, deployment_version = ?, work_queue_id = ?, work_queue_name = ?, work_pool_id = ?, work_pool_name = ?,
+		flow_version = ?, infrastructure_pid = ?, parameters = ?, context = ?, empirical_policy = ?, tags = ?, labels = ?,
+		job_variables = ?, updated = ? WHERE workspace_id = ? AND id = ?`),
+		r.Name, r.StateID, typeArg(r.StateType), r.StateName, db.timeArg(r.StateTimestamp), r.RunCount,
+		db.timeArg(r.ExpectedStartTime), db.timeArg(r.NextScheduledStartTime), db.timeArg(r.StartTime), db.timeArg(r.EndTime),
+		r.TotalRunTime, r.DeploymentVersion, r.WorkQueueID, r.WorkQueueName, r.WorkPoolID, r.WorkPoolName, r.FlowVersion,
+		r.InfrastructurePID, mustJSON(r.Parameters), mustJSON(r.Context), mustJSON(r.EmpiricalPolicy), mustJSON(r.Tags),
+		mustJSON(r.Labels), mustJSON(r.JobVariables), db.d.time(r.Updated), ws, r.ID)
+	if err != nil {
+		return fmt.Errorf("update flow run: %w", err)
+	}
+	return nil
+}
+
+func typeArg(t *model.StateType) any {
+	if t == nil {
+		return nil
+	}
+	return string(*t)
+}
+
+// DeleteFlowRun deletes a flow run with its states.
+func (db *DB) DeleteFlowRun(ctx context.Context, ws, id uuid.UUID) error {
+	return db.execOne(ctx, "Flow run", `DELETE FROM flow_runs WHERE workspace_id = ? AND id = ?`, ws, id)
+}
+
+// SetFlowRunState orchestrates a proposed state for a flow run.
+func (db *DB) SetFlowRunState(ctx context.Context, ws, id uuid.UUID, proposed model.StateCreate, force bool) (*orchestration.Result, error) {
+	var res *orchestration.Result
+	err := db.writer.write(ctx, func(tx *sql.Tx) error {
+		r, err := db.lockFlowRun(ctx, tx, ws, "fr.id = ?", id)
+		if err != nil {
+			return err
+		}
+		res, err = db.setFlowRunState(ctx, tx, ws, r, proposed, force)
+		return err
+	})
+	return res, err
+}
+
+// setFlowRunState decides and, when the decision writes, records a state for
+// r inside tx; a subflow's state is mirrored onto its parent task run.
+func (db *DB) setFlowRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.FlowRun, proposed model.StateCreate, force bool) (*orchestration.Result, error) {
+	now := db.now()
+	p := orchestration.NewState(proposed, now)
+	p.StateDetails.FlowRunID = &r.ID
+	p.StateDetails.TaskRunID = nil
+	d := orchestration.DecideFlowRun(orchestration.FlowRunTransition{Run: r, Proposed: p, Force: force, Now: now})
+	res := &orchestration.Result{Status: d.Status, State: r.State, Details: d.Details()}
+	if d.Write == nil {
+		return res, nil
+	}
+	s := d.Write
+	s.StateDetails.FlowRunID = &r.ID
+	uniqueAfter(s, r.State)
+	resuming := r.EmpiricalPolicy.Resuming
+	orchestration.Track(&r.RunTracking, s, resuming)
+	if s.Type == model.Running || s.Type.Terminal() {
+		r.EmpiricalPolicy.Resuming = false
+	}
+	if err := db.insertState(ctx, tx, "flow_run_states", "flow_run_id", ws, r.ID, s); err != nil {
+		return nil, err
+	}
+	if err := db.saveFlowRun(ctx, tx, ws, r); err != nil {
+		return nil, err
+	}
+	res.State = s
+	if r.ParentTaskRunID != nil {
+		if err := db.mirrorOntoParentTask(ctx, tx, ws, *r.ParentTaskRunID, r.ID, s); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// uniqueAfter keeps state timestamps of one run strictly increasing.
+func uniqueAfter(s, prev *model.State) {
+	if prev != nil && !s.Timestamp.After(prev.Timestamp.Time) {
+		s.Timestamp = model.At(prev.Timestamp.Add(time.Microsecond))
+	}
+}
+
+// mirrorOntoParentTask forces a copy of a subflow's new state onto the task
+// run that tracks the subflow in its parent flow.
+func (db *DB) mirrorOntoParentTask(ctx context.Context, tx *sql.Tx, ws, taskRunID, childID uuid.UUID, s *model.State) error {
+	tr, err := db.lockTaskRun(ctx, tx, ws, "tr.id = ?", taskRunID)
+	if store.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	cp := *s
+	cp.ID = uuid.Must(uuid.NewV7())
+	cp.StateDetails.FlowRunID = tr.FlowRunID
+	cp.StateDetails.TaskRunID = &tr.ID
+	cp.StateDetails.ChildFlowRunID = &childID
+	uniqueAfter(&cp, tr.State)
+	orchestration.Track(&tr.RunTracking, &cp, false)
+	if err := db.insertState(ctx, tx, "task_run_states", "task_run_id", ws, tr.ID, &cp); err != nil {
+		return err
+	}
+	return db.saveTaskRun(ctx, tx, ws, tr)
+}
+
+// insertState writes a state row of a flow or task run.
+func (db *DB) insertState(ctx context.Context, q queryer, table, runCol string, ws, runID uuid.UUID, s *model.State) error {
+	_, err := q.ExecContext(ctx, db.d.rebind(`INSERT INTO `+table+` (id, workspace_id, `+runCol+`, type, name, timestamp, message, data, state_details)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`),
+		s.ID, ws, runID, string(s.Type), s.Name, db.d.time(s.Timestamp), s.Message, rawArg(s.Data), mustJSON(s.StateDetails))
+	if err != nil {
+		return fmt.Errorf("insert state: %w", err)
+	}
+	return nil
+}
+
+// ListFlowRunStates returns a flow run's states, oldest first.
+func (db *DB) ListFlowRunStates(ctx context.Context, ws, runID uuid.UUID) ([]*model.State, error) {
+	return db.listStates(ctx, "flow_run_states", "flow_run_id", ws, runID)
+}
+
+// GetFlowRunState returns one flow run state.
+func (db *DB) GetFlowRunState(ctx context.Context, ws, id uuid.UUID) (*model.State, error) {
+	return db.getState(ctx, "flow_run_states", ws, id)
+}
+
+func scanState(row scanner) (*model.State, error) {
+	var ss stateScan
+	if err := row.Scan(ss.stateDest()...); err != nil {
+		return nil, err
+	}
+	return ss.state(), nil
+}
+
+func (db *DB) listStates(ctx context.Context, table, runCol string, ws, runID uuid.UUID) ([]*model.State, error) {
+	rows, err := db.query(ctx, `SELECT `+stateColumns+` FROM `+table+` s WHERE s.workspace_id = ? AND s.`+runCol+` = ? ORDER BY s.timestamp`, ws, runID)
+	if err != nil {
+		return nil, fmt.Errorf("list states: %w", err)
+	}
+	return collect(rows, func(s interface{ Scan(...any) error }) (*model.State, error) { return scanState(s) })
+}
+
+func (db *DB) getState(ctx context.Context, table string, ws, id uuid.UUID) (*model.State, error) {
+	s, err := scanState(db.read.QueryRowContext(ctx, db.d.rebind(`SELECT `+stateColumns+` FROM `+table+` s WHERE s.workspace_id = ? AND s.id = ?`), ws, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("State", id)
+	}
+	return s, err
+}

@@ -1,0 +1,64 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/praetorhq/praetor/internal/model"
+)
+
+type postgresDialect struct{}
+
+func (postgresDialect) name() string                   { return "postgres" }
+func (postgresDialect) rebind(q string) string         { return rebindDollar(q) }
+func (postgresDialect) time(t model.Time) any          { return t.Time }
+func (postgresDialect) jsonContains(col string) string { return col + " @> jsonb_build_array(?::text)" }
+func (postgresDialect) relatedID(col, op string) string {
+	return "EXISTS (SELECT 1 FROM jsonb_array_elements(" + col + ") rel WHERE rel->>'prefect.resource.id' " + op + " ?)"
+}
+func (postgresDialect) forUpdate() string { return " FOR UPDATE" }
+func (postgresDialect) like() string      { return "ILIKE" }
+func (postgresDialect) isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+func openPostgres(ctx context.Context, dsn string) (*DB, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(20)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	return &DB{d: postgresDialect{}, read: db, writer: txWriter{db}}, nil
+}
+
+// txWriter runs each write in its own transaction; PostgreSQL handles
+// concurrent writers itself, and row locks (SELECT … FOR UPDATE) serialise
+// transitions of one run.
+type txWriter struct{ db *sql.DB }
+
+func (w txWriter) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// close is a no-op: the pool is closed with the read side, which is the same *sql.DB.
+func (w txWriter) close() error { return nil }

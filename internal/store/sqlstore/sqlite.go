@@ -1,0 +1,207 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/praetorhq/praetor/internal/model"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// sqliteTimeLayout is fixed-width so that timestamps compare correctly as text.
+const sqliteTimeLayout = "2006-01-02T15:04:05.000000Z"
+
+type sqliteDialect struct{}
+
+func (sqliteDialect) name() string           { return "sqlite" }
+func (sqliteDialect) rebind(q string) string { return q }
+func (sqliteDialect) time(t model.Time) any  { return t.UTC().Format(sqliteTimeLayout) }
+func (sqliteDialect) jsonContains(col string) string {
+	return "EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE json_each.value = ?)"
+}
+func (sqliteDialect) relatedID(col, op string) string {
+	return "EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE json_extract(json_each.value, '$.\"prefect.resource.id\"') " + op + " ?)"
+}
+func (sqliteDialect) forUpdate() string { return "" }
+func (sqliteDialect) like() string      { return "LIKE" }
+func (sqliteDialect) isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+func sqliteDSN(path string, extra ...string) string {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", p)
+	}
+	for _, e := range extra {
+		k, v, _ := strings.Cut(e, "=")
+		q.Add(k, v)
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	path = strings.TrimPrefix(path, "sqlite://")
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+	}
+	// One connection writes, with BEGIN IMMEDIATE, so writers never meet
+	// SQLITE_BUSY; readers use their own pool and see WAL snapshots.
+	w, err := sql.Open("sqlite", sqliteDSN(path, "_txlock=immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite writer: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", sqliteDSN(path, "_pragma=query_only(1)"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite readers: %w", err)
+	}
+	r.SetMaxOpenConns(8)
+	return &DB{d: sqliteDialect{}, read: r, writer: newGroupCommitter(w)}, nil
+}
+
+// groupCommitter is SQLite's single writer. Requests queue on a channel; the
+// loop drains what is queued into one transaction, gives each request its own
+// savepoint so a failing one rolls back alone, commits once, then answers
+// every request. Under load this turns many small commits into one fsync.
+type groupCommitter struct {
+	db      *sql.DB
+	queue   chan *writeRequest
+	done    chan struct{}
+	closing sync.Once
+	mu      sync.RWMutex
+	closed  bool
+}
+
+type writeRequest struct {
+	ctx  context.Context
+	fn   func(tx *sql.Tx) error
+	err  error
+	done chan struct{}
+}
+
+// maxGroup bounds how many requests share one transaction, so one commit's
+// latency stays small.
+const maxGroup = 256
+
+func newGroupCommitter(db *sql.DB) *groupCommitter {
+	g := &groupCommitter{db: db, queue: make(chan *writeRequest, 1024), done: make(chan struct{})}
+	go g.loop()
+	return g
+}
+
+var errClosed = errors.New("store is closed")
+
+func (g *groupCommitter) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	req := &writeRequest{ctx: ctx, fn: fn, done: make(chan struct{})}
+	g.mu.RLock()
+	if g.closed {
+		g.mu.RUnlock()
+		return errClosed
+	}
+	select {
+	case g.queue <- req:
+	case <-ctx.Done():
+		g.mu.RUnlock()
+		return ctx.Err()
+	}
+	g.mu.RUnlock()
+	// Once queued, the request runs to completion even if ctx ends, so a
+	// caller never mistakes a committed write for a failed one.
+	<-req.done
+	return req.err
+}
+
+func (g *groupCommitter) loop() {
+	defer close(g.done)
+	batch := make([]*writeRequest, 0, maxGroup)
+	for req := range g.queue {
+		batch = append(batch[:0], req)
+	drain:
+		for len(batch) < maxGroup {
+			select {
+			case r, ok := <-g.queue:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		g.commit(batch)
+	}
+}
+
+func (g *groupCommitter) commit(batch []*writeRequest) {
+	finish := func(err error) {
+		for _, r := range batch {
+			if r.err == nil {
+				r.err = err
+			}
+			close(r.done)
+		}
+	}
+	ctx := context.Background()
+	tx, err := g.db.BeginTx(ctx, nil)
+	if err != nil {
+		finish(fmt.Errorf("begin: %w", err))
+		return
+	}
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.err = err
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT req"); err != nil {
+			r.err = fmt.Errorf("savepoint: %w", err)
+			continue
+		}
+		if err := r.fn(tx); err != nil {
+			r.err = err
+			if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO req"); rbErr != nil {
+				r.err = errors.Join(err, rbErr)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE req"); err != nil && r.err == nil {
+			r.err = fmt.Errorf("release savepoint: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		finish(fmt.Errorf("commit: %w", err))
+		return
+	}
+	finish(nil)
+}
+
+func (g *groupCommitter) close() error {
+	g.closing.Do(func() {
+		g.mu.Lock()
+		g.closed = true
+		close(g.queue)
+		g.mu.Unlock()
+	})
+	<-g.done
+	return g.db.Close()
+}

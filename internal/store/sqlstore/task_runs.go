@@ -1,0 +1,297 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/orchestration"
+	"github.com/praetorhq/praetor/internal/store"
+)
+
+const taskRunColumns = `tr.id, tr.flow_run_id, tr.name, tr.task_key, tr.dynamic_key, tr.cache_key, tr.cache_expiration,
+	tr.task_version, tr.empirical_policy, tr.tags, tr.labels, tr.task_inputs, tr.state_id, tr.state_type, tr.state_name,
+	tr.state_timestamp, tr.run_count, tr.expected_start_time, tr.next_scheduled_start_time, tr.start_time, tr.end_time,
+	tr.total_run_time, tr.flow_run_run_count, tr.created, tr.updated, ` + stateColumns
+
+const taskRunFrom = ` FROM task_runs tr LEFT JOIN task_run_states s ON s.id = tr.state_id`
+
+func scanTaskRun(row scanner) (*model.TaskRun, error) {
+	var (
+		r                          model.TaskRun
+		ss                         stateScan
+		cacheExp, created, updated nullTime
+	)
+	dest := []any{&r.ID, nullID{&r.FlowRunID}, &r.Name, &r.TaskKey, &r.DynamicKey, nullStr{&r.CacheKey}, &cacheExp,
+		nullStr{&r.TaskVersion}, jsonCol{&r.EmpiricalPolicy}, jsonCol{&r.Tags}, jsonCol{&r.Labels}, jsonCol{&r.TaskInputs}}
+	dest = append(dest, ss.tracking(&r.RunTracking)...)
+	dest = append(dest, &r.FlowRunRunCount, &created, &updated)
+	dest = append(dest, ss.stateDest()...)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	ss.apply(&r.RunTracking)
+	r.State = ss.state()
+	r.CacheExpiration = cacheExp.ptr()
+	r.Created, r.Updated = created.T, updated.T
+	normalizeTaskRun(&r)
+	orchestration.Estimate(&r.RunTracking, time.Now())
+	return &r, nil
+}
+
+func normalizeTaskRun(r *model.TaskRun) {
+	if r.Tags == nil {
+		r.Tags = []string{}
+	}
+	if r.Labels == nil {
+		r.Labels = map[string]any{}
+	}
+	if r.TaskInputs == nil {
+		r.TaskInputs = map[string][]model.TaskRunInput{}
+	}
+}
+
+// CreateTaskRun inserts a task run with its initial state forced, or returns
+// the existing run of the same (flow_run_id, task_key, dynamic_key).
+func (db *DB) CreateTaskRun(ctx context.Context, ws uuid.UUID, r *model.TaskRun, initial model.StateCreate) (bool, error) {
+	var created bool
+	err := db.writer.write(ctx, func(tx *sql.Tx) error {
+		if r.FlowRunID != nil {
+			if _, err := db.lockFlowRun(ctx, tx, ws, "fr.id = ?", *r.FlowRunID); err != nil {
+				return err
+			}
+			existing, err := db.lockTaskRun(ctx, tx, ws, "tr.flow_run_id = ? AND tr.task_key = ? AND tr.dynamic_key = ?", *r.FlowRunID, r.TaskKey, r.DynamicKey)
+			if err == nil {
+				*r = *existing
+				return nil
+			}
+			if !store.IsNotFound(err) {
+				return err
+			}
+		}
+		if err := db.insertTaskRun(ctx, tx, ws, r); err != nil {
+			return err
+		}
+		created = true
+		_, err := db.setTaskRunState(ctx, tx, ws, r, initial, true)
+		return err
+	})
+	return created, err
+}
+
+func (db *DB) insertTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.TaskRun) error {
+	now := model.Now()
+	r.Created, r.Updated = now, now
+	normalizeTaskRun(r)
+	_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO task_runs (id, workspace_id, flow_run_id, name, task_key, dynamic_key,
+		cache_key, cache_expiration, task_version, empirical_policy, tags, labels, task_inputs, run_count, flow_run_run_count,
+		total_run_time, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`),
+		r.ID, ws, r.FlowRunID, r.Name, r.TaskKey, r.DynamicKey, r.CacheKey, db.timeArg(r.CacheExpiration), r.TaskVersion,
+		mustJSON(r.EmpiricalPolicy), mustJSON(r.Tags), mustJSON(r.Labels), mustJSON(r.TaskInputs), r.RunCount,
+		r.FlowRunRunCount, db.d.time(now), db.d.time(now))
+	if err != nil {
+		if db.d.isUniqueViolation(err) {
+			return store.Errorf(store.EConflict, "Data integrity conflict. A task run with this id already exists.")
+		}
+		return fmt.Errorf("insert task run: %w", err)
+	}
+	return nil
+}
+
+func (db *DB) lockTaskRun(ctx context.Context, q queryer, ws uuid.UUID, cond string, args ...any) (*model.TaskRun, error) {
+	lock := db.d.forUpdate()
+	if lock != "" {
+		lock += " OF tr"
+	}
+	r, err := scanTaskRun(q.QueryRowContext(ctx, db.d.rebind(`SELECT `+taskRunColumns+taskRunFrom+` WHERE tr.workspace_id = ? AND `+cond+lock),
+		append([]any{ws}, args...)...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Task run", nil)
+	}
+	return r, err
+}
+
+// GetTaskRun returns a task run with its current state.
+func (db *DB) GetTaskRun(ctx context.Context, ws, id uuid.UUID) (*model.TaskRun, error) {
+	return db.lockTaskRun(ctx, db.read, ws, "tr.id = ?", id)
+}
+
+var taskRunSorts = map[string]string{
+	"":                              "tr.id DESC",
+	"ID_DESC":                       "tr.id DESC",
+	"EXPECTED_START_TIME_ASC":       "tr.expected_start_time ASC, tr.id",
+	"EXPECTED_START_TIME_DESC":      "tr.expected_start_time DESC, tr.id",
+	"NAME_ASC":                      "tr.name ASC, tr.id",
+	"NAME_DESC":                     "tr.name DESC, tr.id",
+	"NEXT_SCHEDULED_START_TIME_ASC": "tr.next_scheduled_start_time ASC, tr.id",
+	"END_TIME_DESC":                 "tr.end_time DESC NULLS LAST, tr.id",
+}
+
+func (db *DB) taskRunFilter(c *clause, a string, f *store.TaskRunFilter) {
+	if f == nil {
+		return
+	}
+	s := newClause(db.d, f.Operator)
+	s.id(a+".id", f.ID)
+	s.name(a+".name", f.Name)
+	s.tags(a+".tags", f.Tags)
+	s.state(a, f.State)
+	s.time(a+".start_time", f.StartTime)
+	s.time(a+".end_time", f.EndTime)
+	s.time(a+".expected_start_time", f.ExpectedStartTime)
+	s.nullableID(a+".flow_run_id", f.FlowRunID)
+	if f.SubflowRuns != nil && f.SubflowRuns.Exists != nil {
+		cond := "EXISTS (SELECT 1 FROM flow_runs sub WHERE sub.parent_task_run_id = " + a + ".id)"
+		if !*f.SubflowRuns.Exists {
+			cond = "NOT " + cond
+		}
+		s.add(cond)
+	}
+	c.sub(s)
+}
+
+func (db *DB) taskRunWhere(ws uuid.UUID, q store.RunQuery) (string, []any) {
+	c := newClause(db.d, "")
+	c.add("tr.workspace_id = ?", ws)
+	db.taskRunFilter(c, "tr", q.TaskRuns)
+	if q.FlowRuns != nil || q.Flows != nil {
+		sub := newClause(db.d, "")
+		sub.add("fr.id = tr.flow_run_id")
+		db.flowRunFilter(sub, "fr", q.FlowRuns)
+		if q.Flows != nil {
+			fl := newClause(db.d, "")
+			fl.add("f.id = fr.flow_id")
+			db.flowFilter(fl, "f", q.Flows)
+			s, args := fl.sql()
+			sub.add("EXISTS (SELECT 1 FROM flows f WHERE "+s+")", args...)
+		}
+		s, args := sub.sql()
+		c.add("EXISTS (SELECT 1 FROM flow_runs fr WHERE "+s+")", args...)
+	}
+	return c.sql()
+}
+
+// ListTaskRuns returns the task runs matching q.
+func (db *DB) ListTaskRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) ([]*model.TaskRun, error) {
+	order, ok := taskRunSorts[q.Sort]
+	if !ok {
+		return nil, store.Errorf(store.EInvalid, "invalid sort %q", q.Sort)
+	}
+	where, args := db.taskRunWhere(ws, q)
+	rows, err := db.query(ctx, `SELECT `+taskRunColumns+taskRunFrom+` WHERE `+where+` ORDER BY `+order+page(q.Limit, q.Offset), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list task runs: %w", err)
+	}
+	return collect(rows, func(s interface{ Scan(...any) error }) (*model.TaskRun, error) { return scanTaskRun(s) })
+}
+
+// CountTaskRuns counts the task runs matching q.
+func (db *DB) CountTaskRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) (int, error) {
+	where, args := db.taskRunWhere(ws, q)
+	return db.count(ctx, `SELECT COUNT(*) FROM task_runs tr WHERE `+where, args...)
+}
+
+// UpdateTaskRun applies patch to a task run and saves it.
+func (db *DB) UpdateTaskRun(ctx context.Context, ws, id uuid.UUID, patch func(*model.TaskRun) error) error {
+	return db.writer.write(ctx, func(tx *sql.Tx) error {
+		r, err := db.lockTaskRun(ctx, tx, ws, "tr.id = ?", id)
+		if err != nil {
+			return err
+		}
+		if err := patch(r); err != nil {
+			return err
+		}
+		return db.saveTaskRun(ctx, tx, ws, r)
+	})
+}
+
+func (db *DB) saveTaskRun(ctx context.Context, q queryer, ws uuid.UUID, r *model.TaskRun) error {
+	r.Updated = model.Now()
+	normalizeTaskRun(r)
+	_, err := q.ExecContext(ctx, db.d.rebind(`UPDATE task_runs SET name = ?, cache_key = ?, cache_expiration = ?, task_version = ?,
+		empirical_policy = ?, tags = ?, labels = ?, task_inputs = ?, state_id = ?, state_type = ?, state_name = ?,
+		state_timestamp = ?, run_count = ?, flow_run_run_count = ?, expected_start_time = ?, next_scheduled_start_time = ?,
+		start_time = ?, end_time = ?, total_run_time = ?, updated = ? WHERE workspace_id = ? AND id = ?`),
+		r.Name, r.CacheKey, db.timeArg(r.CacheExpiration), r.TaskVersion, mustJSON(r.EmpiricalPolicy), mustJSON(r.Tags),
+		mustJSON(r.Labels), mustJSON(r.TaskInputs), r.StateID, typeArg(r.StateType), r.StateName, db.timeArg(r.StateTimestamp),
+		r.RunCount, r.FlowRunRunCount, db.timeArg(r.ExpectedStartTime), db.timeArg(r.NextScheduledStartTime),
+		db.timeArg(r.StartTime), db.timeArg(r.EndTime), r.TotalRunTime, db.d.time(r.Updated), ws, r.ID)
+	if err != nil {
+		return fmt.Errorf("update task run: %w", err)
+	}
+	return nil
+}
+
+// DeleteTaskRun deletes a task run and its states.
+func (db *DB) DeleteTaskRun(ctx context.Context, ws, id uuid.UUID) error {
+	return db.writer.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM task_runs WHERE workspace_id = ? AND id = ?`), ws, id)
+		if err != nil {
+			return fmt.Errorf("delete task run: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("Task run", id)
+		}
+		_, err = tx.ExecContext(ctx, db.d.rebind(`DELETE FROM task_run_states WHERE workspace_id = ? AND task_run_id = ?`), ws, id)
+		return err
+	})
+}
+
+// SetTaskRunState orchestrates a proposed state for a task run.
+func (db *DB) SetTaskRunState(ctx context.Context, ws, id uuid.UUID, proposed model.StateCreate, force bool) (*orchestration.Result, error) {
+	var res *orchestration.Result
+	err := db.writer.write(ctx, func(tx *sql.Tx) error {
+		r, err := db.lockTaskRun(ctx, tx, ws, "tr.id = ?", id)
+		if err != nil {
+			return err
+		}
+		res, err = db.setTaskRunState(ctx, tx, ws, r, proposed, force)
+		return err
+	})
+	return res, err
+}
+
+func (db *DB) setTaskRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.TaskRun, proposed model.StateCreate, force bool) (*orchestration.Result, error) {
+	now := db.now()
+	var flowRun *model.FlowRun
+	if r.FlowRunID != nil && !force {
+		fr, err := db.lockFlowRun(ctx, tx, ws, "fr.id = ?", *r.FlowRunID)
+		if err != nil && !store.IsNotFound(err) {
+			return nil, err
+		}
+		flowRun = fr
+	}
+	p := orchestration.NewState(proposed, now)
+	d := orchestration.DecideTaskRun(orchestration.TaskRunTransition{Run: r, FlowRun: flowRun, Proposed: p, Force: force, Now: now})
+	res := &orchestration.Result{Status: d.Status, State: r.State, Details: d.Details()}
+	if d.Write == nil {
+		return res, nil
+	}
+	s := d.Write
+	s.StateDetails.FlowRunID = r.FlowRunID
+	s.StateDetails.TaskRunID = &r.ID
+	uniqueAfter(s, r.State)
+	orchestration.Track(&r.RunTracking, s, false)
+	if err := db.insertState(ctx, tx, "task_run_states", "task_run_id", ws, r.ID, s); err != nil {
+		return nil, err
+	}
+	if err := db.saveTaskRun(ctx, tx, ws, r); err != nil {
+		return nil, err
+	}
+	res.State = s
+	return res, nil
+}
+
+// ListTaskRunStates returns a task run's states, oldest first.
+func (db *DB) ListTaskRunStates(ctx context.Context, ws, runID uuid.UUID) ([]*model.State, error) {
+	return db.listStates(ctx, "task_run_states", "task_run_id", ws, runID)
+}
+
+// GetTaskRunState returns one task run state.
+func (db *DB) GetTaskRunState(ctx context.Context, ws, id uuid.UUID) (*model.State, error) {
+	return db.getState(ctx, "task_run_states", ws, id)
+}

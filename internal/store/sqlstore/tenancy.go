@@ -1,0 +1,360 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/auth"
+	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/store"
+)
+
+// CreateUser creates a user and the account they own.
+func (db *DB) CreateUser(ctx context.Context, u *model.User, passwordHash string, account *model.Account) error {
+	now := model.Now()
+	u.ID, u.Created = uuid.Must(uuid.NewV7()), now
+	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
+	account.ID, account.Created = uuid.Must(uuid.NewV7()), now
+	return db.writer.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO users (id, email, handle, display_name, password_hash, created) VALUES (?, ?, ?, ?, ?, ?)`),
+			u.ID, u.Email, u.Handle, u.DisplayName, passwordHash, db.d.time(now))
+		if db.d.isUniqueViolation(err) {
+			return store.Errorf(store.EConflict, "A user with this email or handle already exists.")
+		}
+		if err != nil {
+			return fmt.Errorf("insert user: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, db.d.rebind(`INSERT INTO accounts (id, handle, name, created) VALUES (?, ?, ?, ?)`),
+			account.ID, account.Handle, account.Name, db.d.time(now))
+		if db.d.isUniqueViolation(err) {
+			return store.Errorf(store.EConflict, "An account with handle %q already exists.", account.Handle)
+		}
+		if err != nil {
+			return fmt.Errorf("insert account: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, db.d.rebind(`INSERT INTO account_members (account_id, user_id, role, created) VALUES (?, ?, ?, ?)`),
+			account.ID, u.ID, auth.AccountOwner, db.d.time(now))
+		return err
+	})
+}
+
+const userColumns = `u.id, u.email, u.handle, u.display_name, u.created`
+
+func scanUser(row scanner, extra ...any) (*model.User, error) {
+	var (
+		u       model.User
+		created nullTime
+	)
+	if err := row.Scan(append([]any{&u.ID, &u.Email, &u.Handle, &u.DisplayName, &created}, extra...)...); err != nil {
+		return nil, err
+	}
+	u.Created = created.T
+	return &u, nil
+}
+
+// GetUser returns a user by id.
+func (db *DB) GetUser(ctx context.Context, id uuid.UUID) (*model.User, error) {
+	u, err := scanUser(db.read.QueryRowContext(ctx, db.d.rebind(`SELECT `+userColumns+` FROM users u WHERE u.id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("User", id)
+	}
+	return u, err
+}
+
+// GetUserByEmail returns a user and their password hash.
+func (db *DB) GetUserByEmail(ctx context.Context, email string) (*model.User, string, error) {
+	var hash string
+	u, err := scanUser(db.read.QueryRowContext(ctx, db.d.rebind(`SELECT `+userColumns+`, u.password_hash FROM users u WHERE u.email = ?`),
+		strings.ToLower(strings.TrimSpace(email))), &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, "", notFound("User", email)
+	}
+	return u, hash, err
+}
+
+func (db *DB) getAccount(ctx context.Context, cond string, arg any) (*model.Account, error) {
+	var (
+		a       model.Account
+		created nullTime
+	)
+	err := db.read.QueryRowContext(ctx, db.d.rebind(`SELECT id, handle, name, created FROM accounts WHERE `+cond), arg).Scan(&a.ID, &a.Handle, &a.Name, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Account", arg)
+	}
+	a.Created = created.T
+	return &a, err
+}
+
+// GetAccount returns an account by id.
+func (db *DB) GetAccount(ctx context.Context, id uuid.UUID) (*model.Account, error) {
+	return db.getAccount(ctx, "id = ?", id)
+}
+
+// GetAccountByHandle returns an account by handle.
+func (db *DB) GetAccountByHandle(ctx context.Context, handle string) (*model.Account, error) {
+	return db.getAccount(ctx, "handle = ?", handle)
+}
+
+// AccountRole returns the user's role in an account, "" for none.
+func (db *DB) AccountRole(ctx context.Context, accountID, userID uuid.UUID) (string, error) {
+	var role string
+	err := db.read.QueryRowContext(ctx, db.d.rebind(`SELECT role FROM account_members WHERE account_id = ? AND user_id = ?`), accountID, userID).Scan(&role)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return role, err
+}
+
+// CreateWorkspace creates a workspace, making creator its owner.
+func (db *DB) CreateWorkspace(ctx context.Context, ws *model.Workspace, creator *uuid.UUID) error {
+	now := model.Now()
+	ws.ID, ws.Created, ws.Updated = uuid.Must(uuid.NewV7()), now, now
+	return db.writer.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO workspaces (id, account_id, handle, name, description, is_default, created, updated)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), ws.ID, ws.AccountID, ws.Handle, ws.Name, ws.Description, false, db.d.time(now), db.d.time(now))
+		if db.d.isUniqueViolation(err) {
+			return store.Errorf(store.EConflict, "A workspace with handle %q already exists in this account.", ws.Handle)
+		}
+		if err != nil {
+			return fmt.Errorf("insert workspace: %w", err)
+		}
+		if creator != nil {
+			_, err = tx.ExecContext(ctx, db.d.rebind(`INSERT INTO workspace_members (workspace_id, user_id, role, created) VALUES (?, ?, ?, ?)`),
+				ws.ID, *creator, auth.WorkspaceOwner, db.d.time(now))
+		}
+		return err
+	})
+}
+
+// UpdateWorkspace saves a workspace's handle, name and description.
+func (db *DB) UpdateWorkspace(ctx context.Context, ws *model.Workspace) error {
+	ws.Updated = model.Now()
+	err := db.execOne(ctx, "Workspace", `UPDATE workspaces SET handle = ?, name = ?, description = ?, updated = ? WHERE account_id = ? AND id = ?`,
+		ws.Handle, ws.Name, ws.Description, db.d.time(ws.Updated), ws.AccountID, ws.ID)
+	if db.d.isUniqueViolation(err) {
+		return store.Errorf(store.EConflict, "A workspace with handle %q already exists in this account.", ws.Handle)
+	}
+	return err
+}
+
+// DeleteWorkspace deletes a workspace and everything in it.
+func (db *DB) DeleteWorkspace(ctx context.Context, accountID, workspaceID uuid.UUID) error {
+	return db.writer.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM workspaces WHERE account_id = ? AND id = ? AND is_default = ?`), accountID, workspaceID, false)
+		if err != nil {
+			return fmt.Errorf("delete workspace: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("Workspace", workspaceID)
+		}
+		// Rows without a foreign key to the workspace go explicitly.
+		for _, table := range []string{"flow_run_states", "task_run_states", "logs", "events"} {
+			if _, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM `+table+` WHERE workspace_id = ?`), workspaceID); err != nil {
+				return fmt.Errorf("delete workspace %s: %w", table, err)
+			}
+		}
+		return nil
+	})
+}
+
+// ListWorkspaces returns the workspaces a user reaches through workspace
+// membership or as owner or admin of the account.
+func (db *DB) ListWorkspaces(ctx context.Context, userID uuid.UUID) ([]model.WorkspaceAccess, error) {
+	rows, err := db.query(ctx, `SELECT `+workspaceColumns+`, COALESCE(am.role, ''), COALESCE(wm.role, '')
+		FROM workspaces w JOIN accounts a ON a.id = w.account_id
+		LEFT JOIN account_members am ON am.account_id = w.account_id AND am.user_id = ?
+		LEFT JOIN workspace_members wm ON wm.workspace_id = w.id AND wm.user_id = ?
+		WHERE wm.user_id IS NOT NULL OR am.role IN (?, ?)
+		ORDER BY a.handle, w.handle`, userID, userID, auth.AccountOwner, auth.AccountAdmin)
+	if err != nil {
+		return nil, fmt.Errorf("list workspaces: %w", err)
+	}
+	return collect(rows, func(row interface{ Scan(...any) error }) (model.WorkspaceAccess, error) {
+		var accountRole, workspaceRole string
+		var (
+			w                model.WorkspaceAccess
+			created, updated nullTime
+		)
+		err := row.Scan(&w.ID, &w.AccountID, &w.AccountHandle, &w.AccountName, &w.Handle, &w.Name, &w.Description, &w.IsDefault,
+			&created, &updated, &accountRole, &workspaceRole)
+		w.Created, w.Updated = created.T, updated.T
+		w.Role = auth.EffectiveWorkspaceRole(accountRole, workspaceRole)
+		return w, err
+	})
+}
+
+// WorkspaceRole returns the user's effective role in a workspace.
+func (db *DB) WorkspaceRole(ctx context.Context, userID, workspaceID uuid.UUID) (string, error) {
+	var accountRole, workspaceRole string
+	err := db.read.QueryRowContext(ctx, db.d.rebind(`SELECT COALESCE(am.role, ''), COALESCE(wm.role, '') FROM workspaces w
+		LEFT JOIN account_members am ON am.account_id = w.account_id AND am.user_id = ?
+		LEFT JOIN workspace_members wm ON wm.workspace_id = w.id AND wm.user_id = ?
+		WHERE w.id = ?`), userID, userID, workspaceID).Scan(&accountRole, &workspaceRole)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("workspace role: %w", err)
+	}
+	return auth.EffectiveWorkspaceRole(accountRole, workspaceRole), nil
+}
+
+func (db *DB) listMembers(ctx context.Context, table, col string, id uuid.UUID) ([]model.Member, error) {
+	rows, err := db.query(ctx, `SELECT `+userColumns+`, m.role FROM `+table+` m JOIN users u ON u.id = m.user_id WHERE m.`+col+` = ? ORDER BY u.email`, id)
+	if err != nil {
+		return nil, fmt.Errorf("list members: %w", err)
+	}
+	return collect(rows, func(row interface{ Scan(...any) error }) (model.Member, error) {
+		var role string
+		u, err := scanUser(row, &role)
+		if err != nil {
+			return model.Member{}, err
+		}
+		return model.Member{User: *u, Role: role}, nil
+	})
+}
+
+func (db *DB) setMember(ctx context.Context, table, col string, id, userID uuid.UUID, role string) error {
+	return db.writer.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO `+table+` (`+col+`, user_id, role, created) VALUES (?, ?, ?, ?)
+			ON CONFLICT (`+col+`, user_id) DO UPDATE SET role = excluded.role`), id, userID, role, db.d.time(model.Now()))
+		if err != nil {
+			return fmt.Errorf("set member: %w", err)
+		}
+		return nil
+	})
+}
+
+// ListAccountMembers lists an account's members.
+func (db *DB) ListAccountMembers(ctx context.Context, accountID uuid.UUID) ([]model.Member, error) {
+	return db.listMembers(ctx, "account_members", "account_id", accountID)
+}
+
+// SetAccountMember adds a member to an account or changes their role.
+func (db *DB) SetAccountMember(ctx context.Context, accountID, userID uuid.UUID, role string) error {
+	return db.setMember(ctx, "account_members", "account_id", accountID, userID, role)
+}
+
+// RemoveAccountMember removes a member from an account and its workspaces.
+func (db *DB) RemoveAccountMember(ctx context.Context, accountID, userID uuid.UUID) error {
+	return db.writer.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM account_members WHERE account_id = ? AND user_id = ?`), accountID, userID)
+		if err != nil {
+			return fmt.Errorf("remove member: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("Member", userID)
+		}
+		_, err = tx.ExecContext(ctx, db.d.rebind(`DELETE FROM workspace_members WHERE user_id = ? AND workspace_id IN (SELECT id FROM workspaces WHERE account_id = ?)`), userID, accountID)
+		return err
+	})
+}
+
+// ListWorkspaceMembers lists a workspace's direct members.
+func (db *DB) ListWorkspaceMembers(ctx context.Context, workspaceID uuid.UUID) ([]model.Member, error) {
+	return db.listMembers(ctx, "workspace_members", "workspace_id", workspaceID)
+}
+
+// SetWorkspaceMember adds a member to a workspace or changes their role.
+func (db *DB) SetWorkspaceMember(ctx context.Context, workspaceID, userID uuid.UUID, role string) error {
+	return db.setMember(ctx, "workspace_members", "workspace_id", workspaceID, userID, role)
+}
+
+// RemoveWorkspaceMember removes a workspace member.
+func (db *DB) RemoveWorkspaceMember(ctx context.Context, workspaceID, userID uuid.UUID) error {
+	return db.execOne(ctx, "Member", `DELETE FROM workspace_members WHERE workspace_id = ? AND user_id = ?`, workspaceID, userID)
+}
+
+const apiKeyColumns = `id, user_id, name, prefix, hash, expires, created, last_used`
+
+func scanAPIKey(row scanner) (*model.APIKey, error) {
+	var (
+		k                         model.APIKey
+		expires, created, lastUse nullTime
+	)
+	if err := row.Scan(&k.ID, &k.UserID, &k.Name, &k.Prefix, &k.Hash, &expires, &created, &lastUse); err != nil {
+		return nil, err
+	}
+	k.Expires, k.Created, k.LastUsed = expires.ptr(), created.T, lastUse.ptr()
+	return &k, nil
+}
+
+// CreateAPIKey stores a key's metadata and hash.
+func (db *DB) CreateAPIKey(ctx context.Context, k *model.APIKey) error {
+	k.ID, k.Created = uuid.Must(uuid.NewV7()), model.Now()
+	return db.writer.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO api_keys (`+apiKeyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)`),
+			k.ID, k.UserID, k.Name, k.Prefix, k.Hash, db.timeArg(k.Expires), db.d.time(k.Created))
+		if err != nil {
+			return fmt.Errorf("insert api key: %w", err)
+		}
+		return nil
+	})
+}
+
+// GetAPIKeyByPrefix finds a key by its visible prefix.
+func (db *DB) GetAPIKeyByPrefix(ctx context.Context, prefix string) (*model.APIKey, error) {
+	k, err := scanAPIKey(db.read.QueryRowContext(ctx, db.d.rebind(`SELECT `+apiKeyColumns+` FROM api_keys WHERE prefix = ?`), prefix))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("API key", prefix)
+	}
+	return k, err
+}
+
+// ListAPIKeys lists a user's keys, newest first.
+func (db *DB) ListAPIKeys(ctx context.Context, userID uuid.UUID) ([]*model.APIKey, error) {
+	rows, err := db.query(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE user_id = ? ORDER BY created DESC`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	return collect(rows, func(row interface{ Scan(...any) error }) (*model.APIKey, error) { return scanAPIKey(row) })
+}
+
+// DeleteAPIKey revokes one of a user's keys.
+func (db *DB) DeleteAPIKey(ctx context.Context, userID, id uuid.UUID) error {
+	return db.execOne(ctx, "API key", `DELETE FROM api_keys WHERE user_id = ? AND id = ?`, userID, id)
+}
+
+// TouchAPIKey records when a key was last used.
+func (db *DB) TouchAPIKey(ctx context.Context, id uuid.UUID, at model.Time) error {
+	return db.writer.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE api_keys SET last_used = ? WHERE id = ?`), db.d.time(at), id)
+		return err
+	})
+}
+
+// CreateSession stores a browser session.
+func (db *DB) CreateSession(ctx context.Context, s *model.Session) error {
+	return db.writer.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO sessions (id, user_id, csrf, expires, created) VALUES (?, ?, ?, ?, ?)`),
+			s.ID, s.UserID, s.CSRF, db.d.time(s.Expires), db.d.time(model.Now()))
+		return err
+	})
+}
+
+// GetSession returns an unexpired session.
+func (db *DB) GetSession(ctx context.Context, id string) (*model.Session, error) {
+	var (
+		s       model.Session
+		expires nullTime
+	)
+	err := db.read.QueryRowContext(ctx, db.d.rebind(`SELECT id, user_id, csrf, expires FROM sessions WHERE id = ? AND expires > ?`), id, db.d.time(model.Now())).
+		Scan(&s.ID, &s.UserID, &s.CSRF, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Session", nil)
+	}
+	s.Expires = expires.T
+	return &s, err
+}
+
+// DeleteSession ends a session.
+func (db *DB) DeleteSession(ctx context.Context, id string) error {
+	return db.writer.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM sessions WHERE id = ?`), id)
+		return err
+	})
+}

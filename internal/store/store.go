@@ -1,0 +1,158 @@
+// Package store defines Praetor's storage interface. Every method that reads or
+// writes workspace data takes the workspace id as a required argument, so a
+// query cannot forget its tenant. Implementations live in sqlstore.
+package store
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/orchestration"
+)
+
+// Store is the whole persistence surface of the server.
+type Store interface {
+	Engine() string
+	Ping(ctx context.Context) error
+	Close() error
+
+	Workspaces
+	Flows
+	FlowRuns
+	TaskRuns
+	Logs
+	Events
+	Variables
+	Artifacts
+}
+
+// Workspaces reads and writes tenancy: accounts, users, workspaces,
+// memberships, API keys and sessions.
+type Workspaces interface {
+	// DefaultWorkspace returns the workspace anonymous /api routes serve,
+	// creating it (and its account) on first use.
+	DefaultWorkspace(ctx context.Context) (model.Workspace, error)
+	GetWorkspace(ctx context.Context, accountID, workspaceID uuid.UUID) (model.Workspace, error)
+	GetWorkspaceByHandle(ctx context.Context, accountHandle, workspaceHandle string) (model.Workspace, error)
+	// CreateUser creates a user and the account they own, in one transaction.
+	CreateUser(ctx context.Context, u *model.User, passwordHash string, account *model.Account) error
+	GetUser(ctx context.Context, id uuid.UUID) (*model.User, error)
+	// GetUserByEmail returns the user and their password hash.
+	GetUserByEmail(ctx context.Context, email string) (*model.User, string, error)
+	GetAccount(ctx context.Context, id uuid.UUID) (*model.Account, error)
+	GetAccountByHandle(ctx context.Context, handle string) (*model.Account, error)
+	// AccountRole is the user's role in the account, "" if not a member.
+	AccountRole(ctx context.Context, accountID, userID uuid.UUID) (string, error)
+	// CreateWorkspace creates a workspace; creator (if set) becomes its owner.
+	CreateWorkspace(ctx context.Context, ws *model.Workspace, creator *uuid.UUID) error
+	UpdateWorkspace(ctx context.Context, ws *model.Workspace) error
+	DeleteWorkspace(ctx context.Context, accountID, workspaceID uuid.UUID) error
+	// ListWorkspaces returns every workspace the user can reach, with the
+	// user's effective role in each.
+	ListWorkspaces(ctx context.Context, userID uuid.UUID) ([]model.WorkspaceAccess, error)
+	// WorkspaceRole is the user's effective role in the workspace, "" if none.
+	WorkspaceRole(ctx context.Context, userID, workspaceID uuid.UUID) (string, error)
+	ListAccountMembers(ctx context.Context, accountID uuid.UUID) ([]model.Member, error)
+	SetAccountMember(ctx context.Context, accountID, userID uuid.UUID, role string) error
+	RemoveAccountMember(ctx context.Context, accountID, userID uuid.UUID) error
+	ListWorkspaceMembers(ctx context.Context, workspaceID uuid.UUID) ([]model.Member, error)
+	SetWorkspaceMember(ctx context.Context, workspaceID, userID uuid.UUID, role string) error
+	RemoveWorkspaceMember(ctx context.Context, workspaceID, userID uuid.UUID) error
+
+	CreateAPIKey(ctx context.Context, k *model.APIKey) error
+	GetAPIKeyByPrefix(ctx context.Context, prefix string) (*model.APIKey, error)
+	ListAPIKeys(ctx context.Context, userID uuid.UUID) ([]*model.APIKey, error)
+	DeleteAPIKey(ctx context.Context, userID, id uuid.UUID) error
+	TouchAPIKey(ctx context.Context, id uuid.UUID, at model.Time) error
+
+	CreateSession(ctx context.Context, s *model.Session) error
+	GetSession(ctx context.Context, id string) (*model.Session, error)
+	DeleteSession(ctx context.Context, id string) error
+}
+
+// Flows stores flows.
+type Flows interface {
+	// UpsertFlow creates the flow or returns the one with its name; created
+	// reports which.
+	UpsertFlow(ctx context.Context, ws uuid.UUID, f *model.Flow) (created bool, err error)
+	GetFlow(ctx context.Context, ws, id uuid.UUID) (*model.Flow, error)
+	GetFlowByName(ctx context.Context, ws uuid.UUID, name string) (*model.Flow, error)
+	ListFlows(ctx context.Context, ws uuid.UUID, q RunQuery) ([]*model.Flow, error)
+	CountFlows(ctx context.Context, ws uuid.UUID, q RunQuery) (int, error)
+	UpdateFlow(ctx context.Context, ws, id uuid.UUID, tags []string) error
+	DeleteFlow(ctx context.Context, ws, id uuid.UUID) error
+}
+
+// FlowRuns stores flow runs and their states.
+type FlowRuns interface {
+	// CreateFlowRun inserts r with the initial state forced onto it, or, when
+	// r has an idempotency key already used for its flow, returns the
+	// existing run untouched (created false).
+	CreateFlowRun(ctx context.Context, ws uuid.UUID, r *model.FlowRun, initial model.StateCreate) (created bool, err error)
+	GetFlowRun(ctx context.Context, ws, id uuid.UUID) (*model.FlowRun, error)
+	ListFlowRuns(ctx context.Context, ws uuid.UUID, q RunQuery) ([]*model.FlowRun, error)
+	CountFlowRuns(ctx context.Context, ws uuid.UUID, q RunQuery) (int, error)
+	// UpdateFlowRun applies patch to the run inside a write transaction.
+	UpdateFlowRun(ctx context.Context, ws, id uuid.UUID, patch func(*model.FlowRun) error) error
+	DeleteFlowRun(ctx context.Context, ws, id uuid.UUID) error
+	SetFlowRunState(ctx context.Context, ws, id uuid.UUID, proposed model.StateCreate, force bool) (*orchestration.Result, error)
+	ListFlowRunStates(ctx context.Context, ws, runID uuid.UUID) ([]*model.State, error)
+	GetFlowRunState(ctx context.Context, ws, id uuid.UUID) (*model.State, error)
+}
+
+// TaskRuns stores task runs and their states.
+type TaskRuns interface {
+	// CreateTaskRun upserts on (flow_run_id, task_key, dynamic_key).
+	CreateTaskRun(ctx context.Context, ws uuid.UUID, r *model.TaskRun, initial model.StateCreate) (created bool, err error)
+	GetTaskRun(ctx context.Context, ws, id uuid.UUID) (*model.TaskRun, error)
+	ListTaskRuns(ctx context.Context, ws uuid.UUID, q RunQuery) ([]*model.TaskRun, error)
+	CountTaskRuns(ctx context.Context, ws uuid.UUID, q RunQuery) (int, error)
+	UpdateTaskRun(ctx context.Context, ws, id uuid.UUID, patch func(*model.TaskRun) error) error
+	DeleteTaskRun(ctx context.Context, ws, id uuid.UUID) error
+	SetTaskRunState(ctx context.Context, ws, id uuid.UUID, proposed model.StateCreate, force bool) (*orchestration.Result, error)
+	ListTaskRunStates(ctx context.Context, ws, runID uuid.UUID) ([]*model.State, error)
+	GetTaskRunState(ctx context.Context, ws, id uuid.UUID) (*model.State, error)
+}
+
+// Logs stores run logs.
+type Logs interface {
+	CreateLogs(ctx context.Context, ws uuid.UUID, logs []*model.Log) error
+	ListLogs(ctx context.Context, ws uuid.UUID, q LogQuery) ([]*model.Log, error)
+}
+
+// TaskRunRecord is a task run and its new state as the task-run recorder
+// derives them from a client's prefect.task-run.* event.
+type TaskRunRecord struct {
+	Run   *model.TaskRun
+	State *model.State
+}
+
+// Events stores events; ingesting them also records the task runs they carry.
+type Events interface {
+	// IngestEvents stores events (idempotent on id) and applies each task-run
+	// record, keeping the newest state when records arrive out of order.
+	IngestEvents(ctx context.Context, ws uuid.UUID, events []*model.Event, records []TaskRunRecord) error
+	ListEvents(ctx context.Context, ws uuid.UUID, q EventQuery) ([]*model.Event, int, error)
+}
+
+// Variables stores workspace variables.
+type Variables interface {
+	CreateVariable(ctx context.Context, ws uuid.UUID, v *model.Variable) error
+	GetVariable(ctx context.Context, ws, id uuid.UUID) (*model.Variable, error)
+	GetVariableByName(ctx context.Context, ws uuid.UUID, name string) (*model.Variable, error)
+	ListVariables(ctx context.Context, ws uuid.UUID, q VariableQuery) ([]*model.Variable, error)
+	CountVariables(ctx context.Context, ws uuid.UUID, q VariableQuery) (int, error)
+	UpdateVariable(ctx context.Context, ws, id uuid.UUID, patch func(*model.Variable) error) error
+	DeleteVariable(ctx context.Context, ws, id uuid.UUID) error
+}
+
+// Artifacts stores artifacts.
+type Artifacts interface {
+	CreateArtifact(ctx context.Context, ws uuid.UUID, a *model.Artifact) error
+	GetArtifact(ctx context.Context, ws, id uuid.UUID) (*model.Artifact, error)
+	ListArtifacts(ctx context.Context, ws uuid.UUID, q ArtifactQuery, latestOnly bool) ([]*model.Artifact, error)
+	CountArtifacts(ctx context.Context, ws uuid.UUID, q ArtifactQuery, latestOnly bool) (int, error)
+	UpdateArtifact(ctx context.Context, ws, id uuid.UUID, patch func(*model.Artifact) error) error
+	DeleteArtifact(ctx context.Context, ws, id uuid.UUID) error
+}
