@@ -63,6 +63,9 @@ type snapshot struct {
 // answers. dir holds the clients' PREFECT_HOME and other files.
 func takeSnapshot(ctx context.Context, api *apiClient, dir string) (*snapshot, error) {
 	var s snapshot
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
 	home := filepath.Join(dir, "prefect-home")
 	if out, err := runPython(ctx, api.base, home, "basic_flow.py"); err != nil {
 		return nil, fmt.Errorf("basic_flow.py: %v; output:\n%s", err, out)

@@ -5,12 +5,14 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/events"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
@@ -23,19 +25,33 @@ const PrefectVersion = "3.8.8"
 // APIVersion is Prefect's REST API version.
 const APIVersion = "0.8.4"
 
-// API is the Prefect REST API of one server.
-type API struct {
-	store    store.Store
-	ingest   *events.Ingester
-	log      *slog.Logger
-	mux      *http.ServeMux // workspace routes, paths relative to the workspace root
-	fallback model.Workspace
-	sockets  sync.WaitGroup // open websocket handlers, waited for on shutdown
+// Config configures the API.
+type Config struct {
+	Store   store.Store
+	Ingest  *events.Ingester
+	Authn   *auth.Authenticator
+	Default model.Workspace // served at the plain /api routes
+	// Anonymous lets callers without a key use the plain /api routes (the
+	// default workspace), like the open-source Prefect server.
+	Anonymous bool
+	// SignUp lets anyone create a user and account.
+	SignUp bool
+	Logger *slog.Logger
 }
 
-// New returns the API. def is the workspace served at the plain /api routes.
-func New(s store.Store, ingest *events.Ingester, def model.Workspace, log *slog.Logger) *API {
-	a := &API{store: s, ingest: ingest, log: log, mux: http.NewServeMux(), fallback: def}
+// API is the Prefect REST API of one server, with the Cloud account layer.
+type API struct {
+	Config
+	store   store.Store
+	ingest  *events.Ingester
+	log     *slog.Logger
+	mux     *http.ServeMux // workspace routes, paths relative to the workspace root
+	sockets sync.WaitGroup // open websocket handlers, waited for on shutdown
+}
+
+// New returns the API.
+func New(cfg Config) *API {
+	a := &API{Config: cfg, store: cfg.Store, ingest: cfg.Ingest, log: cfg.Logger, mux: http.NewServeMux()}
 	a.routes()
 	return a
 }
@@ -44,6 +60,7 @@ func New(s store.Store, ingest *events.Ingester, def model.Workspace, log *slog.
 func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("/api/accounts/{account_id}/workspaces/{workspace_id}/{rest...}", http.HandlerFunc(a.serveWorkspace))
 	mux.Handle("/api/{rest...}", http.HandlerFunc(a.serveDefault))
+	a.cloudRoutes(mux)
 }
 
 // WaitSockets waits for websocket handlers to finish; the server calls it
@@ -53,52 +70,150 @@ func (a *API) WaitSockets() { a.sockets.Wait() }
 
 type ctxKey int
 
-const workspaceKey ctxKey = iota
+const accessKey ctxKey = iota
+
+// access is what the tenancy wrapper resolved for a workspace request.
+type access struct {
+	workspace uuid.UUID
+	role      string          // effective workspace role; "" when not granted
+	principal *auth.Principal // nil for anonymous callers
+	// err is why the caller may not use the workspace; public routes are
+	// served anyway.
+	err error
+	// socketAuth: the request carried no credential but may authenticate
+	// with a websocket auth frame.
+	socketAuth bool
+}
+
+func accessOf(r *http.Request) *access { return r.Context().Value(accessKey).(*access) }
 
 // workspaceID returns the workspace the tenancy wrapper resolved.
-func workspaceID(r *http.Request) uuid.UUID {
-	return r.Context().Value(workspaceKey).(uuid.UUID)
+func workspaceID(r *http.Request) uuid.UUID { return accessOf(r).workspace }
+
+var (
+	errNotAuthenticated = detail(http.StatusUnauthorized, "Not authenticated")
+	errInvalidKey       = detail(http.StatusUnauthorized, "Invalid authentication credentials")
+	errNoWorkspace      = detail(http.StatusNotFound, "Workspace not found")
+)
+
+// authenticate returns the caller of r: its API key, else its browser
+// session. It returns nil, nil for a request with no credential.
+func (a *API) authenticate(r *http.Request) (*auth.Principal, error) {
+	if cred := auth.Credential(r); cred != "" {
+		p, err := a.Authn.Key(r.Context(), cred)
+		if errors.Is(err, auth.ErrInvalidCredentials) {
+			return nil, errInvalidKey
+		}
+		return p, err
+	}
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		p, _, err := a.Authn.Session(r.Context(), c.Value)
+		if errors.Is(err, auth.ErrInvalidCredentials) {
+			return nil, errInvalidKey
+		}
+		return p, err
+	}
+	return nil, nil
 }
 
-// serveWorkspace resolves /api/accounts/{a}/workspaces/{w}/… to its
-// workspace; an unknown or malformed id is a 404, so ids cannot be probed.
+// SessionCookie is the name of the UI's session cookie.
+const SessionCookie = "praetor_session"
+
+// serveWorkspace serves /api/accounts/{a}/workspaces/{w}/…; a workspace the
+// caller cannot see is a 404, never a 403, so ids cannot be probed.
 func (a *API) serveWorkspace(w http.ResponseWriter, r *http.Request) {
+	acc := &access{}
 	accountID, err1 := uuid.Parse(r.PathValue("account_id"))
 	wsID, err2 := uuid.Parse(r.PathValue("workspace_id"))
-	if err1 != nil || err2 != nil {
-		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Workspace not found"})
-		return
+	p, err := a.authenticate(r)
+	switch {
+	case err != nil:
+		acc.err = err
+	case err1 != nil || err2 != nil:
+		acc.err = errNoWorkspace
+	case p == nil:
+		acc.err, acc.socketAuth, acc.workspace = errNotAuthenticated, true, wsID
+	default:
+		acc.principal = p
+		if ws, err := a.store.GetWorkspace(r.Context(), accountID, wsID); err != nil {
+			acc.err = err
+		} else {
+			acc.workspace = ws.ID
+			acc.role, acc.err = a.roleIn(r.Context(), p, ws.ID)
+		}
 	}
-	ws, err := a.store.GetWorkspace(r.Context(), accountID, wsID)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	a.serveIn(w, r, ws.ID, r.PathValue("rest"))
+	a.serveIn(w, r, acc)
 }
 
+// serveDefault serves the plain /api/… routes on the default workspace.
 func (a *API) serveDefault(w http.ResponseWriter, r *http.Request) {
-	a.serveIn(w, r, a.fallback.ID, r.PathValue("rest"))
+	acc := &access{workspace: a.Default.ID}
+	p, err := a.authenticate(r)
+	switch {
+	case err != nil:
+		acc.err = err
+	case p == nil && a.Anonymous:
+		acc.role = auth.WorkspaceOwner
+	case p == nil:
+		acc.err, acc.socketAuth = errNotAuthenticated, true
+	default:
+		acc.principal = p
+		acc.role, acc.err = a.roleIn(r.Context(), p, a.Default.ID)
+	}
+	a.serveIn(w, r, acc)
 }
 
-// serveIn serves rest, the path below the workspace root, in workspace ws.
-func (a *API) serveIn(w http.ResponseWriter, r *http.Request, ws uuid.UUID, rest string) {
-	r2 := r.WithContext(context.WithValue(r.Context(), workspaceKey, ws))
+// roleIn returns p's effective role in ws; no role is a 404.
+func (a *API) roleIn(ctx context.Context, p *auth.Principal, ws uuid.UUID) (string, error) {
+	role, err := a.store.WorkspaceRole(ctx, p.UserID, ws)
+	if err != nil {
+		return "", err
+	}
+	if role == "" {
+		return "", errNoWorkspace
+	}
+	return role, nil
+}
+
+// serveIn serves the path below the workspace root with acc in context.
+func (a *API) serveIn(w http.ResponseWriter, r *http.Request, acc *access) {
+	r2 := r.WithContext(context.WithValue(r.Context(), accessKey, acc))
 	u := *r.URL
-	u.Path = "/" + rest
+	u.Path = "/" + r.PathValue("rest")
 	u.RawPath = ""
 	r2.URL = &u
 	a.mux.ServeHTTP(w, r2)
 }
 
+// authorize checks that the caller of r may use perm in the workspace.
+func authorize(r *http.Request, perm auth.Permission) error {
+	acc := accessOf(r)
+	if acc.err != nil {
+		return acc.err
+	}
+	if !auth.Can(acc.role, perm) {
+		return detail(http.StatusForbidden, "Your role in this workspace does not allow %s.", perm)
+	}
+	return nil
+}
+
 // handlerFunc is a handler that returns its error for the API to map.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// route registers h for method and path; a path ending in "/" is also
-// served without it, and one without it also with it, since clients use
-// both forms.
-func (a *API) route(method, path string, h handlerFunc) {
+// public marks routes any caller may use, such as the health check.
+const public auth.Permission = ""
+
+// route registers h for method and path, requiring perm; a path ending in
+// "/" is also served without it, and one without it also with it, since
+// clients use both forms.
+func (a *API) route(method, path string, perm auth.Permission, h handlerFunc) {
 	serve := func(w http.ResponseWriter, r *http.Request) {
+		if perm != public {
+			if err := authorize(r, perm); err != nil {
+				a.writeError(w, r, err)
+				return
+			}
+		}
 		if err := h(w, r); err != nil {
 			a.writeError(w, r, err)
 		}
@@ -117,8 +232,9 @@ func (a *API) routes() {
 	a.taskRunRoutes()
 	a.logRoutes()
 	a.eventRoutes()
-	// a.variableRoutes() — being added
-	// a.artifactRoutes() — being added
+	a.variableRoutes()
+	a.artifactRoutes()
+	a.memberRoutes()
 	// Anything else under a workspace is Prefect's 404 shape.
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not Found"})

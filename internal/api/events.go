@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/events"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
@@ -22,16 +25,30 @@ const maxEventBytes = 1_500_000
 func (a *API) eventRoutes() {
 	a.mux.HandleFunc("GET /events/in", a.eventsIn)
 	a.mux.HandleFunc("GET /events/out", a.eventsOut)
-	a.route("POST", "/events", a.postEvents)
-	a.route("POST", "/events/filter", a.filterEvents)
-	a.route("GET", "/events/filter/next", a.filterEventsNext)
+	a.route("POST", "/events", "create:event", a.postEvents)
+	a.route("POST", "/events/filter", "read:event", a.filterEvents)
+	a.route("GET", "/events/filter/next", "read:event", a.filterEventsNext)
 }
 
-// acceptSocket upgrades the request and runs Prefect's handshake: a client
-// that offers the "prefect" subprotocol authenticates with a first
-// {"type":"auth"} frame; one that does not (Cloud mode, 2.x) authenticated
-// with its upgrade request's headers.
-func (a *API) acceptSocket(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
+// acceptSocket authorizes perm and upgrades the request, running Prefect's
+// handshake: a client that offers the "prefect" subprotocol sends a first
+// {"type":"auth","token":…} frame; one that does not (Cloud mode, 2.x)
+// authenticated with its upgrade request's Authorization header. A key may
+// come either way; without one, only an anonymous default workspace lets
+// the socket in.
+func (a *API) acceptSocket(w http.ResponseWriter, r *http.Request, perm auth.Permission) (*websocket.Conn, error) {
+	acc := accessOf(r)
+	offersPrefect := slices.Contains(websocketProtocols(r), "prefect")
+	if acc.err != nil && !(acc.socketAuth && offersPrefect) {
+		a.writeError(w, r, acc.err)
+		return nil, acc.err
+	}
+	if acc.err == nil {
+		if err := authorize(r, perm); err != nil {
+			a.writeError(w, r, err)
+			return nil, err
+		}
+	}
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"prefect"}})
 	if err != nil {
 		return nil, err
@@ -54,10 +71,40 @@ func (a *API) acceptSocket(w http.ResponseWriter, r *http.Request) (*websocket.C
 		conn.Close(websocket.StatusPolicyViolation, "Expected 'auth' message")
 		return nil, errors.New("expected auth message")
 	}
+	if acc.err != nil {
+		// The upgrade carried no credential: the token must be a key with
+		// perm in this workspace.
+		if msg.Token == nil || *msg.Token == "" {
+			conn.Close(websocket.StatusPolicyViolation, "Auth required but no token provided")
+			return nil, errors.New("no token")
+		}
+		p, err := a.Authn.Key(ctx, *msg.Token)
+		if err != nil {
+			conn.Close(websocket.StatusPolicyViolation, "Invalid token")
+			return nil, err
+		}
+		role, err := a.roleIn(ctx, p, acc.workspace)
+		if err != nil || !auth.Can(role, perm) {
+			conn.Close(websocket.StatusPolicyViolation, "Invalid token")
+			return nil, errors.New("token has no access")
+		}
+		acc.principal, acc.role, acc.err = p, role, nil
+	}
 	if err := conn.Write(ctx, websocket.MessageText, []byte(`{"type":"auth_success"}`)); err != nil {
 		return nil, err
 	}
 	return conn, nil
+}
+
+// websocketProtocols lists the subprotocols a websocket upgrade offers.
+func websocketProtocols(r *http.Request) []string {
+	var out []string
+	for _, h := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for _, p := range strings.Split(h, ",") {
+			out = append(out, strings.TrimSpace(p))
+		}
+	}
+	return out
 }
 
 // eventsIn ingests a stream of events. Frames are batched: a reader queues
@@ -66,7 +113,7 @@ func (a *API) acceptSocket(w http.ResponseWriter, r *http.Request) (*websocket.C
 func (a *API) eventsIn(w http.ResponseWriter, r *http.Request) {
 	a.sockets.Add(1)
 	defer a.sockets.Done()
-	conn, err := a.acceptSocket(w, r)
+	conn, err := a.acceptSocket(w, r, "create:event")
 	if err != nil {
 		return
 	}
@@ -128,7 +175,7 @@ func (a *API) eventsIn(w http.ResponseWriter, r *http.Request) {
 func (a *API) eventsOut(w http.ResponseWriter, r *http.Request) {
 	a.sockets.Add(1)
 	defer a.sockets.Done()
-	conn, err := a.acceptSocket(w, r)
+	conn, err := a.acceptSocket(w, r, "read:event")
 	if err != nil {
 		return
 	}

@@ -11,18 +11,18 @@ import (
 )
 
 func (a *API) flowRunRoutes() {
-	a.route("POST", "/flow_runs/", a.createFlowRun)
-	a.route("GET", "/flow_runs/{id}", a.readFlowRun)
-	a.route("PATCH", "/flow_runs/{id}", a.updateFlowRun)
-	a.route("PATCH", "/flow_runs/{id}/labels", a.updateFlowRunLabels)
-	a.route("DELETE", "/flow_runs/{id}", a.deleteFlowRun)
-	a.route("POST", "/flow_runs/filter", a.filterFlowRuns)
-	a.route("POST", "/flow_runs/count", a.countFlowRuns)
-	a.route("POST", "/flow_runs/{id}/set_state", a.setFlowRunState)
-	a.route("POST", "/flow_runs/{id}/resume", a.resumeFlowRun)
-	a.route("GET", "/flow_runs/{id}/graph", a.flowRunGraph)
-	a.route("GET", "/flow_run_states/", a.listFlowRunStates)
-	a.route("GET", "/flow_run_states/{id}", a.readFlowRunState)
+	a.route("POST", "/flow_runs/", "create:flow_run", a.createFlowRun)
+	a.route("GET", "/flow_runs/{id}", "read:flow_run", a.readFlowRun)
+	a.route("PATCH", "/flow_runs/{id}", "update:flow_run", a.updateFlowRun)
+	a.route("PATCH", "/flow_runs/{id}/labels", "update:flow_run", a.updateFlowRunLabels)
+	a.route("DELETE", "/flow_runs/{id}", "delete:flow_run", a.deleteFlowRun)
+	a.route("POST", "/flow_runs/filter", "read:flow_run", a.filterFlowRuns)
+	a.route("POST", "/flow_runs/count", "read:flow_run", a.countFlowRuns)
+	a.route("POST", "/flow_runs/{id}/set_state", "update:flow_run", a.setFlowRunState)
+	a.route("POST", "/flow_runs/{id}/resume", "update:flow_run", a.resumeFlowRun)
+	a.route("GET", "/flow_runs/{id}/graph", "read:flow_run", a.flowRunGraph)
+	a.route("GET", "/flow_run_states/", "read:flow_run", a.listFlowRunStates)
+	a.route("GET", "/flow_run_states/{id}", "read:flow_run", a.readFlowRunState)
 }
 
 // stateCreate validates a proposed state; loc is its location in the body.

@@ -8,13 +8,13 @@ import (
 )
 
 func (a *API) flowRoutes() {
-	a.route("POST", "/flows/", a.createFlow)
-	a.route("GET", "/flows/{id}", a.readFlow)
-	a.route("GET", "/flows/name/{name}", a.readFlowByName)
-	a.route("PATCH", "/flows/{id}", a.updateFlow)
-	a.route("DELETE", "/flows/{id}", a.deleteFlow)
-	a.route("POST", "/flows/filter", a.filterFlows)
-	a.route("POST", "/flows/count", a.countFlows)
+	a.route("POST", "/flows/", "create:flow", a.createFlow)
+	a.route("GET", "/flows/{id}", "read:flow", a.readFlow)
+	a.route("GET", "/flows/name/{name}", "read:flow", a.readFlowByName)
+	a.route("PATCH", "/flows/{id}", "update:flow", a.updateFlow)
+	a.route("DELETE", "/flows/{id}", "delete:flow", a.deleteFlow)
+	a.route("POST", "/flows/filter", "read:flow", a.filterFlows)
+	a.route("POST", "/flows/count", "read:flow", a.countFlows)
 }
 
 func (a *API) createFlow(w http.ResponseWriter, r *http.Request) error {

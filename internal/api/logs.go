@@ -9,8 +9,8 @@ import (
 )
 
 func (a *API) logRoutes() {
-	a.route("POST", "/logs/", a.createLogs)
-	a.route("POST", "/logs/filter", a.filterLogs)
+	a.route("POST", "/logs/", "create:log", a.createLogs)
+	a.route("POST", "/logs/filter", "read:log", a.filterLogs)
 }
 
 func (a *API) createLogs(w http.ResponseWriter, r *http.Request) error {

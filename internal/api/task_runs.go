@@ -8,15 +8,15 @@ import (
 )
 
 func (a *API) taskRunRoutes() {
-	a.route("POST", "/task_runs/", a.createTaskRun)
-	a.route("GET", "/task_runs/{id}", a.readTaskRun)
-	a.route("PATCH", "/task_runs/{id}", a.updateTaskRun)
-	a.route("DELETE", "/task_runs/{id}", a.deleteTaskRun)
-	a.route("POST", "/task_runs/filter", a.filterTaskRuns)
-	a.route("POST", "/task_runs/count", a.countTaskRuns)
-	a.route("POST", "/task_runs/{id}/set_state", a.setTaskRunState)
-	a.route("GET", "/task_run_states/", a.listTaskRunStates)
-	a.route("GET", "/task_run_states/{id}", a.readTaskRunState)
+	a.route("POST", "/task_runs/", "create:task_run", a.createTaskRun)
+	a.route("GET", "/task_runs/{id}", "read:task_run", a.readTaskRun)
+	a.route("PATCH", "/task_runs/{id}", "update:task_run", a.updateTaskRun)
+	a.route("DELETE", "/task_runs/{id}", "delete:task_run", a.deleteTaskRun)
+	a.route("POST", "/task_runs/filter", "read:task_run", a.filterTaskRuns)
+	a.route("POST", "/task_runs/count", "read:task_run", a.countTaskRuns)
+	a.route("POST", "/task_runs/{id}/set_state", "update:task_run", a.setTaskRunState)
+	a.route("GET", "/task_run_states/", "read:task_run", a.listTaskRunStates)
+	a.route("GET", "/task_run_states/{id}", "read:task_run", a.readTaskRunState)
 }
 
 func (a *API) createTaskRun(w http.ResponseWriter, r *http.Request) error {

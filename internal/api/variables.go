@@ -24,15 +24,15 @@ const (
 const integrityConflict = "Data integrity conflict. This usually means a unique or foreign key constraint was violated. See server logs for details."
 
 func (a *API) variableRoutes() {
-	a.route("POST", "/variables/", a.createVariable)
-	a.route("GET", "/variables/{id}", a.readVariable)
-	a.route("GET", "/variables/name/{name}", a.readVariableByName)
-	a.route("PATCH", "/variables/{id}", a.updateVariable)
-	a.route("PATCH", "/variables/name/{name}", a.updateVariableByName)
-	a.route("DELETE", "/variables/{id}", a.deleteVariable)
-	a.route("DELETE", "/variables/name/{name}", a.deleteVariableByName)
-	a.route("POST", "/variables/filter", a.filterVariables)
-	a.route("POST", "/variables/count", a.countVariables)
+	a.route("POST", "/variables/", "create:variable", a.createVariable)
+	a.route("GET", "/variables/{id}", "read:variable", a.readVariable)
+	a.route("GET", "/variables/name/{name}", "read:variable", a.readVariableByName)
+	a.route("PATCH", "/variables/{id}", "update:variable", a.updateVariable)
+	a.route("PATCH", "/variables/name/{name}", "update:variable", a.updateVariableByName)
+	a.route("DELETE", "/variables/{id}", "delete:variable", a.deleteVariable)
+	a.route("DELETE", "/variables/name/{name}", "delete:variable", a.deleteVariableByName)
+	a.route("POST", "/variables/filter", "read:variable", a.filterVariables)
+	a.route("POST", "/variables/count", "read:variable", a.countVariables)
 }
 
 // variableBody is Prefect's VariableCreate and VariableUpdate.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -32,7 +33,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCmd())
+	root.AddCommand(newServerCmd(), newAdminCmd())
 	return root
 }
 
@@ -50,4 +51,13 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// envBool reads a boolean environment variable, def when unset or unreadable.
+func envBool(name string, def bool) bool {
+	v, err := strconv.ParseBool(os.Getenv(name))
+	if err != nil {
+		return def
+	}
+	return v
 }

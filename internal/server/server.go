@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/praetorhq/praetor/internal/api"
+	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/events"
 	"github.com/praetorhq/praetor/internal/store/sqlstore"
 )
@@ -26,7 +27,24 @@ type Config struct {
 	Home string
 	// DatabaseURL selects PostgreSQL when set (postgres://…).
 	DatabaseURL string
-	Logger      *slog.Logger
+	// Anonymous serves the plain /api routes without a key. Nil means: only
+	// when bound to a loopback address.
+	Anonymous *bool
+	// SignUp lets anyone register a user and account.
+	SignUp bool
+	Logger *slog.Logger
+}
+
+// anonymous resolves Config.Anonymous.
+func (c Config) anonymous() bool {
+	if c.Anonymous != nil {
+		return *c.Anonymous
+	}
+	if c.Host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(c.Host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Server is a running Praetor server.
@@ -61,7 +79,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	ingest := events.NewIngester(db, events.NewBus(), log)
-	a := api.New(db, ingest, def, log)
+	a := api.New(api.Config{Store: db, Ingest: ingest, Authn: auth.NewAuthenticator(db, log), Default: def,
+		Anonymous: cfg.anonymous(), SignUp: cfg.SignUp, Logger: log})
+	if cfg.anonymous() {
+		log.Info("anonymous access enabled: /api serves the default workspace without a key")
+	}
 
 	mux := http.NewServeMux()
 	a.Register(mux)

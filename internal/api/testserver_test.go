@@ -1,0 +1,240 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/praetorhq/praetor/internal/auth"
+	"github.com/praetorhq/praetor/internal/events"
+	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/store"
+	"github.com/praetorhq/praetor/internal/store/sqlstore"
+)
+
+// testServer is the real API handler served over HTTP on a fresh database.
+type testServer struct {
+	t         *testing.T
+	url       string // the server root; the API is under url+"/api"
+	store     store.Store
+	workspace model.Workspace // the default workspace, served at /api
+}
+
+// forEachEngine runs fn as one subtest per storage engine, each against its
+// own fresh server: SQLite always, PostgreSQL when PRAETOR_TEST_POSTGRES_URL
+// names a server to create a throwaway database in.
+func forEachEngine(t *testing.T, fn func(t *testing.T, ts *testServer)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		fn(t, newTestServer(t))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		base := os.Getenv("PRAETOR_TEST_POSTGRES_URL")
+		if base == "" {
+			t.Skip("PRAETOR_TEST_POSTGRES_URL is not set: no PostgreSQL to test against")
+		}
+		fn(t, newTestServerOn(t, createTestDatabase(t, base)))
+	})
+}
+
+// newTestServer serves the API on a new SQLite database in t.TempDir().
+func newTestServer(t *testing.T) *testServer {
+	t.Helper()
+	return newTestServerOn(t, filepath.Join(t.TempDir(), "praetor.db"))
+}
+
+// newTestServerOn serves the API on the database dsn names; the server and
+// store are closed when the test ends.
+func newTestServerOn(t *testing.T, dsn string) *testServer {
+	t.Helper()
+	ctx := t.Context()
+	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	db, err := sqlstore.Open(ctx, dsn, logger)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	ws, err := db.DefaultWorkspace(ctx)
+	if err != nil {
+		t.Fatalf("default workspace: %v", err)
+	}
+	a := New(Config{Store: db, Ingest: events.NewIngester(db, events.NewBus(), logger), Authn: auth.NewAuthenticator(db, logger),
+		Default: ws, Anonymous: true, SignUp: true, Logger: logger})
+	mux := http.NewServeMux()
+	a.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return &testServer{t: t, url: srv.URL, store: db, workspace: ws}
+}
+
+// createTestDatabase creates an empty database with a random name on the
+// PostgreSQL server base names, drops it when the test ends (after the
+// store's cleanup, which was registered later, has closed it), and returns
+// its URL.
+func createTestDatabase(t *testing.T, base string) string {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parse PRAETOR_TEST_POSTGRES_URL: %v", err)
+	}
+	suffix := make([]byte, 6)
+	rand.Read(suffix)
+	name := "praetor_api_" + hex.EncodeToString(suffix)
+	ident := pgx.Identifier{name}.Sanitize()
+	execAdmin := func(sql string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	if err := execAdmin("CREATE DATABASE " + ident); err != nil {
+		t.Fatalf("create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		if err := execAdmin("DROP DATABASE IF EXISTS " + ident + " WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	u.Path = "/" + name
+	return u.String()
+}
+
+// testResponse is an API answer.
+type testResponse struct {
+	t      *testing.T
+	req    string // "METHOD path", for failure messages
+	Status int
+	Body   []byte
+}
+
+// do sends a request to path, which is below /api. A string or []byte body
+// is sent verbatim (to test malformed input), nil sends none, and anything
+// else is encoded as JSON.
+func (ts *testServer) do(method, path string, body any) *testResponse {
+	ts.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = bytes.NewReader([]byte(b))
+	case []byte:
+		r = bytes.NewReader(b)
+	default:
+		enc, err := json.Marshal(b)
+		if err != nil {
+			ts.t.Fatalf("encode request body: %v", err)
+		}
+		r = bytes.NewReader(enc)
+	}
+	req, err := http.NewRequestWithContext(ts.t.Context(), method, ts.url+"/api"+path, r)
+	if err != nil {
+		ts.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	if r != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		ts.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	if err != nil {
+		ts.t.Fatalf("%s %s: read body: %v", method, path, err)
+	}
+	return &testResponse{t: ts.t, req: method + " " + path, Status: resp.StatusCode, Body: got}
+}
+
+// expect fails the test unless the response has status.
+func (r *testResponse) expect(status int) *testResponse {
+	r.t.Helper()
+	if r.Status != status {
+		r.t.Fatalf("%s: status %d, want %d; body: %s", r.req, r.Status, status, r.Body)
+	}
+	return r
+}
+
+// decode decodes the body into v, keeping numbers exact.
+func (r *testResponse) decode(v any) {
+	r.t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(r.Body))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		r.t.Fatalf("%s: decode %s: %v", r.req, r.Body, err)
+	}
+}
+
+// object decodes the body as a JSON object.
+func (r *testResponse) object() map[string]any {
+	r.t.Helper()
+	var m map[string]any
+	r.decode(&m)
+	return m
+}
+
+// list decodes the body as a JSON array of objects.
+func (r *testResponse) list() []map[string]any {
+	r.t.Helper()
+	var l []map[string]any
+	r.decode(&l)
+	return l
+}
+
+// detail returns Prefect's HTTPException detail, or for a 422 the type of
+// its first validation error.
+func (r *testResponse) detail() string {
+	r.t.Helper()
+	var body struct {
+		Detail          string `json:"detail"`
+		ExceptionDetail []struct {
+			Type string `json:"type"`
+		} `json:"exception_detail"`
+	}
+	r.decode(&body)
+	if body.Detail == "" && len(body.ExceptionDetail) > 0 {
+		return body.ExceptionDetail[0].Type
+	}
+	return body.Detail
+}
+
+// normJSON re-encodes a JSON value canonically (sorted keys, exact numbers),
+// so values that the engines store differently compare equal.
+func normJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("encode: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var x any
+	if err := dec.Decode(&x); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+	out, err := json.Marshal(x)
+	if err != nil {
+		t.Fatalf("encode: %v", err)
+	}
+	return string(out)
+}

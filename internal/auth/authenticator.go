@@ -1,0 +1,128 @@
+package auth
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/store"
+)
+
+// ErrInvalidCredentials is returned for an unknown, expired or revoked key
+// or session. The API answers it with 401 "Invalid authentication
+// credentials", as Prefect Cloud does.
+var ErrInvalidCredentials = errors.New("invalid authentication credentials")
+
+// Principal is an authenticated caller.
+type Principal struct {
+	UserID uuid.UUID
+	// KeyID is the API key used, nil for a browser session.
+	KeyID *uuid.UUID
+}
+
+// Authenticator checks API keys and sessions against the store.
+type Authenticator struct {
+	store store.Workspaces
+	log   *slog.Logger
+	now   func() time.Time
+
+	mu      sync.Mutex
+	touched map[uuid.UUID]time.Time // when each key's last_used was last written
+	signIns *limiter
+}
+
+// touchEvery throttles last_used writes: a busy key would otherwise cost a
+// write per request.
+const touchEvery = time.Minute
+
+// NewAuthenticator returns an authenticator over s.
+func NewAuthenticator(s store.Workspaces, log *slog.Logger) *Authenticator {
+	return &Authenticator{store: s, log: log, now: time.Now, touched: map[uuid.UUID]time.Time{},
+		signIns: newLimiter(signInAttempts, signInWindow)}
+}
+
+// Key authenticates an API key. It accepts the key itself or, as sent in a
+// PREFECT_API_AUTH_STRING, "anything:key".
+func (a *Authenticator) Key(ctx context.Context, presented string) (*Principal, error) {
+	if _, after, ok := strings.Cut(presented, ":"); ok {
+		presented = after
+	}
+	prefix := KeyPrefix(presented)
+	if prefix == "" {
+		return nil, ErrInvalidCredentials
+	}
+	k, err := a.store.GetAPIKeyByPrefix(ctx, prefix)
+	if store.IsNotFound(err) {
+		return nil, ErrInvalidCredentials
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !KeyMatches(presented, k.Hash) {
+		return nil, ErrInvalidCredentials
+	}
+	now := a.now()
+	if k.Expires != nil && !now.Before(k.Expires.Time) {
+		return nil, ErrInvalidCredentials
+	}
+	a.touch(ctx, k.ID, now)
+	return &Principal{UserID: k.UserID, KeyID: &k.ID}, nil
+}
+
+func (a *Authenticator) touch(ctx context.Context, id uuid.UUID, now time.Time) {
+	a.mu.Lock()
+	last, seen := a.touched[id]
+	due := !seen || now.Sub(last) >= touchEvery
+	if due {
+		a.touched[id] = now
+	}
+	a.mu.Unlock()
+	if !due {
+		return
+	}
+	if err := a.store.TouchAPIKey(context.WithoutCancel(ctx), id, model.At(now)); err != nil {
+		a.log.Warn("record api key use", "err", err)
+	}
+}
+
+// Session authenticates a browser session token.
+func (a *Authenticator) Session(ctx context.Context, token string) (*Principal, *model.Session, error) {
+	s, err := a.store.GetSession(ctx, HashKey(token))
+	if store.IsNotFound(err) {
+		return nil, nil, ErrInvalidCredentials
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Principal{UserID: s.UserID}, s, nil
+}
+
+// Credential extracts the key a request carries: "Authorization: Bearer
+// <key>" (any case), or HTTP Basic carrying PREFECT_API_AUTH_STRING. It
+// returns "" when the request carries none.
+func Credential(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	scheme, value, ok := strings.Cut(h, " ")
+	if !ok {
+		return ""
+	}
+	value = strings.TrimSpace(value)
+	switch strings.ToLower(scheme) {
+	case "bearer":
+		return value
+	case "basic":
+		raw, err := base64.StdEncoding.DecodeString(value)
+		if err != nil {
+			return ""
+		}
+		return string(raw)
+	}
+	return ""
+}
