@@ -25,6 +25,7 @@ import (
 )
 
 // testServer is the real API handler served over HTTP on a fresh database.
+// It belongs to the test that created it: its helpers fail that test.
 type testServer struct {
 	t         *testing.T
 	url       string // the server root; the API is under url+"/api"

@@ -17,6 +17,7 @@ import (
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/events"
 	"github.com/praetorhq/praetor/internal/store/sqlstore"
+	"github.com/praetorhq/praetor/internal/ui"
 )
 
 // Config is the server's configuration.
@@ -79,14 +80,21 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	ingest := events.NewIngester(db, events.NewBus(), log)
-	a := api.New(api.Config{Store: db, Ingest: ingest, Authn: auth.NewAuthenticator(db, log), Default: def,
+	authn := auth.NewAuthenticator(db, log)
+	a := api.New(api.Config{Store: db, Ingest: ingest, Authn: authn, Default: def,
 		Anonymous: cfg.anonymous(), SignUp: cfg.SignUp, Logger: log})
+	pages, err := ui.New(ui.Config{Store: db, Authn: authn, SignUp: cfg.SignUp, Logger: log})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	if cfg.anonymous() {
 		log.Info("anonymous access enabled: /api serves the default workspace without a key")
 	}
 
 	mux := http.NewServeMux()
 	a.Register(mux)
+	pages.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write([]byte("ok\n"))

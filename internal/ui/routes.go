@@ -1,0 +1,9 @@
+package ui
+
+import "net/http"
+
+func (u *UI) routes(mux *http.ServeMux) {
+	u.accountRoutes(mux)
+	u.settingsRoutes(mux)
+	u.workspaceRoutes(mux)
+}

@@ -1,0 +1,7 @@
+package ui
+
+import "net/http"
+
+// settingsRoutes are a workspace's settings pages.
+func (u *UI) settingsRoutes(mux *http.ServeMux) {
+}

@@ -1,0 +1,358 @@
+// Package ui serves Praetor's web interface: server-rendered pages with
+// html/template, a stylesheet and a small script, all embedded in the
+// binary. Pages sit under /account/{account_id}/workspace/{workspace_id}/…,
+// the URL shape the Prefect client prints for its "View at" links.
+package ui
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/auth"
+	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/store"
+)
+
+//go:embed templates static
+var files embed.FS
+
+// Config configures the UI.
+type Config struct {
+	Store  store.Store
+	Authn  *auth.Authenticator
+	SignUp bool
+	Logger *slog.Logger
+}
+
+// UI is the web interface.
+type UI struct {
+	Config
+	pages  map[string]*template.Template // page name → layout + page
+	static map[string]staticFile         // hashed path → file
+	assets map[string]string             // logical name → hashed URL
+}
+
+type staticFile struct {
+	body        []byte
+	contentType string
+}
+
+// New parses the templates and fingerprints the static files.
+func New(cfg Config) (*UI, error) {
+	u := &UI{Config: cfg, static: map[string]staticFile{}, assets: map[string]string{}}
+	if err := u.loadStatic(); err != nil {
+		return nil, err
+	}
+	if err := u.loadTemplates(); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func (u *UI) loadStatic() error {
+	return fs.WalkDir(files, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		body, err := files.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(body)
+		name := path.Base(p)
+		ext := path.Ext(name)
+		hashed := "/static/" + strings.TrimSuffix(name, ext) + "." + hex.EncodeToString(sum[:6]) + ext
+		types := map[string]string{".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml"}
+		u.static[hashed] = staticFile{body: body, contentType: types[ext]}
+		u.assets[name] = hashed
+		return nil
+	})
+}
+
+func (u *UI) loadTemplates() error {
+	funcs := template.FuncMap{
+		"asset":      func(name string) string { return u.assets[name] },
+		"ago":        ago,
+		"when":       when,
+		"duration":   duration,
+		"stateClass": stateClass,
+		"levelName":  levelName,
+		"deref":      func(s *string) string { return derefString(s) },
+	}
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/partials/*.html")
+	if err != nil {
+		return fmt.Errorf("parse layout: %w", err)
+	}
+	names, err := fs.Glob(files, "templates/pages/*.html")
+	if err != nil {
+		return err
+	}
+	u.pages = map[string]*template.Template{}
+	for _, n := range names {
+		t, err := template.Must(layout.Clone()).ParseFS(files, n)
+		if err != nil {
+			return fmt.Errorf("parse %s: %w", n, err)
+		}
+		u.pages[path.Base(n)] = t
+	}
+	return nil
+}
+
+// Register mounts the UI on mux.
+func (u *UI) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /static/", func(w http.ResponseWriter, r *http.Request) {
+		f, ok := u.static[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", f.contentType)
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		w.Write(f.body)
+	})
+	u.routes(mux)
+}
+
+// Sessions last two weeks.
+const sessionTTL = 14 * 24 * time.Hour
+
+// Cookie names.
+const (
+	sessionCookie = "praetor_session"
+	csrfCookie    = "praetor_csrf"
+	csrfField     = "csrf_token"
+)
+
+// request is what every page handler knows about its request.
+type request struct {
+	w    http.ResponseWriter
+	r    *http.Request
+	ui   *UI
+	User *model.User // nil when signed out
+	CSRF string
+	// Workspace pages only:
+	Workspace  *model.Workspace
+	Role       string
+	Workspaces []model.WorkspaceAccess // for the switcher
+}
+
+// handler is a page handler; returned errors render an error page.
+type handler func(q *request) error
+
+// httpError is an error with a status and a message safe to show.
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func errNotFound() error { return &httpError{http.StatusNotFound, "Page not found"} }
+
+// page wraps a handler: it resolves the session and the CSRF token,
+// refuses form posts whose token does not match, and renders errors.
+func (u *UI) page(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := &request{w: w, r: r, ui: u}
+		if err := u.prepare(q); err != nil {
+			u.renderError(q, err)
+			return
+		}
+		if err := h(q); err != nil {
+			u.renderError(q, err)
+		}
+	}
+}
+
+// signedIn wraps a handler that needs a user; others go to sign-in.
+func (u *UI) signedIn(h handler) http.HandlerFunc {
+	return u.page(func(q *request) error {
+		if q.User == nil {
+			http.Redirect(q.w, q.r, "/signin?next="+urlQueryEscape(q.r.URL.RequestURI()), http.StatusSeeOther)
+			return nil
+		}
+		return h(q)
+	})
+}
+
+// inWorkspace wraps a handler of a workspace page: the workspace must exist
+// and the user must have a role in it, or the page is not found.
+func (u *UI) inWorkspace(h handler) http.HandlerFunc {
+	return u.signedIn(func(q *request) error {
+		accountID, err1 := uuid.Parse(q.r.PathValue("account_id"))
+		wsID, err2 := uuid.Parse(q.r.PathValue("workspace_id"))
+		if err1 != nil || err2 != nil {
+			return errNotFound()
+		}
+		ws, err := u.Store.GetWorkspace(q.r.Context(), accountID, wsID)
+		if store.IsNotFound(err) {
+			return errNotFound()
+		}
+		if err != nil {
+			return err
+		}
+		role, err := u.Store.WorkspaceRole(q.r.Context(), q.User.ID, ws.ID)
+		if err != nil {
+			return err
+		}
+		if role == "" {
+			return errNotFound()
+		}
+		q.Workspace, q.Role = &ws, role
+		if q.Workspaces, err = u.Store.ListWorkspaces(q.r.Context(), q.User.ID); err != nil {
+			return err
+		}
+		return h(q)
+	})
+}
+
+// prepare loads the session and enforces CSRF on unsafe methods: every form
+// carries a token that must equal the one in the visitor's CSRF cookie
+// (double submit), a cookie another site can neither read nor set.
+func (u *UI) prepare(q *request) error {
+	if c, err := q.r.Cookie(sessionCookie); err == nil {
+		p, _, err := u.Authn.Session(q.r.Context(), c.Value)
+		switch {
+		case err == nil:
+			if q.User, err = u.Store.GetUser(q.r.Context(), p.UserID); err != nil && !store.IsNotFound(err) {
+				return err
+			}
+		case !errors.Is(err, auth.ErrInvalidCredentials):
+			return err
+		}
+	}
+	if c, err := q.r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
+		q.CSRF = c.Value
+	} else {
+		tok, err := auth.NewToken(32)
+		if err != nil {
+			return err
+		}
+		q.CSRF = tok
+		http.SetCookie(q.w, &http.Cookie{Name: csrfCookie, Value: tok, Path: "/", HttpOnly: true, Secure: q.r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	}
+	if q.r.Method != http.MethodGet && q.r.Method != http.MethodHead {
+		if err := q.r.ParseForm(); err != nil {
+			return &httpError{http.StatusBadRequest, "Could not read the form."}
+		}
+		sent := q.r.PostForm.Get(csrfField)
+		if sent == "" || subtle.ConstantTimeCompare([]byte(sent), []byte(q.CSRF)) != 1 {
+			return &httpError{http.StatusForbidden, "This form has expired or did not come from Praetor. Reload the page and try again."}
+		}
+	}
+	return nil
+}
+
+// startSession signs a user in on this browser.
+func (q *request) startSession(u *model.User) error {
+	tok, err := auth.NewToken(32)
+	if err != nil {
+		return err
+	}
+	s := &model.Session{ID: auth.HashKey(tok), UserID: u.ID, CSRF: q.CSRF, Expires: model.At(time.Now().Add(sessionTTL))}
+	if err := q.ui.Store.CreateSession(q.r.Context(), s); err != nil {
+		return err
+	}
+	http.SetCookie(q.w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/", HttpOnly: true, Secure: q.r.TLS != nil,
+		SameSite: http.SameSiteLaxMode, Expires: s.Expires.Time})
+	q.User = u
+	return nil
+}
+
+// endSession signs the browser out.
+func (q *request) endSession() error {
+	if c, err := q.r.Cookie(sessionCookie); err == nil {
+		if err := q.ui.Store.DeleteSession(q.r.Context(), auth.HashKey(c.Value)); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(q.w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
+	q.User = nil
+	return nil
+}
+
+// WorkspaceURL is the root of a workspace's pages.
+func WorkspaceURL(ws *model.Workspace) string {
+	return "/account/" + ws.AccountID.String() + "/workspace/" + ws.ID.String()
+}
+
+// render writes a page: the layout around the named page template.
+func (u *UI) render(q *request, status int, page string, data any) error {
+	t, ok := u.pages[page]
+	if !ok {
+		return fmt.Errorf("no page template %q", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", struct {
+		*request
+		Data any
+	}{q, data}); err != nil {
+		return fmt.Errorf("render %s: %w", page, err)
+	}
+	q.w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	q.w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'")
+	q.w.Header().Set("X-Content-Type-Options", "nosniff")
+	q.w.WriteHeader(status)
+	_, err := q.w.Write(buf.Bytes())
+	return err
+}
+
+// renderPartial writes one named template of a page alone, for live
+// updates that swap a fragment in place.
+func (u *UI) renderPartial(q *request, page, name string, data any) error {
+	t, ok := u.pages[page]
+	if !ok {
+		return fmt.Errorf("no page template %q", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, name, struct {
+		*request
+		Data any
+	}{q, data}); err != nil {
+		return fmt.Errorf("render %s/%s: %w", page, name, err)
+	}
+	q.w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	q.w.Header().Set("Cache-Control", "no-store")
+	_, err := q.w.Write(buf.Bytes())
+	return err
+}
+
+func (u *UI) renderError(q *request, err error) {
+	var he *httpError
+	if !errors.As(err, &he) {
+		if se := (*store.Error)(nil); errors.As(err, &se) && se.Code == store.ENotFound {
+			he = &httpError{http.StatusNotFound, "Page not found"}
+		} else {
+			u.Logger.Error("page failed", "path", q.r.URL.Path, "err", err)
+			he = &httpError{http.StatusInternalServerError, "Something went wrong on our side. The server log has the details."}
+		}
+	}
+	// Pages of a workspace the user cannot see render without its data.
+	q.Workspace, q.Workspaces = nil, nil
+	if rerr := u.render(q, he.status, "error.html", map[string]any{"Message": he.msg, "Status": he.status}); rerr != nil {
+		http.Error(q.w, he.msg, he.status)
+	}
+}
+
+// redirect answers a form post with a redirect to url.
+func (q *request) redirect(url string) error {
+	http.Redirect(q.w, q.r, url, http.StatusSeeOther)
+	return nil
+}
+
+// ctx is the request's context.
+func (q *request) ctx() context.Context { return q.r.Context() }
