@@ -138,20 +138,25 @@ type logInfo struct {
 }
 
 // poll calls check every 200ms until it reports done or timeout has passed,
-// and returns whether it succeeded with its last explanation.
+// and returns whether it succeeded with its last explanation (that of the
+// last check the timeout did not cut short).
 func poll(ctx context.Context, timeout time.Duration, check func(ctx context.Context) (done bool, status string)) (bool, string) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
+	var last string
 	for {
 		done, status := check(ctx)
 		if done {
 			return true, status
 		}
+		if ctx.Err() == nil || last == "" {
+			last = status
+		}
 		select {
 		case <-ctx.Done():
-			return false, status
+			return false, last
 		case <-tick.C:
 		}
 	}

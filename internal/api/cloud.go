@@ -154,17 +154,12 @@ func (a *API) accountRole(r *http.Request, p *auth.Principal) (uuid.UUID, string
 	if err != nil {
 		return uuid.Nil, "", detail(http.StatusNotFound, "Account not found")
 	}
-	role, err := a.store.AccountRole(r.Context(), id, p.UserID)
+	role, err := tenancy.AccountRole(r.Context(), a.store, id, p.UserID)
 	if err != nil {
 		return uuid.Nil, "", err
 	}
-	if role == "" {
-		return uuid.Nil, "", detail(http.StatusNotFound, "Account not found")
-	}
 	return id, role, nil
 }
-
-var errAccountAdmin = detail(http.StatusForbidden, "Only owners and admins of the account can do this.")
 
 func (a *API) readAccount(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	id, _, err := a.accountRole(r, p)
@@ -247,17 +242,11 @@ func (a *API) updateWorkspace(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	if err != nil {
 		return err
 	}
-	if !auth.Can(role, auth.ManageWorkspace) {
-		return detail(http.StatusForbidden, "Only owners of the workspace can change it.")
-	}
 	in := tenancy.WorkspaceInput{Handle: ws.Handle, Name: ws.Name, Description: ws.Description}
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	if err := in.Apply(ws); err != nil {
-		return err
-	}
-	if err := a.store.UpdateWorkspace(r.Context(), ws); err != nil {
+	if err := tenancy.UpdateWorkspace(r.Context(), a.store, role, ws, in); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, ws)
@@ -269,13 +258,7 @@ func (a *API) deleteWorkspace(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	if err != nil {
 		return err
 	}
-	if !auth.Can(role, auth.ManageWorkspace) {
-		return detail(http.StatusForbidden, "Only owners of the workspace can delete it.")
-	}
-	if ws.IsDefault {
-		return detail(http.StatusConflict, "The default workspace cannot be deleted.")
-	}
-	if err := a.store.DeleteWorkspace(r.Context(), ws.AccountID, ws.ID); err != nil {
+	if err := tenancy.DeleteWorkspace(r.Context(), a.store, role, ws); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -306,27 +289,15 @@ func (a *API) addAccountMember(w http.ResponseWriter, r *http.Request, p *auth.P
 	if err != nil {
 		return err
 	}
-	if !tenancy.CanAdminAccount(role) {
-		return errAccountAdmin
-	}
 	var in memberInput
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	if !auth.ValidAccountRole(in.Role) {
-		return detail(http.StatusUnprocessableEntity, "Account roles are owner, admin and member.")
-	}
-	if in.Role == auth.AccountOwner && role != auth.AccountOwner {
-		return detail(http.StatusForbidden, "Only owners can make owners.")
-	}
-	u, _, err := a.store.GetUserByEmail(r.Context(), in.Email)
+	m, err := tenancy.AddAccountMember(r.Context(), a.store, role, id, in.Email, in.Role)
 	if err != nil {
 		return err
 	}
-	if err := a.store.SetAccountMember(r.Context(), id, u.ID, in.Role); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, model.Member{User: *u, Role: in.Role})
+	writeJSON(w, http.StatusCreated, m)
 	return nil
 }
 
@@ -334,9 +305,6 @@ func (a *API) setAccountMemberRole(w http.ResponseWriter, r *http.Request, p *au
 	id, role, err := a.accountRole(r, p)
 	if err != nil {
 		return err
-	}
-	if !tenancy.CanAdminAccount(role) {
-		return errAccountAdmin
 	}
 	userID, err := pathID(r, "user_id")
 	if err != nil {
@@ -346,20 +314,7 @@ func (a *API) setAccountMemberRole(w http.ResponseWriter, r *http.Request, p *au
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	if !auth.ValidAccountRole(in.Role) {
-		return detail(http.StatusUnprocessableEntity, "Account roles are owner, admin and member.")
-	}
-	current, err := a.store.AccountRole(r.Context(), id, userID)
-	if err != nil {
-		return err
-	}
-	if current == "" {
-		return detail(http.StatusNotFound, "Member not found")
-	}
-	if (in.Role == auth.AccountOwner || current == auth.AccountOwner) && role != auth.AccountOwner {
-		return detail(http.StatusForbidden, "Only owners can grant or change the owner role.")
-	}
-	if err := a.store.SetAccountMember(r.Context(), id, userID, in.Role); err != nil {
+	if err := tenancy.SetAccountMemberRole(r.Context(), a.store, role, id, userID, in.Role); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -375,13 +330,7 @@ func (a *API) removeAccountMember(w http.ResponseWriter, r *http.Request, p *aut
 	if err != nil {
 		return err
 	}
-	if !tenancy.CanAdminAccount(role) && userID != p.UserID {
-		return errAccountAdmin
-	}
-	if userID == p.UserID && role == auth.AccountOwner {
-		return detail(http.StatusConflict, "An owner cannot leave their own account.")
-	}
-	if err := a.store.RemoveAccountMember(r.Context(), id, userID); err != nil {
+	if err := tenancy.RemoveAccountMember(r.Context(), a.store, p.UserID, role, id, userID); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -413,13 +362,7 @@ func (a *API) setWorkspaceMember(w http.ResponseWriter, r *http.Request) error {
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	if !auth.ValidWorkspaceRole(in.Role) {
-		return detail(http.StatusUnprocessableEntity, "Workspace roles are owner, developer, runner, viewer and worker.")
-	}
-	if _, err := a.store.GetUser(r.Context(), userID); err != nil {
-		return err
-	}
-	if err := a.store.SetWorkspaceMember(r.Context(), workspaceID(r), userID, in.Role); err != nil {
+	if err := tenancy.SetWorkspaceMember(r.Context(), a.store, workspaceID(r), userID, in.Role); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

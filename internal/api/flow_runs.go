@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/orchestration"
+	"github.com/praetorhq/praetor/internal/rungraph"
 	"github.com/praetorhq/praetor/internal/store"
 )
 
@@ -354,36 +355,21 @@ func (a *API) flowRunGraph(w http.ResponseWriter, r *http.Request) error {
 // graph lists a flow run's task runs with their upstream task-run and
 // flow-run dependencies, read from task_inputs.
 func (a *API) graph(r *http.Request, ws, flowRunID uuid.UUID) ([]graphNode, error) {
-	var nodes []graphNode
-	for offset := 0; ; offset += 200 {
-		runs, err := a.store.ListTaskRuns(r.Context(), ws, store.RunQuery{
-			TaskRuns: &store.TaskRunFilter{FlowRunID: &store.NullableIDFilter{Any: []uuid.UUID{flowRunID}}},
-			Sort:     "EXPECTED_START_TIME_ASC", Limit: 200, Offset: offset,
-		})
-		if err != nil {
-			return nil, err
-		}
-		for _, tr := range runs {
-			deps := []model.TaskRunInput{}
-			for _, inputs := range tr.TaskInputs {
-				for _, in := range inputs {
-					if in.ID != nil && (in.InputType == "task_run" || in.InputType == "flow_run") {
-						deps = append(deps, model.TaskRunInput{InputType: in.InputType, ID: in.ID})
-					}
-				}
-			}
-			n := graphNode{ID: tr.ID, Name: tr.Name, UpstreamDependencies: deps, State: tr.State,
-				ExpectedStartTime: tr.ExpectedStartTime, StartTime: tr.StartTime, EndTime: tr.EndTime,
-				TotalRunTime: tr.TotalRunTime, EstimatedRunTime: tr.EstimatedRunTime}
-			if tr.State != nil {
-				n.UntrackableResult = tr.State.StateDetails.UntrackableResult
-			}
-			nodes = append(nodes, n)
-		}
-		if len(runs) < 200 {
-			return nodes, nil
-		}
+	runs, err := rungraph.TaskRuns(r.Context(), a.store, ws, flowRunID, 0)
+	if err != nil {
+		return nil, err
 	}
+	nodes := make([]graphNode, 0, len(runs))
+	for _, tr := range runs {
+		n := graphNode{ID: tr.ID, Name: tr.Name, UpstreamDependencies: rungraph.Upstream(tr), State: tr.State,
+			ExpectedStartTime: tr.ExpectedStartTime, StartTime: tr.StartTime, EndTime: tr.EndTime,
+			TotalRunTime: tr.TotalRunTime, EstimatedRunTime: tr.EstimatedRunTime}
+		if tr.State != nil {
+			n.UntrackableResult = tr.State.StateDetails.UntrackableResult
+		}
+		nodes = append(nodes, n)
+	}
+	return nodes, nil
 }
 
 func (a *API) listFlowRunStates(w http.ResponseWriter, r *http.Request) error {

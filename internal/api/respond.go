@@ -155,25 +155,20 @@ func decodeError(body []byte, err error) error {
 	return invalid(body, fieldErr("value_error", err.Error(), nil))
 }
 
-// pathID parses the path value name as a UUID; a malformed id is a 422 as in
-// Prefect.
+// pathID parses the path value name as a UUID; like Prefect's server, a
+// malformed id matches no route: 404 Not Found.
 func pathID(r *http.Request, name string) (uuid.UUID, error) {
-	s := r.PathValue(name)
-	id, err := uuid.Parse(s)
+	id, err := uuid.Parse(r.PathValue(name))
 	if err != nil {
-		return uuid.Nil, &apiError{status: http.StatusUnprocessableEntity, body: map[string]any{
-			"exception_message": "Invalid request received.",
-			"exception_detail":  []fieldError{{Type: "uuid_parsing", Loc: []any{"path", name}, Msg: "Input should be a valid UUID", Input: s}},
-			"request_body":      nil,
-		}}
+		return uuid.Nil, detail(http.StatusNotFound, "Not Found")
 	}
 	return id, nil
 }
 
-// checkLimit enforces Prefect's maximum page size.
+// checkLimit enforces Prefect's maximum page size, with its message.
 func checkLimit(body []byte, limit, max int) error {
 	if limit > max {
-		return invalid(body, fieldErr("less_than_equal", fmt.Sprintf("Input should be less than or equal to %d", max), limit, "limit"))
+		return detail(http.StatusUnprocessableEntity, "Invalid limit: must be less than or equal to %d.", max)
 	}
 	if limit < 0 {
 		return invalid(body, fieldErr("greater_than_equal", "Input should be greater than or equal to 0", limit, "limit"))

@@ -328,6 +328,13 @@ type WorkspaceAccess struct {
 	Role string `json:"role"`
 }
 
+// AccountAccess is an account as one of its members sees it, with the
+// member's role there.
+type AccountAccess struct {
+	Account
+	Role string `json:"role"`
+}
+
 // Member is a user's membership of an account or a workspace.
 type Member struct {
 	User

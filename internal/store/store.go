@@ -5,6 +5,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/model"
@@ -25,6 +26,7 @@ type Store interface {
 	Events
 	Variables
 	Artifacts
+	RunStats
 }
 
 // Workspaces reads and writes tenancy: accounts, users, workspaces,
@@ -42,6 +44,9 @@ type Workspaces interface {
 	GetUserByEmail(ctx context.Context, email string) (*model.User, string, error)
 	GetAccount(ctx context.Context, id uuid.UUID) (*model.Account, error)
 	GetAccountByHandle(ctx context.Context, handle string) (*model.Account, error)
+	// ListAccounts returns the accounts the user is a member of, with the
+	// user's role in each.
+	ListAccounts(ctx context.Context, userID uuid.UUID) ([]model.AccountAccess, error)
 	// AccountRole is the user's role in the account, "" if not a member.
 	AccountRole(ctx context.Context, accountID, userID uuid.UUID) (string, error)
 	// CreateWorkspace creates a workspace; creator (if set) becomes its owner.
@@ -155,4 +160,46 @@ type Artifacts interface {
 	CountArtifacts(ctx context.Context, ws uuid.UUID, q ArtifactQuery, latestOnly bool) (int, error)
 	UpdateArtifact(ctx context.Context, ws, id uuid.UUID, patch func(*model.Artifact) error) error
 	DeleteArtifact(ctx context.Context, ws, id uuid.UUID) error
+}
+
+// RunStats aggregates runs for the UI's dashboard and lists; every count is
+// one GROUP BY query in the database.
+type RunStats interface {
+	// CountFlowRunsByState counts the flow runs matching q by current state
+	// type; runs without a state are left out.
+	CountFlowRunsByState(ctx context.Context, ws uuid.UUID, q RunQuery) (map[model.StateType]int, error)
+	// CountTaskRunsByState counts the task runs matching q by state type.
+	CountTaskRunsByState(ctx context.Context, ws uuid.UUID, q RunQuery) (map[model.StateType]int, error)
+	// CountFlowRunsByFlow counts the flow runs matching q per flow.
+	CountFlowRunsByFlow(ctx context.Context, ws uuid.UUID, q RunQuery) (map[uuid.UUID]int, error)
+	// FlowRunHistory counts the flow runs matching h.Runs whose expected
+	// start time falls in [h.Start, h.Start+h.Buckets*h.Interval), per
+	// bucket of h.Interval and state type. It returns h.Buckets buckets,
+	// empty ones included.
+	FlowRunHistory(ctx context.Context, ws uuid.UUID, h HistoryQuery) ([]HistoryBucket, error)
+}
+
+// HistoryQuery selects a run history: Buckets consecutive intervals of
+// Interval from Start.
+type HistoryQuery struct {
+	Start    time.Time
+	Interval time.Duration // whole seconds, at least one
+	Buckets  int
+	Runs     RunQuery // filters only; its sort and paging are ignored
+}
+
+// HistoryBucket is one interval of a run history.
+type HistoryBucket struct {
+	Start  time.Time
+	End    time.Time
+	Counts map[model.StateType]int
+}
+
+// Total is the number of runs in the bucket.
+func (b HistoryBucket) Total() int {
+	n := 0
+	for _, c := range b.Counts {
+		n += c
+	}
+	return n
 }

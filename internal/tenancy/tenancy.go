@@ -167,3 +167,141 @@ func CreateWorkspace(ctx context.Context, s store.Store, userID, accountID uuid.
 	}
 	return ws, nil
 }
+
+// UpdateWorkspace applies in to ws and saves it, for a caller whose
+// effective role in the workspace is role.
+func UpdateWorkspace(ctx context.Context, s store.Store, role string, ws *model.Workspace, in WorkspaceInput) error {
+	if !auth.Can(role, auth.ManageWorkspace) {
+		return store.Errorf(store.EForbidden, "Only owners of the workspace can change it.")
+	}
+	if err := in.Apply(ws); err != nil {
+		return err
+	}
+	return s.UpdateWorkspace(ctx, ws)
+}
+
+// DeleteWorkspace deletes ws and everything in it, for a caller whose
+// effective role in the workspace is role. The default workspace stays:
+// the plain /api routes serve it.
+func DeleteWorkspace(ctx context.Context, s store.Store, role string, ws *model.Workspace) error {
+	if !auth.Can(role, auth.ManageWorkspace) {
+		return store.Errorf(store.EForbidden, "Only owners of the workspace can delete it.")
+	}
+	if ws.IsDefault {
+		return store.Errorf(store.EConflict, "The default workspace cannot be deleted.")
+	}
+	return s.DeleteWorkspace(ctx, ws.AccountID, ws.ID)
+}
+
+// SetWorkspaceMember gives an existing user a role in a workspace. The
+// caller's right to manage membership is checked by the caller (the API
+// route's permission, the UI's settings page).
+func SetWorkspaceMember(ctx context.Context, s store.Store, workspaceID, userID uuid.UUID, role string) error {
+	if !auth.ValidWorkspaceRole(role) {
+		return store.Errorf(store.EInvalid, "Workspace roles are owner, developer, runner, viewer and worker.")
+	}
+	if _, err := s.GetUser(ctx, userID); err != nil {
+		return err
+	}
+	return s.SetWorkspaceMember(ctx, workspaceID, userID, role)
+}
+
+// UserByEmail finds an existing user to add as a member.
+func UserByEmail(ctx context.Context, s store.Store, email string) (*model.User, error) {
+	u, _, err := s.GetUserByEmail(ctx, email)
+	if store.IsNotFound(err) {
+		return nil, store.Errorf(store.ENotFound, "No user has the email %q; they need to register first.", strings.TrimSpace(email))
+	}
+	return u, err
+}
+
+// AccountRole returns a user's role in an account. A user who is not a
+// member gets a not-found, so account ids cannot be probed.
+func AccountRole(ctx context.Context, s store.Store, accountID, userID uuid.UUID) (string, error) {
+	role, err := s.AccountRole(ctx, accountID, userID)
+	if err != nil {
+		return "", err
+	}
+	if role == "" {
+		return "", store.Errorf(store.ENotFound, "Account not found")
+	}
+	return role, nil
+}
+
+var (
+	errAccountAdmin = store.Errorf(store.EForbidden, "Only owners and admins of the account can do this.")
+	errAccountRole  = store.Errorf(store.EInvalid, "Account roles are owner, admin and member.")
+)
+
+// AddAccountMember adds the user with email to an account as role, for a
+// caller whose role in the account is actorRole: owners and admins add
+// members, and only owners make owners.
+func AddAccountMember(ctx context.Context, s store.Store, actorRole string, accountID uuid.UUID, email, role string) (*model.Member, error) {
+	if !CanAdminAccount(actorRole) {
+		return nil, errAccountAdmin
+	}
+	if !auth.ValidAccountRole(role) {
+		return nil, errAccountRole
+	}
+	if role == auth.AccountOwner && actorRole != auth.AccountOwner {
+		return nil, store.Errorf(store.EForbidden, "Only owners can make owners.")
+	}
+	u, err := UserByEmail(ctx, s, email)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.SetAccountMember(ctx, accountID, u.ID, role); err != nil {
+		return nil, err
+	}
+	return &model.Member{User: *u, Role: role}, nil
+}
+
+// SetAccountMemberRole changes a member's role, for a caller whose role in
+// the account is actorRole: only owners grant or take away the owner role.
+func SetAccountMemberRole(ctx context.Context, s store.Store, actorRole string, accountID, userID uuid.UUID, role string) error {
+	if !CanAdminAccount(actorRole) {
+		return errAccountAdmin
+	}
+	if !auth.ValidAccountRole(role) {
+		return errAccountRole
+	}
+	current, err := s.AccountRole(ctx, accountID, userID)
+	if err != nil {
+		return err
+	}
+	if current == "" {
+		return store.Errorf(store.ENotFound, "Member not found")
+	}
+	if (role == auth.AccountOwner || current == auth.AccountOwner) && actorRole != auth.AccountOwner {
+		return store.Errorf(store.EForbidden, "Only owners can grant or change the owner role.")
+	}
+	return s.SetAccountMember(ctx, accountID, userID, role)
+}
+
+// RemoveAccountMember removes a member from an account and its workspaces,
+// for the caller actorID whose role there is actorRole. Owners and admins
+// remove others and anyone may leave, but removing an owner takes an owner
+// (as changing one's role does), and an owner cannot leave: it would be an
+// easy way to leave an account with nobody in charge.
+func RemoveAccountMember(ctx context.Context, s store.Store, actorID uuid.UUID, actorRole string, accountID, userID uuid.UUID) error {
+	if userID == actorID {
+		if actorRole == auth.AccountOwner {
+			return store.Errorf(store.EConflict, "An owner cannot leave their own account.")
+		}
+		return s.RemoveAccountMember(ctx, accountID, userID)
+	}
+	if !CanAdminAccount(actorRole) {
+		return errAccountAdmin
+	}
+	current, err := s.AccountRole(ctx, accountID, userID)
+	if err != nil {
+		return err
+	}
+	if current == "" {
+		return store.Errorf(store.ENotFound, "Member not found")
+	}
+	if current == auth.AccountOwner && actorRole != auth.AccountOwner {
+		return store.Errorf(store.EForbidden, "Only owners can grant or change the owner role.")
+	}
+	return s.RemoveAccountMember(ctx, accountID, userID)
+}

@@ -2,17 +2,24 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/auth"
+	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 	"github.com/praetorhq/praetor/internal/tenancy"
 )
 
 // accountRoutes are the Cloud pages: sign-in, registration, workspaces,
-// API keys.
+// API keys, account members and the Prefect CLI's browser login. A
+// workspace's own settings are in settings_pages.go.
 func (u *UI) accountRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", u.page(u.home))
 	mux.HandleFunc("GET /signin", u.page(u.signInForm))
@@ -21,6 +28,17 @@ func (u *UI) accountRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /register", u.page(u.register))
 	mux.HandleFunc("POST /signout", u.page(u.signOut))
 	mux.HandleFunc("GET /workspaces", u.signedIn(u.workspaces))
+	mux.HandleFunc("GET /workspaces/new", u.signedIn(u.newWorkspaceForm))
+	mux.HandleFunc("POST /workspaces/new", u.signedIn(u.createWorkspace))
+	mux.HandleFunc("GET /profile/api-keys", u.signedIn(u.apiKeys))
+	mux.HandleFunc("POST /profile/api-keys", u.signedIn(u.createAPIKey))
+	mux.HandleFunc("POST /profile/api-keys/{id}/delete", u.signedIn(u.deleteAPIKey))
+	mux.HandleFunc("GET /account/{account_id}/members", u.signedIn(u.accountMembers))
+	mux.HandleFunc("POST /account/{account_id}/members", u.signedIn(u.addAccountMember))
+	mux.HandleFunc("POST /account/{account_id}/members/{user_id}/role", u.signedIn(u.setAccountMemberRole))
+	mux.HandleFunc("POST /account/{account_id}/members/{user_id}/remove", u.signedIn(u.removeAccountMember))
+	mux.HandleFunc("GET /auth/client", u.signedIn(u.cliLoginForm))
+	mux.HandleFunc("POST /auth/client", u.signedIn(u.cliLogin))
 }
 
 // home sends a signed-in user to their workspaces, others to sign in.
@@ -108,10 +126,380 @@ func (u *UI) signOut(q *request) error {
 	return q.redirect("/signin")
 }
 
+// formError returns the message of an error the user can act on (a rule of
+// tenancy or the store: invalid input, a conflict, an unknown email, a
+// missing permission) and the status to answer it with. Anything else is not
+// a form error: the caller returns it and gets the error page.
+func formError(err error) (msg string, status int, ok bool) {
+	var se *store.Error
+	if !errors.As(err, &se) {
+		return "", 0, false
+	}
+	switch se.Code {
+	case store.EForbidden:
+		status = http.StatusForbidden
+	case store.EConflict:
+		status = http.StatusConflict
+	case store.ENotFound:
+		status = http.StatusNotFound
+	default:
+		status = http.StatusUnprocessableEntity
+	}
+	return se.Message, status, true
+}
+
+type workspacesData struct {
+	Workspaces []model.WorkspaceAccess
+	Accounts   []model.AccountAccess
+}
+
 func (u *UI) workspaces(q *request) error {
 	list, err := u.Store.ListWorkspaces(q.ctx(), q.User.ID)
 	if err != nil {
+		return fmt.Errorf("list workspaces: %w", err)
+	}
+	accounts, err := u.Store.ListAccounts(q.ctx(), q.User.ID)
+	if err != nil {
+		return fmt.Errorf("list accounts: %w", err)
+	}
+	return u.render(q, http.StatusOK, "workspaces.html", workspacesData{Workspaces: list, Accounts: accounts})
+}
+
+type newWorkspaceData struct {
+	Accounts                                    []model.AccountAccess // those the user may create workspaces in
+	AccountID, Name, Handle, Description, Error string
+}
+
+// adminAccounts lists the accounts the user may create workspaces in, their
+// own (the one sharing their handle) first: that is the usual choice.
+func (u *UI) adminAccounts(q *request) ([]model.AccountAccess, error) {
+	all, err := u.Store.ListAccounts(q.ctx(), q.User.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
+	}
+	var own, others []model.AccountAccess
+	for _, a := range all {
+		switch {
+		case !tenancy.CanAdminAccount(a.Role):
+		case a.Handle == q.User.Handle && a.Role == auth.AccountOwner:
+			own = append(own, a)
+		default:
+			others = append(others, a)
+		}
+	}
+	return append(own, others...), nil
+}
+
+func (u *UI) newWorkspaceForm(q *request) error {
+	accounts, err := u.adminAccounts(q)
+	if err != nil {
 		return err
 	}
-	return u.render(q, http.StatusOK, "workspaces.html", list)
+	data := newWorkspaceData{Accounts: accounts, AccountID: q.r.URL.Query().Get("account")}
+	if data.AccountID == "" && len(accounts) > 0 {
+		data.AccountID = accounts[0].ID.String()
+	}
+	return u.render(q, http.StatusOK, "workspace_new.html", data)
+}
+
+func (u *UI) createWorkspace(q *request) error {
+	f := q.r.PostForm
+	data := newWorkspaceData{AccountID: f.Get("account_id"), Name: f.Get("name"), Handle: strings.TrimSpace(f.Get("handle")), Description: f.Get("description")}
+	in := tenancy.WorkspaceInput{Name: data.Name, Handle: data.Handle, Description: data.Description}
+	accountID, err := uuid.Parse(data.AccountID)
+	var ws *model.Workspace
+	if err != nil {
+		err = store.Errorf(store.EInvalid, "Choose the account the workspace belongs to.")
+	} else {
+		ws, err = tenancy.CreateWorkspace(q.ctx(), u.Store, q.User.ID, accountID, in)
+	}
+	if err != nil {
+		msg, status, ok := formError(err)
+		if !ok {
+			return fmt.Errorf("create workspace: %w", err)
+		}
+		if data.Accounts, err = u.adminAccounts(q); err != nil {
+			return err
+		}
+		data.Error = msg
+		return u.render(q, status, "workspace_new.html", data)
+	}
+	// The settings page has the commands that connect a terminal to the new
+	// workspace: what a user needs next.
+	return q.redirect(WorkspaceURL(ws) + "/settings")
+}
+
+// apiKeyRow is one key as the API keys page lists it.
+type apiKeyRow struct {
+	ID                                       uuid.UUID
+	Name, Prefix, Created, Expires, LastUsed string
+	Expired                                  bool
+}
+
+type apiKeysData struct {
+	Keys []apiKeyRow
+	// New is the key just created: the only time its secret is shown.
+	New                  *tenancy.NewAPIKey
+	Name, Expires, Error string
+	MinExpires           string // today, for the date picker
+}
+
+func (u *UI) renderAPIKeys(q *request, status int, data apiKeysData) error {
+	keys, err := u.Store.ListAPIKeys(q.ctx(), q.User.ID)
+	if err != nil {
+		return fmt.Errorf("list api keys: %w", err)
+	}
+	now := time.Now()
+	for _, k := range keys {
+		row := apiKeyRow{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Created: when(k.Created.Ptr()), Expires: "Never", LastUsed: "Never"}
+		if k.Expires != nil {
+			row.Expires, row.Expired = when(k.Expires), !now.Before(k.Expires.Time)
+		}
+		if k.LastUsed != nil {
+			row.LastUsed = ago(k.LastUsed)
+		}
+		data.Keys = append(data.Keys, row)
+	}
+	data.MinExpires = now.UTC().Format(time.DateOnly)
+	return u.render(q, status, "api_keys.html", data)
+}
+
+func (u *UI) apiKeys(q *request) error {
+	return u.renderAPIKeys(q, http.StatusOK, apiKeysData{})
+}
+
+// parseExpiry reads the optional expiry date of a new key: the key works
+// until the last second of that day, UTC, so "today" is a valid choice and
+// the list shows the date that was picked.
+func parseExpiry(s string) (*model.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return nil, store.Errorf(store.EInvalid, "The expiration must be a date (YYYY-MM-DD).")
+	}
+	return model.At(d.Add(24*time.Hour - time.Second)).Ptr(), nil
+}
+
+func (u *UI) createAPIKey(q *request) error {
+	data := apiKeysData{Name: q.r.PostForm.Get("name"), Expires: q.r.PostForm.Get("expires")}
+	expires, err := parseExpiry(data.Expires)
+	if err == nil {
+		data.New, err = tenancy.CreateAPIKey(q.ctx(), u.Store, q.User.ID, data.Name, expires)
+	}
+	if err != nil {
+		msg, status, ok := formError(err)
+		if !ok {
+			return fmt.Errorf("create api key: %w", err)
+		}
+		data.Error = msg
+		return u.renderAPIKeys(q, status, data)
+	}
+	// The page carries the key itself: no cache may keep it, and the form
+	// starts empty again.
+	q.w.Header().Set("Cache-Control", "no-store")
+	data.Name, data.Expires = "", ""
+	return u.renderAPIKeys(q, http.StatusCreated, data)
+}
+
+func (u *UI) deleteAPIKey(q *request) error {
+	id, err := uuid.Parse(q.r.PathValue("id"))
+	if err != nil {
+		return errNotFound()
+	}
+	// The store deletes only among the user's own keys: another user's key
+	// id is not found.
+	if err := u.Store.DeleteAPIKey(q.ctx(), q.User.ID, id); err != nil {
+		return fmt.Errorf("delete api key: %w", err)
+	}
+	return q.redirect("/profile/api-keys")
+}
+
+type accountMembersData struct {
+	Account  *model.Account
+	Role     string // the viewer's role in the account
+	CanAdmin bool
+	Members  []model.Member
+	Roles    []string
+	// The add form, and the message of the last failed change.
+	Email, AddRole, Error string
+}
+
+// accountFor resolves the path's account and the user's role in it; a user
+// who is not a member gets the not-found page.
+func (u *UI) accountFor(q *request) (*model.Account, string, error) {
+	id, err := uuid.Parse(q.r.PathValue("account_id"))
+	if err != nil {
+		return nil, "", errNotFound()
+	}
+	role, err := tenancy.AccountRole(q.ctx(), u.Store, id, q.User.ID)
+	if err != nil {
+		return nil, "", err
+	}
+	acct, err := u.Store.GetAccount(q.ctx(), id)
+	if err != nil {
+		return nil, "", fmt.Errorf("get account: %w", err)
+	}
+	return acct, role, nil
+}
+
+func (u *UI) renderAccountMembers(q *request, status int, acct *model.Account, role string, data accountMembersData) error {
+	members, err := u.Store.ListAccountMembers(q.ctx(), acct.ID)
+	if err != nil {
+		return fmt.Errorf("list account members: %w", err)
+	}
+	data.Account, data.Role, data.CanAdmin, data.Members = acct, role, tenancy.CanAdminAccount(role), members
+	data.Roles = []string{auth.AccountMember, auth.AccountAdmin, auth.AccountOwner}
+	if data.AddRole == "" {
+		data.AddRole = auth.AccountMember
+	}
+	return u.render(q, status, "account_members.html", data)
+}
+
+// membersChanged answers a change to the account's members: back to the
+// page, or the page again with the reason the change was refused.
+func (u *UI) membersChanged(q *request, acct *model.Account, role string, err error, data accountMembersData) error {
+	if err == nil {
+		return q.redirect("/account/" + acct.ID.String() + "/members")
+	}
+	msg, status, ok := formError(err)
+	if !ok {
+		return fmt.Errorf("change account members: %w", err)
+	}
+	data.Error = msg
+	return u.renderAccountMembers(q, status, acct, role, data)
+}
+
+func (u *UI) accountMembers(q *request) error {
+	acct, role, err := u.accountFor(q)
+	if err != nil {
+		return err
+	}
+	return u.renderAccountMembers(q, http.StatusOK, acct, role, accountMembersData{})
+}
+
+func (u *UI) addAccountMember(q *request) error {
+	acct, role, err := u.accountFor(q)
+	if err != nil {
+		return err
+	}
+	data := accountMembersData{Email: q.r.PostForm.Get("email"), AddRole: q.r.PostForm.Get("role")}
+	_, err = tenancy.AddAccountMember(q.ctx(), u.Store, role, acct.ID, data.Email, data.AddRole)
+	if err == nil {
+		data = accountMembersData{}
+	}
+	return u.membersChanged(q, acct, role, err, data)
+}
+
+func (u *UI) setAccountMemberRole(q *request) error {
+	acct, role, err := u.accountFor(q)
+	if err != nil {
+		return err
+	}
+	userID, err := uuid.Parse(q.r.PathValue("user_id"))
+	if err != nil {
+		return errNotFound()
+	}
+	err = tenancy.SetAccountMemberRole(q.ctx(), u.Store, role, acct.ID, userID, q.r.PostForm.Get("role"))
+	return u.membersChanged(q, acct, role, err, accountMembersData{})
+}
+
+func (u *UI) removeAccountMember(q *request) error {
+	acct, role, err := u.accountFor(q)
+	if err != nil {
+		return err
+	}
+	userID, err := uuid.Parse(q.r.PathValue("user_id"))
+	if err != nil {
+		return errNotFound()
+	}
+	err = tenancy.RemoveAccountMember(q.ctx(), u.Store, q.User.ID, role, acct.ID, userID)
+	if err == nil && userID == q.User.ID {
+		// Whoever leaves can no longer see the account.
+		return q.redirect("/workspaces")
+	}
+	return u.membersChanged(q, acct, role, err, accountMembersData{})
+}
+
+// cliOrigins are where the Prefect CLI's browser login listens: its local
+// callback server on a random port of this machine. The login page's
+// connect-src allows exactly these.
+var cliOrigins = []string{"http://127.0.0.1:*", "http://localhost:*"}
+
+var errCallback = &httpError{http.StatusBadRequest,
+	"This login link is not from the Prefect CLI: its callback must be http://localhost:<port> or http://127.0.0.1:<port>. No key was sent."}
+
+// cliCallback checks the callback of a browser login and returns it
+// rebuilt from its parsed parts. Only the CLI's own local server may receive
+// a key: plain http on localhost or 127.0.0.1, no credentials, query or
+// fragment. Rebuilding means the browser posts to the URL that was checked,
+// not to a string another parser might read differently.
+func cliCallback(raw string) (string, error) {
+	c, err := url.Parse(raw)
+	if err != nil || c.Scheme != "http" || c.Opaque != "" || c.User != nil || c.RawQuery != "" || c.Fragment != "" || c.ForceQuery {
+		return "", errCallback
+	}
+	host := strings.ToLower(c.Hostname())
+	if host != "localhost" && host != "127.0.0.1" {
+		return "", errCallback
+	}
+	out := "http://" + host
+	if p := c.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return "", errCallback
+		}
+		out += ":" + strconv.Itoa(n)
+	}
+	return out + strings.TrimSuffix(c.EscapedPath(), "/"), nil
+}
+
+type cliLoginData struct {
+	Callback string
+	// NoWorkspaces warns that the CLI will find nothing to log in to.
+	NoWorkspaces bool
+	// Result is "success" or "failure" once the user decided; the page's
+	// script then posts APIKey or Reason to Callback+"/"+Result.
+	Result, APIKey, Reason string
+	Error                  string
+}
+
+// cliLoginForm asks a signed-in user to authorize the Prefect CLI (signed-out
+// users were sent to sign in and back here).
+func (u *UI) cliLoginForm(q *request) error {
+	callback, err := cliCallback(q.r.URL.Query().Get("callback"))
+	if err != nil {
+		return u.render(q, http.StatusBadRequest, "cli_login.html", cliLoginData{Error: errCallback.msg})
+	}
+	list, err := u.Store.ListWorkspaces(q.ctx(), q.User.ID)
+	if err != nil {
+		return fmt.Errorf("list workspaces: %w", err)
+	}
+	return u.render(q, http.StatusOK, "cli_login.html", cliLoginData{Callback: callback, NoWorkspaces: len(list) == 0})
+}
+
+// cliLogin carries out the user's decision. Authorizing mints a key for the
+// CLI; the page that follows posts it to the CLI from the browser, which is
+// the only party that can reach the CLI's local server.
+func (u *UI) cliLogin(q *request) error {
+	callback, err := cliCallback(q.r.PostForm.Get("callback"))
+	if err != nil {
+		return u.render(q, http.StatusBadRequest, "cli_login.html", cliLoginData{Error: errCallback.msg})
+	}
+	data := cliLoginData{Callback: callback, Result: "failure", Reason: "Authorization was denied in the browser."}
+	if q.r.PostForm.Get("decision") == "authorize" {
+		k, err := tenancy.CreateAPIKey(q.ctx(), u.Store, q.User.ID, "prefect cli "+time.Now().UTC().Format(time.DateOnly), nil)
+		if err != nil {
+			return fmt.Errorf("create api key for the cli: %w", err)
+		}
+		data.Result, data.APIKey, data.Reason = "success", k.Key, ""
+	}
+	// The key is in this page's markup: nothing may store the page or tell
+	// another site where it came from.
+	q.w.Header().Set("Cache-Control", "no-store")
+	q.w.Header().Set("Referrer-Policy", "no-referrer")
+	q.connectSrc = cliOrigins
+	return u.render(q, http.StatusOK, "cli_login.html", data)
 }

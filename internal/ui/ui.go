@@ -148,6 +148,10 @@ type request struct {
 	Workspace  *model.Workspace
 	Role       string
 	Workspaces []model.WorkspaceAccess // for the switcher
+	// connectSrc lists origins this one page's script may also reach
+	// (fetch): the browser login posts the key to the Prefect CLI's local
+	// server. Every other page keeps connect-src to 'self'.
+	connectSrc []string
 }
 
 // handler is a page handler; returned errors render an error page.
@@ -304,7 +308,11 @@ func (u *UI) render(q *request, status int, page string, data any) error {
 		return fmt.Errorf("render %s: %w", page, err)
 	}
 	q.w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	q.w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'")
+	csp := "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
+	if len(q.connectSrc) > 0 {
+		csp += "; connect-src 'self' " + strings.Join(q.connectSrc, " ")
+	}
+	q.w.Header().Set("Content-Security-Policy", csp)
 	q.w.Header().Set("X-Content-Type-Options", "nosniff")
 	q.w.WriteHeader(status)
 	_, err := q.w.Write(buf.Bytes())
@@ -341,8 +349,9 @@ func (u *UI) renderError(q *request, err error) {
 			he = &httpError{http.StatusInternalServerError, "Something went wrong on our side. The server log has the details."}
 		}
 	}
-	// Pages of a workspace the user cannot see render without its data.
-	q.Workspace, q.Workspaces = nil, nil
+	// Pages of a workspace the user cannot see render without its data,
+	// and an error page never inherits a page's wider connect-src.
+	q.Workspace, q.Workspaces, q.connectSrc = nil, nil, nil
 	if rerr := u.render(q, he.status, "error.html", map[string]any{"Message": he.msg, "Status": he.status}); rerr != nil {
 		http.Error(q.w, he.msg, he.status)
 	}

@@ -152,6 +152,9 @@ type dialect interface {
 	forUpdate() string
 	// like is the case-insensitive substring operator.
 	like() string
+	// epoch is an integer expression: the whole seconds from 1970 to the
+	// timestamp in col.
+	epoch(col string) string
 	// isUniqueViolation reports whether err is a unique-constraint failure.
 	isUniqueViolation(err error) bool
 }

@@ -269,14 +269,23 @@ func (db *DB) flowRunWhere(ws uuid.UUID, q store.RunQuery) (string, []any) {
 	return c.sql()
 }
 
-// ListFlowRuns returns the flow runs matching q.
-func (db *DB) ListFlowRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) ([]*model.FlowRun, error) {
+// listFlowRunsSQL builds the query of ListFlowRuns.
+func (db *DB) listFlowRunsSQL(ws uuid.UUID, q store.RunQuery) (string, []any, error) {
 	order, ok := flowRunSorts[q.Sort]
 	if !ok {
-		return nil, store.Errorf(store.EInvalid, "invalid sort %q", q.Sort)
+		return "", nil, store.Errorf(store.EInvalid, "invalid sort %q", q.Sort)
 	}
 	where, args := db.flowRunWhere(ws, q)
-	rows, err := db.query(ctx, `SELECT `+flowRunColumns+flowRunFrom+` WHERE `+where+` ORDER BY `+order+page(q.Limit, q.Offset), args...)
+	return `SELECT ` + flowRunColumns + flowRunFrom + ` WHERE ` + where + ` ORDER BY ` + order + page(q.Limit, q.Offset), args, nil
+}
+
+// ListFlowRuns returns the flow runs matching q.
+func (db *DB) ListFlowRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) ([]*model.FlowRun, error) {
+	query, args, err := db.listFlowRunsSQL(ws, q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list flow runs: %w", err)
 	}

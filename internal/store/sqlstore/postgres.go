@@ -22,6 +22,9 @@ func (postgresDialect) relatedID(col, op string) string {
 }
 func (postgresDialect) forUpdate() string { return " FOR UPDATE" }
 func (postgresDialect) like() string      { return "ILIKE" }
+func (postgresDialect) epoch(col string) string {
+	return "CAST(FLOOR(EXTRACT(EPOCH FROM " + col + ")) AS BIGINT)"
+}
 func (postgresDialect) isUniqueViolation(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"

@@ -32,6 +32,9 @@ func (sqliteDialect) relatedID(col, op string) string {
 }
 func (sqliteDialect) forUpdate() string { return "" }
 func (sqliteDialect) like() string      { return "LIKE" }
+func (sqliteDialect) epoch(col string) string {
+	return "CAST(strftime('%s', " + col + ") AS INTEGER)"
+}
 func (sqliteDialect) isUniqueViolation(err error) bool {
 	var se *sqlite.Error
 	if errors.As(err, &se) {

@@ -99,6 +99,24 @@ func (db *DB) GetAccountByHandle(ctx context.Context, handle string) (*model.Acc
 	return db.getAccount(ctx, "handle = ?", handle)
 }
 
+// ListAccounts returns the accounts a user is a member of, by handle.
+func (db *DB) ListAccounts(ctx context.Context, userID uuid.UUID) ([]model.AccountAccess, error) {
+	rows, err := db.query(ctx, `SELECT a.id, a.handle, a.name, a.created, m.role FROM accounts a
+		JOIN account_members m ON m.account_id = a.id WHERE m.user_id = ? ORDER BY a.handle`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
+	}
+	return collect(rows, func(row interface{ Scan(...any) error }) (model.AccountAccess, error) {
+		var (
+			a       model.AccountAccess
+			created nullTime
+		)
+		err := row.Scan(&a.ID, &a.Handle, &a.Name, &created, &a.Role)
+		a.Created = created.T
+		return a, err
+	})
+}
+
 // AccountRole returns the user's role in an account, "" for none.
 func (db *DB) AccountRole(ctx context.Context, accountID, userID uuid.UUID) (string, error) {
 	var role string

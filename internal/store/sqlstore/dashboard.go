@@ -1,0 +1,118 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/store"
+)
+
+// The aggregates behind the UI's dashboard and lists. Each is one GROUP BY
+// over the same WHERE the list queries build, so the indexes that serve a
+// list serve its counts too.
+
+// CountFlowRunsByState counts the flow runs matching q by state type.
+func (db *DB) CountFlowRunsByState(ctx context.Context, ws uuid.UUID, q store.RunQuery) (map[model.StateType]int, error) {
+	where, args := db.flowRunWhere(ws, q)
+	return db.countByState(ctx, `SELECT fr.state_type, COUNT(*) FROM flow_runs fr WHERE `+where+
+		` AND fr.state_type IS NOT NULL GROUP BY fr.state_type`, args...)
+}
+
+// CountTaskRunsByState counts the task runs matching q by state type.
+func (db *DB) CountTaskRunsByState(ctx context.Context, ws uuid.UUID, q store.RunQuery) (map[model.StateType]int, error) {
+	where, args := db.taskRunWhere(ws, q)
+	return db.countByState(ctx, `SELECT tr.state_type, COUNT(*) FROM task_runs tr WHERE `+where+
+		` AND tr.state_type IS NOT NULL GROUP BY tr.state_type`, args...)
+}
+
+func (db *DB) countByState(ctx context.Context, q string, args ...any) (map[model.StateType]int, error) {
+	rows, err := db.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("count runs by state: %w", err)
+	}
+	defer rows.Close()
+	out := map[model.StateType]int{}
+	for rows.Next() {
+		var (
+			t string
+			n int
+		)
+		if err := rows.Scan(&t, &n); err != nil {
+			return nil, err
+		}
+		out[model.StateType(t)] = n
+	}
+	return out, rows.Err()
+}
+
+// CountFlowRunsByFlow counts the flow runs matching q per flow.
+func (db *DB) CountFlowRunsByFlow(ctx context.Context, ws uuid.UUID, q store.RunQuery) (map[uuid.UUID]int, error) {
+	where, args := db.flowRunWhere(ws, q)
+	rows, err := db.query(ctx, `SELECT fr.flow_id, COUNT(*) FROM flow_runs fr WHERE `+where+` GROUP BY fr.flow_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("count runs by flow: %w", err)
+	}
+	defer rows.Close()
+	out := map[uuid.UUID]int{}
+	for rows.Next() {
+		var (
+			id uuid.UUID
+			n  int
+		)
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}
+
+// maxHistoryBuckets bounds a history, so a request cannot make the server
+// build an enormous result.
+const maxHistoryBuckets = 1000
+
+// FlowRunHistory counts flow runs per time bucket and state type, by
+// expected start time: the database computes each run's bucket from its
+// epoch seconds and groups on it.
+func (db *DB) FlowRunHistory(ctx context.Context, ws uuid.UUID, h store.HistoryQuery) ([]store.HistoryBucket, error) {
+	step := int64(h.Interval / time.Second)
+	if step < 1 || h.Buckets < 1 || h.Buckets > maxHistoryBuckets {
+		return nil, store.Errorf(store.EInvalid, "a history needs 1 to %d buckets of at least one second", maxHistoryBuckets)
+	}
+	start := h.Start.UTC().Truncate(time.Second)
+	end := start.Add(time.Duration(step) * time.Second * time.Duration(h.Buckets))
+	out := make([]store.HistoryBucket, h.Buckets)
+	for i := range out {
+		bs := start.Add(time.Duration(int64(i)*step) * time.Second)
+		out[i] = store.HistoryBucket{Start: bs, End: bs.Add(time.Duration(step) * time.Second), Counts: map[model.StateType]int{}}
+	}
+	where, args := db.flowRunWhere(ws, h.Runs)
+	bucket := "(" + db.d.epoch("fr.expected_start_time") + " - ?) / ?"
+	q := `SELECT ` + bucket + ` AS bucket, fr.state_type, COUNT(*) FROM flow_runs fr WHERE ` + where +
+		` AND fr.expected_start_time >= ? AND fr.expected_start_time < ? AND fr.state_type IS NOT NULL GROUP BY 1, fr.state_type`
+	args = append([]any{start.Unix(), step}, args...)
+	args = append(args, db.d.time(model.At(start)), db.d.time(model.At(end)))
+	rows, err := db.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("flow run history: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			b int64
+			t sql.NullString
+			n int
+		)
+		if err := rows.Scan(&b, &t, &n); err != nil {
+			return nil, err
+		}
+		if b >= 0 && b < int64(len(out)) {
+			out[b].Counts[model.StateType(t.String)] += n
+		}
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,664 @@
+package ui_test
+
+// The real-browser test harness: a real Praetor server on a random loopback
+// port, Debian's Chromium driven by chromedp, and a plain HTTP client for the
+// checks a browser cannot make (status codes, headers, forged posts).
+//
+// A test typically reads:
+//
+//	ts := startServer(t)                 // SQLite in t.TempDir(); forEachEngine adds PostgreSQL
+//	b := ts.newBrowser(t)                // a fresh Chromium, skipped when there is none
+//	alice := newUser("alice")
+//	b.register(alice)                    // signed in from here on
+//	ws := b.createWorkspace("ETL", "Nightly loads")
+//	b.visit(ws.path("/settings"))
+//	if got := b.text("#cmd-login"); !strings.Contains(got, ws.fullHandle()) { … }
+//	b.screenshot("workspace-settings")   // saved when PRAETOR_UI_SCREENSHOTS is set
+//
+//	c := ts.newClient(t)                 // cookie jar, redirects not followed
+//	c.signIn(alice)
+//	resp := c.post(ws.path("/settings/delete"), url.Values{"confirm": {ws.Handle}}) // no CSRF token
+//
+// Every helper fails the test it belongs to on error, so tests read as a
+// list of steps. Selectors are CSS selectors.
+//
+// Environment:
+//   - PRAETOR_TEST_CHROMIUM: the browser binary (default /usr/bin/chromium);
+//     browser tests are skipped when it is missing.
+//   - PRAETOR_UI_SCREENSHOTS: a directory; b.screenshot(name) writes
+//     <dir>/<name>.png there (1280x800), and a failing browser step writes
+//     <dir>/failed-<test>.png.
+//   - PRAETOR_TEST_POSTGRES_URL: a PostgreSQL server on which forEachEngine
+//     creates a throwaway database per test.
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	cdppage "github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/jackc/pgx/v5"
+	"github.com/praetorhq/praetor/internal/server"
+)
+
+// actionTimeout bounds one browser step or HTTP request: a page that never
+// appears fails the test instead of hanging it.
+const actionTimeout = 20 * time.Second
+
+// testServer is a real Praetor server, as `praetor server start` runs it,
+// serving on a random port of 127.0.0.1 until the test ends.
+type testServer struct {
+	URL    string // http://127.0.0.1:<port>
+	Engine string // "sqlite" or "postgres"
+}
+
+// startServer starts a server on a new SQLite database in t.TempDir().
+func startServer(t *testing.T) *testServer {
+	t.Helper()
+	return startServerOn(t, "")
+}
+
+// startServerOn starts a server on the database databaseURL names (a
+// postgres:// URL), or on SQLite when it is empty. Registration is open.
+func startServerOn(t *testing.T, databaseURL string) *testServer {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv, err := server.Open(t.Context(), server.Config{Host: "127.0.0.1", Port: 0, Home: t.TempDir(),
+		DatabaseURL: databaseURL, SignUp: true, Logger: logger})
+	if err != nil {
+		t.Fatalf("open server: %v", err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shut the server down: %v", err)
+		}
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return &testServer{URL: srv.URL(), Engine: srv.Engine()}
+}
+
+// forEachEngine runs fn as one subtest per storage engine, each with its own
+// server: SQLite always, PostgreSQL when PRAETOR_TEST_POSTGRES_URL names a
+// server to create a throwaway database in.
+func forEachEngine(t *testing.T, fn func(t *testing.T, ts *testServer)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { fn(t, startServer(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		base := os.Getenv("PRAETOR_TEST_POSTGRES_URL")
+		if base == "" {
+			t.Skip("PRAETOR_TEST_POSTGRES_URL is not set: no PostgreSQL to test against")
+		}
+		fn(t, startServerOn(t, createTestDatabase(t, base)))
+	})
+}
+
+// createTestDatabase creates an empty database with a random name on the
+// PostgreSQL server base names, drops it when the test ends (after the
+// server, whose cleanup was registered later, has closed it), and returns
+// its URL.
+func createTestDatabase(t *testing.T, base string) string {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parse PRAETOR_TEST_POSTGRES_URL: %v", err)
+	}
+	name := "praetor_ui_" + randomHex(6)
+	ident := pgx.Identifier{name}.Sanitize()
+	execAdmin := func(sql string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	if err := execAdmin("CREATE DATABASE " + ident); err != nil {
+		t.Fatalf("create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		if err := execAdmin("DROP DATABASE IF EXISTS " + ident + " WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	u.Path = "/" + name
+	return u.String()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// user is a person to register; newUser makes each one unique, so tests
+// never collide on emails or handles.
+type user struct {
+	Email, Password, Name string
+	Handle                string // also the handle of the account registration creates
+}
+
+func newUser(name string) user {
+	h := name + "-" + randomHex(3)
+	return user{Email: h + "@example.test", Password: "correct horse " + h, Name: strings.ToUpper(name[:1]) + name[1:], Handle: h}
+}
+
+// workspace identifies a workspace created by a test.
+type workspace struct {
+	AccountID, ID         string
+	AccountHandle, Handle string
+}
+
+var workspacePath = regexp.MustCompile(`^/account/([0-9a-f-]{36})/workspace/([0-9a-f-]{36})(/|$)`)
+
+// parseWorkspace reads the ids from a workspace page's path.
+func parseWorkspace(t *testing.T, path, accountHandle string) workspace {
+	t.Helper()
+	m := workspacePath.FindStringSubmatch(path)
+	if m == nil {
+		t.Fatalf("%q is not a workspace page", path)
+	}
+	return workspace{AccountID: m[1], ID: m[2], AccountHandle: accountHandle}
+}
+
+// path is the URL path of one of the workspace's pages: path("/settings").
+func (w workspace) path(p string) string { return "/account/" + w.AccountID + "/workspace/" + w.ID + p }
+
+// fullHandle is account/workspace, as `prefect cloud login --workspace` takes it.
+func (w workspace) fullHandle() string { return w.AccountHandle + "/" + w.Handle }
+
+// browser is one Chromium with its own profile, driving one tab.
+type browser struct {
+	t   *testing.T
+	ts  *testServer
+	ctx context.Context // the tab; derive per-step timeouts from it
+	// dialogs records the messages of the JavaScript dialogs (data-confirm
+	// prompts) the page opened; every one is accepted.
+	dialogs chan string
+}
+
+// chromiumPath is the browser to drive, or "" when there is none.
+func chromiumPath() string {
+	p := os.Getenv("PRAETOR_TEST_CHROMIUM")
+	if p == "" {
+		p = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
+}
+
+// newBrowser starts a headless Chromium with a fresh profile and a
+// 1280x800 window, closed when the test ends. It skips the test when there
+// is no browser.
+func (ts *testServer) newBrowser(t *testing.T) *browser {
+	t.Helper()
+	exe := chromiumPath()
+	if exe == "" {
+		t.Skip("no Chromium: install Debian's chromium or set PRAETOR_TEST_CHROMIUM")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox, // the tests run as root, where the sandbox cannot start
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 800),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc()
+	})
+	// The first action starts the browser and binds it to ctx, which must
+	// therefore carry no timeout.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatalf("start chromium %s: %v", exe, err)
+	}
+	b := &browser{t: t, ts: ts, ctx: ctx, dialogs: make(chan string, 16)}
+	// A dialog blocks the page, and the click that opened it, until someone
+	// answers it: answer from another goroutine.
+	events := chromedp.Events(ctx, cdppage.JavascriptDialogOpening)
+	go func() {
+		for ev, err := range events {
+			if err != nil {
+				return
+			}
+			select {
+			case b.dialogs <- ev.Message:
+			default:
+			}
+			chromedp.Call(ctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}()
+	return b
+}
+
+// fail ends the test with what was being done, where the browser was, and a
+// screenshot when screenshots are on.
+func (b *browser) fail(what string, err error) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+	if dir := os.Getenv("PRAETOR_UI_SCREENSHOTS"); dir != "" {
+		if png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err == nil {
+			name := "failed-" + strings.NewReplacer("/", "-", " ", "_").Replace(b.t.Name()) + ".png"
+			os.WriteFile(filepath.Join(dir, name), png, 0o644)
+		}
+	}
+	if len(body) > 2000 {
+		body = body[:2000] + "…"
+	}
+	b.t.Fatalf("%s: %v\nat %s; the page reads:\n%s", what, err, loc, body)
+}
+
+// do runs browser steps within actionTimeout.
+func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, actionTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.fail(what, err)
+	}
+}
+
+// get runs one browser action that returns a value.
+func get[T any](b *browser, what string, a chromedp.Action[T]) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, actionTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		b.fail(what, err)
+	}
+	return v
+}
+
+// navigated waits for the page load that steps cause (a click on a link or
+// a submit button, following redirects) and returns its HTTP status.
+func (b *browser) navigated(what string, steps ...chromedp.Action[chromedp.Void]) int {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, actionTimeout)
+	defer cancel()
+	resp, err := chromedp.RunResponse(ctx, steps...)
+	if err != nil {
+		b.fail(what, err)
+	}
+	return int(resp.Status)
+}
+
+// visit loads a page of the server (path is below its root, or a full URL)
+// and returns the HTTP status of the final document.
+func (b *browser) visit(path string) int {
+	b.t.Helper()
+	u := path
+	if strings.HasPrefix(path, "/") {
+		u = b.ts.URL + path
+	}
+	return b.navigated("visit "+path, chromedp.Navigate(u))
+}
+
+// path is the current page's path and query.
+func (b *browser) path() string {
+	b.t.Helper()
+	loc := get(b, "read the location", chromedp.Location())
+	u, err := url.Parse(loc)
+	if err != nil {
+		b.t.Fatalf("parse location %q: %v", loc, err)
+	}
+	return u.RequestURI()
+}
+
+// waitVisible waits until an element matching sel is visible.
+func (b *browser) waitVisible(sel string) {
+	b.t.Helper()
+	b.do("wait for "+sel, chromedp.WaitVisible(chromedp.CSS(sel)))
+}
+
+// exists reports whether an element matches sel now, without waiting.
+func (b *browser) exists(sel string) bool {
+	b.t.Helper()
+	q, _ := json.Marshal(sel)
+	return get(b, "look for "+sel, chromedp.Evaluate[bool](`document.querySelector(`+string(q)+`) !== null`))
+}
+
+// text is the visible text of the first element matching sel.
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	return strings.TrimSpace(get(b, "read "+sel, chromedp.Text(chromedp.CSS(sel))))
+}
+
+// value is the current value of a form field.
+func (b *browser) value(sel string) string {
+	b.t.Helper()
+	return get(b, "read the value of "+sel, chromedp.Value(chromedp.CSS(sel)))
+}
+
+// html is the page's current markup.
+func (b *browser) html() string {
+	b.t.Helper()
+	return get(b, "read the page", chromedp.OuterHTML(chromedp.CSS("html")))
+}
+
+// fill sets form fields of the form matching formSel by name: text, email,
+// password and date inputs, text areas and selects alike.
+func (b *browser) fill(formSel string, fields map[string]string) {
+	b.t.Helper()
+	for name, v := range fields {
+		sel := formSel + ` [name="` + name + `"]`
+		// Set the value as the page's own script would, with the events
+		// typing fires. (chromedp.SetValue cannot set an empty value.) A
+		// select without the option keeps another value, and fails here.
+		js, _ := json.Marshal([]string{sel, v})
+		ok := get(b, "fill "+sel, chromedp.Evaluate[bool](`(([sel, v]) => {
+			const el = document.querySelector(sel);
+			if (!el) return false;
+			el.value = v;
+			el.dispatchEvent(new Event("input", {bubbles: true}));
+			el.dispatchEvent(new Event("change", {bubbles: true}));
+			return el.value === v;
+		})(`+string(js)+`)`))
+		if !ok {
+			b.fail("fill "+sel, errors.New("no such field, or it does not take the value "+strconv.Quote(v)))
+		}
+	}
+}
+
+// submit fills the form matching formSel, clicks its submit button
+// (the one matching button, or the first) and waits for the page that
+// answers. It returns that page's HTTP status.
+func (b *browser) submit(formSel string, fields map[string]string, button ...string) int {
+	b.t.Helper()
+	b.fill(formSel, fields)
+	btn := formSel + ` [type="submit"]`
+	if len(button) > 0 {
+		btn = formSel + " " + button[0]
+	}
+	return b.navigated("submit "+formSel, chromedp.Click(chromedp.CSS(btn)))
+}
+
+// follow clicks the link (or button) matching sel and waits for the page
+// that answers; it returns that page's HTTP status.
+func (b *browser) follow(sel string) int {
+	b.t.Helper()
+	return b.navigated("follow "+sel, chromedp.Click(chromedp.CSS(sel)))
+}
+
+// click clicks the element matching sel and does not wait for anything.
+func (b *browser) click(sel string) {
+	b.t.Helper()
+	b.do("click "+sel, chromedp.Click(chromedp.CSS(sel)))
+}
+
+// dialog returns the message of the next JavaScript dialog the page opened
+// (the tab accepts each one), or fails when none opened.
+func (b *browser) dialog() string {
+	b.t.Helper()
+	select {
+	case m := <-b.dialogs:
+		return m
+	case <-time.After(5 * time.Second):
+		b.t.Fatalf("no dialog opened")
+		return ""
+	}
+}
+
+// screenshot saves the viewport to $PRAETOR_UI_SCREENSHOTS/<name>.png when
+// that variable names a directory; otherwise it does nothing.
+func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	dir := os.Getenv("PRAETOR_UI_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png := get(b, "screenshot "+name, chromedp.CaptureScreenshot())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.t.Fatalf("screenshot directory: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		b.t.Fatalf("save screenshot %s: %v", name, err)
+	}
+}
+
+// register creates u's account through the registration page; the browser
+// is then signed in as u, on the page that creates a first workspace.
+func (b *browser) register(u user) {
+	b.t.Helper()
+	b.visit("/register")
+	b.submit(`form[action="/register"]`, map[string]string{"email": u.Email, "display_name": u.Name, "handle": u.Handle, "password": u.Password})
+	if p := b.path(); p != "/workspaces/new" {
+		b.t.Fatalf("after registering %s the browser is at %s, want /workspaces/new; page: %s", u.Email, p, b.text("main"))
+	}
+}
+
+// signIn signs u in through the sign-in form on the current page, or on
+// /signin when the browser is elsewhere.
+func (b *browser) signIn(u user) {
+	b.t.Helper()
+	if !strings.HasPrefix(b.path(), "/signin") {
+		b.visit("/signin")
+	}
+	b.submit(`form[action="/signin"]`, map[string]string{"email": u.Email, "password": u.Password})
+	if strings.HasPrefix(b.path(), "/signin") {
+		b.t.Fatalf("signing in as %s failed: %s", u.Email, b.text("main"))
+	}
+}
+
+// createWorkspace creates a workspace in the user's own account through the
+// form and returns it; the browser is then on its settings page.
+func (b *browser) createWorkspace(name, description string) workspace {
+	b.t.Helper()
+	b.visit("/workspaces/new")
+	b.submit(`form[action="/workspaces/new"]`, map[string]string{"name": name, "description": description})
+	p := b.path()
+	if !strings.HasSuffix(p, "/settings") {
+		b.t.Fatalf("after creating workspace %q the browser is at %s; page: %s", name, p, b.text("main"))
+	}
+	handle, _, _ := strings.Cut(b.text("details.switcher summary"), " ")
+	acct, wsHandle, _ := strings.Cut(handle, "/")
+	ws := parseWorkspace(b.t, p, acct)
+	ws.Handle = wsHandle
+	return ws
+}
+
+// client is a plain HTTP client with its own cookie jar (a session of its
+// own) that does not follow redirects, so tests see them.
+type client struct {
+	t  *testing.T
+	ts *testServer
+	hc *http.Client
+}
+
+func (ts *testServer) newClient(t *testing.T) *client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &client{t: t, ts: ts, hc: &http.Client{Jar: jar, Timeout: actionTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// response is an answer to the client.
+type response struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// location is the path of a redirect's target.
+func (r *response) location() string { return r.Header.Get("Location") }
+
+func (c *client) do(req *http.Request) *response {
+	c.t.Helper()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatalf("%s %s: read body: %v", req.Method, req.URL.Path, err)
+	}
+	return &response{Status: resp.StatusCode, Header: resp.Header, Body: string(body)}
+}
+
+// get fetches a page.
+func (c *client) get(path string) *response {
+	c.t.Helper()
+	req, err := http.NewRequestWithContext(c.t.Context(), http.MethodGet, c.ts.URL+path, nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return c.do(req)
+}
+
+// post sends exactly form, as a browser submits it: no CSRF token is added
+// (see postCSRF).
+func (c *client) post(path string, form url.Values) *response {
+	c.t.Helper()
+	req, err := http.NewRequestWithContext(c.t.Context(), http.MethodPost, c.ts.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.do(req)
+}
+
+// postCSRF sends form with this client's CSRF token, as the page's own
+// forms do.
+func (c *client) postCSRF(path string, form url.Values) *response {
+	c.t.Helper()
+	f := url.Values{"csrf_token": {c.csrf()}}
+	for k, v := range form {
+		f[k] = v
+	}
+	return c.post(path, f)
+}
+
+// csrf is the client's CSRF token: the value of its CSRF cookie, which any
+// page sets on the first visit.
+func (c *client) csrf() string {
+	c.t.Helper()
+	u, _ := url.Parse(c.ts.URL)
+	find := func() string {
+		for _, ck := range c.hc.Jar.Cookies(u) {
+			if ck.Name == "praetor_csrf" {
+				return ck.Value
+			}
+		}
+		return ""
+	}
+	if tok := find(); tok != "" {
+		return tok
+	}
+	c.get("/signin")
+	tok := find()
+	if tok == "" {
+		c.t.Fatal("the server set no CSRF cookie")
+	}
+	return tok
+}
+
+// register registers u through the registration form; the client is then
+// signed in as u.
+func (c *client) register(u user) {
+	c.t.Helper()
+	r := c.postCSRF("/register", url.Values{"email": {u.Email}, "display_name": {u.Name}, "handle": {u.Handle}, "password": {u.Password}})
+	if r.Status != http.StatusSeeOther {
+		c.t.Fatalf("register %s: status %d: %s", u.Email, r.Status, r.Body)
+	}
+}
+
+// signIn signs u in through the sign-in form.
+func (c *client) signIn(u user) {
+	c.t.Helper()
+	r := c.postCSRF("/signin", url.Values{"email": {u.Email}, "password": {u.Password}})
+	if r.Status != http.StatusSeeOther {
+		c.t.Fatalf("sign in as %s: status %d: %s", u.Email, r.Status, r.Body)
+	}
+}
+
+var accountField = regexp.MustCompile(`name="account_id" value="([0-9a-f-]{36})"`)
+
+// createWorkspace creates a workspace in the signed-in user's own account
+// through the form.
+func (c *client) createWorkspace(u user, name, description string) workspace {
+	c.t.Helper()
+	m := accountField.FindStringSubmatch(c.get("/workspaces/new").Body)
+	if m == nil {
+		c.t.Fatalf("the create-workspace form offers no account")
+	}
+	handle := strings.ToLower(strings.ReplaceAll(name, " ", "-"))
+	r := c.postCSRF("/workspaces/new", url.Values{"account_id": {m[1]}, "name": {name}, "description": {description}, "handle": {handle}})
+	if r.Status != http.StatusSeeOther {
+		c.t.Fatalf("create workspace %q: status %d: %s", name, r.Status, r.Body)
+	}
+	ws := parseWorkspace(c.t, r.location(), u.Handle)
+	ws.Handle = handle
+	return ws
+}
+
+// api calls the JSON API (path below /api) with an API key, or with the
+// client's session when key is empty. body, when not nil, is sent as JSON.
+func (c *client) api(method, path, key string, body any) *response {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		enc, err := json.Marshal(body)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		rd = strings.NewReader(string(enc))
+	}
+	req, err := http.NewRequestWithContext(c.t.Context(), method, c.ts.URL+"/api"+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	return c.do(req)
+}
+
+// decode decodes a JSON response body into v.
+func (r *response) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(r.Body), v); err != nil {
+		t.Fatalf("decode %q: %v", r.Body, err)
+	}
+}

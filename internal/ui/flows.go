@@ -1,0 +1,143 @@
+package ui
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/store"
+)
+
+// The flows list, with run counts, and one flow's page with its runs.
+
+// flowRow is a flow in the list.
+type flowRow struct {
+	Name     string
+	URL      string
+	RunsURL  string
+	Created  *model.Time
+	Runs     int
+	Failed   int
+	Tags     []string
+	FailsURL string
+}
+
+// flowsPage is the data of the flows list.
+type flowsPage struct {
+	Base             string
+	Rows             []flowRow
+	Total            int
+	First, Last      int
+	PrevURL, NextURL string
+}
+
+const flowsPageSize = 25
+
+func (u *UI) flowsList(q *request) error {
+	if err := q.can("read:flow"); err != nil {
+		return err
+	}
+	ctx, ws := q.ctx(), q.Workspace.ID
+	offset, _ := strconv.Atoi(q.r.URL.Query().Get("offset"))
+	offset = max(0, offset)
+	flows, err := u.Store.ListFlows(ctx, ws, store.RunQuery{Sort: "NAME_ASC", Limit: flowsPageSize, Offset: offset})
+	if err != nil {
+		return err
+	}
+	total, err := u.Store.CountFlows(ctx, ws, store.RunQuery{})
+	if err != nil {
+		return err
+	}
+	ids := make([]uuid.UUID, len(flows))
+	for i, f := range flows {
+		ids[i] = f.ID
+	}
+	runs, failed := map[uuid.UUID]int{}, map[uuid.UUID]int{}
+	if len(ids) > 0 {
+		byFlow := store.RunQuery{Flows: &store.FlowFilter{ID: &store.IDFilter{Any: ids}}}
+		if runs, err = u.Store.CountFlowRunsByFlow(ctx, ws, byFlow); err != nil {
+			return err
+		}
+		byFlow.FlowRuns = &store.FlowRunFilter{State: stateTypeFilter(model.Failed, model.Crashed)}
+		if failed, err = u.Store.CountFlowRunsByFlow(ctx, ws, byFlow); err != nil {
+			return err
+		}
+	}
+	base := WorkspaceURL(q.Workspace)
+	p := flowsPage{Base: base, Total: total}
+	for _, f := range flows {
+		id := f.ID.String()
+		p.Rows = append(p.Rows, flowRow{Name: f.Name, URL: base + "/flows/flow/" + id, RunsURL: base + "/runs?flow=" + id,
+			FailsURL: base + "/runs?flow=" + id + "&state=FAILED&state=CRASHED",
+			Created:  f.Created.Ptr(), Runs: runs[f.ID], Failed: failed[f.ID], Tags: f.Tags})
+	}
+	if len(flows) > 0 {
+		p.First, p.Last = offset+1, offset+len(flows)
+	}
+	if offset > 0 {
+		p.PrevURL = base + "/flows" + pageQuery(max(0, offset-flowsPageSize))
+	}
+	if offset+len(flows) < total {
+		p.NextURL = base + "/flows" + pageQuery(offset+flowsPageSize)
+	}
+	return u.render(q, http.StatusOK, "flows.html", p)
+}
+
+func pageQuery(offset int) string {
+	if offset == 0 {
+		return ""
+	}
+	return "?" + url.Values{"offset": {strconv.Itoa(offset)}}.Encode()
+}
+
+// flowPage is the data of one flow's page.
+type flowPage struct {
+	Base    string
+	Flow    *model.Flow
+	Total   int
+	Counts  []stateCount
+	Table   runsTable
+	LiveURL string
+	RunsURL string
+}
+
+func (u *UI) flowPage(q *request) error {
+	if err := q.can("read:flow"); err != nil {
+		return err
+	}
+	id, err := uuid.Parse(q.r.PathValue("id"))
+	if err != nil {
+		return errNotFound()
+	}
+	flow, err := u.Store.GetFlow(q.ctx(), q.Workspace.ID, id)
+	if err != nil {
+		return err
+	}
+	base := WorkspaceURL(q.Workspace)
+	v := q.r.URL.Query()
+	v.Set("flow", id.String())
+	f := parseRunFilters(v)
+	f.Flows = []uuid.UUID{id}
+	table, err := u.loadRunsTable(q, f)
+	if err != nil {
+		return err
+	}
+	counts, err := u.Store.CountFlowRunsByState(q.ctx(), q.Workspace.ID, store.RunQuery{Flows: &store.FlowFilter{ID: &store.IDFilter{Any: []uuid.UUID{id}}}})
+	if err != nil {
+		return err
+	}
+	p := flowPage{Base: base, Flow: flow, Table: table, LiveURL: base + "/runs/live" + f.withOffset(f.Offset),
+		RunsURL: base + "/runs" + f.withOffset(0)}
+	for _, t := range model.StateTypes {
+		p.Total += counts[t]
+		if counts[t] == 0 {
+			continue
+		}
+		tt := t
+		p.Counts = append(p.Counts, stateCount{State: stateOf(&tt, nil), Count: counts[t],
+			URL: base + "/runs?flow=" + id.String() + "&state=" + string(t)})
+	}
+	return u.render(q, http.StatusOK, "flow.html", p)
+}
