@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,6 +32,35 @@ type testServer struct {
 	url       string // the server root; the API is under url+"/api"
 	store     store.Store
 	workspace model.Workspace // the default workspace, served at /api
+	// key, when set, is sent as "Authorization: Bearer <key>".
+	key string
+	// logs collects the server's log output.
+	logs *syncBuffer
+}
+
+// as returns a client of the same server that authenticates with key.
+func (ts *testServer) as(key string) *testServer {
+	c := *ts
+	c.key = key
+	return &c
+}
+
+// syncBuffer is a log sink safe for concurrent handlers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // forEachEngine runs fn as one subtest per storage engine, each against its
@@ -38,30 +68,38 @@ type testServer struct {
 // names a server to create a throwaway database in.
 func forEachEngine(t *testing.T, fn func(t *testing.T, ts *testServer)) {
 	t.Helper()
+	forEachEngineWith(t, nil, fn)
+}
+
+// forEachEngineWith is forEachEngine with the API's configuration adjusted
+// by configure (anonymous access is on unless it turns it off).
+func forEachEngineWith(t *testing.T, configure func(*Config), fn func(t *testing.T, ts *testServer)) {
+	t.Helper()
 	t.Run("sqlite", func(t *testing.T) {
-		fn(t, newTestServer(t))
+		fn(t, newTestServerOn(t, filepath.Join(t.TempDir(), "praetor.db"), configure))
 	})
 	t.Run("postgres", func(t *testing.T) {
 		base := os.Getenv("PRAETOR_TEST_POSTGRES_URL")
 		if base == "" {
 			t.Skip("PRAETOR_TEST_POSTGRES_URL is not set: no PostgreSQL to test against")
 		}
-		fn(t, newTestServerOn(t, createTestDatabase(t, base)))
+		fn(t, newTestServerOn(t, createTestDatabase(t, base), configure))
 	})
 }
 
 // newTestServer serves the API on a new SQLite database in t.TempDir().
 func newTestServer(t *testing.T) *testServer {
 	t.Helper()
-	return newTestServerOn(t, filepath.Join(t.TempDir(), "praetor.db"))
+	return newTestServerOn(t, filepath.Join(t.TempDir(), "praetor.db"), nil)
 }
 
 // newTestServerOn serves the API on the database dsn names; the server and
 // store are closed when the test ends.
-func newTestServerOn(t *testing.T, dsn string) *testServer {
+func newTestServerOn(t *testing.T, dsn string, configure func(*Config)) *testServer {
 	t.Helper()
 	ctx := t.Context()
-	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(io.MultiWriter(t.Output(), logs), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	db, err := sqlstore.Open(ctx, dsn, logger)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
@@ -75,13 +113,17 @@ func newTestServerOn(t *testing.T, dsn string) *testServer {
 	if err != nil {
 		t.Fatalf("default workspace: %v", err)
 	}
-	a := New(Config{Store: db, Ingest: events.NewIngester(db, events.NewBus(), logger), Authn: auth.NewAuthenticator(db, logger),
-		Default: ws, Anonymous: true, SignUp: true, Logger: logger})
+	cfg := Config{Store: db, Ingest: events.NewIngester(db, events.NewBus(), logger), Authn: auth.NewAuthenticator(db, logger),
+		Default: ws, Anonymous: true, SignUp: true, Logger: logger}
+	if configure != nil {
+		configure(&cfg)
+	}
+	a := New(cfg)
 	mux := http.NewServeMux()
 	a.Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &testServer{t: t, url: srv.URL, store: db, workspace: ws}
+	return &testServer{t: t, url: srv.URL, store: db, workspace: ws, logs: logs}
 }
 
 // createTestDatabase creates an empty database with a random name on the
@@ -154,6 +196,9 @@ func (ts *testServer) do(method, path string, body any) *testResponse {
 	}
 	if r != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if ts.key != "" {
+		req.Header.Set("Authorization", "Bearer "+ts.key)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -63,6 +63,15 @@ func TestZZPlans(t *testing.T) {
 	if err := db.CreateLogs(ctx, ws.ID, logs); err != nil {
 		t.Fatal(err)
 	}
+	for _, ddl := range []string{
+		"DROP INDEX logs_flow_run", "CREATE INDEX logs_ws_flow_run ON logs (workspace_id, flow_run_id, timestamp)",
+		"DROP INDEX task_runs_ws_flow_run", "CREATE INDEX task_runs_ws_flow_run_expected ON task_runs (workspace_id, flow_run_id, expected_start_time)",
+		"DROP INDEX flow_runs_ws_flow", "CREATE INDEX flow_runs_ws_flow_expected ON flow_runs (workspace_id, flow_id, expected_start_time)",
+	} {
+		if err := db.writer.write(ctx, func(tx *sql.Tx) error { _, err := tx.Exec(ddl); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
 	plan := func(label, q string, args ...any) {
 		rows, err := db.read.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, args...)
 		if err != nil {
@@ -92,6 +101,15 @@ func TestZZPlans(t *testing.T) {
 	// subflows
 	w, args := db.flowRunWhere(ws.ID, store.RunQuery{FlowRuns: &store.FlowRunFilter{ParentFlowRunID: &store.IDFilter{Any: []uuid.UUID{target}}}})
 	plan("subflows", `SELECT `+flowRunColumns+flowRunFrom+` WHERE `+w+` ORDER BY fr.expected_start_time ASC, fr.id LIMIT 200`, args...)
+	ids := []uuid.UUID{target, runs[3].ID, runs[4].ID, runs[5].ID, runs[6].ID, runs[7].ID}
+	w, args = db.flowRunWhere(ws.ID, store.RunQuery{FlowRuns: &store.FlowRunFilter{ParentTaskRunID: &store.NullableIDFilter{Any: ids}}})
+	plan("subflows by task ids", `SELECT `+flowRunColumns+flowRunFrom+` WHERE `+w+` ORDER BY fr.expected_start_time ASC, fr.id LIMIT 200`, args...)
+	plan("subflows by task ids, id desc", `SELECT `+flowRunColumns+flowRunFrom+` WHERE `+w+` ORDER BY fr.id DESC LIMIT 200`, args...)
+	w2, args2 := db.flowRunWhere(ws.ID, store.RunQuery{FlowRuns: &store.FlowRunFilter{ParentFlowRunID: &store.IDFilter{Any: []uuid.UUID{target}}}})
+	plan("subflows subquery, id desc", `SELECT `+flowRunColumns+flowRunFrom+` WHERE `+w2+` ORDER BY fr.id DESC LIMIT 200`, args2...)
+	plan("rare flow", `SELECT `+flowRunColumns+flowRunFrom+` WHERE fr.workspace_id = ? AND fr.flow_id IN (?) ORDER BY fr.expected_start_time DESC, fr.id LIMIT 25`, ws.ID, flows[3])
+	plan("rare flow count", `SELECT COUNT(*) FROM flow_runs fr WHERE fr.workspace_id = ? AND fr.flow_id IN (?)`, ws.ID, flows[3])
+	plan("flows by flow", `SELECT fr.flow_id, COUNT(*) FROM flow_runs fr WHERE fr.workspace_id = ? AND fr.flow_id IN (?,?,?)  GROUP BY fr.flow_id`, ws.ID, flows[3], flows[4], flows[5])
 	w, args = db.flowRunWhere(ws.ID, store.RunQuery{FlowRuns: &store.FlowRunFilter{ParentTaskRunID: &store.NullableIDFilter{Any: []uuid.UUID{target}}}})
 	plan("parent task", `SELECT `+flowRunColumns+flowRunFrom+` WHERE `+w+` ORDER BY fr.id DESC LIMIT 1`, args...)
 	w, args = db.taskRunWhere(ws.ID, store.RunQuery{TaskRuns: &store.TaskRunFilter{FlowRunID: &store.NullableIDFilter{Any: []uuid.UUID{target}}}})
