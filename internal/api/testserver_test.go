@@ -36,6 +36,8 @@ type testServer struct {
 	key string
 	// logs collects the server's log output.
 	logs *syncBuffer
+	// dsn names the test's database.
+	dsn string
 }
 
 // as returns a client of the same server that authenticates with key.
@@ -123,7 +125,7 @@ func newTestServerOn(t *testing.T, dsn string, configure func(*Config)) *testSer
 	a.Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &testServer{t: t, url: srv.URL, store: db, workspace: ws, logs: logs}
+	return &testServer{t: t, url: srv.URL, store: db, workspace: ws, logs: logs, dsn: dsn}
 }
 
 // createTestDatabase creates an empty database with a random name on the

@@ -44,6 +44,9 @@ func Validate(e *model.Event) error {
 			return fmt.Errorf("related resources need prefect.resource.id and prefect.resource.role")
 		}
 	}
+	if e.Related == nil {
+		e.Related = []model.Resource{}
+	}
 	if e.ID == uuid.Nil {
 		e.ID = uuid.Must(uuid.NewV7())
 	}

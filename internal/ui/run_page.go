@@ -269,12 +269,16 @@ func (u *UI) runTasksOf(q *request, run *model.FlowRun, now time.Time) (runTasks
 		}
 	}
 	// Subflow runs: flow runs whose parent task run is one of this run's.
+	// Ordered by id (creation), which no index offers, so the database
+	// finds them through the (workspace, parent task run) index rather
+	// than by reading every run in expected-start order; oldest first.
 	subs, err := u.Store.ListFlowRuns(q.ctx(), q.Workspace.ID, store.RunQuery{
 		FlowRuns: &store.FlowRunFilter{ParentFlowRunID: &store.IDFilter{Any: []uuid.UUID{run.ID}}},
-		Sort:     "EXPECTED_START_TIME_ASC", Limit: maxSubflowRows})
+		Sort:     "ID_DESC", Limit: maxSubflowRows})
 	if err != nil {
 		return t, err
 	}
+	slices.Reverse(subs)
 	if t.Subflows, err = u.runRows(q, subs); err != nil {
 		return t, err
 	}

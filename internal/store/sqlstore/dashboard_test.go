@@ -341,3 +341,74 @@ func TestExplainFlowRunsUsesIndex(t *testing.T) {
 		}
 	})
 }
+
+// explain returns SQLite's plan for a query, one step per line.
+func explain(t *testing.T, db *DB, query string, args []any, err error) string {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.read.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, detail)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// The queries a flow run's page polls find their rows through an index
+// that starts with the workspace and the run (migration 0003), never by
+// reading the workspace's runs, task runs or logs in time order.
+func TestRunPageQueryPlans(t *testing.T) {
+	ctx := t.Context()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "praetor.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ws, run, flow := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
+	ids := func(u uuid.UUID) []uuid.UUID { return []uuid.UUID{u} }
+	check := func(what, plan, want string) {
+		t.Helper()
+		if !strings.Contains(plan, want) {
+			t.Errorf("%s: plan does not use %s:\n%s", what, want, plan)
+		}
+	}
+	newestLogs := store.LogQuery{Logs: &store.LogFilter{FlowRunID: &store.IDFilter{Any: ids(run)}}, Sort: "TIMESTAMP_DESC", Limit: 1001}
+	q, args, err := db.listLogsSQL(ws, newestLogs)
+	check("a run's logs", explain(t, db, q, args, err), "USING INDEX logs_ws_flow_run_ts (workspace_id=? AND flow_run_id=?)")
+	ge := 30
+	newestLogs.Logs.Level = &struct {
+		GE *int `json:"ge_"`
+		LE *int `json:"le_"`
+	}{GE: &ge}
+	newestLogs.Logs.TaskRunID = &store.NullableIDFilter{Any: ids(uuid.Must(uuid.NewV7()))}
+	q, args, err = db.listLogsSQL(ws, newestLogs)
+	check("a task run's warnings", explain(t, db, q, args, err), "USING INDEX logs_ws_flow_run_ts (workspace_id=? AND flow_run_id=?)")
+
+	q, args, err = db.listTaskRunsSQL(ws, store.RunQuery{TaskRuns: &store.TaskRunFilter{FlowRunID: &store.NullableIDFilter{Any: ids(run)}},
+		Sort: "EXPECTED_START_TIME_ASC", Limit: 200})
+	check("a run's task runs", explain(t, db, q, args, err), "USING INDEX task_runs_ws_flow_run_expected (workspace_id=? AND flow_run_id=?)")
+
+	q, args, err = db.listFlowRunsSQL(ws, store.RunQuery{FlowRuns: &store.FlowRunFilter{ParentFlowRunID: &store.IDFilter{Any: ids(run)}}, Sort: "ID_DESC", Limit: 200})
+	check("a run's subflows", explain(t, db, q, args, err), "USING INDEX flow_runs_ws_parent (workspace_id=? AND parent_task_run_id=?)")
+	q, args, err = db.listFlowRunsSQL(ws, store.RunQuery{FlowRuns: &store.FlowRunFilter{ParentTaskRunID: &store.NullableIDFilter{Any: ids(run)}}, Limit: 1})
+	check("a task run's subflow", explain(t, db, q, args, err), "USING INDEX flow_runs_ws_parent (workspace_id=? AND parent_task_run_id=?)")
+
+	flowRuns := store.RunQuery{Flows: &store.FlowFilter{ID: &store.IDFilter{Any: ids(flow)}}, Sort: "EXPECTED_START_TIME_DESC", Limit: 25}
+	q, args, err = db.listFlowRunsSQL(ws, flowRuns)
+	plan := explain(t, db, q, args, err)
+	check("a flow's runs", plan, "USING INDEX flow_runs_ws_flow_expected (workspace_id=? AND flow_id=?)")
+	if strings.Contains(plan, "USE TEMP B-TREE FOR ORDER BY") {
+		t.Errorf("a flow's runs are sorted, not read in order:\n%s", plan)
+	}
+}

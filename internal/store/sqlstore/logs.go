@@ -59,9 +59,22 @@ func scanLog(row scanner) (*model.Log, error) {
 
 // ListLogs returns the logs matching q.
 func (db *DB) ListLogs(ctx context.Context, ws uuid.UUID, q store.LogQuery) ([]*model.Log, error) {
+	query, args, err := db.listLogsSQL(ws, q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list logs: %w", err)
+	}
+	return collect(rows, func(s interface{ Scan(...any) error }) (*model.Log, error) { return scanLog(s) })
+}
+
+// listLogsSQL builds the query of ListLogs.
+func (db *DB) listLogsSQL(ws uuid.UUID, q store.LogQuery) (string, []any, error) {
 	order := map[string]string{"": "timestamp ASC, id", "TIMESTAMP_ASC": "timestamp ASC, id", "TIMESTAMP_DESC": "timestamp DESC, id DESC"}[q.Sort]
 	if order == "" {
-		return nil, store.Errorf(store.EInvalid, "invalid sort %q", q.Sort)
+		return "", nil, store.Errorf(store.EInvalid, "invalid sort %q", q.Sort)
 	}
 	c := newClause(db.d, "")
 	c.add("workspace_id = ?", ws)
@@ -84,9 +97,5 @@ func (db *DB) ListLogs(ctx context.Context, ws uuid.UUID, q store.LogQuery) ([]*
 		c.sub(s)
 	}
 	where, args := c.sql()
-	rows, err := db.query(ctx, `SELECT id, name, level, message, timestamp, flow_run_id, task_run_id, worker_id, created FROM logs WHERE `+where+` ORDER BY `+order+page(q.Limit, q.Offset), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list logs: %w", err)
-	}
-	return collect(rows, func(s interface{ Scan(...any) error }) (*model.Log, error) { return scanLog(s) })
+	return `SELECT id, name, level, message, timestamp, flow_run_id, task_run_id, worker_id, created FROM logs WHERE ` + where + ` ORDER BY ` + order + page(q.Limit, q.Offset), args, nil
 }

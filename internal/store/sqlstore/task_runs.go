@@ -175,14 +175,23 @@ func (db *DB) taskRunWhere(ws uuid.UUID, q store.RunQuery) (string, []any) {
 	return c.sql()
 }
 
-// ListTaskRuns returns the task runs matching q.
-func (db *DB) ListTaskRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) ([]*model.TaskRun, error) {
+// listTaskRunsSQL builds the query of ListTaskRuns.
+func (db *DB) listTaskRunsSQL(ws uuid.UUID, q store.RunQuery) (string, []any, error) {
 	order, ok := taskRunSorts[q.Sort]
 	if !ok {
-		return nil, store.Errorf(store.EInvalid, "invalid sort %q", q.Sort)
+		return "", nil, store.Errorf(store.EInvalid, "invalid sort %q", q.Sort)
 	}
 	where, args := db.taskRunWhere(ws, q)
-	rows, err := db.query(ctx, `SELECT `+taskRunColumns+taskRunFrom+` WHERE `+where+` ORDER BY `+order+page(q.Limit, q.Offset), args...)
+	return `SELECT ` + taskRunColumns + taskRunFrom + ` WHERE ` + where + ` ORDER BY ` + order + page(q.Limit, q.Offset), args, nil
+}
+
+// ListTaskRuns returns the task runs matching q.
+func (db *DB) ListTaskRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) ([]*model.TaskRun, error) {
+	query, args, err := db.listTaskRunsSQL(ws, q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list task runs: %w", err)
 	}

@@ -1,0 +1,364 @@
+package api
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/praetorhq/praetor/internal/auth"
+	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/tenancy"
+)
+
+// tenant is a user with a key and a workspace of their own.
+type tenant struct {
+	userID    uuid.UUID
+	accountID string
+	workspace string // workspace id
+	key       string
+	client    *testServer // authenticates with key
+}
+
+// base is the tenant's workspace API root, below /api.
+func (tn *tenant) base() string {
+	return "/accounts/" + tn.accountID + "/workspaces/" + tn.workspace
+}
+
+const testPassword = "correct horse battery"
+
+// newTenant signs a user up through the API, gives them a key and creates a
+// workspace through the API with it.
+func newTenant(t *testing.T, ts *testServer, handle string) *tenant {
+	t.Helper()
+	signup := ts.as("").do("POST", "/users/", map[string]any{"email": handle + "@example.com", "password": testPassword, "handle": handle}).expect(http.StatusCreated).object()
+	user := signup["user"].(map[string]any)
+	acct := signup["account"].(map[string]any)
+	userID := uuid.MustParse(user["id"].(string))
+	k, err := tenancy.CreateAPIKey(t.Context(), ts.store, userID, "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := &tenant{userID: userID, accountID: acct["id"].(string), key: k.Key, client: ts.as(k.Key)}
+	ws := tn.client.do("POST", "/accounts/"+tn.accountID+"/workspaces/", map[string]any{"name": handle + " prod", "description": "d"}).expect(http.StatusCreated).object()
+	tn.workspace = ws["id"].(string)
+	return tn
+}
+
+func closedServer(c *Config) { c.Anonymous = false }
+
+// A key of one tenant never reaches another workspace's data: every route
+// family answers 404 (not 403, so ids cannot be probed) and lists, counts
+// and event streams stay separate.
+func TestWorkspaceIsolation(t *testing.T) {
+	forEachEngineWith(t, closedServer, func(t *testing.T, ts *testServer) {
+		alice, bob := newTenant(t, ts, "alice"), newTenant(t, ts, "bob")
+		a := alice.client
+		ab := alice.base()
+		flow := a.do("POST", ab+"/flows/", map[string]any{"name": "secret-flow"}).expect(http.StatusCreated).object()["id"].(string)
+		run := a.do("POST", ab+"/flow_runs/", map[string]any{"flow_id": flow}).expect(http.StatusCreated).object()
+		runID, stateID := run["id"].(string), run["state_id"].(string)
+		task := a.do("POST", ab+"/task_runs/", map[string]any{"flow_run_id": runID, "task_key": "k", "dynamic_key": "0"}).expect(http.StatusCreated).object()["id"].(string)
+		taskState := a.do("GET", ab+"/task_runs/"+task, nil).object()["state_id"].(string)
+		a.do("POST", ab+"/logs/", []map[string]any{{"name": "n", "level": 20, "message": "secret log", "timestamp": "2026-01-01T00:00:00Z", "flow_run_id": runID}}).expect(http.StatusCreated)
+		variable := a.do("POST", ab+"/variables/", map[string]any{"name": "secret_var", "value": 1}).expect(http.StatusCreated).object()["id"].(string)
+		artifact := a.do("POST", ab+"/artifacts/", map[string]any{"key": "secret-artifact", "data": 1, "flow_run_id": runID}).expect(http.StatusCreated).object()["id"].(string)
+		a.do("POST", ab+"/events", []map[string]any{{"event": "secret.event", "resource": map[string]string{"prefect.resource.id": "r"}}}).expect(http.StatusNoContent)
+
+		b := bob.client
+		probes := []struct{ method, path, body string }{
+			{"GET", "/flows/" + flow, ""}, {"POST", "/flows/filter", "{}"}, {"POST", "/flows/count", "{}"},
+			{"PATCH", "/flows/" + flow, `{"tags":["x"]}`}, {"DELETE", "/flows/" + flow, ""}, {"POST", "/flows/", `{"name":"intruder"}`},
+			{"GET", "/flow_runs/" + runID, ""}, {"POST", "/flow_runs/filter", "{}"}, {"POST", "/flow_runs/count", "{}"},
+			{"PATCH", "/flow_runs/" + runID, `{"name":"x"}`}, {"POST", "/flow_runs/" + runID + "/set_state", `{"state":{"type":"CANCELLED"},"force":true}`},
+			{"DELETE", "/flow_runs/" + runID, ""}, {"GET", "/flow_runs/" + runID + "/graph", ""},
+			{"GET", "/flow_run_states/?flow_run_id=" + runID, ""}, {"GET", "/flow_run_states/" + stateID, ""},
+			{"GET", "/task_runs/" + task, ""}, {"POST", "/task_runs/filter", "{}"}, {"POST", "/task_runs/count", "{}"},
+			{"POST", "/task_runs/" + task + "/set_state", `{"state":{"type":"FAILED"},"force":true}`}, {"DELETE", "/task_runs/" + task, ""},
+			{"GET", "/task_run_states/" + taskState, ""},
+			{"POST", "/logs/filter", "{}"}, {"POST", "/logs/", `[{"name":"n","level":20,"message":"m","timestamp":"2026-01-01T00:00:00Z"}]`},
+			{"POST", "/events/filter", "{}"}, {"POST", "/events", `[{"event":"x","resource":{"prefect.resource.id":"r"}}]`},
+			{"GET", "/variables/" + variable, ""}, {"GET", "/variables/name/secret_var", ""}, {"POST", "/variables/filter", "{}"},
+			{"PATCH", "/variables/" + variable, `{"value":2}`}, {"DELETE", "/variables/" + variable, ""},
+			{"GET", "/artifacts/" + artifact, ""}, {"POST", "/artifacts/filter", "{}"}, {"GET", "/artifacts/secret-artifact/latest", ""},
+			{"PATCH", "/artifacts/" + artifact, `{"data":2}`}, {"DELETE", "/artifacts/" + artifact, ""},
+			{"GET", "/members/", ""},
+		}
+		before := snapshotOf(t, a, ab)
+		for _, p := range probes {
+			var body any
+			if p.body != "" {
+				body = p.body
+			}
+			resp := b.do(p.method, ab+p.path, body)
+			if resp.Status != http.StatusNotFound || strings.Contains(string(resp.Body), "secret") {
+				t.Errorf("bob %s %s: %d %s, want 404 and nothing of alice's", p.method, p.path, resp.Status, resp.Body)
+			}
+			// The same ids through bob's own workspace find nothing either.
+			if resp := b.do(p.method, bob.base()+p.path, body); strings.Contains(string(resp.Body), "secret") {
+				t.Errorf("bob's workspace %s %s leaked: %s", p.method, p.path, resp.Body)
+			}
+		}
+		if after := snapshotOf(t, a, ab); after != before {
+			t.Fatal("bob's requests changed alice's workspace")
+		}
+		// Account routes.
+		for _, p := range []struct{ method, path string }{
+			{"GET", "/accounts/" + alice.accountID}, {"GET", "/accounts/" + alice.accountID + "/workspaces/"},
+			{"GET", "/accounts/" + alice.accountID + "/workspaces/" + alice.workspace},
+			{"PATCH", "/accounts/" + alice.accountID + "/workspaces/" + alice.workspace},
+			{"DELETE", "/accounts/" + alice.accountID + "/workspaces/" + alice.workspace},
+			{"GET", "/accounts/" + alice.accountID + "/members/"},
+		} {
+			var body any
+			if p.method == "PATCH" {
+				body = map[string]any{"name": "taken"}
+			}
+			if resp := b.do(p.method, p.path, body); resp.Status != http.StatusNotFound {
+				t.Errorf("bob %s %s: %d %s, want 404", p.method, p.path, resp.Status, resp.Body)
+			}
+		}
+		mine := b.do("GET", "/me/workspaces", nil).expect(http.StatusOK).list()
+		if len(mine) != 1 || mine[0]["workspace_id"] != bob.workspace {
+			t.Fatalf("bob's /me/workspaces: %v", mine)
+		}
+		// Bob's key cannot open alice's event stream, and his events never
+		// reach her subscribers.
+		if _, err := dialEvents(t, ts, ab+"/events/out", bob.key); err == nil {
+			t.Fatal("bob subscribed to alice's events")
+		}
+		sub, err := dialEvents(t, ts, ab+"/events/out", alice.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.CloseNow()
+		filter, _ := json.Marshal(map[string]any{"type": "filter", "backfill": false, "filter": map[string]any{}})
+		check(t, sub.Write(t.Context(), websocket.MessageText, filter))
+		received := make(chan string, 100)
+		go func() {
+			for {
+				_, msg, err := sub.Read(t.Context())
+				if err != nil {
+					return
+				}
+				received <- string(msg)
+			}
+		}()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			b.do("POST", bob.base()+"/events", []map[string]any{{"event": "bob.event", "resource": map[string]string{"prefect.resource.id": "r"}}}).expect(http.StatusNoContent)
+			a.do("POST", ab+"/events", []map[string]any{{"event": "alice.event", "resource": map[string]string{"prefect.resource.id": "r"}}}).expect(http.StatusNoContent)
+			select {
+			case msg := <-received:
+				if strings.Contains(msg, "bob.event") {
+					t.Fatalf("alice's subscriber received bob's event: %s", msg)
+				}
+				if strings.Contains(msg, "alice.event") {
+					return
+				}
+			case <-time.After(100 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("alice's subscriber received nothing")
+			}
+		}
+	})
+}
+
+// snapshotOf lists what a workspace holds, through the API.
+func snapshotOf(t *testing.T, c *testServer, base string) string {
+	t.Helper()
+	var parts []any
+	for _, p := range []string{"/flows/filter", "/flow_runs/filter", "/task_runs/filter", "/logs/filter", "/variables/filter", "/artifacts/filter"} {
+		items := c.do("POST", base+p, map[string]any{}).expect(http.StatusOK).list()
+		for _, it := range items {
+			delete(it, "estimated_run_time")
+			delete(it, "estimated_start_time_delta")
+		}
+		parts = append(parts, items)
+	}
+	return normJSON(t, parts)
+}
+
+// Viewers read but cannot write; roles come from workspace membership.
+func TestViewerCannotWrite(t *testing.T) {
+	forEachEngineWith(t, closedServer, func(t *testing.T, ts *testServer) {
+		alice, bob := newTenant(t, ts, "alice"), newTenant(t, ts, "bob")
+		ab := alice.base()
+		flow := alice.client.do("POST", ab+"/flows/", map[string]any{"name": "f"}).object()["id"].(string)
+		run := alice.client.do("POST", ab+"/flow_runs/", map[string]any{"flow_id": flow}).object()["id"].(string)
+		alice.client.do("PUT", ab+"/members/"+bob.userID.String(), map[string]any{"role": "viewer"}).expect(http.StatusNoContent)
+		v := bob.client
+		v.do("POST", ab+"/flow_runs/filter", nil).expect(http.StatusOK)
+		v.do("GET", ab+"/flow_runs/"+run, nil).expect(http.StatusOK)
+		for _, p := range []struct{ method, path, body string }{
+			{"POST", "/flows/", `{"name":"g"}`}, {"POST", "/flow_runs/", `{"flow_id":"` + flow + `"}`},
+			{"POST", "/flow_runs/" + run + "/set_state", `{"state":{"type":"RUNNING"}}`}, {"DELETE", "/flow_runs/" + run, ""},
+			{"PATCH", "/flow_runs/" + run, `{"name":"x"}`}, {"POST", "/logs/", `[]`}, {"POST", "/variables/", `{"name":"v","value":1}`},
+			{"POST", "/events", `[]`}, {"PUT", "/members/" + bob.userID.String(), `{"role":"owner"}`},
+		} {
+			var body any
+			if p.body != "" {
+				body = p.body
+			}
+			if resp := v.do(p.method, ab+p.path, body); resp.Status != http.StatusForbidden {
+				t.Errorf("viewer %s %s: %d %s, want 403", p.method, p.path, resp.Status, resp.Body)
+			}
+		}
+		if _, err := dialEvents(t, ts, ab+"/events/in", bob.key); err == nil {
+			t.Error("a viewer opened events/in")
+		}
+		if got := alice.client.do("GET", ab+"/flow_runs/"+run, nil).object()["state_type"]; got != "PENDING" {
+			t.Fatalf("viewer changed the run: %v", got)
+		}
+		// Owner of the account is owner of its workspaces; a developer can write.
+		alice.client.do("PUT", ab+"/members/"+bob.userID.String(), map[string]any{"role": "developer"}).expect(http.StatusNoContent)
+		v.do("POST", ab+"/flows/", map[string]any{"name": "g"}).expect(http.StatusCreated)
+	})
+}
+
+// Without anonymous access every workspace call needs a valid key; health
+// stays public. Keys work as Bearer, as an HTTP Basic auth string, and in
+// the websocket auth frame.
+func TestAuthentication(t *testing.T) {
+	forEachEngineWith(t, closedServer, func(t *testing.T, ts *testServer) {
+		alice := newTenant(t, ts, "alice")
+		ts.do("GET", "/health", nil).expect(http.StatusOK)
+		if d := ts.do("POST", "/flows/filter", nil).expect(http.StatusUnauthorized).detail(); d != "Not authenticated" {
+			t.Errorf("no key: %q", d)
+		}
+		if d := ts.as("pnu_notarealkeynotarealkeynotarealkey12").do("POST", alice.base()+"/flows/filter", nil).expect(http.StatusUnauthorized).detail(); d != "Invalid authentication credentials" {
+			t.Errorf("bad key: %q", d)
+		}
+		ts.do("POST", alice.base()+"/flows/filter", nil).expect(http.StatusUnauthorized)
+		// HTTP Basic carrying PREFECT_API_AUTH_STRING ("user:key").
+		req, _ := http.NewRequest("POST", ts.url+"/api"+alice.base()+"/flows/filter", strings.NewReader("{}"))
+		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("alice:"+alice.key)))
+		resp, err := http.DefaultClient.Do(req)
+		check(t, err)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("basic auth: %d", resp.StatusCode)
+		}
+		if _, err := dialEvents(t, ts, alice.base()+"/events/in", ""); err == nil {
+			t.Error("events/in without a token was accepted")
+		}
+		if _, err := dialEvents(t, ts, alice.base()+"/events/in", "pnu_garbage"); err == nil {
+			t.Error("events/in with a bad token was accepted")
+		}
+		conn, err := dialEvents(t, ts, alice.base()+"/events/in", alice.key)
+		if err != nil {
+			t.Fatalf("events/in with the key: %v", err)
+		}
+		conn.CloseNow()
+	})
+}
+
+// Key lifecycle: shown once, listed by prefix, last use recorded, expired
+// and revoked keys refused on their next request.
+func TestAPIKeyLifecycle(t *testing.T) {
+	forEachEngineWith(t, closedServer, func(t *testing.T, ts *testServer) {
+		alice := newTenant(t, ts, "alice")
+		created := alice.client.do("POST", "/me/api_keys", map[string]any{"name": "ci"}).expect(http.StatusCreated).object()
+		key := created["key"].(string)
+		if !strings.HasPrefix(key, "pnu_") || !strings.HasPrefix(key, created["prefix"].(string)) {
+			t.Fatalf("created key %q with prefix %v", key, created["prefix"])
+		}
+		ci := ts.as(key)
+		ci.do("GET", "/me/workspaces", nil).expect(http.StatusOK)
+		listing := alice.client.do("GET", "/me/api_keys", nil).expect(http.StatusOK)
+		if strings.Contains(string(listing.Body), key) || strings.Contains(string(listing.Body), `"key"`) {
+			t.Fatalf("listing shows the key: %s", listing.Body)
+		}
+		var used bool
+		for _, k := range listing.list() {
+			if k["id"] == created["id"] {
+				used = k["last_used"] != nil
+			}
+		}
+		if !used {
+			t.Fatal("last_used was not recorded")
+		}
+		alice.client.do("DELETE", "/me/api_keys/"+created["id"].(string), nil).expect(http.StatusNoContent)
+		if d := ci.do("GET", "/me/workspaces", nil).expect(http.StatusUnauthorized).detail(); d != "Invalid authentication credentials" {
+			t.Fatalf("revoked key: %q", d)
+		}
+		// A key whose expiry has passed, stored directly: the API refuses to
+		// mint one.
+		key2, prefix, hash, err := auth.NewKey(auth.UserKeyPrefix)
+		check(t, err)
+		check(t, ts.store.CreateAPIKey(t.Context(), &model.APIKey{UserID: alice.userID, Name: "old", Prefix: prefix, Hash: hash,
+			Expires: model.At(time.Now().Add(-time.Minute)).Ptr()}))
+		ts.as(key2).do("GET", "/me/workspaces", nil).expect(http.StatusUnauthorized)
+		// The API itself refuses an expiry in the past.
+		alice.client.do("POST", "/me/api_keys", map[string]any{"name": "old", "expiration": "2000-01-01T00:00:00Z"}).expect(http.StatusUnprocessableEntity)
+	})
+}
+
+// Passwords and keys never appear in logs, in responses after creation, or
+// in the database in clear.
+func TestSecretsStayHidden(t *testing.T) {
+	forEachEngineWith(t, closedServer, func(t *testing.T, ts *testServer) {
+		alice := newTenant(t, ts, "alice")
+		c := alice.client
+		for _, p := range []string{"/me/", "/me/workspaces", "/me/api_keys", "/accounts/" + alice.accountID + "/members/"} {
+			body := string(c.do("GET", p, nil).expect(http.StatusOK).Body)
+			if strings.Contains(body, alice.key) || strings.Contains(body, testPassword) || strings.Contains(body, "argon2") {
+				t.Errorf("%s reveals a secret: %s", p, body)
+			}
+		}
+		c.do("POST", alice.base()+"/flows/filter", nil).expect(http.StatusOK)
+		if logs := ts.logs.String(); strings.Contains(logs, alice.key) || strings.Contains(logs, testPassword) {
+			t.Error("a secret reached the server log")
+		}
+		if dump := databaseText(t, ts); strings.Contains(dump, alice.key) || strings.Contains(dump, testPassword) {
+			t.Error("a secret is stored in clear")
+		} else if !strings.Contains(dump, "alice@example.com") {
+			t.Fatal("the database dump does not look at the data")
+		}
+	})
+}
+
+// databaseText returns everything the test's database holds, as text.
+func databaseText(t *testing.T, ts *testServer) string {
+	t.Helper()
+	if !strings.HasPrefix(ts.dsn, "postgres") {
+		var b strings.Builder
+		for _, suffix := range []string{"", "-wal"} {
+			data, err := os.ReadFile(ts.dsn + suffix)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			b.Write(data)
+		}
+		return b.String()
+	}
+	conn, err := pgx.Connect(t.Context(), ts.dsn)
+	check(t, err)
+	defer conn.Close(t.Context())
+	rows, err := conn.Query(t.Context(), `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)
+	check(t, err)
+	var tables []string
+	for rows.Next() {
+		var name string
+		check(t, rows.Scan(&name))
+		tables = append(tables, name)
+	}
+	check(t, rows.Err())
+	var b strings.Builder
+	for _, table := range tables {
+		var text *string
+		check(t, conn.QueryRow(t.Context(), `SELECT string_agg(x::text, ' ') FROM `+pgx.Identifier{table}.Sanitize()+` x`).Scan(&text))
+		if text != nil {
+			b.WriteString(*text)
+		}
+	}
+	return b.String()
+}
+
