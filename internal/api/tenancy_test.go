@@ -361,4 +361,3 @@ func databaseText(t *testing.T, ts *testServer) string {
 	}
 	return b.String()
 }
-
