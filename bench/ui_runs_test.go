@@ -260,22 +260,7 @@ func TestRunsPageAt100kRuns(t *testing.T) {
 // BenchmarkRunsPageCompleted renders the first page of completed runs among
 // 100,000 through the real UI handler, signed in.
 func BenchmarkRunsPageCompleted(b *testing.B) {
-	f := runs(b)
-	path := f.completedPage()
-	w := httptest.NewRecorder()
-	f.get(path, w)
-	if w.Code != http.StatusOK {
-		b.Fatalf("GET %s: %d", path, w.Code)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		rw := discard{header: http.Header{}}
-		f.get(path, &rw)
-		if rw.status != http.StatusOK {
-			b.Fatalf("GET %s: %d", path, rw.status)
-		}
-	}
+	benchPage(b, runs(b).completedPage())
 }
 
 // discard is a ResponseWriter that keeps only the status.
@@ -292,3 +277,53 @@ func (d *discard) Write(p []byte) (int, error) {
 	return io.Discard.Write(p)
 }
 func (d *discard) WriteHeader(s int) { d.status = s }
+
+// benchPage renders path through the UI handler b.N times, signed in.
+func benchPage(b *testing.B, path string) {
+	f := runs(b)
+	w := httptest.NewRecorder()
+	f.get(path, w)
+	if w.Code != http.StatusOK {
+		b.Fatalf("GET %s: %d", path, w.Code)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		rw := discard{header: http.Header{}}
+		f.get(path, &rw)
+		if rw.status != http.StatusOK {
+			b.Fatalf("GET %s: %d", path, rw.status)
+		}
+	}
+}
+
+// The other workspace pages over the same 100,000 runs.
+func BenchmarkDashboard24h(b *testing.B) {
+	benchPage(b, ui.WorkspaceURL(runs(b).ws)+"/dashboard")
+}
+
+func BenchmarkDashboard7d(b *testing.B) {
+	benchPage(b, ui.WorkspaceURL(runs(b).ws)+"/dashboard?window=7d")
+}
+
+func BenchmarkFlowsList(b *testing.B) {
+	benchPage(b, ui.WorkspaceURL(runs(b).ws)+"/flows")
+}
+
+func BenchmarkRunsPageOfOneFlow(b *testing.B) {
+	f := runs(b)
+	flows, err := f.db.ListFlows(context.Background(), f.ws.ID, store.RunQuery{Limit: 1})
+	if err != nil || len(flows) == 0 {
+		b.Fatalf("flows: %v", err)
+	}
+	benchPage(b, ui.WorkspaceURL(f.ws)+"/flows/flow/"+flows[0].ID.String())
+}
+
+func BenchmarkFlowRunPage(b *testing.B) {
+	f := runs(b)
+	list, err := f.db.ListFlowRuns(context.Background(), f.ws.ID, store.RunQuery{Limit: 1, Sort: "EXPECTED_START_TIME_DESC"})
+	if err != nil || len(list) == 0 {
+		b.Fatalf("runs: %v", err)
+	}
+	benchPage(b, ui.WorkspaceURL(f.ws)+"/runs/flow-run/"+list[0].ID.String())
+}
