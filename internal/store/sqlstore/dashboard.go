@@ -18,8 +18,8 @@ import (
 // CountFlowRunsByState counts the flow runs matching q by state type.
 func (db *DB) CountFlowRunsByState(ctx context.Context, ws uuid.UUID, q store.RunQuery) (map[model.StateType]int, error) {
 	where, args := db.flowRunWhere(ws, q)
-	return db.countByState(ctx, `SELECT fr.state_type, COUNT(*) FROM flow_runs fr WHERE `+where+
-		` AND fr.state_type IS NOT NULL GROUP BY fr.state_type`, args...)
+	return db.countByState(ctx, `SELECT COALESCE(fr.state_type, ''), COUNT(*) FROM flow_runs fr WHERE `+where+
+		` AND fr.state_type IS NOT NULL GROUP BY COALESCE(fr.state_type, '')`, args...)
 }
 
 // CountTaskRunsByState counts the task runs matching q by state type.
