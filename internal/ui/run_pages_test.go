@@ -360,7 +360,8 @@ func TestDashboard(t *testing.T) {
 		old := api.flowRun(flow, "ancient-ant", sched(now.Add(-72*time.Hour)), nil)
 		api.setFlowRunState(old, state("FAILED", "", time.Time{}, nil))
 		for i := 0; i < 3; i++ {
-			ok := api.flowRun(flow, fmt.Sprintf("fine-fox-%d", i), sched(now.Add(-time.Duration(i+1)*time.Minute)), nil)
+			// All in the previous hour's bar, whatever the time now.
+			ok := api.flowRun(flow, fmt.Sprintf("fine-fox-%d", i), sched(now.Truncate(time.Hour).Add(-time.Duration(i+1)*time.Minute)), nil)
 			api.setFlowRunState(ok, state("COMPLETED", "", time.Time{}, nil))
 			api.taskRun(ok, "step", "0", nil, state("COMPLETED", "", time.Time{}, nil))
 		}
