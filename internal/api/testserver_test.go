@@ -2,22 +2,16 @@ package api
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/praetorhq/praetor/internal/testdb"
+
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/events"
 	"github.com/praetorhq/praetor/internal/model"
@@ -77,22 +71,13 @@ func forEachEngine(t *testing.T, fn func(t *testing.T, ts *testServer)) {
 // by configure (anonymous access is on unless it turns it off).
 func forEachEngineWith(t *testing.T, configure func(*Config), fn func(t *testing.T, ts *testServer)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		fn(t, newTestServerOn(t, filepath.Join(t.TempDir(), "praetor.db"), configure))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		base := os.Getenv("PRAETOR_TEST_POSTGRES_URL")
-		if base == "" {
-			t.Skip("PRAETOR_TEST_POSTGRES_URL is not set: no PostgreSQL to test against")
-		}
-		fn(t, newTestServerOn(t, createTestDatabase(t, base), configure))
-	})
+	testdb.Engines(t, func(t *testing.T, dsn string) { fn(t, newTestServerOn(t, dsn, configure)) })
 }
 
 // newTestServer serves the API on a new SQLite database in t.TempDir().
 func newTestServer(t *testing.T) *testServer {
 	t.Helper()
-	return newTestServerOn(t, filepath.Join(t.TempDir(), "praetor.db"), nil)
+	return newTestServerOn(t, testdb.SQLite(t), nil)
 }
 
 // newTestServerOn serves the API on the database dsn names; the server and
@@ -126,43 +111,6 @@ func newTestServerOn(t *testing.T, dsn string, configure func(*Config)) *testSer
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return &testServer{t: t, url: srv.URL, store: db, workspace: ws, logs: logs, dsn: dsn}
-}
-
-// createTestDatabase creates an empty database with a random name on the
-// PostgreSQL server base names, drops it when the test ends (after the
-// store's cleanup, which was registered later, has closed it), and returns
-// its URL.
-func createTestDatabase(t *testing.T, base string) string {
-	t.Helper()
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parse PRAETOR_TEST_POSTGRES_URL: %v", err)
-	}
-	suffix := make([]byte, 6)
-	rand.Read(suffix)
-	name := "praetor_api_" + hex.EncodeToString(suffix)
-	ident := pgx.Identifier{name}.Sanitize()
-	execAdmin := func(sql string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	if err := execAdmin("CREATE DATABASE " + ident); err != nil {
-		t.Fatalf("create database %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		if err := execAdmin("DROP DATABASE IF EXISTS " + ident + " WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
 }
 
 // testResponse is an API answer.

@@ -50,9 +50,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/praetorhq/praetor/internal/testdb"
+
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
-	"github.com/jackc/pgx/v5"
 	"github.com/praetorhq/praetor/internal/server"
 )
 
@@ -104,48 +105,7 @@ func startServerOn(t *testing.T, databaseURL string) *testServer {
 func forEachEngine(t *testing.T, fn func(t *testing.T, ts *testServer)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) { fn(t, startServer(t)) })
-	t.Run("postgres", func(t *testing.T) {
-		base := os.Getenv("PRAETOR_TEST_POSTGRES_URL")
-		if base == "" {
-			t.Skip("PRAETOR_TEST_POSTGRES_URL is not set: no PostgreSQL to test against")
-		}
-		fn(t, startServerOn(t, createTestDatabase(t, base)))
-	})
-}
-
-// createTestDatabase creates an empty database with a random name on the
-// PostgreSQL server base names, drops it when the test ends (after the
-// server, whose cleanup was registered later, has closed it), and returns
-// its URL.
-func createTestDatabase(t *testing.T, base string) string {
-	t.Helper()
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parse PRAETOR_TEST_POSTGRES_URL: %v", err)
-	}
-	name := "praetor_ui_" + randomHex(6)
-	ident := pgx.Identifier{name}.Sanitize()
-	execAdmin := func(sql string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	if err := execAdmin("CREATE DATABASE " + ident); err != nil {
-		t.Fatalf("create database %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		if err := execAdmin("DROP DATABASE IF EXISTS " + ident + " WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
+	t.Run("postgres", func(t *testing.T) { fn(t, startServerOn(t, testdb.Postgres(t))) })
 }
 
 func randomHex(n int) string {

@@ -1,20 +1,16 @@
 package sqlstore
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/praetorhq/praetor/internal/testdb"
+
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -36,49 +32,7 @@ func eachEngine(t *testing.T, fn func(t *testing.T, db *DB, ws uuid.UUID)) {
 		}
 		fn(t, db, ws.ID)
 	}
-	t.Run("sqlite", func(t *testing.T) { run(t, filepath.Join(t.TempDir(), "praetor.db")) })
-	t.Run("postgres", func(t *testing.T) {
-		base := os.Getenv("PRAETOR_TEST_POSTGRES_URL")
-		if base == "" {
-			t.Skip("PRAETOR_TEST_POSTGRES_URL is not set: no PostgreSQL to test against")
-		}
-		run(t, throwawayPostgres(t, base))
-	})
-}
-
-// throwawayPostgres creates a database on the server base names and drops
-// it when the test ends, after the store (closed by a later cleanup).
-func throwawayPostgres(t *testing.T, base string) string {
-	t.Helper()
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parse PRAETOR_TEST_POSTGRES_URL: %v", err)
-	}
-	suffix := make([]byte, 6)
-	rand.Read(suffix)
-	name := "praetor_store_" + hex.EncodeToString(suffix)
-	ident := pgx.Identifier{name}.Sanitize()
-	admin := func(sql string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	if err := admin("CREATE DATABASE " + ident); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := admin("DROP DATABASE IF EXISTS " + ident + " WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
+	testdb.Engines(t, run)
 }
 
 func newFlow(t *testing.T, db *DB, ws uuid.UUID, name string) uuid.UUID {

@@ -1,0 +1,76 @@
+// Package testdb gives tests a fresh, empty database on each engine Praetor
+// supports: a SQLite file in the test's temporary directory, and a
+// throwaway database on the PostgreSQL server PRAETOR_TEST_POSTGRES_URL
+// names (scripts/test starts one).
+package testdb
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// EnvPostgres names the PostgreSQL server to create test databases in.
+const EnvPostgres = "PRAETOR_TEST_POSTGRES_URL"
+
+// Engines runs fn as subtests "sqlite" and "postgres", each with the DSN of
+// a fresh database; the PostgreSQL one is skipped when EnvPostgres is unset.
+func Engines(t *testing.T, fn func(t *testing.T, dsn string)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
+}
+
+// SQLite returns the path of a new database file in t.TempDir().
+func SQLite(t testing.TB) string {
+	return filepath.Join(t.TempDir(), "praetor.db")
+}
+
+// Postgres creates an empty database with a random name and returns its
+// URL. The database is dropped when the test ends: its cleanup is
+// registered first, so it runs after the cleanups that close the store.
+func Postgres(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(EnvPostgres)
+	if base == "" {
+		t.Skip(EnvPostgres + " is not set: no PostgreSQL to test against")
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parse %s: %v", EnvPostgres, err)
+	}
+	suffix := make([]byte, 6)
+	rand.Read(suffix)
+	name := "praetor_test_" + hex.EncodeToString(suffix)
+	ident := pgx.Identifier{name}.Sanitize()
+	if err := admin(base, "CREATE DATABASE "+ident); err != nil {
+		t.Fatalf("create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		if err := admin(base, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	u.Path = "/" + name
+	return u.String()
+}
+
+// admin runs one statement on the server's maintenance database.
+func admin(base, sql string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
