@@ -16,10 +16,10 @@ const maxMetadataLen = 500
 
 func (a *API) artifactRoutes() {
 	a.route("POST", "/artifacts/", "create:artifact", a.createArtifact)
-	a.route("GET", "/artifacts/{id}", "read:artifact", a.readArtifact)
+	a.route("GET", "/artifacts/{id}", "read:artifact", readByID(a.store.GetArtifact))
 	a.route("GET", "/artifacts/{key}/latest", "read:artifact", a.readLatestArtifact)
 	a.route("PATCH", "/artifacts/{id}", "update:artifact", a.updateArtifact)
-	a.route("DELETE", "/artifacts/{id}", "delete:artifact", a.deleteArtifact)
+	a.route("DELETE", "/artifacts/{id}", "delete:artifact", deleteByID(a.store.DeleteArtifact))
 	a.route("POST", "/artifacts/filter", "read:artifact", a.filterArtifacts)
 	a.route("POST", "/artifacts/count", "read:artifact", a.countArtifacts)
 	a.route("POST", "/artifacts/latest/filter", "read:artifact", a.filterLatestArtifacts)
@@ -67,19 +67,6 @@ func artifactMetadata(in map[string]string) map[string]any {
 	return out
 }
 
-func (a *API) readArtifact(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	art, err := a.store.GetArtifact(r.Context(), workspaceID(r), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, art)
-	return nil
-}
-
 // readLatestArtifact answers, as Prefect does, with the key's collection in
 // the artifact shape: the latest artifact's fields under the collection id.
 func (a *API) readLatestArtifact(w http.ResponseWriter, r *http.Request) error {
@@ -125,18 +112,6 @@ func (a *API) updateArtifact(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	})
 	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func (a *API) deleteArtifact(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := a.store.DeleteArtifact(r.Context(), workspaceID(r), id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

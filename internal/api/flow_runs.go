@@ -13,17 +13,17 @@ import (
 
 func (a *API) flowRunRoutes() {
 	a.route("POST", "/flow_runs/", "create:flow_run", a.createFlowRun)
-	a.route("GET", "/flow_runs/{id}", "read:flow_run", a.readFlowRun)
+	a.route("GET", "/flow_runs/{id}", "read:flow_run", readByID(a.store.GetFlowRun))
 	a.route("PATCH", "/flow_runs/{id}", "update:flow_run", a.updateFlowRun)
 	a.route("PATCH", "/flow_runs/{id}/labels", "update:flow_run", a.updateFlowRunLabels)
-	a.route("DELETE", "/flow_runs/{id}", "delete:flow_run", a.deleteFlowRun)
-	a.route("POST", "/flow_runs/filter", "read:flow_run", a.filterFlowRuns)
-	a.route("POST", "/flow_runs/count", "read:flow_run", a.countFlowRuns)
+	a.route("DELETE", "/flow_runs/{id}", "delete:flow_run", deleteByID(a.store.DeleteFlowRun))
+	a.route("POST", "/flow_runs/filter", "read:flow_run", query(runQuery, a.store.ListFlowRuns))
+	a.route("POST", "/flow_runs/count", "read:flow_run", query(runQuery, a.store.CountFlowRuns))
 	a.route("POST", "/flow_runs/{id}/set_state", "update:flow_run", a.setFlowRunState)
 	a.route("POST", "/flow_runs/{id}/resume", "update:flow_run", a.resumeFlowRun)
 	a.route("GET", "/flow_runs/{id}/graph", "read:flow_run", a.flowRunGraph)
 	a.route("GET", "/flow_run_states/", "read:flow_run", a.listFlowRunStates)
-	a.route("GET", "/flow_run_states/{id}", "read:flow_run", a.readFlowRunState)
+	a.route("GET", "/flow_run_states/{id}", "read:flow_run", readByID(a.store.GetFlowRunState))
 }
 
 // stateCreate validates a proposed state; loc is its location in the body.
@@ -113,19 +113,6 @@ func mirrorRetryPolicy(p model.FlowRunPolicy) model.FlowRunPolicy {
 	return p
 }
 
-func (a *API) readFlowRun(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	run, err := a.store.GetFlowRun(r.Context(), workspaceID(r), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, run)
-	return nil
-}
-
 func (a *API) updateFlowRun(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -193,44 +180,6 @@ func (a *API) updateFlowRunLabels(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func (a *API) deleteFlowRun(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := a.store.DeleteFlowRun(r.Context(), workspaceID(r), id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func (a *API) filterFlowRuns(w http.ResponseWriter, r *http.Request) error {
-	q, err := runQuery(w, r)
-	if err != nil {
-		return err
-	}
-	runs, err := a.store.ListFlowRuns(r.Context(), workspaceID(r), q)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, runs)
-	return nil
-}
-
-func (a *API) countFlowRuns(w http.ResponseWriter, r *http.Request) error {
-	q, err := runQuery(w, r)
-	if err != nil {
-		return err
-	}
-	n, err := a.store.CountFlowRuns(r.Context(), workspaceID(r), q)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, n)
 	return nil
 }
 
@@ -376,10 +325,6 @@ func (a *API) listFlowRunStates(w http.ResponseWriter, r *http.Request) error {
 	return a.listStates(w, r, "flow_run_id", a.store.ListFlowRunStates)
 }
 
-func (a *API) readFlowRunState(w http.ResponseWriter, r *http.Request) error {
-	return a.readState(w, r, a.store.GetFlowRunState)
-}
-
 type stateLister func(ctx context.Context, ws, runID uuid.UUID) ([]*model.State, error)
 
 func (a *API) listStates(w http.ResponseWriter, r *http.Request, param string, list stateLister) error {
@@ -396,18 +341,5 @@ func (a *API) listStates(w http.ResponseWriter, r *http.Request, param string, l
 		return err
 	}
 	writeJSON(w, http.StatusOK, states)
-	return nil
-}
-
-func (a *API) readState(w http.ResponseWriter, r *http.Request, get func(ctx context.Context, ws, id uuid.UUID) (*model.State, error)) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	s, err := get(r.Context(), workspaceID(r), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, s)
 	return nil
 }

@@ -9,12 +9,12 @@ import (
 
 func (a *API) flowRoutes() {
 	a.route("POST", "/flows/", "create:flow", a.createFlow)
-	a.route("GET", "/flows/{id}", "read:flow", a.readFlow)
+	a.route("GET", "/flows/{id}", "read:flow", readByID(a.store.GetFlow))
 	a.route("GET", "/flows/name/{name}", "read:flow", a.readFlowByName)
 	a.route("PATCH", "/flows/{id}", "update:flow", a.updateFlow)
-	a.route("DELETE", "/flows/{id}", "delete:flow", a.deleteFlow)
-	a.route("POST", "/flows/filter", "read:flow", a.filterFlows)
-	a.route("POST", "/flows/count", "read:flow", a.countFlows)
+	a.route("DELETE", "/flows/{id}", "delete:flow", deleteByID(a.store.DeleteFlow))
+	a.route("POST", "/flows/filter", "read:flow", query(runQuery, a.store.ListFlows))
+	a.route("POST", "/flows/count", "read:flow", query(runQuery, a.store.CountFlows))
 }
 
 func (a *API) createFlow(w http.ResponseWriter, r *http.Request) error {
@@ -64,19 +64,6 @@ func createdStatus(created bool) int {
 	return http.StatusOK
 }
 
-func (a *API) readFlow(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	f, err := a.store.GetFlow(r.Context(), workspaceID(r), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, f)
-	return nil
-}
-
 func (a *API) readFlowByName(w http.ResponseWriter, r *http.Request) error {
 	f, err := a.store.GetFlowByName(r.Context(), workspaceID(r), r.PathValue("name"))
 	if err != nil {
@@ -104,18 +91,6 @@ func (a *API) updateFlow(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (a *API) deleteFlow(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := a.store.DeleteFlow(r.Context(), workspaceID(r), id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
 // runQuery decodes Prefect's combined filter body.
 func runQuery(w http.ResponseWriter, r *http.Request) (store.RunQuery, error) {
 	var q store.RunQuery
@@ -123,31 +98,5 @@ func runQuery(w http.ResponseWriter, r *http.Request) (store.RunQuery, error) {
 	if err != nil {
 		return q, err
 	}
-	return q, checkLimit(body, q.Limit, 200)
-}
-
-func (a *API) filterFlows(w http.ResponseWriter, r *http.Request) error {
-	q, err := runQuery(w, r)
-	if err != nil {
-		return err
-	}
-	flows, err := a.store.ListFlows(r.Context(), workspaceID(r), q)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, flows)
-	return nil
-}
-
-func (a *API) countFlows(w http.ResponseWriter, r *http.Request) error {
-	q, err := runQuery(w, r)
-	if err != nil {
-		return err
-	}
-	n, err := a.store.CountFlows(r.Context(), workspaceID(r), q)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, n)
-	return nil
+	return q, checkPage(body, q.Limit, q.Offset)
 }

@@ -9,14 +9,14 @@ import (
 
 func (a *API) taskRunRoutes() {
 	a.route("POST", "/task_runs/", "create:task_run", a.createTaskRun)
-	a.route("GET", "/task_runs/{id}", "read:task_run", a.readTaskRun)
+	a.route("GET", "/task_runs/{id}", "read:task_run", readByID(a.store.GetTaskRun))
 	a.route("PATCH", "/task_runs/{id}", "update:task_run", a.updateTaskRun)
-	a.route("DELETE", "/task_runs/{id}", "delete:task_run", a.deleteTaskRun)
-	a.route("POST", "/task_runs/filter", "read:task_run", a.filterTaskRuns)
-	a.route("POST", "/task_runs/count", "read:task_run", a.countTaskRuns)
+	a.route("DELETE", "/task_runs/{id}", "delete:task_run", deleteByID(a.store.DeleteTaskRun))
+	a.route("POST", "/task_runs/filter", "read:task_run", query(runQuery, a.store.ListTaskRuns))
+	a.route("POST", "/task_runs/count", "read:task_run", query(runQuery, a.store.CountTaskRuns))
 	a.route("POST", "/task_runs/{id}/set_state", "update:task_run", a.setTaskRunState)
 	a.route("GET", "/task_run_states/", "read:task_run", a.listTaskRunStates)
-	a.route("GET", "/task_run_states/{id}", "read:task_run", a.readTaskRunState)
+	a.route("GET", "/task_run_states/{id}", "read:task_run", readByID(a.store.GetTaskRunState))
 }
 
 func (a *API) createTaskRun(w http.ResponseWriter, r *http.Request) error {
@@ -73,19 +73,6 @@ func (a *API) createTaskRun(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (a *API) readTaskRun(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	run, err := a.store.GetTaskRun(r.Context(), workspaceID(r), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, run)
-	return nil
-}
-
 func (a *API) updateTaskRun(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -107,44 +94,6 @@ func (a *API) updateTaskRun(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func (a *API) deleteTaskRun(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := a.store.DeleteTaskRun(r.Context(), workspaceID(r), id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func (a *API) filterTaskRuns(w http.ResponseWriter, r *http.Request) error {
-	q, err := runQuery(w, r)
-	if err != nil {
-		return err
-	}
-	runs, err := a.store.ListTaskRuns(r.Context(), workspaceID(r), q)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, runs)
-	return nil
-}
-
-func (a *API) countTaskRuns(w http.ResponseWriter, r *http.Request) error {
-	q, err := runQuery(w, r)
-	if err != nil {
-		return err
-	}
-	n, err := a.store.CountTaskRuns(r.Context(), workspaceID(r), q)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, n)
 	return nil
 }
 
@@ -172,8 +121,4 @@ func (a *API) setTaskRunState(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) listTaskRunStates(w http.ResponseWriter, r *http.Request) error {
 	return a.listStates(w, r, "task_run_id", a.store.ListTaskRunStates)
-}
-
-func (a *API) readTaskRunState(w http.ResponseWriter, r *http.Request) error {
-	return a.readState(w, r, a.store.GetTaskRunState)
 }

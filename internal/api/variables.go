@@ -25,11 +25,11 @@ const integrityConflict = "Data integrity conflict. This usually means a unique 
 
 func (a *API) variableRoutes() {
 	a.route("POST", "/variables/", "create:variable", a.createVariable)
-	a.route("GET", "/variables/{id}", "read:variable", a.readVariable)
+	a.route("GET", "/variables/{id}", "read:variable", readByID(a.store.GetVariable))
 	a.route("GET", "/variables/name/{name}", "read:variable", a.readVariableByName)
 	a.route("PATCH", "/variables/{id}", "update:variable", a.updateVariable)
 	a.route("PATCH", "/variables/name/{name}", "update:variable", a.updateVariableByName)
-	a.route("DELETE", "/variables/{id}", "delete:variable", a.deleteVariable)
+	a.route("DELETE", "/variables/{id}", "delete:variable", deleteByID(a.store.DeleteVariable))
 	a.route("DELETE", "/variables/name/{name}", "delete:variable", a.deleteVariableByName)
 	a.route("POST", "/variables/filter", "read:variable", a.filterVariables)
 	a.route("POST", "/variables/count", "read:variable", a.countVariables)
@@ -141,19 +141,6 @@ func members(body []byte) map[string]json.RawMessage {
 	return m
 }
 
-func (a *API) readVariable(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	v, err := a.store.GetVariable(r.Context(), workspaceID(r), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, v)
-	return nil
-}
-
 func (a *API) readVariableByName(w http.ResponseWriter, r *http.Request) error {
 	v, err := a.store.GetVariableByName(r.Context(), workspaceID(r), r.PathValue("name"))
 	if err != nil {
@@ -231,18 +218,6 @@ func (a *API) patchVariable(w http.ResponseWriter, r *http.Request, id uuid.UUID
 		return detail(http.StatusConflict, integrityConflict)
 	}
 	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func (a *API) deleteVariable(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := a.store.DeleteVariable(r.Context(), workspaceID(r), id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
