@@ -17,6 +17,20 @@ import (
 type apiClient struct {
 	base string // e.g. http://127.0.0.1:4200/api
 	http *http.Client
+	// key, when set, is sent as "Authorization: Bearer <key>".
+	key string
+	// serverEnv is the environment the praetor server runs with (its
+	// PRAETOR_HOME or PRAETOR_DATABASE_URL), for `praetor admin` commands
+	// on its database.
+	serverEnv []string
+}
+
+// at returns a client of the same server for another API root and key, such
+// as a workspace's /api/accounts/{a}/workspaces/{w}.
+func (c *apiClient) at(base, key string) *apiClient {
+	d := *c
+	d.base, d.key = base, key
+	return &d
 }
 
 func newAPIClient(base string) *apiClient {
@@ -40,6 +54,9 @@ func (c *apiClient) call(ctx context.Context, method, path string, body, out any
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.key != "" {
+		req.Header.Set("Authorization", "Bearer "+c.key)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -150,22 +150,28 @@ func runPython(ctx context.Context, apiURL, prefectHome, script string, extraEnv
 	if err != nil {
 		return "", err
 	}
+	return runClient(ctx, prefectHome, append([]string{"PREFECT_API_URL=" + apiURL}, extraEnv...), path)
+}
+
+// runClient runs the venv's python with args (a script, or "-m prefect …")
+// under PREFECT_HOME=prefectHome and env, and none of the caller's own
+// PREFECT_ settings.
+func runClient(ctx context.Context, prefectHome string, env []string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, flowTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, pythonBin, path)
+	cmd := exec.CommandContext(ctx, pythonBin, args...)
 	cmd.Env = append(environWithout("PREFECT_"),
-		"PREFECT_API_URL="+apiURL,
 		"PREFECT_HOME="+prefectHome,
 		"PREFECT_SERVER_ANALYTICS_ENABLED=false",
 		"PYTHONUNBUFFERED=1",
 	)
-	cmd.Env = append(cmd.Env, extraEnv...)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.CombinedOutput()
 	if ctxErr := ctx.Err(); ctxErr != nil {
-		return string(out), fmt.Errorf("python %s did not finish: %w", script, ctxErr)
+		return string(out), fmt.Errorf("python %v did not finish: %w", args, ctxErr)
 	}
 	return string(out), err
 }

@@ -101,6 +101,7 @@ func startPraetor(t *testing.T, engine string) *apiClient {
 		}
 	})
 	api := newAPIClient("http://127.0.0.1:" + port + "/api")
+	api.serverEnv = env
 	if err := waitHealthy(api, p, 90*time.Second); err != nil {
 		t.Fatal(err)
 	}

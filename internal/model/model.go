@@ -70,7 +70,7 @@ type StateDetails struct {
 	ScheduledTime                *Time      `json:"scheduled_time"`
 	CacheKey                     *string    `json:"cache_key"`
 	CacheExpiration              *Time      `json:"cache_expiration"`
-	Deferred                     *bool      `json:"deferred"`
+	Deferred                     bool       `json:"deferred"`
 	UntrackableResult            bool       `json:"untrackable_result"`
 	PauseTimeout                 *Time      `json:"pause_timeout"`
 	PauseReschedule              bool       `json:"pause_reschedule"`
@@ -232,7 +232,7 @@ type Log struct {
 	Timestamp Time       `json:"timestamp"`
 	FlowRunID *uuid.UUID `json:"flow_run_id"`
 	TaskRunID *uuid.UUID `json:"task_run_id"`
-	WorkerID  *uuid.UUID `json:"worker_id"`
+	WorkerID  *uuid.UUID `json:"worker_id,omitempty"` // Cloud ships worker logs; the OSS shape has no worker_id
 }
 
 // Variable is a named JSON value of a workspace.
