@@ -21,9 +21,8 @@ import (
 )
 
 var (
-	pythonBin   = os.Getenv("PRAETOR_TEST_PYTHON")
-	prefectBin  = os.Getenv("PRAETOR_TEST_PREFECT")
-	postgresURL = os.Getenv("PRAETOR_TEST_POSTGRES_URL")
+	pythonBin  = os.Getenv("PRAETOR_TEST_PYTHON")
+	prefectBin = os.Getenv("PRAETOR_TEST_PREFECT")
 
 	// workDir holds what the package shares between tests: the praetor
 	// binary and the Prefect server's home. TestMain removes it.

@@ -1,17 +1,13 @@
 package compat
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/praetorhq/praetor/internal/testdb"
 )
 
 // engines names the servers every scenario runs against: by default praetor
@@ -69,10 +65,7 @@ func startPraetor(t *testing.T, engine string) *apiClient {
 	switch engine {
 	case "sqlite":
 	case "postgres":
-		if postgresURL == "" {
-			t.Skip("PRAETOR_TEST_POSTGRES_URL is not set: no PostgreSQL to test against (scripts/test starts one)")
-		}
-		env = append(env, "PRAETOR_DATABASE_URL="+createDatabase(t))
+		env = append(env, "PRAETOR_DATABASE_URL="+testdb.Postgres(t))
 	default:
 		t.Fatalf("unknown engine %q", engine)
 	}
@@ -106,47 +99,6 @@ func startPraetor(t *testing.T, engine string) *apiClient {
 		t.Fatal(err)
 	}
 	return api
-}
-
-// createDatabase creates an empty database with a random name on the test
-// PostgreSQL server, drops it when the test ends, and returns its URL.
-func createDatabase(t *testing.T) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, postgresURL)
-	if err != nil {
-		t.Fatalf("connecting to PRAETOR_TEST_POSTGRES_URL: %v", err)
-	}
-	defer conn.Close(ctx)
-
-	suffix := make([]byte, 6)
-	rand.Read(suffix)
-	name := "praetor_compat_" + hex.EncodeToString(suffix)
-	ident := pgx.Identifier{name}.Sanitize()
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
-		t.Fatalf("creating database %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, postgresURL)
-		if err != nil {
-			t.Errorf("dropping database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
-			t.Errorf("dropping database %s: %v", name, err)
-		}
-	})
-
-	u, err := url.Parse(postgresURL)
-	if err != nil {
-		t.Fatalf("parsing PRAETOR_TEST_POSTGRES_URL: %v", err)
-	}
-	u.Path = "/" + name
-	return u.String()
 }
 
 func truncate(s string, n int) string {
