@@ -96,28 +96,20 @@ var (
 	errNoWorkspace      = detail(http.StatusNotFound, "Workspace not found")
 )
 
-// authenticate returns the caller of r: its API key, else its browser
-// session. It returns nil, nil for a request with no credential.
+// authenticate returns the caller of r from the API key it carries, or nil,
+// nil for a request with none. The API takes keys only: browser sessions
+// are the UI's, so a cookie can never make a cross-site API call.
 func (a *API) authenticate(r *http.Request) (*auth.Principal, error) {
-	if cred := auth.Credential(r); cred != "" {
-		p, err := a.Authn.Key(r.Context(), cred)
-		if errors.Is(err, auth.ErrInvalidCredentials) {
-			return nil, errInvalidKey
-		}
-		return p, err
+	cred := auth.Credential(r)
+	if cred == "" {
+		return nil, nil
 	}
-	if c, err := r.Cookie(SessionCookie); err == nil {
-		p, _, err := a.Authn.Session(r.Context(), c.Value)
-		if errors.Is(err, auth.ErrInvalidCredentials) {
-			return nil, errInvalidKey
-		}
-		return p, err
+	p, err := a.Authn.Key(r.Context(), cred)
+	if errors.Is(err, auth.ErrInvalidCredentials) {
+		return nil, errInvalidKey
 	}
-	return nil, nil
+	return p, err
 }
-
-// SessionCookie is the name of the UI's session cookie.
-const SessionCookie = "praetor_session"
 
 // serveWorkspace serves /api/accounts/{a}/workspaces/{w}/…; a workspace the
 // caller cannot see is a 404, never a 403, so ids cannot be probed.

@@ -44,7 +44,7 @@ func (a *API) errorHandler(h handlerFunc) http.HandlerFunc {
 	}
 }
 
-// withPrincipal requires an API key or a session.
+// withPrincipal requires an API key.
 func (a *API) withPrincipal(h principalFunc) http.HandlerFunc {
 	return a.errorHandler(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := a.authenticate(r)

@@ -257,6 +257,20 @@ func TestAuthentication(t *testing.T) {
 			t.Fatalf("events/in with the key: %v", err)
 		}
 		conn.CloseNow()
+		// A browser session is the UI's: the API does not take its cookie,
+		// so no other site can use it for cross-site API calls.
+		token, err := auth.NewToken(32)
+		check(t, err)
+		check(t, ts.store.CreateSession(t.Context(), &model.Session{ID: auth.HashKey(token), UserID: alice.userID, CSRF: "x",
+			Expires: model.At(time.Now().Add(time.Hour))}))
+		req, _ = http.NewRequest("POST", ts.url+"/api"+alice.base()+"/flows/filter", strings.NewReader("{}"))
+		req.AddCookie(&http.Cookie{Name: "praetor_session", Value: token})
+		resp, err = http.DefaultClient.Do(req)
+		check(t, err)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("a session cookie on the API: %d, want 401", resp.StatusCode)
+		}
 	})
 }
 
