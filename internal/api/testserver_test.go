@@ -22,7 +22,7 @@ import (
 // testServer is the real API handler served over HTTP on a fresh database.
 // It belongs to the test that created it: its helpers fail that test.
 type testServer struct {
-	t         *testing.T
+	t         testing.TB
 	url       string // the server root; the API is under url+"/api"
 	store     store.Store
 	workspace model.Workspace // the default workspace, served at /api
@@ -38,6 +38,14 @@ type testServer struct {
 func (ts *testServer) as(key string) *testServer {
 	c := *ts
 	c.key = key
+	return &c
+}
+
+// in returns a client of the same server that reports to t, for subtests
+// and fuzz targets.
+func (ts *testServer) in(t testing.TB) *testServer {
+	c := *ts
+	c.t = t
 	return &c
 }
 
@@ -82,7 +90,7 @@ func newTestServer(t *testing.T) *testServer {
 
 // newTestServerOn serves the API on the database dsn names; the server and
 // store are closed when the test ends.
-func newTestServerOn(t *testing.T, dsn string, configure func(*Config)) *testServer {
+func newTestServerOn(t testing.TB, dsn string, configure func(*Config)) *testServer {
 	t.Helper()
 	ctx := t.Context()
 	logs := &syncBuffer{}
@@ -115,7 +123,7 @@ func newTestServerOn(t *testing.T, dsn string, configure func(*Config)) *testSer
 
 // testResponse is an API answer.
 type testResponse struct {
-	t      *testing.T
+	t      testing.TB
 	req    string // "METHOD path", for failure messages
 	Status int
 	Body   []byte
