@@ -152,15 +152,16 @@ func TestWorkspaceIsolation(t *testing.T) {
 	cb.register(bob)
 	wsB := cb.createWorkspace(bob, "Bob Secret Lab", "Quarterly numbers of bob")
 	api := "/accounts/" + wsB.AccountID + "/workspaces/" + wsB.ID
+	bobKey := cb.createKey("bob")
 	var flow, run struct {
 		ID string `json:"id"`
 	}
-	r := cb.api(http.MethodPost, api+"/flows/", "", map[string]any{"name": "bob-secret-flow"})
+	r := cb.api(http.MethodPost, api+"/flows/", bobKey, map[string]any{"name": "bob-secret-flow"})
 	if r.Status >= 300 {
 		t.Fatalf("create flow: %d %s", r.Status, r.Body)
 	}
 	r.decode(t, &flow)
-	r = cb.api(http.MethodPost, api+"/flow_runs/", "", map[string]any{"flow_id": flow.ID, "name": "bob-secret-run"})
+	r = cb.api(http.MethodPost, api+"/flow_runs/", bobKey, map[string]any{"flow_id": flow.ID, "name": "bob-secret-run"})
 	if r.Status >= 300 {
 		t.Fatalf("create flow run: %d %s", r.Status, r.Body)
 	}
@@ -631,14 +632,15 @@ func TestAccountMembers(t *testing.T) {
 	}
 	// The JSON API applies the same rules (internal/tenancy holds them).
 	acctID := strings.TrimSuffix(strings.TrimPrefix(members, "/account/"), "/members")
-	if r := cb.api(http.MethodPost, "/accounts/"+acctID+"/members/", "", map[string]string{"email": carol.Email, "role": "owner"}); r.Status != http.StatusForbidden {
+	cbKey := cb.createKey("admin")
+	if r := cb.api(http.MethodPost, "/accounts/"+acctID+"/members/", cbKey, map[string]string{"email": carol.Email, "role": "owner"}); r.Status != http.StatusForbidden {
 		t.Errorf("an admin making an owner through the API: %d %s", r.Status, r.Body)
 	}
 	var list []struct {
 		ID    string `json:"id"`
 		Email string `json:"email"`
 	}
-	cb.api(http.MethodGet, "/accounts/"+acctID+"/members/", "", nil).decode(t, &list)
+	cb.api(http.MethodGet, "/accounts/"+acctID+"/members/", cbKey, nil).decode(t, &list)
 	var aliceID string
 	for _, m := range list {
 		if m.Email == alice.Email {

@@ -590,8 +590,8 @@ func (c *client) createWorkspace(u user, name, description string) workspace {
 	return ws
 }
 
-// api calls the JSON API (path below /api) with an API key, or with the
-// client's session when key is empty. body, when not nil, is sent as JSON.
+// api calls the JSON API (path below /api) with an API key (the API takes no
+// session cookies). body, when not nil, is sent as JSON.
 func (c *client) api(method, path, key string, body any) *response {
 	c.t.Helper()
 	var rd io.Reader
@@ -613,6 +613,17 @@ func (c *client) api(method, path, key string, body any) *response {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	return c.do(req)
+}
+
+// createKey mints an API key on the API keys page and returns it.
+func (c *client) createKey(name string) string {
+	c.t.Helper()
+	r := c.postCSRF("/profile/api-keys", url.Values{"name": {name}})
+	key := regexp.MustCompile(`pnu_[0-9A-Za-z]{36}`).FindString(r.Body)
+	if r.Status != http.StatusCreated || key == "" {
+		c.t.Fatalf("create key: %d, no key in the page", r.Status)
+	}
+	return key
 }
 
 // decode decodes a JSON response body into v.

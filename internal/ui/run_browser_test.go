@@ -492,7 +492,7 @@ func TestRunPagesOnAPhone(t *testing.T) {
 	ws := b.createWorkspace("Phone", "Small screens")
 	c := ts.newClient(t)
 	c.signIn(dan)
-	api := &wsAPI{t: t, c: c, ws: ws}
+	api := &wsAPI{t: t, c: c, ws: ws, key: c.createKey("phone")}
 	run := api.flowRun(api.flow("mobile"), "pocket-run", state("RUNNING", "", time.Time{}, nil), map[string]any{"tags": []string{"phone"}})
 	up := api.taskRun(run, "fetch", "0", nil, state("COMPLETED", "", time.Time{}, nil))
 	api.taskRun(run, "store", "0", map[string][]string{"x": {up}}, state("RUNNING", "", time.Time{}, nil))

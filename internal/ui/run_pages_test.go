@@ -13,11 +13,12 @@ import (
 // run_browser_test.go): runs are made through the workspace's REST API, as
 // a client would, and the pages are read as the server renders them.
 
-// wsAPI calls one workspace's REST API with a signed-in client's session.
+// wsAPI calls one workspace's REST API with a key of a signed-in client.
 type wsAPI struct {
-	t  *testing.T
-	c  *client
-	ws workspace
+	t   *testing.T
+	c   *client
+	ws  workspace
+	key string
 }
 
 // newWorkspaceAPI registers a user with a workspace and returns its API,
@@ -28,14 +29,14 @@ func newWorkspaceAPI(t *testing.T, ts *testServer, name string) (*wsAPI, *client
 	u := newUser(name)
 	c.register(u)
 	ws := c.createWorkspace(u, "Ops "+randomHex(2), "runs")
-	return &wsAPI{t: t, c: c, ws: ws}, c, ws
+	return &wsAPI{t: t, c: c, ws: ws, key: c.createKey("runs")}, c, ws
 }
 
 // call sends a request below the workspace's API root and decodes a 2xx
 // answer into out (when not nil).
 func (a *wsAPI) call(method, path string, body, out any) {
 	a.t.Helper()
-	r := a.c.api(method, "/accounts/"+a.ws.AccountID+"/workspaces/"+a.ws.ID+path, "", body)
+	r := a.c.api(method, "/accounts/"+a.ws.AccountID+"/workspaces/"+a.ws.ID+path, a.key, body)
 	if r.Status/100 != 2 {
 		a.t.Fatalf("%s %s: %d %s", method, path, r.Status, r.Body)
 	}
