@@ -83,7 +83,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	authn := auth.NewAuthenticator(db, log)
 	a := api.New(api.Config{Store: db, Ingest: ingest, Authn: authn, Default: def,
 		Anonymous: cfg.anonymous(), SignUp: cfg.SignUp, Logger: log})
-	pages, err := ui.New(ui.Config{Store: db, Authn: authn, SignUp: cfg.SignUp, Logger: log})
+	pages, err := ui.New(ui.Config{Store: db, Authn: authn, SignUp: cfg.SignUp, Anonymous: cfg.anonymous(), Logger: log})
 	if err != nil {
 		db.Close()
 		return nil, err

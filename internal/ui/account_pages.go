@@ -115,6 +115,15 @@ func (u *UI) register(q *request) error {
 	if err := q.startSession(user); err != nil {
 		return err
 	}
+	if u.Anonymous {
+		def, err := u.Store.DefaultWorkspace(q.ctx())
+		if err != nil {
+			return err
+		}
+		if err := u.Store.SetWorkspaceMember(q.ctx(), def.ID, user.ID, auth.WorkspaceOwner); err != nil {
+			return err
+		}
+	}
 	// A new account starts by making its first workspace.
 	return q.redirect("/workspaces/new")
 }

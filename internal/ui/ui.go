@@ -35,7 +35,11 @@ type Config struct {
 	Store  store.Store
 	Authn  *auth.Authenticator
 	SignUp bool
-	Logger *slog.Logger
+	// Anonymous is set when the API serves the default workspace without a
+	// key; the UI then opens that workspace to every user who registers, so
+	// runs made anonymously can be seen.
+	Anonymous bool
+	Logger    *slog.Logger
 }
 
 // UI is the web interface.
