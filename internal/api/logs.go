@@ -29,9 +29,12 @@ func (a *API) createLogs(w http.ResponseWriter, r *http.Request) error {
 	}
 	logs := make([]*model.Log, 0, len(in))
 	for i, l := range in {
-		for field, missing := range map[string]bool{"name": l.Name == nil, "level": l.Level == nil, "message": l.Message == nil, "timestamp": l.Timestamp == nil} {
-			if missing {
-				return invalid(body, fieldErr("missing", "Field required", nil, i, field))
+		for _, f := range []struct {
+			name    string
+			missing bool
+		}{{"name", l.Name == nil}, {"level", l.Level == nil}, {"message", l.Message == nil}, {"timestamp", l.Timestamp == nil}} {
+			if f.missing {
+				return invalid(body, fieldErr("missing", "Field required", nil, i, f.name))
 			}
 		}
 		logs = append(logs, &model.Log{Name: *l.Name, Level: *l.Level, Message: *l.Message, Timestamp: *l.Timestamp,

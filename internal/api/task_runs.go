@@ -39,10 +39,11 @@ func (a *API) createTaskRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	for field, v := range map[string]*string{"task_key": in.TaskKey, "dynamic_key": in.DynamicKey} {
-		if v == nil {
-			return invalid(body, fieldErr("missing", "Field required", nil, field))
-		}
+	if in.TaskKey == nil {
+		return invalid(body, fieldErr("missing", "Field required", nil, "task_key"))
+	}
+	if in.DynamicKey == nil {
+		return invalid(body, fieldErr("missing", "Field required", nil, "dynamic_key"))
 	}
 	initial := model.StateCreate{Type: model.Pending}
 	if in.State != nil {

@@ -68,7 +68,7 @@ func (db *DB) GetArtifact(ctx context.Context, ws, id uuid.UUID) (*model.Artifac
 func (db *DB) getArtifact(ctx context.Context, q queryer, lock string, ws, id uuid.UUID) (*model.Artifact, error) {
 	a, err := scanArtifact(q.QueryRowContext(ctx, db.d.rebind(`SELECT `+artifactColumns+` FROM artifacts a WHERE a.workspace_id = ? AND a.id = ?`+lock), ws, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Artifact", id)
+		return nil, notFound("Artifact")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read artifact: %w", err)

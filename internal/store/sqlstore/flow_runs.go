@@ -30,7 +30,7 @@ type scanner interface{ Scan(...any) error }
 
 // trackingDest returns the scan destinations of the shared run columns.
 func trackingDest(rt *model.RunTracking, stateTS, expected, next, start, end *nullTime) []any {
-	return []any{nullID{&rt.StateID}, jsonlessStateType{&rt.StateType}, nullStr{&rt.StateName}, stateTS,
+	return []any{nullID{&rt.StateID}, nullStateType{&rt.StateType}, nullStr{&rt.StateName}, stateTS,
 		&rt.RunCount, expected, next, start, end, &rt.TotalRunTime}
 }
 
@@ -70,10 +70,10 @@ func (s *stateScan) state() *model.State {
 		Message: s.message, Data: s.data, StateDetails: s.details}
 }
 
-// jsonlessStateType scans a nullable state type.
-type jsonlessStateType struct{ dst **model.StateType }
+// nullStateType scans a nullable state type.
+type nullStateType struct{ dst **model.StateType }
 
-func (j jsonlessStateType) Scan(v any) error {
+func (j nullStateType) Scan(v any) error {
 	var s *string
 	if err := (nullStr{&s}).Scan(v); err != nil {
 		return err
@@ -175,12 +175,8 @@ func (db *DB) CreateFlowRun(ctx context.Context, ws uuid.UUID, r *model.FlowRun,
 			return fmt.Errorf("insert flow run: %w", err)
 		}
 		created = true
-		res, err := db.setFlowRunState(ctx, tx, ws, r, initial, true)
-		if err != nil {
-			return err
-		}
-		_ = res
-		return nil
+		_, err = db.setFlowRunState(ctx, tx, ws, r, initial, true)
+		return err
 	})
 	return created, err
 }
@@ -194,7 +190,7 @@ func (db *DB) lockFlowRun(ctx context.Context, q queryer, ws uuid.UUID, cond str
 	r, err := scanFlowRun(q.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowRunColumns+flowRunFrom+` WHERE fr.workspace_id = ? AND `+cond+lock),
 		append([]any{ws}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Flow run", nil)
+		return nil, notFound("Flow run")
 	}
 	return r, err
 }
@@ -203,7 +199,7 @@ func (db *DB) lockFlowRun(ctx context.Context, q queryer, ws uuid.UUID, cond str
 func (db *DB) GetFlowRun(ctx context.Context, ws, id uuid.UUID) (*model.FlowRun, error) {
 	r, err := scanFlowRun(db.read.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowRunColumns+flowRunFrom+` WHERE fr.workspace_id = ? AND fr.id = ?`), ws, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Flow run", id)
+		return nil, notFound("Flow run")
 	}
 	return r, err
 }
@@ -476,7 +472,7 @@ func (db *DB) listStates(ctx context.Context, table, runCol string, ws, runID uu
 func (db *DB) getState(ctx context.Context, table string, ws, id uuid.UUID) (*model.State, error) {
 	s, err := scanState(db.read.QueryRowContext(ctx, db.d.rebind(`SELECT `+stateColumns+` FROM `+table+` s WHERE s.workspace_id = ? AND s.id = ?`), ws, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("State", id)
+		return nil, notFound("State")
 	}
 	return s, err
 }

@@ -68,7 +68,7 @@ func (db *DB) GetFlowByName(ctx context.Context, ws uuid.UUID, name string) (*mo
 func (db *DB) getFlow(ctx context.Context, cond string, ws uuid.UUID, arg any) (*model.Flow, error) {
 	f, err := scanFlow(db.read.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowColumns+` FROM flows f WHERE f.workspace_id = ? AND `+cond), ws, arg))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Flow", arg)
+		return nil, notFound("Flow")
 	}
 	return f, err
 }
@@ -153,7 +153,7 @@ func (db *DB) execOne(ctx context.Context, what, q string, args ...any) error {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound(what, nil)
+			return notFound(what)
 		}
 		return nil
 	})

@@ -170,7 +170,7 @@ func (db *DB) timeArg(t *model.Time) any {
 	return db.d.time(*t)
 }
 
-func notFound(what string, id any) error {
+func notFound(what string) error {
 	return store.Errorf(store.ENotFound, "%s not found", what)
 }
 

@@ -110,7 +110,7 @@ func (db *DB) lockTaskRun(ctx context.Context, q queryer, ws uuid.UUID, cond str
 	r, err := scanTaskRun(q.QueryRowContext(ctx, db.d.rebind(`SELECT `+taskRunColumns+taskRunFrom+` WHERE tr.workspace_id = ? AND `+cond+lock),
 		append([]any{ws}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Task run", nil)
+		return nil, notFound("Task run")
 	}
 	return r, err
 }
@@ -243,7 +243,7 @@ func (db *DB) DeleteTaskRun(ctx context.Context, ws, id uuid.UUID) error {
 			return fmt.Errorf("delete task run: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("Task run", id)
+			return notFound("Task run")
 		}
 		_, err = tx.ExecContext(ctx, db.d.rebind(`DELETE FROM task_run_states WHERE workspace_id = ? AND task_run_id = ?`), ws, id)
 		return err

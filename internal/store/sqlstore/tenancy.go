@@ -60,7 +60,7 @@ func scanUser(row scanner, extra ...any) (*model.User, error) {
 func (db *DB) GetUser(ctx context.Context, id uuid.UUID) (*model.User, error) {
 	u, err := scanUser(db.read.QueryRowContext(ctx, db.d.rebind(`SELECT `+userColumns+` FROM users u WHERE u.id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("User", id)
+		return nil, notFound("User")
 	}
 	return u, err
 }
@@ -71,7 +71,7 @@ func (db *DB) GetUserByEmail(ctx context.Context, email string) (*model.User, st
 	u, err := scanUser(db.read.QueryRowContext(ctx, db.d.rebind(`SELECT `+userColumns+`, u.password_hash FROM users u WHERE u.email = ?`),
 		strings.ToLower(strings.TrimSpace(email))), &hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, "", notFound("User", email)
+		return nil, "", notFound("User")
 	}
 	return u, hash, err
 }
@@ -83,7 +83,7 @@ func (db *DB) getAccount(ctx context.Context, cond string, arg any) (*model.Acco
 	)
 	err := db.read.QueryRowContext(ctx, db.d.rebind(`SELECT id, handle, name, created FROM accounts WHERE `+cond), arg).Scan(&a.ID, &a.Handle, &a.Name, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Account", arg)
+		return nil, notFound("Account")
 	}
 	a.Created = created.T
 	return &a, err
@@ -167,7 +167,7 @@ func (db *DB) DeleteWorkspace(ctx context.Context, accountID, workspaceID uuid.U
 			return fmt.Errorf("delete workspace: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("Workspace", workspaceID)
+			return notFound("Workspace")
 		}
 		// Rows without a foreign key to the workspace go explicitly.
 		for _, table := range []string{"flow_run_states", "task_run_states", "logs", "events"} {
@@ -265,7 +265,7 @@ func (db *DB) RemoveAccountMember(ctx context.Context, accountID, userID uuid.UU
 			return fmt.Errorf("remove member: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("Member", userID)
+			return notFound("Member")
 		}
 		_, err = tx.ExecContext(ctx, db.d.rebind(`DELETE FROM workspace_members WHERE user_id = ? AND workspace_id IN (SELECT id FROM workspaces WHERE account_id = ?)`), userID, accountID)
 		return err
@@ -318,7 +318,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, k *model.APIKey) error {
 func (db *DB) GetAPIKeyByPrefix(ctx context.Context, prefix string) (*model.APIKey, error) {
 	k, err := scanAPIKey(db.read.QueryRowContext(ctx, db.d.rebind(`SELECT `+apiKeyColumns+` FROM api_keys WHERE prefix = ?`), prefix))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("API key", prefix)
+		return nil, notFound("API key")
 	}
 	return k, err
 }
@@ -363,7 +363,7 @@ func (db *DB) GetSession(ctx context.Context, id string) (*model.Session, error)
 	err := db.read.QueryRowContext(ctx, db.d.rebind(`SELECT id, user_id, csrf, expires FROM sessions WHERE id = ? AND expires > ?`), id, db.d.time(model.Now())).
 		Scan(&s.ID, &s.UserID, &s.CSRF, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Session", nil)
+		return nil, notFound("Session")
 	}
 	s.Expires = expires.T
 	return &s, err

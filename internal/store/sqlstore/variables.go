@@ -75,7 +75,7 @@ func (db *DB) GetVariableByName(ctx context.Context, ws uuid.UUID, name string) 
 func (db *DB) getVariable(ctx context.Context, q queryer, lock, cond string, ws uuid.UUID, arg any) (*model.Variable, error) {
 	v, err := scanVariable(q.QueryRowContext(ctx, db.d.rebind(`SELECT `+variableColumns+` FROM variables v WHERE v.workspace_id = ? AND `+cond+lock), ws, arg))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Variable", arg)
+		return nil, notFound("Variable")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read variable: %w", err)

@@ -72,7 +72,7 @@ func (db *DB) GetWorkspace(ctx context.Context, accountID, workspaceID uuid.UUID
 	q := `SELECT ` + workspaceColumns + ` FROM workspaces w JOIN accounts a ON a.id = w.account_id WHERE w.id = ? AND w.account_id = ?`
 	w, err := scanWorkspace(db.read.QueryRowContext(ctx, db.d.rebind(q), workspaceID, accountID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return w, notFound("Workspace", workspaceID)
+		return w, notFound("Workspace")
 	}
 	return w, err
 }
