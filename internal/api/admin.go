@@ -10,7 +10,7 @@ func (a *API) adminRoutes() {
 		return nil
 	})
 	a.route("GET", "/ready", public, func(w http.ResponseWriter, r *http.Request) error {
-		if err := a.store.Ping(r.Context()); err != nil {
+		if err := a.Store.Ping(r.Context()); err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"message": "Database is not available"})
 			return nil
 		}

@@ -42,16 +42,13 @@ type Config struct {
 // API is the Prefect REST API of one server, with the Cloud account layer.
 type API struct {
 	Config
-	store   store.Store
-	ingest  *events.Ingester
-	log     *slog.Logger
 	mux     *http.ServeMux // workspace routes, paths relative to the workspace root
 	sockets sync.WaitGroup // open websocket handlers, waited for on shutdown
 }
 
 // New returns the API.
 func New(cfg Config) *API {
-	a := &API{Config: cfg, store: cfg.Store, ingest: cfg.Ingest, log: cfg.Logger, mux: http.NewServeMux()}
+	a := &API{Config: cfg, mux: http.NewServeMux()}
 	a.routes()
 	return a
 }
@@ -127,7 +124,7 @@ func (a *API) serveWorkspace(w http.ResponseWriter, r *http.Request) {
 		acc.err, acc.socketAuth, acc.workspace = errNotAuthenticated, true, wsID
 	default:
 		acc.principal = p
-		if ws, err := a.store.GetWorkspace(r.Context(), accountID, wsID); err != nil {
+		if ws, err := a.Store.GetWorkspace(r.Context(), accountID, wsID); err != nil {
 			acc.err = err
 		} else {
 			acc.workspace = ws.ID
@@ -157,7 +154,7 @@ func (a *API) serveDefault(w http.ResponseWriter, r *http.Request) {
 
 // roleIn returns p's effective role in ws; no role is a 404.
 func (a *API) roleIn(ctx context.Context, p *auth.Principal, ws uuid.UUID) (string, error) {
-	role, err := a.store.WorkspaceRole(ctx, p.UserID, ws)
+	role, err := a.Store.WorkspaceRole(ctx, p.UserID, ws)
 	if err != nil {
 		return "", err
 	}

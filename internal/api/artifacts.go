@@ -16,10 +16,10 @@ const maxMetadataLen = 500
 
 func (a *API) artifactRoutes() {
 	a.route("POST", "/artifacts/", "create:artifact", a.createArtifact)
-	a.route("GET", "/artifacts/{id}", "read:artifact", readByID(a.store.GetArtifact))
+	a.route("GET", "/artifacts/{id}", "read:artifact", readByID(a.Store.GetArtifact))
 	a.route("GET", "/artifacts/{key}/latest", "read:artifact", a.readLatestArtifact)
 	a.route("PATCH", "/artifacts/{id}", "update:artifact", a.updateArtifact)
-	a.route("DELETE", "/artifacts/{id}", "delete:artifact", deleteByID(a.store.DeleteArtifact))
+	a.route("DELETE", "/artifacts/{id}", "delete:artifact", deleteByID(a.Store.DeleteArtifact))
 	a.route("POST", "/artifacts/filter", "read:artifact", a.filterArtifacts)
 	a.route("POST", "/artifacts/count", "read:artifact", a.countArtifacts)
 	a.route("POST", "/artifacts/latest/filter", "read:artifact", a.filterLatestArtifacts)
@@ -45,7 +45,7 @@ func (a *API) createArtifact(w http.ResponseWriter, r *http.Request) error {
 	}
 	art := &model.Artifact{Key: in.Key, Type: in.Type, Description: in.Description, Data: jsonValue(in.Data),
 		Metadata: artifactMetadata(in.Metadata), FlowRunID: in.FlowRunID, TaskRunID: in.TaskRunID}
-	if err := a.store.CreateArtifact(r.Context(), workspaceID(r), art); err != nil {
+	if err := a.Store.CreateArtifact(r.Context(), workspaceID(r), art); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, art)
@@ -73,7 +73,7 @@ func (a *API) readLatestArtifact(w http.ResponseWriter, r *http.Request) error {
 	ws := workspaceID(r)
 	key := r.PathValue("key")
 	q := store.ArtifactQuery{Artifacts: &store.ArtifactFilter{Key: &store.NameFilter{Any: []string{key}}}, Limit: 1}
-	arts, err := a.store.ListArtifacts(r.Context(), ws, q, true)
+	arts, err := a.Store.ListArtifacts(r.Context(), ws, q, true)
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func (a *API) updateArtifact(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	set := members(body)
-	err = a.store.UpdateArtifact(r.Context(), workspaceID(r), id, func(art *model.Artifact) error {
+	err = a.Store.UpdateArtifact(r.Context(), workspaceID(r), id, func(art *model.Artifact) error {
 		if _, ok := set["data"]; ok {
 			art.Data = jsonValue(in.Data)
 		}
@@ -191,7 +191,7 @@ func (a *API) listArtifacts(w http.ResponseWriter, r *http.Request, latest bool)
 	if err := checkPage(body, q.Limit, q.Offset); err != nil {
 		return nil, err
 	}
-	return a.store.ListArtifacts(r.Context(), workspaceID(r), q, latest)
+	return a.Store.ListArtifacts(r.Context(), workspaceID(r), q, latest)
 }
 
 func (a *API) countArtifacts(w http.ResponseWriter, r *http.Request) error {
@@ -207,7 +207,7 @@ func (a *API) countArtifactsIn(w http.ResponseWriter, r *http.Request, latest bo
 	if err != nil {
 		return err
 	}
-	n, err := a.store.CountArtifacts(r.Context(), workspaceID(r), q, latest)
+	n, err := a.Store.CountArtifacts(r.Context(), workspaceID(r), q, latest)
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,7 @@ func (a *API) signUp(w http.ResponseWriter, r *http.Request) error {
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	u, acct, err := tenancy.RegisterUser(r.Context(), a.store, in)
+	u, acct, err := tenancy.RegisterUser(r.Context(), a.Store, in)
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (a *API) signUp(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) readMe(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	u, err := a.store.GetUser(r.Context(), p.UserID)
+	u, err := a.Store.GetUser(r.Context(), p.UserID)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ type meWorkspace struct {
 }
 
 func (a *API) myWorkspaces(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	list, err := a.store.ListWorkspaces(r.Context(), p.UserID)
+	list, err := a.Store.ListWorkspaces(r.Context(), p.UserID)
 	if err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	k, err := tenancy.CreateAPIKey(r.Context(), a.store, p.UserID, in.Name, in.Expiration)
+	k, err := tenancy.CreateAPIKey(r.Context(), a.Store, p.UserID, in.Name, in.Expiration)
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request, p *auth.Princ
 }
 
 func (a *API) listAPIKeys(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	keys, err := a.store.ListAPIKeys(r.Context(), p.UserID)
+	keys, err := a.Store.ListAPIKeys(r.Context(), p.UserID)
 	if err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func (a *API) deleteAPIKey(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	if err != nil {
 		return err
 	}
-	if err := a.store.DeleteAPIKey(r.Context(), p.UserID, id); err != nil {
+	if err := a.Store.DeleteAPIKey(r.Context(), p.UserID, id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -154,7 +154,7 @@ func (a *API) accountRole(r *http.Request, p *auth.Principal) (uuid.UUID, string
 	if err != nil {
 		return uuid.Nil, "", detail(http.StatusNotFound, "Account not found")
 	}
-	role, err := tenancy.AccountRole(r.Context(), a.store, id, p.UserID)
+	role, err := tenancy.AccountRole(r.Context(), a.Store, id, p.UserID)
 	if err != nil {
 		return uuid.Nil, "", err
 	}
@@ -166,7 +166,7 @@ func (a *API) readAccount(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	if err != nil {
 		return err
 	}
-	acct, err := a.store.GetAccount(r.Context(), id)
+	acct, err := a.Store.GetAccount(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -179,7 +179,7 @@ func (a *API) listAccountWorkspaces(w http.ResponseWriter, r *http.Request, p *a
 	if err != nil {
 		return err
 	}
-	all, err := a.store.ListWorkspaces(r.Context(), p.UserID)
+	all, err := a.Store.ListWorkspaces(r.Context(), p.UserID)
 	if err != nil {
 		return err
 	}
@@ -202,7 +202,7 @@ func (a *API) createWorkspace(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	ws, err := tenancy.CreateWorkspace(r.Context(), a.store, p.UserID, id, in)
+	ws, err := tenancy.CreateWorkspace(r.Context(), a.Store, p.UserID, id, in)
 	if err != nil {
 		return err
 	}
@@ -217,7 +217,7 @@ func (a *API) workspaceFor(r *http.Request, p *auth.Principal) (*model.Workspace
 	if err1 != nil || err2 != nil {
 		return nil, "", errNoWorkspace
 	}
-	ws, err := a.store.GetWorkspace(r.Context(), accountID, wsID)
+	ws, err := a.Store.GetWorkspace(r.Context(), accountID, wsID)
 	if err != nil {
 		return nil, "", err
 	}
@@ -246,7 +246,7 @@ func (a *API) updateWorkspace(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	if err := tenancy.UpdateWorkspace(r.Context(), a.store, role, ws, in); err != nil {
+	if err := tenancy.UpdateWorkspace(r.Context(), a.Store, role, ws, in); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, ws)
@@ -258,7 +258,7 @@ func (a *API) deleteWorkspace(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	if err != nil {
 		return err
 	}
-	if err := tenancy.DeleteWorkspace(r.Context(), a.store, role, ws); err != nil {
+	if err := tenancy.DeleteWorkspace(r.Context(), a.Store, role, ws); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -270,7 +270,7 @@ func (a *API) listAccountMembers(w http.ResponseWriter, r *http.Request, p *auth
 	if err != nil {
 		return err
 	}
-	members, err := a.store.ListAccountMembers(r.Context(), id)
+	members, err := a.Store.ListAccountMembers(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -293,7 +293,7 @@ func (a *API) addAccountMember(w http.ResponseWriter, r *http.Request, p *auth.P
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	m, err := tenancy.AddAccountMember(r.Context(), a.store, role, id, in.Email, in.Role)
+	m, err := tenancy.AddAccountMember(r.Context(), a.Store, role, id, in.Email, in.Role)
 	if err != nil {
 		return err
 	}
@@ -314,7 +314,7 @@ func (a *API) setAccountMemberRole(w http.ResponseWriter, r *http.Request, p *au
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	if err := tenancy.SetAccountMemberRole(r.Context(), a.store, role, id, userID, in.Role); err != nil {
+	if err := tenancy.SetAccountMemberRole(r.Context(), a.Store, role, id, userID, in.Role); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -330,7 +330,7 @@ func (a *API) removeAccountMember(w http.ResponseWriter, r *http.Request, p *aut
 	if err != nil {
 		return err
 	}
-	if err := tenancy.RemoveAccountMember(r.Context(), a.store, p.UserID, role, id, userID); err != nil {
+	if err := tenancy.RemoveAccountMember(r.Context(), a.Store, p.UserID, role, id, userID); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -345,7 +345,7 @@ func (a *API) memberRoutes() {
 }
 
 func (a *API) listWorkspaceMembers(w http.ResponseWriter, r *http.Request) error {
-	members, err := a.store.ListWorkspaceMembers(r.Context(), workspaceID(r))
+	members, err := a.Store.ListWorkspaceMembers(r.Context(), workspaceID(r))
 	if err != nil {
 		return err
 	}
@@ -362,7 +362,7 @@ func (a *API) setWorkspaceMember(w http.ResponseWriter, r *http.Request) error {
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	if err := tenancy.SetWorkspaceMember(r.Context(), a.store, workspaceID(r), userID, in.Role); err != nil {
+	if err := tenancy.SetWorkspaceMember(r.Context(), a.Store, workspaceID(r), userID, in.Role); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -374,7 +374,7 @@ func (a *API) removeWorkspaceMember(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	if err := a.store.RemoveWorkspaceMember(r.Context(), workspaceID(r), userID); err != nil {
+	if err := a.Store.RemoveWorkspaceMember(r.Context(), workspaceID(r), userID); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -133,8 +133,8 @@ func (a *API) eventsIn(w http.ResponseWriter, r *http.Request) {
 		mu.Unlock()
 		// Ingest outlives the connection: events already received are kept
 		// even when the client hangs up.
-		if err := a.ingest.Ingest(context.WithoutCancel(r.Context()), ws, batch); err != nil {
-			a.log.Error("ingest events", "err", err)
+		if err := a.Ingest.Ingest(context.WithoutCancel(r.Context()), ws, batch); err != nil {
+			a.Logger.Error("ingest events", "err", err)
 		}
 	}
 	go func() {
@@ -153,11 +153,11 @@ func (a *API) eventsIn(w http.ResponseWriter, r *http.Request) {
 		}
 		var e model.Event
 		if err := json.Unmarshal(data, &e); err != nil {
-			a.log.Warn("unreadable event frame", "err", err)
+			a.Logger.Warn("unreadable event frame", "err", err)
 			continue
 		}
 		if err := events.Validate(&e); err != nil {
-			a.log.Warn("invalid event", "err", err)
+			a.Logger.Warn("invalid event", "err", err)
 			continue
 		}
 		mu.Lock()
@@ -195,8 +195,8 @@ func (a *API) eventsOut(w http.ResponseWriter, r *http.Request) {
 		conn.Close(websocket.StatusProtocolError, "Expected 'filter' message")
 		return
 	}
-	sub := a.ingest.Bus().Subscribe(ws, msg.Filter)
-	defer a.ingest.Bus().Unsubscribe(sub)
+	sub := a.Ingest.Bus().Subscribe(ws, msg.Filter)
+	defer a.Ingest.Bus().Unsubscribe(sub)
 	send := func(e *model.Event) error {
 		b, _ := json.Marshal(map[string]any{"type": "event", "event": e})
 		return conn.Write(ctx, websocket.MessageText, b)
@@ -207,9 +207,9 @@ func (a *API) eventsOut(w http.ResponseWriter, r *http.Request) {
 		if f == nil {
 			f = &store.EventFilter{}
 		}
-		backfill, _, err := a.store.ListEvents(ctx, ws, store.EventQuery{Filter: f, Limit: 100})
+		backfill, _, err := a.Store.ListEvents(ctx, ws, store.EventQuery{Filter: f, Limit: 100})
 		if err != nil {
-			a.log.Error("backfill events", "err", err)
+			a.Logger.Error("backfill events", "err", err)
 			return
 		}
 		for i := len(backfill) - 1; i >= 0; i-- {
@@ -250,7 +250,7 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request) error {
 			return invalid(body, fieldErr("value_error", err.Error(), nil, i))
 		}
 	}
-	if err := a.ingest.Ingest(r.Context(), workspaceID(r), in); err != nil {
+	if err := a.Ingest.Ingest(r.Context(), workspaceID(r), in); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -296,7 +296,7 @@ func (a *API) filterEventsNext(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) eventPage(w http.ResponseWriter, r *http.Request, q store.EventQuery) error {
-	evs, total, err := a.store.ListEvents(r.Context(), workspaceID(r), q)
+	evs, total, err := a.Store.ListEvents(r.Context(), workspaceID(r), q)
 	if err != nil {
 		return err
 	}

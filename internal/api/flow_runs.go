@@ -13,17 +13,17 @@ import (
 
 func (a *API) flowRunRoutes() {
 	a.route("POST", "/flow_runs/", "create:flow_run", a.createFlowRun)
-	a.route("GET", "/flow_runs/{id}", "read:flow_run", readByID(a.store.GetFlowRun))
+	a.route("GET", "/flow_runs/{id}", "read:flow_run", readByID(a.Store.GetFlowRun))
 	a.route("PATCH", "/flow_runs/{id}", "update:flow_run", a.updateFlowRun)
 	a.route("PATCH", "/flow_runs/{id}/labels", "update:flow_run", a.updateFlowRunLabels)
-	a.route("DELETE", "/flow_runs/{id}", "delete:flow_run", deleteByID(a.store.DeleteFlowRun))
-	a.route("POST", "/flow_runs/filter", "read:flow_run", query(runQuery, a.store.ListFlowRuns))
-	a.route("POST", "/flow_runs/count", "read:flow_run", query(runQuery, a.store.CountFlowRuns))
+	a.route("DELETE", "/flow_runs/{id}", "delete:flow_run", deleteByID(a.Store.DeleteFlowRun))
+	a.route("POST", "/flow_runs/filter", "read:flow_run", query(runQuery, a.Store.ListFlowRuns))
+	a.route("POST", "/flow_runs/count", "read:flow_run", query(runQuery, a.Store.CountFlowRuns))
 	a.route("POST", "/flow_runs/{id}/set_state", "update:flow_run", a.setFlowRunState)
 	a.route("POST", "/flow_runs/{id}/resume", "update:flow_run", a.resumeFlowRun)
 	a.route("GET", "/flow_runs/{id}/graph", "read:flow_run", a.flowRunGraph)
 	a.route("GET", "/flow_run_states/", "read:flow_run", a.listFlowRunStates)
-	a.route("GET", "/flow_run_states/{id}", "read:flow_run", readByID(a.store.GetFlowRunState))
+	a.route("GET", "/flow_run_states/{id}", "read:flow_run", readByID(a.Store.GetFlowRunState))
 }
 
 // stateCreate validates a proposed state; loc is its location in the body.
@@ -84,7 +84,7 @@ func (a *API) createFlowRun(w http.ResponseWriter, r *http.Request) error {
 		run.Labels = map[string]any{}
 	}
 	run.Labels["prefect.flow.id"] = in.FlowID.String()
-	created, err := a.store.CreateFlowRun(r.Context(), workspaceID(r), run, initial)
+	created, err := a.Store.CreateFlowRun(r.Context(), workspaceID(r), run, initial)
 	if store.IsNotFound(err) {
 		// As in Prefect, a missing flow is a foreign-key conflict.
 		return detail(http.StatusConflict, "Data integrity conflict. This usually means a unique or foreign key constraint was violated. See server logs for details.")
@@ -130,7 +130,7 @@ func (a *API) updateFlowRun(w http.ResponseWriter, r *http.Request) error {
 	if _, err := decode(w, r, &in, true); err != nil {
 		return err
 	}
-	err = a.store.UpdateFlowRun(r.Context(), workspaceID(r), id, func(run *model.FlowRun) error {
+	err = a.Store.UpdateFlowRun(r.Context(), workspaceID(r), id, func(run *model.FlowRun) error {
 		if in.Name != nil {
 			run.Name = *in.Name
 		}
@@ -170,7 +170,7 @@ func (a *API) updateFlowRunLabels(w http.ResponseWriter, r *http.Request) error 
 	if _, err := decode(w, r, &labels, false); err != nil {
 		return err
 	}
-	err = a.store.UpdateFlowRun(r.Context(), workspaceID(r), id, func(run *model.FlowRun) error {
+	err = a.Store.UpdateFlowRun(r.Context(), workspaceID(r), id, func(run *model.FlowRun) error {
 		for k, v := range labels {
 			run.Labels[k] = v
 		}
@@ -223,11 +223,11 @@ func (a *API) setFlowRunState(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ws := workspaceID(r)
-	before, err := a.store.GetFlowRun(r.Context(), ws, id)
+	before, err := a.Store.GetFlowRun(r.Context(), ws, id)
 	if err != nil {
 		return err
 	}
-	res, err := a.store.SetFlowRunState(r.Context(), ws, id, proposed, force)
+	res, err := a.Store.SetFlowRunState(r.Context(), ws, id, proposed, force)
 	if err != nil {
 		return err
 	}
@@ -247,7 +247,7 @@ func (a *API) resumeFlowRun(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ws := workspaceID(r)
-	run, err := a.store.GetFlowRun(r.Context(), ws, id)
+	run, err := a.Store.GetFlowRun(r.Context(), ws, id)
 	if err != nil {
 		return err
 	}
@@ -262,7 +262,7 @@ func (a *API) resumeFlowRun(w http.ResponseWriter, r *http.Request) error {
 		name := "Resuming"
 		proposed = model.StateCreate{Type: model.Scheduled, Name: &name}
 	}
-	res, err := a.store.SetFlowRunState(r.Context(), ws, id, proposed, false)
+	res, err := a.Store.SetFlowRunState(r.Context(), ws, id, proposed, false)
 	if err != nil {
 		return err
 	}
@@ -290,7 +290,7 @@ func (a *API) flowRunGraph(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ws := workspaceID(r)
-	if _, err := a.store.GetFlowRun(r.Context(), ws, id); err != nil {
+	if _, err := a.Store.GetFlowRun(r.Context(), ws, id); err != nil {
 		return err
 	}
 	nodes, err := a.graph(r, ws, id)
@@ -304,7 +304,7 @@ func (a *API) flowRunGraph(w http.ResponseWriter, r *http.Request) error {
 // graph lists a flow run's task runs with their upstream task-run and
 // flow-run dependencies, read from task_inputs.
 func (a *API) graph(r *http.Request, ws, flowRunID uuid.UUID) ([]graphNode, error) {
-	runs, err := rungraph.TaskRuns(r.Context(), a.store, ws, flowRunID, 0)
+	runs, err := rungraph.TaskRuns(r.Context(), a.Store, ws, flowRunID, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +322,7 @@ func (a *API) graph(r *http.Request, ws, flowRunID uuid.UUID) ([]graphNode, erro
 }
 
 func (a *API) listFlowRunStates(w http.ResponseWriter, r *http.Request) error {
-	return a.listStates(w, r, "flow_run_id", a.store.ListFlowRunStates)
+	return a.listStates(w, r, "flow_run_id", a.Store.ListFlowRunStates)
 }
 
 type stateLister func(ctx context.Context, ws, runID uuid.UUID) ([]*model.State, error)

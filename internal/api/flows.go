@@ -9,12 +9,12 @@ import (
 
 func (a *API) flowRoutes() {
 	a.route("POST", "/flows/", "create:flow", a.createFlow)
-	a.route("GET", "/flows/{id}", "read:flow", readByID(a.store.GetFlow))
+	a.route("GET", "/flows/{id}", "read:flow", readByID(a.Store.GetFlow))
 	a.route("GET", "/flows/name/{name}", "read:flow", a.readFlowByName)
 	a.route("PATCH", "/flows/{id}", "update:flow", a.updateFlow)
-	a.route("DELETE", "/flows/{id}", "delete:flow", deleteByID(a.store.DeleteFlow))
-	a.route("POST", "/flows/filter", "read:flow", query(runQuery, a.store.ListFlows))
-	a.route("POST", "/flows/count", "read:flow", query(runQuery, a.store.CountFlows))
+	a.route("DELETE", "/flows/{id}", "delete:flow", deleteByID(a.Store.DeleteFlow))
+	a.route("POST", "/flows/filter", "read:flow", query(runQuery, a.Store.ListFlows))
+	a.route("POST", "/flows/count", "read:flow", query(runQuery, a.Store.CountFlows))
 }
 
 func (a *API) createFlow(w http.ResponseWriter, r *http.Request) error {
@@ -34,7 +34,7 @@ func (a *API) createFlow(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := &model.Flow{Name: *in.Name, Tags: in.Tags, Labels: in.Labels}
-	created, err := a.store.UpsertFlow(r.Context(), workspaceID(r), f)
+	created, err := a.Store.UpsertFlow(r.Context(), workspaceID(r), f)
 	if err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func createdStatus(created bool) int {
 }
 
 func (a *API) readFlowByName(w http.ResponseWriter, r *http.Request) error {
-	f, err := a.store.GetFlowByName(r.Context(), workspaceID(r), r.PathValue("name"))
+	f, err := a.Store.GetFlowByName(r.Context(), workspaceID(r), r.PathValue("name"))
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ func (a *API) updateFlow(w http.ResponseWriter, r *http.Request) error {
 	if _, err := decode(w, r, &in, true); err != nil {
 		return err
 	}
-	if err := a.store.UpdateFlow(r.Context(), workspaceID(r), id, in.Tags); err != nil {
+	if err := a.Store.UpdateFlow(r.Context(), workspaceID(r), id, in.Tags); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -40,7 +40,7 @@ func (a *API) createLogs(w http.ResponseWriter, r *http.Request) error {
 		logs = append(logs, &model.Log{Name: *l.Name, Level: *l.Level, Message: *l.Message, Timestamp: *l.Timestamp,
 			FlowRunID: l.FlowRunID, TaskRunID: l.TaskRunID, WorkerID: l.WorkerID})
 	}
-	if err := a.store.CreateLogs(r.Context(), workspaceID(r), logs); err != nil {
+	if err := a.Store.CreateLogs(r.Context(), workspaceID(r), logs); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, nil)
@@ -56,7 +56,7 @@ func (a *API) filterLogs(w http.ResponseWriter, r *http.Request) error {
 	if err := checkLimit(body, q.Limit, 200); err != nil {
 		return err
 	}
-	logs, err := a.store.ListLogs(r.Context(), workspaceID(r), q)
+	logs, err := a.Store.ListLogs(r.Context(), workspaceID(r), q)
 	if err != nil {
 		return err
 	}

@@ -89,7 +89,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, status, map[string]string{"detail": se.Message})
 		return
 	}
-	a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	a.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	writeJSON(w, http.StatusInternalServerError, map[string]string{"detail": "Internal server error. See server logs for details."})
 }
 

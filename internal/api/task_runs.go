@@ -9,14 +9,14 @@ import (
 
 func (a *API) taskRunRoutes() {
 	a.route("POST", "/task_runs/", "create:task_run", a.createTaskRun)
-	a.route("GET", "/task_runs/{id}", "read:task_run", readByID(a.store.GetTaskRun))
+	a.route("GET", "/task_runs/{id}", "read:task_run", readByID(a.Store.GetTaskRun))
 	a.route("PATCH", "/task_runs/{id}", "update:task_run", a.updateTaskRun)
-	a.route("DELETE", "/task_runs/{id}", "delete:task_run", deleteByID(a.store.DeleteTaskRun))
-	a.route("POST", "/task_runs/filter", "read:task_run", query(runQuery, a.store.ListTaskRuns))
-	a.route("POST", "/task_runs/count", "read:task_run", query(runQuery, a.store.CountTaskRuns))
+	a.route("DELETE", "/task_runs/{id}", "delete:task_run", deleteByID(a.Store.DeleteTaskRun))
+	a.route("POST", "/task_runs/filter", "read:task_run", query(runQuery, a.Store.ListTaskRuns))
+	a.route("POST", "/task_runs/count", "read:task_run", query(runQuery, a.Store.CountTaskRuns))
 	a.route("POST", "/task_runs/{id}/set_state", "update:task_run", a.setTaskRunState)
 	a.route("GET", "/task_run_states/", "read:task_run", a.listTaskRunStates)
-	a.route("GET", "/task_run_states/{id}", "read:task_run", readByID(a.store.GetTaskRunState))
+	a.route("GET", "/task_run_states/{id}", "read:task_run", readByID(a.Store.GetTaskRunState))
 }
 
 func (a *API) createTaskRun(w http.ResponseWriter, r *http.Request) error {
@@ -66,7 +66,7 @@ func (a *API) createTaskRun(w http.ResponseWriter, r *http.Request) error {
 	if in.EmpiricalPolicy != nil {
 		run.EmpiricalPolicy = *in.EmpiricalPolicy
 	}
-	created, err := a.store.CreateTaskRun(r.Context(), workspaceID(r), run, initial)
+	created, err := a.Store.CreateTaskRun(r.Context(), workspaceID(r), run, initial)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func (a *API) updateTaskRun(w http.ResponseWriter, r *http.Request) error {
 	if _, err := decode(w, r, &in, true); err != nil {
 		return err
 	}
-	err = a.store.UpdateTaskRun(r.Context(), workspaceID(r), id, func(run *model.TaskRun) error {
+	err = a.Store.UpdateTaskRun(r.Context(), workspaceID(r), id, func(run *model.TaskRun) error {
 		if in.Name != nil {
 			run.Name = *in.Name
 		}
@@ -108,11 +108,11 @@ func (a *API) setTaskRunState(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ws := workspaceID(r)
-	before, err := a.store.GetTaskRun(r.Context(), ws, id)
+	before, err := a.Store.GetTaskRun(r.Context(), ws, id)
 	if err != nil {
 		return err
 	}
-	res, err := a.store.SetTaskRunState(r.Context(), ws, id, proposed, force)
+	res, err := a.Store.SetTaskRunState(r.Context(), ws, id, proposed, force)
 	if err != nil {
 		return err
 	}
@@ -121,5 +121,5 @@ func (a *API) setTaskRunState(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) listTaskRunStates(w http.ResponseWriter, r *http.Request) error {
-	return a.listStates(w, r, "task_run_id", a.store.ListTaskRunStates)
+	return a.listStates(w, r, "task_run_id", a.Store.ListTaskRunStates)
 }

@@ -25,11 +25,11 @@ const integrityConflict = "Data integrity conflict. This usually means a unique 
 
 func (a *API) variableRoutes() {
 	a.route("POST", "/variables/", "create:variable", a.createVariable)
-	a.route("GET", "/variables/{id}", "read:variable", readByID(a.store.GetVariable))
+	a.route("GET", "/variables/{id}", "read:variable", readByID(a.Store.GetVariable))
 	a.route("GET", "/variables/name/{name}", "read:variable", a.readVariableByName)
 	a.route("PATCH", "/variables/{id}", "update:variable", a.updateVariable)
 	a.route("PATCH", "/variables/name/{name}", "update:variable", a.updateVariableByName)
-	a.route("DELETE", "/variables/{id}", "delete:variable", deleteByID(a.store.DeleteVariable))
+	a.route("DELETE", "/variables/{id}", "delete:variable", deleteByID(a.Store.DeleteVariable))
 	a.route("DELETE", "/variables/name/{name}", "delete:variable", a.deleteVariableByName)
 	a.route("POST", "/variables/filter", "read:variable", a.filterVariables)
 	a.route("POST", "/variables/count", "read:variable", a.countVariables)
@@ -65,7 +65,7 @@ func (a *API) createVariable(w http.ResponseWriter, r *http.Request) error {
 		return invalid(body, fieldErr("list_type", "Input should be a valid list", nil, "tags"))
 	}
 	v := &model.Variable{Name: *in.Name, Value: value, Tags: in.Tags}
-	if err := a.store.CreateVariable(r.Context(), workspaceID(r), v); err != nil {
+	if err := a.Store.CreateVariable(r.Context(), workspaceID(r), v); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, v)
@@ -142,7 +142,7 @@ func members(body []byte) map[string]json.RawMessage {
 }
 
 func (a *API) readVariableByName(w http.ResponseWriter, r *http.Request) error {
-	v, err := a.store.GetVariableByName(r.Context(), workspaceID(r), r.PathValue("name"))
+	v, err := a.Store.GetVariableByName(r.Context(), workspaceID(r), r.PathValue("name"))
 	if err != nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func (a *API) updateVariableByName(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	v, err := a.store.GetVariableByName(r.Context(), workspaceID(r), r.PathValue("name"))
+	v, err := a.Store.GetVariableByName(r.Context(), workspaceID(r), r.PathValue("name"))
 	if err != nil {
 		return err
 	}
@@ -213,7 +213,7 @@ func variablePatch(w http.ResponseWriter, r *http.Request) (func(*model.Variable
 // patchVariable applies patch to variable id and answers 204; a conflict is
 // reported in Prefect's generic integrity-error form.
 func (a *API) patchVariable(w http.ResponseWriter, r *http.Request, id uuid.UUID, patch func(*model.Variable) error) error {
-	err := a.store.UpdateVariable(r.Context(), workspaceID(r), id, patch)
+	err := a.Store.UpdateVariable(r.Context(), workspaceID(r), id, patch)
 	if store.ErrorCode(err) == store.EConflict {
 		return detail(http.StatusConflict, integrityConflict)
 	}
@@ -225,11 +225,11 @@ func (a *API) patchVariable(w http.ResponseWriter, r *http.Request, id uuid.UUID
 }
 
 func (a *API) deleteVariableByName(w http.ResponseWriter, r *http.Request) error {
-	v, err := a.store.GetVariableByName(r.Context(), workspaceID(r), r.PathValue("name"))
+	v, err := a.Store.GetVariableByName(r.Context(), workspaceID(r), r.PathValue("name"))
 	if err != nil {
 		return err
 	}
-	if err := a.store.DeleteVariable(r.Context(), workspaceID(r), v.ID); err != nil {
+	if err := a.Store.DeleteVariable(r.Context(), workspaceID(r), v.ID); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -245,7 +245,7 @@ func (a *API) filterVariables(w http.ResponseWriter, r *http.Request) error {
 	if err := checkPage(body, q.Limit, q.Offset); err != nil {
 		return err
 	}
-	vars, err := a.store.ListVariables(r.Context(), workspaceID(r), q)
+	vars, err := a.Store.ListVariables(r.Context(), workspaceID(r), q)
 	if err != nil {
 		return err
 	}
@@ -258,7 +258,7 @@ func (a *API) countVariables(w http.ResponseWriter, r *http.Request) error {
 	if _, err := decode(w, r, &q, true); err != nil {
 		return err
 	}
-	n, err := a.store.CountVariables(r.Context(), workspaceID(r), q)
+	n, err := a.Store.CountVariables(r.Context(), workspaceID(r), q)
 	if err != nil {
 		return err
 	}
