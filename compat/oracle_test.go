@@ -240,43 +240,61 @@ func isTimestamp(v any) bool {
 }
 
 // oracle is Prefect's own server, started from the virtualenv at most once
-// for the package, and its snapshot.
+// for the package, and its snapshot. Tests that use it create uniquely named
+// objects, so they do not disturb each other.
 var oracle oracleServer
 
 type oracleServer struct {
-	once sync.Once
-	proc *process
-	snap *snapshot
-	err  error
+	startOnce sync.Once
+	proc      *process
+	api       *apiClient
+	startErr  error
+
+	snapOnce sync.Once
+	snap     *snapshot
+	snapErr  error
 }
 
-// snapshot starts Prefect's server and takes its snapshot on first use.
-func (o *oracleServer) snapshot(t *testing.T) *snapshot {
+// client starts Prefect's server on first use and returns a client of its
+// /api.
+func (o *oracleServer) client(t *testing.T) *apiClient {
 	t.Helper()
 	if prefectBin == "" {
 		t.Skip("PRAETOR_TEST_PREFECT is not set: no Prefect server to compare with (scripts/test sets it)")
 	}
-	o.once.Do(func() { o.snap, o.err = o.start() })
-	if o.err != nil {
-		t.Fatalf("Prefect's own server: %v", o.err)
+	o.startOnce.Do(func() {
+		o.proc, o.api, o.startErr = startPrefectServer(filepath.Join(workDir, "prefect-server"))
+	})
+	if o.startErr != nil {
+		t.Fatalf("Prefect's own server: %v", o.startErr)
 	}
-	return o.snap
+	return o.api
 }
 
-func (o *oracleServer) start() (*snapshot, error) {
-	dir := filepath.Join(workDir, "prefect-server")
-	var err error
-	var api *apiClient
-	if o.proc, api, err = startPrefectServer(dir); err != nil {
-		return nil, err
+// log returns the tail of the server's output.
+func (o *oracleServer) log() string {
+	if o.proc == nil {
+		return "(not started)"
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	snap, err := takeSnapshot(ctx, api, filepath.Join(dir, "client"))
-	if err != nil {
-		return nil, fmt.Errorf("%v\nserver log:\n%s", err, tailLines(o.proc.log(), 40))
+	return tailLines(o.proc.log(), 40)
+}
+
+// snapshot takes the server's snapshot on first use.
+func (o *oracleServer) snapshot(t *testing.T) *snapshot {
+	t.Helper()
+	api := o.client(t)
+	o.snapOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		dir := filepath.Join(workDir, "prefect-server", "client")
+		if o.snap, o.snapErr = takeSnapshot(ctx, api, dir); o.snapErr != nil {
+			o.snapErr = fmt.Errorf("%v\nserver log:\n%s", o.snapErr, o.log())
+		}
+	})
+	if o.snapErr != nil {
+		t.Fatalf("Prefect's own server: %v", o.snapErr)
 	}
-	return snap, nil
+	return o.snap
 }
 
 // startPrefectServer starts Prefect's own server from the virtualenv, with

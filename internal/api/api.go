@@ -171,7 +171,48 @@ func (a *API) serveIn(w http.ResponseWriter, r *http.Request, acc *access) {
 	u.Path = "/" + r.PathValue("rest")
 	u.RawPath = ""
 	r2.URL = &u
+	if !a.routed(r2) {
+		a.noRoute(w, r2)
+		return
+	}
 	a.mux.ServeHTTP(w, r2)
+}
+
+// routed reports whether a route serves r. As in Prefect, whose id path
+// parameters are typed, a path whose {id} is not a UUID matches no route.
+func (a *API) routed(r *http.Request) bool {
+	_, pattern := a.mux.Handler(r)
+	if pattern == "" {
+		return false
+	}
+	_, path, _ := strings.Cut(pattern, " ")
+	want, got := strings.Split(path, "/"), strings.Split(r.URL.Path, "/")
+	for i, seg := range want {
+		// Starlette's uuid convertor takes 32 hex digits, hyphenated or not.
+		if seg == "{id}" && (i >= len(got) || len(got[i]) != 32 && len(got[i]) != 36 || uuid.Validate(got[i]) != nil) {
+			return false
+		}
+	}
+	return true
+}
+
+// noRoute answers a request no route serves: 405 if the path has routes
+// for other methods, else 404, in Prefect's shape.
+func (a *API) noRoute(w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		other := r.WithContext(r.Context())
+		other.Method = m
+		if m != r.Method && a.routed(other) {
+			allowed = append(allowed, m)
+		}
+	}
+	if len(allowed) == 0 {
+		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not Found"})
+		return
+	}
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
+	writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"detail": "Method Not Allowed"})
 }
 
 // authorize checks that the caller of r may use perm in the workspace.
@@ -224,8 +265,4 @@ func (a *API) routes() {
 	a.variableRoutes()
 	a.artifactRoutes()
 	a.memberRoutes()
-	// Anything else under a workspace is Prefect's 404 shape.
-	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not Found"})
-	})
 }

@@ -14,12 +14,15 @@ import (
 // artifact metadata value.
 const maxMetadataLen = 500
 
+// artifactNotFound is the detail of Prefect's 404s on the artifact routes.
+const artifactNotFound = "Artifact not found."
+
 func (a *API) artifactRoutes() {
 	a.route("POST", "/artifacts/", "create:artifact", a.createArtifact)
-	a.route("GET", "/artifacts/{id}", "read:artifact", readByID(a.Store.GetArtifact))
+	a.route("GET", "/artifacts/{id}", "read:artifact", readByID(a.Store.GetArtifact, artifactNotFound))
 	a.route("GET", "/artifacts/{key}/latest", "read:artifact", a.readLatestArtifact)
 	a.route("PATCH", "/artifacts/{id}", "update:artifact", a.updateArtifact)
-	a.route("DELETE", "/artifacts/{id}", "delete:artifact", deleteByID(a.Store.DeleteArtifact))
+	a.route("DELETE", "/artifacts/{id}", "delete:artifact", deleteByID(a.Store.DeleteArtifact, artifactNotFound))
 	a.route("POST", "/artifacts/filter", "read:artifact", a.filterArtifacts)
 	a.route("POST", "/artifacts/count", "read:artifact", a.countArtifacts)
 	a.route("POST", "/artifacts/latest/filter", "read:artifact", a.filterLatestArtifacts)
@@ -78,7 +81,7 @@ func (a *API) readLatestArtifact(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if len(arts) == 0 {
-		return detail(http.StatusNotFound, "Artifact not found.")
+		return detail(http.StatusNotFound, artifactNotFound)
 	}
 	writeJSON(w, http.StatusOK, newArtifactCollection(ws, arts[0]).Artifact)
 	return nil
@@ -112,7 +115,7 @@ func (a *API) updateArtifact(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return notFound(err, artifactNotFound)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -189,6 +192,9 @@ func (a *API) listArtifacts(w http.ResponseWriter, r *http.Request, latest bool)
 		return nil, err
 	}
 	if err := checkPage(body, q.Limit, q.Offset); err != nil {
+		return nil, err
+	}
+	if err := checkSort(body, q.Sort, artifactSorts); err != nil {
 		return nil, err
 	}
 	return a.Store.ListArtifacts(r.Context(), workspaceID(r), q, latest)

@@ -286,12 +286,12 @@ func TestArtifactBadInput(t *testing.T) {
 			{"PATCH", "/artifacts/" + id, ``, 422, "missing"},
 			{"PATCH", "/artifacts/" + id, `{"metadata_":{"a":1}}`, 422, "string_type"},
 			{"PATCH", "/artifacts/" + id, `{"description":5}`, 422, "string_type"},
-			{"PATCH", "/artifacts/" + unknown, `{"data":2}`, 404, "Artifact not found"},
+			{"PATCH", "/artifacts/" + unknown, `{"data":2}`, 404, "Artifact not found."},
 			{"PATCH", "/artifacts/not-a-uuid", `{"data":2}`, 404, "Not Found"},
-			{"GET", "/artifacts/" + unknown, ``, 404, "Artifact not found"},
+			{"GET", "/artifacts/" + unknown, ``, 404, "Artifact not found."},
 			{"GET", "/artifacts/not-a-uuid", ``, 404, "Not Found"},
 			{"GET", "/artifacts/nokey/latest", ``, 404, "Artifact not found."},
-			{"DELETE", "/artifacts/" + unknown, ``, 404, "Artifact not found"},
+			{"DELETE", "/artifacts/" + unknown, ``, 404, "Artifact not found."},
 			{"DELETE", "/artifacts/not-a-uuid", ``, 404, "Not Found"},
 		}
 		for _, c := range cases {

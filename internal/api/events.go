@@ -244,7 +244,17 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	for i, e := range in {
 		if e == nil {
-			return invalid(body, fieldErr("model_type", "Input should be a valid dictionary", nil, i))
+			return invalid(body, fieldErr("model_attributes_type", "Input should be a valid dictionary or object to extract fields from", nil, i))
+		}
+		// The resource checks Prefect makes, with its locations; Validate
+		// makes them too, and the rest.
+		if e.Resource.ID() == "" {
+			return invalid(body, fieldErr("value_error", "Value error, Resources must include the prefect.resource.id label", e.Resource, i, "resource"))
+		}
+		for j, rel := range e.Related {
+			if rel.ID() == "" || rel.Role() == "" {
+				return invalid(body, fieldErr("value_error", "Value error, Related resources must include the prefect.resource.id and prefect.resource.role labels", rel, i, "related", j))
+			}
 		}
 		if err := events.Validate(e); err != nil {
 			return invalid(body, fieldErr("value_error", err.Error(), nil, i))
@@ -277,8 +287,13 @@ func (a *API) filterEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := checkLimit(body, q.Limit, 50); err != nil {
-		return err
+	// Prefect declares this limit with bounds, so unlike LimitBody's they
+	// fail as validation errors.
+	if q.Limit < 0 {
+		return invalid(body, fieldErr("greater_than_equal", "Input should be greater than or equal to 0", q.Limit, "limit"))
+	}
+	if q.Limit > 50 {
+		return invalid(body, fieldErr("less_than_equal", "Input should be less than or equal to 50", q.Limit, "limit"))
 	}
 	if q.Limit == 0 {
 		q.Limit = 50
@@ -287,6 +302,9 @@ func (a *API) filterEvents(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) filterEventsNext(w http.ResponseWriter, r *http.Request) error {
+	if !r.URL.Query().Has("page-token") {
+		return queryMissing("page-token")
+	}
 	raw, err := base64.RawURLEncoding.DecodeString(r.URL.Query().Get("page-token"))
 	var tok pageToken
 	if err != nil || json.Unmarshal(raw, &tok) != nil || tok.Limit <= 0 || tok.Limit > 50 || tok.Offset < 0 {

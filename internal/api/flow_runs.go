@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"slices"
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/model"
@@ -13,21 +14,25 @@ import (
 
 func (a *API) flowRunRoutes() {
 	a.route("POST", "/flow_runs/", "create:flow_run", a.createFlowRun)
-	a.route("GET", "/flow_runs/{id}", "read:flow_run", readByID(a.Store.GetFlowRun))
+	a.route("GET", "/flow_runs/{id}", "read:flow_run", readByID(a.Store.GetFlowRun, "Flow run not found"))
 	a.route("PATCH", "/flow_runs/{id}", "update:flow_run", a.updateFlowRun)
 	a.route("PATCH", "/flow_runs/{id}/labels", "update:flow_run", a.updateFlowRunLabels)
-	a.route("DELETE", "/flow_runs/{id}", "delete:flow_run", deleteByID(a.Store.DeleteFlowRun))
-	a.route("POST", "/flow_runs/filter", "read:flow_run", query(runQuery, a.Store.ListFlowRuns))
-	a.route("POST", "/flow_runs/count", "read:flow_run", query(runQuery, a.Store.CountFlowRuns))
+	a.route("DELETE", "/flow_runs/{id}", "delete:flow_run", deleteByID(a.Store.DeleteFlowRun, "Flow run not found"))
+	a.route("POST", "/flow_runs/filter", "read:flow_run", query(runQuery(flowRunSorts), a.Store.ListFlowRuns))
+	a.route("POST", "/flow_runs/count", "read:flow_run", query(runQuery(nil), a.Store.CountFlowRuns))
 	a.route("POST", "/flow_runs/{id}/set_state", "update:flow_run", a.setFlowRunState)
 	a.route("POST", "/flow_runs/{id}/resume", "update:flow_run", a.resumeFlowRun)
 	a.route("GET", "/flow_runs/{id}/graph", "read:flow_run", a.flowRunGraph)
 	a.route("GET", "/flow_run_states/", "read:flow_run", a.listFlowRunStates)
-	a.route("GET", "/flow_run_states/{id}", "read:flow_run", readByID(a.Store.GetFlowRunState))
+	a.route("GET", "/flow_run_states/{id}", "read:flow_run", readByID(a.Store.GetFlowRunState, "Flow run state not found"))
 }
 
 // stateCreate validates a proposed state; loc is its location in the body.
 func stateCreate(body []byte, s *model.StateCreate, loc ...any) error {
+	typeLoc := append(slices.Clip(loc), "type")
+	if _, sent := memberAt(body, typeLoc...); !sent {
+		return invalid(body, fieldErr("missing", "Field required", nil, typeLoc...))
+	}
 	if !s.Type.Valid() {
 		return invalid(body, fieldErr("enum", "Input should be 'SCHEDULED', 'PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'CRASHED', 'PAUSED' or 'CANCELLING'", s.Type, append(loc, "type")...))
 	}
@@ -57,7 +62,7 @@ func (a *API) createFlowRun(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if in.FlowID == nil {
-		return invalid(body, fieldErr("missing", "Field required", nil, "flow_id"))
+		return required(body, "uuid_type", "UUID input should be a string, bytes or UUID object", "flow_id")
 	}
 	initial := model.StateCreate{Type: model.Pending}
 	if in.State != nil {
@@ -87,7 +92,7 @@ func (a *API) createFlowRun(w http.ResponseWriter, r *http.Request) error {
 	created, err := a.Store.CreateFlowRun(r.Context(), workspaceID(r), run, initial)
 	if store.IsNotFound(err) {
 		// As in Prefect, a missing flow is a foreign-key conflict.
-		return detail(http.StatusConflict, "Data integrity conflict. This usually means a unique or foreign key constraint was violated. See server logs for details.")
+		return detail(http.StatusConflict, integrityConflict)
 	}
 	if err != nil {
 		return err
@@ -127,7 +132,7 @@ func (a *API) updateFlowRun(w http.ResponseWriter, r *http.Request) error {
 		InfrastructurePID *string              `json:"infrastructure_pid"`
 		JobVariables      map[string]any       `json:"job_variables"`
 	}
-	if _, err := decode(w, r, &in, true); err != nil {
+	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
 	err = a.Store.UpdateFlowRun(r.Context(), workspaceID(r), id, func(run *model.FlowRun) error {
@@ -177,7 +182,7 @@ func (a *API) updateFlowRunLabels(w http.ResponseWriter, r *http.Request) error 
 		return nil
 	})
 	if err != nil {
-		return err
+		return objectNotFound(err, "Flow run with id %s not found", id)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -225,7 +230,7 @@ func (a *API) setFlowRunState(w http.ResponseWriter, r *http.Request) error {
 	ws := workspaceID(r)
 	before, err := a.Store.GetFlowRun(r.Context(), ws, id)
 	if err != nil {
-		return err
+		return objectNotFound(err, "Flow run with id %s not found", id)
 	}
 	res, err := a.Store.SetFlowRunState(r.Context(), ws, id, proposed, force)
 	if err != nil {
@@ -291,7 +296,7 @@ func (a *API) flowRunGraph(w http.ResponseWriter, r *http.Request) error {
 	}
 	ws := workspaceID(r)
 	if _, err := a.Store.GetFlowRun(r.Context(), ws, id); err != nil {
-		return err
+		return objectNotFound(err, "Flow run with id %s not found", id)
 	}
 	nodes, err := a.graph(r, ws, id)
 	if err != nil {
@@ -328,13 +333,12 @@ func (a *API) listFlowRunStates(w http.ResponseWriter, r *http.Request) error {
 type stateLister func(ctx context.Context, ws, runID uuid.UUID) ([]*model.State, error)
 
 func (a *API) listStates(w http.ResponseWriter, r *http.Request, param string, list stateLister) error {
+	if !r.URL.Query().Has(param) {
+		return queryMissing(param)
+	}
 	runID, err := uuid.Parse(r.URL.Query().Get(param))
 	if err != nil {
-		return &apiError{status: http.StatusUnprocessableEntity, body: map[string]any{
-			"exception_message": "Invalid request received.",
-			"exception_detail":  []fieldError{{Type: "uuid_parsing", Loc: []any{"query", param}, Msg: "Input should be a valid UUID", Input: r.URL.Query().Get(param)}},
-			"request_body":      nil,
-		}}
+		return queryInvalid("uuid_parsing", "Input should be a valid UUID", r.URL.Query().Get(param), param)
 	}
 	states, err := list(r.Context(), workspaceID(r), runID)
 	if err != nil {

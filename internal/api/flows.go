@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
@@ -9,12 +10,12 @@ import (
 
 func (a *API) flowRoutes() {
 	a.route("POST", "/flows/", "create:flow", a.createFlow)
-	a.route("GET", "/flows/{id}", "read:flow", readByID(a.Store.GetFlow))
+	a.route("GET", "/flows/{id}", "read:flow", readByID(a.Store.GetFlow, "Flow not found"))
 	a.route("GET", "/flows/name/{name}", "read:flow", a.readFlowByName)
 	a.route("PATCH", "/flows/{id}", "update:flow", a.updateFlow)
-	a.route("DELETE", "/flows/{id}", "delete:flow", deleteByID(a.Store.DeleteFlow))
-	a.route("POST", "/flows/filter", "read:flow", query(runQuery, a.Store.ListFlows))
-	a.route("POST", "/flows/count", "read:flow", query(runQuery, a.Store.CountFlows))
+	a.route("DELETE", "/flows/{id}", "delete:flow", deleteByID(a.Store.DeleteFlow, "Flow not found"))
+	a.route("POST", "/flows/filter", "read:flow", query(runQuery(flowSorts), a.Store.ListFlows))
+	a.route("POST", "/flows/count", "read:flow", query(runQuery(nil), a.Store.CountFlows))
 }
 
 func (a *API) createFlow(w http.ResponseWriter, r *http.Request) error {
@@ -28,10 +29,13 @@ func (a *API) createFlow(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if in.Name == nil {
-		return invalid(body, fieldErr("missing", "Field required", nil, "name"))
+		return required(body, "string_type", "Input should be a valid string", "name")
 	}
 	if err := validName(body, *in.Name, "name"); err != nil {
 		return err
+	}
+	if raw, ok := memberAt(body, "tags"); ok && isNull(raw) {
+		return invalid(body, fieldErr("list_type", "Input should be a valid list", nil, "tags"))
 	}
 	f := &model.Flow{Name: *in.Name, Tags: in.Tags, Labels: in.Labels}
 	created, err := a.Store.UpsertFlow(r.Context(), workspaceID(r), f)
@@ -42,17 +46,11 @@ func (a *API) createFlow(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// validName applies Prefect's rule for object names: non-empty, without
-// the characters that would break URLs.
+// validName applies Prefect's pattern for object names: at least one
+// character, none of those that would break URLs.
 func validName(body []byte, name, field string) error {
-	if name == "" {
-		return invalid(body, fieldErr("string_too_short", "String should have at least 1 character", name, field))
-	}
-	for _, c := range name {
-		switch c {
-		case '/', '%', '&', '>', '<':
-			return invalid(body, fieldErr("value_error", "Value error, Name "+name+" contains an invalid character /%&><.", name, field))
-		}
+	if name == "" || strings.ContainsAny(name, "/%&><") {
+		return invalid(body, fieldErr("string_pattern_mismatch", "String should match pattern '^[^/%&><]+$'", name, field))
 	}
 	return nil
 }
@@ -81,7 +79,7 @@ func (a *API) updateFlow(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Tags []string `json:"tags"`
 	}
-	if _, err := decode(w, r, &in, true); err != nil {
+	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
 	if err := a.Store.UpdateFlow(r.Context(), workspaceID(r), id, in.Tags); err != nil {
@@ -91,12 +89,19 @@ func (a *API) updateFlow(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// runQuery decodes Prefect's combined filter body.
-func runQuery(w http.ResponseWriter, r *http.Request) (store.RunQuery, error) {
-	var q store.RunQuery
-	body, err := decode(w, r, &q, true)
-	if err != nil {
-		return q, err
+// runQuery returns a decoder of Prefect's combined filter body. A filter
+// route names its sorts; a count route, which takes neither paging nor a
+// sort, passes nil.
+func runQuery(sorts []string) func(w http.ResponseWriter, r *http.Request) (store.RunQuery, error) {
+	return func(w http.ResponseWriter, r *http.Request) (store.RunQuery, error) {
+		var q store.RunQuery
+		body, err := decode(w, r, &q, true)
+		if err != nil || sorts == nil {
+			return q, err
+		}
+		if err := checkPage(body, q.Limit, q.Offset); err != nil {
+			return q, err
+		}
+		return q, checkSort(body, q.Sort, sorts)
 	}
-	return q, checkPage(body, q.Limit, q.Offset)
 }

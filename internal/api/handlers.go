@@ -10,8 +10,9 @@ import (
 // The handler builders below serve the routes that differ only in the
 // store method they call.
 
-// readByID answers GET …/{id} with the object get returns.
-func readByID[T any](get func(ctx context.Context, ws, id uuid.UUID) (T, error)) handlerFunc {
+// readByID answers GET …/{id} with the object get returns; missing is
+// Prefect's 404 detail for the route.
+func readByID[T any](get func(ctx context.Context, ws, id uuid.UUID) (T, error), missing string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r, "id")
 		if err != nil {
@@ -19,22 +20,23 @@ func readByID[T any](get func(ctx context.Context, ws, id uuid.UUID) (T, error))
 		}
 		v, err := get(r.Context(), workspaceID(r), id)
 		if err != nil {
-			return err
+			return notFound(err, missing)
 		}
 		writeJSON(w, http.StatusOK, v)
 		return nil
 	}
 }
 
-// deleteByID answers DELETE …/{id} with 204.
-func deleteByID(del func(ctx context.Context, ws, id uuid.UUID) error) handlerFunc {
+// deleteByID answers DELETE …/{id} with 204; missing is Prefect's 404
+// detail for the route.
+func deleteByID(del func(ctx context.Context, ws, id uuid.UUID) error, missing string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r, "id")
 		if err != nil {
 			return err
 		}
 		if err := del(r.Context(), workspaceID(r), id); err != nil {
-			return err
+			return notFound(err, missing)
 		}
 		w.WriteHeader(http.StatusNoContent)
 		return nil

@@ -25,6 +25,11 @@ func (a *API) createLogs(w http.ResponseWriter, r *http.Request) error {
 	}
 	body, err := decode(w, r, &in, false)
 	if err != nil {
+		if notList(body) {
+			// Prefect declares the batch a Sequence, whose error differs
+			// from a list's.
+			return invalid(body, fieldError{Type: "is_instance_of", Loc: []any{"body"}, Msg: "Input should be an instance of Sequence", Input: jsonOrString(body)})
+		}
 		return err
 	}
 	logs := make([]*model.Log, 0, len(in))
@@ -53,7 +58,10 @@ func (a *API) filterLogs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := checkLimit(body, q.Limit, 200); err != nil {
+	if err := checkPage(body, q.Limit, q.Offset); err != nil {
+		return err
+	}
+	if err := checkSort(body, q.Sort, logSorts); err != nil {
 		return err
 	}
 	logs, err := a.Store.ListLogs(r.Context(), workspaceID(r), q)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -39,15 +41,10 @@ type fieldError struct {
 
 // invalid returns a 422 in FastAPI's request-validation shape.
 func invalid(body []byte, errs ...fieldError) error {
-	var reqBody any = string(body)
-	var parsed any
-	if json.Unmarshal(body, &parsed) == nil {
-		reqBody = parsed
-	}
 	return &apiError{status: http.StatusUnprocessableEntity, body: map[string]any{
 		"exception_message": "Invalid request received.",
 		"exception_detail":  errs,
-		"request_body":      reqBody,
+		"request_body":      jsonOrString(body),
 	}}
 }
 
@@ -107,27 +104,43 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 }
 
 // decode reads a JSON body into v. An empty body decodes as {} when
-// emptyOK; otherwise it is a 422, as are syntax and type errors. Unknown
-// fields are ignored: clients of other versions send fields we don't know.
+// emptyOK; otherwise it is a 422, as are syntax and type errors and enum
+// values out of range. Unknown fields are ignored: clients of other
+// versions send fields we don't know.
 func decode(w http.ResponseWriter, r *http.Request, v any, emptyOK bool) ([]byte, error) {
 	body, err := readBody(w, r)
 	if err != nil {
 		return nil, err
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
+	if len(body) == 0 {
+		// Only a body with no bytes at all: FastAPI parses whitespace,
+		// and fails on it.
 		if emptyOK {
 			return body, nil
 		}
 		return body, invalid(body, fieldErr("missing", "Field required", nil))
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return body, decodeError(body, err)
+		return body, decodeError(body, v, err)
+	}
+	if e, found := badEnum(reflect.ValueOf(v), nil); found {
+		return body, invalid(body, e)
 	}
 	return body, nil
 }
 
-// decodeError turns a JSON error into FastAPI's 422 body.
-func decodeError(body []byte, err error) error {
+// decodeError turns the error of decoding body into v into FastAPI's 422.
+func decodeError(body []byte, v any, err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return invalid(body, syntaxError(body, se))
+	}
+	var generic any
+	if json.Unmarshal(body, &generic) == nil {
+		if e, found := locate(reflect.TypeOf(v), generic, nil); found {
+			return invalid(body, e)
+		}
+	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		var loc []any
@@ -137,26 +150,97 @@ func decodeError(body []byte, err error) error {
 			}
 		}
 		want := te.Type.String()
-		switch {
-		case strings.Contains(want, "uuid.UUID"):
-			return invalid(body, fieldErr("uuid_type", "Input should be a valid UUID", te.Value, loc...))
-		case strings.HasPrefix(want, "map") || strings.HasPrefix(want, "struct") || strings.Contains(want, "."):
-			return invalid(body, fieldErr("model_type", "Input should be a valid dictionary or object", te.Value, loc...))
-		case strings.HasPrefix(want, "[]"):
-			return invalid(body, fieldErr("list_type", "Input should be a valid list", te.Value, loc...))
-		}
 		return invalid(body, fieldErr(want+"_type", "Input should be a valid "+want, te.Value, loc...))
 	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return invalid(body, fieldError{Type: "json_invalid", Loc: []any{"body", se.Offset}, Msg: "JSON decode error"})
-	}
-	// Errors from our own UnmarshalJSON methods (bad UUIDs, datetimes).
+	// Errors from our own UnmarshalJSON methods that locate did not place.
 	return invalid(body, fieldErr("value_error", err.Error(), nil))
 }
 
-// pathID parses the path value name as a UUID; like Prefect's server, a
-// malformed id matches no route: 404 Not Found.
+// queryInvalid is FastAPI's 422 for a bad query parameter.
+func queryInvalid(typ, msg string, input any, name string) error {
+	return &apiError{status: http.StatusUnprocessableEntity, body: map[string]any{
+		"exception_message": "Invalid request received.",
+		"exception_detail":  []fieldError{{Type: typ, Loc: []any{"query", name}, Msg: msg, Input: input}},
+		"request_body":      nil,
+	}}
+}
+
+// queryMissing is FastAPI's 422 for a required query parameter not sent.
+func queryMissing(name string) error {
+	return queryInvalid("missing", "Field required", nil, name)
+}
+
+// notList reports whether body is JSON other than an array or null.
+func notList(body []byte) bool {
+	var v any
+	if json.Unmarshal(body, &v) != nil || v == nil {
+		return false
+	}
+	_, isList := v.([]any)
+	return !isList
+}
+
+// jsonOrString is body decoded, or as a string if it is not JSON.
+func jsonOrString(body []byte) any {
+	var v any
+	if json.Unmarshal(body, &v) == nil {
+		return v
+	}
+	return string(body)
+}
+
+// required is the 422 for a required member that is absent or null: FastAPI
+// reports an absent one as missing and a null one as not of its type (typ,
+// with msg).
+func required(body []byte, typ, msg string, loc ...any) error {
+	raw, ok := memberAt(body, loc...)
+	if ok && isNull(raw) {
+		return invalid(body, fieldErr(typ, msg, nil, loc...))
+	}
+	return invalid(body, fieldErr("missing", "Field required", nil, loc...))
+}
+
+// memberAt returns the raw JSON at a location in an object body.
+func memberAt(body []byte, loc ...any) (json.RawMessage, bool) {
+	raw := json.RawMessage(body)
+	for _, key := range loc {
+		name, ok := key.(string)
+		if !ok {
+			return nil, false
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal(raw, &m) != nil {
+			return nil, false
+		}
+		if raw, ok = m[name]; !ok {
+			return nil, false
+		}
+	}
+	return raw, true
+}
+
+// notFound rewrites a store's not-found error as the 404 Prefect answers on
+// the route, with detail as its message.
+func notFound(err error, detailMsg string) error {
+	if store.IsNotFound(err) {
+		return detail(http.StatusNotFound, "%s", detailMsg)
+	}
+	return err
+}
+
+// objectNotFound rewrites a store's not-found error as the 404 of Prefect's
+// ObjectNotFoundError, which its models raise where its routes do not check
+// first: {"exception_message": …}.
+func objectNotFound(err error, format string, args ...any) error {
+	if store.IsNotFound(err) {
+		return &apiError{status: http.StatusNotFound, body: map[string]string{"exception_message": fmt.Sprintf(format, args...)}}
+	}
+	return err
+}
+
+// pathID parses the path value name as a UUID. serveIn routes only
+// well-formed ids; like Prefect's server, it answers others as matching no
+// route.
 func pathID(r *http.Request, name string) (uuid.UUID, error) {
 	id, err := uuid.Parse(r.PathValue(name))
 	if err != nil {
@@ -165,13 +249,56 @@ func pathID(r *http.Request, name string) (uuid.UUID, error) {
 	return id, nil
 }
 
-// checkLimit enforces Prefect's maximum page size, with its message.
-func checkLimit(body []byte, limit, max int) error {
+// checkLimit enforces the bounds of Prefect's LimitBody, with its messages.
+func checkLimit(limit, max int) error {
+	if limit < 0 {
+		return detail(http.StatusUnprocessableEntity, "Invalid limit: must be greater than or equal to 0.")
+	}
 	if limit > max {
 		return detail(http.StatusUnprocessableEntity, "Invalid limit: must be less than or equal to %d.", max)
 	}
-	if limit < 0 {
-		return invalid(body, fieldErr("greater_than_equal", "Input should be greater than or equal to 0", limit, "limit"))
+	return nil
+}
+
+// checkPage enforces Prefect's bounds on a filter's limit and offset, in
+// its order: the limit, a dependency, is checked before the body.
+func checkPage(body []byte, limit, offset int) error {
+	if err := checkLimit(limit, 200); err != nil {
+		return err
+	}
+	if offset < 0 {
+		return invalid(body, fieldErr("greater_than_equal", "Input should be greater than or equal to 0", offset, "offset"))
 	}
 	return nil
 }
+
+// checkSort rejects a sort that is not one of Prefect's values for the
+// route; an empty sort is the route's default.
+func checkSort(body []byte, sort string, values []string) error {
+	if sort == "" || slices.Contains(values, sort) {
+		return nil
+	}
+	return invalid(body, fieldErr("enum", "Input should be "+quotedList(values), sort, "sort"))
+}
+
+// quotedList spells values as pydantic's enum errors do: 'A', 'B' or 'C'.
+func quotedList(values []string) string {
+	q := make([]string, len(values))
+	for i, v := range values {
+		q[i] = "'" + v + "'"
+	}
+	if len(q) < 2 {
+		return strings.Join(q, "")
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+}
+
+// The sorts Prefect's filter routes accept.
+var (
+	flowSorts     = []string{"CREATED_DESC", "UPDATED_DESC", "NAME_ASC", "NAME_DESC"}
+	flowRunSorts  = []string{"ID_DESC", "START_TIME_ASC", "START_TIME_DESC", "EXPECTED_START_TIME_ASC", "EXPECTED_START_TIME_DESC", "NAME_ASC", "NAME_DESC", "NEXT_SCHEDULED_START_TIME_ASC", "END_TIME_DESC"}
+	taskRunSorts  = []string{"ID_DESC", "EXPECTED_START_TIME_ASC", "EXPECTED_START_TIME_DESC", "NAME_ASC", "NAME_DESC", "NEXT_SCHEDULED_START_TIME_ASC", "END_TIME_DESC"}
+	logSorts      = []string{"TIMESTAMP_ASC", "TIMESTAMP_DESC"}
+	variableSorts = []string{"CREATED_DESC", "UPDATED_DESC", "NAME_DESC", "NAME_ASC"}
+	artifactSorts = []string{"CREATED_DESC", "UPDATED_DESC", "ID_DESC", "KEY_DESC", "KEY_ASC"}
+)

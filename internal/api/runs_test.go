@@ -473,9 +473,9 @@ func TestRunRoutesBadInput(t *testing.T) {
 			{"GET", "/flow_run_states/?flow_run_id=nope", ``, 422},
 			{"GET", "/flow_run_states/" + unknown, ``, 404},
 			{"POST", "/task_runs/", `{"flow_run_id":"` + run + `"}`, 422},
-			{"POST", "/task_runs/", `{"flow_run_id":"` + unknown + `","task_key":"k","dynamic_key":"1"}`, 404},
+			{"POST", "/task_runs/", `{"flow_run_id":"` + unknown + `","task_key":"k","dynamic_key":"1"}`, 409},
 			{"GET", "/task_runs/" + unknown, ``, 404},
-			{"PATCH", "/task_runs/" + task, `{"name":[]}`, 422},
+			{"PATCH", "/task_runs/" + task, `{"name":5}`, 422},
 			{"POST", "/task_runs/" + task + "/set_state", `{"state":{"type":"WHAT"}}`, 422},
 			{"POST", "/task_runs/" + unknown + "/set_state", `{"state":{"type":"RUNNING"}}`, 404},
 			{"DELETE", "/task_runs/" + unknown, ``, 404},
@@ -503,8 +503,10 @@ func TestRunRoutesBadInput(t *testing.T) {
 				t.Errorf("%s %s %.80s: status %d, want %d; body %.300s", c.method, c.path, c.body, resp.Status, c.status, resp.Body)
 				continue
 			}
+			// {"detail"} from HTTPExceptions, {"exception_detail", …} from
+			// validation, {"exception_message"} from ObjectNotFoundError.
 			var m map[string]any
-			if err := json.Unmarshal(resp.Body, &m); err != nil || (m["detail"] == nil && m["exception_detail"] == nil) {
+			if err := json.Unmarshal(resp.Body, &m); err != nil || (m["detail"] == nil && m["exception_detail"] == nil && m["exception_message"] == nil) {
 				t.Errorf("%s %s: error body is not Prefect's shape: %s", c.method, c.path, resp.Body)
 			}
 			if after := runsSnapshot(t, ts); after != before {

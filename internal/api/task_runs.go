@@ -1,22 +1,24 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/store"
 )
 
 func (a *API) taskRunRoutes() {
 	a.route("POST", "/task_runs/", "create:task_run", a.createTaskRun)
-	a.route("GET", "/task_runs/{id}", "read:task_run", readByID(a.Store.GetTaskRun))
+	a.route("GET", "/task_runs/{id}", "read:task_run", readByID(a.Store.GetTaskRun, "Task not found"))
 	a.route("PATCH", "/task_runs/{id}", "update:task_run", a.updateTaskRun)
-	a.route("DELETE", "/task_runs/{id}", "delete:task_run", deleteByID(a.Store.DeleteTaskRun))
-	a.route("POST", "/task_runs/filter", "read:task_run", query(runQuery, a.Store.ListTaskRuns))
-	a.route("POST", "/task_runs/count", "read:task_run", query(runQuery, a.Store.CountTaskRuns))
+	a.route("DELETE", "/task_runs/{id}", "delete:task_run", deleteByID(a.Store.DeleteTaskRun, "Task not found"))
+	a.route("POST", "/task_runs/filter", "read:task_run", query(runQuery(taskRunSorts), a.Store.ListTaskRuns))
+	a.route("POST", "/task_runs/count", "read:task_run", query(runQuery(nil), a.Store.CountTaskRuns))
 	a.route("POST", "/task_runs/{id}/set_state", "update:task_run", a.setTaskRunState)
 	a.route("GET", "/task_run_states/", "read:task_run", a.listTaskRunStates)
-	a.route("GET", "/task_run_states/{id}", "read:task_run", readByID(a.Store.GetTaskRunState))
+	a.route("GET", "/task_run_states/{id}", "read:task_run", readByID(a.Store.GetTaskRunState, "Flow run state not found"))
 }
 
 func (a *API) createTaskRun(w http.ResponseWriter, r *http.Request) error {
@@ -40,10 +42,10 @@ func (a *API) createTaskRun(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if in.TaskKey == nil {
-		return invalid(body, fieldErr("missing", "Field required", nil, "task_key"))
+		return required(body, "string_type", "Input should be a valid string", "task_key")
 	}
 	if in.DynamicKey == nil {
-		return invalid(body, fieldErr("missing", "Field required", nil, "dynamic_key"))
+		return required(body, "string_type", "Input should be a valid string", "dynamic_key")
 	}
 	initial := model.StateCreate{Type: model.Pending}
 	if in.State != nil {
@@ -67,6 +69,10 @@ func (a *API) createTaskRun(w http.ResponseWriter, r *http.Request) error {
 		run.EmpiricalPolicy = *in.EmpiricalPolicy
 	}
 	created, err := a.Store.CreateTaskRun(r.Context(), workspaceID(r), run, initial)
+	if store.IsNotFound(err) {
+		// As in Prefect, a missing flow run is a foreign-key conflict.
+		return detail(http.StatusConflict, integrityConflict)
+	}
 	if err != nil {
 		return err
 	}
@@ -80,14 +86,19 @@ func (a *API) updateTaskRun(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in struct {
-		Name *string `json:"name"`
+		Name json.RawMessage `json:"name"`
 	}
-	if _, err := decode(w, r, &in, true); err != nil {
+	body, err := decode(w, r, &in, false)
+	if err != nil {
+		return err
+	}
+	name, rename, err := newTaskRunName(body, in.Name)
+	if err != nil {
 		return err
 	}
 	err = a.Store.UpdateTaskRun(r.Context(), workspaceID(r), id, func(run *model.TaskRun) error {
-		if in.Name != nil {
-			run.Name = *in.Name
+		if rename {
+			run.Name = name
 		}
 		return nil
 	})
@@ -96,6 +107,41 @@ func (a *API) updateTaskRun(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// newTaskRunName reads the name member of a task run update. Like
+// Prefect's, a name sent as null or another false value (an empty string,
+// list or object, 0, false) is replaced by a generated one.
+func newTaskRunName(body []byte, raw json.RawMessage) (string, bool, error) {
+	if raw == nil {
+		return "", false, nil
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", false, err
+	}
+	var falsy bool
+	switch x := v.(type) {
+	case nil:
+		falsy = true
+	case string:
+		if x != "" {
+			return x, true, nil
+		}
+		falsy = true
+	case bool:
+		falsy = !x
+	case float64:
+		falsy = x == 0
+	case []any:
+		falsy = len(x) == 0
+	case map[string]any:
+		falsy = len(x) == 0
+	}
+	if falsy {
+		return runName(), true, nil
+	}
+	return "", false, invalid(body, fieldErr("string_type", "Input should be a valid string", v, "name"))
 }
 
 func (a *API) setTaskRunState(w http.ResponseWriter, r *http.Request) error {
@@ -110,7 +156,7 @@ func (a *API) setTaskRunState(w http.ResponseWriter, r *http.Request) error {
 	ws := workspaceID(r)
 	before, err := a.Store.GetTaskRun(r.Context(), ws, id)
 	if err != nil {
-		return err
+		return objectNotFound(err, "Task run with id %s not found", id)
 	}
 	res, err := a.Store.SetTaskRunState(r.Context(), ws, id, proposed, force)
 	if err != nil {

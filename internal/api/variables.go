@@ -23,13 +23,16 @@ const (
 // constraint.
 const integrityConflict = "Data integrity conflict. This usually means a unique or foreign key constraint was violated. See server logs for details."
 
+// variableNotFound is the detail of Prefect's 404s on the variable routes.
+const variableNotFound = "Variable not found."
+
 func (a *API) variableRoutes() {
 	a.route("POST", "/variables/", "create:variable", a.createVariable)
-	a.route("GET", "/variables/{id}", "read:variable", readByID(a.Store.GetVariable))
+	a.route("GET", "/variables/{id}", "read:variable", readByID(a.Store.GetVariable, variableNotFound))
 	a.route("GET", "/variables/name/{name}", "read:variable", a.readVariableByName)
 	a.route("PATCH", "/variables/{id}", "update:variable", a.updateVariable)
 	a.route("PATCH", "/variables/name/{name}", "update:variable", a.updateVariableByName)
-	a.route("DELETE", "/variables/{id}", "delete:variable", deleteByID(a.Store.DeleteVariable))
+	a.route("DELETE", "/variables/{id}", "delete:variable", deleteByID(a.Store.DeleteVariable, variableNotFound))
 	a.route("DELETE", "/variables/name/{name}", "delete:variable", a.deleteVariableByName)
 	a.route("POST", "/variables/filter", "read:variable", a.filterVariables)
 	a.route("POST", "/variables/count", "read:variable", a.countVariables)
@@ -49,7 +52,7 @@ func (a *API) createVariable(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if in.Name == nil {
-		return invalid(body, fieldErr("missing", "Field required", nil, "name"))
+		return required(body, "string_type", "Input should be a valid string", "name")
 	}
 	if in.Value == nil {
 		return invalid(body, fieldErr("missing", "Field required", nil, "value"))
@@ -144,7 +147,7 @@ func members(body []byte) map[string]json.RawMessage {
 func (a *API) readVariableByName(w http.ResponseWriter, r *http.Request) error {
 	v, err := a.Store.GetVariableByName(r.Context(), workspaceID(r), r.PathValue("name"))
 	if err != nil {
-		return err
+		return notFound(err, variableNotFound)
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
@@ -169,7 +172,7 @@ func (a *API) updateVariableByName(w http.ResponseWriter, r *http.Request) error
 	}
 	v, err := a.Store.GetVariableByName(r.Context(), workspaceID(r), r.PathValue("name"))
 	if err != nil {
-		return err
+		return notFound(err, variableNotFound)
 	}
 	return a.patchVariable(w, r, v.ID, patch)
 }
@@ -218,7 +221,7 @@ func (a *API) patchVariable(w http.ResponseWriter, r *http.Request, id uuid.UUID
 		return detail(http.StatusConflict, integrityConflict)
 	}
 	if err != nil {
-		return err
+		return notFound(err, variableNotFound)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -227,10 +230,10 @@ func (a *API) patchVariable(w http.ResponseWriter, r *http.Request, id uuid.UUID
 func (a *API) deleteVariableByName(w http.ResponseWriter, r *http.Request) error {
 	v, err := a.Store.GetVariableByName(r.Context(), workspaceID(r), r.PathValue("name"))
 	if err != nil {
-		return err
+		return notFound(err, variableNotFound)
 	}
 	if err := a.Store.DeleteVariable(r.Context(), workspaceID(r), v.ID); err != nil {
-		return err
+		return notFound(err, variableNotFound)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -243,6 +246,9 @@ func (a *API) filterVariables(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := checkPage(body, q.Limit, q.Offset); err != nil {
+		return err
+	}
+	if err := checkSort(body, q.Sort, variableSorts); err != nil {
 		return err
 	}
 	vars, err := a.Store.ListVariables(r.Context(), workspaceID(r), q)
@@ -264,12 +270,4 @@ func (a *API) countVariables(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, n)
 	return nil
-}
-
-// checkPage enforces Prefect's bounds on a filter's limit and offset.
-func checkPage(body []byte, limit, offset int) error {
-	if offset < 0 {
-		return invalid(body, fieldErr("greater_than_equal", "Input should be greater than or equal to 0", offset, "offset"))
-	}
-	return checkLimit(body, limit, 200)
 }

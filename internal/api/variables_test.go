@@ -239,16 +239,16 @@ func TestVariableBadInput(t *testing.T) {
 			{"PATCH", "/variables/" + id, `{"tags":"x"}`, 422, "list_type"},
 			{"PATCH", "/variables/" + id, `{"tags":null}`, 409, integrityConflict},
 			{"PATCH", "/variables/" + id, `{"name":null}`, 409, integrityConflict},
-			{"PATCH", "/variables/" + unknown, `{"value":2}`, 404, "Variable not found"},
+			{"PATCH", "/variables/" + unknown, `{"value":2}`, 404, "Variable not found."},
 			{"PATCH", "/variables/not-a-uuid", `{"value":2}`, 404, "Not Found"},
-			{"PATCH", "/variables/name/nope", `{"value":2}`, 404, "Variable not found"},
+			{"PATCH", "/variables/name/nope", `{"value":2}`, 404, "Variable not found."},
 			{"PATCH", "/variables/name/keep", `{"value":` + tooBig + `}`, 422, "value_error"},
-			{"GET", "/variables/" + unknown, ``, 404, "Variable not found"},
+			{"GET", "/variables/" + unknown, ``, 404, "Variable not found."},
 			{"GET", "/variables/not-a-uuid", ``, 404, "Not Found"},
-			{"GET", "/variables/name/nope", ``, 404, "Variable not found"},
-			{"DELETE", "/variables/" + unknown, ``, 404, "Variable not found"},
+			{"GET", "/variables/name/nope", ``, 404, "Variable not found."},
+			{"DELETE", "/variables/" + unknown, ``, 404, "Variable not found."},
 			{"DELETE", "/variables/not-a-uuid", ``, 404, "Not Found"},
-			{"DELETE", "/variables/name/nope", ``, 404, "Variable not found"},
+			{"DELETE", "/variables/name/nope", ``, 404, "Variable not found."},
 		}
 		for _, c := range cases {
 			var body any // GET and DELETE send none
