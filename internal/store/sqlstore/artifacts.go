@@ -139,7 +139,7 @@ func (db *DB) ListArtifacts(ctx context.Context, ws uuid.UUID, q store.ArtifactQ
 	if err != nil {
 		return nil, fmt.Errorf("list artifacts: %w", err)
 	}
-	return collect(rows, func(s interface{ Scan(...any) error }) (*model.Artifact, error) { return scanArtifact(s) })
+	return collect(rows, scanArtifact)
 }
 
 // CountArtifacts counts the artifacts matching q; with latestOnly, the keys

@@ -160,7 +160,7 @@ func (db *DB) ListEvents(ctx context.Context, ws uuid.UUID, q store.EventQuery) 
 	if err != nil {
 		return nil, 0, fmt.Errorf("list events: %w", err)
 	}
-	events, err := collect(rows, func(s interface{ Scan(...any) error }) (*model.Event, error) { return scanEvent(s) })
+	events, err := collect(rows, scanEvent)
 	return events, total, err
 }
 

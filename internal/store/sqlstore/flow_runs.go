@@ -26,8 +26,6 @@ const stateColumns = `s.id, s.type, s.name, s.timestamp, s.message, s.data, s.st
 
 const flowRunFrom = ` FROM flow_runs fr LEFT JOIN flow_run_states s ON s.id = fr.state_id`
 
-type scanner interface{ Scan(...any) error }
-
 // trackingDest returns the scan destinations of the shared run columns.
 func trackingDest(rt *model.RunTracking, stateTS, expected, next, start, end *nullTime) []any {
 	return []any{nullID{&rt.StateID}, nullStateType{&rt.StateType}, nullStr{&rt.StateName}, stateTS,
@@ -298,7 +296,7 @@ func (db *DB) ListFlowRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) 
 	if err != nil {
 		return nil, fmt.Errorf("list flow runs: %w", err)
 	}
-	return collect(rows, func(s interface{ Scan(...any) error }) (*model.FlowRun, error) { return scanFlowRun(s) })
+	return collect(rows, scanFlowRun)
 }
 
 // CountFlowRuns counts the flow runs matching q.
@@ -466,7 +464,7 @@ func (db *DB) listStates(ctx context.Context, table, runCol string, ws, runID uu
 	if err != nil {
 		return nil, fmt.Errorf("list states: %w", err)
 	}
-	return collect(rows, func(s interface{ Scan(...any) error }) (*model.State, error) { return scanState(s) })
+	return collect(rows, scanState)
 }
 
 func (db *DB) getState(ctx context.Context, table string, ws, id uuid.UUID) (*model.State, error) {

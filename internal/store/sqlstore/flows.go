@@ -13,7 +13,7 @@ import (
 
 const flowColumns = `f.id, f.name, f.tags, f.labels, f.created, f.updated`
 
-func scanFlow(row interface{ Scan(...any) error }) (*model.Flow, error) {
+func scanFlow(row scanner) (*model.Flow, error) {
 	var (
 		f                model.Flow
 		created, updated nullTime
@@ -168,7 +168,7 @@ func (db *DB) count(ctx context.Context, q string, args ...any) (int, error) {
 }
 
 // collect scans every row with scan.
-func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
 	defer rows.Close()
 	out := []T{}
 	for rows.Next() {

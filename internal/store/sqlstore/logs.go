@@ -67,7 +67,7 @@ func (db *DB) ListLogs(ctx context.Context, ws uuid.UUID, q store.LogQuery) ([]*
 	if err != nil {
 		return nil, fmt.Errorf("list logs: %w", err)
 	}
-	return collect(rows, func(s interface{ Scan(...any) error }) (*model.Log, error) { return scanLog(s) })
+	return collect(rows, scanLog)
 }
 
 // listLogsSQL builds the query of ListLogs.

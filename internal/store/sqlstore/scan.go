@@ -12,6 +12,9 @@ import (
 	"github.com/praetorhq/praetor/internal/store"
 )
 
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(...any) error }
+
 // nullTime scans a nullable timestamp from either engine: SQLite returns the
 // fixed-width text form, PostgreSQL a time.Time.
 type nullTime struct {

@@ -195,7 +195,7 @@ func (db *DB) ListTaskRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) 
 	if err != nil {
 		return nil, fmt.Errorf("list task runs: %w", err)
 	}
-	return collect(rows, func(s interface{ Scan(...any) error }) (*model.TaskRun, error) { return scanTaskRun(s) })
+	return collect(rows, scanTaskRun)
 }
 
 // CountTaskRuns counts the task runs matching q.

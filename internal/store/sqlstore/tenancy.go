@@ -106,7 +106,7 @@ func (db *DB) ListAccounts(ctx context.Context, userID uuid.UUID) ([]model.Accou
 	if err != nil {
 		return nil, fmt.Errorf("list accounts: %w", err)
 	}
-	return collect(rows, func(row interface{ Scan(...any) error }) (model.AccountAccess, error) {
+	return collect(rows, func(row scanner) (model.AccountAccess, error) {
 		var (
 			a       model.AccountAccess
 			created nullTime
@@ -191,7 +191,7 @@ func (db *DB) ListWorkspaces(ctx context.Context, userID uuid.UUID) ([]model.Wor
 	if err != nil {
 		return nil, fmt.Errorf("list workspaces: %w", err)
 	}
-	return collect(rows, func(row interface{ Scan(...any) error }) (model.WorkspaceAccess, error) {
+	return collect(rows, func(row scanner) (model.WorkspaceAccess, error) {
 		var accountRole, workspaceRole string
 		var (
 			w                model.WorkspaceAccess
@@ -226,7 +226,7 @@ func (db *DB) listMembers(ctx context.Context, table, col string, id uuid.UUID) 
 	if err != nil {
 		return nil, fmt.Errorf("list members: %w", err)
 	}
-	return collect(rows, func(row interface{ Scan(...any) error }) (model.Member, error) {
+	return collect(rows, func(row scanner) (model.Member, error) {
 		var role string
 		u, err := scanUser(row, &role)
 		if err != nil {
@@ -329,7 +329,7 @@ func (db *DB) ListAPIKeys(ctx context.Context, userID uuid.UUID) ([]*model.APIKe
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
 	}
-	return collect(rows, func(row interface{ Scan(...any) error }) (*model.APIKey, error) { return scanAPIKey(row) })
+	return collect(rows, scanAPIKey)
 }
 
 // DeleteAPIKey revokes one of a user's keys.

@@ -115,7 +115,7 @@ func (db *DB) ListVariables(ctx context.Context, ws uuid.UUID, q store.VariableQ
 	if err != nil {
 		return nil, fmt.Errorf("list variables: %w", err)
 	}
-	return collect(rows, func(s interface{ Scan(...any) error }) (*model.Variable, error) { return scanVariable(s) })
+	return collect(rows, scanVariable)
 }
 
 // CountVariables counts the variables matching q.

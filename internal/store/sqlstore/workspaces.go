@@ -13,7 +13,7 @@ import (
 
 const workspaceColumns = `w.id, w.account_id, a.handle, a.name, w.handle, w.name, w.description, w.is_default, w.created, w.updated`
 
-func scanWorkspace(row interface{ Scan(...any) error }) (model.Workspace, error) {
+func scanWorkspace(row scanner) (model.Workspace, error) {
 	var (
 		w                model.Workspace
 		created, updated nullTime
