@@ -88,14 +88,14 @@ func (u *UI) signIn(q *request) error {
 }
 
 type registerData struct {
-	Email, DisplayName, Handle, Error string
+	Email, DisplayName, Handle, Next, Error string
 }
 
 func (u *UI) registerForm(q *request) error {
 	if !u.SignUp {
 		return &httpError{http.StatusForbidden, "Registration is closed on this server. Ask an administrator for an account."}
 	}
-	return u.render(q, http.StatusOK, "register.html", registerData{})
+	return u.render(q, http.StatusOK, "register.html", registerData{Next: q.r.URL.Query().Get("next")})
 }
 
 func (u *UI) register(q *request) error {
@@ -110,7 +110,7 @@ func (u *UI) register(q *request) error {
 		if !errors.As(err, &se) {
 			return err
 		}
-		return u.render(q, http.StatusUnprocessableEntity, "register.html", registerData{Email: in.Email, DisplayName: in.DisplayName, Handle: in.Handle, Error: se.Message})
+		return u.render(q, http.StatusUnprocessableEntity, "register.html", registerData{Email: in.Email, DisplayName: in.DisplayName, Handle: in.Handle, Next: f.Get("next"), Error: se.Message})
 	}
 	if err := q.startSession(user); err != nil {
 		return err
@@ -124,7 +124,12 @@ func (u *UI) register(q *request) error {
 			return err
 		}
 	}
-	// A new account starts by making its first workspace.
+	// A visitor sent here from another page (such as the CLI's browser
+	// login) goes back to it; otherwise a new account starts by making its
+	// first workspace.
+	if next := f.Get("next"); next != "" {
+		return q.redirect(safeNext(next))
+	}
 	return q.redirect("/workspaces/new")
 }
 

@@ -251,7 +251,7 @@ func (u *UI) prepare(q *request) error {
 			return err
 		}
 		q.CSRF = tok
-		http.SetCookie(q.w, &http.Cookie{Name: csrfCookie, Value: tok, Path: "/", HttpOnly: true, Secure: q.r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		http.SetCookie(q.w, &http.Cookie{Name: csrfCookie, Value: tok, Path: "/", HttpOnly: true, Secure: q.secure(), SameSite: http.SameSiteStrictMode})
 	}
 	if q.r.Method != http.MethodGet && q.r.Method != http.MethodHead {
 		if err := q.r.ParseForm(); err != nil {
@@ -265,6 +265,13 @@ func (u *UI) prepare(q *request) error {
 	return nil
 }
 
+// secure reports whether the browser reached us over HTTPS, directly or
+// through a proxy that terminates TLS; cookies are then marked Secure. The
+// forwarded header can only add the flag, never take it away.
+func (q *request) secure() bool {
+	return q.r.TLS != nil || strings.EqualFold(q.r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
 // startSession signs a user in on this browser.
 func (q *request) startSession(u *model.User) error {
 	tok, err := auth.NewToken(32)
@@ -275,7 +282,7 @@ func (q *request) startSession(u *model.User) error {
 	if err := q.ui.Store.CreateSession(q.r.Context(), s); err != nil {
 		return err
 	}
-	http.SetCookie(q.w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/", HttpOnly: true, Secure: q.r.TLS != nil,
+	http.SetCookie(q.w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/", HttpOnly: true, Secure: q.secure(),
 		SameSite: http.SameSiteLaxMode, Expires: s.Expires.Time})
 	q.User = u
 	return nil

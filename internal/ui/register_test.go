@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -29,5 +30,26 @@ func TestAnonymousRunsVisibleAfterRegistering(t *testing.T) {
 	target := page.Header.Get("Location")
 	if got := c.get(target); got.Status != http.StatusOK || !strings.Contains(got.Body, "anonymous-otter") || !strings.Contains(got.Body, "local-etl") {
 		t.Fatalf("%s: %d, the anonymous run is not shown", target, got.Status)
+	}
+}
+
+// Registering from a page that sent the visitor to sign in (such as the
+// CLI's browser login) returns there; an off-site target is ignored.
+func TestRegisterReturnsToNext(t *testing.T) {
+	ts := startServer(t)
+	for next, want := range map[string]string{
+		"/auth/client?callback=http%3A%2F%2F127.0.0.1%3A9%2F": "/auth/client?callback=http%3A%2F%2F127.0.0.1%3A9%2F",
+		"//evil.example/steal":                                "/workspaces",
+		"":                                                    "/workspaces/new",
+	} {
+		c := ts.newClient(t)
+		u := newUser("nomad")
+		if form := c.get("/register?next=" + url.QueryEscape(next)); next != "" && !strings.Contains(form.Body, `name="next" value="`) {
+			t.Fatalf("the registration form drops next")
+		}
+		r := c.postCSRF("/register", url.Values{"email": {u.Email}, "handle": {u.Handle}, "password": {u.Password}, "next": {next}})
+		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != want {
+			t.Errorf("next %q: %d to %q, want %q", next, r.Status, r.Header.Get("Location"), want)
+		}
 	}
 }
