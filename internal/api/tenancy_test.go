@@ -375,3 +375,17 @@ func databaseText(t *testing.T, ts *testServer) string {
 	}
 	return b.String()
 }
+
+// An account always keeps an owner.
+func TestLastOwnerStays(t *testing.T) {
+	forEachEngineWith(t, closedServer, func(t *testing.T, ts *testServer) {
+		alice, bob := newTenant(t, ts, "alice"), newTenant(t, ts, "bob")
+		members := "/accounts/" + alice.accountID + "/members/"
+		alice.client.do("PATCH", members+alice.userID.String(), map[string]any{"role": "admin"}).expect(http.StatusConflict)
+		alice.client.do("POST", members, map[string]any{"email": "bob@example.com", "role": "owner"}).expect(http.StatusCreated)
+		alice.client.do("PATCH", members+alice.userID.String(), map[string]any{"role": "admin"}).expect(http.StatusNoContent)
+		if role, err := ts.store.AccountRole(t.Context(), uuid.MustParse(alice.accountID), bob.userID); err != nil || role != "owner" {
+			t.Fatalf("bob's role: %q %v", role, err)
+		}
+	})
+}

@@ -275,6 +275,21 @@ func SetAccountMemberRole(ctx context.Context, s store.Store, actorRole string, 
 	if (role == auth.AccountOwner || current == auth.AccountOwner) && actorRole != auth.AccountOwner {
 		return store.Errorf(store.EForbidden, "Only owners can grant or change the owner role.")
 	}
+	if current == auth.AccountOwner && role != auth.AccountOwner {
+		members, err := s.ListAccountMembers(ctx, accountID)
+		if err != nil {
+			return err
+		}
+		owners := 0
+		for _, m := range members {
+			if m.Role == auth.AccountOwner {
+				owners++
+			}
+		}
+		if owners < 2 {
+			return store.Errorf(store.EConflict, "An account needs an owner: make someone else owner first.")
+		}
+	}
 	return s.SetAccountMember(ctx, accountID, userID, role)
 }
 
