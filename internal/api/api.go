@@ -80,6 +80,9 @@ type access struct {
 	// socketAuth: the request carried no credential but may authenticate
 	// with a websocket auth frame.
 	socketAuth bool
+	// root is the workspace's API root as the client addressed it:
+	// /api or /api/accounts/{a}/workspaces/{w}.
+	root string
 }
 
 func accessOf(r *http.Request) *access { return r.Context().Value(accessKey).(*access) }
@@ -166,6 +169,7 @@ func (a *API) roleIn(ctx context.Context, p *auth.Principal, ws uuid.UUID) (stri
 
 // serveIn serves the path below the workspace root with acc in context.
 func (a *API) serveIn(w http.ResponseWriter, r *http.Request, acc *access) {
+	acc.root = strings.TrimSuffix(strings.TrimSuffix(r.URL.Path, r.PathValue("rest")), "/")
 	r2 := r.WithContext(context.WithValue(r.Context(), accessKey, acc))
 	u := *r.URL
 	u.Path = "/" + r.PathValue("rest")

@@ -321,7 +321,12 @@ func (a *API) eventPage(w http.ResponseWriter, r *http.Request, q store.EventQue
 	page := eventPage{Events: evs, Total: total}
 	if q.Offset+len(evs) < total {
 		tok, _ := json.Marshal(pageToken{Filter: q.Filter, Limit: q.Limit, Offset: q.Offset + len(evs)})
-		next := "events/filter/next?page-token=" + base64.RawURLEncoding.EncodeToString(tok)
+		// An absolute URL, as Prefect's server answers.
+		scheme := "http"
+		if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+			scheme = "https"
+		}
+		next := scheme + "://" + r.Host + accessOf(r).root + "/events/filter/next?page-token=" + base64.RawURLEncoding.EncodeToString(tok)
 		page.NextPage = &next
 	}
 	writeJSON(w, http.StatusOK, page)

@@ -524,3 +524,108 @@ func TestRunRoutesBadInput(t *testing.T) {
 		}
 	})
 }
+
+// Flow-run transitions emit Prefect's prefect.flow-run.<State> events: stored
+// with the state's id, published live, related to the flow and tags; a
+// refused transition emits nothing.
+func TestFlowRunStateEvents(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ts *testServer) {
+		conn, err := dialEvents(t, ts, "/events/out", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.CloseNow()
+		filter, _ := json.Marshal(map[string]any{"type": "filter", "backfill": false,
+			"filter": map[string]any{"event": map[string]any{"prefix": []string{"prefect.flow-run."}}}})
+		check(t, conn.Write(t.Context(), websocket.MessageText, filter))
+		live := make(chan string, 20)
+		go func() {
+			for {
+				_, msg, err := conn.Read(t.Context())
+				if err != nil {
+					return
+				}
+				var m struct {
+					Event struct {
+						Event string `json:"event"`
+					} `json:"event"`
+				}
+				json.Unmarshal(msg, &m)
+				live <- m.Event.Event
+			}
+		}()
+		// The subscription is registered after the filter frame; give the
+		// server a moment by waiting for an event that must arrive.
+		var run map[string]any
+		eventually(t, "the first live flow-run event", func() bool {
+			run = createFlowRun(t, ts, createFlow(t, ts, "evented"), map[string]any{"tags": []string{"nightly"}})
+			select {
+			case name := <-live:
+				return name == "prefect.flow-run.Pending"
+			case <-time.After(100 * time.Millisecond):
+				return false
+			}
+		})
+		id := run["id"].(string)
+		_, res := setState(t, ts, "flow_runs", id, map[string]any{"type": "RUNNING"}, false)
+		setState(t, ts, "flow_runs", id, map[string]any{"type": "PENDING"}, false) // aborted: no event
+		select {
+		case name := <-live:
+			if name != "prefect.flow-run.Running" {
+				t.Fatalf("live event %q, want prefect.flow-run.Running", name)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no live event for RUNNING")
+		}
+		page := ts.do("POST", "/events/filter", map[string]any{"filter": map[string]any{
+			"resource": map[string]any{"id": []string{"prefect.flow-run." + id}}, "order": "ASC"}}).expect(http.StatusOK).object()
+		evs := page["events"].([]any)
+		if len(evs) != 2 {
+			t.Fatalf("%d stored events for the run, want 2 (PENDING, RUNNING): %v", len(evs), evs)
+		}
+		running := evs[1].(map[string]any)
+		resource := running["resource"].(map[string]any)
+		if running["id"] != res["state"].(map[string]any)["id"] || resource["prefect.state-type"] != "RUNNING" || resource["prefect.run-count"] != "1" {
+			t.Fatalf("RUNNING event: %v", running)
+		}
+		related := normJSON(t, running["related"])
+		if !strings.Contains(related, `"prefect.resource.role":"flow"`) || !strings.Contains(related, "prefect.tag.nightly") {
+			t.Fatalf("related resources: %s", related)
+		}
+		if running["follows"] != evs[0].(map[string]any)["id"] {
+			t.Fatalf("RUNNING does not follow PENDING: %v", running["follows"])
+		}
+		payload := normJSON(t, running["payload"])
+		if !strings.Contains(payload, `"intended":{"from":"PENDING","to":"RUNNING"}`) {
+			t.Fatalf("payload: %s", payload)
+		}
+	})
+}
+
+// events/filter pages with an absolute next_page URL, as Prefect's server.
+func TestEventPages(t *testing.T) {
+	forEachEngineWith(t, closedServer, func(t *testing.T, ts *testServer) {
+		alice := newTenant(t, ts, "alice")
+		c := alice.client
+		var batch []map[string]any
+		for i := range 5 {
+			batch = append(batch, map[string]any{"event": fmt.Sprintf("paged.%d", i), "resource": map[string]string{"prefect.resource.id": "r"}})
+		}
+		c.do("POST", alice.base()+"/events", batch).expect(http.StatusNoContent)
+		first := c.do("POST", alice.base()+"/events/filter", map[string]any{"limit": 3, "filter": map[string]any{"event": map[string]any{"prefix": []string{"paged."}}}}).expect(http.StatusOK).object()
+		next, _ := first["next_page"].(string)
+		if want := ts.url + "/api" + alice.base() + "/events/filter/next?page-token="; !strings.HasPrefix(next, want) {
+			t.Fatalf("next_page %q, want it under %q", next, want)
+		}
+		second := c.do("GET", strings.TrimPrefix(next, ts.url+"/api"), nil).expect(http.StatusOK).object()
+		seen := map[string]bool{}
+		for _, page := range []map[string]any{first, second} {
+			for _, e := range page["events"].([]any) {
+				seen[e.(map[string]any)["event"].(string)] = true
+			}
+		}
+		if len(seen) != 5 || second["next_page"] != nil {
+			t.Fatalf("two pages hold %d distinct events (want 5), second next_page %v", len(seen), second["next_page"])
+		}
+	})
+}

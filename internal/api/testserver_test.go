@@ -108,7 +108,9 @@ func newTestServerOn(t testing.TB, dsn string, configure func(*Config)) *testSer
 	if err != nil {
 		t.Fatalf("default workspace: %v", err)
 	}
-	cfg := Config{Store: db, Ingest: events.NewIngester(db, events.NewBus(), logger), Authn: auth.NewAuthenticator(db, logger),
+	bus := events.NewBus()
+	db.OnEvents(bus.Publish)
+	cfg := Config{Store: db, Ingest: events.NewIngester(db, bus, logger), Authn: auth.NewAuthenticator(db, logger),
 		Default: ws, Anonymous: true, SignUp: true, Logger: logger}
 	if configure != nil {
 		configure(&cfg)

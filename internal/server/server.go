@@ -79,7 +79,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
-	ingest := events.NewIngester(db, events.NewBus(), log)
+	bus := events.NewBus()
+	db.OnEvents(bus.Publish)
+	ingest := events.NewIngester(db, bus, log)
 	authn := auth.NewAuthenticator(db, log)
 	a := api.New(api.Config{Store: db, Ingest: ingest, Authn: authn, Default: def,
 		Anonymous: cfg.anonymous(), SignUp: cfg.SignUp, Logger: log})

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/model"
 )
 
@@ -30,6 +31,19 @@ type DB struct {
 	writer writer
 	log    *slog.Logger
 	now    func() time.Time
+	// publish receives the events a write emitted, after it committed.
+	publish func(ws uuid.UUID, events []*model.Event)
+}
+
+// OnEvents sets where the events that transitions emit (Prefect's
+// prefect.flow-run.* state events) go once their transaction commits.
+func (db *DB) OnEvents(publish func(ws uuid.UUID, events []*model.Event)) { db.publish = publish }
+
+// published hands committed events to the subscriber OnEvents set.
+func (db *DB) published(ws uuid.UUID, events []*model.Event) {
+	if db.publish != nil && len(events) > 0 {
+		db.publish(ws, events)
+	}
 }
 
 // writer runs write transactions. SQLite funnels every write through one

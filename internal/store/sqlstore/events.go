@@ -15,12 +15,8 @@ import (
 func (db *DB) IngestEvents(ctx context.Context, ws uuid.UUID, events []*model.Event, records []store.TaskRunRecord) error {
 	return db.writer.write(ctx, func(tx *sql.Tx) error {
 		for _, e := range events {
-			_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO events (workspace_id, id, occurred, event, resource_id, resource, related, payload, follows, received)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id, id) DO NOTHING`),
-				ws, e.ID, db.d.time(e.Occurred), e.Event, e.Resource.ID(), mustJSON(e.Resource), mustJSON(e.Related),
-				payloadArg(e.Payload), e.Follows, db.d.time(e.Received))
-			if err != nil {
-				return fmt.Errorf("insert event: %w", err)
+			if err := db.insertEvent(ctx, tx, ws, e); err != nil {
+				return err
 			}
 		}
 		for _, rec := range records {
@@ -30,6 +26,18 @@ func (db *DB) IngestEvents(ctx context.Context, ws uuid.UUID, events []*model.Ev
 		}
 		return nil
 	})
+}
+
+// insertEvent stores one event; a redelivered id is ignored.
+func (db *DB) insertEvent(ctx context.Context, q queryer, ws uuid.UUID, e *model.Event) error {
+	_, err := q.ExecContext(ctx, db.d.rebind(`INSERT INTO events (workspace_id, id, occurred, event, resource_id, resource, related, payload, follows, received)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id, id) DO NOTHING`),
+		ws, e.ID, db.d.time(e.Occurred), e.Event, e.Resource.ID(), mustJSON(e.Resource), mustJSON(e.Related),
+		payloadArg(e.Payload), e.Follows, db.d.time(e.Received))
+	if err != nil {
+		return fmt.Errorf("insert event: %w", err)
+	}
+	return nil
 }
 
 func payloadArg(p []byte) any {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/events"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/orchestration"
 	"github.com/praetorhq/praetor/internal/store"
@@ -135,7 +136,10 @@ func normalizeFlowRun(r *model.FlowRun) {
 
 // CreateFlowRun inserts a flow run and forces its initial state.
 func (db *DB) CreateFlowRun(ctx context.Context, ws uuid.UUID, r *model.FlowRun, initial model.StateCreate) (bool, error) {
-	var created bool
+	var (
+		created bool
+		emitted []*model.Event
+	)
 	err := db.writer.write(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM flows WHERE workspace_id = ? AND id = ?`), ws, r.FlowID).Scan(&n); err != nil {
@@ -173,9 +177,12 @@ func (db *DB) CreateFlowRun(ctx context.Context, ws uuid.UUID, r *model.FlowRun,
 			return fmt.Errorf("insert flow run: %w", err)
 		}
 		created = true
-		_, err = db.setFlowRunState(ctx, tx, ws, r, initial, true)
+		_, err = db.setFlowRunState(ctx, tx, ws, r, initial, true, &emitted)
 		return err
 	})
+	if err == nil {
+		db.published(ws, emitted)
+	}
 	return created, err
 }
 
@@ -353,21 +360,29 @@ func (db *DB) DeleteFlowRun(ctx context.Context, ws, id uuid.UUID) error {
 
 // SetFlowRunState orchestrates a proposed state for a flow run.
 func (db *DB) SetFlowRunState(ctx context.Context, ws, id uuid.UUID, proposed model.StateCreate, force bool) (*orchestration.Result, error) {
-	var res *orchestration.Result
+	var (
+		res     *orchestration.Result
+		emitted []*model.Event
+	)
 	err := db.writer.write(ctx, func(tx *sql.Tx) error {
 		r, err := db.lockFlowRun(ctx, tx, ws, "fr.id = ?", id)
 		if err != nil {
 			return err
 		}
-		res, err = db.setFlowRunState(ctx, tx, ws, r, proposed, force)
+		res, err = db.setFlowRunState(ctx, tx, ws, r, proposed, force, &emitted)
 		return err
 	})
+	if err == nil {
+		db.published(ws, emitted)
+	}
 	return res, err
 }
 
 // setFlowRunState decides and, when the decision writes, records a state for
-// r inside tx; a subflow's state is mirrored onto its parent task run.
-func (db *DB) setFlowRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.FlowRun, proposed model.StateCreate, force bool) (*orchestration.Result, error) {
+// r inside tx, with the state-change event Prefect's server emits (appended
+// to emitted, to publish after commit); a subflow's state is mirrored onto
+// its parent task run.
+func (db *DB) setFlowRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.FlowRun, proposed model.StateCreate, force bool, emitted *[]*model.Event) (*orchestration.Result, error) {
 	now := db.now()
 	p := orchestration.NewState(proposed, now)
 	p.StateDetails.FlowRunID = &r.ID
@@ -380,6 +395,7 @@ func (db *DB) setFlowRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *
 	s := d.Write
 	s.StateDetails.FlowRunID = &r.ID
 	uniqueAfter(s, r.State)
+	initial := r.State
 	resuming := r.EmpiricalPolicy.Resuming
 	orchestration.Track(&r.RunTracking, s, resuming)
 	if s.Type == model.Running || s.Type.Terminal() {
@@ -392,11 +408,22 @@ func (db *DB) setFlowRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *
 		return nil, err
 	}
 	res.State = s
+	var parentTask *model.TaskRun
 	if r.ParentTaskRunID != nil {
-		if err := db.mirrorOntoParentTask(ctx, tx, ws, *r.ParentTaskRunID, r.ID, s); err != nil {
+		var err error
+		if parentTask, err = db.mirrorOntoParentTask(ctx, tx, ws, *r.ParentTaskRunID, r.ID, s); err != nil {
 			return nil, err
 		}
 	}
+	flow, err := scanFlow(tx.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowColumns+` FROM flows f WHERE f.workspace_id = ? AND f.id = ?`), ws, r.FlowID))
+	if err != nil {
+		return nil, fmt.Errorf("read flow of run: %w", err)
+	}
+	e := events.FlowRunStateEvent(r, flow, parentTask, initial, s)
+	if err := db.insertEvent(ctx, tx, ws, e); err != nil {
+		return nil, err
+	}
+	*emitted = append(*emitted, e)
 	return res, nil
 }
 
@@ -409,13 +436,13 @@ func uniqueAfter(s, prev *model.State) {
 
 // mirrorOntoParentTask forces a copy of a subflow's new state onto the task
 // run that tracks the subflow in its parent flow.
-func (db *DB) mirrorOntoParentTask(ctx context.Context, tx *sql.Tx, ws, taskRunID, childID uuid.UUID, s *model.State) error {
+func (db *DB) mirrorOntoParentTask(ctx context.Context, tx *sql.Tx, ws, taskRunID, childID uuid.UUID, s *model.State) (*model.TaskRun, error) {
 	tr, err := db.lockTaskRun(ctx, tx, ws, "tr.id = ?", taskRunID)
 	if store.IsNotFound(err) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cp := *s
 	cp.ID = uuid.Must(uuid.NewV7())
@@ -425,9 +452,9 @@ func (db *DB) mirrorOntoParentTask(ctx context.Context, tx *sql.Tx, ws, taskRunI
 	uniqueAfter(&cp, tr.State)
 	orchestration.Track(&tr.RunTracking, &cp, false)
 	if err := db.insertState(ctx, tx, "task_run_states", "task_run_id", ws, tr.ID, &cp); err != nil {
-		return err
+		return nil, err
 	}
-	return db.saveTaskRun(ctx, tx, ws, tr)
+	return tr, db.saveTaskRun(ctx, tx, ws, tr)
 }
 
 // insertState writes a state row of a flow or task run.
