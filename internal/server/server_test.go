@@ -131,3 +131,26 @@ func TestShutdownKeepsAcceptedWrites(t *testing.T) {
 		t.Fatalf("%d events stored, %d sent before shutdown", total, len(sentEvents))
 	}
 }
+
+// Anonymous access defaults to on only for loopback addresses; an explicit
+// setting wins either way.
+func TestAnonymousDefault(t *testing.T) {
+	on, off := true, false
+	for _, c := range []struct {
+		cfg  Config
+		want bool
+	}{
+		{Config{Host: "127.0.0.1"}, true},
+		{Config{Host: "::1"}, true},
+		{Config{Host: "localhost"}, true},
+		{Config{Host: "0.0.0.0"}, false},
+		{Config{Host: "192.0.2.10"}, false},
+		{Config{Host: ""}, false}, // every interface
+		{Config{Host: "0.0.0.0", Anonymous: &on}, true},
+		{Config{Host: "127.0.0.1", Anonymous: &off}, false},
+	} {
+		if got := c.cfg.anonymous(); got != c.want {
+			t.Errorf("host %q anonymous %v: got %v, want %v", c.cfg.Host, c.cfg.Anonymous, got, c.want)
+		}
+	}
+}
