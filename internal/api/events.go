@@ -22,6 +22,10 @@ import (
 // maxEventBytes is Prefect's default maximum event size.
 const maxEventBytes = 1_500_000
 
+// maxPendingEvents bounds the events one websocket holds before they are
+// stored.
+const maxPendingEvents = 1000
+
 func (a *API) eventRoutes() {
 	a.mux.HandleFunc("GET /events/in", a.eventsIn)
 	a.mux.HandleFunc("GET /events/out", a.eventsOut)
@@ -122,6 +126,7 @@ func (a *API) eventsIn(w http.ResponseWriter, r *http.Request) {
 
 	var (
 		mu      sync.Mutex
+		room    = sync.NewCond(&mu) // signalled when pending is taken
 		pending []*model.Event
 		wake    = make(chan struct{}, 1)
 		done    = make(chan struct{})
@@ -130,6 +135,7 @@ func (a *API) eventsIn(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		batch := pending
 		pending = nil
+		room.Broadcast()
 		mu.Unlock()
 		// Ingest outlives the connection: events already received are kept
 		// even when the client hangs up.
@@ -161,6 +167,11 @@ func (a *API) eventsIn(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		mu.Lock()
+		// A client faster than the database waits, rather than growing
+		// the queue without bound.
+		for len(pending) >= maxPendingEvents {
+			room.Wait()
+		}
 		pending = append(pending, &e)
 		mu.Unlock()
 		select {

@@ -629,3 +629,24 @@ func TestEventPages(t *testing.T) {
 		}
 	})
 }
+
+// A burst larger than one websocket's queue is stored whole: the reader
+// waits for room instead of dropping or growing without bound.
+func TestEventsInBurst(t *testing.T) {
+	ts := newTestServer(t)
+	conn, err := dialEvents(t, ts, "/events/in", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 2*maxPendingEvents + 500
+	for i := range n {
+		e, _ := json.Marshal(map[string]any{"id": uuid.Must(uuid.NewV7()).String(), "event": fmt.Sprintf("burst.%d", i),
+			"occurred": "2026-01-01T00:00:00Z", "resource": map[string]string{"prefect.resource.id": "r"}})
+		check(t, conn.Write(t.Context(), websocket.MessageText, e))
+	}
+	conn.Close(websocket.StatusNormalClosure, "")
+	eventually(t, "every event of the burst", func() bool {
+		_, total, err := ts.store.ListEvents(t.Context(), ts.workspace.ID, store.EventQuery{Limit: 1})
+		return err == nil && total == n
+	})
+}
