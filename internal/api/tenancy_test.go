@@ -133,6 +133,9 @@ func TestWorkspaceIsolation(t *testing.T) {
 		if _, err := dialEvents(t, ts, ab+"/events/out", bob.key); err == nil {
 			t.Fatal("bob subscribed to alice's events")
 		}
+		if _, err := dialEvents(t, ts, ab+"/events/in", bob.key); err == nil {
+			t.Fatal("bob opened an event stream into alice's workspace")
+		}
 		sub, err := dialEvents(t, ts, ab+"/events/out", alice.key)
 		if err != nil {
 			t.Fatal(err)
