@@ -260,6 +260,23 @@ func TestAuthentication(t *testing.T) {
 			t.Fatalf("events/in with the key: %v", err)
 		}
 		conn.CloseNow()
+		// Cloud mode: the key rides on the upgrade request, with no
+		// subprotocol and no auth frame.
+		cloudDial := func(key string) error {
+			h := http.Header{"Authorization": {"bearer " + key}}
+			c, _, err := websocket.Dial(t.Context(), "ws"+strings.TrimPrefix(ts.url, "http")+"/api"+alice.base()+"/events/in", &websocket.DialOptions{HTTPHeader: h})
+			if err == nil {
+				c.CloseNow()
+			}
+			return err
+		}
+		if err := cloudDial(alice.key); err != nil {
+			t.Fatalf("Cloud-mode events/in with the key: %v", err)
+		}
+		other := newTenant(t, ts, "mallory")
+		if err := cloudDial(other.key); err == nil {
+			t.Fatal("Cloud-mode events/in with another tenant's key was accepted")
+		}
 		// A browser session is the UI's: the API does not take its cookie,
 		// so no other site can use it for cross-site API calls.
 		token, err := auth.NewToken(32)
