@@ -20,7 +20,7 @@ func (a *API) flowRunRoutes() {
 	a.route("DELETE", "/flow_runs/{id}", "delete:flow_run", deleteByID(a.Store.DeleteFlowRun, "Flow run not found"))
 	a.route("POST", "/flow_runs/filter", "read:flow_run", query(runQuery(flowRunSorts), a.Store.ListFlowRuns))
 	a.route("POST", "/flow_runs/count", "read:flow_run", query(runQuery(nil), a.Store.CountFlowRuns))
-	a.route("POST", "/flow_runs/{id}/set_state", "update:flow_run", a.setFlowRunState)
+	a.route("POST", "/flow_runs/{id}/set_state", "update:flow_run", setStateRoute(a.Store.SetFlowRunState, "Flow run with id %s not found"))
 	a.route("POST", "/flow_runs/{id}/resume", "update:flow_run", a.resumeFlowRun)
 	a.route("GET", "/flow_runs/{id}/graph", "read:flow_run", a.flowRunGraph)
 	a.route("GET", "/flow_run_states/", "read:flow_run", a.listFlowRunStates)
@@ -210,34 +210,33 @@ func decodeSetState(w http.ResponseWriter, r *http.Request) (model.StateCreate, 
 }
 
 // writeOrchestration answers a set_state call: 201 when a state was written.
-func writeOrchestration(w http.ResponseWriter, res *orchestration.Result, before *model.State) {
+func writeOrchestration(w http.ResponseWriter, res *orchestration.Result) {
 	status := http.StatusOK
-	if res.State != nil && (before == nil || res.State.ID != before.ID) {
+	if res.Written {
 		status = http.StatusCreated
 	}
 	writeJSON(w, status, res)
 }
 
-func (a *API) setFlowRunState(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
+// setStateRoute answers POST …/{id}/set_state; missing is Prefect's 404 message
+// for an unknown run.
+func setStateRoute(set func(ctx context.Context, ws, id uuid.UUID, proposed model.StateCreate, force bool) (*orchestration.Result, error), missing string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		proposed, force, err := decodeSetState(w, r)
+		if err != nil {
+			return err
+		}
+		res, err := set(r.Context(), workspaceID(r), id, proposed, force)
+		if err != nil {
+			return objectNotFound(err, missing, id)
+		}
+		writeOrchestration(w, res)
+		return nil
 	}
-	proposed, force, err := decodeSetState(w, r)
-	if err != nil {
-		return err
-	}
-	ws := workspaceID(r)
-	before, err := a.Store.GetFlowRun(r.Context(), ws, id)
-	if err != nil {
-		return objectNotFound(err, "Flow run with id %s not found", id)
-	}
-	res, err := a.Store.SetFlowRunState(r.Context(), ws, id, proposed, force)
-	if err != nil {
-		return err
-	}
-	writeOrchestration(w, res, before.State)
-	return nil
 }
 
 func (a *API) resumeFlowRun(w http.ResponseWriter, r *http.Request) error {
@@ -271,7 +270,7 @@ func (a *API) resumeFlowRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeOrchestration(w, res, run.State)
+	writeOrchestration(w, res)
 	return nil
 }
 

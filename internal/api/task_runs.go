@@ -16,7 +16,7 @@ func (a *API) taskRunRoutes() {
 	a.route("DELETE", "/task_runs/{id}", "delete:task_run", deleteByID(a.Store.DeleteTaskRun, "Task not found"))
 	a.route("POST", "/task_runs/filter", "read:task_run", query(runQuery(taskRunSorts), a.Store.ListTaskRuns))
 	a.route("POST", "/task_runs/count", "read:task_run", query(runQuery(nil), a.Store.CountTaskRuns))
-	a.route("POST", "/task_runs/{id}/set_state", "update:task_run", a.setTaskRunState)
+	a.route("POST", "/task_runs/{id}/set_state", "update:task_run", setStateRoute(a.Store.SetTaskRunState, "Task run with id %s not found"))
 	a.route("GET", "/task_run_states/", "read:task_run", a.listTaskRunStates)
 	a.route("GET", "/task_run_states/{id}", "read:task_run", readByID(a.Store.GetTaskRunState, "Flow run state not found"))
 }
@@ -142,28 +142,6 @@ func newTaskRunName(body []byte, raw json.RawMessage) (string, bool, error) {
 		return runName(), true, nil
 	}
 	return "", false, invalid(body, fieldErr("string_type", "Input should be a valid string", v, "name"))
-}
-
-func (a *API) setTaskRunState(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	proposed, force, err := decodeSetState(w, r)
-	if err != nil {
-		return err
-	}
-	ws := workspaceID(r)
-	before, err := a.Store.GetTaskRun(r.Context(), ws, id)
-	if err != nil {
-		return objectNotFound(err, "Task run with id %s not found", id)
-	}
-	res, err := a.Store.SetTaskRunState(r.Context(), ws, id, proposed, force)
-	if err != nil {
-		return err
-	}
-	writeOrchestration(w, res, before.State)
-	return nil
 }
 
 func (a *API) listTaskRunStates(w http.ResponseWriter, r *http.Request) error {

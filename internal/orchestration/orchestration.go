@@ -35,6 +35,9 @@ type Result struct {
 	Status  Status       `json:"status"`
 	State   *model.State `json:"state"`
 	Details Details      `json:"details"`
+	// Written reports whether the transition wrote a state (the API then
+	// answers 201).
+	Written bool `json:"-"`
 }
 
 // Decision is a policy's verdict on one proposal.

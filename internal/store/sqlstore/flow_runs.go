@@ -407,7 +407,7 @@ func (db *DB) setFlowRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *
 	if err := db.saveFlowRun(ctx, tx, ws, r); err != nil {
 		return nil, err
 	}
-	res.State = s
+	res.State, res.Written = s, true
 	var parentTask *model.TaskRun
 	if r.ParentTaskRunID != nil {
 		var err error

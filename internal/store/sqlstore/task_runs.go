@@ -291,7 +291,7 @@ func (db *DB) setTaskRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *
 	if err := db.saveTaskRun(ctx, tx, ws, r); err != nil {
 		return nil, err
 	}
-	res.State = s
+	res.State, res.Written = s, true
 	return res, nil
 }
 
