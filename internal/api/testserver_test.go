@@ -244,3 +244,43 @@ func normJSON(t *testing.T, v any) string {
 	}
 	return string(out)
 }
+
+// refused is a request the API must turn down.
+type refused struct {
+	method, path, body string
+	status             int
+	detail             string // the detail, or a 422's first error type; "" skips the check
+}
+
+// expectRefused sends each request (a body only with POST and PATCH) and
+// checks its status, its detail, that the error body has one of Prefect's
+// shapes ({"detail"} from HTTPExceptions, {"exception_detail", …} from
+// validation, {"exception_message"} from ObjectNotFoundError) and that
+// snapshot, what the database holds, did not change.
+func expectRefused(t *testing.T, ts *testServer, snapshot func() string, cases []refused) {
+	t.Helper()
+	before := snapshot()
+	for _, c := range cases {
+		var body any
+		if c.method == "POST" || c.method == "PATCH" {
+			body = c.body
+		}
+		resp := ts.do(c.method, c.path, body)
+		if resp.Status != c.status {
+			t.Errorf("%s %s %.80s: status %d, want %d; body %.300s", c.method, c.path, c.body, resp.Status, c.status, resp.Body)
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal(resp.Body, &m); err != nil || (m["detail"] == nil && m["exception_detail"] == nil && m["exception_message"] == nil) {
+			t.Errorf("%s %s: error body is not Prefect's shape: %s", c.method, c.path, resp.Body)
+		}
+		if c.detail != "" {
+			if got := resp.detail(); got != c.detail {
+				t.Errorf("%s %s %.80s: detail %q, want %q", c.method, c.path, c.body, got, c.detail)
+			}
+		}
+		if after := snapshot(); after != before {
+			t.Fatalf("%s %s %.80s changed the database:\nbefore %s\nafter  %s", c.method, c.path, c.body, before, after)
+		}
+	}
+}
