@@ -376,12 +376,6 @@ func (b *browser) follow(sel string) int {
 	return b.navigated("follow "+sel, chromedp.Click(chromedp.CSS(sel)))
 }
 
-// click clicks the element matching sel and does not wait for anything.
-func (b *browser) click(sel string) {
-	b.t.Helper()
-	b.do("click "+sel, chromedp.Click(chromedp.CSS(sel)))
-}
-
 // dialog returns the message of the next JavaScript dialog the page opened
 // (the tab accepts each one), or fails when none opened.
 func (b *browser) dialog() string {
