@@ -46,7 +46,7 @@ func (db *DB) CreateArtifact(ctx context.Context, ws uuid.UUID, a *model.Artifac
 	now := model.Now()
 	a.ID = uuid.Must(uuid.NewV7())
 	a.Created, a.Updated = now, now
-	return db.writer.write(ctx, func(tx *sql.Tx) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO artifacts (id, workspace_id, key, type, description, data, metadata,
 			flow_run_id, task_run_id, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			a.ID, ws, a.Key, a.Type, a.Description, mustJSON(a.Data), metadataArg(a.Metadata), a.FlowRunID, a.TaskRunID,
@@ -152,7 +152,7 @@ func (db *DB) CountArtifacts(ctx context.Context, ws uuid.UUID, q store.Artifact
 // UpdateArtifact applies patch to an artifact and saves the fields Prefect
 // lets clients change: data, description and metadata.
 func (db *DB) UpdateArtifact(ctx context.Context, ws, id uuid.UUID, patch func(*model.Artifact) error) error {
-	return db.writer.write(ctx, func(tx *sql.Tx) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		a, err := db.getArtifact(ctx, tx, db.d.forUpdate(), ws, id)
 		if err != nil {
 			return err

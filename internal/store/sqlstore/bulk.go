@@ -45,7 +45,7 @@ func (db *DB) BulkInsertFlowRuns(ctx context.Context, ws uuid.UUID, runs []*mode
 		}
 	}
 	const runCols = 35
-	return db.writer.write(ctx, func(tx *sql.Tx) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for start := 0; start < len(runs); start += insertChunk {
 			chunk := runs[start:min(start+insertChunk, len(runs))]
 			var b strings.Builder

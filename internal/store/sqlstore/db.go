@@ -48,8 +48,12 @@ func (db *DB) published(ws uuid.UUID, events []*model.Event) {
 
 // writer runs write transactions. SQLite funnels every write through one
 // connection with group commit; PostgreSQL runs each in its own transaction.
+// fn gets a context that carries ctx's values but not its cancellation: once
+// a write has started, a caller that hangs up must not interrupt a
+// transaction that other callers' writes share, nor turn a commit into an
+// error its caller never sees.
 type writer interface {
-	write(ctx context.Context, fn func(tx *sql.Tx) error) error
+	write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error
 	close() error
 }
 
@@ -101,7 +105,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("read migrations: %w", err)
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
-	return db.writer.write(ctx, func(tx *sql.Tx) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied TEXT NOT NULL)`); err != nil {
 			return fmt.Errorf("create schema_migrations: %w", err)
 		}

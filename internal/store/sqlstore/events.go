@@ -13,7 +13,7 @@ import (
 // IngestEvents stores events (a redelivered id is ignored) and applies the
 // task-run records derived from them, all in one transaction.
 func (db *DB) IngestEvents(ctx context.Context, ws uuid.UUID, events []*model.Event, records []store.TaskRunRecord) error {
-	return db.writer.write(ctx, func(tx *sql.Tx) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, e := range events {
 			if err := db.insertEvent(ctx, tx, ws, e); err != nil {
 				return err

@@ -140,7 +140,7 @@ func (db *DB) CreateFlowRun(ctx context.Context, ws uuid.UUID, r *model.FlowRun,
 		created bool
 		emitted []*model.Event
 	)
-	err := db.writer.write(ctx, func(tx *sql.Tx) error {
+	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM flows WHERE workspace_id = ? AND id = ?`), ws, r.FlowID).Scan(&n); err != nil {
 			return err
@@ -314,7 +314,7 @@ func (db *DB) CountFlowRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery)
 
 // UpdateFlowRun applies patch to a flow run and saves it.
 func (db *DB) UpdateFlowRun(ctx context.Context, ws, id uuid.UUID, patch func(*model.FlowRun) error) error {
-	return db.writer.write(ctx, func(tx *sql.Tx) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		r, err := db.lockFlowRun(ctx, tx, ws, "fr.id = ?", id)
 		if err != nil {
 			return err
@@ -364,7 +364,7 @@ func (db *DB) SetFlowRunState(ctx context.Context, ws, id uuid.UUID, proposed mo
 		res     *orchestration.Result
 		emitted []*model.Event
 	)
-	err := db.writer.write(ctx, func(tx *sql.Tx) error {
+	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		r, err := db.lockFlowRun(ctx, tx, ws, "fr.id = ?", id)
 		if err != nil {
 			return err

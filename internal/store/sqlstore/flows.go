@@ -35,7 +35,7 @@ func scanFlow(row scanner) (*model.Flow, error) {
 // back into f.
 func (db *DB) UpsertFlow(ctx context.Context, ws uuid.UUID, f *model.Flow) (bool, error) {
 	var created bool
-	err := db.writer.write(ctx, func(tx *sql.Tx) error {
+	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := model.Now()
 		res, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO flows (id, workspace_id, name, tags, labels, created, updated)
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id, name) DO NOTHING`),
@@ -147,7 +147,7 @@ func (db *DB) DeleteFlow(ctx context.Context, ws, id uuid.UUID) error {
 
 // execOne runs a write that must touch exactly one row, else not found.
 func (db *DB) execOne(ctx context.Context, what, q string, args ...any) error {
-	return db.writer.write(ctx, func(tx *sql.Tx) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, db.d.rebind(q), args...)
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)

@@ -26,7 +26,7 @@ func openTestSQLite(t *testing.T) *DB {
 func TestGroupCommitIsolatesFailures(t *testing.T) {
 	db := openTestSQLite(t)
 	ctx := t.Context()
-	if err := db.writer.write(ctx, func(tx *sql.Tx) error {
+	if err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `CREATE TABLE gc (k INTEGER PRIMARY KEY)`)
 		return err
 	}); err != nil {
@@ -40,7 +40,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = db.writer.write(ctx, func(tx *sql.Tx) error {
+			errs[i] = db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 				if _, err := tx.ExecContext(ctx, `INSERT INTO gc (k) VALUES (?)`, i); err != nil {
 					return err
 				}
@@ -74,7 +74,7 @@ func TestGroupCommitCloseDrains(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := db.writer.write(ctx, func(tx *sql.Tx) error {
+	if err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `CREATE TABLE gc (k INTEGER PRIMARY KEY)`)
 		return err
 	}); err != nil {
@@ -85,7 +85,7 @@ func TestGroupCommitCloseDrains(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := db.writer.write(ctx, func(tx *sql.Tx) error {
+			if err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 				_, err := tx.ExecContext(ctx, `INSERT INTO gc (k) VALUES (?)`, i)
 				return err
 			}); err != nil {
@@ -97,7 +97,7 @@ func TestGroupCommitCloseDrains(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.writer.write(ctx, func(*sql.Tx) error { return nil }); !errors.Is(err, errClosed) {
+	if err := db.writer.write(ctx, func(context.Context, *sql.Tx) error { return nil }); !errors.Is(err, errClosed) {
 		t.Fatalf("write after close: %v, want errClosed", err)
 	}
 	again, err := Open(t.Context(), path, slog.New(slog.DiscardHandler))
@@ -119,7 +119,7 @@ func TestRefusesNewerSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := db.writer.write(ctx, func(tx *sql.Tx) error {
+	if err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied) VALUES (9999, 'future')`)
 		return err
 	}); err != nil {

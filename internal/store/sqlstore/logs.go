@@ -22,7 +22,7 @@ func (db *DB) CreateLogs(ctx context.Context, ws uuid.UUID, logs []*model.Log) e
 		return nil
 	}
 	now := model.Now()
-	return db.writer.write(ctx, func(tx *sql.Tx) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for start := 0; start < len(logs); start += insertChunk {
 			chunk := logs[start:min(start+insertChunk, len(logs))]
 			var b strings.Builder

@@ -48,12 +48,16 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 // transitions of one run.
 type txWriter struct{ db *sql.DB }
 
-func (w txWriter) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (w txWriter) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx)
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(ctx, tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

@@ -99,7 +99,7 @@ type groupCommitter struct {
 
 type writeRequest struct {
 	ctx  context.Context
-	fn   func(tx *sql.Tx) error
+	fn   func(ctx context.Context, tx *sql.Tx) error
 	err  error
 	done chan struct{}
 }
@@ -116,7 +116,7 @@ func newGroupCommitter(db *sql.DB) *groupCommitter {
 
 var errClosed = errors.New("store is closed")
 
-func (g *groupCommitter) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (g *groupCommitter) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	req := &writeRequest{ctx: ctx, fn: fn, done: make(chan struct{})}
 	g.mu.RLock()
 	if g.closed {
@@ -181,7 +181,7 @@ func (g *groupCommitter) commit(batch []*writeRequest) {
 			r.err = fmt.Errorf("savepoint: %w", err)
 			continue
 		}
-		if err := r.fn(tx); err != nil {
+		if err := r.fn(context.WithoutCancel(r.ctx), tx); err != nil {
 			r.err = err
 			if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO req"); rbErr != nil {
 				r.err = errors.Join(err, rbErr)

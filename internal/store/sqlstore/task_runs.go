@@ -59,7 +59,7 @@ func normalizeTaskRun(r *model.TaskRun) {
 // the existing run of the same (flow_run_id, task_key, dynamic_key).
 func (db *DB) CreateTaskRun(ctx context.Context, ws uuid.UUID, r *model.TaskRun, initial model.StateCreate) (bool, error) {
 	var created bool
-	err := db.writer.write(ctx, func(tx *sql.Tx) error {
+	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if r.FlowRunID != nil {
 			if _, err := db.lockFlowRun(ctx, tx, ws, "fr.id = ?", *r.FlowRunID); err != nil {
 				return err
@@ -206,7 +206,7 @@ func (db *DB) CountTaskRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery)
 
 // UpdateTaskRun applies patch to a task run and saves it.
 func (db *DB) UpdateTaskRun(ctx context.Context, ws, id uuid.UUID, patch func(*model.TaskRun) error) error {
-	return db.writer.write(ctx, func(tx *sql.Tx) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		r, err := db.lockTaskRun(ctx, tx, ws, "tr.id = ?", id)
 		if err != nil {
 			return err
@@ -237,7 +237,7 @@ func (db *DB) saveTaskRun(ctx context.Context, q queryer, ws uuid.UUID, r *model
 
 // DeleteTaskRun deletes a task run and its states.
 func (db *DB) DeleteTaskRun(ctx context.Context, ws, id uuid.UUID) error {
-	return db.writer.write(ctx, func(tx *sql.Tx) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM task_runs WHERE workspace_id = ? AND id = ?`), ws, id)
 		if err != nil {
 			return fmt.Errorf("delete task run: %w", err)
@@ -253,7 +253,7 @@ func (db *DB) DeleteTaskRun(ctx context.Context, ws, id uuid.UUID) error {
 // SetTaskRunState orchestrates a proposed state for a task run.
 func (db *DB) SetTaskRunState(ctx context.Context, ws, id uuid.UUID, proposed model.StateCreate, force bool) (*orchestration.Result, error) {
 	var res *orchestration.Result
-	err := db.writer.write(ctx, func(tx *sql.Tx) error {
+	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		r, err := db.lockTaskRun(ctx, tx, ws, "tr.id = ?", id)
 		if err != nil {
 			return err

@@ -19,7 +19,7 @@ func (db *DB) CreateUser(ctx context.Context, u *model.User, passwordHash string
 	u.ID, u.Created = uuid.Must(uuid.NewV7()), now
 	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
 	account.ID, account.Created = uuid.Must(uuid.NewV7()), now
-	return db.writer.write(ctx, func(tx *sql.Tx) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO users (id, email, handle, display_name, password_hash, created) VALUES (?, ?, ?, ?, ?, ?)`),
 			u.ID, u.Email, u.Handle, u.DisplayName, passwordHash, db.d.time(now))
 		if db.d.isUniqueViolation(err) {
@@ -131,7 +131,7 @@ func (db *DB) AccountRole(ctx context.Context, accountID, userID uuid.UUID) (str
 func (db *DB) CreateWorkspace(ctx context.Context, ws *model.Workspace, creator *uuid.UUID) error {
 	now := model.Now()
 	ws.ID, ws.Created, ws.Updated = uuid.Must(uuid.NewV7()), now, now
-	return db.writer.write(ctx, func(tx *sql.Tx) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO workspaces (id, account_id, handle, name, description, is_default, created, updated)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), ws.ID, ws.AccountID, ws.Handle, ws.Name, ws.Description, false, db.d.time(now), db.d.time(now))
 		if db.d.isUniqueViolation(err) {
@@ -161,7 +161,7 @@ func (db *DB) UpdateWorkspace(ctx context.Context, ws *model.Workspace) error {
 
 // DeleteWorkspace deletes a workspace and everything in it.
 func (db *DB) DeleteWorkspace(ctx context.Context, accountID, workspaceID uuid.UUID) error {
-	return db.writer.write(ctx, func(tx *sql.Tx) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM workspaces WHERE account_id = ? AND id = ? AND is_default = ?`), accountID, workspaceID, false)
 		if err != nil {
 			return fmt.Errorf("delete workspace: %w", err)
@@ -237,7 +237,7 @@ func (db *DB) listMembers(ctx context.Context, table, col string, id uuid.UUID) 
 }
 
 func (db *DB) setMember(ctx context.Context, table, col string, id, userID uuid.UUID, role string) error {
-	return db.writer.write(ctx, func(tx *sql.Tx) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO `+table+` (`+col+`, user_id, role, created) VALUES (?, ?, ?, ?)
 			ON CONFLICT (`+col+`, user_id) DO UPDATE SET role = excluded.role`), id, userID, role, db.d.time(model.Now()))
 		if err != nil {
@@ -259,7 +259,7 @@ func (db *DB) SetAccountMember(ctx context.Context, accountID, userID uuid.UUID,
 
 // RemoveAccountMember removes a member from an account and its workspaces.
 func (db *DB) RemoveAccountMember(ctx context.Context, accountID, userID uuid.UUID) error {
-	return db.writer.write(ctx, func(tx *sql.Tx) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM account_members WHERE account_id = ? AND user_id = ?`), accountID, userID)
 		if err != nil {
 			return fmt.Errorf("remove member: %w", err)
@@ -304,7 +304,7 @@ func scanAPIKey(row scanner) (*model.APIKey, error) {
 // CreateAPIKey stores a key's metadata and hash.
 func (db *DB) CreateAPIKey(ctx context.Context, k *model.APIKey) error {
 	k.ID, k.Created = uuid.Must(uuid.NewV7()), model.Now()
-	return db.writer.write(ctx, func(tx *sql.Tx) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO api_keys (`+apiKeyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)`),
 			k.ID, k.UserID, k.Name, k.Prefix, k.Hash, db.timeArg(k.Expires), db.d.time(k.Created))
 		if err != nil {
@@ -339,7 +339,7 @@ func (db *DB) DeleteAPIKey(ctx context.Context, userID, id uuid.UUID) error {
 
 // TouchAPIKey records when a key was last used.
 func (db *DB) TouchAPIKey(ctx context.Context, id uuid.UUID, at model.Time) error {
-	return db.writer.write(ctx, func(tx *sql.Tx) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE api_keys SET last_used = ? WHERE id = ?`), db.d.time(at), id)
 		return err
 	})
@@ -347,7 +347,7 @@ func (db *DB) TouchAPIKey(ctx context.Context, id uuid.UUID, at model.Time) erro
 
 // CreateSession stores a browser session.
 func (db *DB) CreateSession(ctx context.Context, s *model.Session) error {
-	return db.writer.write(ctx, func(tx *sql.Tx) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO sessions (id, user_id, csrf, expires, created) VALUES (?, ?, ?, ?, ?)`),
 			s.ID, s.UserID, s.CSRF, db.d.time(s.Expires), db.d.time(model.Now()))
 		return err
@@ -371,7 +371,7 @@ func (db *DB) GetSession(ctx context.Context, id string) (*model.Session, error)
 
 // DeleteSession ends a session.
 func (db *DB) DeleteSession(ctx context.Context, id string) error {
-	return db.writer.write(ctx, func(tx *sql.Tx) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM sessions WHERE id = ?`), id)
 		return err
 	})

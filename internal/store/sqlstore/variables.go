@@ -42,7 +42,7 @@ func (db *DB) CreateVariable(ctx context.Context, ws uuid.UUID, v *model.Variabl
 	if v.Tags == nil {
 		v.Tags = []string{}
 	}
-	return db.writer.write(ctx, func(tx *sql.Tx) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO variables (id, workspace_id, name, value, tags, created, updated)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`),
 			v.ID, ws, v.Name, mustJSON(v.Value), mustJSON(v.Tags), db.d.time(now), db.d.time(now))
@@ -127,7 +127,7 @@ func (db *DB) CountVariables(ctx context.Context, ws uuid.UUID, q store.Variable
 // UpdateVariable applies patch to a variable and saves its name, value and
 // tags; renaming onto another variable's name is a conflict.
 func (db *DB) UpdateVariable(ctx context.Context, ws, id uuid.UUID, patch func(*model.Variable) error) error {
-	return db.writer.write(ctx, func(tx *sql.Tx) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		v, err := db.getVariable(ctx, tx, db.d.forUpdate(), `v.id = ?`, ws, id)
 		if err != nil {
 			return err

@@ -34,7 +34,7 @@ func (db *DB) DefaultWorkspace(ctx context.Context) (model.Workspace, error) {
 	if !errors.Is(err, sql.ErrNoRows) {
 		return w, fmt.Errorf("read default workspace: %w", err)
 	}
-	err = db.writer.write(ctx, func(tx *sql.Tx) error {
+	err = db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM workspaces WHERE is_default = ?`), true).Scan(&n); err != nil || n > 0 {
 			return err
