@@ -299,8 +299,9 @@ var errorCases = []errorCase{
 	// filter; no Prefect client sends them.
 	{method: "POST", path: "/flows/filter", body: `{"limit":"10"}`,
 		known: "pydantic takes the string \"10\" as an int; praetor answers 422 int_parsing"},
-	{method: "POST", path: "/flow_runs/filter", body: `{"flow_runs":{"start_time":{"before_":0}}}`,
-		known: "pydantic takes a number as a Unix timestamp; praetor answers 422 datetime_type"},
+	{method: "POST", path: "/flow_runs/filter", body: `{"flow_runs":{"start_time":{"before_":0}}}`},
+	{method: "POST", path: "/flow_runs/filter", body: `{"flow_runs":{"start_time":{"after_":"1700000000.5"}}}`},
+	{method: "POST", path: "/flow_runs/filter", body: `{"flow_runs":{"start_time":{"after_":true}}}`},
 	{method: "POST", path: "/flow_runs/{run}/set_state", body: `{"state":{"type":"RUNNING"},"force":"yes"}`,
 		known: "pydantic takes \"yes\" as true; praetor answers 422 bool_parsing"},
 }

@@ -116,10 +116,17 @@ func locate(t reflect.Type, v any, loc []any) (fieldError, bool) {
 		}
 		return fieldError{}, false
 	case t == timeType:
-		if !isString {
-			return bad("datetime_type", "Input should be a valid datetime")
+		var err error
+		switch v := v.(type) {
+		case string:
+			_, err = model.ParseTime(v)
+		case float64:
+			_, err = model.FromEpoch(v)
+		default:
+			// Prefect's DateTime type answers value_error, not pydantic's datetime_type.
+			return bad("value_error", "value is not a valid datetime")
 		}
-		if _, err := model.ParseTime(s); err != nil {
+		if err != nil {
 			return bad("value_error", "Value error, "+err.Error())
 		}
 		return fieldError{}, false

@@ -44,8 +44,55 @@ func TestTimeJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil || !back.Equal(tm.Time) {
 		t.Fatalf("round trip = %v, %v", back, err)
 	}
-	if err := json.Unmarshal([]byte(`12`), &back); err == nil {
-		t.Fatal("a number decoded as a time")
+	if err := json.Unmarshal([]byte(`true`), &back); err == nil {
+		t.Fatal("a boolean decoded as a time")
+	}
+}
+
+// TestTimeForms pins the forms Prefect's server (pydantic) reads as a
+// datetime, among them the epoch seconds that pause_flow_run sends.
+func TestTimeForms(t *testing.T) {
+	at := func(s string) time.Time {
+		p, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, c := range []struct {
+		json string
+		want time.Time
+	}{
+		{`"2025-06-01"`, at("2025-06-01T00:00:00Z")},
+		{`"2025-06-01 12:00"`, at("2025-06-01T12:00:00Z")},
+		{`"2025-06-01t12:00:10z"`, at("2025-06-01T12:00:10Z")},
+		{`"2025-06-01T12:00:10,5Z"`, at("2025-06-01T12:00:10.5Z")},
+		{`"2025-06-01T12:00:10.1234567Z"`, at("2025-06-01T12:00:10.123456Z")},
+		{`"2025-06-01T12:00:10.123456+0200"`, at("2025-06-01T10:00:10.123456Z")},
+		{`"2025-06-01T12:00:10+02"`, at("2025-06-01T10:00:10Z")},
+		{`"2025-06-01T12:00:10-05:30"`, at("2025-06-01T17:30:10Z")},
+		{`1700000000`, at("2023-11-14T22:13:20Z")},
+		{`1700000000.25`, at("2023-11-14T22:13:20.25Z")},
+		{`1.7e9`, at("2023-11-14T22:13:20Z")},
+		{`"1700000000.5"`, at("2023-11-14T22:13:20.5Z")},
+		{`1700000000000`, at("2023-11-14T22:13:20Z")}, // milliseconds above 2e10
+		{`20000000000`, at("2603-10-11T11:33:20Z")},
+		{`-5`, at("1969-12-31T23:59:55Z")},
+		{`"0"`, at("1970-01-01T00:00:00Z")},
+	} {
+		var got Time
+		if err := json.Unmarshal([]byte(c.json), &got); err != nil {
+			t.Errorf("%s: %v", c.json, err)
+		} else if !got.Equal(c.want) {
+			t.Errorf("%s = %v, want %v", c.json, got, c.want)
+		}
+	}
+	for _, bad := range []string{`true`, `"1e9"`, `1e20`, `"  2025-06-01T12:00:10Z"`, `"2025-06-01T24:00:00Z"`,
+		`"2025-06-01T12:00:60Z"`, `"2025-02-30"`, `"2025-06-01T12:00:10+00:00:00"`, `"2025-06-01T12"`, `"2025-06-01T12:00:10."`, `{}`} {
+		var got Time
+		if err := json.Unmarshal([]byte(bad), &got); err == nil {
+			t.Errorf("%s decoded as %v, want an error", bad, got)
+		}
 	}
 }
 
