@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/praetorhq/praetor/internal/testenv"
 )
 
 var (
@@ -56,7 +58,7 @@ func run(m *testing.M) int {
 func requirePython(t *testing.T) {
 	t.Helper()
 	if pythonBin == "" {
-		t.Skip("PRAETOR_TEST_PYTHON is not set: these tests need a python with prefect==3.8.8 (scripts/test provides one)")
+		testenv.Missing(t, "PRAETOR_TEST_PYTHON is not set: these tests need a python with prefect==3.8.8 (scripts/test provides one)")
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/praetorhq/praetor/internal/testenv"
 )
 
 // TestPrefectServerShapes runs the same flows against Prefect's own server
@@ -260,7 +262,7 @@ type oracleServer struct {
 func (o *oracleServer) client(t *testing.T) *apiClient {
 	t.Helper()
 	if prefectBin == "" {
-		t.Skip("PRAETOR_TEST_PREFECT is not set: no Prefect server to compare with (scripts/test sets it)")
+		testenv.Missing(t, "PRAETOR_TEST_PREFECT is not set: no Prefect server to compare with (scripts/test sets it)")
 	}
 	o.startOnce.Do(func() {
 		o.proc, o.api, o.startErr = startPrefectServer(filepath.Join(workDir, "prefect-server"))

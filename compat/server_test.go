@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/praetorhq/praetor/internal/testdb"
+	"github.com/praetorhq/praetor/internal/testenv"
 )
 
 // engines names the servers every scenario runs against: by default praetor
@@ -41,7 +42,7 @@ func startServer(t *testing.T, engine string) *apiClient {
 		return startPraetor(t, engine)
 	}
 	if prefectBin == "" {
-		t.Skip("PRAETOR_TEST_PREFECT is not set: cannot start Prefect's own server")
+		testenv.Missing(t, "PRAETOR_TEST_PREFECT is not set: cannot start Prefect's own server")
 	}
 	p, api, err := startPrefectServer(t.TempDir())
 	if err != nil {

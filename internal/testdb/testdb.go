@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/praetorhq/praetor/internal/testenv"
 )
 
 // EnvPostgres names the PostgreSQL server to create test databases in.
@@ -40,7 +42,7 @@ func Postgres(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(EnvPostgres)
 	if base == "" {
-		t.Skip(EnvPostgres + " is not set: no PostgreSQL to test against")
+		testenv.Missing(t, EnvPostgres+" is not set: no PostgreSQL to test against")
 	}
 	u, err := url.Parse(base)
 	if err != nil {

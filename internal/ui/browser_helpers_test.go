@@ -51,9 +51,11 @@ import (
 	"time"
 
 	"github.com/praetorhq/praetor/internal/testdb"
+	"github.com/praetorhq/praetor/internal/testenv"
 
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
 	"github.com/praetorhq/praetor/internal/server"
 )
 
@@ -179,7 +181,7 @@ func (ts *testServer) newBrowser(t *testing.T) *browser {
 	t.Helper()
 	exe := chromiumPath()
 	if exe == "" {
-		t.Skip("no Chromium: install Debian's chromium or set PRAETOR_TEST_CHROMIUM")
+		testenv.Missing(t, "no Chromium: install Debian's chromium or set PRAETOR_TEST_CHROMIUM")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),

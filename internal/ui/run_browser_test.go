@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/praetorhq/praetor/internal/testenv"
 )
 
 // Real-browser tests of the workspace pages, with runs made by the real
@@ -82,7 +84,7 @@ func pythonBin(t *testing.T) string {
 	t.Helper()
 	p := os.Getenv("PRAETOR_TEST_PYTHON")
 	if p == "" {
-		t.Skip("PRAETOR_TEST_PYTHON is not set: these tests need a python with the prefect client")
+		testenv.Missing(t, "PRAETOR_TEST_PYTHON is not set: these tests need a python with the prefect client")
 	}
 	return p
 }
