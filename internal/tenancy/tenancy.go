@@ -6,6 +6,7 @@ package tenancy
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -39,7 +40,25 @@ func Handle(name string) string {
 // ValidHandle reports whether h can name an account or workspace.
 func ValidHandle(h string) bool { return handlePattern.MatchString(h) }
 
+// reservedHandles are the handles only the server may use: "default" names
+// its own account and the workspace the plain /api routes serve (the
+// store's DefaultWorkspace creates both). No account or workspace a user creates may
+// take one, so nothing a user makes can pass for, or be adopted as, the
+// server's own.
+var reservedHandles = []string{"default"}
+
 var errHandle = store.Errorf(store.EInvalid, "Handles use lower-case letters, digits and dashes (at most 63).")
+
+// checkHandle validates a handle a user chose or one derived for them.
+func checkHandle(h string) error {
+	if !ValidHandle(h) {
+		return errHandle
+	}
+	if slices.Contains(reservedHandles, h) {
+		return store.Errorf(store.EInvalid, "The handle %q is reserved for the server's own account and workspace; choose another.", h)
+	}
+	return nil
+}
 
 // SignUp is a new user with their account.
 type SignUp struct {
@@ -73,8 +92,11 @@ func RegisterUser(ctx context.Context, s store.Store, in SignUp) (*model.User, *
 	if in.DisplayName == "" {
 		in.DisplayName = in.Handle
 	}
-	if !ValidHandle(in.Handle) || !ValidHandle(in.AccountHandle) {
+	if !ValidHandle(in.Handle) {
 		return nil, nil, errHandle
+	}
+	if err := checkHandle(in.AccountHandle); err != nil {
+		return nil, nil, err
 	}
 	hash, err := auth.HashPassword(in.Password)
 	if err != nil {
@@ -122,7 +144,7 @@ type WorkspaceInput struct {
 }
 
 // Apply validates in and sets it on ws; an empty handle is derived from the
-// name.
+// name. Only the default workspace may keep the reserved handle it has.
 func (in WorkspaceInput) Apply(ws *model.Workspace) error {
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" || len(in.Name) > 100 {
@@ -131,8 +153,10 @@ func (in WorkspaceInput) Apply(ws *model.Workspace) error {
 	if in.Handle == "" {
 		in.Handle = Handle(in.Name)
 	}
-	if !ValidHandle(in.Handle) {
-		return errHandle
+	if !(ws.IsDefault && in.Handle == ws.Handle) {
+		if err := checkHandle(in.Handle); err != nil {
+			return err
+		}
 	}
 	if len(in.Description) > 2000 {
 		return store.Errorf(store.EInvalid, "The description is longer than 2000 characters.")
