@@ -118,7 +118,7 @@ func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	k, err := tenancy.CreateAPIKey(r.Context(), a.Store, p.UserID, in.Name, in.Expiration)
+	k, err := tenancy.CreateAPIKey(r.Context(), a.Store, p.UserID, in.Name, in.Expiration, p.KeyExpires)
 	if err != nil {
 		return err
 	}

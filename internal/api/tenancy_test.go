@@ -41,7 +41,7 @@ func newTenant(t *testing.T, ts *testServer, handle string) *tenant {
 	user := signup["user"].(map[string]any)
 	acct := signup["account"].(map[string]any)
 	userID := uuid.MustParse(user["id"].(string))
-	k, err := tenancy.CreateAPIKey(t.Context(), ts.store, userID, "test", nil)
+	k, err := tenancy.CreateAPIKey(t.Context(), ts.store, userID, "test", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

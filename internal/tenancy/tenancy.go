@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/auth"
@@ -116,14 +117,31 @@ type NewAPIKey struct {
 	Key string `json:"key"`
 }
 
-// CreateAPIKey mints a key for a user.
-func CreateAPIKey(ctx context.Context, s store.Store, userID uuid.UUID, name string, expires *model.Time) (*NewAPIKey, error) {
+// BrowserLoginKeyLifetime is how long a key minted by the Prefect CLI's
+// browser login (`prefect cloud login`, "Log in with a web browser") works:
+// nobody picks its expiry, and a key that never expires would outlive the
+// laptop it was left on.
+const BrowserLoginKeyLifetime = 90 * 24 * time.Hour
+
+// CreateAPIKey mints a key for a user, expiring at expires (nil: never).
+// parent is the expiry of the key the request was made with (nil for a
+// browser session, the admin command, or a key that never expires): a key
+// cannot mint one that outlives it, so a key without an expiry of its own
+// gets the parent's.
+func CreateAPIKey(ctx context.Context, s store.Store, userID uuid.UUID, name string, expires, parent *model.Time) (*NewAPIKey, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 100 {
 		return nil, store.Errorf(store.EInvalid, "An API key needs a name of 1 to 100 characters.")
 	}
 	if expires != nil && !expires.After(model.Now().Time) {
 		return nil, store.Errorf(store.EInvalid, "The expiration must be in the future.")
+	}
+	if parent != nil {
+		if expires == nil {
+			expires = parent
+		} else if expires.After(parent.Time) {
+			return nil, store.Errorf(store.EInvalid, "A key cannot outlive the key that creates it: the expiration must be no later than %s.", parent.Format(time.RFC3339))
+		}
 	}
 	key, prefix, hash, err := auth.NewKey(auth.UserKeyPrefix)
 	if err != nil {
