@@ -59,8 +59,14 @@ type Workspaces interface {
 	// WorkspaceRole is the user's effective role in the workspace, "" if none.
 	WorkspaceRole(ctx context.Context, userID, workspaceID uuid.UUID) (string, error)
 	ListAccountMembers(ctx context.Context, accountID uuid.UUID) ([]model.Member, error)
-	SetAccountMember(ctx context.Context, accountID, userID uuid.UUID, role string) error
-	RemoveAccountMember(ctx context.Context, accountID, userID uuid.UUID) error
+	// ChangeAccountMember changes userID's membership of an account on
+	// behalf of actorID, in one write transaction that holds the account
+	// locked: decide sees the membership as it is then and returns the
+	// user's new role, "" to remove them (and from the account's
+	// workspaces), or an error that changes nothing. Rules such as "an
+	// account keeps an owner" hold under concurrent changes only because
+	// they are decided here.
+	ChangeAccountMember(ctx context.Context, accountID, actorID, userID uuid.UUID, decide func(AccountMembership) (string, error)) error
 	ListWorkspaceMembers(ctx context.Context, workspaceID uuid.UUID) ([]model.Member, error)
 	SetWorkspaceMember(ctx context.Context, workspaceID, userID uuid.UUID, role string) error
 	RemoveWorkspaceMember(ctx context.Context, workspaceID, userID uuid.UUID) error
@@ -74,6 +80,14 @@ type Workspaces interface {
 	CreateSession(ctx context.Context, s *model.Session) error
 	GetSession(ctx context.Context, id string) (*model.Session, error)
 	DeleteSession(ctx context.Context, id string) error
+}
+
+// AccountMembership is what a change of one account membership is decided
+// on: the acting user's role, the member's role ("" for none) and how many
+// owners the account has.
+type AccountMembership struct {
+	ActorRole, Role string
+	Owners          int
 }
 
 // Flows stores flows.

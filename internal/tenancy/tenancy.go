@@ -275,90 +275,85 @@ var (
 	errAccountRole  = store.Errorf(store.EInvalid, "Account roles are owner, admin and member.")
 )
 
-// AddAccountMember adds the user with email to an account as role, for a
-// caller whose role in the account is actorRole: owners and admins add
-// members, and only owners make owners.
-func AddAccountMember(ctx context.Context, s store.Store, actorRole string, accountID uuid.UUID, email, role string) (*model.Member, error) {
+// memberChange is a change of one account membership: role is the new role
+// ("" removes the member), add allows the user not to be a member yet, and
+// self says the actor changes their own membership.
+type memberChange struct {
+	role      string
+	add, self bool
+}
+
+// decide applies the account's membership rules to c, given the membership
+// as it is inside the write transaction, and returns the role to store. Every
+// route that changes an account's members (adding, changing a role,
+// removing, leaving) comes here, so none of them is a way around a rule:
+// owners and admins manage members, only owners make, change or remove
+// owners, an owner cannot leave, and an account keeps at least one owner.
+func (c memberChange) decide(m store.AccountMembership) (string, error) {
+	switch {
+	case m.ActorRole == "":
+		// The actor left or was removed since the request began.
+		return "", store.Errorf(store.ENotFound, "Account not found")
+	case c.self && c.role == "":
+		if m.ActorRole == auth.AccountOwner {
+			return "", store.Errorf(store.EConflict, "An owner cannot leave their own account.")
+		}
+		return "", nil
+	case !CanAdminAccount(m.ActorRole):
+		return "", errAccountAdmin
+	case m.Role == "" && !c.add:
+		return "", store.Errorf(store.ENotFound, "Member not found")
+	case c.role == auth.AccountOwner && m.Role != auth.AccountOwner && m.ActorRole != auth.AccountOwner:
+		return "", store.Errorf(store.EForbidden, "Only owners can make owners.")
+	case m.Role == auth.AccountOwner && m.ActorRole != auth.AccountOwner:
+		return "", store.Errorf(store.EForbidden, "Only owners can change or remove an owner.")
+	case m.Role == auth.AccountOwner && c.role != auth.AccountOwner && m.Owners < 2:
+		return "", store.Errorf(store.EConflict, "An account needs an owner: make someone else owner first.")
+	}
+	return c.role, nil
+}
+
+// AddAccountMember adds the user with email to an account as role, on
+// behalf of actorID. A user who already is a member gets role as a role
+// change would give it (added reports which). actorRole, the role the
+// request was let in with, turns away non-admins before the email is looked
+// up, so members cannot probe emails; the rules are applied afresh inside
+// the write.
+func AddAccountMember(ctx context.Context, s store.Store, actorID uuid.UUID, actorRole string, accountID uuid.UUID, email, role string) (m *model.Member, added bool, err error) {
 	if !CanAdminAccount(actorRole) {
-		return nil, errAccountAdmin
+		return nil, false, errAccountAdmin
 	}
 	if !auth.ValidAccountRole(role) {
-		return nil, errAccountRole
-	}
-	if role == auth.AccountOwner && actorRole != auth.AccountOwner {
-		return nil, store.Errorf(store.EForbidden, "Only owners can make owners.")
+		return nil, false, errAccountRole
 	}
 	u, err := UserByEmail(ctx, s, email)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if err := s.SetAccountMember(ctx, accountID, u.ID, role); err != nil {
-		return nil, err
+	c := memberChange{role: role, add: true, self: u.ID == actorID}
+	err = s.ChangeAccountMember(ctx, accountID, actorID, u.ID, func(m store.AccountMembership) (string, error) {
+		added = m.Role == ""
+		return c.decide(m)
+	})
+	if err != nil {
+		return nil, false, err
 	}
-	return &model.Member{User: *u, Role: role}, nil
+	return &model.Member{User: *u, Role: role}, added, nil
 }
 
-// SetAccountMemberRole changes a member's role, for a caller whose role in
-// the account is actorRole: only owners grant or take away the owner role.
-func SetAccountMemberRole(ctx context.Context, s store.Store, actorRole string, accountID, userID uuid.UUID, role string) error {
-	if !CanAdminAccount(actorRole) {
-		return errAccountAdmin
-	}
+// SetAccountMemberRole changes a member's role on behalf of actorID.
+func SetAccountMemberRole(ctx context.Context, s store.Store, actorID, accountID, userID uuid.UUID, role string) error {
 	if !auth.ValidAccountRole(role) {
 		return errAccountRole
 	}
-	current, err := s.AccountRole(ctx, accountID, userID)
-	if err != nil {
-		return err
-	}
-	if current == "" {
-		return store.Errorf(store.ENotFound, "Member not found")
-	}
-	if (role == auth.AccountOwner || current == auth.AccountOwner) && actorRole != auth.AccountOwner {
-		return store.Errorf(store.EForbidden, "Only owners can grant or change the owner role.")
-	}
-	if current == auth.AccountOwner && role != auth.AccountOwner {
-		members, err := s.ListAccountMembers(ctx, accountID)
-		if err != nil {
-			return err
-		}
-		owners := 0
-		for _, m := range members {
-			if m.Role == auth.AccountOwner {
-				owners++
-			}
-		}
-		if owners < 2 {
-			return store.Errorf(store.EConflict, "An account needs an owner: make someone else owner first.")
-		}
-	}
-	return s.SetAccountMember(ctx, accountID, userID, role)
+	c := memberChange{role: role, self: userID == actorID}
+	return s.ChangeAccountMember(ctx, accountID, actorID, userID, c.decide)
 }
 
-// RemoveAccountMember removes a member from an account and its workspaces,
-// for the caller actorID whose role there is actorRole. Owners and admins
-// remove others and anyone may leave, but removing an owner takes an owner
-// (as changing one's role does), and an owner cannot leave: it would be an
-// easy way to leave an account with nobody in charge.
-func RemoveAccountMember(ctx context.Context, s store.Store, actorID uuid.UUID, actorRole string, accountID, userID uuid.UUID) error {
-	if userID == actorID {
-		if actorRole == auth.AccountOwner {
-			return store.Errorf(store.EConflict, "An owner cannot leave their own account.")
-		}
-		return s.RemoveAccountMember(ctx, accountID, userID)
-	}
-	if !CanAdminAccount(actorRole) {
-		return errAccountAdmin
-	}
-	current, err := s.AccountRole(ctx, accountID, userID)
-	if err != nil {
-		return err
-	}
-	if current == "" {
-		return store.Errorf(store.ENotFound, "Member not found")
-	}
-	if current == auth.AccountOwner && actorRole != auth.AccountOwner {
-		return store.Errorf(store.EForbidden, "Only owners can grant or change the owner role.")
-	}
-	return s.RemoveAccountMember(ctx, accountID, userID)
+// RemoveAccountMember removes a member from an account and its workspaces
+// on behalf of actorID. Anyone but an owner may leave; an owner leaving
+// would be an easy way to leave an account with nobody in charge.
+func RemoveAccountMember(ctx context.Context, s store.Store, actorID, accountID, userID uuid.UUID) error {
+	c := memberChange{self: userID == actorID}
+	return s.ChangeAccountMember(ctx, accountID, actorID, userID, c.decide)
 }

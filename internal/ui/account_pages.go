@@ -400,7 +400,7 @@ func (u *UI) addAccountMember(q *request) error {
 		return err
 	}
 	data := accountMembersData{Email: q.r.PostForm.Get("email"), AddRole: q.r.PostForm.Get("role")}
-	_, err = tenancy.AddAccountMember(q.ctx(), u.Store, role, acct.ID, data.Email, data.AddRole)
+	_, _, err = tenancy.AddAccountMember(q.ctx(), u.Store, q.User.ID, role, acct.ID, data.Email, data.AddRole)
 	if err == nil {
 		data = accountMembersData{}
 	}
@@ -416,7 +416,7 @@ func (u *UI) setAccountMemberRole(q *request) error {
 	if err != nil {
 		return errNotFound()
 	}
-	err = tenancy.SetAccountMemberRole(q.ctx(), u.Store, role, acct.ID, userID, q.r.PostForm.Get("role"))
+	err = tenancy.SetAccountMemberRole(q.ctx(), u.Store, q.User.ID, acct.ID, userID, q.r.PostForm.Get("role"))
 	return u.membersChanged(q, acct, role, err, accountMembersData{})
 }
 
@@ -429,7 +429,7 @@ func (u *UI) removeAccountMember(q *request) error {
 	if err != nil {
 		return errNotFound()
 	}
-	err = tenancy.RemoveAccountMember(q.ctx(), u.Store, q.User.ID, role, acct.ID, userID)
+	err = tenancy.RemoveAccountMember(q.ctx(), u.Store, q.User.ID, acct.ID, userID)
 	if err == nil && userID == q.User.ID {
 		// Whoever leaves can no longer see the account.
 		return q.redirect("/workspaces")

@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -8,6 +9,60 @@ import (
 	"testing"
 	"time"
 )
+
+var formError = regexp.MustCompile(`<p class="error" role="alert">([^<]*)</p>`)
+
+// alert is the form error a page shows, "" for none.
+func (r *response) alert() string {
+	if m := formError.FindStringSubmatch(r.Body); m != nil {
+		return html.UnescapeString(m[1])
+	}
+	return ""
+}
+
+// The account members form reaches the same rules as the API: an admin who
+// re-adds the owner with a lesser role is refused, and so is the last owner
+// stepping down that way.
+func TestAddMemberFormCannotDemoteOwner(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ts *testServer) {
+		alice, bob := newUser("alice"), newUser("bob")
+		ca, cb := ts.newClient(t), ts.newClient(t)
+		ca.register(alice)
+		cb.register(bob)
+		acctID := ca.accountID()
+		members := "/account/" + acctID + "/members"
+		if r := ca.postCSRF(members, url.Values{"email": {bob.Email}, "role": {"admin"}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("alice adds bob as admin: %d %s", r.Status, r.alert())
+		}
+		for _, role := range []string{"member", "admin"} {
+			if r := cb.postCSRF(members, url.Values{"email": {alice.Email}, "role": {role}}); r.Status != http.StatusForbidden {
+				t.Errorf("admin bob re-adds owner alice as %s: %d %s", role, r.Status, r.alert())
+			}
+		}
+		if r := ca.postCSRF(members, url.Values{"email": {alice.Email}, "role": {"admin"}}); r.Status != http.StatusConflict {
+			t.Errorf("the last owner re-adds herself as admin: %d %s", r.Status, r.alert())
+		}
+		page := ca.get(members).Body
+		for email, role := range map[string]string{alice.Email: "owner", bob.Email: "admin"} {
+			_, row, _ := strings.Cut(page, `data-email="`+email+`"`)
+			row, _, _ = strings.Cut(row, "</tr>")
+			if !strings.Contains(row, `<option value="`+role+`" selected>`) {
+				t.Errorf("%s is no longer %s", email, role)
+			}
+		}
+	})
+}
+
+// accountID is the id of the signed-in user's own account, from the
+// create-workspace form.
+func (c *client) accountID() string {
+	c.t.Helper()
+	m := accountField.FindStringSubmatch(c.get("/workspaces/new").Body)
+	if m == nil {
+		c.t.Fatal("the create-workspace form offers no account")
+	}
+	return m[1]
+}
 
 // The key the Prefect CLI's browser login mints expires.
 func TestBrowserLoginKeyExpires(t *testing.T) {
