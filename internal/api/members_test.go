@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/auth"
 )
 
@@ -154,6 +155,39 @@ func (tn *tenant) email() string {
 		tn.client.t.Fatal(err)
 	}
 	return u.Email
+}
+
+// A workspace owner adds only members of the workspace's account, and the
+// refusal is the same whether the user exists or not.
+func TestWorkspaceMembersComeFromTheAccount(t *testing.T) {
+	forEachEngineWith(t, closedServer, func(t *testing.T, ts *testServer) {
+		alice, bob := newTenant(t, ts, "alice"), newTenant(t, ts, "bob")
+		wsMembers := alice.base() + "/members/"
+		snapshot := func() string {
+			return normJSON(t, alice.client.do("GET", wsMembers, nil).expect(http.StatusOK).list())
+		}
+		const notInAccount = "No member of this workspace's account has that id or email: add them to the account first."
+		before := snapshot()
+		for _, id := range []string{bob.userID.String(), uuid.NewString()} {
+			resp := alice.client.do("PUT", wsMembers+id, map[string]any{"role": "viewer"}).expect(http.StatusNotFound)
+			if d := resp.detail(); d != notInAccount {
+				t.Errorf("PUT %s: detail %q, want %q", id, d, notInAccount)
+			}
+		}
+		if snapshot() != before {
+			t.Fatal("a refused PUT changed the workspace's members")
+		}
+		bob.client.do("POST", alice.base()+"/flows/filter", nil).expect(http.StatusNotFound)
+		// Once bob is in alice's account, he can be given a role.
+		alice.client.do("POST", "/accounts/"+alice.accountID+"/members/", map[string]any{"email": "bob@example.com", "role": "member"}).expect(http.StatusCreated)
+		alice.client.do("PUT", wsMembers+bob.userID.String(), map[string]any{"role": "viewer"}).expect(http.StatusNoContent)
+		bob.client.do("POST", alice.base()+"/flows/filter", nil).expect(http.StatusOK)
+		// Removed from the account, he is out of its workspaces too, and
+		// cannot be put back in.
+		alice.client.do("DELETE", "/accounts/"+alice.accountID+"/members/"+bob.userID.String(), nil).expect(http.StatusNoContent)
+		bob.client.do("POST", alice.base()+"/flows/filter", nil).expect(http.StatusNotFound)
+		alice.client.do("PUT", wsMembers+bob.userID.String(), map[string]any{"role": "viewer"}).expect(http.StatusNotFound)
+	})
 }
 
 // A key minted with a key never outlives it.

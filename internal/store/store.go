@@ -68,7 +68,15 @@ type Workspaces interface {
 	// they are decided here.
 	ChangeAccountMember(ctx context.Context, accountID, actorID, userID uuid.UUID, decide func(AccountMembership) (string, error)) error
 	ListWorkspaceMembers(ctx context.Context, workspaceID uuid.UUID) ([]model.Member, error)
+	// SetWorkspaceMember adds a member to a workspace or changes their
+	// role, whoever they are.
 	SetWorkspaceMember(ctx context.Context, workspaceID, userID uuid.UUID, role string) error
+	// SetWorkspaceMemberInAccount is SetWorkspaceMember for a user who is a
+	// member of the workspace's account, checked in the same transaction
+	// (with the account locked, as ChangeAccountMember does), so a
+	// concurrent removal from the account cannot leave them in the
+	// workspace. For anyone else it changes nothing and is not found.
+	SetWorkspaceMemberInAccount(ctx context.Context, workspaceID, userID uuid.UUID, role string) error
 	RemoveWorkspaceMember(ctx context.Context, workspaceID, userID uuid.UUID) error
 
 	CreateAPIKey(ctx context.Context, k *model.APIKey) error

@@ -235,21 +235,43 @@ func DeleteWorkspace(ctx context.Context, s store.Store, role string, ws *model.
 	return s.DeleteWorkspace(ctx, ws.AccountID, ws.ID)
 }
 
-// SetWorkspaceMember gives an existing user a role in a workspace. The
-// caller's right to manage membership is checked by the caller (the API
-// route's permission, the UI's settings page).
+// errNotInAccount answers both "no such user" and "not in the account":
+// whoever adds a member must not learn from it who has registered.
+var errNotInAccount = store.Errorf(store.ENotFound, "No member of this workspace's account has that id or email: add them to the account first.")
+
+// SetWorkspaceMember gives a member of the workspace's account a role in the
+// workspace. Anyone else is refused: a workspace owner cannot pull users of
+// other accounts in. The caller's right to manage membership is checked by
+// the caller (the API route's permission, the UI's settings page).
 func SetWorkspaceMember(ctx context.Context, s store.Store, workspaceID, userID uuid.UUID, role string) error {
 	if !auth.ValidWorkspaceRole(role) {
 		return store.Errorf(store.EInvalid, "Workspace roles are owner, developer, runner, viewer and worker.")
 	}
-	if _, err := s.GetUser(ctx, userID); err != nil {
-		return err
+	err := s.SetWorkspaceMemberInAccount(ctx, workspaceID, userID, role)
+	if store.IsNotFound(err) {
+		return errNotInAccount
 	}
-	return s.SetWorkspaceMember(ctx, workspaceID, userID, role)
+	return err
 }
 
-// UserByEmail finds an existing user to add as a member.
-func UserByEmail(ctx context.Context, s store.Store, email string) (*model.User, error) {
+// SetWorkspaceMemberByEmail is SetWorkspaceMember for the user with email,
+// as the settings page names them, with the same answer for an unknown
+// email.
+func SetWorkspaceMemberByEmail(ctx context.Context, s store.Store, workspaceID uuid.UUID, email, role string) error {
+	u, _, err := s.GetUserByEmail(ctx, email)
+	if store.IsNotFound(err) {
+		return errNotInAccount
+	}
+	if err != nil {
+		return err
+	}
+	return SetWorkspaceMember(ctx, s, workspaceID, u.ID, role)
+}
+
+// userByEmail finds an existing user to add to an account. Its answer tells
+// whether an email is registered; until members are invited rather than
+// added, an account admin has to be told.
+func userByEmail(ctx context.Context, s store.Store, email string) (*model.User, error) {
 	u, _, err := s.GetUserByEmail(ctx, email)
 	if store.IsNotFound(err) {
 		return nil, store.Errorf(store.ENotFound, "No user has the email %q; they need to register first.", strings.TrimSpace(email))
@@ -326,7 +348,7 @@ func AddAccountMember(ctx context.Context, s store.Store, actorID uuid.UUID, act
 	if !auth.ValidAccountRole(role) {
 		return nil, false, errAccountRole
 	}
-	u, err := UserByEmail(ctx, s, email)
+	u, err := userByEmail(ctx, s, email)
 	if err != nil {
 		return nil, false, err
 	}

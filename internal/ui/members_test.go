@@ -64,6 +64,42 @@ func (c *client) accountID() string {
 	return m[1]
 }
 
+// The workspace members form adds only members of the workspace's account,
+// and says the same for an unknown email as for a user of another account.
+func TestWorkspaceMemberFormKeepsToTheAccount(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ts *testServer) {
+		bob, alice := newUser("bob"), newUser("alice")
+		cb, ca := ts.newClient(t), ts.newClient(t)
+		cb.register(bob)
+		ca.register(alice)
+		ws := cb.createWorkspace(bob, "Shared", "")
+		var answers []string
+		for _, email := range []string{alice.Email, "nobody-" + randomHex(3) + "@example.test"} {
+			r := cb.postCSRF(ws.path("/settings/members"), url.Values{"email": {email}, "role": {"owner"}})
+			if r.Status != http.StatusNotFound || r.alert() == "" {
+				t.Fatalf("adding %s: %d %q", email, r.Status, r.alert())
+			}
+			answers = append(answers, r.alert())
+		}
+		if answers[0] != answers[1] {
+			t.Errorf("a registered user of another account and an unknown email get different answers: %q, %q", answers[0], answers[1])
+		}
+		if r := ca.get(ws.path("/settings")); r.Status != http.StatusNotFound {
+			t.Fatalf("alice reaches bob's workspace: %d", r.Status)
+		}
+		// In bob's account, alice can be given a role in his workspace.
+		if r := cb.postCSRF("/account/"+ws.AccountID+"/members", url.Values{"email": {alice.Email}, "role": {"member"}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("bob adds alice to his account: %d %s", r.Status, r.alert())
+		}
+		if r := cb.postCSRF(ws.path("/settings/members"), url.Values{"email": {alice.Email}, "role": {"viewer"}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("bob adds alice to his workspace: %d %s", r.Status, r.alert())
+		}
+		if r := ca.get(ws.path("/settings")); r.Status != http.StatusOK || !strings.Contains(r.Body, "<dd>viewer</dd>") {
+			t.Fatalf("alice's view of bob's workspace: %d", r.Status)
+		}
+	})
+}
+
 // The key the Prefect CLI's browser login mints expires.
 func TestBrowserLoginKeyExpires(t *testing.T) {
 	ts := startServer(t)

@@ -336,6 +336,32 @@ func (db *DB) SetWorkspaceMember(ctx context.Context, workspaceID, userID uuid.U
 	})
 }
 
+// SetWorkspaceMemberInAccount sets the workspace role of a member of the
+// workspace's account; anyone else is not found.
+func (db *DB) SetWorkspaceMemberInAccount(ctx context.Context, workspaceID, userID uuid.UUID, role string) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var accountID uuid.UUID
+		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT account_id FROM workspaces WHERE id = ?`), workspaceID).Scan(&accountID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("Workspace")
+		}
+		if err != nil {
+			return fmt.Errorf("read workspace: %w", err)
+		}
+		if err := db.lockAccount(ctx, tx, accountID); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM account_members WHERE account_id = ? AND user_id = ?`), accountID, userID).Scan(&n); err != nil {
+			return fmt.Errorf("read account membership: %w", err)
+		}
+		if n == 0 {
+			return notFound("Member")
+		}
+		return db.upsertMember(ctx, tx, "workspace_members", "workspace_id", workspaceID, userID, role)
+	})
+}
+
 // RemoveWorkspaceMember removes a workspace member.
 func (db *DB) RemoveWorkspaceMember(ctx context.Context, workspaceID, userID uuid.UUID) error {
 	return db.execOne(ctx, "Member", `DELETE FROM workspace_members WHERE workspace_id = ? AND user_id = ?`, workspaceID, userID)
