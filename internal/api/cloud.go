@@ -118,7 +118,7 @@ func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	k, err := tenancy.CreateAPIKey(r.Context(), a.Store, p.UserID, in.Name, in.Expiration)
+	k, err := tenancy.CreateAPIKey(r.Context(), a.Store, p.UserID, in.Name, in.Expiration, p.KeyExpires)
 	if err != nil {
 		return err
 	}
@@ -293,16 +293,20 @@ func (a *API) addAccountMember(w http.ResponseWriter, r *http.Request, p *auth.P
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	m, err := tenancy.AddAccountMember(r.Context(), a.Store, role, id, in.Email, in.Role)
+	m, added, err := tenancy.AddAccountMember(r.Context(), a.Store, p.UserID, role, id, in.Email, in.Role)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, m)
+	status := http.StatusOK
+	if added {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, m)
 	return nil
 }
 
 func (a *API) setAccountMemberRole(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, role, err := a.accountRole(r, p)
+	id, _, err := a.accountRole(r, p)
 	if err != nil {
 		return err
 	}
@@ -314,7 +318,7 @@ func (a *API) setAccountMemberRole(w http.ResponseWriter, r *http.Request, p *au
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	if err := tenancy.SetAccountMemberRole(r.Context(), a.Store, role, id, userID, in.Role); err != nil {
+	if err := tenancy.SetAccountMemberRole(r.Context(), a.Store, p.UserID, id, userID, in.Role); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -322,7 +326,7 @@ func (a *API) setAccountMemberRole(w http.ResponseWriter, r *http.Request, p *au
 }
 
 func (a *API) removeAccountMember(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, role, err := a.accountRole(r, p)
+	id, _, err := a.accountRole(r, p)
 	if err != nil {
 		return err
 	}
@@ -330,7 +334,7 @@ func (a *API) removeAccountMember(w http.ResponseWriter, r *http.Request, p *aut
 	if err != nil {
 		return err
 	}
-	if err := tenancy.RemoveAccountMember(r.Context(), a.Store, p.UserID, role, id, userID); err != nil {
+	if err := tenancy.RemoveAccountMember(r.Context(), a.Store, p.UserID, id, userID); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -41,7 +41,7 @@ func newTenant(t *testing.T, ts *testServer, handle string) *tenant {
 	user := signup["user"].(map[string]any)
 	acct := signup["account"].(map[string]any)
 	userID := uuid.MustParse(user["id"].(string))
-	k, err := tenancy.CreateAPIKey(t.Context(), ts.store, userID, "test", nil)
+	k, err := tenancy.CreateAPIKey(t.Context(), ts.store, userID, "test", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,6 +196,8 @@ func TestViewerCannotWrite(t *testing.T) {
 		ab := alice.base()
 		flow := alice.client.do("POST", ab+"/flows/", map[string]any{"name": "f"}).object()["id"].(string)
 		run := alice.client.do("POST", ab+"/flow_runs/", map[string]any{"flow_id": flow}).object()["id"].(string)
+		// Workspace members come from the workspace's account.
+		alice.client.do("POST", "/accounts/"+alice.accountID+"/members/", map[string]any{"email": "bob@example.com", "role": "member"}).expect(http.StatusCreated)
 		alice.client.do("PUT", ab+"/members/"+bob.userID.String(), map[string]any{"role": "viewer"}).expect(http.StatusNoContent)
 		v := bob.client
 		v.do("POST", ab+"/flow_runs/filter", nil).expect(http.StatusOK)

@@ -25,6 +25,8 @@ type Principal struct {
 	UserID uuid.UUID
 	// KeyID is the API key used, nil for a browser session.
 	KeyID *uuid.UUID
+	// KeyExpires is when that key expires, nil for never (or a session).
+	KeyExpires *model.Time
 }
 
 // Authenticator checks API keys and sessions against the store.
@@ -73,7 +75,7 @@ func (a *Authenticator) Key(ctx context.Context, presented string) (*Principal, 
 		return nil, ErrInvalidCredentials
 	}
 	a.touch(ctx, k.ID, now)
-	return &Principal{UserID: k.UserID, KeyID: &k.ID}, nil
+	return &Principal{UserID: k.UserID, KeyID: &k.ID, KeyExpires: k.Expires}, nil
 }
 
 func (a *Authenticator) touch(ctx context.Context, id uuid.UUID, now time.Time) {

@@ -154,7 +154,7 @@ func newAdminAPIKeyCmd(open opener) *cobra.Command {
 			if expiresIn > 0 {
 				expires = model.At(time.Now().Add(expiresIn)).Ptr()
 			}
-			k, err := tenancy.CreateAPIKey(ctx, db, u.ID, name, expires)
+			k, err := tenancy.CreateAPIKey(ctx, db, u.ID, name, expires, nil)
 			if err != nil {
 				return err
 			}

@@ -59,10 +59,24 @@ type Workspaces interface {
 	// WorkspaceRole is the user's effective role in the workspace, "" if none.
 	WorkspaceRole(ctx context.Context, userID, workspaceID uuid.UUID) (string, error)
 	ListAccountMembers(ctx context.Context, accountID uuid.UUID) ([]model.Member, error)
-	SetAccountMember(ctx context.Context, accountID, userID uuid.UUID, role string) error
-	RemoveAccountMember(ctx context.Context, accountID, userID uuid.UUID) error
+	// ChangeAccountMember changes userID's membership of an account on
+	// behalf of actorID, in one write transaction that holds the account
+	// locked: decide sees the membership as it is then and returns the
+	// user's new role, "" to remove them (and from the account's
+	// workspaces), or an error that changes nothing. Rules such as "an
+	// account keeps an owner" hold under concurrent changes only because
+	// they are decided here.
+	ChangeAccountMember(ctx context.Context, accountID, actorID, userID uuid.UUID, decide func(AccountMembership) (string, error)) error
 	ListWorkspaceMembers(ctx context.Context, workspaceID uuid.UUID) ([]model.Member, error)
+	// SetWorkspaceMember adds a member to a workspace or changes their
+	// role, whoever they are.
 	SetWorkspaceMember(ctx context.Context, workspaceID, userID uuid.UUID, role string) error
+	// SetWorkspaceMemberInAccount is SetWorkspaceMember for a user who is a
+	// member of the workspace's account, checked in the same transaction
+	// (with the account locked, as ChangeAccountMember does), so a
+	// concurrent removal from the account cannot leave them in the
+	// workspace. For anyone else it changes nothing and is not found.
+	SetWorkspaceMemberInAccount(ctx context.Context, workspaceID, userID uuid.UUID, role string) error
 	RemoveWorkspaceMember(ctx context.Context, workspaceID, userID uuid.UUID) error
 
 	CreateAPIKey(ctx context.Context, k *model.APIKey) error
@@ -74,6 +88,14 @@ type Workspaces interface {
 	CreateSession(ctx context.Context, s *model.Session) error
 	GetSession(ctx context.Context, id string) (*model.Session, error)
 	DeleteSession(ctx context.Context, id string) error
+}
+
+// AccountMembership is what a change of one account membership is decided
+// on: the acting user's role, the member's role ("" for none) and how many
+// owners the account has.
+type AccountMembership struct {
+	ActorRole, Role string
+	Owners          int
 }
 
 // Flows stores flows.

@@ -6,7 +6,9 @@ package tenancy
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/auth"
@@ -39,7 +41,25 @@ func Handle(name string) string {
 // ValidHandle reports whether h can name an account or workspace.
 func ValidHandle(h string) bool { return handlePattern.MatchString(h) }
 
+// reservedHandles are the handles only the server may use: "default" names
+// its own account and the workspace the plain /api routes serve (the
+// store's DefaultWorkspace creates both). No account or workspace a user creates may
+// take one, so nothing a user makes can pass for, or be adopted as, the
+// server's own.
+var reservedHandles = []string{"default"}
+
 var errHandle = store.Errorf(store.EInvalid, "Handles use lower-case letters, digits and dashes (at most 63).")
+
+// checkHandle validates a handle a user chose or one derived for them.
+func checkHandle(h string) error {
+	if !ValidHandle(h) {
+		return errHandle
+	}
+	if slices.Contains(reservedHandles, h) {
+		return store.Errorf(store.EInvalid, "The handle %q is reserved for the server's own account and workspace; choose another.", h)
+	}
+	return nil
+}
 
 // SignUp is a new user with their account.
 type SignUp struct {
@@ -73,8 +93,11 @@ func RegisterUser(ctx context.Context, s store.Store, in SignUp) (*model.User, *
 	if in.DisplayName == "" {
 		in.DisplayName = in.Handle
 	}
-	if !ValidHandle(in.Handle) || !ValidHandle(in.AccountHandle) {
+	if !ValidHandle(in.Handle) {
 		return nil, nil, errHandle
+	}
+	if err := checkHandle(in.AccountHandle); err != nil {
+		return nil, nil, err
 	}
 	hash, err := auth.HashPassword(in.Password)
 	if err != nil {
@@ -94,14 +117,31 @@ type NewAPIKey struct {
 	Key string `json:"key"`
 }
 
-// CreateAPIKey mints a key for a user.
-func CreateAPIKey(ctx context.Context, s store.Store, userID uuid.UUID, name string, expires *model.Time) (*NewAPIKey, error) {
+// BrowserLoginKeyLifetime is how long a key minted by the Prefect CLI's
+// browser login (`prefect cloud login`, "Log in with a web browser") works:
+// nobody picks its expiry, and a key that never expires would outlive the
+// laptop it was left on.
+const BrowserLoginKeyLifetime = 90 * 24 * time.Hour
+
+// CreateAPIKey mints a key for a user, expiring at expires (nil: never).
+// parent is the expiry of the key the request was made with (nil for a
+// browser session, the admin command, or a key that never expires): a key
+// cannot mint one that outlives it, so a key without an expiry of its own
+// gets the parent's.
+func CreateAPIKey(ctx context.Context, s store.Store, userID uuid.UUID, name string, expires, parent *model.Time) (*NewAPIKey, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 100 {
 		return nil, store.Errorf(store.EInvalid, "An API key needs a name of 1 to 100 characters.")
 	}
 	if expires != nil && !expires.After(model.Now().Time) {
 		return nil, store.Errorf(store.EInvalid, "The expiration must be in the future.")
+	}
+	if parent != nil {
+		if expires == nil {
+			expires = parent
+		} else if expires.After(parent.Time) {
+			return nil, store.Errorf(store.EInvalid, "A key cannot outlive the key that creates it: the expiration must be no later than %s.", parent.Format(time.RFC3339))
+		}
 	}
 	key, prefix, hash, err := auth.NewKey(auth.UserKeyPrefix)
 	if err != nil {
@@ -122,7 +162,7 @@ type WorkspaceInput struct {
 }
 
 // Apply validates in and sets it on ws; an empty handle is derived from the
-// name.
+// name. Only the default workspace may keep the reserved handle it has.
 func (in WorkspaceInput) Apply(ws *model.Workspace) error {
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" || len(in.Name) > 100 {
@@ -131,8 +171,10 @@ func (in WorkspaceInput) Apply(ws *model.Workspace) error {
 	if in.Handle == "" {
 		in.Handle = Handle(in.Name)
 	}
-	if !ValidHandle(in.Handle) {
-		return errHandle
+	if !(ws.IsDefault && in.Handle == ws.Handle) {
+		if err := checkHandle(in.Handle); err != nil {
+			return err
+		}
 	}
 	if len(in.Description) > 2000 {
 		return store.Errorf(store.EInvalid, "The description is longer than 2000 characters.")
@@ -193,21 +235,43 @@ func DeleteWorkspace(ctx context.Context, s store.Store, role string, ws *model.
 	return s.DeleteWorkspace(ctx, ws.AccountID, ws.ID)
 }
 
-// SetWorkspaceMember gives an existing user a role in a workspace. The
-// caller's right to manage membership is checked by the caller (the API
-// route's permission, the UI's settings page).
+// errNotInAccount answers both "no such user" and "not in the account":
+// whoever adds a member must not learn from it who has registered.
+var errNotInAccount = store.Errorf(store.ENotFound, "No member of this workspace's account has that id or email: add them to the account first.")
+
+// SetWorkspaceMember gives a member of the workspace's account a role in the
+// workspace. Anyone else is refused: a workspace owner cannot pull users of
+// other accounts in. The caller's right to manage membership is checked by
+// the caller (the API route's permission, the UI's settings page).
 func SetWorkspaceMember(ctx context.Context, s store.Store, workspaceID, userID uuid.UUID, role string) error {
 	if !auth.ValidWorkspaceRole(role) {
 		return store.Errorf(store.EInvalid, "Workspace roles are owner, developer, runner, viewer and worker.")
 	}
-	if _, err := s.GetUser(ctx, userID); err != nil {
-		return err
+	err := s.SetWorkspaceMemberInAccount(ctx, workspaceID, userID, role)
+	if store.IsNotFound(err) {
+		return errNotInAccount
 	}
-	return s.SetWorkspaceMember(ctx, workspaceID, userID, role)
+	return err
 }
 
-// UserByEmail finds an existing user to add as a member.
-func UserByEmail(ctx context.Context, s store.Store, email string) (*model.User, error) {
+// SetWorkspaceMemberByEmail is SetWorkspaceMember for the user with email,
+// as the settings page names them, with the same answer for an unknown
+// email.
+func SetWorkspaceMemberByEmail(ctx context.Context, s store.Store, workspaceID uuid.UUID, email, role string) error {
+	u, _, err := s.GetUserByEmail(ctx, email)
+	if store.IsNotFound(err) {
+		return errNotInAccount
+	}
+	if err != nil {
+		return err
+	}
+	return SetWorkspaceMember(ctx, s, workspaceID, u.ID, role)
+}
+
+// userByEmail finds an existing user to add to an account. Its answer tells
+// whether an email is registered; until members are invited rather than
+// added, an account admin has to be told.
+func userByEmail(ctx context.Context, s store.Store, email string) (*model.User, error) {
 	u, _, err := s.GetUserByEmail(ctx, email)
 	if store.IsNotFound(err) {
 		return nil, store.Errorf(store.ENotFound, "No user has the email %q; they need to register first.", strings.TrimSpace(email))
@@ -233,90 +297,85 @@ var (
 	errAccountRole  = store.Errorf(store.EInvalid, "Account roles are owner, admin and member.")
 )
 
-// AddAccountMember adds the user with email to an account as role, for a
-// caller whose role in the account is actorRole: owners and admins add
-// members, and only owners make owners.
-func AddAccountMember(ctx context.Context, s store.Store, actorRole string, accountID uuid.UUID, email, role string) (*model.Member, error) {
-	if !CanAdminAccount(actorRole) {
-		return nil, errAccountAdmin
-	}
-	if !auth.ValidAccountRole(role) {
-		return nil, errAccountRole
-	}
-	if role == auth.AccountOwner && actorRole != auth.AccountOwner {
-		return nil, store.Errorf(store.EForbidden, "Only owners can make owners.")
-	}
-	u, err := UserByEmail(ctx, s, email)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.SetAccountMember(ctx, accountID, u.ID, role); err != nil {
-		return nil, err
-	}
-	return &model.Member{User: *u, Role: role}, nil
+// memberChange is a change of one account membership: role is the new role
+// ("" removes the member), add allows the user not to be a member yet, and
+// self says the actor changes their own membership.
+type memberChange struct {
+	role      string
+	add, self bool
 }
 
-// SetAccountMemberRole changes a member's role, for a caller whose role in
-// the account is actorRole: only owners grant or take away the owner role.
-func SetAccountMemberRole(ctx context.Context, s store.Store, actorRole string, accountID, userID uuid.UUID, role string) error {
-	if !CanAdminAccount(actorRole) {
-		return errAccountAdmin
+// decide applies the account's membership rules to c, given the membership
+// as it is inside the write transaction, and returns the role to store. Every
+// route that changes an account's members (adding, changing a role,
+// removing, leaving) comes here, so none of them is a way around a rule:
+// owners and admins manage members, only owners make, change or remove
+// owners, an owner cannot leave, and an account keeps at least one owner.
+func (c memberChange) decide(m store.AccountMembership) (string, error) {
+	switch {
+	case m.ActorRole == "":
+		// The actor left or was removed since the request began.
+		return "", store.Errorf(store.ENotFound, "Account not found")
+	case c.self && c.role == "":
+		if m.ActorRole == auth.AccountOwner {
+			return "", store.Errorf(store.EConflict, "An owner cannot leave their own account.")
+		}
+		return "", nil
+	case !CanAdminAccount(m.ActorRole):
+		return "", errAccountAdmin
+	case m.Role == "" && !c.add:
+		return "", store.Errorf(store.ENotFound, "Member not found")
+	case c.role == auth.AccountOwner && m.Role != auth.AccountOwner && m.ActorRole != auth.AccountOwner:
+		return "", store.Errorf(store.EForbidden, "Only owners can make owners.")
+	case m.Role == auth.AccountOwner && m.ActorRole != auth.AccountOwner:
+		return "", store.Errorf(store.EForbidden, "Only owners can change or remove an owner.")
+	case m.Role == auth.AccountOwner && c.role != auth.AccountOwner && m.Owners < 2:
+		return "", store.Errorf(store.EConflict, "An account needs an owner: make someone else owner first.")
 	}
+	return c.role, nil
+}
+
+// AddAccountMember adds the user with email to an account as role, on
+// behalf of actorID. A user who already is a member gets role as a role
+// change would give it (added reports which). actorRole, the role the
+// request was let in with, turns away non-admins before the email is looked
+// up, so members cannot probe emails; the rules are applied afresh inside
+// the write.
+func AddAccountMember(ctx context.Context, s store.Store, actorID uuid.UUID, actorRole string, accountID uuid.UUID, email, role string) (m *model.Member, added bool, err error) {
+	if !CanAdminAccount(actorRole) {
+		return nil, false, errAccountAdmin
+	}
+	if !auth.ValidAccountRole(role) {
+		return nil, false, errAccountRole
+	}
+	u, err := userByEmail(ctx, s, email)
+	if err != nil {
+		return nil, false, err
+	}
+	c := memberChange{role: role, add: true, self: u.ID == actorID}
+	err = s.ChangeAccountMember(ctx, accountID, actorID, u.ID, func(m store.AccountMembership) (string, error) {
+		added = m.Role == ""
+		return c.decide(m)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return &model.Member{User: *u, Role: role}, added, nil
+}
+
+// SetAccountMemberRole changes a member's role on behalf of actorID.
+func SetAccountMemberRole(ctx context.Context, s store.Store, actorID, accountID, userID uuid.UUID, role string) error {
 	if !auth.ValidAccountRole(role) {
 		return errAccountRole
 	}
-	current, err := s.AccountRole(ctx, accountID, userID)
-	if err != nil {
-		return err
-	}
-	if current == "" {
-		return store.Errorf(store.ENotFound, "Member not found")
-	}
-	if (role == auth.AccountOwner || current == auth.AccountOwner) && actorRole != auth.AccountOwner {
-		return store.Errorf(store.EForbidden, "Only owners can grant or change the owner role.")
-	}
-	if current == auth.AccountOwner && role != auth.AccountOwner {
-		members, err := s.ListAccountMembers(ctx, accountID)
-		if err != nil {
-			return err
-		}
-		owners := 0
-		for _, m := range members {
-			if m.Role == auth.AccountOwner {
-				owners++
-			}
-		}
-		if owners < 2 {
-			return store.Errorf(store.EConflict, "An account needs an owner: make someone else owner first.")
-		}
-	}
-	return s.SetAccountMember(ctx, accountID, userID, role)
+	c := memberChange{role: role, self: userID == actorID}
+	return s.ChangeAccountMember(ctx, accountID, actorID, userID, c.decide)
 }
 
-// RemoveAccountMember removes a member from an account and its workspaces,
-// for the caller actorID whose role there is actorRole. Owners and admins
-// remove others and anyone may leave, but removing an owner takes an owner
-// (as changing one's role does), and an owner cannot leave: it would be an
-// easy way to leave an account with nobody in charge.
-func RemoveAccountMember(ctx context.Context, s store.Store, actorID uuid.UUID, actorRole string, accountID, userID uuid.UUID) error {
-	if userID == actorID {
-		if actorRole == auth.AccountOwner {
-			return store.Errorf(store.EConflict, "An owner cannot leave their own account.")
-		}
-		return s.RemoveAccountMember(ctx, accountID, userID)
-	}
-	if !CanAdminAccount(actorRole) {
-		return errAccountAdmin
-	}
-	current, err := s.AccountRole(ctx, accountID, userID)
-	if err != nil {
-		return err
-	}
-	if current == "" {
-		return store.Errorf(store.ENotFound, "Member not found")
-	}
-	if current == auth.AccountOwner && actorRole != auth.AccountOwner {
-		return store.Errorf(store.EForbidden, "Only owners can grant or change the owner role.")
-	}
-	return s.RemoveAccountMember(ctx, accountID, userID)
+// RemoveAccountMember removes a member from an account and its workspaces
+// on behalf of actorID. Anyone but an owner may leave; an owner leaving
+// would be an easy way to leave an account with nobody in charge.
+func RemoveAccountMember(ctx context.Context, s store.Store, actorID, accountID, userID uuid.UUID) error {
+	c := memberChange{self: userID == actorID}
+	return s.ChangeAccountMember(ctx, accountID, actorID, userID, c.decide)
 }

@@ -538,6 +538,14 @@ func TestWorkspaceMembersAndReadOnlySettings(t *testing.T) {
 	ca := ts.newClient(t)
 	ca.register(alice)
 
+	// Workspace members come from the workspace's account.
+	b.visit(ws.path("/settings"))
+	if status := b.submit("#add-member", map[string]string{"email": alice.Email, "role": "viewer"}); status != http.StatusNotFound ||
+		!strings.Contains(b.text("main"), "add them to the account first") {
+		t.Errorf("adding a user of another account: %d %q", status, b.text("main"))
+	}
+	b.visit("/account/" + ws.AccountID + "/members")
+	b.submit("#add-member", map[string]string{"email": alice.Email, "role": "member"})
 	b.visit(ws.path("/settings"))
 	b.submit("#add-member", map[string]string{"email": alice.Email, "role": "viewer"})
 	row := `#member-list tr[data-email="` + alice.Email + `"]`
@@ -593,7 +601,7 @@ func TestWorkspaceMembersAndReadOnlySettings(t *testing.T) {
 	}
 	// An unknown email is a message on the page, not an error page.
 	if status := b.submit("#add-member", map[string]string{"email": "nobody@example.test", "role": "viewer"}); status != http.StatusNotFound ||
-		!strings.Contains(b.text("main"), "need to register first") {
+		!strings.Contains(b.text("main"), "add them to the account first") {
 		t.Errorf("adding an unknown email: %d %q", status, b.text("main"))
 	}
 }

@@ -301,7 +301,7 @@ func (u *UI) createAPIKey(q *request) error {
 	data := apiKeysData{Name: q.r.PostForm.Get("name"), Expires: q.r.PostForm.Get("expires")}
 	expires, err := parseExpiry(data.Expires)
 	if err == nil {
-		data.New, err = tenancy.CreateAPIKey(q.ctx(), u.Store, q.User.ID, data.Name, expires)
+		data.New, err = tenancy.CreateAPIKey(q.ctx(), u.Store, q.User.ID, data.Name, expires, nil)
 	}
 	if err != nil {
 		msg, status, ok := formError(err)
@@ -400,7 +400,7 @@ func (u *UI) addAccountMember(q *request) error {
 		return err
 	}
 	data := accountMembersData{Email: q.r.PostForm.Get("email"), AddRole: q.r.PostForm.Get("role")}
-	_, err = tenancy.AddAccountMember(q.ctx(), u.Store, role, acct.ID, data.Email, data.AddRole)
+	_, _, err = tenancy.AddAccountMember(q.ctx(), u.Store, q.User.ID, role, acct.ID, data.Email, data.AddRole)
 	if err == nil {
 		data = accountMembersData{}
 	}
@@ -416,7 +416,7 @@ func (u *UI) setAccountMemberRole(q *request) error {
 	if err != nil {
 		return errNotFound()
 	}
-	err = tenancy.SetAccountMemberRole(q.ctx(), u.Store, role, acct.ID, userID, q.r.PostForm.Get("role"))
+	err = tenancy.SetAccountMemberRole(q.ctx(), u.Store, q.User.ID, acct.ID, userID, q.r.PostForm.Get("role"))
 	return u.membersChanged(q, acct, role, err, accountMembersData{})
 }
 
@@ -429,7 +429,7 @@ func (u *UI) removeAccountMember(q *request) error {
 	if err != nil {
 		return errNotFound()
 	}
-	err = tenancy.RemoveAccountMember(q.ctx(), u.Store, q.User.ID, role, acct.ID, userID)
+	err = tenancy.RemoveAccountMember(q.ctx(), u.Store, q.User.ID, acct.ID, userID)
 	if err == nil && userID == q.User.ID {
 		// Whoever leaves can no longer see the account.
 		return q.redirect("/workspaces")
@@ -478,6 +478,8 @@ type cliLoginData struct {
 	// script then posts APIKey or Reason to Callback+"/"+Result.
 	Result, APIKey, Reason string
 	Error                  string
+	// KeyDays is how long the key works.
+	KeyDays int
 }
 
 // cliLoginForm asks a signed-in user to authorize the Prefect CLI (signed-out
@@ -491,7 +493,8 @@ func (u *UI) cliLoginForm(q *request) error {
 	if err != nil {
 		return fmt.Errorf("list workspaces: %w", err)
 	}
-	return u.render(q, http.StatusOK, "cli_login.html", cliLoginData{Callback: callback, NoWorkspaces: len(list) == 0})
+	return u.render(q, http.StatusOK, "cli_login.html", cliLoginData{Callback: callback, NoWorkspaces: len(list) == 0,
+		KeyDays: int(tenancy.BrowserLoginKeyLifetime / (24 * time.Hour))})
 }
 
 // cliLogin carries out the user's decision. Authorizing mints a key for the
@@ -504,7 +507,8 @@ func (u *UI) cliLogin(q *request) error {
 	}
 	data := cliLoginData{Callback: callback, Result: "failure", Reason: "Authorization was denied in the browser."}
 	if q.r.PostForm.Get("decision") == "authorize" {
-		k, err := tenancy.CreateAPIKey(q.ctx(), u.Store, q.User.ID, "prefect cli "+time.Now().UTC().Format(time.DateOnly), nil)
+		expires := model.At(time.Now().Add(tenancy.BrowserLoginKeyLifetime)).Ptr()
+		k, err := tenancy.CreateAPIKey(q.ctx(), u.Store, q.User.ID, "prefect cli "+time.Now().UTC().Format(time.DateOnly), expires, nil)
 		if err != nil {
 			return fmt.Errorf("create api key for the cli: %w", err)
 		}

@@ -187,11 +187,7 @@ func (u *UI) setWorkspaceMember(q *request) error {
 		return &httpError{http.StatusForbidden, "Only owners of the workspace can change its members."}
 	}
 	email, role := strings.TrimSpace(q.r.PostForm.Get("email")), q.r.PostForm.Get("role")
-	user, err := tenancy.UserByEmail(q.ctx(), u.Store, email)
-	if err == nil {
-		err = tenancy.SetWorkspaceMember(q.ctx(), u.Store, q.Workspace.ID, user.ID, role)
-	}
-	if err != nil {
+	if err := tenancy.SetWorkspaceMemberByEmail(q.ctx(), u.Store, q.Workspace.ID, email, role); err != nil {
 		msg, status, ok := formError(err)
 		if !ok {
 			return fmt.Errorf("set workspace member: %w", err)

@@ -236,15 +236,14 @@ func (db *DB) listMembers(ctx context.Context, table, col string, id uuid.UUID) 
 	})
 }
 
-func (db *DB) setMember(ctx context.Context, table, col string, id, userID uuid.UUID, role string) error {
-	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO `+table+` (`+col+`, user_id, role, created) VALUES (?, ?, ?, ?)
-			ON CONFLICT (`+col+`, user_id) DO UPDATE SET role = excluded.role`), id, userID, role, db.d.time(model.Now()))
-		if err != nil {
-			return fmt.Errorf("set member: %w", err)
-		}
-		return nil
-	})
+// upsertMember gives userID role in a membership table.
+func (db *DB) upsertMember(ctx context.Context, tx *sql.Tx, table, col string, id, userID uuid.UUID, role string) error {
+	_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO `+table+` (`+col+`, user_id, role, created) VALUES (?, ?, ?, ?)
+		ON CONFLICT (`+col+`, user_id) DO UPDATE SET role = excluded.role`), id, userID, role, db.d.time(model.Now()))
+	if err != nil {
+		return fmt.Errorf("set member: %w", err)
+	}
+	return nil
 }
 
 // ListAccountMembers lists an account's members.
@@ -252,23 +251,76 @@ func (db *DB) ListAccountMembers(ctx context.Context, accountID uuid.UUID) ([]mo
 	return db.listMembers(ctx, "account_members", "account_id", accountID)
 }
 
-// SetAccountMember adds a member to an account or changes their role.
-func (db *DB) SetAccountMember(ctx context.Context, accountID, userID uuid.UUID, role string) error {
-	return db.setMember(ctx, "account_members", "account_id", accountID, userID, role)
+// lockAccount takes the account's row lock for the rest of the write
+// transaction: every change of who belongs to the account or its workspaces
+// takes it first, so on PostgreSQL (READ COMMITTED, one transaction per
+// write) a check and the write it allows cannot interleave with another
+// change. SQLite's single writer runs them one after another anyway.
+func (db *DB) lockAccount(ctx context.Context, tx *sql.Tx, accountID uuid.UUID) error {
+	var id uuid.UUID
+	err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT id FROM accounts WHERE id = ?`+db.d.forUpdate()), accountID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("Account")
+	}
+	if err != nil {
+		return fmt.Errorf("lock account: %w", err)
+	}
+	return nil
 }
 
-// RemoveAccountMember removes a member from an account and its workspaces.
-func (db *DB) RemoveAccountMember(ctx context.Context, accountID, userID uuid.UUID) error {
+// ChangeAccountMember changes one membership of an account as decide rules,
+// with the account locked.
+func (db *DB) ChangeAccountMember(ctx context.Context, accountID, actorID, userID uuid.UUID, decide func(store.AccountMembership) (string, error)) error {
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM account_members WHERE account_id = ? AND user_id = ?`), accountID, userID)
+		if err := db.lockAccount(ctx, tx, accountID); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, db.d.rebind(`SELECT user_id, role FROM account_members WHERE account_id = ? AND (role = ? OR user_id IN (?, ?))`),
+			accountID, auth.AccountOwner, actorID, userID)
 		if err != nil {
-			return fmt.Errorf("remove member: %w", err)
+			return fmt.Errorf("read account members: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("Member")
+		type member struct {
+			id   uuid.UUID
+			role string
 		}
-		_, err = tx.ExecContext(ctx, db.d.rebind(`DELETE FROM workspace_members WHERE user_id = ? AND workspace_id IN (SELECT id FROM workspaces WHERE account_id = ?)`), userID, accountID)
-		return err
+		list, err := collect(rows, func(row scanner) (member, error) {
+			var m member
+			return m, row.Scan(&m.id, &m.role)
+		})
+		if err != nil {
+			return fmt.Errorf("read account members: %w", err)
+		}
+		var m store.AccountMembership
+		for _, r := range list {
+			if r.role == auth.AccountOwner {
+				m.Owners++
+			}
+			if r.id == actorID {
+				m.ActorRole = r.role
+			}
+			if r.id == userID {
+				m.Role = r.role
+			}
+		}
+		role, err := decide(m)
+		switch {
+		case err != nil:
+			return err
+		case role == m.Role:
+			return nil
+		case role == "":
+			if _, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM account_members WHERE account_id = ? AND user_id = ?`), accountID, userID); err != nil {
+				return fmt.Errorf("remove member: %w", err)
+			}
+			_, err = tx.ExecContext(ctx, db.d.rebind(`DELETE FROM workspace_members WHERE user_id = ? AND workspace_id IN (SELECT id FROM workspaces WHERE account_id = ?)`), userID, accountID)
+			if err != nil {
+				return fmt.Errorf("remove member from workspaces: %w", err)
+			}
+			return nil
+		default:
+			return db.upsertMember(ctx, tx, "account_members", "account_id", accountID, userID, role)
+		}
 	})
 }
 
@@ -279,7 +331,35 @@ func (db *DB) ListWorkspaceMembers(ctx context.Context, workspaceID uuid.UUID) (
 
 // SetWorkspaceMember adds a member to a workspace or changes their role.
 func (db *DB) SetWorkspaceMember(ctx context.Context, workspaceID, userID uuid.UUID, role string) error {
-	return db.setMember(ctx, "workspace_members", "workspace_id", workspaceID, userID, role)
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return db.upsertMember(ctx, tx, "workspace_members", "workspace_id", workspaceID, userID, role)
+	})
+}
+
+// SetWorkspaceMemberInAccount sets the workspace role of a member of the
+// workspace's account; anyone else is not found.
+func (db *DB) SetWorkspaceMemberInAccount(ctx context.Context, workspaceID, userID uuid.UUID, role string) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var accountID uuid.UUID
+		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT account_id FROM workspaces WHERE id = ?`), workspaceID).Scan(&accountID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("Workspace")
+		}
+		if err != nil {
+			return fmt.Errorf("read workspace: %w", err)
+		}
+		if err := db.lockAccount(ctx, tx, accountID); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM account_members WHERE account_id = ? AND user_id = ?`), accountID, userID).Scan(&n); err != nil {
+			return fmt.Errorf("read account membership: %w", err)
+		}
+		if n == 0 {
+			return notFound("Member")
+		}
+		return db.upsertMember(ctx, tx, "workspace_members", "workspace_id", workspaceID, userID, role)
+	})
 }
 
 // RemoveWorkspaceMember removes a workspace member.

@@ -41,13 +41,24 @@ func (db *DB) DefaultWorkspace(ctx context.Context) (model.Workspace, error) {
 		}
 		now := db.d.time(model.Now())
 		accountID, workspaceID := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
-		if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO accounts (id, handle, name, created) VALUES (?, 'default', 'Default', ?) ON CONFLICT (handle) DO NOTHING`), accountID, now); err != nil {
+		res, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO accounts (id, handle, name, created) VALUES (?, 'default', 'Default', ?) ON CONFLICT (handle) DO NOTHING`), accountID, now)
+		if err != nil {
 			return err
 		}
-		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT id FROM accounts WHERE handle = 'default'`)).Scan(&accountID); err != nil {
-			return err
+		if added, _ := res.RowsAffected(); added == 0 {
+			// The handle is taken, and never by the server's own account
+			// without its default workspace (both are made in this one
+			// transaction): either another server process just made both,
+			// or a user's account has it (made before handles were
+			// reserved). That account, its owner and its workspaces must
+			// not become the ones every anonymous caller is served.
+			if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM workspaces WHERE is_default = ?`), true).Scan(&n); err != nil || n > 0 {
+				return err
+			}
+			return errors.New("the account handle 'default' is reserved for the server's default workspace, but a user's account has it: " +
+				"give that account another handle (UPDATE accounts SET handle = '<another>' WHERE handle = 'default') and start again")
 		}
-		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO workspaces (id, account_id, handle, name, description, is_default, created, updated) VALUES (?, ?, 'default', 'Default', 'The workspace served at /api without a key.', ?, ?, ?)`),
+		_, err = tx.ExecContext(ctx, db.d.rebind(`INSERT INTO workspaces (id, account_id, handle, name, description, is_default, created, updated) VALUES (?, ?, 'default', 'Default', 'The workspace served at /api without a key.', ?, ?, ?)`),
 			workspaceID, accountID, true, now, now)
 		return err
 	})
