@@ -25,7 +25,9 @@ const flowRunColumns = `fr.id, fr.flow_id, fr.name, fr.state_id, fr.state_type, 
 // stateColumns reads the current state joined as s.
 const stateColumns = `s.id, s.type, s.name, s.timestamp, s.message, s.data, s.state_details`
 
-const flowRunFrom = ` FROM flow_runs fr LEFT JOIN flow_run_states s ON s.id = fr.state_id`
+// flowRunFrom joins only a state of the run itself, as taskRunFrom does.
+const flowRunFrom = ` FROM flow_runs fr LEFT JOIN flow_run_states s
+	ON s.id = fr.state_id AND s.workspace_id = fr.workspace_id AND s.flow_run_id = fr.id`
 
 // trackingDest returns the scan destinations of the shared run columns.
 func trackingDest(rt *model.RunTracking, stateTS, expected, next, start, end *nullTime) []any {
@@ -244,7 +246,7 @@ func (db *DB) flowRunFilter(c *clause, a string, f *store.FlowRunFilter) {
 		p := newClause(db.d, "")
 		inList(p, "ptr.flow_run_id", f.ParentFlowRunID.Any, nil)
 		q, args := p.sql()
-		s.add(a+".parent_task_run_id IN (SELECT ptr.id FROM task_runs ptr WHERE "+q+")", args...)
+		s.add(a+".parent_task_run_id IN (SELECT ptr.id FROM task_runs ptr WHERE ptr.workspace_id = "+a+".workspace_id AND "+q+")", args...)
 	}
 	c.sub(s)
 }
@@ -259,14 +261,14 @@ func (db *DB) flowRunWhere(ws uuid.UUID, q store.RunQuery) (string, []any) {
 		inList(c, "fr.flow_id", ids, nil)
 	} else if q.Flows != nil {
 		sub := newClause(db.d, "")
-		sub.add("f.id = fr.flow_id")
+		sub.add("f.workspace_id = fr.workspace_id AND f.id = fr.flow_id")
 		db.flowFilter(sub, "f", q.Flows)
 		s, args := sub.sql()
 		c.add("EXISTS (SELECT 1 FROM flows f WHERE "+s+")", args...)
 	}
 	if q.TaskRuns != nil {
 		sub := newClause(db.d, "")
-		sub.add("tr.flow_run_id = fr.id")
+		sub.add("tr.workspace_id = fr.workspace_id AND tr.flow_run_id = fr.id")
 		db.taskRunFilter(sub, "tr", q.TaskRuns)
 		s, args := sub.sql()
 		c.add("EXISTS (SELECT 1 FROM task_runs tr WHERE "+s+")", args...)
@@ -457,15 +459,26 @@ func (db *DB) mirrorOntoParentTask(ctx context.Context, tx *sql.Tx, ws, taskRunI
 	return tr, db.saveTaskRun(ctx, tx, ws, tr)
 }
 
-// insertState writes a state row of a flow or task run.
+// insertState writes a new state row of a flow or task run.
 func (db *DB) insertState(ctx context.Context, q queryer, table, runCol string, ws, runID uuid.UUID, s *model.State) error {
-	_, err := q.ExecContext(ctx, db.d.rebind(`INSERT INTO `+table+` (id, workspace_id, `+runCol+`, type, name, timestamp, message, data, state_details)
+	inserted, err := db.insertStateRow(ctx, q, table, runCol, ws, runID, s)
+	if err == nil && !inserted {
+		err = fmt.Errorf("insert state: id %s is taken", s.ID)
+	}
+	return err
+}
+
+// insertStateRow writes a state row unless one with its id exists, and
+// reports whether it did.
+func (db *DB) insertStateRow(ctx context.Context, q queryer, table, runCol string, ws, runID uuid.UUID, s *model.State) (bool, error) {
+	res, err := q.ExecContext(ctx, db.d.rebind(`INSERT INTO `+table+` (id, workspace_id, `+runCol+`, type, name, timestamp, message, data, state_details)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`),
 		s.ID, ws, runID, string(s.Type), s.Name, db.d.time(s.Timestamp), s.Message, rawArg(s.Data), mustJSON(s.StateDetails))
 	if err != nil {
-		return fmt.Errorf("insert state: %w", err)
+		return false, fmt.Errorf("insert state: %w", err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // ListFlowRunStates returns a flow run's states, oldest first.
