@@ -51,7 +51,10 @@ func (db *DB) published(ws uuid.UUID, events []*model.Event) {
 // fn gets a context that carries ctx's values but not its cancellation: once
 // a write has started, a caller that hangs up must not interrupt a
 // transaction that other callers' writes share, nor turn a commit into an
-// error its caller never sees.
+// error its caller never sees. fn may run more than once: when SQLite loses
+// a shared transaction, the writer runs the other requests again in a fresh
+// one, so fn must start from its inputs each time (not from what an earlier
+// run left in them) and set, not accumulate, what it reports.
 type writer interface {
 	write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error
 	close() error
@@ -71,7 +74,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		db, err = openPostgres(ctx, dsn)
 	} else {
-		db, err = openSQLite(ctx, dsn)
+		db, err = openSQLite(ctx, dsn, log)
 	}
 	if err != nil {
 		return nil, err

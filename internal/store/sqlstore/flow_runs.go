@@ -141,8 +141,10 @@ func (db *DB) CreateFlowRun(ctx context.Context, ws uuid.UUID, r *model.FlowRun,
 	var (
 		created bool
 		emitted []*model.Event
+		in      = *r
 	)
 	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		*r, created, emitted = in, false, nil // as given, should fn run again
 		var n int
 		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM flows WHERE workspace_id = ? AND id = ?`), ws, r.FlowID).Scan(&n); err != nil {
 			return err
@@ -367,6 +369,7 @@ func (db *DB) SetFlowRunState(ctx context.Context, ws, id uuid.UUID, proposed mo
 		emitted []*model.Event
 	)
 	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		emitted = nil
 		r, err := db.lockFlowRun(ctx, tx, ws, "fr.id = ?", id)
 		if err != nil {
 			return err

@@ -63,7 +63,9 @@ func normalizeTaskRun(r *model.TaskRun) {
 // the existing run of the same (flow_run_id, task_key, dynamic_key).
 func (db *DB) CreateTaskRun(ctx context.Context, ws uuid.UUID, r *model.TaskRun, initial model.StateCreate) (bool, error) {
 	var created bool
+	in := *r
 	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		*r, created = in, false // as given, should fn run again
 		if r.FlowRunID != nil {
 			if _, err := db.lockFlowRun(ctx, tx, ws, "fr.id = ?", *r.FlowRunID); err != nil {
 				return err
