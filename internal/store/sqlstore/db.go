@@ -60,12 +60,41 @@ type writer interface {
 	close() error
 }
 
+// Option adjusts how Open opens a database.
+type Option func(*options) error
+
+type options struct {
+	sqliteSynchronous string
+}
+
+// SQLiteSynchronous sets SQLite's synchronous mode (PostgreSQL ignores it):
+// FULL, the default, syncs the write-ahead log at every commit, so a commit
+// acknowledged to a client survives a power cut or an OS crash; NORMAL
+// syncs less often and may lose the last commits then (never the database's
+// integrity), for more writes per second.
+func SQLiteSynchronous(mode string) Option {
+	return func(o *options) error {
+		switch m := strings.ToUpper(mode); m {
+		case "FULL", "NORMAL":
+			o.sqliteSynchronous = m
+			return nil
+		}
+		return fmt.Errorf("SQLite synchronous mode %q: want FULL or NORMAL", mode)
+	}
+}
+
 // Open connects to the database named by dsn (a postgres:// URL, or a SQLite
 // file path) and applies pending migrations. It refuses a schema newer than
 // this binary knows.
-func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
+func Open(ctx context.Context, dsn string, log *slog.Logger, opts ...Option) (*DB, error) {
 	if log == nil {
 		log = slog.Default()
+	}
+	o := options{sqliteSynchronous: "FULL"}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
 	}
 	var (
 		db  *DB
@@ -74,7 +103,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		db, err = openPostgres(ctx, dsn)
 	} else {
-		db, err = openSQLite(ctx, dsn, log)
+		db, err = openSQLite(ctx, dsn, o.sqliteSynchronous, log)
 	}
 	if err != nil {
 		return nil, err

@@ -373,3 +373,34 @@ func TestGroupCommitRetryRunsWritesAfresh(t *testing.T) {
 		t.Errorf("published events: %v, want two prefect.flow-run.Running", published)
 	}
 }
+
+// SQLite commits are durable by default (synchronous=FULL, which PRAGMA
+// synchronous reports as 2); SQLiteSynchronous can relax it to NORMAL (1).
+func TestSQLiteSynchronous(t *testing.T) {
+	for _, c := range []struct {
+		opts []Option
+		want int
+	}{
+		{nil, 2},
+		{[]Option{SQLiteSynchronous("FULL")}, 2},
+		{[]Option{SQLiteSynchronous("normal")}, 1},
+	} {
+		db, err := Open(t.Context(), filepath.Join(t.TempDir(), "praetor.db"), slog.New(slog.DiscardHandler), c.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int
+		if err := db.writer.write(t.Context(), func(ctx context.Context, tx *sql.Tx) error {
+			return tx.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&got)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		if got != c.want {
+			t.Errorf("%d options: PRAGMA synchronous = %d, want %d", len(c.opts), got, c.want)
+		}
+	}
+	if _, err := Open(t.Context(), filepath.Join(t.TempDir(), "praetor.db"), nil, SQLiteSynchronous("OFF")); err == nil || !strings.Contains(err.Error(), `"OFF"`) {
+		t.Fatalf("synchronous OFF: err = %v, want a refusal naming it", err)
+	}
+}

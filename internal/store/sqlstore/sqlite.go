@@ -45,9 +45,9 @@ func (sqliteDialect) isUniqueViolation(err error) bool {
 	return false
 }
 
-func sqliteDSN(path string, extra ...string) string {
+func sqliteDSN(path, synchronous string, extra ...string) string {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(" + synchronous + ")"} {
 		q.Add("_pragma", p)
 	}
 	for _, e := range extra {
@@ -57,7 +57,9 @@ func sqliteDSN(path string, extra ...string) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-func openSQLite(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
+// openSQLite opens the database file at path; synchronous is SQLite's
+// synchronous mode (see SQLiteSynchronous).
+func openSQLite(ctx context.Context, path, synchronous string, log *slog.Logger) (*DB, error) {
 	path = strings.TrimPrefix(path, "sqlite://")
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -66,7 +68,7 @@ func openSQLite(ctx context.Context, path string, log *slog.Logger) (*DB, error)
 	}
 	// One connection writes, with BEGIN IMMEDIATE, so writers never meet
 	// SQLITE_BUSY; readers use their own pool and see WAL snapshots.
-	w, err := sql.Open("sqlite", sqliteDSN(path, "_txlock=immediate"))
+	w, err := sql.Open("sqlite", sqliteDSN(path, synchronous, "_txlock=immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite writer: %w", err)
 	}
@@ -77,7 +79,7 @@ func openSQLite(ctx context.Context, path string, log *slog.Logger) (*DB, error)
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", sqliteDSN(path, "_pragma=query_only(1)"))
+	r, err := sql.Open("sqlite", sqliteDSN(path, synchronous, "_pragma=query_only(1)"))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite readers: %w", err)
