@@ -138,6 +138,13 @@ func (db *DB) migrate(ctx context.Context) error {
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		// Servers starting at once on one database take turns: the second
+		// finds the schema current.
+		if lock := db.d.migrationLock(); lock != "" {
+			if _, err := tx.ExecContext(ctx, lock); err != nil {
+				return fmt.Errorf("lock migrations: %w", err)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied TEXT NOT NULL)`); err != nil {
 			return fmt.Errorf("create schema_migrations: %w", err)
 		}
@@ -207,6 +214,10 @@ type dialect interface {
 	epoch(col string) string
 	// isUniqueViolation reports whether err is a unique-constraint failure.
 	isUniqueViolation(err error) bool
+	// migrationLock is a statement that, inside the migrating transaction,
+	// holds off other processes' migrations until it ends; "" when the
+	// transaction's own write lock does.
+	migrationLock() string
 }
 
 // rebindDollar rewrites ? placeholders as $1, $2, …, skipping quoted text.

@@ -153,23 +153,19 @@ func (db *DB) CreateFlowRun(ctx context.Context, ws uuid.UUID, r *model.FlowRun,
 			return store.Errorf(store.ENotFound, "Flow %s not found", r.FlowID)
 		}
 		if r.IdempotencyKey != nil {
-			existing, err := db.lockFlowRun(ctx, tx, ws, `fr.flow_id = ? AND fr.idempotency_key = ?`, r.FlowID, *r.IdempotencyKey)
-			if err == nil {
-				*r = *existing
-				return nil
-			}
-			if !store.IsNotFound(err) {
+			if found, err := db.flowRunByKey(ctx, tx, ws, r); found || err != nil {
 				return err
 			}
 		}
 		now := model.Now()
 		r.Created, r.Updated = now, now
 		normalizeFlowRun(r)
-		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO flow_runs (id, workspace_id, flow_id, name, run_count, total_run_time,
+		res, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO flow_runs (id, workspace_id, flow_id, name, run_count, total_run_time,
 			parent_task_run_id, deployment_id, deployment_version, work_queue_id, work_queue_name, work_pool_id, work_pool_name,
 			flow_version, idempotency_key, auto_scheduled, infrastructure_document_id, infrastructure_pid,
 			parameters, context, empirical_policy, tags, labels, job_variables, created_by, created, updated)
-			VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (flow_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`),
 			r.ID, ws, r.FlowID, r.Name, r.ParentTaskRunID, r.DeploymentID, r.DeploymentVersion, r.WorkQueueID, r.WorkQueueName,
 			r.WorkPoolID, r.WorkPoolName, r.FlowVersion, r.IdempotencyKey, r.AutoScheduled, r.InfrastructureDocumentID,
 			r.InfrastructurePID, mustJSON(r.Parameters), mustJSON(r.Context), mustJSON(r.EmpiricalPolicy), mustJSON(r.Tags),
@@ -180,6 +176,19 @@ func (db *DB) CreateFlowRun(ctx context.Context, ws uuid.UUID, r *model.FlowRun,
 			}
 			return fmt.Errorf("insert flow run: %w", err)
 		}
+		inserted, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("insert flow run: %w", err)
+		}
+		if inserted == 0 {
+			// Only the idempotency key can conflict here: a concurrent
+			// request with it inserted first (on PostgreSQL; its commit is
+			// visible now), and its run is the answer.
+			if found, err := db.flowRunByKey(ctx, tx, ws, r); found || err != nil {
+				return err
+			}
+			return fmt.Errorf("insert flow run: idempotency key %q taken, but no run has it", *r.IdempotencyKey)
+		}
 		created = true
 		_, err = db.setFlowRunState(ctx, tx, ws, r, initial, true, &emitted)
 		return err
@@ -188,6 +197,20 @@ func (db *DB) CreateFlowRun(ctx context.Context, ws uuid.UUID, r *model.FlowRun,
 		db.published(ws, emitted)
 	}
 	return created, err
+}
+
+// flowRunByKey reads into r the run of r's flow that has r's idempotency
+// key, and reports whether there is one.
+func (db *DB) flowRunByKey(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.FlowRun) (bool, error) {
+	existing, err := db.lockFlowRun(ctx, tx, ws, `fr.flow_id = ? AND fr.idempotency_key = ?`, r.FlowID, *r.IdempotencyKey)
+	if store.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	*r = *existing
+	return true, nil
 }
 
 // lockFlowRun reads one flow run inside a write, locking its row on PostgreSQL.

@@ -45,6 +45,10 @@ func (sqliteDialect) isUniqueViolation(err error) bool {
 	return false
 }
 
+// migrationLock is empty: the writer's BEGIN IMMEDIATE already excludes
+// every other writer of the file, in this process or another.
+func (sqliteDialect) migrationLock() string { return "" }
+
 func sqliteDSN(path, synchronous string, extra ...string) string {
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(" + synchronous + ")"} {
