@@ -4,9 +4,12 @@
 // Prefect server can be started from the same virtualenv, it also compares the
 // shape of praetor's responses with Prefect's own.
 //
+// It also holds the tests of the server as a process that need no client:
+// start-up on a shared database, and durability across SIGKILL.
+//
 // The tests need these environment variables, all set by scripts/test:
 //
-//	PRAETOR_TEST_PYTHON        a python with prefect==3.8.8 (without it every test skips)
+//	PRAETOR_TEST_PYTHON        a python with prefect==3.8.8 (without it every client test skips)
 //	PRAETOR_TEST_PREFECT       its prefect CLI (for the Prefect-server comparison)
 //	PRAETOR_TEST_POSTGRES_URL  a PostgreSQL server to create throwaway databases in
 package compat
@@ -40,9 +43,6 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	if pythonBin == "" {
-		return m.Run() // every test skips; nothing to prepare
-	}
 	dir, err := os.MkdirTemp("", "praetor-compat-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "compat:", err)

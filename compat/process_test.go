@@ -68,6 +68,12 @@ func (p *process) stop(grace time.Duration) {
 	<-p.done
 }
 
+// kill ends the process group at once with SIGKILL, as a crash would.
+func (p *process) kill() {
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.done
+}
+
 // exited reports whether the process has ended, and how.
 func (p *process) exited() (bool, error) {
 	select {

@@ -70,15 +70,27 @@ func startPraetor(t *testing.T, engine string) *apiClient {
 	default:
 		t.Fatalf("unknown engine %q", engine)
 	}
-	bin := praetorBinary(t)
 	dir := t.TempDir()
 	env = append(env, "PRAETOR_HOME="+filepath.Join(dir, "home"))
+	p, api := launchPraetor(t, "praetor ("+engine+")", env, filepath.Join(dir, "praetor.log"))
+	if err := waitHealthy(api, p, 90*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return api
+}
+
+// launchPraetor starts `praetor server start` on a free port of 127.0.0.1
+// with env, its output in logPath, and returns it without waiting. When the
+// test ends the process is stopped, and its log is checked for data races
+// and shown if the test failed.
+func launchPraetor(t *testing.T, name string, env []string, logPath string) (*process, *apiClient) {
+	t.Helper()
+	bin := praetorBinary(t)
 	port, err := freePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := startProcess("praetor ("+engine+")", filepath.Join(dir, "praetor.log"), env,
-		bin, "server", "start", "--host", "127.0.0.1", "--port", port)
+	p, err := startProcess(name, logPath, env, bin, "server", "start", "--host", "127.0.0.1", "--port", port)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,19 +99,16 @@ func startPraetor(t *testing.T, engine string) *apiClient {
 		log := p.log()
 		if raceEnabled {
 			if i := strings.Index(log, "WARNING: DATA RACE"); i >= 0 {
-				t.Errorf("the %s server reported a data race:\n%s", engine, truncate(log[i:], 12000))
+				t.Errorf("%s reported a data race:\n%s", name, truncate(log[i:], 12000))
 			}
 		}
 		if t.Failed() {
-			t.Logf("%s log (exit: %v):\n%s", p.name, p.waitErr, tailLines(log, 60))
+			t.Logf("%s log (exit: %v):\n%s", name, p.waitErr, tailLines(log, 60))
 		}
 	})
 	api := newAPIClient("http://127.0.0.1:" + port + "/api")
 	api.serverEnv = env
-	if err := waitHealthy(api, p, 90*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	return api
+	return p, api
 }
 
 func truncate(s string, n int) string {

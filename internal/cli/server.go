@@ -52,6 +52,7 @@ func newServerStartCmd() *cobra.Command {
 	f.BoolVar(&anonymous, "allow-anonymous", envBool("PRAETOR_ALLOW_ANONYMOUS", false), "serve /api without a key on any address (default: only on loopback) ($PRAETOR_ALLOW_ANONYMOUS)")
 	f.BoolVar(&cfg.SignUp, "allow-signup", envBool("PRAETOR_ALLOW_SIGNUP", true), "let anyone register a user ($PRAETOR_ALLOW_SIGNUP)")
 	f.StringVar(&cfg.DatabaseURL, "database-url", os.Getenv("PRAETOR_DATABASE_URL"), "PostgreSQL URL; empty for embedded SQLite ($PRAETOR_DATABASE_URL)")
+	f.StringVar(&cfg.SQLiteSynchronous, "sqlite-synchronous", envOr("PRAETOR_SQLITE_SYNCHRONOUS", "FULL"), "SQLite's synchronous mode: FULL keeps every acknowledged write across a power cut; NORMAL is faster but may lose the last ones ($PRAETOR_SQLITE_SYNCHRONOUS)")
 	return cmd
 }
 

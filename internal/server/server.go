@@ -28,6 +28,9 @@ type Config struct {
 	Home string
 	// DatabaseURL selects PostgreSQL when set (postgres://…).
 	DatabaseURL string
+	// SQLiteSynchronous is SQLite's synchronous mode: FULL (when empty) or
+	// NORMAL, which trades the last commits before a power cut for speed.
+	SQLiteSynchronous string
 	// Anonymous serves the plain /api routes without a key. Nil means: only
 	// when bound to a loopback address.
 	Anonymous *bool
@@ -70,7 +73,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if dsn == "" {
 		dsn = filepath.Join(cfg.Home, "praetor.db")
 	}
-	db, err := sqlstore.Open(ctx, dsn, log)
+	var opts []sqlstore.Option
+	if cfg.SQLiteSynchronous != "" {
+		opts = append(opts, sqlstore.SQLiteSynchronous(cfg.SQLiteSynchronous))
+	}
+	db, err := sqlstore.Open(ctx, dsn, log, opts...)
 	if err != nil {
 		return nil, err
 	}

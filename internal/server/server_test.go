@@ -154,3 +154,20 @@ func TestAnonymousDefault(t *testing.T) {
 		}
 	}
 }
+
+// The SQLite synchronous setting reaches the store: a mode it does not know
+// stops the server from opening.
+func TestSQLiteSynchronousSetting(t *testing.T) {
+	for _, mode := range []string{"", "FULL", "NORMAL"} {
+		srv, err := Open(t.Context(), Config{Host: "127.0.0.1", Home: t.TempDir(), SQLiteSynchronous: mode, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatalf("mode %q: %v", mode, err)
+		}
+		if err := srv.Shutdown(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Open(t.Context(), Config{Host: "127.0.0.1", Home: t.TempDir(), SQLiteSynchronous: "OFF", Logger: slog.New(slog.DiscardHandler)}); err == nil {
+		t.Fatal("opened with synchronous=OFF")
+	}
+}

@@ -51,18 +51,50 @@ func (db *DB) published(ws uuid.UUID, events []*model.Event) {
 // fn gets a context that carries ctx's values but not its cancellation: once
 // a write has started, a caller that hangs up must not interrupt a
 // transaction that other callers' writes share, nor turn a commit into an
-// error its caller never sees.
+// error its caller never sees. fn may run more than once: when SQLite loses
+// a shared transaction, the writer runs the other requests again in a fresh
+// one, so fn must start from its inputs each time (not from what an earlier
+// run left in them) and set, not accumulate, what it reports.
 type writer interface {
 	write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error
 	close() error
 }
 
+// Option adjusts how Open opens a database.
+type Option func(*options) error
+
+type options struct {
+	sqliteSynchronous string
+}
+
+// SQLiteSynchronous sets SQLite's synchronous mode (PostgreSQL ignores it):
+// FULL, the default, syncs the write-ahead log at every commit, so a commit
+// acknowledged to a client survives a power cut or an OS crash; NORMAL
+// syncs less often and may lose the last commits then (never the database's
+// integrity), for more writes per second.
+func SQLiteSynchronous(mode string) Option {
+	return func(o *options) error {
+		switch m := strings.ToUpper(mode); m {
+		case "FULL", "NORMAL":
+			o.sqliteSynchronous = m
+			return nil
+		}
+		return fmt.Errorf("SQLite synchronous mode %q: want FULL or NORMAL", mode)
+	}
+}
+
 // Open connects to the database named by dsn (a postgres:// URL, or a SQLite
 // file path) and applies pending migrations. It refuses a schema newer than
 // this binary knows.
-func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
+func Open(ctx context.Context, dsn string, log *slog.Logger, opts ...Option) (*DB, error) {
 	if log == nil {
 		log = slog.Default()
+	}
+	o := options{sqliteSynchronous: "FULL"}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
 	}
 	var (
 		db  *DB
@@ -71,7 +103,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		db, err = openPostgres(ctx, dsn)
 	} else {
-		db, err = openSQLite(ctx, dsn)
+		db, err = openSQLite(ctx, dsn, o.sqliteSynchronous, log)
 	}
 	if err != nil {
 		return nil, err
@@ -106,6 +138,13 @@ func (db *DB) migrate(ctx context.Context) error {
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		// Servers starting at once on one database take turns: the second
+		// finds the schema current.
+		if lock := db.d.migrationLock(); lock != "" {
+			if _, err := tx.ExecContext(ctx, lock); err != nil {
+				return fmt.Errorf("lock migrations: %w", err)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied TEXT NOT NULL)`); err != nil {
 			return fmt.Errorf("create schema_migrations: %w", err)
 		}
@@ -175,6 +214,10 @@ type dialect interface {
 	epoch(col string) string
 	// isUniqueViolation reports whether err is a unique-constraint failure.
 	isUniqueViolation(err error) bool
+	// migrationLock is a statement that, inside the migrating transaction,
+	// holds off other processes' migrations until it ends; "" when the
+	// transaction's own write lock does.
+	migrationLock() string
 }
 
 // rebindDollar rewrites ? placeholders as $1, $2, …, skipping quoted text.

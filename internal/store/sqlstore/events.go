@@ -49,9 +49,13 @@ func payloadArg(p []byte) any {
 
 // recordTaskRun upserts a task run from a client event: matched by id or by
 // (flow_run_id, task_key, dynamic_key), overwritten only by a newer state, as
-// events may arrive out of order or twice.
+// events may arrive out of order or twice. The state's id is the event's, so
+// the client chose it: an id that is already another run's state (of this
+// workspace or another) refuses the record, as an id or key of another
+// workspace's task run does, and the event is stored without it. It works on
+// copies of rec, so it can run again in a fresh transaction.
 func (db *DB) recordTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, rec store.TaskRunRecord) error {
-	r, s := rec.Run, rec.State
+	r, s := *rec.Run, *rec.State
 	if r.FlowRunID != nil {
 		var n int
 		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM flow_runs WHERE workspace_id = ? AND id = ?`), ws, *r.FlowRunID).Scan(&n); err != nil {
@@ -63,37 +67,79 @@ func (db *DB) recordTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, rec s
 			return nil
 		}
 	}
+	existing, err := db.findRecordedTaskRun(ctx, tx, ws, &r)
+	if err != nil {
+		return err
+	}
+	created := false
+	if existing == nil {
+		if created, err = db.insertRecordedTaskRun(ctx, tx, ws, &r); err != nil {
+			return err
+		}
+		if !created {
+			// Taken meanwhile by a concurrent transaction of this workspace
+			// (PostgreSQL), or by another workspace.
+			if existing, err = db.findRecordedTaskRun(ctx, tx, ws, &r); err != nil {
+				return err
+			}
+			if existing == nil {
+				db.log.Warn("task run event names a task run of another workspace; not recorded", "task_run_id", r.ID, "event_id", s.ID)
+				return nil
+			}
+		}
+	}
+	if existing != nil {
+		r.ID = existing.ID
+	}
+	s.StateDetails.TaskRunID = &r.ID
+	inserted, err := db.insertStateRow(ctx, tx, "task_run_states", "task_run_id", ws, r.ID, &s)
+	if err != nil {
+		return err
+	}
+	if !inserted {
+		var n int
+		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM task_run_states WHERE id = ? AND workspace_id = ? AND task_run_id = ?`),
+			s.ID, ws, r.ID).Scan(&n); err != nil {
+			return fmt.Errorf("read recorded state: %w", err)
+		}
+		if n == 0 {
+			db.log.Warn("task run event reuses the id of another run's state; not recorded", "task_run_id", r.ID, "event_id", s.ID)
+			if created {
+				// The run was inserted for this state alone, pointing at it.
+				if _, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM task_runs WHERE workspace_id = ? AND id = ?`), ws, r.ID); err != nil {
+					return fmt.Errorf("drop refused task run: %w", err)
+				}
+			}
+			return nil
+		}
+		// The same event again: its state is recorded already.
+	}
+	if existing != nil && (existing.StateTimestamp == nil || s.Timestamp.After(existing.StateTimestamp.Time)) {
+		r.Created = existing.Created
+		return db.saveTaskRun(ctx, tx, ws, &r)
+	}
+	return nil
+}
+
+// findRecordedTaskRun finds the workspace's task run a record describes: by
+// id, else by its flow run's (task_key, dynamic_key); nil if there is none.
+func (db *DB) findRecordedTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.TaskRun) (*model.TaskRun, error) {
 	existing, err := db.lockTaskRun(ctx, tx, ws, "tr.id = ?", r.ID)
 	if store.IsNotFound(err) && r.FlowRunID != nil {
 		existing, err = db.lockTaskRun(ctx, tx, ws, "tr.flow_run_id = ? AND tr.task_key = ? AND tr.dynamic_key = ?", *r.FlowRunID, r.TaskKey, r.DynamicKey)
 	}
-	switch {
-	case store.IsNotFound(err):
-		if err := db.insertRecordedTaskRun(ctx, tx, ws, r, s); err != nil {
-			return err
-		}
-	case err != nil:
-		return err
-	default:
-		s.StateDetails.TaskRunID = &existing.ID
-		r.ID = existing.ID
-		if existing.StateTimestamp == nil || s.Timestamp.After(existing.StateTimestamp.Time) {
-			r.Created = existing.Created
-			if err := db.saveTaskRun(ctx, tx, ws, r); err != nil {
-				return err
-			}
-		}
+	if store.IsNotFound(err) {
+		return nil, nil
 	}
-	return db.insertState(ctx, tx, "task_run_states", "task_run_id", ws, r.ID, s)
+	return existing, err
 }
 
-func (db *DB) insertRecordedTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.TaskRun, s *model.State) error {
+// insertRecordedTaskRun inserts r; false if its id or natural key is taken.
+func (db *DB) insertRecordedTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.TaskRun) (bool, error) {
 	now := model.Now()
 	r.Created, r.Updated = now, now
 	normalizeTaskRun(r)
-	// ON CONFLICT DO NOTHING: an id taken in another workspace drops the record
-	// rather than failing the batch.
-	_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO task_runs (id, workspace_id, flow_run_id, name, task_key, dynamic_key,
+	res, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO task_runs (id, workspace_id, flow_run_id, name, task_key, dynamic_key,
 		cache_key, cache_expiration, task_version, empirical_policy, tags, labels, task_inputs, state_id, state_type, state_name,
 		state_timestamp, run_count, flow_run_run_count, expected_start_time, next_scheduled_start_time, start_time, end_time,
 		total_run_time, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -104,9 +150,10 @@ func (db *DB) insertRecordedTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUI
 		db.timeArg(r.ExpectedStartTime), db.timeArg(r.NextScheduledStartTime), db.timeArg(r.StartTime), db.timeArg(r.EndTime),
 		r.TotalRunTime, db.d.time(now), db.d.time(now))
 	if err != nil {
-		return fmt.Errorf("record task run: %w", err)
+		return false, fmt.Errorf("record task run: %w", err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 func scanEvent(row scanner) (*model.Event, error) {

@@ -25,7 +25,9 @@ const flowRunColumns = `fr.id, fr.flow_id, fr.name, fr.state_id, fr.state_type, 
 // stateColumns reads the current state joined as s.
 const stateColumns = `s.id, s.type, s.name, s.timestamp, s.message, s.data, s.state_details`
 
-const flowRunFrom = ` FROM flow_runs fr LEFT JOIN flow_run_states s ON s.id = fr.state_id`
+// flowRunFrom joins only a state of the run itself, as taskRunFrom does.
+const flowRunFrom = ` FROM flow_runs fr LEFT JOIN flow_run_states s
+	ON s.id = fr.state_id AND s.workspace_id = fr.workspace_id AND s.flow_run_id = fr.id`
 
 // trackingDest returns the scan destinations of the shared run columns.
 func trackingDest(rt *model.RunTracking, stateTS, expected, next, start, end *nullTime) []any {
@@ -139,8 +141,10 @@ func (db *DB) CreateFlowRun(ctx context.Context, ws uuid.UUID, r *model.FlowRun,
 	var (
 		created bool
 		emitted []*model.Event
+		in      = *r
 	)
 	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		*r, created, emitted = in, false, nil // as given, should fn run again
 		var n int
 		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM flows WHERE workspace_id = ? AND id = ?`), ws, r.FlowID).Scan(&n); err != nil {
 			return err
@@ -149,23 +153,19 @@ func (db *DB) CreateFlowRun(ctx context.Context, ws uuid.UUID, r *model.FlowRun,
 			return store.Errorf(store.ENotFound, "Flow %s not found", r.FlowID)
 		}
 		if r.IdempotencyKey != nil {
-			existing, err := db.lockFlowRun(ctx, tx, ws, `fr.flow_id = ? AND fr.idempotency_key = ?`, r.FlowID, *r.IdempotencyKey)
-			if err == nil {
-				*r = *existing
-				return nil
-			}
-			if !store.IsNotFound(err) {
+			if found, err := db.flowRunByKey(ctx, tx, ws, r); found || err != nil {
 				return err
 			}
 		}
 		now := model.Now()
 		r.Created, r.Updated = now, now
 		normalizeFlowRun(r)
-		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO flow_runs (id, workspace_id, flow_id, name, run_count, total_run_time,
+		res, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO flow_runs (id, workspace_id, flow_id, name, run_count, total_run_time,
 			parent_task_run_id, deployment_id, deployment_version, work_queue_id, work_queue_name, work_pool_id, work_pool_name,
 			flow_version, idempotency_key, auto_scheduled, infrastructure_document_id, infrastructure_pid,
 			parameters, context, empirical_policy, tags, labels, job_variables, created_by, created, updated)
-			VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (flow_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`),
 			r.ID, ws, r.FlowID, r.Name, r.ParentTaskRunID, r.DeploymentID, r.DeploymentVersion, r.WorkQueueID, r.WorkQueueName,
 			r.WorkPoolID, r.WorkPoolName, r.FlowVersion, r.IdempotencyKey, r.AutoScheduled, r.InfrastructureDocumentID,
 			r.InfrastructurePID, mustJSON(r.Parameters), mustJSON(r.Context), mustJSON(r.EmpiricalPolicy), mustJSON(r.Tags),
@@ -176,6 +176,19 @@ func (db *DB) CreateFlowRun(ctx context.Context, ws uuid.UUID, r *model.FlowRun,
 			}
 			return fmt.Errorf("insert flow run: %w", err)
 		}
+		inserted, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("insert flow run: %w", err)
+		}
+		if inserted == 0 {
+			// Only the idempotency key can conflict here: a concurrent
+			// request with it inserted first (on PostgreSQL; its commit is
+			// visible now), and its run is the answer.
+			if found, err := db.flowRunByKey(ctx, tx, ws, r); found || err != nil {
+				return err
+			}
+			return fmt.Errorf("insert flow run: idempotency key %q taken, but no run has it", *r.IdempotencyKey)
+		}
 		created = true
 		_, err = db.setFlowRunState(ctx, tx, ws, r, initial, true, &emitted)
 		return err
@@ -184,6 +197,20 @@ func (db *DB) CreateFlowRun(ctx context.Context, ws uuid.UUID, r *model.FlowRun,
 		db.published(ws, emitted)
 	}
 	return created, err
+}
+
+// flowRunByKey reads into r the run of r's flow that has r's idempotency
+// key, and reports whether there is one.
+func (db *DB) flowRunByKey(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.FlowRun) (bool, error) {
+	existing, err := db.lockFlowRun(ctx, tx, ws, `fr.flow_id = ? AND fr.idempotency_key = ?`, r.FlowID, *r.IdempotencyKey)
+	if store.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	*r = *existing
+	return true, nil
 }
 
 // lockFlowRun reads one flow run inside a write, locking its row on PostgreSQL.
@@ -244,7 +271,7 @@ func (db *DB) flowRunFilter(c *clause, a string, f *store.FlowRunFilter) {
 		p := newClause(db.d, "")
 		inList(p, "ptr.flow_run_id", f.ParentFlowRunID.Any, nil)
 		q, args := p.sql()
-		s.add(a+".parent_task_run_id IN (SELECT ptr.id FROM task_runs ptr WHERE "+q+")", args...)
+		s.add(a+".parent_task_run_id IN (SELECT ptr.id FROM task_runs ptr WHERE ptr.workspace_id = "+a+".workspace_id AND "+q+")", args...)
 	}
 	c.sub(s)
 }
@@ -259,14 +286,14 @@ func (db *DB) flowRunWhere(ws uuid.UUID, q store.RunQuery) (string, []any) {
 		inList(c, "fr.flow_id", ids, nil)
 	} else if q.Flows != nil {
 		sub := newClause(db.d, "")
-		sub.add("f.id = fr.flow_id")
+		sub.add("f.workspace_id = fr.workspace_id AND f.id = fr.flow_id")
 		db.flowFilter(sub, "f", q.Flows)
 		s, args := sub.sql()
 		c.add("EXISTS (SELECT 1 FROM flows f WHERE "+s+")", args...)
 	}
 	if q.TaskRuns != nil {
 		sub := newClause(db.d, "")
-		sub.add("tr.flow_run_id = fr.id")
+		sub.add("tr.workspace_id = fr.workspace_id AND tr.flow_run_id = fr.id")
 		db.taskRunFilter(sub, "tr", q.TaskRuns)
 		s, args := sub.sql()
 		c.add("EXISTS (SELECT 1 FROM task_runs tr WHERE "+s+")", args...)
@@ -365,6 +392,7 @@ func (db *DB) SetFlowRunState(ctx context.Context, ws, id uuid.UUID, proposed mo
 		emitted []*model.Event
 	)
 	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		emitted = nil
 		r, err := db.lockFlowRun(ctx, tx, ws, "fr.id = ?", id)
 		if err != nil {
 			return err
@@ -457,15 +485,26 @@ func (db *DB) mirrorOntoParentTask(ctx context.Context, tx *sql.Tx, ws, taskRunI
 	return tr, db.saveTaskRun(ctx, tx, ws, tr)
 }
 
-// insertState writes a state row of a flow or task run.
+// insertState writes a new state row of a flow or task run.
 func (db *DB) insertState(ctx context.Context, q queryer, table, runCol string, ws, runID uuid.UUID, s *model.State) error {
-	_, err := q.ExecContext(ctx, db.d.rebind(`INSERT INTO `+table+` (id, workspace_id, `+runCol+`, type, name, timestamp, message, data, state_details)
+	inserted, err := db.insertStateRow(ctx, q, table, runCol, ws, runID, s)
+	if err == nil && !inserted {
+		err = fmt.Errorf("insert state: id %s is taken", s.ID)
+	}
+	return err
+}
+
+// insertStateRow writes a state row unless one with its id exists, and
+// reports whether it did.
+func (db *DB) insertStateRow(ctx context.Context, q queryer, table, runCol string, ws, runID uuid.UUID, s *model.State) (bool, error) {
+	res, err := q.ExecContext(ctx, db.d.rebind(`INSERT INTO `+table+` (id, workspace_id, `+runCol+`, type, name, timestamp, message, data, state_details)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`),
 		s.ID, ws, runID, string(s.Type), s.Name, db.d.time(s.Timestamp), s.Message, rawArg(s.Data), mustJSON(s.StateDetails))
 	if err != nil {
-		return fmt.Errorf("insert state: %w", err)
+		return false, fmt.Errorf("insert state: %w", err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // ListFlowRunStates returns a flow run's states, oldest first.

@@ -89,11 +89,11 @@ func (db *DB) flowWhere(ws uuid.UUID, q store.RunQuery) (string, []any) {
 	db.flowFilter(c, "f", q.Flows)
 	if q.FlowRuns != nil || q.TaskRuns != nil {
 		sub := newClause(db.d, "")
-		sub.add("fr.flow_id = f.id")
+		sub.add("fr.workspace_id = f.workspace_id AND fr.flow_id = f.id")
 		db.flowRunFilter(sub, "fr", q.FlowRuns)
 		if q.TaskRuns != nil {
 			tr := newClause(db.d, "")
-			tr.add("tr.flow_run_id = fr.id")
+			tr.add("tr.workspace_id = fr.workspace_id AND tr.flow_run_id = fr.id")
 			db.taskRunFilter(tr, "tr", q.TaskRuns)
 			s, args := tr.sql()
 			sub.add("EXISTS (SELECT 1 FROM task_runs tr WHERE "+s+")", args...)

@@ -30,6 +30,14 @@ func (postgresDialect) isUniqueViolation(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
+// migrationLockKey names Praetor's advisory lock for migrations ("praetor"
+// in ASCII, as a number).
+const migrationLockKey = 0x70726165746f72
+
+func (postgresDialect) migrationLock() string {
+	return fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey)
+}
+
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {

@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 
@@ -43,9 +45,13 @@ func (sqliteDialect) isUniqueViolation(err error) bool {
 	return false
 }
 
-func sqliteDSN(path string, extra ...string) string {
+// migrationLock is empty: the writer's BEGIN IMMEDIATE already excludes
+// every other writer of the file, in this process or another.
+func (sqliteDialect) migrationLock() string { return "" }
+
+func sqliteDSN(path, synchronous string, extra ...string) string {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(" + synchronous + ")"} {
 		q.Add("_pragma", p)
 	}
 	for _, e := range extra {
@@ -55,7 +61,9 @@ func sqliteDSN(path string, extra ...string) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-func openSQLite(ctx context.Context, path string) (*DB, error) {
+// openSQLite opens the database file at path; synchronous is SQLite's
+// synchronous mode (see SQLiteSynchronous).
+func openSQLite(ctx context.Context, path, synchronous string, log *slog.Logger) (*DB, error) {
 	path = strings.TrimPrefix(path, "sqlite://")
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -64,7 +72,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	}
 	// One connection writes, with BEGIN IMMEDIATE, so writers never meet
 	// SQLITE_BUSY; readers use their own pool and see WAL snapshots.
-	w, err := sql.Open("sqlite", sqliteDSN(path, "_txlock=immediate"))
+	w, err := sql.Open("sqlite", sqliteDSN(path, synchronous, "_txlock=immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite writer: %w", err)
 	}
@@ -75,13 +83,13 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", sqliteDSN(path, "_pragma=query_only(1)"))
+	r, err := sql.Open("sqlite", sqliteDSN(path, synchronous, "_pragma=query_only(1)"))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite readers: %w", err)
 	}
 	r.SetMaxOpenConns(8)
-	return &DB{d: sqliteDialect{}, read: r, writer: newGroupCommitter(w)}, nil
+	return &DB{d: sqliteDialect{}, read: r, writer: newGroupCommitter(w, log)}, nil
 }
 
 // groupCommitter is SQLite's single writer. Requests queue on a channel; the
@@ -90,6 +98,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 // every request. Under load this turns many small commits into one fsync.
 type groupCommitter struct {
 	db      *sql.DB
+	log     *slog.Logger
 	queue   chan *writeRequest
 	done    chan struct{}
 	closing sync.Once
@@ -108,8 +117,8 @@ type writeRequest struct {
 // latency stays small.
 const maxGroup = 256
 
-func newGroupCommitter(db *sql.DB) *groupCommitter {
-	g := &groupCommitter{db: db, queue: make(chan *writeRequest, 1024), done: make(chan struct{})}
+func newGroupCommitter(db *sql.DB, log *slog.Logger) *groupCommitter {
+	g := &groupCommitter{db: db, log: log, queue: make(chan *writeRequest, 1024), done: make(chan struct{})}
 	go g.loop()
 	return g
 }
@@ -157,45 +166,96 @@ func (g *groupCommitter) loop() {
 	}
 }
 
+// commit runs batch in shared transactions until every request is answered.
 func (g *groupCommitter) commit(batch []*writeRequest) {
-	finish := func(err error) {
-		for _, r := range batch {
-			if r.err == nil {
-				r.err = err
-			}
-			close(r.done)
-		}
+	for len(batch) > 0 {
+		batch = g.try(batch)
 	}
+}
+
+// try runs batch in one transaction and answers its requests, unless one of
+// them loses the transaction (SQLite rolled it back, so its savepoint is
+// gone): then try rolls back, answers that request with its error and the
+// ones that failed on their own with theirs, and returns the others to run
+// again in a fresh transaction. Each retry is shorter, so commit ends.
+func (g *groupCommitter) try(batch []*writeRequest) (retry []*writeRequest) {
 	ctx := context.Background()
 	tx, err := g.db.BeginTx(ctx, nil)
 	if err != nil {
-		finish(fmt.Errorf("begin: %w", err))
-		return
+		answer(batch, fmt.Errorf("begin: %w", err))
+		return nil
 	}
-	for _, r := range batch {
+	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
-			r.err = err
+			r.err = err // it never started; its caller is gone
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT req"); err != nil {
-			r.err = fmt.Errorf("savepoint: %w", err)
+		if !g.run(ctx, tx, r) {
 			continue
 		}
-		if err := r.fn(context.WithoutCancel(r.ctx), tx); err != nil {
-			r.err = err
-			if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO req"); rbErr != nil {
-				r.err = errors.Join(err, rbErr)
+		// Whatever this transaction held is gone with it.
+		_ = tx.Rollback()
+		for j, o := range batch {
+			if j == i || (j < i && o.err != nil) {
+				close(o.done)
+			} else {
+				retry = append(retry, o)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE req"); err != nil && r.err == nil {
-			r.err = fmt.Errorf("release savepoint: %w", err)
-		}
+		return retry
 	}
 	if err := tx.Commit(); err != nil {
-		finish(fmt.Errorf("commit: %w", err))
-		return
+		answer(batch, fmt.Errorf("commit: %w", err))
+		return nil
 	}
-	finish(nil)
+	answer(batch, nil)
+	return nil
+}
+
+// run runs one request inside its own savepoint of tx and reports whether
+// the transaction was lost. A request whose fn fails or panics is rolled
+// back to its savepoint alone.
+func (g *groupCommitter) run(ctx context.Context, tx *sql.Tx, r *writeRequest) (lost bool) {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT req"); err != nil {
+		r.err = fmt.Errorf("savepoint: %w", err)
+		return true
+	}
+	err := g.call(tx, r)
+	if err != nil {
+		if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO req"); rbErr != nil {
+			r.err = errors.Join(err, fmt.Errorf("roll back to savepoint: %w", rbErr))
+			return true
+		}
+	}
+	if _, relErr := tx.ExecContext(ctx, "RELEASE req"); relErr != nil {
+		r.err = errors.Join(err, fmt.Errorf("release savepoint: %w", relErr))
+		return true
+	}
+	r.err = err
+	return false
+}
+
+// call runs r's fn, turning a panic into its error so that the writer
+// goroutine, and every other request of the batch, survives it.
+func (g *groupCommitter) call(tx *sql.Tx, r *writeRequest) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			g.log.Error("write panicked", "panic", p, "stack", string(debug.Stack()))
+			err = fmt.Errorf("write panicked: %v", p)
+		}
+	}()
+	return r.fn(context.WithoutCancel(r.ctx), tx)
+}
+
+// answer completes every request of batch that has no error of its own with
+// err (nil after a commit), and wakes its caller.
+func answer(batch []*writeRequest, err error) {
+	for _, r := range batch {
+		if r.err == nil {
+			r.err = err
+		}
+		close(r.done)
+	}
 }
 
 func (g *groupCommitter) close() error {

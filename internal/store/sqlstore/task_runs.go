@@ -18,7 +18,11 @@ const taskRunColumns = `tr.id, tr.flow_run_id, tr.name, tr.task_key, tr.dynamic_
 	tr.state_timestamp, tr.run_count, tr.expected_start_time, tr.next_scheduled_start_time, tr.start_time, tr.end_time,
 	tr.total_run_time, tr.flow_run_run_count, tr.created, tr.updated, ` + stateColumns
 
-const taskRunFrom = ` FROM task_runs tr LEFT JOIN task_run_states s ON s.id = tr.state_id`
+// taskRunFrom joins only a state of the run itself: a state id can come from
+// a client (the id of the event that reported it), so state_id alone must
+// never reach another run's or another workspace's row.
+const taskRunFrom = ` FROM task_runs tr LEFT JOIN task_run_states s
+	ON s.id = tr.state_id AND s.workspace_id = tr.workspace_id AND s.task_run_id = tr.id`
 
 func scanTaskRun(row scanner) (*model.TaskRun, error) {
 	var (
@@ -59,7 +63,9 @@ func normalizeTaskRun(r *model.TaskRun) {
 // the existing run of the same (flow_run_id, task_key, dynamic_key).
 func (db *DB) CreateTaskRun(ctx context.Context, ws uuid.UUID, r *model.TaskRun, initial model.StateCreate) (bool, error) {
 	var created bool
+	in := *r
 	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		*r, created = in, false // as given, should fn run again
 		if r.FlowRunID != nil {
 			if _, err := db.lockFlowRun(ctx, tx, ws, "fr.id = ?", *r.FlowRunID); err != nil {
 				return err
@@ -145,7 +151,7 @@ func (db *DB) taskRunFilter(c *clause, a string, f *store.TaskRunFilter) {
 	s.time(a+".expected_start_time", f.ExpectedStartTime)
 	s.nullableID(a+".flow_run_id", f.FlowRunID)
 	if f.SubflowRuns != nil && f.SubflowRuns.Exists != nil {
-		cond := "EXISTS (SELECT 1 FROM flow_runs sub WHERE sub.parent_task_run_id = " + a + ".id)"
+		cond := "EXISTS (SELECT 1 FROM flow_runs sub WHERE sub.workspace_id = " + a + ".workspace_id AND sub.parent_task_run_id = " + a + ".id)"
 		if !*f.SubflowRuns.Exists {
 			cond = "NOT " + cond
 		}
@@ -160,11 +166,11 @@ func (db *DB) taskRunWhere(ws uuid.UUID, q store.RunQuery) (string, []any) {
 	db.taskRunFilter(c, "tr", q.TaskRuns)
 	if q.FlowRuns != nil || q.Flows != nil {
 		sub := newClause(db.d, "")
-		sub.add("fr.id = tr.flow_run_id")
+		sub.add("fr.workspace_id = tr.workspace_id AND fr.id = tr.flow_run_id")
 		db.flowRunFilter(sub, "fr", q.FlowRuns)
 		if q.Flows != nil {
 			fl := newClause(db.d, "")
-			fl.add("f.id = fr.flow_id")
+			fl.add("f.workspace_id = fr.workspace_id AND f.id = fr.flow_id")
 			db.flowFilter(fl, "f", q.Flows)
 			s, args := fl.sql()
 			sub.add("EXISTS (SELECT 1 FROM flows f WHERE "+s+")", args...)

@@ -24,7 +24,8 @@ func scanWorkspace(row scanner) (model.Workspace, error) {
 }
 
 // DefaultWorkspace returns the workspace the anonymous /api routes serve,
-// creating the "default" account and workspace the first time.
+// creating the "default" account and workspace the first time; servers
+// starting at once on one database all get the one that was created.
 func (db *DB) DefaultWorkspace(ctx context.Context) (model.Workspace, error) {
 	q := `SELECT ` + workspaceColumns + ` FROM workspaces w JOIN accounts a ON a.id = w.account_id WHERE w.is_default = ?`
 	w, err := scanWorkspace(db.read.QueryRowContext(ctx, db.d.rebind(q), true))
@@ -58,7 +59,7 @@ func (db *DB) DefaultWorkspace(ctx context.Context) (model.Workspace, error) {
 			return errors.New("the account handle 'default' is reserved for the server's default workspace, but a user's account has it: " +
 				"give that account another handle (UPDATE accounts SET handle = '<another>' WHERE handle = 'default') and start again")
 		}
-		_, err = tx.ExecContext(ctx, db.d.rebind(`INSERT INTO workspaces (id, account_id, handle, name, description, is_default, created, updated) VALUES (?, ?, 'default', 'Default', 'The workspace served at /api without a key.', ?, ?, ?)`),
+		_, err = tx.ExecContext(ctx, db.d.rebind(`INSERT INTO workspaces (id, account_id, handle, name, description, is_default, created, updated) VALUES (?, ?, 'default', 'Default', 'The workspace served at /api without a key.', ?, ?, ?) ON CONFLICT DO NOTHING`),
 			workspaceID, accountID, true, now, now)
 		return err
 	})
