@@ -95,6 +95,7 @@ func startPraetor(t *testing.T, engine string) *apiClient {
 	})
 	api := newAPIClient("http://127.0.0.1:" + port + "/api")
 	api.serverEnv = env
+	api.serverLog = p.log
 	if err := waitHealthy(api, p, 90*time.Second); err != nil {
 		t.Fatal(err)
 	}
