@@ -105,3 +105,27 @@ func TestEventsResentAfterAFailedIngest(t *testing.T) {
 		}
 	})
 }
+
+// The seed's "Manually configuring Cloud settings": PREFECT_API_URL (a
+// workspace URL) and PREFECT_API_KEY alone. The client is then not in Cloud
+// mode and sends no key on the events websocket, so the task runs are not
+// recorded; what it prints in the user's terminal says what to set.
+func TestManualConfigurationPrintsTheFix(t *testing.T) {
+	forEachPraetor(t, func(t *testing.T, api *apiClient) {
+		c := newCloud(t, api)
+		prod := c.ws["alice/prod"]
+		env := []string{"PREFECT_API_URL=" + prod, "PREFECT_API_KEY=" + c.aliceKey,
+			"PRAETOR_COMPAT_ATTEMPTS_FILE=" + filepath.Join(t.TempDir(), "attempts")}
+		out, err := runClient(t.Context(), t.TempDir(), env, flowPath(t, "retries_map_subflow.py"))
+		if err != nil {
+			t.Fatalf("retries_map_subflow.py: %v\n%s", err, out)
+		}
+		fix := "PREFECT_CLOUD_API_URL=" + api.base
+		if !strings.Contains(out, fix) || !strings.Contains(out, "PREFECT_API_AUTH_STRING") {
+			t.Fatalf("the client's output does not say to set %s (or PREFECT_API_AUTH_STRING):\n%s", fix, out)
+		}
+		if strings.Count(api.serverLog(), "outside Cloud mode") != 1 {
+			t.Errorf("the server did not warn exactly once about the key used outside Cloud mode:\n%s", tailLines(api.serverLog(), 40))
+		}
+	})
+}

@@ -120,7 +120,7 @@ func (a *API) acceptSocket(w http.ResponseWriter, r *http.Request, perm auth.Per
 		// The upgrade carried no credential: the token must be a key with
 		// perm in this workspace.
 		if msg.Token == nil || *msg.Token == "" {
-			conn.Close(websocket.StatusPolicyViolation, "Auth required but no token provided")
+			a.refuseSocket(ctx, conn, noKeyOnStream(r))
 			return conn, nil, errors.New("no token")
 		}
 		p, err := a.Authn.Key(ctx, *msg.Token)
@@ -146,6 +146,49 @@ func (a *API) acceptSocket(w http.ResponseWriter, r *http.Request, perm auth.Per
 		return conn, nil, err
 	}
 	return conn, func() { a.streams.release(caller) }, nil
+}
+
+// refuseSocket ends the handshake with a reason. The Prefect client prints
+// the reason of an auth message in the user's terminal; a close frame's
+// reason is cut at 123 bytes, too short to say how to fix a configuration.
+func (a *API) refuseSocket(ctx context.Context, conn *websocket.Conn, reason string) {
+	msg, _ := json.Marshal(map[string]string{"type": "auth_failure", "reason": reason})
+	if conn.Write(ctx, websocket.MessageText, msg) == nil {
+		conn.Close(websocket.StatusPolicyViolation, "Auth required but no token provided")
+	}
+}
+
+// noKeyOnStream is the reason an events stream without a key is refused.
+// The usual cause is a client configured with PREFECT_API_URL and
+// PREFECT_API_KEY alone: outside Cloud mode, the Prefect client sends its
+// key on HTTP calls but never on the events websocket, so its flows run
+// while their task runs (which arrive as events) are lost.
+func noKeyOnStream(r *http.Request) string {
+	return "Auth required but no token provided. The Prefect client sends its API key on the events stream only in Cloud mode: " +
+		"set PREFECT_CLOUD_API_URL=" + requestBase(r) + "/api (or pass the key as PREFECT_API_AUTH_STRING=<any>:<key>), " +
+		"or the task runs of your flows are not recorded"
+}
+
+// warnKeylessStream logs, once per API key and workspace, that a client
+// authenticates its HTTP calls with PREFECT_API_KEY yet probes the server
+// version, which the Prefect client does only outside Cloud mode; there it
+// sends its key on no websocket, so its events stream will be refused and
+// the task runs of its flows lost. An auth string (HTTP Basic) does reach
+// the websocket, and an anonymous default workspace lets the stream in.
+func (a *API) warnKeylessStream(r *http.Request) {
+	acc := accessOf(r)
+	p := acc.principal
+	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if p == nil || p.KeyID == nil || acc.err != nil || !strings.EqualFold(scheme, "bearer") || acc.root == "/api" && a.Anonymous {
+		return
+	}
+	if !a.streams.firstWarning(p.KeyID.String() + "/" + acc.workspace.String()) {
+		return
+	}
+	a.Logger.Warn("a Prefect client uses an API key outside Cloud mode: it sends no key on the events stream, "+
+		"so Praetor refuses it and the task runs of its flows are not recorded; the client must set PREFECT_CLOUD_API_URL="+
+		requestBase(r)+"/api, or pass the key as PREFECT_API_AUTH_STRING",
+		"key_id", *p.KeyID, "user_id", p.UserID, "workspace_id", acc.workspace)
 }
 
 // requestBase is this server's root URL as the client addressed it.

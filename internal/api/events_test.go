@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -355,7 +356,7 @@ func TestEventsSocketsPerCallerAreBounded(t *testing.T) {
 	}
 }
 
-// The table of open sockets stays bounded however many
+// The table of open sockets and of warnings stays bounded however many
 // callers there are.
 func TestStreamGuardIsBounded(t *testing.T) {
 	var g streamGuard
@@ -375,4 +376,70 @@ func TestStreamGuardIsBounded(t *testing.T) {
 	if !g.acquire("addr:new") {
 		t.Fatal("a caller was refused after another released its last socket")
 	}
+	for i := range 3 * maxWarned {
+		g.firstWarning(fmt.Sprint("key/", i))
+	}
+	if len(g.warned) > maxWarned {
+		t.Fatalf("%d warnings remembered, bound %d", len(g.warned), maxWarned)
+	}
+	if !g.firstWarning("w") || g.firstWarning("w") {
+		t.Fatal("a warning is not reported exactly once")
+	}
+}
+
+// With PREFECT_API_URL and PREFECT_API_KEY alone, the Prefect client
+// authenticates its HTTP calls but sends no key on the events stream. The
+// refusal's reason, which the client prints, says what to set with this
+// server's URL; the server logs a warning once per key and workspace when
+// such a client shows itself by probing the server version.
+func TestKeylessEventsStreamSaysHowToFixIt(t *testing.T) {
+	forEachEngineWith(t, closedServer, func(t *testing.T, ts *testServer) {
+		alice := newTenant(t, ts, "alice")
+		fix := "PREFECT_CLOUD_API_URL=" + ts.url + "/api"
+		_, err := dialEvents(t, ts, alice.base()+"/events/in", "")
+		if err == nil {
+			t.Fatal("events/in without a token was accepted")
+		}
+		var failure struct{ Type, Reason string }
+		if _, msg, ok := strings.Cut(err.Error(), "handshake answered "); !ok || json.Unmarshal([]byte(msg), &failure) != nil {
+			t.Fatalf("the refusal carries no reason: %v", err)
+		}
+		if failure.Type == "auth_success" || !strings.Contains(failure.Reason, fix) || !strings.Contains(failure.Reason, "PREFECT_API_AUTH_STRING") {
+			t.Fatalf("the refusal reads %+v, want the fix %q and PREFECT_API_AUTH_STRING", failure, fix)
+		}
+
+		warning := "outside Cloud mode"
+		probe := func(authorization string) {
+			req, _ := http.NewRequestWithContext(t.Context(), "GET", ts.url+"/api"+alice.base()+"/admin/version", nil)
+			req.Header.Set("Authorization", authorization)
+			resp, err := http.DefaultClient.Do(req)
+			check(t, err)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET /admin/version: %d", resp.StatusCode)
+			}
+		}
+		// An auth string reaches the websocket: nothing to warn about.
+		probe("Basic " + base64.StdEncoding.EncodeToString([]byte("alice:"+alice.key)))
+		if strings.Contains(ts.logs.String(), warning) {
+			t.Fatal("a client with an auth string was warned about")
+		}
+		probe("Bearer " + alice.key)
+		probe("Bearer " + alice.key)
+		logs := ts.logs.String()
+		if n := strings.Count(logs, warning); n != 1 {
+			t.Fatalf("%d warnings for one key and workspace, want 1:\n%s", n, logs)
+		}
+		line := logs[strings.Index(logs, warning):]
+		line, _, _ = strings.Cut(line, "\n")
+		if !strings.Contains(line, fix) || !strings.Contains(line, alice.workspace) {
+			t.Fatalf("the warning reads %q, want the fix %q and the workspace", line, fix)
+		}
+		other := newTenant(t, ts, "bob")
+		probe("Bearer " + other.key) // bob cannot use alice's workspace: no warning
+		ts.as(other.key).do("GET", other.base()+"/admin/version", nil).expect(http.StatusOK)
+		if n := strings.Count(ts.logs.String(), warning); n != 2 {
+			t.Fatalf("%d warnings after another key in its own workspace, want 2", n)
+		}
+	})
 }

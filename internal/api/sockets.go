@@ -18,12 +18,17 @@ const (
 	// maxSocketCallers bounds the callers tracked, so that addresses
 	// cannot grow the table without limit.
 	maxSocketCallers = 10_000
+	// maxWarned bounds the remembered (key, workspace) warnings; when full
+	// it is emptied, so a warning may repeat but memory stays bounded.
+	maxWarned = 10_000
 )
 
-// streamGuard counts open websockets per caller. The zero value is ready.
+// streamGuard counts open websockets per caller and remembers which
+// misconfigured clients were already reported. The zero value is ready.
 type streamGuard struct {
-	mu   sync.Mutex
-	open map[string]int
+	mu     sync.Mutex
+	open   map[string]int
+	warned map[string]bool
 }
 
 // socketCaller names whom a socket counts against: its API key, or the
@@ -64,4 +69,19 @@ func (g *streamGuard) release(caller string) {
 		return
 	}
 	g.open[caller]--
+}
+
+// firstWarning reports whether the warning named key is new, and
+// remembers it.
+func (g *streamGuard) firstWarning(key string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.warned[key] {
+		return false
+	}
+	if g.warned == nil || len(g.warned) >= maxWarned {
+		g.warned = map[string]bool{}
+	}
+	g.warned[key] = true
+	return true
 }
