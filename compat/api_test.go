@@ -23,6 +23,8 @@ type apiClient struct {
 	// PRAETOR_HOME or PRAETOR_DATABASE_URL), for `praetor admin` commands
 	// on its database.
 	serverEnv []string
+	// serverLog reads the praetor server's output so far.
+	serverLog func() string
 }
 
 // at returns a client of the same server for another API root and key, such

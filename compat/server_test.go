@@ -108,6 +108,7 @@ func launchPraetor(t *testing.T, name string, env []string, logPath string) (*pr
 	})
 	api := newAPIClient("http://127.0.0.1:" + port + "/api")
 	api.serverEnv = env
+	api.serverLog = p.log
 	return p, api
 }
 

@@ -26,6 +26,7 @@ func (a *API) adminRoutes() {
 		return nil
 	})
 	a.route("GET", "/admin/version", public, func(w http.ResponseWriter, r *http.Request) error {
+		a.warnKeylessStream(r)
 		writeJSON(w, http.StatusOK, PrefectVersion)
 		return nil
 	})

@@ -44,6 +44,7 @@ type API struct {
 	Config
 	mux     *http.ServeMux // workspace routes, paths relative to the workspace root
 	sockets sync.WaitGroup // open websocket handlers, waited for on shutdown
+	streams streamGuard    // limits of the open websockets
 }
 
 // New returns the API.
@@ -72,6 +73,9 @@ const accessKey ctxKey = iota
 // access is what the tenancy wrapper resolved for a workspace request.
 type access struct {
 	workspace uuid.UUID
+	// account is the account the path names, for routes that must check
+	// the workspace exists before authenticating (websockets).
+	account   uuid.UUID
 	role      string          // effective workspace role; "" when not granted
 	principal *auth.Principal // nil for anonymous callers
 	// err is why the caller may not use the workspace; public routes are
@@ -124,7 +128,7 @@ func (a *API) serveWorkspace(w http.ResponseWriter, r *http.Request) {
 	case err1 != nil || err2 != nil:
 		acc.err = errNoWorkspace
 	case p == nil:
-		acc.err, acc.socketAuth, acc.workspace = errNotAuthenticated, true, wsID
+		acc.err, acc.socketAuth, acc.workspace, acc.account = errNotAuthenticated, true, wsID, accountID
 	default:
 		acc.principal = p
 		if ws, err := a.Store.GetWorkspace(r.Context(), accountID, wsID); err != nil {

@@ -19,12 +19,25 @@ import (
 	"github.com/praetorhq/praetor/internal/store"
 )
 
-// maxEventBytes is Prefect's default maximum event size.
-const maxEventBytes = 1_500_000
+// Limits of the events websockets.
+const (
+	// maxEventBytes is Prefect's default maximum event size; its client
+	// sends one event per frame.
+	maxEventBytes = 1_500_000
+	// maxHandshakeBytes bounds the frames read before the caller is known
+	// (the auth frame) and the subscriber's filter frame.
+	maxHandshakeBytes = 8 << 10
+	maxFilterBytes    = 64 << 10
+	// handshakeTimeout bounds the wait for the auth and filter frames,
+	// which the Prefect client sends as soon as it has connected.
+	handshakeTimeout = 10 * time.Second
+	// maxPendingEvents and maxPendingEventBytes bound what one events/in
+	// socket holds before it is stored.
+	maxPendingEvents     = 1000
+	maxPendingEventBytes = 4 << 20
+)
 
-// maxPendingEvents bounds the events one websocket holds before they are
-// stored.
-const maxPendingEvents = 1000
+var errTooManySockets = detail(http.StatusTooManyRequests, "Too many open event streams for this caller")
 
 func (a *API) eventRoutes() {
 	a.mux.HandleFunc("GET /events/in", a.eventsIn)
@@ -39,29 +52,57 @@ func (a *API) eventRoutes() {
 // {"type":"auth","token":…} frame; one that does not (Cloud mode, 2.x)
 // authenticated with its upgrade request's Authorization header. A key may
 // come either way; without one, only an anonymous default workspace lets
-// the socket in.
-func (a *API) acceptSocket(w http.ResponseWriter, r *http.Request, perm auth.Permission) (*websocket.Conn, error) {
+// the socket in. What can be refused before the upgrade is: a workspace
+// that does not exist, and a caller with too many sockets open. release
+// ends the socket's share of its caller's limit.
+func (a *API) acceptSocket(w http.ResponseWriter, r *http.Request, perm auth.Permission, opts *websocket.AcceptOptions) (conn *websocket.Conn, release func(), err error) {
 	acc := accessOf(r)
 	offersPrefect := slices.Contains(websocketProtocols(r), "prefect")
 	if acc.err != nil && !(acc.socketAuth && offersPrefect) {
 		a.writeError(w, r, acc.err)
-		return nil, acc.err
+		return nil, nil, acc.err
 	}
 	if acc.err == nil {
 		if err := authorize(r, perm); err != nil {
 			a.writeError(w, r, err)
-			return nil, err
+			return nil, nil, err
+		}
+	} else if acc.account != uuid.Nil {
+		// No one is authenticated yet, but a socket is only opened into a
+		// workspace that exists under the account its path names.
+		if _, err := a.Store.GetWorkspace(r.Context(), acc.account, acc.workspace); err != nil {
+			if store.IsNotFound(err) {
+				err = errNoWorkspace
+			}
+			a.writeError(w, r, err)
+			return nil, nil, err
 		}
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"prefect"}})
+	// Until the auth frame names a key, the socket counts against the
+	// address it comes from.
+	caller := socketCaller(r, acc.principal)
+	if !a.streams.acquire(caller) {
+		a.writeError(w, r, errTooManySockets)
+		return nil, nil, errTooManySockets
+	}
+	defer func() {
+		if err != nil {
+			a.streams.release(caller)
+			if conn != nil {
+				conn.CloseNow()
+			}
+		}
+	}()
+	opts.Subprotocols = []string{"prefect"}
+	conn, err = websocket.Accept(w, r, opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	conn.SetReadLimit(maxEventBytes + 4096)
+	conn.SetReadLimit(maxHandshakeBytes)
 	if conn.Subprotocol() != "prefect" {
-		return conn, nil
+		return conn, func() { a.streams.release(caller) }, nil
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), handshakeTimeout)
 	defer cancel()
 	var msg struct {
 		Type  string  `json:"type"`
@@ -69,35 +110,94 @@ func (a *API) acceptSocket(w http.ResponseWriter, r *http.Request, perm auth.Per
 	}
 	_, data, err := conn.Read(ctx)
 	if err != nil {
-		return nil, err
+		return conn, nil, err
 	}
 	if json.Unmarshal(data, &msg) != nil || msg.Type != "auth" {
 		conn.Close(websocket.StatusPolicyViolation, "Expected 'auth' message")
-		return nil, errors.New("expected auth message")
+		return conn, nil, errors.New("expected auth message")
 	}
 	if acc.err != nil {
 		// The upgrade carried no credential: the token must be a key with
 		// perm in this workspace.
 		if msg.Token == nil || *msg.Token == "" {
-			conn.Close(websocket.StatusPolicyViolation, "Auth required but no token provided")
-			return nil, errors.New("no token")
+			a.refuseSocket(ctx, conn, noKeyOnStream(r))
+			return conn, nil, errors.New("no token")
 		}
 		p, err := a.Authn.Key(ctx, *msg.Token)
 		if err != nil {
 			conn.Close(websocket.StatusPolicyViolation, "Invalid token")
-			return nil, err
+			return conn, nil, err
 		}
 		role, err := a.roleIn(ctx, p, acc.workspace)
 		if err != nil || !auth.Can(role, perm) {
 			conn.Close(websocket.StatusPolicyViolation, "Invalid token")
-			return nil, errors.New("token has no access")
+			return conn, nil, errors.New("token has no access")
 		}
+		keyCaller := socketCaller(r, p)
+		if !a.streams.acquire(keyCaller) {
+			conn.Close(websocket.StatusTryAgainLater, "Too many open event streams for this key")
+			return conn, nil, errTooManySockets
+		}
+		a.streams.release(caller)
+		caller = keyCaller
 		acc.principal, acc.role, acc.err = p, role, nil
 	}
 	if err := conn.Write(ctx, websocket.MessageText, []byte(`{"type":"auth_success"}`)); err != nil {
-		return nil, err
+		return conn, nil, err
 	}
-	return conn, nil
+	return conn, func() { a.streams.release(caller) }, nil
+}
+
+// refuseSocket ends the handshake with a reason. The Prefect client prints
+// the reason of an auth message in the user's terminal; a close frame's
+// reason is cut at 123 bytes, too short to say how to fix a configuration.
+func (a *API) refuseSocket(ctx context.Context, conn *websocket.Conn, reason string) {
+	msg, _ := json.Marshal(map[string]string{"type": "auth_failure", "reason": reason})
+	if conn.Write(ctx, websocket.MessageText, msg) == nil {
+		conn.Close(websocket.StatusPolicyViolation, "Auth required but no token provided")
+	}
+}
+
+// noKeyOnStream is the reason an events stream without a key is refused.
+// The usual cause is a client configured with PREFECT_API_URL and
+// PREFECT_API_KEY alone: outside Cloud mode, the Prefect client sends its
+// key on HTTP calls but never on the events websocket, so its flows run
+// while their task runs (which arrive as events) are lost.
+func noKeyOnStream(r *http.Request) string {
+	return "Auth required but no token provided. The Prefect client sends its API key on the events stream only in Cloud mode: " +
+		"set PREFECT_CLOUD_API_URL=" + requestBase(r) + "/api (or pass the key as PREFECT_API_AUTH_STRING=<any>:<key>), " +
+		"or the task runs of your flows are not recorded"
+}
+
+// warnKeylessStream logs, once per API key and workspace, that a client
+// authenticates its HTTP calls with PREFECT_API_KEY yet probes the server
+// version, which the Prefect client does only outside Cloud mode; there it
+// sends its key on no websocket, so its events stream will be refused and
+// the task runs of its flows lost. An auth string (HTTP Basic) does reach
+// the websocket, and an anonymous default workspace lets the stream in.
+func (a *API) warnKeylessStream(r *http.Request) {
+	acc := accessOf(r)
+	p := acc.principal
+	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if p == nil || p.KeyID == nil || acc.err != nil || !strings.EqualFold(scheme, "bearer") || acc.root == "/api" && a.Anonymous {
+		return
+	}
+	if !a.streams.firstWarning(p.KeyID.String() + "/" + acc.workspace.String()) {
+		return
+	}
+	a.Logger.Warn("a Prefect client uses an API key outside Cloud mode: it sends no key on the events stream, "+
+		"so Praetor refuses it and the task runs of its flows are not recorded; the client must set PREFECT_CLOUD_API_URL="+
+		requestBase(r)+"/api, or pass the key as PREFECT_API_AUTH_STRING",
+		"key_id", *p.KeyID, "user_id", p.UserID, "workspace_id", acc.workspace)
+}
+
+// requestBase is this server's root URL as the client addressed it.
+func requestBase(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
 }
 
 // websocketProtocols lists the subprotocols a websocket upgrade offers.
@@ -111,36 +211,144 @@ func websocketProtocols(r *http.Request) []string {
 	return out
 }
 
+// eventInbox holds the events one events/in socket has read and not yet
+// stored, and how far storing has come: the Prefect client checkpoints
+// with a ping and forgets every event sent before the pong, so a pong is
+// sent only once those events are committed.
+type eventInbox struct {
+	mu       sync.Mutex
+	changed  chan struct{} // closed, and replaced, whenever a field below changes
+	pending  []*model.Event
+	bytes    int   // size of the frames in pending
+	received int64 // events queued since the socket opened
+	stored   int64 // how many of them are committed
+	err      error // why storing failed; nothing more is stored then
+}
+
+func newEventInbox() *eventInbox { return &eventInbox{changed: make(chan struct{})} }
+
+// until waits, holding mu when it returns true, until cond holds; false
+// (and mu not held) when ctx ends first.
+func (in *eventInbox) until(ctx context.Context, cond func() bool) bool {
+	in.mu.Lock()
+	for !cond() {
+		ch := in.changed
+		in.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return false
+		}
+		in.mu.Lock()
+	}
+	return true
+}
+
+// changedLocked wakes the waiters; mu is held.
+func (in *eventInbox) changedLocked() {
+	close(in.changed)
+	in.changed = make(chan struct{})
+}
+
+// put queues e, read from a frame of size bytes. A client faster than the
+// database waits for room, rather than growing the queue without bound.
+func (in *eventInbox) put(ctx context.Context, e *model.Event, size int) error {
+	room := func() bool {
+		return in.err != nil || len(in.pending) < maxPendingEvents && (len(in.pending) == 0 || in.bytes+size <= maxPendingEventBytes)
+	}
+	if !in.until(ctx, room) {
+		return ctx.Err()
+	}
+	defer in.mu.Unlock()
+	if in.err != nil {
+		return in.err
+	}
+	in.pending = append(in.pending, e)
+	in.bytes += size
+	in.received++
+	in.changedLocked()
+	return nil
+}
+
+// take returns the queued events, which the caller stores and reports with
+// storedBatch; nothing once storing has failed, as the client sends those
+// events again.
+func (in *eventInbox) take() []*model.Event {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	batch := in.pending
+	in.pending, in.bytes = nil, 0
+	in.changedLocked()
+	if in.err != nil {
+		return nil
+	}
+	return batch
+}
+
+// storedBatch records the outcome of storing a batch take returned.
+func (in *eventInbox) storedBatch(n int, err error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if err != nil {
+		in.err = err
+	} else {
+		in.stored += int64(n)
+	}
+	in.changedLocked()
+}
+
+// checkpoint waits until every event queued so far is committed; false
+// if storing failed or ctx ended first. The websocket library gives a
+// ping 5 s: a pong not sent then is not lost, as the client's next ping's
+// pong confirms the earlier ones too.
+func (in *eventInbox) checkpoint(ctx context.Context) bool {
+	in.mu.Lock()
+	target := in.received
+	in.mu.Unlock()
+	if !in.until(ctx, func() bool { return in.err != nil || in.stored >= target }) {
+		return false
+	}
+	defer in.mu.Unlock()
+	return in.err == nil
+}
+
 // eventsIn ingests a stream of events. Frames are batched: a reader queues
 // them and a flusher stores whatever has accumulated, so a burst becomes one
 // transaction; the stream's remaining events are flushed before it closes.
+// The client's checkpoints are answered only after what precedes them is
+// committed, and a batch that cannot be stored closes the socket, so the
+// client reconnects and sends again what it has not seen confirmed.
 func (a *API) eventsIn(w http.ResponseWriter, r *http.Request) {
 	a.sockets.Add(1)
 	defer a.sockets.Done()
-	conn, err := a.acceptSocket(w, r, "create:event")
+	in := newEventInbox()
+	conn, release, err := a.acceptSocket(w, r, "create:event", &websocket.AcceptOptions{
+		// Called by the reader, which waits here: the pong is the
+		// client's receipt.
+		OnPingReceived: func(ctx context.Context, _ []byte) bool { return in.checkpoint(ctx) },
+	})
 	if err != nil {
 		return
 	}
+	defer release()
 	defer conn.CloseNow()
+	conn.SetReadLimit(maxEventBytes + 4096)
 	ws := workspaceID(r)
 
-	var (
-		mu      sync.Mutex
-		room    = sync.NewCond(&mu) // signalled when pending is taken
-		pending []*model.Event
-		wake    = make(chan struct{}, 1)
-		done    = make(chan struct{})
-	)
+	wake := make(chan struct{}, 1)
+	done := make(chan struct{})
 	flush := func() {
-		mu.Lock()
-		batch := pending
-		pending = nil
-		room.Broadcast()
-		mu.Unlock()
+		batch := in.take()
+		if len(batch) == 0 {
+			return
+		}
 		// Ingest outlives the connection: events already received are kept
 		// even when the client hangs up.
-		if err := a.Ingest.Ingest(context.WithoutCancel(r.Context()), ws, batch); err != nil {
-			a.Logger.Error("ingest events", "err", err)
+		err := a.Ingest.Ingest(context.WithoutCancel(r.Context()), ws, batch)
+		in.storedBatch(len(batch), err)
+		if err != nil {
+			a.Logger.Error("ingest events", "err", err, "events", len(batch))
+			conn.Close(websocket.StatusInternalError, "Events could not be stored; send them again")
 		}
 	}
 	go func() {
@@ -166,14 +374,9 @@ func (a *API) eventsIn(w http.ResponseWriter, r *http.Request) {
 			a.Logger.Warn("invalid event", "err", err)
 			continue
 		}
-		mu.Lock()
-		// A client faster than the database waits, rather than growing
-		// the queue without bound.
-		for len(pending) >= maxPendingEvents {
-			room.Wait()
+		if in.put(r.Context(), &e, len(data)) != nil {
+			return
 		}
-		pending = append(pending, &e)
-		mu.Unlock()
 		select {
 		case wake <- struct{}{}:
 		default:
@@ -186,14 +389,18 @@ func (a *API) eventsIn(w http.ResponseWriter, r *http.Request) {
 func (a *API) eventsOut(w http.ResponseWriter, r *http.Request) {
 	a.sockets.Add(1)
 	defer a.sockets.Done()
-	conn, err := a.acceptSocket(w, r, "read:event")
+	conn, release, err := a.acceptSocket(w, r, "read:event", &websocket.AcceptOptions{})
 	if err != nil {
 		return
 	}
+	defer release()
 	defer conn.CloseNow()
+	conn.SetReadLimit(maxFilterBytes)
 	ctx := r.Context()
 	ws := workspaceID(r)
-	_, data, err := conn.Read(ctx)
+	filterCtx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+	_, data, err := conn.Read(filterCtx)
+	cancel()
 	if err != nil {
 		return
 	}
@@ -333,11 +540,7 @@ func (a *API) eventPage(w http.ResponseWriter, r *http.Request, q store.EventQue
 	if q.Offset+len(evs) < total {
 		tok, _ := json.Marshal(pageToken{Filter: q.Filter, Limit: q.Limit, Offset: q.Offset + len(evs)})
 		// An absolute URL, as Prefect's server answers.
-		scheme := "http"
-		if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-			scheme = "https"
-		}
-		next := scheme + "://" + r.Host + accessOf(r).root + "/events/filter/next?page-token=" + base64.RawURLEncoding.EncodeToString(tok)
+		next := requestBase(r) + accessOf(r).root + "/events/filter/next?page-token=" + base64.RawURLEncoding.EncodeToString(tok)
 		page.NextPage = &next
 	}
 	writeJSON(w, http.StatusOK, page)

@@ -7,14 +7,19 @@ package testdb
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver
 
 	"github.com/praetorhq/praetor/internal/testenv"
 )
@@ -75,4 +80,63 @@ func admin(base, sql string) error {
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, sql)
 	return err
+}
+
+// FailInserts makes every INSERT into table of the database dsn names fail,
+// as a failing disk would, until repair is called; the test's end repairs
+// it too. A trigger does it, so a server using the database keeps its own
+// connections and sees the failure on its next write.
+func FailInserts(t testing.TB, dsn, table string) (repair func()) {
+	t.Helper()
+	trigger := "praetor_test_fail_" + table
+	var breakIt, repairIt []string
+	if isPostgres(dsn) {
+		fn := pgx.Identifier{trigger}.Sanitize()
+		breakIt = []string{
+			`CREATE FUNCTION ` + fn + `() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected write failure'; END $$`,
+			`CREATE TRIGGER ` + fn + ` BEFORE INSERT ON ` + pgx.Identifier{table}.Sanitize() + ` FOR EACH ROW EXECUTE FUNCTION ` + fn + `()`,
+		}
+		repairIt = []string{`DROP TRIGGER IF EXISTS ` + fn + ` ON ` + pgx.Identifier{table}.Sanitize(), `DROP FUNCTION IF EXISTS ` + fn + `()`}
+	} else {
+		breakIt = []string{`CREATE TRIGGER "` + trigger + `" BEFORE INSERT ON "` + table + `" BEGIN SELECT RAISE(ABORT, 'injected write failure'); END`}
+		repairIt = []string{`DROP TRIGGER IF EXISTS "` + trigger + `"`}
+	}
+	if err := execOn(dsn, breakIt...); err != nil {
+		t.Fatalf("break inserts into %s: %v", table, err)
+	}
+	var once sync.Once
+	repair = func() {
+		once.Do(func() {
+			if err := execOn(dsn, repairIt...); err != nil {
+				t.Errorf("repair inserts into %s: %v", table, err)
+			}
+		})
+	}
+	t.Cleanup(repair)
+	return repair
+}
+
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// execOn runs statements on its own connection to the database dsn names.
+func execOn(dsn string, stmts ...string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	driver, source := "sqlite", "file:"+dsn+"?_pragma=busy_timeout(10000)"
+	if isPostgres(dsn) {
+		driver, source = "pgx", dsn
+	}
+	db, err := sql.Open(driver, source)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for _, s := range stmts {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -66,6 +66,18 @@ type runTasks struct {
 	Total    int
 	Radar    radarView
 	Subflows []runRow
+	// Lost is set for an ended run with logs of task runs it lacks.
+	Lost *lostTaskRuns
+}
+
+// lostTaskRuns explains a run whose task runs never arrived: the Prefect
+// client reports them as events on a websocket, and outside Cloud mode
+// (PREFECT_API_URL and PREFECT_API_KEY set by hand) it sends no key there,
+// so Praetor refuses the stream while the rest of the run, sent over
+// HTTP, is stored.
+type lostTaskRuns struct {
+	APIURL      string // this server's /api, the PREFECT_CLOUD_API_URL to set
+	SettingsURL string // the workspace's settings page, with the commands
 }
 
 // logLine is one log line.
@@ -262,6 +274,14 @@ func (u *UI) runTasksOf(q *request, run *model.FlowRun, now time.Time) (runTasks
 		return t, err
 	}
 	t.Total = len(runs)
+	// Checked once the run has ended, not only once it has settled, so the
+	// page says so at once; the live refresh, which goes on until the run
+	// settles, takes the notice back should the task runs still arrive.
+	if run.StateType != nil && run.StateType.Terminal() && len(runs) < maxTaskRows {
+		if t.Lost, err = u.lostTaskRuns(q, run, runs); err != nil {
+			return t, err
+		}
+	}
 	if len(runs) == maxTaskRows {
 		if t.Total, err = u.Store.CountTaskRuns(q.ctx(), q.Workspace.ID, store.RunQuery{
 			TaskRuns: &store.TaskRunFilter{FlowRunID: &store.NullableIDFilter{Any: []uuid.UUID{run.ID}}}}); err != nil {
@@ -301,6 +321,31 @@ func (u *UI) runTasksOf(q *request, run *model.FlowRun, now time.Time) (runTasks
 	}
 	t.Radar = radarFor(runs, t.Total, subflows, taskURL)
 	return t, nil
+}
+
+// maxLostProbe bounds the task-run log lines read to find lost task runs.
+const maxLostProbe = 200
+
+// lostTaskRuns returns the explanation for a run whose logs come from task
+// runs it does not have (their log lines link to pages that do not
+// exist), or nil; have is every task run of the run.
+func (u *UI) lostTaskRuns(q *request, run *model.FlowRun, have []*model.TaskRun) (*lostTaskRuns, error) {
+	notNull := false
+	logs, err := u.Store.ListLogs(q.ctx(), q.Workspace.ID, store.LogQuery{Limit: maxLostProbe, Logs: &store.LogFilter{
+		FlowRunID: &store.IDFilter{Any: []uuid.UUID{run.ID}}, TaskRunID: &store.NullableIDFilter{IsNull: &notNull}}})
+	if err != nil {
+		return nil, err
+	}
+	known := make(map[uuid.UUID]bool, len(have))
+	for _, tr := range have {
+		known[tr.ID] = true
+	}
+	for _, l := range logs {
+		if !known[*l.TaskRunID] {
+			return &lostTaskRuns{APIURL: publicBase(q.r) + "/api", SettingsURL: WorkspaceURL(q.Workspace) + "/settings"}, nil
+		}
+	}
+	return nil, nil
 }
 
 // logsOf reads the newest log lines matching f at level or above, oldest
