@@ -102,12 +102,16 @@ func (db *DB) insertTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *mo
 	return nil
 }
 
+// lockTaskRun reads one task run inside a write, locking its row on PostgreSQL.
 func (db *DB) lockTaskRun(ctx context.Context, q queryer, ws uuid.UUID, cond string, args ...any) (*model.TaskRun, error) {
-	lock := db.d.forUpdate()
-	if lock != "" {
-		lock += " OF tr"
+	if err := db.lockRows(ctx, q, "task_runs", "tr", ws, cond, args); err != nil {
+		return nil, err
 	}
-	r, err := scanTaskRun(q.QueryRowContext(ctx, db.d.rebind(`SELECT `+taskRunColumns+taskRunFrom+` WHERE tr.workspace_id = ? AND `+cond+lock),
+	return db.readTaskRun(ctx, q, ws, cond, args...)
+}
+
+func (db *DB) readTaskRun(ctx context.Context, q queryer, ws uuid.UUID, cond string, args ...any) (*model.TaskRun, error) {
+	r, err := scanTaskRun(q.QueryRowContext(ctx, db.d.rebind(`SELECT `+taskRunColumns+taskRunFrom+` WHERE tr.workspace_id = ? AND `+cond),
 		append([]any{ws}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Task run")
@@ -117,7 +121,7 @@ func (db *DB) lockTaskRun(ctx context.Context, q queryer, ws uuid.UUID, cond str
 
 // GetTaskRun returns a task run with its current state.
 func (db *DB) GetTaskRun(ctx context.Context, ws, id uuid.UUID) (*model.TaskRun, error) {
-	return db.lockTaskRun(ctx, db.read, ws, "tr.id = ?", id)
+	return db.readTaskRun(ctx, db.read, ws, "tr.id = ?", id)
 }
 
 var taskRunSorts = map[string]string{
