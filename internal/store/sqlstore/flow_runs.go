@@ -226,6 +226,8 @@ func (db *DB) GetFlowRun(ctx context.Context, ws, id uuid.UUID) (*model.FlowRun,
 	return r, err
 }
 
+// flowRunSorts puts runs without a start, end or next scheduled time last,
+// on both engines (SQLite's default puts NULLs first when ascending).
 var flowRunSorts = map[string]string{
 	"":                              "fr.id DESC",
 	"ID_DESC":                       "fr.id DESC",
@@ -235,7 +237,7 @@ var flowRunSorts = map[string]string{
 	"EXPECTED_START_TIME_DESC":      "fr.expected_start_time DESC, fr.id",
 	"NAME_ASC":                      "fr.name ASC, fr.id",
 	"NAME_DESC":                     "fr.name DESC, fr.id",
-	"NEXT_SCHEDULED_START_TIME_ASC": "fr.next_scheduled_start_time ASC, fr.id",
+	"NEXT_SCHEDULED_START_TIME_ASC": "fr.next_scheduled_start_time ASC NULLS LAST, fr.id",
 	"END_TIME_DESC":                 "fr.end_time DESC NULLS LAST, fr.id",
 }
 

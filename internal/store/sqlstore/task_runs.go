@@ -124,6 +124,8 @@ func (db *DB) GetTaskRun(ctx context.Context, ws, id uuid.UUID) (*model.TaskRun,
 	return db.readTaskRun(ctx, db.read, ws, "tr.id = ?", id)
 }
 
+// taskRunSorts puts runs without an end or next scheduled time last, as
+// flowRunSorts does.
 var taskRunSorts = map[string]string{
 	"":                              "tr.id DESC",
 	"ID_DESC":                       "tr.id DESC",
@@ -131,7 +133,7 @@ var taskRunSorts = map[string]string{
 	"EXPECTED_START_TIME_DESC":      "tr.expected_start_time DESC, tr.id",
 	"NAME_ASC":                      "tr.name ASC, tr.id",
 	"NAME_DESC":                     "tr.name DESC, tr.id",
-	"NEXT_SCHEDULED_START_TIME_ASC": "tr.next_scheduled_start_time ASC, tr.id",
+	"NEXT_SCHEDULED_START_TIME_ASC": "tr.next_scheduled_start_time ASC NULLS LAST, tr.id",
 	"END_TIME_DESC":                 "tr.end_time DESC NULLS LAST, tr.id",
 }
 
