@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
 
@@ -289,39 +288,5 @@ func TestArtifactBadInput(t *testing.T) {
 			{"DELETE", "/artifacts/" + unknown, ``, 404, "Artifact not found."},
 			{"DELETE", "/artifacts/not-a-uuid", ``, 404, "Not Found"},
 		})
-	})
-}
-
-// TestArtifactsWorkspaceScoped checks that the store finds an artifact only
-// in its own workspace.
-func TestArtifactsWorkspaceScoped(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, ts *testServer) {
-		id := uuid.MustParse(createArtifact(t, ts, map[string]any{"key": "mine", "data": 1})["id"].(string))
-		before := artifactSnapshot(t, ts)
-		ctx, other := t.Context(), uuid.New()
-		if _, err := ts.store.GetArtifact(ctx, other, id); !store.IsNotFound(err) {
-			t.Errorf("GetArtifact in another workspace: %v", err)
-		}
-		for _, latest := range []bool{false, true} {
-			if arts, err := ts.store.ListArtifacts(ctx, other, store.ArtifactQuery{}, latest); err != nil || len(arts) != 0 {
-				t.Errorf("ListArtifacts(latest %v) in another workspace: %v, %v", latest, arts, err)
-			}
-			if n, err := ts.store.CountArtifacts(ctx, other, store.ArtifactQuery{}, latest); err != nil || n != 0 {
-				t.Errorf("CountArtifacts(latest %v) in another workspace: %d, %v", latest, n, err)
-			}
-		}
-		err := ts.store.UpdateArtifact(ctx, other, id, func(a *model.Artifact) error {
-			a.Data = 2
-			return nil
-		})
-		if !store.IsNotFound(err) {
-			t.Errorf("UpdateArtifact in another workspace: %v", err)
-		}
-		if err := ts.store.DeleteArtifact(ctx, other, id); !store.IsNotFound(err) {
-			t.Errorf("DeleteArtifact in another workspace: %v", err)
-		}
-		if after := artifactSnapshot(t, ts); after != before {
-			t.Errorf("another workspace changed the artifact:\nbefore %s\nafter  %s", before, after)
-		}
 	})
 }

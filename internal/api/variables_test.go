@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
 
@@ -274,41 +273,6 @@ func TestVariableValueLimit(t *testing.T) {
 		}
 		if v := got[1]["value"].(string); v != strings.Repeat("é", 2499) {
 			t.Errorf("escaped value read back as %.20q…", v)
-		}
-	})
-}
-
-// TestVariablesWorkspaceScoped checks that the store finds a variable only in
-// its own workspace.
-func TestVariablesWorkspaceScoped(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, ts *testServer) {
-		id := uuid.MustParse(createVariable(t, ts, "mine", 1))
-		before := variableSnapshot(t, ts)
-		ctx, other := t.Context(), uuid.New()
-		if _, err := ts.store.GetVariable(ctx, other, id); !store.IsNotFound(err) {
-			t.Errorf("GetVariable in another workspace: %v", err)
-		}
-		if _, err := ts.store.GetVariableByName(ctx, other, "mine"); !store.IsNotFound(err) {
-			t.Errorf("GetVariableByName in another workspace: %v", err)
-		}
-		if vars, err := ts.store.ListVariables(ctx, other, store.VariableQuery{}); err != nil || len(vars) != 0 {
-			t.Errorf("ListVariables in another workspace: %v, %v", vars, err)
-		}
-		if n, err := ts.store.CountVariables(ctx, other, store.VariableQuery{}); err != nil || n != 0 {
-			t.Errorf("CountVariables in another workspace: %d, %v", n, err)
-		}
-		err := ts.store.UpdateVariable(ctx, other, id, func(v *model.Variable) error {
-			v.Value = 2
-			return nil
-		})
-		if !store.IsNotFound(err) {
-			t.Errorf("UpdateVariable in another workspace: %v", err)
-		}
-		if err := ts.store.DeleteVariable(ctx, other, id); !store.IsNotFound(err) {
-			t.Errorf("DeleteVariable in another workspace: %v", err)
-		}
-		if after := variableSnapshot(t, ts); after != before {
-			t.Errorf("another workspace changed the variable:\nbefore %s\nafter  %s", before, after)
 		}
 	})
 }

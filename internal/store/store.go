@@ -13,6 +13,10 @@ import (
 )
 
 // Store is the whole persistence surface of the server.
+//
+// Every method has a contract in the conformance suite (storetest), which
+// runs on both engines: a method added here needs its entry in storetest's
+// contracts, or TestConformance fails.
 type Store interface {
 	Engine() string
 	Ping(ctx context.Context) error

@@ -31,8 +31,16 @@ const EnvPostgres = "PRAETOR_TEST_POSTGRES_URL"
 // a fresh database; the PostgreSQL one is skipped when EnvPostgres is unset.
 func Engines(t *testing.T, fn func(t *testing.T, dsn string)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
-	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
+	EachEngine(t, func(t *testing.T, fresh func(testing.TB) string) { fn(t, fresh(t)) })
+}
+
+// EachEngine runs fn as subtests "sqlite" and "postgres", each with fresh,
+// which creates another empty database of that engine on every call, for
+// tests that need more than one.
+func EachEngine(t *testing.T, fn func(t *testing.T, fresh func(testing.TB) string)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite) })
+	t.Run("postgres", func(t *testing.T) { fn(t, Postgres) })
 }
 
 // SQLite returns the path of a new database file in t.TempDir().

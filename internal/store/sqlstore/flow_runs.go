@@ -215,16 +215,33 @@ func (db *DB) flowRunByKey(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *mod
 
 // lockFlowRun reads one flow run inside a write, locking its row on PostgreSQL.
 func (db *DB) lockFlowRun(ctx context.Context, q queryer, ws uuid.UUID, cond string, args ...any) (*model.FlowRun, error) {
-	lock := db.d.forUpdate()
-	if lock != "" {
-		lock += " OF fr"
+	if err := db.lockRows(ctx, q, "flow_runs", "fr", ws, cond, args); err != nil {
+		return nil, err
 	}
-	r, err := scanFlowRun(q.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowRunColumns+flowRunFrom+` WHERE fr.workspace_id = ? AND `+cond+lock),
+	r, err := scanFlowRun(q.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowRunColumns+flowRunFrom+` WHERE fr.workspace_id = ? AND `+cond),
 		append([]any{ws}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Flow run")
 	}
 	return r, err
+}
+
+// lockRows locks the rows of table (as alias) that cond selects in ws,
+// on engines with row locks, before the caller reads them. The read must be
+// a statement of its own: a locking read of the run joined to its state
+// that waited for another transition would see, in READ COMMITTED, the
+// run's new row but not the state that transition inserted, and decide on
+// no current state at all.
+func (db *DB) lockRows(ctx context.Context, q queryer, table, alias string, ws uuid.UUID, cond string, args []any) error {
+	lock := db.d.forUpdate()
+	if lock == "" {
+		return nil
+	}
+	if _, err := q.ExecContext(ctx, db.d.rebind(`SELECT 1 FROM `+table+` `+alias+` WHERE `+alias+`.workspace_id = ? AND `+cond+lock),
+		append([]any{ws}, args...)...); err != nil {
+		return fmt.Errorf("lock %s: %w", table, err)
+	}
+	return nil
 }
 
 // GetFlowRun returns a flow run with its current state.
@@ -236,6 +253,8 @@ func (db *DB) GetFlowRun(ctx context.Context, ws, id uuid.UUID) (*model.FlowRun,
 	return r, err
 }
 
+// flowRunSorts puts runs without a start, end or next scheduled time last,
+// on both engines (SQLite's default puts NULLs first when ascending).
 var flowRunSorts = map[string]string{
 	"":                              "fr.id DESC",
 	"ID_DESC":                       "fr.id DESC",
@@ -245,7 +264,7 @@ var flowRunSorts = map[string]string{
 	"EXPECTED_START_TIME_DESC":      "fr.expected_start_time DESC, fr.id",
 	"NAME_ASC":                      "fr.name ASC, fr.id",
 	"NAME_DESC":                     "fr.name DESC, fr.id",
-	"NEXT_SCHEDULED_START_TIME_ASC": "fr.next_scheduled_start_time ASC, fr.id",
+	"NEXT_SCHEDULED_START_TIME_ASC": "fr.next_scheduled_start_time ASC NULLS LAST, fr.id",
 	"END_TIME_DESC":                 "fr.end_time DESC NULLS LAST, fr.id",
 }
 

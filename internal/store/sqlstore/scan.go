@@ -138,7 +138,7 @@ func jsonArg(v any) (driver.Value, error) {
 	switch string(b) {
 	case "null":
 		switch v.(type) {
-		case []string:
+		case []string, []model.Resource:
 			return "[]", nil
 		case map[string]any, map[string][]model.TaskRunInput:
 			return "{}", nil

@@ -108,12 +108,16 @@ func (db *DB) insertTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *mo
 	return nil
 }
 
+// lockTaskRun reads one task run inside a write, locking its row on PostgreSQL.
 func (db *DB) lockTaskRun(ctx context.Context, q queryer, ws uuid.UUID, cond string, args ...any) (*model.TaskRun, error) {
-	lock := db.d.forUpdate()
-	if lock != "" {
-		lock += " OF tr"
+	if err := db.lockRows(ctx, q, "task_runs", "tr", ws, cond, args); err != nil {
+		return nil, err
 	}
-	r, err := scanTaskRun(q.QueryRowContext(ctx, db.d.rebind(`SELECT `+taskRunColumns+taskRunFrom+` WHERE tr.workspace_id = ? AND `+cond+lock),
+	return db.readTaskRun(ctx, q, ws, cond, args...)
+}
+
+func (db *DB) readTaskRun(ctx context.Context, q queryer, ws uuid.UUID, cond string, args ...any) (*model.TaskRun, error) {
+	r, err := scanTaskRun(q.QueryRowContext(ctx, db.d.rebind(`SELECT `+taskRunColumns+taskRunFrom+` WHERE tr.workspace_id = ? AND `+cond),
 		append([]any{ws}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Task run")
@@ -123,9 +127,11 @@ func (db *DB) lockTaskRun(ctx context.Context, q queryer, ws uuid.UUID, cond str
 
 // GetTaskRun returns a task run with its current state.
 func (db *DB) GetTaskRun(ctx context.Context, ws, id uuid.UUID) (*model.TaskRun, error) {
-	return db.lockTaskRun(ctx, db.read, ws, "tr.id = ?", id)
+	return db.readTaskRun(ctx, db.read, ws, "tr.id = ?", id)
 }
 
+// taskRunSorts puts runs without an end or next scheduled time last, as
+// flowRunSorts does.
 var taskRunSorts = map[string]string{
 	"":                              "tr.id DESC",
 	"ID_DESC":                       "tr.id DESC",
@@ -133,7 +139,7 @@ var taskRunSorts = map[string]string{
 	"EXPECTED_START_TIME_DESC":      "tr.expected_start_time DESC, tr.id",
 	"NAME_ASC":                      "tr.name ASC, tr.id",
 	"NAME_DESC":                     "tr.name DESC, tr.id",
-	"NEXT_SCHEDULED_START_TIME_ASC": "tr.next_scheduled_start_time ASC, tr.id",
+	"NEXT_SCHEDULED_START_TIME_ASC": "tr.next_scheduled_start_time ASC NULLS LAST, tr.id",
 	"END_TIME_DESC":                 "tr.end_time DESC NULLS LAST, tr.id",
 }
 
