@@ -54,6 +54,9 @@ func (a *API) withPrincipal(h principalFunc) http.HandlerFunc {
 		if p == nil {
 			return errNotAuthenticated
 		}
+		if err := checkBodyType(r); err != nil {
+			return err
+		}
 		return h(w, r, p)
 	})
 }
@@ -61,6 +64,9 @@ func (a *API) withPrincipal(h principalFunc) http.HandlerFunc {
 func (a *API) signUp(w http.ResponseWriter, r *http.Request) error {
 	if !a.SignUp {
 		return detail(http.StatusForbidden, "Sign-up is disabled on this server.")
+	}
+	if err := checkBodyType(r); err != nil {
+		return err
 	}
 	var in tenancy.SignUp
 	if _, err := decode(w, r, &in, false); err != nil {

@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -125,4 +127,29 @@ func Credential(r *http.Request) string {
 		return string(raw)
 	}
 	return ""
+}
+
+// LocalRequest reports whether r is one a client on this machine sent
+// straight to the server, the only kind anonymous mode serves. Its Host
+// must be a loopback name or address: a page whose own domain an attacker
+// re-points at 127.0.0.1 (DNS rebinding) sends that domain. And no proxy
+// may have relayed it: a reverse proxy on this host connects from loopback
+// on behalf of anyone, and says so in its forwarding headers.
+func LocalRequest(r *http.Request) bool {
+	for name := range r.Header {
+		if name == "Forwarded" || name == "X-Real-Ip" || name == "Via" || strings.HasPrefix(name, "X-Forwarded-") {
+			return false
+		}
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	} else {
+		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Zone() == "" && ip.IsLoopback()
 }

@@ -115,13 +115,13 @@ func (u *UI) register(q *request) error {
 	if err := q.startSession(user); err != nil {
 		return err
 	}
-	if u.Anonymous {
-		def, err := u.Store.DefaultWorkspace(q.ctx())
-		if err != nil {
-			return err
-		}
-		if err := u.Store.SetWorkspaceMember(q.ctx(), def.ID, user.ID, auth.WorkspaceOwner); err != nil {
-			return err
+	// In anonymous mode the first user to register from this machine owns
+	// the default workspace's account, so the runs made without a key can
+	// be seen; everyone after them gets only their own account until an
+	// owner adds them.
+	if u.Anonymous && auth.LocalRequest(q.r) {
+		if _, err := u.Store.ClaimDefaultAccount(q.ctx(), user.ID); err != nil {
+			return fmt.Errorf("claim the default account: %w", err)
 		}
 	}
 	// A visitor sent here from another page (such as the CLI's browser

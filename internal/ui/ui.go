@@ -36,8 +36,8 @@ type Config struct {
 	Authn  *auth.Authenticator
 	SignUp bool
 	// Anonymous is set when the API serves the default workspace without a
-	// key; the UI then opens that workspace to every user who registers, so
-	// runs made anonymously can be seen.
+	// key; the first user to register from this machine then owns that
+	// workspace's account, so runs made anonymously can be seen.
 	Anonymous bool
 	Logger    *slog.Logger
 }

@@ -1,0 +1,45 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/auth"
+	"github.com/praetorhq/praetor/internal/model"
+)
+
+// ClaimDefaultAccount makes the user owner of the default workspace's
+// account if neither that account nor the default workspace has a member
+// yet, and reports whether it did. The check and the insert run in one
+// write transaction, with the account row locked on PostgreSQL, so of any
+// number of concurrent claims exactly one succeeds.
+func (db *DB) ClaimDefaultAccount(ctx context.Context, userID uuid.UUID) (bool, error) {
+	var claimed bool
+	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		claimed = false
+		var accountID, workspaceID uuid.UUID
+		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT a.id, w.id FROM workspaces w JOIN accounts a ON a.id = w.account_id WHERE w.is_default = ?`+db.d.forUpdate()), true).
+			Scan(&accountID, &workspaceID)
+		if err != nil {
+			return fmt.Errorf("read default workspace: %w", err)
+		}
+		var members int
+		err = tx.QueryRowContext(ctx, db.d.rebind(`SELECT (SELECT COUNT(*) FROM account_members WHERE account_id = ?) + (SELECT COUNT(*) FROM workspace_members WHERE workspace_id = ?)`),
+			accountID, workspaceID).Scan(&members)
+		if err != nil {
+			return fmt.Errorf("count default members: %w", err)
+		}
+		if members > 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO account_members (account_id, user_id, role, created) VALUES (?, ?, ?, ?)`),
+			accountID, userID, auth.AccountOwner, db.d.time(model.Now())); err != nil {
+			return fmt.Errorf("claim default account: %w", err)
+		}
+		claimed = true
+		return nil
+	})
+	return claimed && err == nil, err
+}
