@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -174,6 +175,36 @@ func TestAnonymousCannotManageMembers(t *testing.T) {
 		}
 		if id := uuid.MustParse(ts.do("POST", "/flows/", map[string]any{"name": "still-works"}).expect(http.StatusCreated).object()["id"].(string)); id == uuid.Nil {
 			t.Fatal("no flow id")
+		}
+	})
+}
+
+// Sign-ups are limited per address, since each costs a password hash, and
+// their bodies are small: a refused one creates nothing.
+func TestSignUpLimits(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ts *testServer) {
+		signUp := func(i int) *testResponse {
+			return ts.do("POST", "/users/", map[string]any{"email": fmt.Sprintf("bulk%d@example.com", i), "password": testPassword})
+		}
+		huge := ts.do("POST", "/users/", map[string]any{"email": "huge@example.com", "password": strings.Repeat("p", 1<<20)})
+		if huge.Status != http.StatusRequestEntityTooLarge {
+			t.Errorf("a 1 MB sign-up: %d %s, want 413", huge.Status, huge.Body)
+		}
+		long := ts.do("POST", "/users/", map[string]any{"email": "long@example.com", "password": strings.Repeat("p", 1025)})
+		if long.Status != http.StatusUnprocessableEntity {
+			t.Errorf("a 1025-byte password: %d %s, want 422", long.Status, long.Body)
+		}
+		// The two refused above used two of the address's 20 sign-ups.
+		n := 2
+		for ; n < 20; n++ {
+			signUp(n).expect(http.StatusCreated)
+		}
+		r := signUp(n)
+		if r.Status != http.StatusTooManyRequests || !strings.Contains(r.detail(), "Too many sign-ups") {
+			t.Fatalf("sign-up %d from one address: %d %s, want 429", n+1, r.Status, r.Body)
+		}
+		if _, _, err := ts.store.GetUserByEmail(t.Context(), fmt.Sprintf("bulk%d@example.com", n)); err == nil {
+			t.Fatal("a refused sign-up created its user")
 		}
 	})
 }

@@ -120,7 +120,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, detail(http.StatusRequestEntityTooLarge, "Request body exceeds the limit of %d bytes.", maxBody)
+			return nil, detail(http.StatusRequestEntityTooLarge, "Request body exceeds the limit of %d bytes.", mbe.Limit)
 		}
 		return nil, detail(http.StatusBadRequest, "Could not read request body.")
 	}

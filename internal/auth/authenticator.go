@@ -35,9 +35,11 @@ type Authenticator struct {
 	log   *slog.Logger
 	now   func() time.Time
 
-	mu      sync.Mutex
+	signIns *signInLimiter
+
+	mu      sync.Mutex              // guards touched and signUps
 	touched map[uuid.UUID]time.Time // when each key's last_used was last written
-	signIns *limiter
+	signUps *window
 }
 
 // touchEvery throttles last_used writes: a busy key would otherwise cost a
@@ -47,7 +49,7 @@ const touchEvery = time.Minute
 // NewAuthenticator returns an authenticator over s.
 func NewAuthenticator(s store.Workspaces, log *slog.Logger) *Authenticator {
 	return &Authenticator{store: s, log: log, now: time.Now, touched: map[uuid.UUID]time.Time{},
-		signIns: newLimiter(signInAttempts, signInWindow)}
+		signIns: newSignInLimiter(), signUps: newWindow(signUpsPerAddr, signUpWindow)}
 }
 
 // Key authenticates an API key. It accepts the key itself or, as sent in a

@@ -3,7 +3,6 @@ package ui
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -68,14 +67,13 @@ func (u *UI) signInForm(q *request) error {
 
 func (u *UI) signIn(q *request) error {
 	email, next := q.r.PostForm.Get("email"), q.r.PostForm.Get("next")
-	addr, _, _ := net.SplitHostPort(q.r.RemoteAddr)
-	user, err := u.Authn.SignIn(q.ctx(), email, q.r.PostForm.Get("password"), addr)
+	user, err := u.Authn.SignIn(q.ctx(), email, q.r.PostForm.Get("password"), auth.ClientAddr(q.r))
 	if err != nil {
 		data := signInData{Email: email, Next: next, SignUp: u.SignUp, Error: "Wrong email or password."}
 		status := http.StatusUnauthorized
 		switch {
 		case errors.Is(err, auth.ErrRateLimited):
-			data.Error, status = "Too many attempts. Wait a few minutes and try again.", http.StatusTooManyRequests
+			data.Error, status = "Too many attempts. Wait a minute and try again.", http.StatusTooManyRequests
 		case !errors.Is(err, auth.ErrInvalidCredentials):
 			return err
 		}
@@ -104,13 +102,19 @@ func (u *UI) register(q *request) error {
 	}
 	f := q.r.PostForm
 	in := tenancy.SignUp{Email: f.Get("email"), Password: f.Get("password"), Handle: f.Get("handle"), DisplayName: f.Get("display_name")}
+	again := registerData{Email: in.Email, DisplayName: in.DisplayName, Handle: in.Handle, Next: f.Get("next")}
+	if err := u.Authn.AllowSignUp(auth.ClientAddr(q.r)); err != nil {
+		again.Error = "Too many registrations from your address. Try again later."
+		return u.render(q, http.StatusTooManyRequests, "register.html", again)
+	}
 	user, _, err := tenancy.RegisterUser(q.ctx(), u.Store, in)
 	if err != nil {
 		var se *store.Error
 		if !errors.As(err, &se) {
 			return err
 		}
-		return u.render(q, http.StatusUnprocessableEntity, "register.html", registerData{Email: in.Email, DisplayName: in.DisplayName, Handle: in.Handle, Next: f.Get("next"), Error: se.Message})
+		again.Error = se.Message
+		return u.render(q, http.StatusUnprocessableEntity, "register.html", again)
 	}
 	if err := q.startSession(user); err != nil {
 		return err

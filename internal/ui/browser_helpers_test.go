@@ -564,18 +564,26 @@ func (c *client) signIn(u user) {
 	}
 }
 
-var accountField = regexp.MustCompile(`name="account_id" value="([0-9a-f-]{36})"`)
+// accountChoice matches an account the create-workspace form offers, with
+// its handle: a hidden field when there is one, else an option of a select
+// (the first registrant of a server also owns its default account).
+var accountChoice = regexp.MustCompile(`(?:<input type="hidden" name="account_id" value="|<option value=")([0-9a-f-]{36})"[^>]*>\s*(?:<p>Account: <strong>)?([a-z0-9-]+)`)
 
 // createWorkspace creates a workspace in the signed-in user's own account
 // through the form.
 func (c *client) createWorkspace(u user, name, description string) workspace {
 	c.t.Helper()
-	m := accountField.FindStringSubmatch(c.get("/workspaces/new").Body)
-	if m == nil {
-		c.t.Fatalf("the create-workspace form offers no account")
+	var accountID string
+	for _, m := range accountChoice.FindAllStringSubmatch(c.get("/workspaces/new").Body, -1) {
+		if m[2] == u.Handle {
+			accountID = m[1]
+		}
+	}
+	if accountID == "" {
+		c.t.Fatalf("the create-workspace form does not offer %s's own account", u.Handle)
 	}
 	handle := strings.ToLower(strings.ReplaceAll(name, " ", "-"))
-	r := c.postCSRF("/workspaces/new", url.Values{"account_id": {m[1]}, "name": {name}, "description": {description}, "handle": {handle}})
+	r := c.postCSRF("/workspaces/new", url.Values{"account_id": {accountID}, "name": {name}, "description": {description}, "handle": {handle}})
 	if r.Status != http.StatusSeeOther {
 		c.t.Fatalf("create workspace %q: status %d: %s", name, r.Status, r.Body)
 	}

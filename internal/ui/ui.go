@@ -134,6 +134,10 @@ func (u *UI) Register(mux *http.ServeMux) {
 // Sessions last two weeks.
 const sessionTTL = 14 * 24 * time.Hour
 
+// maxFormBytes bounds a form post: Praetor's largest form (a workspace's
+// settings) needs a few kilobytes, and nothing beyond the bound is read.
+const maxFormBytes = 64 << 10
+
 // Cookie names.
 const (
 	sessionCookie = "praetor_session"
@@ -254,7 +258,11 @@ func (u *UI) prepare(q *request) error {
 		http.SetCookie(q.w, &http.Cookie{Name: csrfCookie, Value: tok, Path: "/", HttpOnly: true, Secure: q.secure(), SameSite: http.SameSiteStrictMode})
 	}
 	if q.r.Method != http.MethodGet && q.r.Method != http.MethodHead {
+		q.r.Body = http.MaxBytesReader(q.w, q.r.Body, maxFormBytes)
 		if err := q.r.ParseForm(); err != nil {
+			if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+				return &httpError{http.StatusRequestEntityTooLarge, "The form is too large."}
+			}
 			return &httpError{http.StatusBadRequest, "Could not read the form."}
 		}
 		sent := q.r.PostForm.Get(csrfField)
