@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/auth"
@@ -53,12 +54,33 @@ type signInData struct {
 	SignUp             bool
 }
 
-// safeNext keeps post-sign-in redirects on this site.
+// safeNext keeps post-sign-in redirects on this site: next if it is a path
+// of this server, else /workspaces.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !localPath(next) {
 		return "/workspaces"
 	}
 	return next
+}
+
+// localPath reports whether p is a path on this server: one leading slash,
+// no scheme or host, no backslash and no control character, both as sent
+// and once percent-decoded. Browsers drop tabs and newlines from a URL and
+// read a backslash as a slash, so "/\t/evil.example" or "/\\evil.example"
+// would lead to another site.
+func localPath(p string) bool {
+	decoded, err := url.PathUnescape(p)
+	if err != nil {
+		return false
+	}
+	for _, s := range []string{p, decoded} {
+		if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") ||
+			strings.ContainsFunc(s, func(r rune) bool { return r == '\\' || unicode.IsControl(r) }) {
+			return false
+		}
+	}
+	u, err := url.Parse(p)
+	return err == nil && u.Scheme == "" && u.Opaque == "" && u.User == nil && u.Host == ""
 }
 
 func (u *UI) signInForm(q *request) error {
