@@ -521,28 +521,17 @@ func (c *client) postCSRF(path string, form url.Values) *response {
 	return c.post(path, f)
 }
 
-// csrf is the client's CSRF token: the value of its CSRF cookie, which any
-// page sets on the first visit.
+var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// csrf is the token the client's forms carry, read from a page: the
+// session's once signed in, else the one of the visitor's CSRF cookie.
 func (c *client) csrf() string {
 	c.t.Helper()
-	u, _ := url.Parse(c.ts.URL)
-	find := func() string {
-		for _, ck := range c.hc.Jar.Cookies(u) {
-			if ck.Name == "praetor_csrf" {
-				return ck.Value
-			}
-		}
-		return ""
+	m := csrfField.FindStringSubmatch(c.get("/signin").Body)
+	if m == nil {
+		c.t.Fatal("the sign-in page has no CSRF token")
 	}
-	if tok := find(); tok != "" {
-		return tok
-	}
-	c.get("/signin")
-	tok := find()
-	if tok == "" {
-		c.t.Fatal("the server set no CSRF cookie")
-	}
-	return tok
+	return m[1]
 }
 
 // register registers u through the registration form; the client is then
