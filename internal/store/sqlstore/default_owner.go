@@ -13,17 +13,22 @@ import (
 // ClaimDefaultAccount makes the user owner of the default workspace's
 // account if neither that account nor the default workspace has a member
 // yet, and reports whether it did. The check and the insert run in one
-// write transaction, with the account row locked on PostgreSQL, so of any
-// number of concurrent claims exactly one succeeds.
+// write transaction, so of any number of concurrent claims exactly one
+// succeeds.
 func (db *DB) ClaimDefaultAccount(ctx context.Context, userID uuid.UUID) (bool, error) {
 	var claimed bool
 	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		claimed = false
 		var accountID, workspaceID uuid.UUID
-		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT a.id, w.id FROM workspaces w JOIN accounts a ON a.id = w.account_id WHERE w.is_default = ?`+db.d.forUpdate()), true).
-			Scan(&accountID, &workspaceID)
+		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT account_id, id FROM workspaces WHERE is_default = ?`), true).Scan(&accountID, &workspaceID)
 		if err != nil {
 			return fmt.Errorf("read default workspace: %w", err)
+		}
+		// Concurrent claims queue on the account's row (on PostgreSQL; SQLite
+		// has one writer), so each counts the members after the last one
+		// committed.
+		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT id FROM accounts WHERE id = ?`+db.d.forUpdate()), accountID).Scan(&accountID); err != nil {
+			return fmt.Errorf("lock default account: %w", err)
 		}
 		var members int
 		err = tx.QueryRowContext(ctx, db.d.rebind(`SELECT (SELECT COUNT(*) FROM account_members WHERE account_id = ?) + (SELECT COUNT(*) FROM workspace_members WHERE workspace_id = ?)`),
