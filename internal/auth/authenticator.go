@@ -155,3 +155,12 @@ func LocalRequest(r *http.Request) bool {
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.Zone() == "" && ip.IsLoopback()
 }
+
+// ClientAddr is the address a request came from (the proxy's, behind one).
+func ClientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

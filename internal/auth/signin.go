@@ -3,8 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"net"
-	"net/http"
 	"net/netip"
 	"strings"
 	"sync"
@@ -190,15 +188,6 @@ func (l *signInLimiter) finish(now time.Time, account string, err error) {
 
 // NormalizeEmail is the form in which emails are stored and compared.
 func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
-
-// ClientAddr is the address a request came from (the proxy's, behind one).
-func ClientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
 
 // addrKey is the key limits count an address under: the address, or for
 // IPv6 its /64, which a single host is commonly given whole.
