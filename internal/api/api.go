@@ -32,7 +32,8 @@ type Config struct {
 	Authn   *auth.Authenticator
 	Default model.Workspace // served at the plain /api routes
 	// Anonymous lets callers without a key use the plain /api routes (the
-	// default workspace), like the open-source Prefect server.
+	// default workspace), like the open-source Prefect server; only local
+	// clients (auth.LocalRequest), and never for membership.
 	Anonymous bool
 	// SignUp lets anyone create a user and account.
 	SignUp bool
@@ -148,8 +149,8 @@ func (a *API) serveDefault(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err != nil:
 		acc.err = err
-	case p == nil && a.Anonymous:
-		acc.role = auth.WorkspaceOwner
+	case p == nil && a.Anonymous && auth.LocalRequest(r):
+		acc.role = auth.AnonymousRole
 	case p == nil:
 		acc.err, acc.socketAuth = errNotAuthenticated, true
 	default:
@@ -251,6 +252,10 @@ func (a *API) route(method, path string, perm auth.Permission, h handlerFunc) {
 				a.writeError(w, r, err)
 				return
 			}
+		}
+		if err := checkBodyType(r); err != nil {
+			a.writeError(w, r, err)
+			return
 		}
 		if err := h(w, r); err != nil {
 			a.writeError(w, r, err)

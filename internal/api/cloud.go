@@ -54,15 +54,29 @@ func (a *API) withPrincipal(h principalFunc) http.HandlerFunc {
 		if p == nil {
 			return errNotAuthenticated
 		}
+		if err := checkBodyType(r); err != nil {
+			return err
+		}
 		return h(w, r, p)
 	})
 }
+
+// maxSignUpBody bounds a sign-up's body: its fields are short, and an
+// email or password beyond their limits is refused anyway.
+const maxSignUpBody = 16 << 10
 
 func (a *API) signUp(w http.ResponseWriter, r *http.Request) error {
 	if !a.SignUp {
 		return detail(http.StatusForbidden, "Sign-up is disabled on this server.")
 	}
+	if err := checkBodyType(r); err != nil {
+		return err
+	}
+	if err := a.Authn.AllowSignUp(auth.ClientAddr(r)); err != nil {
+		return detail(http.StatusTooManyRequests, "Too many sign-ups from this address; try again later.")
+	}
 	var in tenancy.SignUp
+	r.Body = http.MaxBytesReader(w, r.Body, maxSignUpBody)
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}

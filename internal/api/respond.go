@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"reflect"
 	"slices"
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/store"
 )
 
@@ -90,13 +92,35 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, http.StatusInternalServerError, map[string]string{"detail": "Internal server error. See server logs for details."})
 }
 
+// checkBodyType refuses a request body that is not declared JSON. A page
+// on another site can post a text/plain, form or multipart body, or one
+// with no type at all, without the browser asking the server first (a CORS
+// preflight), so such a body could be a blind cross-site write. Prefect's
+// client sends application/json with every body. A body without a type is
+// still taken from a caller with a key, which no such page can add: FastAPI
+// reads it as JSON too.
+func checkBodyType(r *http.Request) error {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
+		return nil
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		if r.ContentLength == 0 || auth.Credential(r) != "" {
+			return nil
+		}
+	} else if mt, _, err := mime.ParseMediaType(ct); err == nil && (mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
+		return nil
+	}
+	return detail(http.StatusUnsupportedMediaType, "Request bodies must be JSON, sent with Content-Type: application/json.")
+}
+
 // readBody reads the request body within maxBody.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, detail(http.StatusRequestEntityTooLarge, "Request body exceeds the limit of %d bytes.", maxBody)
+			return nil, detail(http.StatusRequestEntityTooLarge, "Request body exceeds the limit of %d bytes.", mbe.Limit)
 		}
 		return nil, detail(http.StatusBadRequest, "Could not read request body.")
 	}

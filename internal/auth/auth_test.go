@@ -1,29 +1,36 @@
 package auth
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 )
 
 func TestPasswordHash(t *testing.T) {
-	h, err := HashPassword("s3cret-passw0rd")
+	ctx := t.Context()
+	h, err := HashPassword(ctx, "s3cret-passw0rd")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") || strings.Contains(h, "s3cret") {
 		t.Fatalf("hash %q", h)
 	}
-	if ok, err := CheckPassword(h, "s3cret-passw0rd"); !ok || err != nil {
+	if ok, err := CheckPassword(ctx, h, "s3cret-passw0rd"); !ok || err != nil {
 		t.Fatalf("right password: %v %v", ok, err)
 	}
-	if ok, _ := CheckPassword(h, "s3cret-passw0rD"); ok {
+	if ok, _ := CheckPassword(ctx, h, "s3cret-passw0rD"); ok {
 		t.Fatal("wrong password accepted")
 	}
-	if h2, _ := HashPassword("s3cret-passw0rd"); h2 == h {
+	if h2, _ := HashPassword(ctx, "s3cret-passw0rd"); h2 == h {
 		t.Fatal("two hashes of one password are equal: no salt")
 	}
-	if _, err := CheckPassword("$bcrypt$x", "p"); err == nil {
+	if ok, err := CheckPassword(ctx, dummyHash, "s3cret-passw0rd"); ok || err != nil || !strings.HasPrefix(dummyHash, h[:strings.LastIndex(h[:strings.LastIndex(h, "$")], "$")]) {
+		t.Fatalf("the dummy hash is not a hash with the current parameters: %v %v", ok, err)
+	}
+	if _, err := CheckPassword(ctx, "$bcrypt$x", "p"); err == nil {
 		t.Fatal("malformed hash accepted")
 	}
 }
@@ -65,6 +72,11 @@ func TestRoles(t *testing.T) {
 		{WorkspaceOwner, ManageMembership, true},
 		{WorkspaceWorker, "update:flow_run", true},
 		{WorkspaceWorker, "delete:flow", false},
+		{AnonymousRole, "create:variable", true},
+		{AnonymousRole, "delete:flow_run", true},
+		{AnonymousRole, "read:workspace", false},
+		{AnonymousRole, ManageMembership, false},
+		{AnonymousRole, ManageWorkspace, false},
 		{"", "read:flow", false},
 	}
 	for _, c := range cases {
@@ -78,22 +90,132 @@ func TestRoles(t *testing.T) {
 	}
 }
 
-// Sign-in attempts are limited per account and per address, separately.
-func TestLimiter(t *testing.T) {
-	l := newLimiter(3, time.Minute)
+// Sign-in attempts are limited per address in a sliding window, and an
+// account's failures delay its next attempt, with a capped wait: refused
+// attempts count for nothing, and a success clears the account.
+func TestSignInLimiter(t *testing.T) {
+	l := newSignInLimiter()
 	now := time.Now()
-	for i := range 3 {
-		if !l.allow(now, "account:a", "addr:1") {
-			t.Fatalf("attempt %d refused", i)
+	fail := func(account, addr string) {
+		t.Helper()
+		if !l.admit(now, account, addr) {
+			t.Fatalf("attempt on %s from %s refused at %v", account, addr, now)
+		}
+		l.finish(now, account, ErrInvalidCredentials)
+	}
+	for range freeFailures {
+		fail("victim", "addr:1")
+	}
+	if l.admit(now, "victim", "addr:2") {
+		t.Fatal("an attempt right after the free failures was admitted, from another address too")
+	}
+	// Refused attempts do not extend the wait.
+	for range 100 {
+		l.admit(now.Add(backoffBase-time.Millisecond), "victim", "addr:2")
+	}
+	now = now.Add(backoffBase)
+	fail("victim", "addr:2")
+	// However many failures, the wait never exceeds backoffMax.
+	for range 20 {
+		now = now.Add(backoffMax)
+		fail("victim", "addr:"+now.String())
+	}
+	if got := wait(1000); got != backoffMax {
+		t.Fatalf("wait after 1000 failures: %v, want %v", got, backoffMax)
+	}
+	now = now.Add(backoffMax)
+	if !l.admit(now, "victim", "addr:owner") {
+		t.Fatal("the owner was refused after waiting backoffMax")
+	}
+	l.finish(now, "victim", nil)
+	if !l.admit(now, "victim", "addr:owner") {
+		t.Fatal("a success did not clear the account's failures")
+	}
+	l.finish(now, "victim", nil)
+	// An attempt that failed for want of the database is not held against
+	// the account.
+	for range freeFailures + 3 {
+		if !l.admit(now, "other", "addr:3") {
+			t.Fatal("an attempt that failed for another reason counted as a failure")
+		}
+		l.finish(now, "other", errors.New("database is down"))
+	}
+
+	// The per-address window: signInsPerAddr attempts, then none until the
+	// oldest leaves the window.
+	l = newSignInLimiter()
+	start := time.Now()
+	for i := range signInsPerAddr {
+		if !l.admit(start, fmt.Sprint("account", i), "addr:1") {
+			t.Fatalf("attempt %d from one address refused", i)
 		}
 	}
-	if l.allow(now, "account:a", "addr:2") {
-		t.Fatal("fourth attempt on one account allowed from another address")
+	if l.admit(start, "fresh", "addr:1") {
+		t.Fatal("an attempt beyond the address's window was admitted")
 	}
-	if l.allow(now, "account:b", "addr:1") {
-		t.Fatal("fourth attempt from one address allowed on another account")
+	if !l.admit(start, "fresh", "addr:2") {
+		t.Fatal("another address was refused")
 	}
-	if !l.allow(now.Add(2*time.Minute), "account:a", "addr:1") {
-		t.Fatal("attempts did not expire with the window")
+	if !l.admit(start.Add(signInWindow), "fresh", "addr:1") {
+		t.Fatal("the address's attempts did not leave the window")
+	}
+}
+
+// A table never holds more than its bound: stale entries go first, then
+// the least recently stored.
+func TestTableBounded(t *testing.T) {
+	tb := newTable[int](100, time.Minute)
+	now := time.Now()
+	for i := range 1000 {
+		tb.put(now.Add(time.Duration(i)*time.Millisecond), fmt.Sprint("k", i), i)
+		if len(tb.m) > 100 {
+			t.Fatalf("%d entries after %d puts, want at most 100", len(tb.m), i+1)
+		}
+	}
+	later := now.Add(time.Second)
+	if tb.get(later, "k999") != 999 || tb.get(later, "k0") != 0 || len(tb.m) != 100 {
+		t.Fatalf("the newest entry is gone or the oldest stayed: %d entries", len(tb.m))
+	}
+	if _, ok := tb.m["k899"]; ok {
+		t.Fatal("an entry older than the newest 100 stayed")
+	}
+	// When full, stale entries make room before fresh ones are evicted.
+	tb.put(now.Add(2*time.Minute), "late", 1)
+	if len(tb.m) != 1 {
+		t.Fatalf("%d entries: the stale ones were not dropped", len(tb.m))
+	}
+}
+
+// Password hashing runs in a bounded number of slots; a hash that finds
+// them all taken waits, as long as its request allows.
+func TestHashSlots(t *testing.T) {
+	for range cap(hashSlots) {
+		hashSlots <- struct{}{}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	_, err := HashPassword(ctx, "waits for a slot")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a hash with every slot taken: %v, want the request's deadline", err)
+	}
+	<-hashSlots
+	if _, err := HashPassword(t.Context(), "gets the freed slot"); err != nil {
+		t.Fatalf("a hash with a free slot: %v", err)
+	}
+	for range cap(hashSlots) - 1 {
+		<-hashSlots
+	}
+}
+
+func TestAddrKey(t *testing.T) {
+	for addr, want := range map[string]string{
+		"203.0.113.7":          "203.0.113.7",
+		"::ffff:203.0.113.7":   "203.0.113.7",
+		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff::1": "2001:db8:1:2::/64",
+	} {
+		if got := addrKey(addr); got != want {
+			t.Errorf("addrKey(%q) = %q, want %q", addr, got, want)
+		}
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -35,9 +37,11 @@ type Authenticator struct {
 	log   *slog.Logger
 	now   func() time.Time
 
-	mu      sync.Mutex
+	signIns *signInLimiter
+
+	mu      sync.Mutex              // guards touched and signUps
 	touched map[uuid.UUID]time.Time // when each key's last_used was last written
-	signIns *limiter
+	signUps *window
 }
 
 // touchEvery throttles last_used writes: a busy key would otherwise cost a
@@ -47,7 +51,7 @@ const touchEvery = time.Minute
 // NewAuthenticator returns an authenticator over s.
 func NewAuthenticator(s store.Workspaces, log *slog.Logger) *Authenticator {
 	return &Authenticator{store: s, log: log, now: time.Now, touched: map[uuid.UUID]time.Time{},
-		signIns: newLimiter(signInAttempts, signInWindow)}
+		signIns: newSignInLimiter(), signUps: newWindow(signUpsPerAddr, signUpWindow)}
 }
 
 // Key authenticates an API key. It accepts the key itself or, as sent in a
@@ -127,4 +131,38 @@ func Credential(r *http.Request) string {
 		return string(raw)
 	}
 	return ""
+}
+
+// LocalRequest reports whether r is one a client on this machine sent
+// straight to the server, the only kind anonymous mode serves. Its Host
+// must be a loopback name or address: a page whose own domain an attacker
+// re-points at 127.0.0.1 (DNS rebinding) sends that domain. And no proxy
+// may have relayed it: a reverse proxy on this host connects from loopback
+// on behalf of anyone, and says so in its forwarding headers.
+func LocalRequest(r *http.Request) bool {
+	for name := range r.Header {
+		if name == "Forwarded" || name == "X-Real-Ip" || name == "Via" || strings.HasPrefix(name, "X-Forwarded-") {
+			return false
+		}
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	} else {
+		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Zone() == "" && ip.IsLoopback()
+}
+
+// ClientAddr is the address a request came from (the proxy's, behind one).
+func ClientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

@@ -3,11 +3,13 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -25,13 +27,34 @@ const (
 // MinPasswordLength is the shortest password accepted at sign-up.
 const MinPasswordLength = 8
 
+// hashSlots bounds the argon2id computations running at once, server-wide:
+// each holds 19 MiB and a core for tens of milliseconds, so a burst of
+// sign-ins or sign-ups must queue rather than exhaust memory. Twice the
+// cores keeps every core busy.
+var hashSlots = make(chan struct{}, 2*runtime.GOMAXPROCS(0))
+
+// argon2id computes the key in a hash slot, waiting for one as long as ctx
+// allows.
+func argon2id(ctx context.Context, password string, salt []byte, time, memory uint32, threads uint8, keyLen uint32) ([]byte, error) {
+	select {
+	case hashSlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait to hash a password: %w", ctx.Err())
+	}
+	defer func() { <-hashSlots }()
+	return argon2.IDKey([]byte(password), salt, time, memory, threads, keyLen), nil
+}
+
 // HashPassword returns an argon2id hash of password in PHC string form.
-func HashPassword(password string) (string, error) {
+func HashPassword(ctx context.Context, password string) (string, error) {
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key, err := argon2id(ctx, password, salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	if err != nil {
+		return "", err
+	}
 	enc := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
 		enc.EncodeToString(salt), enc.EncodeToString(key)), nil
@@ -41,7 +64,7 @@ var errBadHash = errors.New("malformed password hash")
 
 // CheckPassword reports whether password matches the PHC-form hash, in
 // constant time.
-func CheckPassword(hash, password string) (bool, error) {
+func CheckPassword(ctx context.Context, hash, password string) (bool, error) {
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
 		return false, errBadHash
@@ -64,6 +87,9 @@ func CheckPassword(hash, password string) (bool, error) {
 	if err != nil {
 		return false, errBadHash
 	}
-	got := argon2.IDKey([]byte(password), salt, time, memory, threads, uint32(len(want)))
+	got, err := argon2id(ctx, password, salt, time, memory, threads, uint32(len(want)))
+	if err != nil {
+		return false, err
+	}
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }

@@ -18,6 +18,12 @@ const (
 	WorkspaceWorker    = "worker"
 )
 
+// AnonymousRole is the role of a caller without a key on the default
+// workspace in anonymous mode. It is not assignable: it does a developer's
+// work but nothing about the workspace itself or its members (whose list
+// names users, and whose changes grant access).
+const AnonymousRole = "anonymous"
+
 // ValidAccountRole reports whether r names an account role.
 func ValidAccountRole(r string) bool {
 	return r == AccountOwner || r == AccountAdmin || r == AccountMember
@@ -70,6 +76,9 @@ func Can(role string, p Permission) bool {
 		return true
 	case WorkspaceDeveloper:
 		return p != ManageWorkspace && p != ManageMembership
+	case AnonymousRole:
+		_, resource, _ := strings.Cut(string(p), ":")
+		return resource != "workspace" && resource != "workspace_membership"
 	case WorkspaceRunner:
 		return verb == "read" || p == "run:deployment"
 	case WorkspaceViewer:

@@ -49,7 +49,7 @@ func newServerStartCmd() *cobra.Command {
 	f.StringVar(&cfg.Host, "host", envOr("PRAETOR_HOST", "127.0.0.1"), "address to listen on ($PRAETOR_HOST)")
 	f.IntVar(&cfg.Port, "port", 4200, "port to listen on")
 	f.StringVar(&cfg.Home, "home", defaultHome(), "data directory ($PRAETOR_HOME)")
-	f.BoolVar(&anonymous, "allow-anonymous", envBool("PRAETOR_ALLOW_ANONYMOUS", false), "serve /api without a key on any address (default: only on loopback) ($PRAETOR_ALLOW_ANONYMOUS)")
+	f.BoolVar(&anonymous, "allow-anonymous", envBool("PRAETOR_ALLOW_ANONYMOUS", false), "serve /api without a key to clients on this machine, on any address (default: only on loopback) ($PRAETOR_ALLOW_ANONYMOUS)")
 	f.BoolVar(&cfg.SignUp, "allow-signup", envBool("PRAETOR_ALLOW_SIGNUP", true), "let anyone register a user ($PRAETOR_ALLOW_SIGNUP)")
 	f.StringVar(&cfg.DatabaseURL, "database-url", os.Getenv("PRAETOR_DATABASE_URL"), "PostgreSQL URL; empty for embedded SQLite ($PRAETOR_DATABASE_URL)")
 	f.StringVar(&cfg.SQLiteSynchronous, "sqlite-synchronous", envOr("PRAETOR_SQLITE_SYNCHRONOUS", "FULL"), "SQLite's synchronous mode: FULL keeps every acknowledged write across a power cut; NORMAL is faster but may lose the last ones ($PRAETOR_SQLITE_SYNCHRONOUS)")

@@ -51,6 +51,19 @@ func (c Config) anonymous() bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// timeouts bound how long a client may take, so slow or idle ones cannot
+// hold connections open: to send a request's headers, the whole request
+// (the largest body, 8 MB, at 140 kB/s), to be sent the answer, and to
+// send the next request on a kept-alive connection. The event websockets
+// are not cut off: net/http clears a connection's deadlines when a handler
+// takes it over. A long poll would lift its own (http.ResponseController).
+var timeouts = struct{ readHeader, read, write, idle time.Duration }{
+	readHeader: 10 * time.Second,
+	read:       time.Minute,
+	write:      2 * time.Minute,
+	idle:       2 * time.Minute,
+}
+
 // Server is a running Praetor server.
 type Server struct {
 	cfg    Config
@@ -118,7 +131,10 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, store: db, api: a, ln: ln, cancel: cancel}
 	s.http = &http.Server{
 		Handler:           logRequests(log, mux),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: timeouts.readHeader,
+		ReadTimeout:       timeouts.read,
+		WriteTimeout:      timeouts.write,
+		IdleTimeout:       timeouts.idle,
 		BaseContext:       func(net.Listener) context.Context { return base },
 	}
 	return s, nil

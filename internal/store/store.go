@@ -41,6 +41,10 @@ type Workspaces interface {
 	DefaultWorkspace(ctx context.Context) (model.Workspace, error)
 	GetWorkspace(ctx context.Context, accountID, workspaceID uuid.UUID) (model.Workspace, error)
 	GetWorkspaceByHandle(ctx context.Context, accountHandle, workspaceHandle string) (model.Workspace, error)
+	// ClaimDefaultAccount makes the user owner of the default workspace's
+	// account if it and the default workspace have no members yet, and
+	// reports whether it did; of concurrent claims exactly one succeeds.
+	ClaimDefaultAccount(ctx context.Context, userID uuid.UUID) (bool, error)
 	// CreateUser creates a user and the account they own, in one transaction.
 	CreateUser(ctx context.Context, u *model.User, passwordHash string, account *model.Account) error
 	GetUser(ctx context.Context, id uuid.UUID) (*model.User, error)

@@ -74,12 +74,15 @@ type SignUp struct {
 // RegisterUser validates a sign-up and creates the user with the account
 // they own.
 func RegisterUser(ctx context.Context, s store.Store, in SignUp) (*model.User, *model.Account, error) {
-	in.Email = strings.TrimSpace(strings.ToLower(in.Email))
-	if !strings.Contains(in.Email, "@") || len(in.Email) > 254 {
+	in.Email = auth.NormalizeEmail(in.Email)
+	if !strings.Contains(in.Email, "@") || len(in.Email) > auth.MaxEmailLength {
 		return nil, nil, store.Errorf(store.EInvalid, "A valid email address is required.")
 	}
 	if len(in.Password) < auth.MinPasswordLength {
 		return nil, nil, store.Errorf(store.EInvalid, "The password must have at least %d characters.", auth.MinPasswordLength)
+	}
+	if len(in.Password) > auth.MaxPasswordLength {
+		return nil, nil, store.Errorf(store.EInvalid, "The password must have at most %d bytes.", auth.MaxPasswordLength)
 	}
 	if in.Handle == "" {
 		in.Handle = Handle(strings.Split(in.Email, "@")[0])
@@ -99,7 +102,7 @@ func RegisterUser(ctx context.Context, s store.Store, in SignUp) (*model.User, *
 	if err := checkHandle(in.AccountHandle); err != nil {
 		return nil, nil, err
 	}
-	hash, err := auth.HashPassword(in.Password)
+	hash, err := auth.HashPassword(ctx, in.Password)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -137,7 +137,7 @@ func TestDefaultWorkspaceNotAdopted(t *testing.T) {
 		ctx := t.Context()
 		// An older binary let a user's account take the handle before the
 		// server's first start.
-		hash, err := auth.HashPassword("correct horse battery")
+		hash, err := auth.HashPassword(ctx, "correct horse battery")
 		if err != nil {
 			t.Fatal(err)
 		}

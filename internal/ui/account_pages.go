@@ -3,12 +3,12 @@ package ui
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/auth"
@@ -54,12 +54,33 @@ type signInData struct {
 	SignUp             bool
 }
 
-// safeNext keeps post-sign-in redirects on this site.
+// safeNext keeps post-sign-in redirects on this site: next if it is a path
+// of this server, else /workspaces.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !localPath(next) {
 		return "/workspaces"
 	}
 	return next
+}
+
+// localPath reports whether p is a path on this server: one leading slash,
+// no scheme or host, no backslash and no control character, both as sent
+// and once percent-decoded. Browsers drop tabs and newlines from a URL and
+// read a backslash as a slash, so "/\t/evil.example" or "/\\evil.example"
+// would lead to another site.
+func localPath(p string) bool {
+	decoded, err := url.PathUnescape(p)
+	if err != nil {
+		return false
+	}
+	for _, s := range []string{p, decoded} {
+		if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") ||
+			strings.ContainsFunc(s, func(r rune) bool { return r == '\\' || unicode.IsControl(r) }) {
+			return false
+		}
+	}
+	u, err := url.Parse(p)
+	return err == nil && u.Scheme == "" && u.Opaque == "" && u.User == nil && u.Host == ""
 }
 
 func (u *UI) signInForm(q *request) error {
@@ -68,14 +89,13 @@ func (u *UI) signInForm(q *request) error {
 
 func (u *UI) signIn(q *request) error {
 	email, next := q.r.PostForm.Get("email"), q.r.PostForm.Get("next")
-	addr, _, _ := net.SplitHostPort(q.r.RemoteAddr)
-	user, err := u.Authn.SignIn(q.ctx(), email, q.r.PostForm.Get("password"), addr)
+	user, err := u.Authn.SignIn(q.ctx(), email, q.r.PostForm.Get("password"), auth.ClientAddr(q.r))
 	if err != nil {
 		data := signInData{Email: email, Next: next, SignUp: u.SignUp, Error: "Wrong email or password."}
 		status := http.StatusUnauthorized
 		switch {
 		case errors.Is(err, auth.ErrRateLimited):
-			data.Error, status = "Too many attempts. Wait a few minutes and try again.", http.StatusTooManyRequests
+			data.Error, status = "Too many attempts. Wait a minute and try again.", http.StatusTooManyRequests
 		case !errors.Is(err, auth.ErrInvalidCredentials):
 			return err
 		}
@@ -104,24 +124,30 @@ func (u *UI) register(q *request) error {
 	}
 	f := q.r.PostForm
 	in := tenancy.SignUp{Email: f.Get("email"), Password: f.Get("password"), Handle: f.Get("handle"), DisplayName: f.Get("display_name")}
+	again := registerData{Email: in.Email, DisplayName: in.DisplayName, Handle: in.Handle, Next: f.Get("next")}
+	if err := u.Authn.AllowSignUp(auth.ClientAddr(q.r)); err != nil {
+		again.Error = "Too many registrations from your address. Try again later."
+		return u.render(q, http.StatusTooManyRequests, "register.html", again)
+	}
 	user, _, err := tenancy.RegisterUser(q.ctx(), u.Store, in)
 	if err != nil {
 		var se *store.Error
 		if !errors.As(err, &se) {
 			return err
 		}
-		return u.render(q, http.StatusUnprocessableEntity, "register.html", registerData{Email: in.Email, DisplayName: in.DisplayName, Handle: in.Handle, Next: f.Get("next"), Error: se.Message})
+		again.Error = se.Message
+		return u.render(q, http.StatusUnprocessableEntity, "register.html", again)
 	}
 	if err := q.startSession(user); err != nil {
 		return err
 	}
-	if u.Anonymous {
-		def, err := u.Store.DefaultWorkspace(q.ctx())
-		if err != nil {
-			return err
-		}
-		if err := u.Store.SetWorkspaceMember(q.ctx(), def.ID, user.ID, auth.WorkspaceOwner); err != nil {
-			return err
+	// In anonymous mode the first user to register from this machine owns
+	// the default workspace's account, so the runs made without a key can
+	// be seen; everyone after them gets only their own account until an
+	// owner adds them.
+	if u.Anonymous && auth.LocalRequest(q.r) {
+		if _, err := u.Store.ClaimDefaultAccount(q.ctx(), user.ID); err != nil {
+			return fmt.Errorf("claim the default account: %w", err)
 		}
 	}
 	// A visitor sent here from another page (such as the CLI's browser

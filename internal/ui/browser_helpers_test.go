@@ -523,28 +523,17 @@ func (c *client) postCSRF(path string, form url.Values) *response {
 	return c.post(path, f)
 }
 
-// csrf is the client's CSRF token: the value of its CSRF cookie, which any
-// page sets on the first visit.
+var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// csrf is the token the client's forms carry, read from a page: the
+// session's once signed in, else the one of the visitor's CSRF cookie.
 func (c *client) csrf() string {
 	c.t.Helper()
-	u, _ := url.Parse(c.ts.URL)
-	find := func() string {
-		for _, ck := range c.hc.Jar.Cookies(u) {
-			if ck.Name == "praetor_csrf" {
-				return ck.Value
-			}
-		}
-		return ""
+	m := csrfField.FindStringSubmatch(c.get("/signin").Body)
+	if m == nil {
+		c.t.Fatal("the sign-in page has no CSRF token")
 	}
-	if tok := find(); tok != "" {
-		return tok
-	}
-	c.get("/signin")
-	tok := find()
-	if tok == "" {
-		c.t.Fatal("the server set no CSRF cookie")
-	}
-	return tok
+	return m[1]
 }
 
 // register registers u through the registration form; the client is then
@@ -566,18 +555,31 @@ func (c *client) signIn(u user) {
 	}
 }
 
-var accountField = regexp.MustCompile(`name="account_id" value="([0-9a-f-]{36})"`)
+// accountChoice matches an account the create-workspace form offers, with
+// its handle: a hidden field when there is one, else an option of a select
+// (the first registrant of a server also owns its default account).
+var accountChoice = regexp.MustCompile(`(?:<input type="hidden" name="account_id" value="|<option value=")([0-9a-f-]{36})"[^>]*>\s*(?:<p>Account: <strong>)?([a-z0-9-]+)`)
+
+// ownAccountID is the id of the signed-in user u's own account, from the
+// create-workspace form.
+func (c *client) ownAccountID(u user) string {
+	c.t.Helper()
+	for _, m := range accountChoice.FindAllStringSubmatch(c.get("/workspaces/new").Body, -1) {
+		if m[2] == u.Handle {
+			return m[1]
+		}
+	}
+	c.t.Fatalf("the create-workspace form does not offer %s's own account", u.Handle)
+	return ""
+}
 
 // createWorkspace creates a workspace in the signed-in user's own account
 // through the form.
 func (c *client) createWorkspace(u user, name, description string) workspace {
 	c.t.Helper()
-	m := accountField.FindStringSubmatch(c.get("/workspaces/new").Body)
-	if m == nil {
-		c.t.Fatalf("the create-workspace form offers no account")
-	}
+	accountID := c.ownAccountID(u)
 	handle := strings.ToLower(strings.ReplaceAll(name, " ", "-"))
-	r := c.postCSRF("/workspaces/new", url.Values{"account_id": {m[1]}, "name": {name}, "description": {description}, "handle": {handle}})
+	r := c.postCSRF("/workspaces/new", url.Values{"account_id": {accountID}, "name": {name}, "description": {description}, "handle": {handle}})
 	if r.Status != http.StatusSeeOther {
 		c.t.Fatalf("create workspace %q: status %d: %s", name, r.Status, r.Body)
 	}

@@ -29,7 +29,7 @@ func TestAddMemberFormCannotDemoteOwner(t *testing.T) {
 		ca, cb := ts.newClient(t), ts.newClient(t)
 		ca.register(alice)
 		cb.register(bob)
-		acctID := ca.accountID()
+		acctID := ca.ownAccountID(alice)
 		members := "/account/" + acctID + "/members"
 		if r := ca.postCSRF(members, url.Values{"email": {bob.Email}, "role": {"admin"}}); r.Status != http.StatusSeeOther {
 			t.Fatalf("alice adds bob as admin: %d %s", r.Status, r.alert())
@@ -51,17 +51,6 @@ func TestAddMemberFormCannotDemoteOwner(t *testing.T) {
 			}
 		}
 	})
-}
-
-// accountID is the id of the signed-in user's own account, from the
-// create-workspace form.
-func (c *client) accountID() string {
-	c.t.Helper()
-	m := accountField.FindStringSubmatch(c.get("/workspaces/new").Body)
-	if m == nil {
-		c.t.Fatal("the create-workspace form offers no account")
-	}
-	return m[1]
 }
 
 // The workspace members form adds only members of the workspace's account,

@@ -36,8 +36,8 @@ type Config struct {
 	Authn  *auth.Authenticator
 	SignUp bool
 	// Anonymous is set when the API serves the default workspace without a
-	// key; the UI then opens that workspace to every user who registers, so
-	// runs made anonymously can be seen.
+	// key; the first user to register from this machine then owns that
+	// workspace's account, so runs made anonymously can be seen.
 	Anonymous bool
 	Logger    *slog.Logger
 }
@@ -134,7 +134,12 @@ func (u *UI) Register(mux *http.ServeMux) {
 // Sessions last two weeks.
 const sessionTTL = 14 * 24 * time.Hour
 
-// Cookie names.
+// maxFormBytes bounds a form post: Praetor's largest form (a workspace's
+// settings) needs a few kilobytes, and nothing beyond the bound is read.
+const maxFormBytes = 64 << 10
+
+// Cookie names (see request.cookieName), and the form field of the CSRF
+// token.
 const (
 	sessionCookie = "praetor_session"
 	csrfCookie    = "praetor_csrf"
@@ -228,22 +233,31 @@ func (u *UI) inWorkspace(h handler) http.HandlerFunc {
 	})
 }
 
-// prepare loads the session and enforces CSRF on unsafe methods: every form
-// carries a token that must equal the one in the visitor's CSRF cookie
-// (double submit), a cookie another site can neither read nor set.
+// prepare loads the session and enforces CSRF on unsafe methods. A
+// signed-in visitor's forms carry their session's token, minted with the
+// session and stored with it, so no cookie that another site manages to set
+// (a sibling subdomain can) stands in for it. A signed-out visitor's forms
+// (sign-in, registration) carry the token of their CSRF cookie (double
+// submit), a cookie other sites can neither read nor, over HTTPS, set.
 func (u *UI) prepare(q *request) error {
-	if c, err := q.r.Cookie(sessionCookie); err == nil {
-		p, _, err := u.Authn.Session(q.r.Context(), c.Value)
+	var session *model.Session
+	if c, err := q.r.Cookie(q.cookieName(sessionCookie)); err == nil {
+		p, s, err := u.Authn.Session(q.r.Context(), c.Value)
 		switch {
 		case err == nil:
 			if q.User, err = u.Store.GetUser(q.r.Context(), p.UserID); err != nil && !store.IsNotFound(err) {
 				return err
 			}
+			if q.User != nil {
+				session = s
+			}
 		case !errors.Is(err, auth.ErrInvalidCredentials):
 			return err
 		}
 	}
-	if c, err := q.r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
+	if session != nil {
+		q.CSRF = session.CSRF
+	} else if c, err := q.r.Cookie(q.cookieName(csrfCookie)); err == nil && len(c.Value) >= 32 {
 		q.CSRF = c.Value
 	} else {
 		tok, err := auth.NewToken(32)
@@ -251,10 +265,14 @@ func (u *UI) prepare(q *request) error {
 			return err
 		}
 		q.CSRF = tok
-		http.SetCookie(q.w, &http.Cookie{Name: csrfCookie, Value: tok, Path: "/", HttpOnly: true, Secure: q.secure(), SameSite: http.SameSiteStrictMode})
+		http.SetCookie(q.w, &http.Cookie{Name: q.cookieName(csrfCookie), Value: tok, Path: "/", HttpOnly: true, Secure: q.secure(), SameSite: http.SameSiteStrictMode})
 	}
 	if q.r.Method != http.MethodGet && q.r.Method != http.MethodHead {
+		q.r.Body = http.MaxBytesReader(q.w, q.r.Body, maxFormBytes)
 		if err := q.r.ParseForm(); err != nil {
+			if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+				return &httpError{http.StatusRequestEntityTooLarge, "The form is too large."}
+			}
 			return &httpError{http.StatusBadRequest, "Could not read the form."}
 		}
 		sent := q.r.PostForm.Get(csrfField)
@@ -272,30 +290,47 @@ func (q *request) secure() bool {
 	return q.r.TLS != nil || strings.EqualFold(q.r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
+// cookieName is the name of one of Praetor's cookies on this request: over
+// HTTPS it has the __Host- prefix, with which browsers accept a cookie only
+// from this very host, Secure and for every path, so neither a sibling
+// subdomain nor a plain-HTTP page can plant one.
+func (q *request) cookieName(name string) string {
+	if q.secure() {
+		return "__Host-" + name
+	}
+	return name
+}
+
 // startSession signs a user in on this browser.
 func (q *request) startSession(u *model.User) error {
 	tok, err := auth.NewToken(32)
 	if err != nil {
 		return err
 	}
-	s := &model.Session{ID: auth.HashKey(tok), UserID: u.ID, CSRF: q.CSRF, Expires: model.At(time.Now().Add(sessionTTL))}
+	// The session gets a CSRF token of its own: the one of the signed-out
+	// form may have been planted.
+	csrf, err := auth.NewToken(32)
+	if err != nil {
+		return err
+	}
+	s := &model.Session{ID: auth.HashKey(tok), UserID: u.ID, CSRF: csrf, Expires: model.At(time.Now().Add(sessionTTL))}
 	if err := q.ui.Store.CreateSession(q.r.Context(), s); err != nil {
 		return err
 	}
-	http.SetCookie(q.w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/", HttpOnly: true, Secure: q.secure(),
+	http.SetCookie(q.w, &http.Cookie{Name: q.cookieName(sessionCookie), Value: tok, Path: "/", HttpOnly: true, Secure: q.secure(),
 		SameSite: http.SameSiteLaxMode, Expires: s.Expires.Time})
-	q.User = u
+	q.User, q.CSRF = u, csrf
 	return nil
 }
 
 // endSession signs the browser out.
 func (q *request) endSession() error {
-	if c, err := q.r.Cookie(sessionCookie); err == nil {
+	if c, err := q.r.Cookie(q.cookieName(sessionCookie)); err == nil {
 		if err := q.ui.Store.DeleteSession(q.r.Context(), auth.HashKey(c.Value)); err != nil {
 			return err
 		}
 	}
-	http.SetCookie(q.w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
+	http.SetCookie(q.w, &http.Cookie{Name: q.cookieName(sessionCookie), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: q.secure()})
 	q.User = nil
 	return nil
 }

@@ -48,6 +48,7 @@ var contracts = map[string]contract{
 	"DefaultWorkspace":            testDefaultWorkspace,
 	"GetWorkspace":                testGetWorkspace,
 	"GetWorkspaceByHandle":        testGetWorkspaceByHandle,
+	"ClaimDefaultAccount":         testClaimDefaultAccount,
 	"CreateUser":                  testCreateUser,
 	"GetUser":                     testGetUser,
 	"GetUserByEmail":              testGetUserByEmail,

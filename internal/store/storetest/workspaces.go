@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,6 +79,55 @@ func testDefaultWorkspace(t *testing.T, h *harness) {
 	h.must(err, "the default account")
 	if acct.ID != ws.AccountID {
 		t.Errorf("account default is %s, the default workspace's account %s", acct.ID, ws.AccountID)
+	}
+}
+
+// Of concurrent claims on a fresh server exactly one makes its user owner of
+// the default account; once it has a member, no claim succeeds.
+func testClaimDefaultAccount(t *testing.T, h *harness) {
+	fh := *h
+	fh.s = h.fresh()
+	def, err := fh.s.DefaultWorkspace(h.ctx)
+	h.must(err, "default workspace")
+	users := make([]*model.User, 8)
+	for i := range users {
+		users[i], _ = fh.user()
+	}
+	won := make([]bool, len(users))
+	var wg sync.WaitGroup
+	for i, u := range users {
+		wg.Go(func() {
+			ok, err := fh.s.ClaimDefaultAccount(h.ctx, u.ID)
+			if err != nil {
+				t.Errorf("claim: %v", err)
+			}
+			won[i] = ok
+		})
+	}
+	wg.Wait()
+	var winner *model.User
+	for i, ok := range won {
+		if ok {
+			if winner != nil {
+				t.Fatalf("two claims succeeded: %s and %s", winner.Email, users[i].Email)
+			}
+			winner = users[i]
+		}
+	}
+	if winner == nil {
+		t.Fatal("no claim succeeded on a fresh server")
+	}
+	members, err := fh.s.ListAccountMembers(h.ctx, def.AccountID)
+	h.must(err, "list the default account's members")
+	if got := memberRoles(members); !slices.Equal(got, []string{winner.Email + ":" + auth.AccountOwner}) {
+		t.Errorf("default account members %v, want only the winner as owner", got)
+	}
+	if role, err := fh.s.WorkspaceRole(h.ctx, winner.ID, def.ID); err != nil || role != auth.WorkspaceOwner {
+		t.Errorf("the winner's role in the default workspace %q (%v), want owner", role, err)
+	}
+	late, _ := fh.user()
+	if ok, err := fh.s.ClaimDefaultAccount(h.ctx, late.ID); ok || err != nil {
+		t.Errorf("a claim after the first: %v (%v)", ok, err)
 	}
 }
 
