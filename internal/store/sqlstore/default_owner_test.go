@@ -7,8 +7,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/auth"
-	"github.com/praetorhq/praetor/internal/store"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/store"
 )
 
 // Of many users claiming the default account at one moment exactly one
