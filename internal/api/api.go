@@ -16,6 +16,7 @@ import (
 	"github.com/praetorhq/praetor/internal/events"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
+	"github.com/praetorhq/praetor/internal/tenancy"
 )
 
 // PrefectVersion is the Prefect server version Praetor reports; the client
@@ -46,6 +47,7 @@ type API struct {
 	mux     *http.ServeMux // workspace routes, paths relative to the workspace root
 	sockets sync.WaitGroup // open websocket handlers, waited for on shutdown
 	streams streamGuard    // limits of the open websockets
+	cloud   []cloudRoute   // the account routes, with what each requires
 }
 
 // New returns the API.
@@ -95,11 +97,7 @@ func accessOf(r *http.Request) *access { return r.Context().Value(accessKey).(*a
 // workspaceID returns the workspace the tenancy wrapper resolved.
 func workspaceID(r *http.Request) uuid.UUID { return accessOf(r).workspace }
 
-var (
-	errNotAuthenticated = detail(http.StatusUnauthorized, "Not authenticated")
-	errInvalidKey       = detail(http.StatusUnauthorized, "Invalid authentication credentials")
-	errNoWorkspace      = detail(http.StatusNotFound, "Workspace not found")
-)
+var errInvalidKey = detail(http.StatusUnauthorized, "Invalid authentication credentials")
 
 // authenticate returns the caller of r from the API key it carries, or nil,
 // nil for a request with none. The API takes keys only: browser sessions
@@ -127,16 +125,15 @@ func (a *API) serveWorkspace(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		acc.err = err
 	case err1 != nil || err2 != nil:
-		acc.err = errNoWorkspace
-	case p == nil:
-		acc.err, acc.socketAuth, acc.workspace, acc.account = errNotAuthenticated, true, wsID, accountID
+		acc.err = tenancy.ErrNoWorkspace
 	default:
 		acc.principal = p
-		if ws, err := a.Store.GetWorkspace(r.Context(), accountID, wsID); err != nil {
-			acc.err = err
-		} else {
+		var ws *model.Workspace
+		ws, acc.role, acc.err = tenancy.ResolveWorkspace(r.Context(), a.Store, callerOf(p, false), accountID, wsID)
+		if ws != nil {
 			acc.workspace = ws.ID
-			acc.role, acc.err = a.roleIn(r.Context(), p, ws.ID)
+		} else if p == nil {
+			acc.socketAuth, acc.workspace, acc.account = true, wsID, accountID
 		}
 	}
 	a.serveIn(w, r, acc)
@@ -146,30 +143,24 @@ func (a *API) serveWorkspace(w http.ResponseWriter, r *http.Request) {
 func (a *API) serveDefault(w http.ResponseWriter, r *http.Request) {
 	acc := &access{workspace: a.Default.ID}
 	p, err := a.authenticate(r)
-	switch {
-	case err != nil:
+	if err != nil {
 		acc.err = err
-	case p == nil && a.Anonymous && auth.LocalRequest(r):
-		acc.role = auth.AnonymousRole
-	case p == nil:
-		acc.err, acc.socketAuth = errNotAuthenticated, true
-	default:
+	} else {
 		acc.principal = p
-		acc.role, acc.err = a.roleIn(r.Context(), p, a.Default.ID)
+		acc.role, acc.err = tenancy.ResolveDefault(r.Context(), a.Store, callerOf(p, a.Anonymous && auth.LocalRequest(r)), a.Default.ID)
+		acc.socketAuth = p == nil && acc.err != nil
 	}
 	a.serveIn(w, r, acc)
 }
 
-// roleIn returns p's effective role in ws; no role is a 404.
-func (a *API) roleIn(ctx context.Context, p *auth.Principal, ws uuid.UUID) (string, error) {
-	role, err := a.Store.WorkspaceRole(ctx, p.UserID, ws)
-	if err != nil {
-		return "", err
+// callerOf is the tenancy caller of a request authenticated as p (nil: no
+// key); anonymous says whether such a request may use the default workspace.
+func callerOf(p *auth.Principal, anonymous bool) tenancy.Caller {
+	c := tenancy.Caller{Anonymous: anonymous}
+	if p != nil {
+		c.User = p.UserID
 	}
-	if role == "" {
-		return "", errNoWorkspace
-	}
-	return role, nil
+	return c
 }
 
 // serveIn serves the path below the workspace root with acc in context.
@@ -231,9 +222,14 @@ func authorize(r *http.Request, perm auth.Permission) error {
 		return acc.err
 	}
 	if !auth.Can(acc.role, perm) {
-		return detail(http.StatusForbidden, "Your role in this workspace does not allow %s.", perm)
+		return forbidden(perm)
 	}
 	return nil
+}
+
+// forbidden refuses a caller whose role in the workspace lacks perm.
+func forbidden(perm auth.Permission) error {
+	return detail(http.StatusForbidden, "Your role in this workspace does not allow %s.", perm)
 }
 
 // handlerFunc is a handler that returns its error for the API to map.
@@ -266,6 +262,13 @@ func (a *API) route(method, path string, perm auth.Permission, h handlerFunc) {
 	if trimmed != "" {
 		a.mux.HandleFunc(method+" "+trimmed, serve)
 	}
+}
+
+// socketRoute registers a websocket handler at path, requiring perm. The
+// handler passes perm to acceptSocket, which checks it for a key on the
+// upgrade request or, for one sent in the auth frame, during the handshake.
+func (a *API) socketRoute(path string, perm auth.Permission, h func(w http.ResponseWriter, r *http.Request, perm auth.Permission)) {
+	a.mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) { h(w, r, perm) })
 }
 
 func (a *API) routes() {

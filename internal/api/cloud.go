@@ -11,30 +11,64 @@ import (
 
 // The account-level Cloud API: what `prefect cloud login`, `workspace ls`
 // and `workspace set` call (/me/workspaces), and Praetor's own account,
-// workspace, member and API-key management.
+// workspace, member and API-key management. Each route declares what it
+// requires of its caller, as the workspace routes declare their permission;
+// the membership rules that depend on the rows changed (only owners make
+// owners, an account keeps an owner) are tenancy's, inside the write.
 func (a *API) cloudRoutes(mux *http.ServeMux) {
-	handle := func(pattern string, h principalFunc) {
-		mux.HandleFunc(pattern, a.withPrincipal(h))
+	handle := func(pattern string, n need, h callerFunc) {
+		a.cloud = append(a.cloud, cloudRoute{pattern, n})
+		mux.HandleFunc(pattern, a.withCaller(n, h))
 	}
 	mux.HandleFunc("POST /api/users/{$}", a.errorHandler(a.signUp))
-	handle("GET /api/me/{$}", a.readMe)
-	handle("GET /api/me/workspaces", a.myWorkspaces)
-	handle("GET /api/me/api_keys", a.listAPIKeys)
-	handle("POST /api/me/api_keys", a.createAPIKey)
-	handle("DELETE /api/me/api_keys/{id}", a.deleteAPIKey)
-	handle("GET /api/accounts/{account_id}", a.readAccount)
-	handle("GET /api/accounts/{account_id}/workspaces/{$}", a.listAccountWorkspaces)
-	handle("POST /api/accounts/{account_id}/workspaces/{$}", a.createWorkspace)
-	handle("GET /api/accounts/{account_id}/workspaces/{workspace_id}", a.readWorkspace)
-	handle("PATCH /api/accounts/{account_id}/workspaces/{workspace_id}", a.updateWorkspace)
-	handle("DELETE /api/accounts/{account_id}/workspaces/{workspace_id}", a.deleteWorkspace)
-	handle("GET /api/accounts/{account_id}/members/{$}", a.listAccountMembers)
-	handle("POST /api/accounts/{account_id}/members/{$}", a.addAccountMember)
-	handle("PATCH /api/accounts/{account_id}/members/{user_id}", a.setAccountMemberRole)
-	handle("DELETE /api/accounts/{account_id}/members/{user_id}", a.removeAccountMember)
+	handle("GET /api/me/{$}", anyKey, a.readMe)
+	handle("GET /api/me/workspaces", anyKey, a.myWorkspaces)
+	handle("GET /api/me/api_keys", anyKey, a.listAPIKeys)
+	handle("POST /api/me/api_keys", anyKey, a.createAPIKey)
+	handle("DELETE /api/me/api_keys/{id}", anyKey, a.deleteAPIKey)
+	handle("GET /api/accounts/{account_id}", accountMember, a.readAccount)
+	handle("GET /api/accounts/{account_id}/workspaces/{$}", accountMember, a.listAccountWorkspaces)
+	handle("POST /api/accounts/{account_id}/workspaces/{$}", accountMember, a.createWorkspace)
+	handle("GET /api/accounts/{account_id}/workspaces/{workspace_id}", inWorkspace("read:workspace"), a.readWorkspace)
+	handle("PATCH /api/accounts/{account_id}/workspaces/{workspace_id}", inWorkspace(auth.ManageWorkspace), a.updateWorkspace)
+	handle("DELETE /api/accounts/{account_id}/workspaces/{workspace_id}", inWorkspace(auth.ManageWorkspace), a.deleteWorkspace)
+	handle("GET /api/accounts/{account_id}/members/{$}", accountMember, a.listAccountMembers)
+	handle("POST /api/accounts/{account_id}/members/{$}", accountMember, a.addAccountMember)
+	handle("PATCH /api/accounts/{account_id}/members/{user_id}", accountMember, a.setAccountMemberRole)
+	handle("DELETE /api/accounts/{account_id}/members/{user_id}", accountMember, a.removeAccountMember)
 }
 
-type principalFunc func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error
+// need is what an account route requires of its caller: a key, and
+// membership of the path's account, or a role in the path's workspace that
+// grants perm.
+type need struct {
+	account bool
+	perm    auth.Permission
+}
+
+var (
+	anyKey        = need{}
+	accountMember = need{account: true}
+)
+
+func inWorkspace(perm auth.Permission) need { return need{perm: perm} }
+
+// cloudRoute is a registered account route, listed for tests.
+type cloudRoute struct {
+	pattern string
+	need    need
+}
+
+// caller is what withCaller resolved for an account route.
+type caller struct {
+	*auth.Principal
+	account     uuid.UUID        // the path's account, for account routes
+	accountRole string           // the caller's role in it
+	workspace   *model.Workspace // the path's workspace, for workspace routes
+	role        string           // the caller's effective role in it
+}
+
+type callerFunc func(w http.ResponseWriter, r *http.Request, c *caller) error
 
 func (a *API) errorHandler(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -44,20 +78,43 @@ func (a *API) errorHandler(h handlerFunc) http.HandlerFunc {
 	}
 }
 
-// withPrincipal requires an API key.
-func (a *API) withPrincipal(h principalFunc) http.HandlerFunc {
+// withCaller requires an API key and what n declares.
+func (a *API) withCaller(n need, h callerFunc) http.HandlerFunc {
 	return a.errorHandler(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := a.authenticate(r)
 		if err != nil {
 			return err
 		}
 		if p == nil {
-			return errNotAuthenticated
+			return tenancy.ErrNotAuthenticated
 		}
 		if err := checkBodyType(r); err != nil {
 			return err
 		}
-		return h(w, r, p)
+		c := &caller{Principal: p}
+		accountID, err := uuid.Parse(r.PathValue("account_id"))
+		switch {
+		case n.perm != "":
+			wsID, err2 := uuid.Parse(r.PathValue("workspace_id"))
+			if err != nil || err2 != nil {
+				return tenancy.ErrNoWorkspace
+			}
+			if c.workspace, c.role, err = tenancy.ResolveWorkspace(r.Context(), a.Store, callerOf(p, false), accountID, wsID); err != nil {
+				return err
+			}
+			if !auth.Can(c.role, n.perm) {
+				return forbidden(n.perm)
+			}
+		case n.account:
+			if err != nil {
+				return tenancy.ErrNoAccount
+			}
+			if c.accountRole, err = tenancy.AccountRole(r.Context(), a.Store, accountID, p.UserID); err != nil {
+				return err
+			}
+			c.account = accountID
+		}
+		return h(w, r, c)
 	})
 }
 
@@ -88,8 +145,8 @@ func (a *API) signUp(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (a *API) readMe(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	u, err := a.Store.GetUser(r.Context(), p.UserID)
+func (a *API) readMe(w http.ResponseWriter, r *http.Request, c *caller) error {
+	u, err := a.Store.GetUser(r.Context(), c.UserID)
 	if err != nil {
 		return err
 	}
@@ -110,8 +167,8 @@ type meWorkspace struct {
 	Role                 string    `json:"role"`
 }
 
-func (a *API) myWorkspaces(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	list, err := a.Store.ListWorkspaces(r.Context(), p.UserID)
+func (a *API) myWorkspaces(w http.ResponseWriter, r *http.Request, c *caller) error {
+	list, err := a.Store.ListWorkspaces(r.Context(), c.UserID)
 	if err != nil {
 		return err
 	}
@@ -124,7 +181,7 @@ func (a *API) myWorkspaces(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	return nil
 }
 
-func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request, c *caller) error {
 	var in struct {
 		Name       string      `json:"name"`
 		Expiration *model.Time `json:"expiration"`
@@ -132,7 +189,7 @@ func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	k, err := tenancy.CreateAPIKey(r.Context(), a.Store, p.UserID, in.Name, in.Expiration, p.KeyExpires)
+	k, err := tenancy.CreateAPIKey(r.Context(), a.Store, c.UserID, in.Name, in.Expiration, c.KeyExpires)
 	if err != nil {
 		return err
 	}
@@ -140,8 +197,8 @@ func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	return nil
 }
 
-func (a *API) listAPIKeys(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	keys, err := a.Store.ListAPIKeys(r.Context(), p.UserID)
+func (a *API) listAPIKeys(w http.ResponseWriter, r *http.Request, c *caller) error {
+	keys, err := a.Store.ListAPIKeys(r.Context(), c.UserID)
 	if err != nil {
 		return err
 	}
@@ -149,37 +206,20 @@ func (a *API) listAPIKeys(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	return nil
 }
 
-func (a *API) deleteAPIKey(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+func (a *API) deleteAPIKey(w http.ResponseWriter, r *http.Request, c *caller) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	if err := a.Store.DeleteAPIKey(r.Context(), p.UserID, id); err != nil {
+	if err := a.Store.DeleteAPIKey(r.Context(), c.UserID, id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-// accountRole returns the caller's role in the path's account; a caller who
-// is not a member gets a 404.
-func (a *API) accountRole(r *http.Request, p *auth.Principal) (uuid.UUID, string, error) {
-	id, err := uuid.Parse(r.PathValue("account_id"))
-	if err != nil {
-		return uuid.Nil, "", detail(http.StatusNotFound, "Account not found")
-	}
-	role, err := tenancy.AccountRole(r.Context(), a.Store, id, p.UserID)
-	if err != nil {
-		return uuid.Nil, "", err
-	}
-	return id, role, nil
-}
-
-func (a *API) readAccount(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, _, err := a.accountRole(r, p)
-	if err != nil {
-		return err
-	}
+func (a *API) readAccount(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id := c.account
 	acct, err := a.Store.GetAccount(r.Context(), id)
 	if err != nil {
 		return err
@@ -188,12 +228,9 @@ func (a *API) readAccount(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	return nil
 }
 
-func (a *API) listAccountWorkspaces(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, _, err := a.accountRole(r, p)
-	if err != nil {
-		return err
-	}
-	all, err := a.Store.ListWorkspaces(r.Context(), p.UserID)
+func (a *API) listAccountWorkspaces(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id := c.account
+	all, err := a.Store.ListWorkspaces(r.Context(), c.UserID)
 	if err != nil {
 		return err
 	}
@@ -207,16 +244,13 @@ func (a *API) listAccountWorkspaces(w http.ResponseWriter, r *http.Request, p *a
 	return nil
 }
 
-func (a *API) createWorkspace(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, _, err := a.accountRole(r, p)
-	if err != nil {
-		return err
-	}
+func (a *API) createWorkspace(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id := c.account
 	var in tenancy.WorkspaceInput
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	ws, err := tenancy.CreateWorkspace(r.Context(), a.Store, p.UserID, id, in)
+	ws, err := tenancy.CreateWorkspace(r.Context(), a.Store, c.UserID, id, in)
 	if err != nil {
 		return err
 	}
@@ -224,38 +258,14 @@ func (a *API) createWorkspace(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	return nil
 }
 
-// workspaceFor returns the path's workspace and the caller's role in it.
-func (a *API) workspaceFor(r *http.Request, p *auth.Principal) (*model.Workspace, string, error) {
-	accountID, err1 := uuid.Parse(r.PathValue("account_id"))
-	wsID, err2 := uuid.Parse(r.PathValue("workspace_id"))
-	if err1 != nil || err2 != nil {
-		return nil, "", errNoWorkspace
-	}
-	ws, err := a.Store.GetWorkspace(r.Context(), accountID, wsID)
-	if err != nil {
-		return nil, "", err
-	}
-	role, err := a.roleIn(r.Context(), p, ws.ID)
-	if err != nil {
-		return nil, "", err
-	}
-	return &ws, role, nil
-}
-
-func (a *API) readWorkspace(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	ws, _, err := a.workspaceFor(r, p)
-	if err != nil {
-		return err
-	}
+func (a *API) readWorkspace(w http.ResponseWriter, r *http.Request, c *caller) error {
+	ws := c.workspace
 	writeJSON(w, http.StatusOK, ws)
 	return nil
 }
 
-func (a *API) updateWorkspace(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	ws, role, err := a.workspaceFor(r, p)
-	if err != nil {
-		return err
-	}
+func (a *API) updateWorkspace(w http.ResponseWriter, r *http.Request, c *caller) error {
+	ws, role := c.workspace, c.role
 	in := tenancy.WorkspaceInput{Handle: ws.Handle, Name: ws.Name, Description: ws.Description}
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
@@ -267,11 +277,8 @@ func (a *API) updateWorkspace(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	return nil
 }
 
-func (a *API) deleteWorkspace(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	ws, role, err := a.workspaceFor(r, p)
-	if err != nil {
-		return err
-	}
+func (a *API) deleteWorkspace(w http.ResponseWriter, r *http.Request, c *caller) error {
+	ws, role := c.workspace, c.role
 	if err := tenancy.DeleteWorkspace(r.Context(), a.Store, role, ws); err != nil {
 		return err
 	}
@@ -279,11 +286,8 @@ func (a *API) deleteWorkspace(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	return nil
 }
 
-func (a *API) listAccountMembers(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, _, err := a.accountRole(r, p)
-	if err != nil {
-		return err
-	}
+func (a *API) listAccountMembers(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id := c.account
 	members, err := a.Store.ListAccountMembers(r.Context(), id)
 	if err != nil {
 		return err
@@ -298,16 +302,13 @@ type memberInput struct {
 	Role  string `json:"role"`
 }
 
-func (a *API) addAccountMember(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, role, err := a.accountRole(r, p)
-	if err != nil {
-		return err
-	}
+func (a *API) addAccountMember(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id, role := c.account, c.accountRole
 	var in memberInput
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	m, added, err := tenancy.AddAccountMember(r.Context(), a.Store, p.UserID, role, id, in.Email, in.Role)
+	m, added, err := tenancy.AddAccountMember(r.Context(), a.Store, c.UserID, role, id, in.Email, in.Role)
 	if err != nil {
 		return err
 	}
@@ -319,11 +320,8 @@ func (a *API) addAccountMember(w http.ResponseWriter, r *http.Request, p *auth.P
 	return nil
 }
 
-func (a *API) setAccountMemberRole(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, _, err := a.accountRole(r, p)
-	if err != nil {
-		return err
-	}
+func (a *API) setAccountMemberRole(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id := c.account
 	userID, err := pathID(r, "user_id")
 	if err != nil {
 		return err
@@ -332,23 +330,20 @@ func (a *API) setAccountMemberRole(w http.ResponseWriter, r *http.Request, p *au
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	if err := tenancy.SetAccountMemberRole(r.Context(), a.Store, p.UserID, id, userID, in.Role); err != nil {
+	if err := tenancy.SetAccountMemberRole(r.Context(), a.Store, c.UserID, id, userID, in.Role); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (a *API) removeAccountMember(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id, _, err := a.accountRole(r, p)
-	if err != nil {
-		return err
-	}
+func (a *API) removeAccountMember(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id := c.account
 	userID, err := pathID(r, "user_id")
 	if err != nil {
 		return err
 	}
-	if err := tenancy.RemoveAccountMember(r.Context(), a.Store, p.UserID, id, userID); err != nil {
+	if err := tenancy.RemoveAccountMember(r.Context(), a.Store, c.UserID, id, userID); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

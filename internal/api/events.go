@@ -15,8 +15,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/events"
+	"github.com/praetorhq/praetor/internal/httpx"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
+	"github.com/praetorhq/praetor/internal/tenancy"
 )
 
 // Limits of the events websockets.
@@ -40,8 +42,8 @@ const (
 var errTooManySockets = detail(http.StatusTooManyRequests, "Too many open event streams for this caller")
 
 func (a *API) eventRoutes() {
-	a.mux.HandleFunc("GET /events/in", a.eventsIn)
-	a.mux.HandleFunc("GET /events/out", a.eventsOut)
+	a.socketRoute("/events/in", "create:event", a.eventsIn)
+	a.socketRoute("/events/out", "read:event", a.eventsOut)
 	a.route("POST", "/events", "create:event", a.postEvents)
 	a.route("POST", "/events/filter", "read:event", a.filterEvents)
 	a.route("GET", "/events/filter/next", "read:event", a.filterEventsNext)
@@ -72,7 +74,7 @@ func (a *API) acceptSocket(w http.ResponseWriter, r *http.Request, perm auth.Per
 		// workspace that exists under the account its path names.
 		if _, err := a.Store.GetWorkspace(r.Context(), acc.account, acc.workspace); err != nil {
 			if store.IsNotFound(err) {
-				err = errNoWorkspace
+				err = tenancy.ErrNoWorkspace
 			}
 			a.writeError(w, r, err)
 			return nil, nil, err
@@ -128,7 +130,7 @@ func (a *API) acceptSocket(w http.ResponseWriter, r *http.Request, perm auth.Per
 			conn.Close(websocket.StatusPolicyViolation, "Invalid token")
 			return conn, nil, err
 		}
-		role, err := a.roleIn(ctx, p, acc.workspace)
+		role, err := tenancy.WorkspaceRole(ctx, a.Store, p.UserID, acc.workspace)
 		if err != nil || !auth.Can(role, perm) {
 			conn.Close(websocket.StatusPolicyViolation, "Invalid token")
 			return conn, nil, errors.New("token has no access")
@@ -165,7 +167,7 @@ func (a *API) refuseSocket(ctx context.Context, conn *websocket.Conn, reason str
 // while their task runs (which arrive as events) are lost.
 func noKeyOnStream(r *http.Request) string {
 	return "Auth required but no token provided. The Prefect client sends its API key on the events stream only in Cloud mode: " +
-		"set PREFECT_CLOUD_API_URL=" + requestBase(r) + "/api (or pass the key as PREFECT_API_AUTH_STRING=<any>:<key>), " +
+		"set PREFECT_CLOUD_API_URL=" + httpx.BaseURL(r) + "/api (or pass the key as PREFECT_API_AUTH_STRING=<any>:<key>), " +
 		"or the task runs of your flows are not recorded"
 }
 
@@ -187,17 +189,8 @@ func (a *API) warnKeylessStream(r *http.Request) {
 	}
 	a.Logger.Warn("a Prefect client uses an API key outside Cloud mode: it sends no key on the events stream, "+
 		"so Praetor refuses it and the task runs of its flows are not recorded; the client must set PREFECT_CLOUD_API_URL="+
-		requestBase(r)+"/api, or pass the key as PREFECT_API_AUTH_STRING",
+		httpx.BaseURL(r)+"/api, or pass the key as PREFECT_API_AUTH_STRING",
 		"key_id", *p.KeyID, "user_id", p.UserID, "workspace_id", acc.workspace)
-}
-
-// requestBase is this server's root URL as the client addressed it.
-func requestBase(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
 }
 
 // websocketProtocols lists the subprotocols a websocket upgrade offers.
@@ -318,11 +311,11 @@ func (in *eventInbox) checkpoint(ctx context.Context) bool {
 // The client's checkpoints are answered only after what precedes them is
 // committed, and a batch that cannot be stored closes the socket, so the
 // client reconnects and sends again what it has not seen confirmed.
-func (a *API) eventsIn(w http.ResponseWriter, r *http.Request) {
+func (a *API) eventsIn(w http.ResponseWriter, r *http.Request, perm auth.Permission) {
 	a.sockets.Add(1)
 	defer a.sockets.Done()
 	in := newEventInbox()
-	conn, release, err := a.acceptSocket(w, r, "create:event", &websocket.AcceptOptions{
+	conn, release, err := a.acceptSocket(w, r, perm, &websocket.AcceptOptions{
 		// Called by the reader, which waits here: the pong is the
 		// client's receipt.
 		OnPingReceived: func(ctx context.Context, _ []byte) bool { return in.checkpoint(ctx) },
@@ -386,10 +379,10 @@ func (a *API) eventsIn(w http.ResponseWriter, r *http.Request) {
 
 // eventsOut streams a workspace's events matching the subscriber's filter,
 // after backfilling recent matches unless asked not to.
-func (a *API) eventsOut(w http.ResponseWriter, r *http.Request) {
+func (a *API) eventsOut(w http.ResponseWriter, r *http.Request, perm auth.Permission) {
 	a.sockets.Add(1)
 	defer a.sockets.Done()
-	conn, release, err := a.acceptSocket(w, r, "read:event", &websocket.AcceptOptions{})
+	conn, release, err := a.acceptSocket(w, r, perm, &websocket.AcceptOptions{})
 	if err != nil {
 		return
 	}
@@ -540,7 +533,7 @@ func (a *API) eventPage(w http.ResponseWriter, r *http.Request, q store.EventQue
 	if q.Offset+len(evs) < total {
 		tok, _ := json.Marshal(pageToken{Filter: q.Filter, Limit: q.Limit, Offset: q.Offset + len(evs)})
 		// An absolute URL, as Prefect's server answers.
-		next := requestBase(r) + accessOf(r).root + "/events/filter/next?page-token=" + base64.RawURLEncoding.EncodeToString(tok)
+		next := httpx.BaseURL(r) + accessOf(r).root + "/events/filter/next?page-token=" + base64.RawURLEncoding.EncodeToString(tok)
 		page.NextPage = &next
 	}
 	writeJSON(w, http.StatusOK, page)

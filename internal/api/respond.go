@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/auth"
+	"github.com/praetorhq/praetor/internal/httpx"
 	"github.com/praetorhq/praetor/internal/store"
 )
 
@@ -73,19 +74,8 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, ae.status, ae.body)
 		return
 	}
-	var se *store.Error
-	if errors.As(err, &se) {
-		status := map[store.Code]int{
-			store.ENotFound:     http.StatusNotFound,
-			store.EConflict:     http.StatusConflict,
-			store.EInvalid:      http.StatusUnprocessableEntity,
-			store.EUnauthorized: http.StatusUnauthorized,
-			store.EForbidden:    http.StatusForbidden,
-		}[se.Code]
-		if status == 0 {
-			status = http.StatusBadRequest
-		}
-		writeJSON(w, status, map[string]string{"detail": se.Message})
+	if status, msg, ok := httpx.Status(err); ok {
+		writeJSON(w, status, map[string]string{"detail": msg})
 		return
 	}
 	a.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)

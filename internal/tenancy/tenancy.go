@@ -193,12 +193,9 @@ func CanAdminAccount(role string) bool { return role == auth.AccountOwner || rol
 // CreateWorkspace creates a workspace in an account the user administers;
 // the user becomes its owner. A user who is not a member sees a not-found.
 func CreateWorkspace(ctx context.Context, s store.Store, userID, accountID uuid.UUID, in WorkspaceInput) (*model.Workspace, error) {
-	role, err := s.AccountRole(ctx, accountID, userID)
+	role, err := AccountRole(ctx, s, accountID, userID)
 	if err != nil {
 		return nil, err
-	}
-	if role == "" {
-		return nil, store.Errorf(store.ENotFound, "Account not found")
 	}
 	if !CanAdminAccount(role) {
 		return nil, store.Errorf(store.EForbidden, "Only owners and admins of the account can create workspaces.")
@@ -282,19 +279,6 @@ func userByEmail(ctx context.Context, s store.Store, email string) (*model.User,
 	return u, err
 }
 
-// AccountRole returns a user's role in an account. A user who is not a
-// member gets a not-found, so account ids cannot be probed.
-func AccountRole(ctx context.Context, s store.Store, accountID, userID uuid.UUID) (string, error) {
-	role, err := s.AccountRole(ctx, accountID, userID)
-	if err != nil {
-		return "", err
-	}
-	if role == "" {
-		return "", store.Errorf(store.ENotFound, "Account not found")
-	}
-	return role, nil
-}
-
 var (
 	errAccountAdmin = store.Errorf(store.EForbidden, "Only owners and admins of the account can do this.")
 	errAccountRole  = store.Errorf(store.EInvalid, "Account roles are owner, admin and member.")
@@ -318,7 +302,7 @@ func (c memberChange) decide(m store.AccountMembership) (string, error) {
 	switch {
 	case m.ActorRole == "":
 		// The actor left or was removed since the request began.
-		return "", store.Errorf(store.ENotFound, "Account not found")
+		return "", ErrNoAccount
 	case c.self && c.role == "":
 		if m.ActorRole == auth.AccountOwner {
 			return "", store.Errorf(store.EConflict, "An owner cannot leave their own account.")
