@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/auth"
+	"github.com/praetorhq/praetor/internal/httpx"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 	"github.com/praetorhq/praetor/internal/tenancy"
@@ -21,24 +22,24 @@ import (
 // API keys, account members and the Prefect CLI's browser login. A
 // workspace's own settings are in settings_pages.go.
 func (u *UI) accountRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /{$}", u.page(u.home))
-	mux.HandleFunc("GET /signin", u.page(u.signInForm))
-	mux.HandleFunc("POST /signin", u.page(u.signIn))
-	mux.HandleFunc("GET /register", u.page(u.registerForm))
-	mux.HandleFunc("POST /register", u.page(u.register))
-	mux.HandleFunc("POST /signout", u.page(u.signOut))
-	mux.HandleFunc("GET /workspaces", u.signedIn(u.workspaces))
-	mux.HandleFunc("GET /workspaces/new", u.signedIn(u.newWorkspaceForm))
-	mux.HandleFunc("POST /workspaces/new", u.signedIn(u.createWorkspace))
-	mux.HandleFunc("GET /profile/api-keys", u.signedIn(u.apiKeys))
-	mux.HandleFunc("POST /profile/api-keys", u.signedIn(u.createAPIKey))
-	mux.HandleFunc("POST /profile/api-keys/{id}/delete", u.signedIn(u.deleteAPIKey))
-	mux.HandleFunc("GET /account/{account_id}/members", u.signedIn(u.accountMembers))
-	mux.HandleFunc("POST /account/{account_id}/members", u.signedIn(u.addAccountMember))
-	mux.HandleFunc("POST /account/{account_id}/members/{user_id}/role", u.signedIn(u.setAccountMemberRole))
-	mux.HandleFunc("POST /account/{account_id}/members/{user_id}/remove", u.signedIn(u.removeAccountMember))
-	mux.HandleFunc("GET /auth/client", u.signedIn(u.cliLoginForm))
-	mux.HandleFunc("POST /auth/client", u.signedIn(u.cliLogin))
+	u.handle(mux, "GET /{$}", anyone, u.home)
+	u.handle(mux, "GET /signin", anyone, u.signInForm)
+	u.handle(mux, "POST /signin", anyone, u.signIn)
+	u.handle(mux, "GET /register", anyone, u.registerForm)
+	u.handle(mux, "POST /register", anyone, u.register)
+	u.handle(mux, "POST /signout", anyone, u.signOut)
+	u.handle(mux, "GET /workspaces", signedIn, u.workspaces)
+	u.handle(mux, "GET /workspaces/new", signedIn, u.newWorkspaceForm)
+	u.handle(mux, "POST /workspaces/new", signedIn, u.createWorkspace)
+	u.handle(mux, "GET /profile/api-keys", signedIn, u.apiKeys)
+	u.handle(mux, "POST /profile/api-keys", signedIn, u.createAPIKey)
+	u.handle(mux, "POST /profile/api-keys/{id}/delete", signedIn, u.deleteAPIKey)
+	u.handle(mux, "GET /account/{account_id}/members", accountMember, u.accountMembers)
+	u.handle(mux, "POST /account/{account_id}/members", accountMember, u.addAccountMember)
+	u.handle(mux, "POST /account/{account_id}/members/{user_id}/role", accountMember, u.setAccountMemberRole)
+	u.handle(mux, "POST /account/{account_id}/members/{user_id}/remove", accountMember, u.removeAccountMember)
+	u.handle(mux, "GET /auth/client", signedIn, u.cliLoginForm)
+	u.handle(mux, "POST /auth/client", signedIn, u.cliLogin)
 }
 
 // home sends a signed-in user to their workspaces, others to sign in.
@@ -171,21 +172,8 @@ func (u *UI) signOut(q *request) error {
 // missing permission) and the status to answer it with. Anything else is not
 // a form error: the caller returns it and gets the error page.
 func formError(err error) (msg string, status int, ok bool) {
-	var se *store.Error
-	if !errors.As(err, &se) {
-		return "", 0, false
-	}
-	switch se.Code {
-	case store.EForbidden:
-		status = http.StatusForbidden
-	case store.EConflict:
-		status = http.StatusConflict
-	case store.ENotFound:
-		status = http.StatusNotFound
-	default:
-		status = http.StatusUnprocessableEntity
-	}
-	return se.Message, status, true
+	status, msg, ok = httpx.Status(err)
+	return msg, status, ok
 }
 
 type workspacesData struct {
@@ -367,24 +355,6 @@ type accountMembersData struct {
 	Email, AddRole, Error string
 }
 
-// accountFor resolves the path's account and the user's role in it; a user
-// who is not a member gets the not-found page.
-func (u *UI) accountFor(q *request) (*model.Account, string, error) {
-	id, err := uuid.Parse(q.r.PathValue("account_id"))
-	if err != nil {
-		return nil, "", errNotFound()
-	}
-	role, err := tenancy.AccountRole(q.ctx(), u.Store, id, q.User.ID)
-	if err != nil {
-		return nil, "", err
-	}
-	acct, err := u.Store.GetAccount(q.ctx(), id)
-	if err != nil {
-		return nil, "", fmt.Errorf("get account: %w", err)
-	}
-	return acct, role, nil
-}
-
 func (u *UI) renderAccountMembers(q *request, status int, acct *model.Account, role string, data accountMembersData) error {
 	members, err := u.Store.ListAccountMembers(q.ctx(), acct.ID)
 	if err != nil {
@@ -413,20 +383,14 @@ func (u *UI) membersChanged(q *request, acct *model.Account, role string, err er
 }
 
 func (u *UI) accountMembers(q *request) error {
-	acct, role, err := u.accountFor(q)
-	if err != nil {
-		return err
-	}
+	acct, role := q.Account, q.AccountRole
 	return u.renderAccountMembers(q, http.StatusOK, acct, role, accountMembersData{})
 }
 
 func (u *UI) addAccountMember(q *request) error {
-	acct, role, err := u.accountFor(q)
-	if err != nil {
-		return err
-	}
+	acct, role := q.Account, q.AccountRole
 	data := accountMembersData{Email: q.r.PostForm.Get("email"), AddRole: q.r.PostForm.Get("role")}
-	_, _, err = tenancy.AddAccountMember(q.ctx(), u.Store, q.User.ID, role, acct.ID, data.Email, data.AddRole)
+	_, _, err := tenancy.AddAccountMember(q.ctx(), u.Store, q.User.ID, role, acct.ID, data.Email, data.AddRole)
 	if err == nil {
 		data = accountMembersData{}
 	}
@@ -434,10 +398,7 @@ func (u *UI) addAccountMember(q *request) error {
 }
 
 func (u *UI) setAccountMemberRole(q *request) error {
-	acct, role, err := u.accountFor(q)
-	if err != nil {
-		return err
-	}
+	acct, role := q.Account, q.AccountRole
 	userID, err := uuid.Parse(q.r.PathValue("user_id"))
 	if err != nil {
 		return errNotFound()
@@ -447,10 +408,7 @@ func (u *UI) setAccountMemberRole(q *request) error {
 }
 
 func (u *UI) removeAccountMember(q *request) error {
-	acct, role, err := u.accountFor(q)
-	if err != nil {
-		return err
-	}
+	acct, role := q.Account, q.AccountRole
 	userID, err := uuid.Parse(q.r.PathValue("user_id"))
 	if err != nil {
 		return errNotFound()

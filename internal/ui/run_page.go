@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/auth"
+	"github.com/praetorhq/praetor/internal/httpx"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/rungraph"
 	"github.com/praetorhq/praetor/internal/store"
@@ -126,7 +128,14 @@ type flowRunPage struct {
 	Artifacts    runArtifacts
 	Parameters   string
 	LevelOptions []option
+	// ShowLogs: the role may read logs (readLog); without it the page has
+	// no logs section.
+	ShowLogs bool
 }
+
+// readLog is what the logs of a run page need beyond reading the run, as
+// the API's log routes need it.
+const readLog auth.Permission = "read:log"
 
 // logLevels are the choices of the log level filter.
 var logLevels = []struct {
@@ -164,9 +173,6 @@ func levelOptions(level int) []option {
 
 // flowRunOf reads the flow run named by the path.
 func (u *UI) flowRunOf(q *request) (*model.FlowRun, error) {
-	if err := q.can("read:flow_run"); err != nil {
-		return nil, err
-	}
 	id, err := uuid.Parse(q.r.PathValue("id"))
 	if err != nil {
 		return nil, errNotFound()
@@ -182,7 +188,7 @@ func (u *UI) flowRunPage(q *request) error {
 	level := parseLevel(q.r.URL.Query().Get("level"))
 	base := WorkspaceURL(q.Workspace)
 	p := flowRunPage{Base: base, ID: run.ID.String(), LiveURL: base + "/runs/flow-run/" + run.ID.String() + "/live",
-		Parameters: prettyJSON(run.Parameters), LevelOptions: levelOptions(level)}
+		Parameters: prettyJSON(run.Parameters), LevelOptions: levelOptions(level), ShowLogs: auth.Can(q.Role, readLog)}
 	now := time.Now()
 	if p.Header, err = u.runHeaderOf(q, run, now); err != nil {
 		return err
@@ -190,8 +196,10 @@ func (u *UI) flowRunPage(q *request) error {
 	if p.Tasks, err = u.runTasksOf(q, run, now); err != nil {
 		return err
 	}
-	if p.Logs, err = u.logsOf(q, store.LogFilter{FlowRunID: &store.IDFilter{Any: []uuid.UUID{run.ID}}}, level, &run.RunTracking, now); err != nil {
-		return err
+	if p.ShowLogs {
+		if p.Logs, err = u.logsOf(q, store.LogFilter{FlowRunID: &store.IDFilter{Any: []uuid.UUID{run.ID}}}, level, &run.RunTracking, now); err != nil {
+			return err
+		}
 	}
 	if p.Artifacts, err = u.artifactsOf(q, run, now); err != nil {
 		return err
@@ -214,6 +222,9 @@ func (u *UI) flowRunLive(q *request) error {
 	case "tasks":
 		data, err = u.runTasksOf(q, run, now)
 	case "logs":
+		if !auth.Can(q.Role, readLog) {
+			return errNotFound()
+		}
 		data, err = u.logsOf(q, store.LogFilter{FlowRunID: &store.IDFilter{Any: []uuid.UUID{run.ID}}},
 			parseLevel(q.r.URL.Query().Get("level")), &run.RunTracking, now)
 	case "artifacts":
@@ -277,7 +288,8 @@ func (u *UI) runTasksOf(q *request, run *model.FlowRun, now time.Time) (runTasks
 	// Checked once the run has ended, not only once it has settled, so the
 	// page says so at once; the live refresh, which goes on until the run
 	// settles, takes the notice back should the task runs still arrive.
-	if run.StateType != nil && run.StateType.Terminal() && len(runs) < maxTaskRows {
+	// The notice is read from the run's logs.
+	if run.StateType != nil && run.StateType.Terminal() && len(runs) < maxTaskRows && auth.Can(q.Role, readLog) {
 		if t.Lost, err = u.lostTaskRuns(q, run, runs); err != nil {
 			return t, err
 		}
@@ -342,7 +354,7 @@ func (u *UI) lostTaskRuns(q *request, run *model.FlowRun, have []*model.TaskRun)
 	}
 	for _, l := range logs {
 		if !known[*l.TaskRunID] {
-			return &lostTaskRuns{APIURL: publicBase(q.r) + "/api", SettingsURL: WorkspaceURL(q.Workspace) + "/settings"}, nil
+			return &lostTaskRuns{APIURL: httpx.BaseURL(q.r) + "/api", SettingsURL: WorkspaceURL(q.Workspace) + "/settings"}, nil
 		}
 	}
 	return nil, nil

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -59,12 +60,10 @@ type taskRunPage struct {
 	Header       taskHeader
 	Logs         runLogs
 	LevelOptions []option
+	ShowLogs     bool // as on the flow run page
 }
 
 func (u *UI) taskRunOf(q *request) (*model.TaskRun, error) {
-	if err := q.can("read:task_run"); err != nil {
-		return nil, err
-	}
 	id, err := uuid.Parse(q.r.PathValue("id"))
 	if err != nil {
 		return nil, errNotFound()
@@ -79,13 +78,16 @@ func (u *UI) taskRunPage(q *request) error {
 	}
 	level := parseLevel(q.r.URL.Query().Get("level"))
 	base := WorkspaceURL(q.Workspace)
-	p := taskRunPage{Base: base, LiveURL: base + "/runs/task-run/" + tr.ID.String() + "/live", LevelOptions: levelOptions(level)}
+	p := taskRunPage{Base: base, LiveURL: base + "/runs/task-run/" + tr.ID.String() + "/live", LevelOptions: levelOptions(level),
+		ShowLogs: auth.Can(q.Role, readLog)}
 	now := time.Now()
 	if p.Header, err = u.taskHeaderOf(q, tr, now); err != nil {
 		return err
 	}
-	if p.Logs, err = u.logsOf(q, taskLogFilter(tr), level, &tr.RunTracking, now); err != nil {
-		return err
+	if p.ShowLogs {
+		if p.Logs, err = u.logsOf(q, taskLogFilter(tr), level, &tr.RunTracking, now); err != nil {
+			return err
+		}
 	}
 	return u.render(q, http.StatusOK, "task_run.html", p)
 }
@@ -105,6 +107,9 @@ func (u *UI) taskRunLive(q *request) error {
 		}
 		return u.renderPartial(q, "task_run.html", "task-header", h)
 	case "logs":
+		if !auth.Can(q.Role, readLog) {
+			return errNotFound()
+		}
 		l, err := u.logsOf(q, taskLogFilter(tr), parseLevel(q.r.URL.Query().Get("level")), &tr.RunTracking, now)
 		if err != nil {
 			return err

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -140,15 +139,6 @@ func prettyJSON(v any) string {
 		return ""
 	}
 	return string(bytes.TrimRight(buf.Bytes(), "\n"))
-}
-
-// can requires a permission of the workspace role; pages the role may not
-// read are not found, as in the API.
-func (q *request) can(p auth.Permission) error {
-	if !auth.Can(q.Role, p) {
-		return errNotFound()
-	}
-	return nil
 }
 
 // option is a choice in a select or a set of checkboxes.

@@ -3,11 +3,11 @@ package ui
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/auth"
+	"github.com/praetorhq/praetor/internal/httpx"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/tenancy"
 )
@@ -16,15 +16,16 @@ import (
 // commands that connect a terminal to it, and its members.
 func (u *UI) settingsRoutes(mux *http.ServeMux) {
 	const base = "/account/{account_id}/workspace/{workspace_id}"
-	mux.HandleFunc("GET "+base+"/settings", u.inWorkspace(u.settings))
-	mux.HandleFunc("POST "+base+"/settings", u.inWorkspace(u.saveSettings))
-	mux.HandleFunc("POST "+base+"/settings/delete", u.inWorkspace(u.deleteWorkspace))
-	mux.HandleFunc("POST "+base+"/settings/members", u.inWorkspace(u.setWorkspaceMember))
-	mux.HandleFunc("POST "+base+"/settings/members/{user_id}/remove", u.inWorkspace(u.removeWorkspaceMember))
+	const members = "Only owners of the workspace can change its members."
+	u.handle(mux, "GET "+base+"/settings", inWorkspace("read:workspace"), u.settings)
+	u.handle(mux, "POST "+base+"/settings", ownersOnly(auth.ManageWorkspace, "Only owners of the workspace can change it."), u.saveSettings)
+	u.handle(mux, "POST "+base+"/settings/delete", ownersOnly(auth.ManageWorkspace, "Only owners of the workspace can delete it."), u.deleteWorkspace)
+	u.handle(mux, "POST "+base+"/settings/members", ownersOnly(auth.ManageMembership, members), u.setWorkspaceMember)
+	u.handle(mux, "POST "+base+"/settings/members/{user_id}/remove", ownersOnly(auth.ManageMembership, members), u.removeWorkspaceMember)
 	// Any other path under a workspace is the not-found page, after the
 	// same membership check as real pages: to someone outside the
 	// workspace, an existing page and a missing one look alike.
-	mux.HandleFunc(base+"/", u.inWorkspace(func(q *request) error { return errNotFound() }))
+	u.handle(mux, base+"/", inWorkspace("read:workspace"), func(q *request) error { return errNotFound() })
 }
 
 // command is a terminal command shown with a copy button.
@@ -69,35 +70,6 @@ func newLoginCommands(base string, ws *model.Workspace) loginCommands {
 	}
 }
 
-// publicBase is this server's base URL as the browser reached it, for the
-// commands a user copies into a terminal. Behind a proxy that terminates TLS
-// the request arrives as plain HTTP for an inner host, so X-Forwarded-Proto
-// and X-Forwarded-Host are honoured when well formed: they only change text
-// shown back to whoever sent them, and no decision depends on them.
-func publicBase(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if p := strings.ToLower(strings.TrimSpace(firstValue(r.Header.Get("X-Forwarded-Proto")))); p == "http" || p == "https" {
-		scheme = p
-	}
-	host := r.Host
-	if h := strings.TrimSpace(firstValue(r.Header.Get("X-Forwarded-Host"))); h != "" {
-		if pu, err := url.Parse("http://" + h); err == nil && pu.Host == h && pu.Path == "" && pu.User == nil {
-			host = h
-		}
-	}
-	return scheme + "://" + host
-}
-
-// firstValue is the first of a comma-separated header's values: the one the
-// outermost proxy set.
-func firstValue(h string) string {
-	first, _, _ := strings.Cut(h, ",")
-	return first
-}
-
 type settingsData struct {
 	// CanManage: owners edit and delete the workspace; CanManageMembers:
 	// they also set members' roles. Everyone else reads.
@@ -129,7 +101,7 @@ func (u *UI) renderSettings(q *request, status int, data settingsData) error {
 	data.CanManage = auth.Can(q.Role, auth.ManageWorkspace)
 	data.CanManageMembers = auth.Can(q.Role, auth.ManageMembership)
 	data.AccountAdmin = tenancy.CanAdminAccount(accountRole)
-	data.Commands = newLoginCommands(publicBase(q.r), ws)
+	data.Commands = newLoginCommands(httpx.BaseURL(q.r), ws)
 	data.Members = members
 	data.Roles = []string{auth.WorkspaceViewer, auth.WorkspaceRunner, auth.WorkspaceDeveloper, auth.WorkspaceOwner, auth.WorkspaceWorker}
 	if data.Error == "" {
@@ -163,9 +135,6 @@ func (u *UI) saveSettings(q *request) error {
 
 func (u *UI) deleteWorkspace(q *request) error {
 	ws := q.Workspace
-	if !auth.Can(q.Role, auth.ManageWorkspace) {
-		return &httpError{http.StatusForbidden, "Only owners of the workspace can delete it."}
-	}
 	// Typing the handle is the confirmation that works without script and
 	// cannot be clicked through by accident.
 	if strings.TrimSpace(q.r.PostForm.Get("confirm")) != ws.Handle {
@@ -183,9 +152,6 @@ func (u *UI) deleteWorkspace(q *request) error {
 }
 
 func (u *UI) setWorkspaceMember(q *request) error {
-	if !auth.Can(q.Role, auth.ManageMembership) {
-		return &httpError{http.StatusForbidden, "Only owners of the workspace can change its members."}
-	}
 	email, role := strings.TrimSpace(q.r.PostForm.Get("email")), q.r.PostForm.Get("role")
 	if err := tenancy.SetWorkspaceMemberByEmail(q.ctx(), u.Store, q.Workspace.ID, email, role); err != nil {
 		msg, status, ok := formError(err)
@@ -198,9 +164,6 @@ func (u *UI) setWorkspaceMember(q *request) error {
 }
 
 func (u *UI) removeWorkspaceMember(q *request) error {
-	if !auth.Can(q.Role, auth.ManageMembership) {
-		return &httpError{http.StatusForbidden, "Only owners of the workspace can change its members."}
-	}
 	userID, err := uuid.Parse(q.r.PathValue("user_id"))
 	if err != nil {
 		return errNotFound()

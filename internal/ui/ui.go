@@ -23,8 +23,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/auth"
+	"github.com/praetorhq/praetor/internal/httpx"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
+	"github.com/praetorhq/praetor/internal/tenancy"
 )
 
 //go:embed templates static
@@ -48,6 +50,8 @@ type UI struct {
 	pages  map[string]*template.Template // page name → layout + page
 	static map[string]staticFile         // hashed path → file
 	assets map[string]string             // logical name → hashed URL
+	// registered lists the pages with what each requires.
+	registered []pageRoute
 }
 
 type staticFile struct {
@@ -157,6 +161,9 @@ type request struct {
 	Workspace  *model.Workspace
 	Role       string
 	Workspaces []model.WorkspaceAccess // for the switcher
+	// Account pages only: the path's account and the user's role in it.
+	Account     *model.Account
+	AccountRole string
 	// connectSrc lists origins this one page's script may also reach
 	// (fetch): the browser login posts the key to the Prefect CLI's local
 	// server. Every other page keeps connect-src to 'self'.
@@ -191,46 +198,99 @@ func (u *UI) page(h handler) http.HandlerFunc {
 	}
 }
 
-// signedIn wraps a handler that needs a user; others go to sign-in.
-func (u *UI) signedIn(h handler) http.HandlerFunc {
-	return u.page(func(q *request) error {
+// need is what a page requires of its visitor, declared where the page is
+// registered (u.handle): nothing, a signed-in user, a member of the path's
+// account, or a role in the path's workspace that grants perm. A workspace
+// page the role may not read is not found, as in the API; a form post it
+// may not make is refused with denied.
+type need struct {
+	signedIn, account bool
+	perm              auth.Permission
+	denied            string
+}
+
+var (
+	anyone        = need{}
+	signedIn      = need{signedIn: true}
+	accountMember = need{signedIn: true, account: true}
+)
+
+// inWorkspace is a workspace page or form that needs perm.
+func inWorkspace(perm auth.Permission) need { return need{signedIn: true, perm: perm} }
+
+// ownersOnly is a workspace form that needs perm, refused with msg.
+func ownersOnly(perm auth.Permission, msg string) need {
+	return need{signedIn: true, perm: perm, denied: msg}
+}
+
+// pageRoute is a registered page, listed for tests.
+type pageRoute struct {
+	pattern string
+	need    need
+}
+
+// handle registers h at pattern behind what n declares.
+func (u *UI) handle(mux *http.ServeMux, pattern string, n need, h handler) {
+	u.registered = append(u.registered, pageRoute{pattern, n})
+	mux.HandleFunc(pattern, u.page(n.wrap(u, h)))
+}
+
+// wrap returns h behind n's checks.
+func (n need) wrap(u *UI, h handler) handler {
+	return func(q *request) error {
+		if !n.signedIn {
+			return h(q)
+		}
 		if q.User == nil {
+			// Others go to sign-in, and come back.
 			http.Redirect(q.w, q.r, "/signin?next="+urlQueryEscape(q.r.URL.RequestURI()), http.StatusSeeOther)
 			return nil
 		}
+		switch {
+		case n.perm != "":
+			if err := u.resolveWorkspace(q); err != nil {
+				return err
+			}
+			if !auth.Can(q.Role, n.perm) {
+				if n.denied != "" {
+					return &httpError{http.StatusForbidden, n.denied}
+				}
+				return errNotFound()
+			}
+		case n.account:
+			id, err := uuid.Parse(q.r.PathValue("account_id"))
+			if err != nil {
+				return errNotFound()
+			}
+			if q.AccountRole, err = tenancy.AccountRole(q.ctx(), u.Store, id, q.User.ID); err != nil {
+				return err
+			}
+			if q.Account, err = u.Store.GetAccount(q.ctx(), id); err != nil {
+				return fmt.Errorf("get account: %w", err)
+			}
+		}
 		return h(q)
-	})
+	}
 }
 
-// inWorkspace wraps a handler of a workspace page: the workspace must exist
-// and the user must have a role in it, or the page is not found.
-func (u *UI) inWorkspace(h handler) http.HandlerFunc {
-	return u.signedIn(func(q *request) error {
-		accountID, err1 := uuid.Parse(q.r.PathValue("account_id"))
-		wsID, err2 := uuid.Parse(q.r.PathValue("workspace_id"))
-		if err1 != nil || err2 != nil {
-			return errNotFound()
-		}
-		ws, err := u.Store.GetWorkspace(q.r.Context(), accountID, wsID)
-		if store.IsNotFound(err) {
-			return errNotFound()
-		}
-		if err != nil {
-			return err
-		}
-		role, err := u.Store.WorkspaceRole(q.r.Context(), q.User.ID, ws.ID)
-		if err != nil {
-			return err
-		}
-		if role == "" {
-			return errNotFound()
-		}
-		q.Workspace, q.Role = &ws, role
-		if q.Workspaces, err = u.Store.ListWorkspaces(q.r.Context(), q.User.ID); err != nil {
-			return err
-		}
-		return h(q)
-	})
+// resolveWorkspace sets the path's workspace and the user's role in it; a
+// workspace that does not exist or that the user has no role in is not
+// found.
+func (u *UI) resolveWorkspace(q *request) error {
+	accountID, err1 := uuid.Parse(q.r.PathValue("account_id"))
+	wsID, err2 := uuid.Parse(q.r.PathValue("workspace_id"))
+	if err1 != nil || err2 != nil {
+		return errNotFound()
+	}
+	ws, role, err := tenancy.ResolveWorkspace(q.ctx(), u.Store, tenancy.Caller{User: q.User.ID}, accountID, wsID)
+	if err != nil {
+		return err
+	}
+	q.Workspace, q.Role = ws, role
+	if q.Workspaces, err = u.Store.ListWorkspaces(q.ctx(), q.User.ID); err != nil {
+		return err
+	}
+	return nil
 }
 
 // prepare loads the session and enforces CSRF on unsafe methods. A
@@ -283,12 +343,9 @@ func (u *UI) prepare(q *request) error {
 	return nil
 }
 
-// secure reports whether the browser reached us over HTTPS, directly or
-// through a proxy that terminates TLS; cookies are then marked Secure. The
-// forwarded header can only add the flag, never take it away.
-func (q *request) secure() bool {
-	return q.r.TLS != nil || strings.EqualFold(q.r.Header.Get("X-Forwarded-Proto"), "https")
-}
+// secure reports whether the browser reached us over HTTPS; cookies are
+// then marked Secure.
+func (q *request) secure() bool { return httpx.Secure(q.r) }
 
 // cookieName is the name of one of Praetor's cookies on this request: over
 // HTTPS it has the __Host- prefix, with which browsers accept a cookie only
@@ -388,8 +445,12 @@ func (u *UI) renderPartial(q *request, page, name string, data any) error {
 func (u *UI) renderError(q *request, err error) {
 	var he *httpError
 	if !errors.As(err, &he) {
-		if se := (*store.Error)(nil); errors.As(err, &se) && se.Code == store.ENotFound {
-			he = &httpError{http.StatusNotFound, "Page not found"}
+		if status, msg, ok := httpx.Status(err); ok {
+			// A missing object is a missing page, whatever the store calls it.
+			if status == http.StatusNotFound {
+				msg = "Page not found"
+			}
+			he = &httpError{status, msg}
 		} else {
 			u.Logger.Error("page failed", "path", q.r.URL.Path, "err", err)
 			he = &httpError{http.StatusInternalServerError, "Something went wrong on our side. The server log has the details."}
