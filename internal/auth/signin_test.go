@@ -6,33 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/store/sqlstore"
+	"github.com/praetorhq/praetor/internal/clock"
 	"github.com/praetorhq/praetor/internal/tenancy"
 	"github.com/praetorhq/praetor/internal/testdb"
 )
-
-// clock is a settable time for the authenticator's limits.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // An account's sign-in limit holds whatever the email's spelling, and no
 // one can turn it into a lock-out: whoever fails on purpose, from any number
@@ -51,7 +33,7 @@ func TestSignInBackoffIsSharedAndCapped(t *testing.T) {
 			t.Fatal(err)
 		}
 		a := auth.NewAuthenticator(db, slog.New(slog.DiscardHandler))
-		clk := &clock{now: time.Now()}
+		clk := clock.NewFake(time.Now())
 		a.SetClock(clk.Now)
 		attacker := 0
 		attack := func() error {
@@ -72,7 +54,7 @@ func TestSignInBackoffIsSharedAndCapped(t *testing.T) {
 		// The attacker fails again the moment each wait ends, an hour long;
 		// refused attempts in between change nothing.
 		for range 200 {
-			clk.advance(time.Second)
+			clk.Advance(time.Second)
 			switch err := attack(); {
 			case errors.Is(err, auth.ErrInvalidCredentials):
 				failures++
@@ -81,7 +63,7 @@ func TestSignInBackoffIsSharedAndCapped(t *testing.T) {
 			}
 		}
 		for range 60 {
-			clk.advance(time.Minute)
+			clk.Advance(time.Minute)
 			if err := attack(); !errors.Is(err, auth.ErrInvalidCredentials) {
 				t.Fatalf("an attempt a minute after the last failure: %v, want it checked", err)
 			}
@@ -91,7 +73,7 @@ func TestSignInBackoffIsSharedAndCapped(t *testing.T) {
 			t.Fatalf("only %d failures were checked", failures)
 		}
 		// The owner, arriving a minute after the last failure, gets in.
-		clk.advance(time.Minute)
+		clk.Advance(time.Minute)
 		u, err := a.SignIn(ctx, "victim@example.com", password, "198.51.100.1")
 		if err != nil || u.Email != "victim@example.com" {
 			t.Fatalf("the owner after the capped wait: %v", err)
