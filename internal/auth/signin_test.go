@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/praetorhq/praetor/internal/auth"
-	"github.com/praetorhq/praetor/internal/store/sqlstore"
 	"github.com/praetorhq/praetor/internal/clock"
+	"github.com/praetorhq/praetor/internal/store/sqlstore"
 	"github.com/praetorhq/praetor/internal/tenancy"
 	"github.com/praetorhq/praetor/internal/testdb"
 )
