@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/praetorhq/praetor/internal/events"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/orchestration"
 	"github.com/praetorhq/praetor/internal/store"
@@ -466,7 +465,7 @@ func (db *DB) setFlowRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *
 	if err != nil {
 		return nil, fmt.Errorf("read flow of run: %w", err)
 	}
-	e := events.FlowRunStateEvent(r, flow, parentTask, initial, s)
+	e := orchestration.FlowRunStateEvent(r, flow, parentTask, initial, s)
 	if err := db.insertEvent(ctx, tx, ws, e); err != nil {
 		return nil, err
 	}
