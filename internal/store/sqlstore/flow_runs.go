@@ -405,23 +405,13 @@ func (db *DB) DeleteFlowRun(ctx context.Context, ws, id uuid.UUID) error {
 
 // SetFlowRunState orchestrates a proposed state for a flow run.
 func (db *DB) SetFlowRunState(ctx context.Context, ws, id uuid.UUID, proposed model.StateCreate, force bool) (*orchestration.Result, error) {
-	var (
-		res     *orchestration.Result
-		emitted []*model.Event
-	)
-	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		emitted = nil
-		r, err := db.lockFlowRun(ctx, tx, ws, "fr.id = ?", id)
+	return db.orchestrate(ctx, ws, func(ctx context.Context, v orchestration.FlowRunTx) (*orchestration.Result, error) {
+		r, err := v.LockFlowRun(ctx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		res, err = db.setFlowRunState(ctx, tx, ws, r, proposed, force, &emitted)
-		return err
+		return v.SetFlowRunState(ctx, r, proposed, force)
 	})
-	if err == nil {
-		db.published(ws, emitted)
-	}
-	return res, err
 }
 
 // setFlowRunState decides and, when the decision writes, records a state for

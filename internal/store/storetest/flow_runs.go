@@ -532,6 +532,63 @@ func testSetFlowRunState(t *testing.T, h *harness) {
 	}
 }
 
+func testResumeFlowRun(t *testing.T, h *harness) {
+	ws, other := h.ws(), h.ws()
+	flow := h.flow(ws, "etl")
+	resume := func(ws, id uuid.UUID) *orchestration.Result {
+		t.Helper()
+		res, err := h.s.ResumeFlowRun(h.ctx, ws, id)
+		h.must(err, "resume flow run")
+		return res
+	}
+	paused := func(name string, reschedule bool) (*model.FlowRun, *model.State) {
+		t.Helper()
+		r := h.flowRun(ws, flow.ID, name, state(model.Running))
+		p := h.setFlowRunState(ws, r.ID, model.StateCreate{Type: model.Paused, StateDetails: &model.StateDetails{PauseReschedule: reschedule}}, false)
+		return r, p
+	}
+
+	// A paused run resumes to RUNNING, written with its event.
+	r, _ := paused("in-process", false)
+	res := resume(ws, r.ID)
+	if res.Status != orchestration.Accept || !res.Written || res.State.Type != model.Running {
+		t.Fatalf("resume a paused run: %+v", res)
+	}
+	if got, err := h.s.GetFlowRun(h.ctx, ws, r.ID); err != nil || *got.StateID != res.State.ID {
+		t.Errorf("after resuming: %+v, %v", got, err)
+	}
+	if evs, names := h.runEvents(ws, r.ID); len(evs) != 3 || evs[2] != res.State.ID || names[2] != "prefect.flow-run.Running" {
+		t.Errorf("events after resuming: %v %v", evs, names)
+	}
+	// A pause that asked to be rescheduled resumes to SCHEDULED "Resuming",
+	// for a worker to pick up.
+	rescheduled, _ := paused("rescheduled", true)
+	res = resume(ws, rescheduled.ID)
+	if res.Status != orchestration.Accept || !res.Written || res.State.Type != model.Scheduled || res.State.Name != "Resuming" {
+		t.Errorf("resume a run paused for rescheduling: %+v", res)
+	}
+	// A run that is not paused (any more) is aborted with its current state,
+	// and nothing is written.
+	res = resume(ws, r.ID)
+	if res.Status != orchestration.Abort || res.Written || res.State == nil || res.State.Type != model.Running ||
+		res.Details.Type != "abort_details" || res.Details.Reason == nil || *res.Details.Reason != "Cannot resume a run that is not paused." {
+		t.Errorf("resume a running run: %+v", res)
+	}
+	if states, err := h.s.ListFlowRunStates(h.ctx, ws, r.ID); err != nil || len(states) != 3 {
+		t.Errorf("history after a refused resume: %d states, %v", len(states), err)
+	}
+
+	// Unknown here: not found, and the paused run stays paused.
+	again, p := paused("again", false)
+	_, err := h.s.ResumeFlowRun(h.ctx, ws, newID())
+	h.wantNotFound(err, "an unknown run")
+	_, err = h.s.ResumeFlowRun(h.ctx, other, again.ID)
+	h.wantNotFound(err, "a run through another workspace")
+	if got, err := h.s.GetFlowRun(h.ctx, ws, again.ID); err != nil || *got.StateID != p.ID {
+		t.Errorf("a resume through another workspace changed the run: %+v, %v", got, err)
+	}
+}
+
 func testListFlowRunStates(t *testing.T, h *harness) {
 	ws, other := h.ws(), h.ws()
 	flow := h.flow(ws, "etl")
