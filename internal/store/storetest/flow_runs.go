@@ -142,6 +142,35 @@ func testCreateFlowRun(t *testing.T, h *harness) {
 	if n, err := h.s.CountFlowRuns(h.ctx, ws, byKey); err != nil || n != 1 {
 		t.Errorf("%d runs with the key (%v), want 1", n, err)
 	}
+	// Concurrent creations with one new key make one run, and every caller
+	// gets it.
+	raceKey := "race-" + newID().String()
+	const racers = 8
+	raced := make([]*model.FlowRun, racers)
+	made := make([]bool, racers)
+	errs := make([]error, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() {
+			raced[i] = &model.FlowRun{ID: newID(), FlowID: flow.ID, Name: "racer", IdempotencyKey: &raceKey}
+			made[i], errs[i] = h.s.CreateFlowRun(h.ctx, ws, raced[i], state(model.Pending))
+		})
+	}
+	wg.Wait()
+	creators := 0
+	for i := range racers {
+		h.must(errs[i], "create concurrently with one idempotency key")
+		if made[i] {
+			creators++
+		}
+		if raced[i].ID != raced[0].ID || raced[i].State == nil || raced[i].State.ID != raced[0].State.ID {
+			t.Errorf("racer %d got run %s (state %v), racer 0 run %s", i, raced[i].ID, raced[i].State, raced[0].ID)
+		}
+	}
+	raceQuery := store.RunQuery{FlowRuns: &store.FlowRunFilter{IdempotencyKey: &store.NameFilter{Any: []string{raceKey}}}}
+	if n, err := h.s.CountFlowRuns(h.ctx, ws, raceQuery); err != nil || n != 1 || creators != 1 {
+		t.Errorf("concurrent creations with one key: %d runs (%v), %d reported created; want 1 and 1", n, err, creators)
+	}
 	// The key is per flow, and per workspace.
 	ml := h.flow(ws, "ml")
 	h.flowRun(ws, ml.ID, "idem-other-flow", state(model.Pending), func(r *model.FlowRun) { r.IdempotencyKey = &key })

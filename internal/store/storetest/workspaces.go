@@ -80,6 +80,27 @@ func testDefaultWorkspace(t *testing.T, h *harness) {
 	if acct.ID != ws.AccountID {
 		t.Errorf("account default is %s, the default workspace's account %s", acct.ID, ws.AccountID)
 	}
+
+	// Concurrent first calls on a fresh database (replicas starting at
+	// once, say) agree on one default workspace.
+	s = h.fresh()
+	const callers = 8
+	defaults := make([]model.Workspace, callers)
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() { defaults[i], errs[i] = s.DefaultWorkspace(h.ctx) })
+	}
+	wg.Wait()
+	for i := range callers {
+		h.must(errs[i], "concurrent default workspace")
+		if d := sameWorkspace(defaults[i], defaults[0]); d != "" {
+			t.Errorf("concurrent call %d: %s", i, d)
+		}
+	}
+	if acct, err := s.GetAccountByHandle(h.ctx, "default"); err != nil || acct.ID != defaults[0].AccountID {
+		t.Errorf("account default after concurrent first calls: %+v (%v), want the default workspace's %s", acct, err, defaults[0].AccountID)
+	}
 }
 
 // Of concurrent claims on a fresh server exactly one makes its user owner of
