@@ -147,7 +147,7 @@ func TestEventsInPendingBytesAreBounded(t *testing.T) {
 	gated := &gatedEvents{gate: make(chan struct{})}
 	ts := newTestServerOn(t, testdb.SQLite(t), func(c *Config) {
 		gated.Events = c.Store
-		c.Ingest = events.NewIngester(gated, c.Ingest.Bus(), c.Logger)
+		c.Ingest = events.NewIngester(gated, c.Ingest.Bus(), c.Ingest.Bus(), c.Logger)
 	})
 	var openGate sync.Once
 	release := func() { openGate.Do(func() { close(gated.gate) }) }

@@ -250,23 +250,7 @@ func (a *API) resumeFlowRun(w http.ResponseWriter, r *http.Request) error {
 	if _, err := decode(w, r, &in, true); err != nil {
 		return err
 	}
-	ws := workspaceID(r)
-	run, err := a.Store.GetFlowRun(r.Context(), ws, id)
-	if err != nil {
-		return err
-	}
-	if run.State == nil || run.State.Type != model.Paused {
-		reason := "Cannot resume a run that is not paused."
-		writeJSON(w, http.StatusOK, orchestration.Result{Status: orchestration.Abort, State: run.State,
-			Details: orchestration.Details{Type: "abort_details", Reason: &reason}})
-		return nil
-	}
-	proposed := model.StateCreate{Type: model.Running}
-	if run.State.StateDetails.PauseReschedule {
-		name := "Resuming"
-		proposed = model.StateCreate{Type: model.Scheduled, Name: &name}
-	}
-	res, err := a.Store.SetFlowRunState(r.Context(), ws, id, proposed, false)
+	res, err := a.Store.ResumeFlowRun(r.Context(), workspaceID(r), id)
 	if err != nil {
 		return err
 	}

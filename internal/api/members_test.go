@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/praetorhq/praetor/internal/auth"
+	"github.com/praetorhq/praetor/internal/roles"
 )
 
 // accountRoles reads an account's members as user id → role, through the
@@ -79,15 +79,15 @@ func TestConcurrentOwnerDemotions(t *testing.T) {
 			// Everyone is an owner again; then every owner demotes everyone,
 			// themselves included, at once, half through the role route and
 			// half through the add route.
-			roles := accountRoles(t, owners[0].client, acct)
+			current := accountRoles(t, owners[0].client, acct)
 			var survivor *tenant
 			for _, o := range owners {
-				if roles[o.userID.String()] == auth.AccountOwner {
+				if current[o.userID.String()] == roles.AccountOwner {
 					survivor = o
 				}
 			}
 			for _, o := range owners {
-				if roles[o.userID.String()] != auth.AccountOwner {
+				if current[o.userID.String()] != roles.AccountOwner {
 					survivor.client.do("PATCH", members+o.userID.String(), map[string]any{"role": "owner"}).expect(http.StatusNoContent)
 				}
 			}
@@ -113,7 +113,7 @@ func TestConcurrentOwnerDemotions(t *testing.T) {
 			close(start)
 			wg.Wait()
 			final := accountRoles(t, owners[0].client, acct)
-			isOwner := func(i int) bool { return final[owners[i].userID.String()] == auth.AccountOwner }
+			isOwner := func(i int) bool { return final[owners[i].userID.String()] == roles.AccountOwner }
 			left := 0
 			for i := range owners {
 				if isOwner(i) {

@@ -109,8 +109,8 @@ func newTestServerOn(t testing.TB, dsn string, configure func(*Config)) *testSer
 		t.Fatalf("default workspace: %v", err)
 	}
 	bus := events.NewBus()
-	db.OnEvents(bus.Publish)
-	cfg := Config{Store: db, Ingest: events.NewIngester(db, bus, logger), Authn: auth.NewAuthenticator(db, logger),
+	db.OnEvents(bus)
+	cfg := Config{Store: db, Ingest: events.NewIngester(db, bus, bus, logger), Authn: auth.NewAuthenticator(db, logger),
 		Default: ws, Anonymous: true, SignUp: true, Logger: logger}
 	if configure != nil {
 		configure(&cfg)

@@ -1,21 +1,9 @@
 package auth
 
-import "strings"
+import (
+	"strings"
 
-// Account roles (the first of Prefect Cloud's two layers).
-const (
-	AccountOwner  = "owner"
-	AccountAdmin  = "admin"
-	AccountMember = "member"
-)
-
-// Workspace roles (the second layer).
-const (
-	WorkspaceOwner     = "owner"
-	WorkspaceDeveloper = "developer"
-	WorkspaceRunner    = "runner"
-	WorkspaceViewer    = "viewer"
-	WorkspaceWorker    = "worker"
+	"github.com/praetorhq/praetor/internal/roles"
 )
 
 // AnonymousRole is the role of a caller without a key on the default
@@ -23,30 +11,6 @@ const (
 // work but nothing about the workspace itself or its members (whose list
 // names users, and whose changes grant access).
 const AnonymousRole = "anonymous"
-
-// ValidAccountRole reports whether r names an account role.
-func ValidAccountRole(r string) bool {
-	return r == AccountOwner || r == AccountAdmin || r == AccountMember
-}
-
-// ValidWorkspaceRole reports whether r names a workspace role.
-func ValidWorkspaceRole(r string) bool {
-	switch r {
-	case WorkspaceOwner, WorkspaceDeveloper, WorkspaceRunner, WorkspaceViewer, WorkspaceWorker:
-		return true
-	}
-	return false
-}
-
-// EffectiveWorkspaceRole combines a user's account role and workspace
-// membership: account owners and admins own every workspace of the account.
-// It returns "" when the user has no access.
-func EffectiveWorkspaceRole(accountRole, workspaceRole string) string {
-	if accountRole == AccountOwner || accountRole == AccountAdmin {
-		return WorkspaceOwner
-	}
-	return workspaceRole
-}
 
 // Permission is a verb:resource pair, in the vocabulary Prefect's UI checks
 // (read:flow_run, run:deployment, …). Every API route requires exactly one.
@@ -72,18 +36,18 @@ var workerPermissions = map[Permission]bool{
 func Can(role string, p Permission) bool {
 	verb, _, _ := strings.Cut(string(p), ":")
 	switch role {
-	case WorkspaceOwner:
+	case roles.WorkspaceOwner:
 		return true
-	case WorkspaceDeveloper:
+	case roles.WorkspaceDeveloper:
 		return p != ManageWorkspace && p != ManageMembership
 	case AnonymousRole:
 		_, resource, _ := strings.Cut(string(p), ":")
 		return resource != "workspace" && resource != "workspace_membership"
-	case WorkspaceRunner:
+	case roles.WorkspaceRunner:
 		return verb == "read" || p == "run:deployment"
-	case WorkspaceViewer:
+	case roles.WorkspaceViewer:
 		return verb == "read"
-	case WorkspaceWorker:
+	case roles.WorkspaceWorker:
 		return workerPermissions[p]
 	}
 	return false

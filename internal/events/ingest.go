@@ -12,17 +12,20 @@ import (
 
 // Ingester validates, stores and publishes events.
 type Ingester struct {
-	store store.Events
-	bus   *Bus
-	log   *slog.Logger
+	store   store.Events
+	publish store.Publisher
+	bus     *Bus
+	log     *slog.Logger
 }
 
-// NewIngester returns an ingester writing to s and publishing on bus.
-func NewIngester(s store.Events, bus *Bus, log *slog.Logger) *Ingester {
-	return &Ingester{store: s, bus: bus, log: log}
+// NewIngester returns an ingester writing to s and publishing through pub,
+// whose events reach the subscribers of bus (pub is bus itself in one
+// process).
+func NewIngester(s store.Events, pub store.Publisher, bus *Bus, log *slog.Logger) *Ingester {
+	return &Ingester{store: s, publish: pub, bus: bus, log: log}
 }
 
-// Bus returns the bus events are published on.
+// Bus returns the bus live subscribers read.
 func (in *Ingester) Bus() *Bus { return in.bus }
 
 // Validate checks an event as Prefect's server does and stamps it received.
@@ -78,6 +81,6 @@ func (in *Ingester) Ingest(ctx context.Context, ws uuid.UUID, events []*model.Ev
 	if err := in.store.IngestEvents(ctx, ws, events, records); err != nil {
 		return fmt.Errorf("ingest events: %w", err)
 	}
-	in.bus.Publish(ws, events)
+	in.publish.Publish(ws, events)
 	return nil
 }

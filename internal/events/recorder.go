@@ -12,11 +12,6 @@ import (
 	"github.com/praetorhq/praetor/internal/store"
 )
 
-const (
-	taskRunPrefix = "prefect.task-run."
-	flowRunPrefix = "prefect.flow-run."
-)
-
 // taskRunPayload is the part of a client task-run event the recorder reads.
 type taskRunPayload struct {
 	ValidatedState *struct {
@@ -38,8 +33,8 @@ func TaskRunRecord(e *model.Event) (rec store.TaskRunRecord, ok bool, err error)
 	if !strings.HasPrefix(e.Event, "prefect.task-run.") || e.Resource["prefect.orchestration"] != "client" {
 		return rec, false, nil
 	}
-	id, err := uuid.Parse(strings.TrimPrefix(e.Resource.ID(), taskRunPrefix))
-	if err != nil || !strings.HasPrefix(e.Resource.ID(), taskRunPrefix) {
+	id, err := uuid.Parse(strings.TrimPrefix(e.Resource.ID(), model.TaskRunResource))
+	if err != nil || !strings.HasPrefix(e.Resource.ID(), model.TaskRunResource) {
 		return rec, false, fmt.Errorf("task run event %s: resource id %q is not a task run", e.ID, e.Resource.ID())
 	}
 	var p taskRunPayload
@@ -52,7 +47,7 @@ func TaskRunRecord(e *model.Event) (rec store.TaskRunRecord, ok bool, err error)
 	r := p.TaskRun
 	r.ID = id
 	r.FlowRunID = nil
-	if s, found := e.RelatedID("flow-run", flowRunPrefix); found {
+	if s, found := e.RelatedID("flow-run", model.FlowRunResource); found {
 		if fr, err := uuid.Parse(s); err == nil {
 			r.FlowRunID = &fr
 		}

@@ -7,6 +7,13 @@ import (
 	"github.com/google/uuid"
 )
 
+// Resource id prefixes of Prefect's run resources: a run's resource id is the
+// prefix followed by the run's id.
+const (
+	FlowRunResource = "prefect.flow-run."
+	TaskRunResource = "prefect.task-run."
+)
+
 // Resource is a flat label map that names a resource; it always carries
 // prefect.resource.id.
 type Resource map[string]string

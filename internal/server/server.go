@@ -16,6 +16,7 @@ import (
 	"github.com/praetorhq/praetor/internal/api"
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/events"
+	"github.com/praetorhq/praetor/internal/store"
 	"github.com/praetorhq/praetor/internal/store/sqlstore"
 	"github.com/praetorhq/praetor/internal/ui"
 )
@@ -99,9 +100,12 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
+	// One publisher for every stored event; the in-process bus until
+	// replicas need a cross-process one.
 	bus := events.NewBus()
-	db.OnEvents(bus.Publish)
-	ingest := events.NewIngester(db, bus, log)
+	var publish store.Publisher = bus
+	db.OnEvents(publish)
+	ingest := events.NewIngester(db, publish, bus, log)
 	authn := auth.NewAuthenticator(db, log)
 	a := api.New(api.Config{Store: db, Ingest: ingest, Authn: authn, Default: def,
 		Anonymous: cfg.anonymous(), SignUp: cfg.SignUp, Logger: log})

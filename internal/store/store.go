@@ -132,6 +132,9 @@ type FlowRuns interface {
 	UpdateFlowRun(ctx context.Context, ws, id uuid.UUID, patch func(*model.FlowRun) error) error
 	DeleteFlowRun(ctx context.Context, ws, id uuid.UUID) error
 	SetFlowRunState(ctx context.Context, ws, id uuid.UUID, proposed model.StateCreate, force bool) (*orchestration.Result, error)
+	// ResumeFlowRun resumes a paused run with orchestration.ResumeFlowRun,
+	// decided and written in one transaction.
+	ResumeFlowRun(ctx context.Context, ws, id uuid.UUID) (*orchestration.Result, error)
 	ListFlowRunStates(ctx context.Context, ws, runID uuid.UUID) ([]*model.State, error)
 	GetFlowRunState(ctx context.Context, ws, id uuid.UUID) (*model.State, error)
 }

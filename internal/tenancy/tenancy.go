@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/roles"
 	"github.com/praetorhq/praetor/internal/store"
 )
 
@@ -188,7 +189,9 @@ func (in WorkspaceInput) Apply(ws *model.Workspace) error {
 
 // CanAdminAccount reports whether an account role manages the account's
 // workspaces and members.
-func CanAdminAccount(role string) bool { return role == auth.AccountOwner || role == auth.AccountAdmin }
+func CanAdminAccount(role string) bool {
+	return role == roles.AccountOwner || role == roles.AccountAdmin
+}
 
 // CreateWorkspace creates a workspace in an account the user administers;
 // the user becomes its owner. A user who is not a member sees a not-found.
@@ -244,7 +247,7 @@ var errNotInAccount = store.Errorf(store.ENotFound, "No member of this workspace
 // other accounts in. The caller's right to manage membership is checked by
 // the caller (the API route's permission, the UI's settings page).
 func SetWorkspaceMember(ctx context.Context, s store.Store, workspaceID, userID uuid.UUID, role string) error {
-	if !auth.ValidWorkspaceRole(role) {
+	if !roles.ValidWorkspaceRole(role) {
 		return store.Errorf(store.EInvalid, "Workspace roles are owner, developer, runner, viewer and worker.")
 	}
 	err := s.SetWorkspaceMemberInAccount(ctx, workspaceID, userID, role)
@@ -304,7 +307,7 @@ func (c memberChange) decide(m store.AccountMembership) (string, error) {
 		// The actor left or was removed since the request began.
 		return "", ErrNoAccount
 	case c.self && c.role == "":
-		if m.ActorRole == auth.AccountOwner {
+		if m.ActorRole == roles.AccountOwner {
 			return "", store.Errorf(store.EConflict, "An owner cannot leave their own account.")
 		}
 		return "", nil
@@ -312,11 +315,11 @@ func (c memberChange) decide(m store.AccountMembership) (string, error) {
 		return "", errAccountAdmin
 	case m.Role == "" && !c.add:
 		return "", store.Errorf(store.ENotFound, "Member not found")
-	case c.role == auth.AccountOwner && m.Role != auth.AccountOwner && m.ActorRole != auth.AccountOwner:
+	case c.role == roles.AccountOwner && m.Role != roles.AccountOwner && m.ActorRole != roles.AccountOwner:
 		return "", store.Errorf(store.EForbidden, "Only owners can make owners.")
-	case m.Role == auth.AccountOwner && m.ActorRole != auth.AccountOwner:
+	case m.Role == roles.AccountOwner && m.ActorRole != roles.AccountOwner:
 		return "", store.Errorf(store.EForbidden, "Only owners can change or remove an owner.")
-	case m.Role == auth.AccountOwner && c.role != auth.AccountOwner && m.Owners < 2:
+	case m.Role == roles.AccountOwner && c.role != roles.AccountOwner && m.Owners < 2:
 		return "", store.Errorf(store.EConflict, "An account needs an owner: make someone else owner first.")
 	}
 	return c.role, nil
@@ -332,7 +335,7 @@ func AddAccountMember(ctx context.Context, s store.Store, actorID uuid.UUID, act
 	if !CanAdminAccount(actorRole) {
 		return nil, false, errAccountAdmin
 	}
-	if !auth.ValidAccountRole(role) {
+	if !roles.ValidAccountRole(role) {
 		return nil, false, errAccountRole
 	}
 	u, err := userByEmail(ctx, s, email)
@@ -352,7 +355,7 @@ func AddAccountMember(ctx context.Context, s store.Store, actorID uuid.UUID, act
 
 // SetAccountMemberRole changes a member's role on behalf of actorID.
 func SetAccountMemberRole(ctx context.Context, s store.Store, actorID, accountID, userID uuid.UUID, role string) error {
-	if !auth.ValidAccountRole(role) {
+	if !roles.ValidAccountRole(role) {
 		return errAccountRole
 	}
 	c := memberChange{role: role, self: userID == actorID}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/roles"
 	"github.com/praetorhq/praetor/internal/store"
 	"github.com/praetorhq/praetor/internal/store/sqlstore"
 	"github.com/praetorhq/praetor/internal/testdb"
@@ -49,7 +50,7 @@ func openStore(t *testing.T, dsn string) *sqlstore.DB {
 // Every change of an account's members obeys the same rules, whichever
 // route it came by.
 func TestMemberRules(t *testing.T) {
-	const owner, admin, member = auth.AccountOwner, auth.AccountAdmin, auth.AccountMember
+	const owner, admin, member = roles.AccountOwner, roles.AccountAdmin, roles.AccountMember
 	ms := func(actorRole, role string, owners int) store.AccountMembership {
 		return store.AccountMembership{ActorRole: actorRole, Role: role, Owners: owners}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/httpx"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/roles"
 	"github.com/praetorhq/praetor/internal/store"
 	"github.com/praetorhq/praetor/internal/tenancy"
 )
@@ -209,7 +210,7 @@ func (u *UI) adminAccounts(q *request) ([]model.AccountAccess, error) {
 	for _, a := range all {
 		switch {
 		case !tenancy.CanAdminAccount(a.Role):
-		case a.Handle == q.User.Handle && a.Role == auth.AccountOwner:
+		case a.Handle == q.User.Handle && a.Role == roles.AccountOwner:
 			own = append(own, a)
 		default:
 			others = append(others, a)
@@ -361,9 +362,9 @@ func (u *UI) renderAccountMembers(q *request, status int, acct *model.Account, r
 		return fmt.Errorf("list account members: %w", err)
 	}
 	data.Account, data.Role, data.CanAdmin, data.Members = acct, role, tenancy.CanAdminAccount(role), members
-	data.Roles = []string{auth.AccountMember, auth.AccountAdmin, auth.AccountOwner}
+	data.Roles = []string{roles.AccountMember, roles.AccountAdmin, roles.AccountOwner}
 	if data.AddRole == "" {
-		data.AddRole = auth.AccountMember
+		data.AddRole = roles.AccountMember
 	}
 	return u.render(q, status, "account_members.html", data)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/httpx"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/roles"
 	"github.com/praetorhq/praetor/internal/tenancy"
 )
 
@@ -103,12 +104,12 @@ func (u *UI) renderSettings(q *request, status int, data settingsData) error {
 	data.AccountAdmin = tenancy.CanAdminAccount(accountRole)
 	data.Commands = newLoginCommands(httpx.BaseURL(q.r), ws)
 	data.Members = members
-	data.Roles = []string{auth.WorkspaceViewer, auth.WorkspaceRunner, auth.WorkspaceDeveloper, auth.WorkspaceOwner, auth.WorkspaceWorker}
+	data.Roles = []string{roles.WorkspaceViewer, roles.WorkspaceRunner, roles.WorkspaceDeveloper, roles.WorkspaceOwner, roles.WorkspaceWorker}
 	if data.Error == "" {
 		data.Name, data.Handle, data.Description = ws.Name, ws.Handle, ws.Description
 	}
 	if data.MemberRole == "" {
-		data.MemberRole = auth.WorkspaceDeveloper
+		data.MemberRole = roles.WorkspaceDeveloper
 	}
 	return u.render(q, status, "workspace_settings.html", data)
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/store"
 )
 
 //go:embed migrations
@@ -32,17 +33,17 @@ type DB struct {
 	log    *slog.Logger
 	now    func() time.Time
 	// publish receives the events a write emitted, after it committed.
-	publish func(ws uuid.UUID, events []*model.Event)
+	publish store.Publisher
 }
 
 // OnEvents sets where the events that transitions emit (Prefect's
 // prefect.flow-run.* state events) go once their transaction commits.
-func (db *DB) OnEvents(publish func(ws uuid.UUID, events []*model.Event)) { db.publish = publish }
+func (db *DB) OnEvents(p store.Publisher) { db.publish = p }
 
-// published hands committed events to the subscriber OnEvents set.
+// published hands committed events to the publisher OnEvents set.
 func (db *DB) published(ws uuid.UUID, events []*model.Event) {
 	if db.publish != nil && len(events) > 0 {
-		db.publish(ws, events)
+		db.publish.Publish(ws, events)
 	}
 }
 

@@ -6,8 +6,8 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/roles"
 )
 
 // ClaimDefaultAccount makes the user owner of the default workspace's
@@ -40,7 +40,7 @@ func (db *DB) ClaimDefaultAccount(ctx context.Context, userID uuid.UUID) (bool, 
 			return nil
 		}
 		if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO account_members (account_id, user_id, role, created) VALUES (?, ?, ?, ?)`),
-			accountID, userID, auth.AccountOwner, db.d.time(model.Now())); err != nil {
+			accountID, userID, roles.AccountOwner, db.d.time(model.Now())); err != nil {
 			return fmt.Errorf("claim default account: %w", err)
 		}
 		claimed = true

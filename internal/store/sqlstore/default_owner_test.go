@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/roles"
 	"github.com/praetorhq/praetor/internal/store"
 )
 
@@ -63,7 +63,7 @@ func TestClaimDefaultAccountOnce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(winners) != 1 || len(members) != 1 || members[0].ID != winners[0] || members[0].Role != auth.AccountOwner {
+			if len(winners) != 1 || len(members) != 1 || members[0].ID != winners[0] || members[0].Role != roles.AccountOwner {
 				t.Fatalf("round %d: %d claims succeeded; the default account's members: %+v", round, len(winners), members)
 			}
 			if round < 9 {
@@ -81,7 +81,7 @@ func TestClaimDefaultAccountOnce(t *testing.T) {
 		if err := leave(winners[0]); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.SetWorkspaceMember(ctx, ws, users[13], auth.WorkspaceOwner); err != nil {
+		if err := db.SetWorkspaceMember(ctx, ws, users[13], roles.WorkspaceOwner); err != nil {
 			t.Fatal(err)
 		}
 		if ok, err := db.ClaimDefaultAccount(ctx, users[14]); ok || err != nil {

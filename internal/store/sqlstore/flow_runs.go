@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/praetorhq/praetor/internal/events"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/orchestration"
 	"github.com/praetorhq/praetor/internal/store"
@@ -406,23 +405,13 @@ func (db *DB) DeleteFlowRun(ctx context.Context, ws, id uuid.UUID) error {
 
 // SetFlowRunState orchestrates a proposed state for a flow run.
 func (db *DB) SetFlowRunState(ctx context.Context, ws, id uuid.UUID, proposed model.StateCreate, force bool) (*orchestration.Result, error) {
-	var (
-		res     *orchestration.Result
-		emitted []*model.Event
-	)
-	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		emitted = nil
-		r, err := db.lockFlowRun(ctx, tx, ws, "fr.id = ?", id)
+	return db.orchestrate(ctx, ws, func(ctx context.Context, v orchestration.FlowRunTx) (*orchestration.Result, error) {
+		r, err := v.LockFlowRun(ctx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		res, err = db.setFlowRunState(ctx, tx, ws, r, proposed, force, &emitted)
-		return err
+		return v.SetFlowRunState(ctx, r, proposed, force)
 	})
-	if err == nil {
-		db.published(ws, emitted)
-	}
-	return res, err
 }
 
 // setFlowRunState decides and, when the decision writes, records a state for
@@ -466,7 +455,7 @@ func (db *DB) setFlowRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *
 	if err != nil {
 		return nil, fmt.Errorf("read flow of run: %w", err)
 	}
-	e := events.FlowRunStateEvent(r, flow, parentTask, initial, s)
+	e := orchestration.FlowRunStateEvent(r, flow, parentTask, initial, s)
 	if err := db.insertEvent(ctx, tx, ws, e); err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/store"
 )
 
 func openTestSQLite(t *testing.T) *DB {
@@ -312,13 +313,13 @@ func TestGroupCommitRetryRunsWritesAfresh(t *testing.T) {
 	ctx := t.Context()
 	var mu sync.Mutex
 	published := map[string]int{}
-	db.OnEvents(func(_ uuid.UUID, events []*model.Event) {
+	db.OnEvents(store.PublishFunc(func(_ uuid.UUID, events []*model.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, e := range events {
 			published[e.Event]++
 		}
-	})
+	}))
 	ws, err := db.DefaultWorkspace(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -5,11 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
-	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/roles"
 	"github.com/praetorhq/praetor/internal/store"
 )
 
@@ -37,7 +38,7 @@ func (db *DB) CreateUser(ctx context.Context, u *model.User, passwordHash string
 			return fmt.Errorf("insert account: %w", err)
 		}
 		_, err = tx.ExecContext(ctx, db.d.rebind(`INSERT INTO account_members (account_id, user_id, role, created) VALUES (?, ?, ?, ?)`),
-			account.ID, u.ID, auth.AccountOwner, db.d.time(now))
+			account.ID, u.ID, roles.AccountOwner, db.d.time(now))
 		return err
 	})
 }
@@ -142,7 +143,7 @@ func (db *DB) CreateWorkspace(ctx context.Context, ws *model.Workspace, creator 
 		}
 		if creator != nil {
 			_, err = tx.ExecContext(ctx, db.d.rebind(`INSERT INTO workspace_members (workspace_id, user_id, role, created) VALUES (?, ?, ?, ?)`),
-				ws.ID, *creator, auth.WorkspaceOwner, db.d.time(now))
+				ws.ID, *creator, roles.WorkspaceOwner, db.d.time(now))
 		}
 		return err
 	})
@@ -180,18 +181,20 @@ func (db *DB) DeleteWorkspace(ctx context.Context, accountID, workspaceID uuid.U
 }
 
 // ListWorkspaces returns the workspaces a user reaches through workspace
-// membership or as owner or admin of the account.
+// membership or as owner or admin of the account. The query returns every
+// workspace of the user's accounts with both roles, and
+// roles.EffectiveWorkspaceRole alone decides which of them the user reaches.
 func (db *DB) ListWorkspaces(ctx context.Context, userID uuid.UUID) ([]model.WorkspaceAccess, error) {
 	rows, err := db.query(ctx, `SELECT `+workspaceColumns+`, COALESCE(am.role, ''), COALESCE(wm.role, '')
 		FROM workspaces w JOIN accounts a ON a.id = w.account_id
 		LEFT JOIN account_members am ON am.account_id = w.account_id AND am.user_id = ?
 		LEFT JOIN workspace_members wm ON wm.workspace_id = w.id AND wm.user_id = ?
-		WHERE wm.user_id IS NOT NULL OR am.role IN (?, ?)
-		ORDER BY a.handle, w.handle`, userID, userID, auth.AccountOwner, auth.AccountAdmin)
+		WHERE wm.user_id IS NOT NULL OR am.user_id IS NOT NULL
+		ORDER BY a.handle, w.handle`, userID, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list workspaces: %w", err)
 	}
-	return collect(rows, func(row scanner) (model.WorkspaceAccess, error) {
+	all, err := collect(rows, func(row scanner) (model.WorkspaceAccess, error) {
 		var accountRole, workspaceRole string
 		var (
 			w                model.WorkspaceAccess
@@ -200,9 +203,13 @@ func (db *DB) ListWorkspaces(ctx context.Context, userID uuid.UUID) ([]model.Wor
 		err := row.Scan(&w.ID, &w.AccountID, &w.AccountHandle, &w.AccountName, &w.Handle, &w.Name, &w.Description, &w.IsDefault,
 			&created, &updated, &accountRole, &workspaceRole)
 		w.Created, w.Updated = created.T, updated.T
-		w.Role = auth.EffectiveWorkspaceRole(accountRole, workspaceRole)
+		w.Role = roles.EffectiveWorkspaceRole(accountRole, workspaceRole)
 		return w, err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(all, func(w model.WorkspaceAccess) bool { return w.Role == "" }), nil
 }
 
 // WorkspaceRole returns the user's effective role in a workspace.
@@ -218,7 +225,7 @@ func (db *DB) WorkspaceRole(ctx context.Context, userID, workspaceID uuid.UUID) 
 	if err != nil {
 		return "", fmt.Errorf("workspace role: %w", err)
 	}
-	return auth.EffectiveWorkspaceRole(accountRole, workspaceRole), nil
+	return roles.EffectiveWorkspaceRole(accountRole, workspaceRole), nil
 }
 
 func (db *DB) listMembers(ctx context.Context, table, col string, id uuid.UUID) ([]model.Member, error) {
@@ -276,7 +283,7 @@ func (db *DB) ChangeAccountMember(ctx context.Context, accountID, actorID, userI
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, db.d.rebind(`SELECT user_id, role FROM account_members WHERE account_id = ? AND (role = ? OR user_id IN (?, ?))`),
-			accountID, auth.AccountOwner, actorID, userID)
+			accountID, roles.AccountOwner, actorID, userID)
 		if err != nil {
 			return fmt.Errorf("read account members: %w", err)
 		}
@@ -293,7 +300,7 @@ func (db *DB) ChangeAccountMember(ctx context.Context, accountID, actorID, userI
 		}
 		var m store.AccountMembership
 		for _, r := range list {
-			if r.role == auth.AccountOwner {
+			if r.role == roles.AccountOwner {
 				m.Owners++
 			}
 			if r.id == actorID {

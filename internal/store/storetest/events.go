@@ -85,6 +85,44 @@ func testIngestEvents(t *testing.T, h *harness) {
 		t.Errorf("an event without related resources: %+v (%v)", got, err)
 	}
 	testTaskRunRecords(t, h, ws, other)
+	testStateIDCollisions(t, h, ws, other)
+}
+
+// testStateIDCollisions: a record's state id is the client's event id, so a
+// client chooses it; one that is already a state of another workspace is
+// refused, for a task run that exists and for one that does not yet, and
+// the state it collides with is left alone.
+func testStateIDCollisions(t *testing.T, h *harness, ws, other uuid.UUID) {
+	clk := newClock()
+	mine := h.flowRun(ws, h.flow(ws, "collide").ID, "run", state(model.Running))
+	taken, stateID := newID(), newID()
+	h.must(h.s.IngestEvents(h.ctx, ws, nil, []store.TaskRunRecord{taskRunRecord(taken, &mine.ID, "secret", stateID, model.Failed, clk.at(time.Second))}), "ingest a record")
+	before, err := h.s.GetTaskRun(h.ctx, ws, taken)
+	h.must(err, "get the recorded task run")
+
+	theirs := h.flowRun(other, h.flow(other, "collide").ID, "run", state(model.Running))
+	existing, ownState := newID(), newID()
+	h.must(h.s.IngestEvents(h.ctx, other, nil, []store.TaskRunRecord{taskRunRecord(existing, &theirs.ID, "say", ownState, model.Pending, clk.at(time.Second))}), "ingest the other's record")
+	fresh := newID()
+	h.must(h.s.IngestEvents(h.ctx, other, nil, []store.TaskRunRecord{
+		taskRunRecord(existing, &theirs.ID, "say", stateID, model.Completed, clk.at(2*time.Second)),
+		taskRunRecord(fresh, &theirs.ID, "fresh", stateID, model.Running, clk.at(3*time.Second)),
+	}), "ingest records under a colliding state id")
+	if tr, err := h.s.GetTaskRun(h.ctx, other, existing); err != nil || *tr.StateID != ownState || *tr.StateType != model.Pending {
+		t.Errorf("a task run took a state id of another workspace: %+v (%v)", tr, err)
+	}
+	if states, err := h.s.ListTaskRunStates(h.ctx, other, existing); err != nil || !slices.Equal(stateIDs(states), ids(ownState)) {
+		t.Errorf("history after a colliding record: %v (%v)", stateIDs(states), err)
+	}
+	_, err = h.s.GetTaskRun(h.ctx, other, fresh)
+	h.wantNotFound(err, "a task run recorded under another workspace's state id")
+	_, err = h.s.GetTaskRunState(h.ctx, other, stateID)
+	h.wantNotFound(err, "another workspace's state")
+	after, err := h.s.GetTaskRun(h.ctx, ws, taken)
+	h.must(err, "get the first task run again")
+	if canonJSON(after) != canonJSON(before) {
+		t.Errorf("the colliding records changed the first task run:\nbefore %s\nafter  %s", canonJSON(before), canonJSON(after))
+	}
 }
 
 // testTaskRunRecords: the records that IngestEvents applies upsert task runs,

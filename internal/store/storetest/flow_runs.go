@@ -142,6 +142,35 @@ func testCreateFlowRun(t *testing.T, h *harness) {
 	if n, err := h.s.CountFlowRuns(h.ctx, ws, byKey); err != nil || n != 1 {
 		t.Errorf("%d runs with the key (%v), want 1", n, err)
 	}
+	// Concurrent creations with one new key make one run, and every caller
+	// gets it.
+	raceKey := "race-" + newID().String()
+	const racers = 8
+	raced := make([]*model.FlowRun, racers)
+	made := make([]bool, racers)
+	errs := make([]error, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() {
+			raced[i] = &model.FlowRun{ID: newID(), FlowID: flow.ID, Name: "racer", IdempotencyKey: &raceKey}
+			made[i], errs[i] = h.s.CreateFlowRun(h.ctx, ws, raced[i], state(model.Pending))
+		})
+	}
+	wg.Wait()
+	creators := 0
+	for i := range racers {
+		h.must(errs[i], "create concurrently with one idempotency key")
+		if made[i] {
+			creators++
+		}
+		if raced[i].ID != raced[0].ID || raced[i].State == nil || raced[i].State.ID != raced[0].State.ID {
+			t.Errorf("racer %d got run %s (state %v), racer 0 run %s", i, raced[i].ID, raced[i].State, raced[0].ID)
+		}
+	}
+	raceQuery := store.RunQuery{FlowRuns: &store.FlowRunFilter{IdempotencyKey: &store.NameFilter{Any: []string{raceKey}}}}
+	if n, err := h.s.CountFlowRuns(h.ctx, ws, raceQuery); err != nil || n != 1 || creators != 1 {
+		t.Errorf("concurrent creations with one key: %d runs (%v), %d reported created; want 1 and 1", n, err, creators)
+	}
 	// The key is per flow, and per workspace.
 	ml := h.flow(ws, "ml")
 	h.flowRun(ws, ml.ID, "idem-other-flow", state(model.Pending), func(r *model.FlowRun) { r.IdempotencyKey = &key })
@@ -529,6 +558,63 @@ func testSetFlowRunState(t *testing.T, h *harness) {
 	}
 	if states, err := h.s.ListFlowRunStates(h.ctx, ws, claimed.ID); err != nil || len(states) != 2 {
 		t.Errorf("states of the claimed run: %d (%v), want 2", len(states), err)
+	}
+}
+
+func testResumeFlowRun(t *testing.T, h *harness) {
+	ws, other := h.ws(), h.ws()
+	flow := h.flow(ws, "etl")
+	resume := func(ws, id uuid.UUID) *orchestration.Result {
+		t.Helper()
+		res, err := h.s.ResumeFlowRun(h.ctx, ws, id)
+		h.must(err, "resume flow run")
+		return res
+	}
+	paused := func(name string, reschedule bool) (*model.FlowRun, *model.State) {
+		t.Helper()
+		r := h.flowRun(ws, flow.ID, name, state(model.Running))
+		p := h.setFlowRunState(ws, r.ID, model.StateCreate{Type: model.Paused, StateDetails: &model.StateDetails{PauseReschedule: reschedule}}, false)
+		return r, p
+	}
+
+	// A paused run resumes to RUNNING, written with its event.
+	r, _ := paused("in-process", false)
+	res := resume(ws, r.ID)
+	if res.Status != orchestration.Accept || !res.Written || res.State.Type != model.Running {
+		t.Fatalf("resume a paused run: %+v", res)
+	}
+	if got, err := h.s.GetFlowRun(h.ctx, ws, r.ID); err != nil || *got.StateID != res.State.ID {
+		t.Errorf("after resuming: %+v, %v", got, err)
+	}
+	if evs, names := h.runEvents(ws, r.ID); len(evs) != 3 || evs[2] != res.State.ID || names[2] != "prefect.flow-run.Running" {
+		t.Errorf("events after resuming: %v %v", evs, names)
+	}
+	// A pause that asked to be rescheduled resumes to SCHEDULED "Resuming",
+	// for a worker to pick up.
+	rescheduled, _ := paused("rescheduled", true)
+	res = resume(ws, rescheduled.ID)
+	if res.Status != orchestration.Accept || !res.Written || res.State.Type != model.Scheduled || res.State.Name != "Resuming" {
+		t.Errorf("resume a run paused for rescheduling: %+v", res)
+	}
+	// A run that is not paused (any more) is aborted with its current state,
+	// and nothing is written.
+	res = resume(ws, r.ID)
+	if res.Status != orchestration.Abort || res.Written || res.State == nil || res.State.Type != model.Running ||
+		res.Details.Type != "abort_details" || res.Details.Reason == nil || *res.Details.Reason != "Cannot resume a run that is not paused." {
+		t.Errorf("resume a running run: %+v", res)
+	}
+	if states, err := h.s.ListFlowRunStates(h.ctx, ws, r.ID); err != nil || len(states) != 3 {
+		t.Errorf("history after a refused resume: %d states, %v", len(states), err)
+	}
+
+	// Unknown here: not found, and the paused run stays paused.
+	again, p := paused("again", false)
+	_, err := h.s.ResumeFlowRun(h.ctx, ws, newID())
+	h.wantNotFound(err, "an unknown run")
+	_, err = h.s.ResumeFlowRun(h.ctx, other, again.ID)
+	h.wantNotFound(err, "a run through another workspace")
+	if got, err := h.s.GetFlowRun(h.ctx, ws, again.ID); err != nil || *got.StateID != p.ID {
+		t.Errorf("a resume through another workspace changed the run: %+v, %v", got, err)
 	}
 }
 

@@ -93,6 +93,7 @@ var contracts = map[string]contract{
 	"UpdateFlowRun":     testUpdateFlowRun,
 	"DeleteFlowRun":     testDeleteFlowRun,
 	"SetFlowRunState":   testSetFlowRunState,
+	"ResumeFlowRun":     testResumeFlowRun,
 	"ListFlowRunStates": testListFlowRunStates,
 	"GetFlowRunState":   testGetFlowRunState,
 

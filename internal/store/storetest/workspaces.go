@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/roles"
 	"github.com/praetorhq/praetor/internal/store"
 )
 
@@ -80,6 +80,27 @@ func testDefaultWorkspace(t *testing.T, h *harness) {
 	if acct.ID != ws.AccountID {
 		t.Errorf("account default is %s, the default workspace's account %s", acct.ID, ws.AccountID)
 	}
+
+	// Concurrent first calls on a fresh database (replicas starting at
+	// once, say) agree on one default workspace.
+	s = h.fresh()
+	const callers = 8
+	defaults := make([]model.Workspace, callers)
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() { defaults[i], errs[i] = s.DefaultWorkspace(h.ctx) })
+	}
+	wg.Wait()
+	for i := range callers {
+		h.must(errs[i], "concurrent default workspace")
+		if d := sameWorkspace(defaults[i], defaults[0]); d != "" {
+			t.Errorf("concurrent call %d: %s", i, d)
+		}
+	}
+	if acct, err := s.GetAccountByHandle(h.ctx, "default"); err != nil || acct.ID != defaults[0].AccountID {
+		t.Errorf("account default after concurrent first calls: %+v (%v), want the default workspace's %s", acct, err, defaults[0].AccountID)
+	}
 }
 
 // Of concurrent claims on a fresh server exactly one makes its user owner of
@@ -119,10 +140,10 @@ func testClaimDefaultAccount(t *testing.T, h *harness) {
 	}
 	members, err := fh.s.ListAccountMembers(h.ctx, def.AccountID)
 	h.must(err, "list the default account's members")
-	if got := memberRoles(members); !slices.Equal(got, []string{winner.Email + ":" + auth.AccountOwner}) {
+	if got := memberRoles(members); !slices.Equal(got, []string{winner.Email + ":" + roles.AccountOwner}) {
 		t.Errorf("default account members %v, want only the winner as owner", got)
 	}
-	if role, err := fh.s.WorkspaceRole(h.ctx, winner.ID, def.ID); err != nil || role != auth.WorkspaceOwner {
+	if role, err := fh.s.WorkspaceRole(h.ctx, winner.ID, def.ID); err != nil || role != roles.WorkspaceOwner {
 		t.Errorf("the winner's role in the default workspace %q (%v), want owner", role, err)
 	}
 	late, _ := fh.user()
@@ -189,8 +210,8 @@ func testCreateUser(t *testing.T, h *harness) {
 	if acct.Handle != a.Handle || acct.Name != "Dee's" {
 		t.Errorf("stored account %+v", acct)
 	}
-	if role, err := h.s.AccountRole(h.ctx, a.ID, u.ID); err != nil || role != auth.AccountOwner {
-		t.Errorf("the new user's role in their account: %q (%v), want %q", role, err, auth.AccountOwner)
+	if role, err := h.s.AccountRole(h.ctx, a.ID, u.ID); err != nil || role != roles.AccountOwner {
+		t.Errorf("the new user's role in their account: %q (%v), want %q", role, err, roles.AccountOwner)
 	}
 
 	// Each of email (in any case), user handle and account handle is taken;
@@ -263,7 +284,7 @@ func testGetAccountByHandle(t *testing.T, h *harness) {
 func testListAccounts(t *testing.T, h *harness) {
 	u, own := h.user()
 	o, other := h.user()
-	h.member(other, u, auth.AccountMember)
+	h.member(other, u, roles.AccountMember)
 	type access struct {
 		id           uuid.UUID
 		handle, role string
@@ -279,12 +300,12 @@ func testListAccounts(t *testing.T, h *harness) {
 		return out
 	}
 	// By handle.
-	want := []access{{own.ID, own.Handle, auth.AccountOwner}, {other.ID, other.Handle, auth.AccountMember}}
+	want := []access{{own.ID, own.Handle, roles.AccountOwner}, {other.ID, other.Handle, roles.AccountMember}}
 	slices.SortFunc(want, func(a, b access) int { return cmp.Compare(a.handle, b.handle) })
 	if got := list(u.ID); !slices.Equal(got, want) {
 		t.Errorf("accounts of a member of two: %v, want %v", got, want)
 	}
-	if got := list(o.ID); !slices.Equal(got, []access{{other.ID, other.Handle, auth.AccountOwner}}) {
+	if got := list(o.ID); !slices.Equal(got, []access{{other.ID, other.Handle, roles.AccountOwner}}) {
 		t.Errorf("accounts of the other account's owner: %v", got)
 	}
 	if got := list(newID()); len(got) != 0 {
@@ -301,14 +322,14 @@ func testAccountRole(t *testing.T, h *harness) {
 		h.must(err, "account role")
 		return r
 	}
-	if r := role(a.ID, u.ID); r != auth.AccountOwner {
+	if r := role(a.ID, u.ID); r != roles.AccountOwner {
 		t.Errorf("owner's role %q", r)
 	}
 	if r := role(a.ID, v.ID); r != "" {
 		t.Errorf("a non-member's role %q, want none", r)
 	}
-	h.member(a, v, auth.AccountAdmin)
-	if r := role(a.ID, v.ID); r != auth.AccountAdmin {
+	h.member(a, v, roles.AccountAdmin)
+	if r := role(a.ID, v.ID); r != roles.AccountAdmin {
 		t.Errorf("an admin's role %q", r)
 	}
 	if r := role(newID(), u.ID); r != "" {
@@ -331,7 +352,7 @@ func testCreateWorkspace(t *testing.T, h *harness) {
 		t.Errorf("stored workspace: %s", d)
 	}
 	members, err := h.s.ListWorkspaceMembers(h.ctx, ws.ID)
-	if err != nil || len(members) != 1 || members[0].ID != u.ID || members[0].Role != auth.WorkspaceOwner {
+	if err != nil || len(members) != 1 || members[0].ID != u.ID || members[0].Role != roles.WorkspaceOwner {
 		t.Errorf("members of a workspace with a creator: %+v (%v)", members, err)
 	}
 	bare := model.Workspace{AccountID: a.ID, Handle: "bare", Name: "Bare"}
@@ -481,10 +502,10 @@ func testListWorkspaces(t *testing.T, h *harness) {
 	h.must(h.s.CreateWorkspace(h.ctx, &first, nil), "create workspace")
 	o, other := h.user()
 	x, y := h.workspaceIn(other, &o.ID), h.workspaceIn(other, &o.ID)
-	h.member(other, u, auth.AccountMember)
-	h.must(h.s.SetWorkspaceMember(h.ctx, y.ID, u.ID, auth.WorkspaceViewer), "set workspace member")
+	h.member(other, u, roles.AccountMember)
+	h.must(h.s.SetWorkspaceMember(h.ctx, y.ID, u.ID, roles.WorkspaceViewer), "set workspace member")
 	admin, _ := h.user()
-	h.member(other, admin, auth.AccountAdmin)
+	h.member(other, admin, roles.AccountAdmin)
 
 	type access struct {
 		account, handle string
@@ -509,12 +530,12 @@ func testListWorkspaces(t *testing.T, h *harness) {
 	}
 	// Every workspace of an account the user owns, as owner; of the other
 	// account, where the user is a member, only the one they were added to.
-	want := sorted(access{own.Handle, "a-first", first.ID, auth.WorkspaceOwner}, access{own.Handle, "b-second", second.ID, auth.WorkspaceOwner},
-		access{other.Handle, y.Handle, y.ID, auth.WorkspaceViewer})
+	want := sorted(access{own.Handle, "a-first", first.ID, roles.WorkspaceOwner}, access{own.Handle, "b-second", second.ID, roles.WorkspaceOwner},
+		access{other.Handle, y.Handle, y.ID, roles.WorkspaceViewer})
 	if got := list(u.ID); !slices.Equal(got, want) {
 		t.Errorf("workspaces of an owner and member:\n got %v\nwant %v", got, want)
 	}
-	want = sorted(access{other.Handle, x.Handle, x.ID, auth.WorkspaceOwner}, access{other.Handle, y.Handle, y.ID, auth.WorkspaceOwner})
+	want = sorted(access{other.Handle, x.Handle, x.ID, roles.WorkspaceOwner}, access{other.Handle, y.Handle, y.ID, roles.WorkspaceOwner})
 	if got := list(admin.ID); !slices.Equal(got, want) {
 		t.Errorf("workspaces of an account admin:\n got %v\nwant %v", got, want)
 	}
@@ -528,18 +549,18 @@ func testWorkspaceRole(t *testing.T, h *harness) {
 	ws := h.workspaceIn(a, nil)
 	elsewhere := h.workspace()
 	admin, dev, plain, stranger := h.userOnly(), h.userOnly(), h.userOnly(), h.userOnly()
-	h.member(a, admin, auth.AccountAdmin)
-	h.member(a, dev, auth.AccountMember)
-	h.member(a, plain, auth.AccountMember)
-	h.must(h.s.SetWorkspaceMember(h.ctx, ws.ID, dev.ID, auth.WorkspaceDeveloper), "set workspace member")
+	h.member(a, admin, roles.AccountAdmin)
+	h.member(a, dev, roles.AccountMember)
+	h.member(a, plain, roles.AccountMember)
+	h.must(h.s.SetWorkspaceMember(h.ctx, ws.ID, dev.ID, roles.WorkspaceDeveloper), "set workspace member")
 	for _, c := range []struct {
 		name     string
 		user, ws uuid.UUID
 		wantRole string
 	}{
-		{"account owner", owner.ID, ws.ID, auth.WorkspaceOwner},
-		{"account admin", admin.ID, ws.ID, auth.WorkspaceOwner},
-		{"member with a workspace role", dev.ID, ws.ID, auth.WorkspaceDeveloper},
+		{"account owner", owner.ID, ws.ID, roles.WorkspaceOwner},
+		{"account admin", admin.ID, ws.ID, roles.WorkspaceOwner},
+		{"member with a workspace role", dev.ID, ws.ID, roles.WorkspaceDeveloper},
 		{"member without one", plain.ID, ws.ID, ""},
 		{"stranger", stranger.ID, ws.ID, ""},
 		{"owner of another account", owner.ID, elsewhere.ID, ""},
@@ -577,11 +598,11 @@ func byEmail(entries ...string) []string {
 func testListAccountMembers(t *testing.T, h *harness) {
 	owner, a := h.user()
 	v, w := h.userOnly(), h.userOnly()
-	h.member(a, w, auth.AccountAdmin)
-	h.member(a, v, auth.AccountMember)
+	h.member(a, w, roles.AccountAdmin)
+	h.member(a, v, roles.AccountMember)
 	got, err := h.s.ListAccountMembers(h.ctx, a.ID)
 	h.must(err, "list account members")
-	want := byEmail(owner.Email+":"+auth.AccountOwner, v.Email+":"+auth.AccountMember, w.Email+":"+auth.AccountAdmin)
+	want := byEmail(owner.Email+":"+roles.AccountOwner, v.Email+":"+roles.AccountMember, w.Email+":"+roles.AccountAdmin)
 	if !slices.Equal(memberRoles(got), want) {
 		t.Errorf("members %v, want %v", memberRoles(got), want)
 	}
@@ -599,20 +620,20 @@ func testChangeAccountMember(t *testing.T, h *harness) {
 	owner, a := h.user()
 	_, b := h.user()
 	v := h.userOnly()
-	h.member(a, v, auth.AccountMember)
+	h.member(a, v, roles.AccountMember)
 	// decide sees the membership as it is: the actor's role, the user's,
 	// and the number of owners.
 	var seen store.AccountMembership
 	h.must(h.s.ChangeAccountMember(h.ctx, a.ID, owner.ID, v.ID, func(m store.AccountMembership) (string, error) {
 		seen = m
-		return auth.AccountAdmin, nil // a second change sets the role
+		return roles.AccountAdmin, nil // a second change sets the role
 	}), "change the role")
-	if want := (store.AccountMembership{ActorRole: auth.AccountOwner, Role: auth.AccountMember, Owners: 1}); seen != want {
+	if want := (store.AccountMembership{ActorRole: roles.AccountOwner, Role: roles.AccountMember, Owners: 1}); seen != want {
 		t.Errorf("decide saw %+v, want %+v", seen, want)
 	}
 	got, err := h.s.ListAccountMembers(h.ctx, a.ID)
 	h.must(err, "list account members")
-	want := byEmail(owner.Email+":"+auth.AccountOwner, v.Email+":"+auth.AccountAdmin)
+	want := byEmail(owner.Email+":"+roles.AccountOwner, v.Email+":"+roles.AccountAdmin)
 	if !slices.Equal(memberRoles(got), want) {
 		t.Errorf("members %v, want %v", memberRoles(got), want)
 	}
@@ -624,18 +645,18 @@ func testChangeAccountMember(t *testing.T, h *harness) {
 	if err := h.s.ChangeAccountMember(h.ctx, a.ID, owner.ID, v.ID, func(store.AccountMembership) (string, error) { return "", no }); err != no {
 		t.Errorf("a refused change answered %v, want decide's error", err)
 	}
-	if role, err := h.s.AccountRole(h.ctx, a.ID, v.ID); err != nil || role != auth.AccountAdmin {
+	if role, err := h.s.AccountRole(h.ctx, a.ID, v.ID); err != nil || role != roles.AccountAdmin {
 		t.Errorf("role after a refused change %q (%v)", role, err)
 	}
-	h.wantNotFound(h.s.ChangeAccountMember(h.ctx, newID(), owner.ID, v.ID, func(store.AccountMembership) (string, error) { return auth.AccountMember, nil }),
+	h.wantNotFound(h.s.ChangeAccountMember(h.ctx, newID(), owner.ID, v.ID, func(store.AccountMembership) (string, error) { return roles.AccountMember, nil }),
 		"change a member of an unknown account")
 
 	// Removing a member (decide returns "") leaves the account and its
 	// workspaces, and nothing else.
-	h.member(b, v, auth.AccountMember)
+	h.member(b, v, roles.AccountMember)
 	wa, wb := h.workspaceIn(a, nil), h.workspaceIn(b, nil)
-	h.must(h.s.SetWorkspaceMember(h.ctx, wa.ID, v.ID, auth.WorkspaceDeveloper), "set workspace member")
-	h.must(h.s.SetWorkspaceMember(h.ctx, wb.ID, v.ID, auth.WorkspaceDeveloper), "set workspace member")
+	h.must(h.s.SetWorkspaceMember(h.ctx, wa.ID, v.ID, roles.WorkspaceDeveloper), "set workspace member")
+	h.must(h.s.SetWorkspaceMember(h.ctx, wb.ID, v.ID, roles.WorkspaceDeveloper), "set workspace member")
 
 	h.must(h.leave(a, v), "remove account member")
 	if role, err := h.s.AccountRole(h.ctx, a.ID, v.ID); err != nil || role != "" {
@@ -644,10 +665,10 @@ func testChangeAccountMember(t *testing.T, h *harness) {
 	if role, err := h.s.WorkspaceRole(h.ctx, v.ID, wa.ID); err != nil || role != "" {
 		t.Errorf("role in the account's workspace after removal %q (%v)", role, err)
 	}
-	if role, err := h.s.WorkspaceRole(h.ctx, v.ID, wb.ID); err != nil || role != auth.WorkspaceDeveloper {
+	if role, err := h.s.WorkspaceRole(h.ctx, v.ID, wb.ID); err != nil || role != roles.WorkspaceDeveloper {
 		t.Errorf("role in another account's workspace after removal %q (%v)", role, err)
 	}
-	if role, err := h.s.AccountRole(h.ctx, b.ID, v.ID); err != nil || role != auth.AccountMember {
+	if role, err := h.s.AccountRole(h.ctx, b.ID, v.ID); err != nil || role != roles.AccountMember {
 		t.Errorf("role in another account after removal %q (%v)", role, err)
 	}
 }
@@ -656,15 +677,15 @@ func testListWorkspaceMembers(t *testing.T, h *harness) {
 	_, a := h.user()
 	ws, other := h.workspaceIn(a, nil), h.workspaceIn(a, nil)
 	v, w := h.userOnly(), h.userOnly()
-	h.member(a, v, auth.AccountMember)
-	h.member(a, w, auth.AccountMember)
-	h.must(h.s.SetWorkspaceMember(h.ctx, ws.ID, w.ID, auth.WorkspaceViewer), "set workspace member")
-	h.must(h.s.SetWorkspaceMember(h.ctx, ws.ID, v.ID, auth.WorkspaceDeveloper), "set workspace member")
-	h.must(h.s.SetWorkspaceMember(h.ctx, other.ID, v.ID, auth.WorkspaceRunner), "set workspace member")
+	h.member(a, v, roles.AccountMember)
+	h.member(a, w, roles.AccountMember)
+	h.must(h.s.SetWorkspaceMember(h.ctx, ws.ID, w.ID, roles.WorkspaceViewer), "set workspace member")
+	h.must(h.s.SetWorkspaceMember(h.ctx, ws.ID, v.ID, roles.WorkspaceDeveloper), "set workspace member")
+	h.must(h.s.SetWorkspaceMember(h.ctx, other.ID, v.ID, roles.WorkspaceRunner), "set workspace member")
 	// Direct members only: the account's owner reaches it, but is not one.
 	got, err := h.s.ListWorkspaceMembers(h.ctx, ws.ID)
 	h.must(err, "list workspace members")
-	want := byEmail(v.Email+":"+auth.WorkspaceDeveloper, w.Email+":"+auth.WorkspaceViewer)
+	want := byEmail(v.Email+":"+roles.WorkspaceDeveloper, w.Email+":"+roles.WorkspaceViewer)
 	if !slices.Equal(memberRoles(got), want) {
 		t.Errorf("members %v, want %v", memberRoles(got), want)
 	}
@@ -674,13 +695,13 @@ func testSetWorkspaceMember(t *testing.T, h *harness) {
 	_, a := h.user()
 	ws, other := h.workspaceIn(a, nil), h.workspaceIn(a, nil)
 	v := h.userOnly()
-	h.member(a, v, auth.AccountMember)
-	h.must(h.s.SetWorkspaceMember(h.ctx, ws.ID, v.ID, auth.WorkspaceViewer), "set workspace member")
-	h.must(h.s.SetWorkspaceMember(h.ctx, ws.ID, v.ID, auth.WorkspaceRunner), "change the role")
-	if got, err := h.s.ListWorkspaceMembers(h.ctx, ws.ID); err != nil || !slices.Equal(memberRoles(got), []string{v.Email + ":" + auth.WorkspaceRunner}) {
+	h.member(a, v, roles.AccountMember)
+	h.must(h.s.SetWorkspaceMember(h.ctx, ws.ID, v.ID, roles.WorkspaceViewer), "set workspace member")
+	h.must(h.s.SetWorkspaceMember(h.ctx, ws.ID, v.ID, roles.WorkspaceRunner), "change the role")
+	if got, err := h.s.ListWorkspaceMembers(h.ctx, ws.ID); err != nil || !slices.Equal(memberRoles(got), []string{v.Email + ":" + roles.WorkspaceRunner}) {
 		t.Errorf("members after a role change: %v (%v)", memberRoles(got), err)
 	}
-	if role, err := h.s.WorkspaceRole(h.ctx, v.ID, ws.ID); err != nil || role != auth.WorkspaceRunner {
+	if role, err := h.s.WorkspaceRole(h.ctx, v.ID, ws.ID); err != nil || role != roles.WorkspaceRunner {
 		t.Errorf("role %q (%v)", role, err)
 	}
 	if role, err := h.s.WorkspaceRole(h.ctx, v.ID, other.ID); err != nil || role != "" {
@@ -695,16 +716,16 @@ func testSetWorkspaceMemberInAccount(t *testing.T, h *harness) {
 	_, b := h.user()
 	ws := h.workspaceIn(a, nil)
 	inside, outside := h.userOnly(), h.userOnly()
-	h.member(a, inside, auth.AccountMember)
-	h.member(b, outside, auth.AccountMember)
-	h.must(h.s.SetWorkspaceMemberInAccount(h.ctx, ws.ID, inside.ID, auth.WorkspaceRunner), "add an account member")
-	if role, err := h.s.WorkspaceRole(h.ctx, inside.ID, ws.ID); err != nil || role != auth.WorkspaceRunner {
+	h.member(a, inside, roles.AccountMember)
+	h.member(b, outside, roles.AccountMember)
+	h.must(h.s.SetWorkspaceMemberInAccount(h.ctx, ws.ID, inside.ID, roles.WorkspaceRunner), "add an account member")
+	if role, err := h.s.WorkspaceRole(h.ctx, inside.ID, ws.ID); err != nil || role != roles.WorkspaceRunner {
 		t.Errorf("account member's role %q (%v)", role, err)
 	}
-	h.wantNotFound(h.s.SetWorkspaceMemberInAccount(h.ctx, ws.ID, outside.ID, auth.WorkspaceRunner), "add a user of another account")
-	h.wantNotFound(h.s.SetWorkspaceMemberInAccount(h.ctx, ws.ID, newID(), auth.WorkspaceRunner), "add an unknown user")
-	h.wantNotFound(h.s.SetWorkspaceMemberInAccount(h.ctx, newID(), inside.ID, auth.WorkspaceRunner), "add to an unknown workspace")
-	if got, err := h.s.ListWorkspaceMembers(h.ctx, ws.ID); err != nil || !slices.Equal(memberRoles(got), []string{inside.Email + ":" + auth.WorkspaceRunner}) {
+	h.wantNotFound(h.s.SetWorkspaceMemberInAccount(h.ctx, ws.ID, outside.ID, roles.WorkspaceRunner), "add a user of another account")
+	h.wantNotFound(h.s.SetWorkspaceMemberInAccount(h.ctx, ws.ID, newID(), roles.WorkspaceRunner), "add an unknown user")
+	h.wantNotFound(h.s.SetWorkspaceMemberInAccount(h.ctx, newID(), inside.ID, roles.WorkspaceRunner), "add to an unknown workspace")
+	if got, err := h.s.ListWorkspaceMembers(h.ctx, ws.ID); err != nil || !slices.Equal(memberRoles(got), []string{inside.Email + ":" + roles.WorkspaceRunner}) {
 		t.Errorf("members %v (%v), want only the account member", memberRoles(got), err)
 	}
 }
@@ -713,17 +734,17 @@ func testRemoveWorkspaceMember(t *testing.T, h *harness) {
 	_, a := h.user()
 	ws, other := h.workspaceIn(a, nil), h.workspaceIn(a, nil)
 	v := h.userOnly()
-	h.member(a, v, auth.AccountMember)
-	h.must(h.s.SetWorkspaceMember(h.ctx, ws.ID, v.ID, auth.WorkspaceViewer), "set workspace member")
-	h.must(h.s.SetWorkspaceMember(h.ctx, other.ID, v.ID, auth.WorkspaceViewer), "set workspace member")
+	h.member(a, v, roles.AccountMember)
+	h.must(h.s.SetWorkspaceMember(h.ctx, ws.ID, v.ID, roles.WorkspaceViewer), "set workspace member")
+	h.must(h.s.SetWorkspaceMember(h.ctx, other.ID, v.ID, roles.WorkspaceViewer), "set workspace member")
 	h.must(h.s.RemoveWorkspaceMember(h.ctx, ws.ID, v.ID), "remove workspace member")
 	if role, err := h.s.WorkspaceRole(h.ctx, v.ID, ws.ID); err != nil || role != "" {
 		t.Errorf("role after removal %q (%v)", role, err)
 	}
-	if role, err := h.s.WorkspaceRole(h.ctx, v.ID, other.ID); err != nil || role != auth.WorkspaceViewer {
+	if role, err := h.s.WorkspaceRole(h.ctx, v.ID, other.ID); err != nil || role != roles.WorkspaceViewer {
 		t.Errorf("role in another workspace after removal %q (%v)", role, err)
 	}
-	if role, err := h.s.AccountRole(h.ctx, a.ID, v.ID); err != nil || role != auth.AccountMember {
+	if role, err := h.s.AccountRole(h.ctx, a.ID, v.ID); err != nil || role != roles.AccountMember {
 		t.Errorf("account role after leaving a workspace %q (%v)", role, err)
 	}
 	h.wantNotFound(h.s.RemoveWorkspaceMember(h.ctx, ws.ID, v.ID), "remove again")

@@ -1,4 +1,4 @@
-package events
+package orchestration
 
 import (
 	"encoding/json"
@@ -20,7 +20,7 @@ const maxStateMessage = 100_000
 // /events/out (for cancellation, for instance).
 func FlowRunStateEvent(run *model.FlowRun, flow *model.Flow, parentTask *model.TaskRun, initial, validated *model.State) *model.Event {
 	resource := model.Resource{
-		"prefect.resource.id":     flowRunPrefix + run.ID.String(),
+		"prefect.resource.id":     model.FlowRunResource + run.ID.String(),
 		"prefect.resource.name":   run.Name,
 		"prefect.run-count":       strconv.Itoa(run.RunCount),
 		"prefect.state-message":   truncate(validated.Message),
@@ -49,7 +49,7 @@ func FlowRunStateEvent(run *model.FlowRun, flow *model.Flow, parentTask *model.T
 			"prefect.resource.role": "work-pool", "prefect.resource.name": *run.WorkPoolName})
 	}
 	if parentTask != nil {
-		related = append(related, model.Resource{"prefect.resource.id": taskRunPrefix + parentTask.ID.String(),
+		related = append(related, model.Resource{"prefect.resource.id": model.TaskRunResource + parentTask.ID.String(),
 			"prefect.resource.role": "task-run", "prefect.resource.name": parentTask.Name})
 		for _, t := range parentTask.Tags {
 			tags[t] = true

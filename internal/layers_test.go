@@ -1,0 +1,170 @@
+package internal
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// layers ranks every package of the module, relative to the module path:
+// a package may import only packages of a lower rank, so imports point down
+// cli → server → api/ui → tenancy → auth/events → store → orchestration →
+// model (docs/architecture.md). Packages of one rank may not import each
+// other. A new package must be placed here, or TestLayers fails.
+var layers = map[string]int{
+	"cmd/praetor": 100,
+	"compat":      100, // tests only: they drive the binary
+	"bench":       100, // tests only
+	"internal":    100, // this check
+
+	"internal/cli":    90,
+	"internal/server": 80,
+
+	"internal/api": 70,
+	"internal/ui":  70,
+
+	// Background services, started by the server; they work through the
+	// layers below, never through the API.
+	"internal/services": 65,
+
+	"internal/tenancy": 60,
+
+	"internal/httpx": 55, // what API and UI share over HTTP
+
+	"internal/auth":     50,
+	"internal/events":   50,
+	"internal/rungraph": 50,
+
+	"internal/store/sqlstore":  42,
+	"internal/store/storetest": 42,
+	// Below tenancy and auth, which use its application error type.
+	"internal/store": 40,
+
+	"internal/orchestration": 30,
+
+	"internal/testdb": 12,
+
+	// Leaves.
+	"internal/model":   10,
+	"internal/roles":   10,
+	"internal/clock":   10,
+	"internal/metrics": 10,
+	"internal/testenv": 10,
+}
+
+type goPackage struct {
+	ImportPath string
+	Imports    []string
+}
+
+// TestLayers fails if a package imports one of its own rank or above, or if
+// a package of the module has no rank.
+func TestLayers(t *testing.T) {
+	module, pkgs := listPackages(t)
+	if msgs := checkLayers(module, pkgs, layers); len(msgs) > 0 {
+		t.Errorf("layering violations (see the layers table in internal/layers_test.go):\n%s", strings.Join(msgs, "\n"))
+	}
+}
+
+// TestLayersCatchesUpwardImports checks the check: an upward import, a
+// sideways one and an unplaced package are each reported.
+func TestLayersCatchesUpwardImports(t *testing.T) {
+	const m = "example.com/m"
+	pkgs := []goPackage{
+		{ImportPath: m + "/internal/store/sqlstore", Imports: []string{"fmt", m + "/internal/auth", m + "/internal/model"}},
+		{ImportPath: m + "/internal/api", Imports: []string{m + "/internal/ui"}},
+		{ImportPath: m + "/internal/newthing", Imports: []string{m + "/internal/model"}},
+		{ImportPath: m + "/internal/model"},
+	}
+	got := checkLayers(m, pkgs, layers)
+	want := []string{
+		"internal/api (rank 70) imports internal/ui (rank 70)",
+		"internal/newthing has no rank",
+		"internal/store/sqlstore (rank 42) imports internal/auth (rank 50)",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("violations:\n got %q\nwant %q", got, want)
+	}
+}
+
+// checkLayers returns the violations of ranks by pkgs, sorted. Imports from
+// outside the module are not ranked.
+func checkLayers(module string, pkgs []goPackage, ranks map[string]int) []string {
+	var msgs []string
+	rel := func(path string) (string, bool) {
+		if path == module {
+			return "", true
+		}
+		return strings.CutPrefix(path, module+"/")
+	}
+	for _, p := range pkgs {
+		name, _ := rel(p.ImportPath)
+		rank, ok := ranks[name]
+		if !ok {
+			msgs = append(msgs, name+" has no rank")
+			continue
+		}
+		for _, imp := range p.Imports {
+			dep, inModule := rel(imp)
+			if !inModule {
+				continue
+			}
+			depRank, ok := ranks[dep]
+			if ok && depRank < rank {
+				continue
+			}
+			if !ok {
+				msgs = append(msgs, name+" imports "+dep+", which has no rank")
+				continue
+			}
+			msgs = append(msgs, fmt.Sprintf("%s (rank %d) imports %s (rank %d)", name, rank, dep, depRank))
+		}
+	}
+	slices.Sort(msgs)
+	return msgs
+}
+
+// listPackages lists the module's packages with their non-test imports.
+func listPackages(t *testing.T) (string, []goPackage) {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to list packages: %v", err)
+	}
+	run := func(args ...string) []byte {
+		t.Helper()
+		cmd := exec.CommandContext(t.Context(), goBin, args...)
+		cmd.Dir = ".." // the module root
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		}
+		return out
+	}
+	module := strings.TrimSpace(string(run("list", "-m")))
+	dec := json.NewDecoder(bytes.NewReader(run("list", "-json=ImportPath,Imports", "./...")))
+	var pkgs []goPackage
+	for {
+		var p goPackage
+		err := dec.Decode(&p)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("decode go list: %v", err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	if len(pkgs) == 0 {
+		t.Fatal("go list found no packages")
+	}
+	return module, pkgs
+}
