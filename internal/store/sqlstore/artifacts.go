@@ -43,7 +43,7 @@ func metadataArg(m map[string]any) any {
 
 // CreateArtifact inserts a, filling its id and timestamps.
 func (db *DB) CreateArtifact(ctx context.Context, ws uuid.UUID, a *model.Artifact) error {
-	now := model.Now()
+	now := model.At(db.now())
 	a.ID = uuid.Must(uuid.NewV7())
 	a.Created, a.Updated = now, now
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -160,7 +160,7 @@ func (db *DB) UpdateArtifact(ctx context.Context, ws, id uuid.UUID, patch func(*
 		if err := patch(a); err != nil {
 			return err
 		}
-		a.Updated = model.Now()
+		a.Updated = model.At(db.now())
 		_, err = tx.ExecContext(ctx, db.d.rebind(`UPDATE artifacts SET data = ?, description = ?, metadata = ?, updated = ? WHERE workspace_id = ? AND id = ?`),
 			mustJSON(a.Data), a.Description, metadataArg(a.Metadata), db.d.time(a.Updated), ws, id)
 		if err != nil {

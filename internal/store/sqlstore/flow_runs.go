@@ -88,7 +88,7 @@ func (j nullStateType) Scan(v any) error {
 	return nil
 }
 
-func scanFlowRun(row scanner) (*model.FlowRun, error) {
+func (db *DB) scanFlowRun(row scanner) (*model.FlowRun, error) {
 	var (
 		r                model.FlowRun
 		ss               stateScan
@@ -109,7 +109,7 @@ func scanFlowRun(row scanner) (*model.FlowRun, error) {
 	r.State = ss.state()
 	r.Created, r.Updated = created.T, updated.T
 	normalizeFlowRun(&r)
-	orchestration.Estimate(&r.RunTracking, time.Now())
+	orchestration.Estimate(&r.RunTracking, db.now())
 	return &r, nil
 }
 
@@ -157,7 +157,7 @@ func (db *DB) CreateFlowRun(ctx context.Context, ws uuid.UUID, r *model.FlowRun,
 				return err
 			}
 		}
-		now := model.Now()
+		now := model.At(db.now())
 		r.Created, r.Updated = now, now
 		normalizeFlowRun(r)
 		res, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO flow_runs (id, workspace_id, flow_id, name, run_count, total_run_time,
@@ -218,7 +218,7 @@ func (db *DB) lockFlowRun(ctx context.Context, q queryer, ws uuid.UUID, cond str
 	if err := db.lockRows(ctx, q, "flow_runs", "fr", ws, cond, args); err != nil {
 		return nil, err
 	}
-	r, err := scanFlowRun(q.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowRunColumns+flowRunFrom+` WHERE fr.workspace_id = ? AND `+cond),
+	r, err := db.scanFlowRun(q.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowRunColumns+flowRunFrom+` WHERE fr.workspace_id = ? AND `+cond),
 		append([]any{ws}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Flow run")
@@ -246,7 +246,7 @@ func (db *DB) lockRows(ctx context.Context, q queryer, table, alias string, ws u
 
 // GetFlowRun returns a flow run with its current state.
 func (db *DB) GetFlowRun(ctx context.Context, ws, id uuid.UUID) (*model.FlowRun, error) {
-	r, err := scanFlowRun(db.read.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowRunColumns+flowRunFrom+` WHERE fr.workspace_id = ? AND fr.id = ?`), ws, id))
+	r, err := db.scanFlowRun(db.read.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowRunColumns+flowRunFrom+` WHERE fr.workspace_id = ? AND fr.id = ?`), ws, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Flow run")
 	}
@@ -349,7 +349,7 @@ func (db *DB) ListFlowRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) 
 	if err != nil {
 		return nil, fmt.Errorf("list flow runs: %w", err)
 	}
-	return collect(rows, scanFlowRun)
+	return collect(rows, db.scanFlowRun)
 }
 
 // CountFlowRuns counts the flow runs matching q.
@@ -374,7 +374,7 @@ func (db *DB) UpdateFlowRun(ctx context.Context, ws, id uuid.UUID, patch func(*m
 
 // saveFlowRun writes every mutable column of r.
 func (db *DB) saveFlowRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.FlowRun) error {
-	r.Updated = model.Now()
+	r.Updated = model.At(db.now())
 	normalizeFlowRun(r)
 	_, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE flow_runs SET name = ?, state_id = ?, state_type = ?, state_name = ?,
 		state_timestamp = ?, run_count = ?, expected_start_time = ?, next_scheduled_start_time = ?, start_time = ?, end_time = ?,

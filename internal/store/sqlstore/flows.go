@@ -36,7 +36,7 @@ func scanFlow(row scanner) (*model.Flow, error) {
 func (db *DB) UpsertFlow(ctx context.Context, ws uuid.UUID, f *model.Flow) (bool, error) {
 	var created bool
 	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		now := model.Now()
+		now := model.At(db.now())
 		res, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO flows (id, workspace_id, name, tags, labels, created, updated)
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id, name) DO NOTHING`),
 			uuid.Must(uuid.NewV7()), ws, f.Name, mustJSON(f.Tags), mustJSON(f.Labels), db.d.time(now), db.d.time(now))
@@ -137,7 +137,7 @@ func (db *DB) CountFlows(ctx context.Context, ws uuid.UUID, q store.RunQuery) (i
 
 // UpdateFlow replaces a flow's tags.
 func (db *DB) UpdateFlow(ctx context.Context, ws, id uuid.UUID, tags []string) error {
-	return db.execOne(ctx, "Flow", `UPDATE flows SET tags = ?, updated = ? WHERE workspace_id = ? AND id = ?`, mustJSON(tags), db.d.time(model.Now()), ws, id)
+	return db.execOne(ctx, "Flow", `UPDATE flows SET tags = ?, updated = ? WHERE workspace_id = ? AND id = ?`, mustJSON(tags), db.d.time(model.At(db.now())), ws, id)
 }
 
 // DeleteFlow deletes a flow and, by cascade, its runs.

@@ -21,7 +21,7 @@ func (db *DB) CreateLogs(ctx context.Context, ws uuid.UUID, logs []*model.Log) e
 	if len(logs) == 0 {
 		return nil
 	}
-	now := model.Now()
+	now := model.At(db.now())
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for start := 0; start < len(logs); start += insertChunk {
 			chunk := logs[start:min(start+insertChunk, len(logs))]

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/model"
@@ -24,7 +23,7 @@ const taskRunColumns = `tr.id, tr.flow_run_id, tr.name, tr.task_key, tr.dynamic_
 const taskRunFrom = ` FROM task_runs tr LEFT JOIN task_run_states s
 	ON s.id = tr.state_id AND s.workspace_id = tr.workspace_id AND s.task_run_id = tr.id`
 
-func scanTaskRun(row scanner) (*model.TaskRun, error) {
+func (db *DB) scanTaskRun(row scanner) (*model.TaskRun, error) {
 	var (
 		r                          model.TaskRun
 		ss                         stateScan
@@ -43,7 +42,7 @@ func scanTaskRun(row scanner) (*model.TaskRun, error) {
 	r.CacheExpiration = cacheExp.ptr()
 	r.Created, r.Updated = created.T, updated.T
 	normalizeTaskRun(&r)
-	orchestration.Estimate(&r.RunTracking, time.Now())
+	orchestration.Estimate(&r.RunTracking, db.now())
 	return &r, nil
 }
 
@@ -90,7 +89,7 @@ func (db *DB) CreateTaskRun(ctx context.Context, ws uuid.UUID, r *model.TaskRun,
 }
 
 func (db *DB) insertTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.TaskRun) error {
-	now := model.Now()
+	now := model.At(db.now())
 	r.Created, r.Updated = now, now
 	normalizeTaskRun(r)
 	_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO task_runs (id, workspace_id, flow_run_id, name, task_key, dynamic_key,
@@ -117,7 +116,7 @@ func (db *DB) lockTaskRun(ctx context.Context, q queryer, ws uuid.UUID, cond str
 }
 
 func (db *DB) readTaskRun(ctx context.Context, q queryer, ws uuid.UUID, cond string, args ...any) (*model.TaskRun, error) {
-	r, err := scanTaskRun(q.QueryRowContext(ctx, db.d.rebind(`SELECT `+taskRunColumns+taskRunFrom+` WHERE tr.workspace_id = ? AND `+cond),
+	r, err := db.scanTaskRun(q.QueryRowContext(ctx, db.d.rebind(`SELECT `+taskRunColumns+taskRunFrom+` WHERE tr.workspace_id = ? AND `+cond),
 		append([]any{ws}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Task run")
@@ -207,7 +206,7 @@ func (db *DB) ListTaskRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) 
 	if err != nil {
 		return nil, fmt.Errorf("list task runs: %w", err)
 	}
-	return collect(rows, scanTaskRun)
+	return collect(rows, db.scanTaskRun)
 }
 
 // CountTaskRuns counts the task runs matching q.
@@ -231,7 +230,7 @@ func (db *DB) UpdateTaskRun(ctx context.Context, ws, id uuid.UUID, patch func(*m
 }
 
 func (db *DB) saveTaskRun(ctx context.Context, q queryer, ws uuid.UUID, r *model.TaskRun) error {
-	r.Updated = model.Now()
+	r.Updated = model.At(db.now())
 	normalizeTaskRun(r)
 	_, err := q.ExecContext(ctx, db.d.rebind(`UPDATE task_runs SET name = ?, cache_key = ?, cache_expiration = ?, task_version = ?,
 		empirical_policy = ?, tags = ?, labels = ?, task_inputs = ?, state_id = ?, state_type = ?, state_name = ?,

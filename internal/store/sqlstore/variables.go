@@ -36,7 +36,7 @@ func scanVariable(row scanner) (*model.Variable, error) {
 
 // CreateVariable inserts v, filling its id and timestamps.
 func (db *DB) CreateVariable(ctx context.Context, ws uuid.UUID, v *model.Variable) error {
-	now := model.Now()
+	now := model.At(db.now())
 	v.ID = uuid.Must(uuid.NewV7())
 	v.Created, v.Updated = now, now
 	if v.Tags == nil {
@@ -135,7 +135,7 @@ func (db *DB) UpdateVariable(ctx context.Context, ws, id uuid.UUID, patch func(*
 		if err := patch(v); err != nil {
 			return err
 		}
-		v.Updated = model.Now()
+		v.Updated = model.At(db.now())
 		if v.Tags == nil {
 			v.Tags = []string{}
 		}
