@@ -98,8 +98,8 @@ func openSQLite(ctx context.Context, path, synchronous string, log *slog.Logger,
 // savepoint so a failing one rolls back alone, commits once, then answers
 // every request. Under load this turns many small commits into one fsync.
 type groupCommitter struct {
-	db      *sql.DB
-	log     *slog.Logger
+	db  *sql.DB
+	log *slog.Logger
 	// observe, when set, is told of each committed batch.
 	observe func(size int, took time.Duration)
 	queue   chan *writeRequest
