@@ -278,3 +278,18 @@ func (g *groupCommitter) close() error {
 	_, err := g.db.Exec("PRAGMA optimize")
 	return errors.Join(err, g.db.Close())
 }
+
+// Optimize refreshes SQLite's planner statistics where they are stale, as
+// SQLite advises long-lived connections to do every few hours (Close runs
+// it too). PostgreSQL's autovacuum keeps its own statistics: nothing to do.
+func (db *DB) Optimize(ctx context.Context) error {
+	if _, ok := db.writer.(*groupCommitter); !ok {
+		return nil
+	}
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "PRAGMA optimize"); err != nil {
+			return fmt.Errorf("optimize: %w", err)
+		}
+		return nil
+	})
+}
