@@ -183,7 +183,7 @@ func (u *UI) flowRunPage(q *request) error {
 	base := WorkspaceURL(q.Workspace)
 	p := flowRunPage{Base: base, ID: run.ID.String(), LiveURL: base + "/runs/flow-run/" + run.ID.String() + "/live",
 		Parameters: prettyJSON(run.Parameters), LevelOptions: levelOptions(level)}
-	now := time.Now()
+	now := u.Clock.Now()
 	if p.Header, err = u.runHeaderOf(q, run, now); err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ func (u *UI) flowRunLive(q *request) error {
 	if err != nil {
 		return err
 	}
-	now := time.Now()
+	now := u.Clock.Now()
 	var data any
 	part := q.r.PathValue("part")
 	switch part {

@@ -80,7 +80,7 @@ func (u *UI) taskRunPage(q *request) error {
 	level := parseLevel(q.r.URL.Query().Get("level"))
 	base := WorkspaceURL(q.Workspace)
 	p := taskRunPage{Base: base, LiveURL: base + "/runs/task-run/" + tr.ID.String() + "/live", LevelOptions: levelOptions(level)}
-	now := time.Now()
+	now := u.Clock.Now()
 	if p.Header, err = u.taskHeaderOf(q, tr, now); err != nil {
 		return err
 	}
@@ -96,7 +96,7 @@ func (u *UI) taskRunLive(q *request) error {
 	if err != nil {
 		return err
 	}
-	now := time.Now()
+	now := u.Clock.Now()
 	switch q.r.PathValue("part") {
 	case "header":
 		h, err := u.taskHeaderOf(q, tr, now)
