@@ -330,6 +330,7 @@ func (a *API) eventsIn(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
+	defer a.Metrics.SocketOpened("events/in")()
 	defer release()
 	defer conn.CloseNow()
 	conn.SetReadLimit(maxEventBytes + 4096)
@@ -393,6 +394,7 @@ func (a *API) eventsOut(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
+	defer a.Metrics.SocketOpened("events/out")()
 	defer release()
 	defer conn.CloseNow()
 	conn.SetReadLimit(maxFilterBytes)
