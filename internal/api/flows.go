@@ -14,7 +14,7 @@ func (a *API) flowRoutes() {
 	a.route("GET", "/flows/name/{name}", "read:flow", a.readFlowByName)
 	a.route("PATCH", "/flows/{id}", "update:flow", a.updateFlow)
 	a.route("DELETE", "/flows/{id}", "delete:flow", deleteByID(a.Store.DeleteFlow, "Flow not found"))
-	a.route("POST", "/flows/filter", "read:flow", query(runQuery(flowSorts), a.Store.ListFlows))
+	a.route("POST", "/flows/filter", "read:flow", query(runQuery(store.FlowSorts), a.Store.ListFlows))
 	a.route("POST", "/flows/count", "read:flow", query(runQuery(nil), a.Store.CountFlows))
 }
 

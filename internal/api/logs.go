@@ -61,7 +61,7 @@ func (a *API) filterLogs(w http.ResponseWriter, r *http.Request) error {
 	if err := checkPage(body, q.Limit, q.Offset); err != nil {
 		return err
 	}
-	if err := checkSort(body, q.Sort, logSorts); err != nil {
+	if err := checkSort(body, q.Sort, store.LogSorts); err != nil {
 		return err
 	}
 	logs, err := a.Store.ListLogs(r.Context(), workspaceID(r), q)

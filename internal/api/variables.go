@@ -248,7 +248,7 @@ func (a *API) filterVariables(w http.ResponseWriter, r *http.Request) error {
 	if err := checkPage(body, q.Limit, q.Offset); err != nil {
 		return err
 	}
-	if err := checkSort(body, q.Sort, variableSorts); err != nil {
+	if err := checkSort(body, q.Sort, store.VariableSorts); err != nil {
 		return err
 	}
 	vars, err := a.Store.ListVariables(r.Context(), workspaceID(r), q)

@@ -79,12 +79,12 @@ func (db *DB) getArtifact(ctx context.Context, q queryer, lock string, ws, id uu
 // artifactSorts orders keys with NULLs first ascending and last descending on
 // both engines, as Prefect does on SQLite.
 var artifactSorts = map[string]string{
-	"":             "a.id DESC",
-	"ID_DESC":      "a.id DESC",
-	"KEY_ASC":      "a.key ASC NULLS FIRST, a.id DESC",
-	"KEY_DESC":     "a.key DESC NULLS LAST, a.id DESC",
-	"CREATED_DESC": "a.created DESC, a.id DESC",
-	"UPDATED_DESC": "a.updated DESC, a.id DESC",
+	"":                    "a.id DESC",
+	store.SortIDDesc:      "a.id DESC",
+	store.SortKeyAsc:      "a.key ASC NULLS FIRST, a.id DESC",
+	store.SortKeyDesc:     "a.key DESC NULLS LAST, a.id DESC",
+	store.SortCreatedDesc: "a.created DESC, a.id DESC",
+	store.SortUpdatedDesc: "a.updated DESC, a.id DESC",
 }
 
 // latestArtifact is a condition: a has a key and no newer artifact shares it.

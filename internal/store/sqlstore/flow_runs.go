@@ -256,16 +256,16 @@ func (db *DB) GetFlowRun(ctx context.Context, ws, id uuid.UUID) (*model.FlowRun,
 // flowRunSorts puts runs without a start, end or next scheduled time last,
 // on both engines (SQLite's default puts NULLs first when ascending).
 var flowRunSorts = map[string]string{
-	"":                              "fr.id DESC",
-	"ID_DESC":                       "fr.id DESC",
-	"START_TIME_ASC":                "fr.start_time ASC NULLS LAST, fr.id",
-	"START_TIME_DESC":               "fr.start_time DESC NULLS LAST, fr.id",
-	"EXPECTED_START_TIME_ASC":       "fr.expected_start_time ASC, fr.id",
-	"EXPECTED_START_TIME_DESC":      "fr.expected_start_time DESC, fr.id",
-	"NAME_ASC":                      "fr.name ASC, fr.id",
-	"NAME_DESC":                     "fr.name DESC, fr.id",
-	"NEXT_SCHEDULED_START_TIME_ASC": "fr.next_scheduled_start_time ASC NULLS LAST, fr.id",
-	"END_TIME_DESC":                 "fr.end_time DESC NULLS LAST, fr.id",
+	"":                                  "fr.id DESC",
+	store.SortIDDesc:                    "fr.id DESC",
+	store.SortStartTimeAsc:              "fr.start_time ASC NULLS LAST, fr.id",
+	store.SortStartTimeDesc:             "fr.start_time DESC NULLS LAST, fr.id",
+	store.SortExpectedStartTimeAsc:      "fr.expected_start_time ASC, fr.id",
+	store.SortExpectedStartTimeDesc:     "fr.expected_start_time DESC, fr.id",
+	store.SortNameAsc:                   "fr.name ASC, fr.id",
+	store.SortNameDesc:                  "fr.name DESC, fr.id",
+	store.SortNextScheduledStartTimeAsc: "fr.next_scheduled_start_time ASC NULLS LAST, fr.id",
+	store.SortEndTimeDesc:               "fr.end_time DESC NULLS LAST, fr.id",
 }
 
 func (db *DB) flowRunFilter(c *clause, a string, f *store.FlowRunFilter) {

@@ -74,11 +74,11 @@ func (db *DB) getFlow(ctx context.Context, cond string, ws uuid.UUID, arg any) (
 }
 
 var flowSorts = map[string]string{
-	"":             "f.name ASC",
-	"NAME_ASC":     "f.name ASC",
-	"NAME_DESC":    "f.name DESC",
-	"CREATED_DESC": "f.created DESC, f.id DESC",
-	"UPDATED_DESC": "f.updated DESC, f.id DESC",
+	"":                    "f.name ASC",
+	store.SortNameAsc:     "f.name ASC",
+	store.SortNameDesc:    "f.name DESC",
+	store.SortCreatedDesc: "f.created DESC, f.id DESC",
+	store.SortUpdatedDesc: "f.updated DESC, f.id DESC",
 }
 
 // flowWhere builds the WHERE of a flows query: the flow filter, and flow-run

@@ -132,14 +132,14 @@ func (db *DB) GetTaskRun(ctx context.Context, ws, id uuid.UUID) (*model.TaskRun,
 // taskRunSorts puts runs without an end or next scheduled time last, as
 // flowRunSorts does.
 var taskRunSorts = map[string]string{
-	"":                              "tr.id DESC",
-	"ID_DESC":                       "tr.id DESC",
-	"EXPECTED_START_TIME_ASC":       "tr.expected_start_time ASC, tr.id",
-	"EXPECTED_START_TIME_DESC":      "tr.expected_start_time DESC, tr.id",
-	"NAME_ASC":                      "tr.name ASC, tr.id",
-	"NAME_DESC":                     "tr.name DESC, tr.id",
-	"NEXT_SCHEDULED_START_TIME_ASC": "tr.next_scheduled_start_time ASC NULLS LAST, tr.id",
-	"END_TIME_DESC":                 "tr.end_time DESC NULLS LAST, tr.id",
+	"":                                  "tr.id DESC",
+	store.SortIDDesc:                    "tr.id DESC",
+	store.SortExpectedStartTimeAsc:      "tr.expected_start_time ASC, tr.id",
+	store.SortExpectedStartTimeDesc:     "tr.expected_start_time DESC, tr.id",
+	store.SortNameAsc:                   "tr.name ASC, tr.id",
+	store.SortNameDesc:                  "tr.name DESC, tr.id",
+	store.SortNextScheduledStartTimeAsc: "tr.next_scheduled_start_time ASC NULLS LAST, tr.id",
+	store.SortEndTimeDesc:               "tr.end_time DESC NULLS LAST, tr.id",
 }
 
 func (db *DB) taskRunFilter(c *clause, a string, f *store.TaskRunFilter) {

@@ -84,11 +84,11 @@ func (db *DB) getVariable(ctx context.Context, q queryer, lock, cond string, ws 
 }
 
 var variableSorts = map[string]string{
-	"":             "v.name ASC",
-	"NAME_ASC":     "v.name ASC",
-	"NAME_DESC":    "v.name DESC",
-	"CREATED_DESC": "v.created DESC, v.id DESC",
-	"UPDATED_DESC": "v.updated DESC, v.id DESC",
+	"":                    "v.name ASC",
+	store.SortNameAsc:     "v.name ASC",
+	store.SortNameDesc:    "v.name DESC",
+	store.SortCreatedDesc: "v.created DESC, v.id DESC",
+	store.SortUpdatedDesc: "v.updated DESC, v.id DESC",
 }
 
 func (db *DB) variableWhere(ws uuid.UUID, f *store.VariableFilter) (string, []any) {
