@@ -230,3 +230,17 @@ var (
 	VariableSorts = []string{SortCreatedDesc, SortUpdatedDesc, SortNameDesc, SortNameAsc}
 	ArtifactSorts = []string{SortCreatedDesc, SortUpdatedDesc, SortIDDesc, SortKeyDesc, SortKeyAsc}
 )
+
+// Paged is a list query: its page and its sort.
+type Paged interface {
+	Page() (limit, offset int, sort string)
+}
+
+// Page returns the query's page and sort.
+func (q RunQuery) Page() (limit, offset int, sort string) { return q.Limit, q.Offset, q.Sort }
+
+// Page returns the query's page and sort.
+func (q LogQuery) Page() (limit, offset int, sort string) { return q.Limit, q.Offset, q.Sort }
+
+// Page returns the query's page and sort.
+func (q VariableQuery) Page() (limit, offset int, sort string) { return q.Limit, q.Offset, q.Sort }
