@@ -253,20 +253,7 @@ func (db *DB) GetFlowRun(ctx context.Context, ws, id uuid.UUID) (*model.FlowRun,
 	return r, err
 }
 
-// flowRunSorts puts runs without a start, end or next scheduled time last,
-// on both engines (SQLite's default puts NULLs first when ascending).
-var flowRunSorts = map[string]string{
-	"":                                  "fr.id DESC",
-	store.SortIDDesc:                    "fr.id DESC",
-	store.SortStartTimeAsc:              "fr.start_time ASC NULLS LAST, fr.id",
-	store.SortStartTimeDesc:             "fr.start_time DESC NULLS LAST, fr.id",
-	store.SortExpectedStartTimeAsc:      "fr.expected_start_time ASC, fr.id",
-	store.SortExpectedStartTimeDesc:     "fr.expected_start_time DESC, fr.id",
-	store.SortNameAsc:                   "fr.name ASC, fr.id",
-	store.SortNameDesc:                  "fr.name DESC, fr.id",
-	store.SortNextScheduledStartTimeAsc: "fr.next_scheduled_start_time ASC NULLS LAST, fr.id",
-	store.SortEndTimeDesc:               "fr.end_time DESC NULLS LAST, fr.id",
-}
+var flowRunSorts = runSorts("fr", store.FlowRunSorts)
 
 func (db *DB) flowRunFilter(c *clause, a string, f *store.FlowRunFilter) {
 	if f == nil {
@@ -341,15 +328,7 @@ func flowIDsOnly(f *store.FlowFilter) ([]uuid.UUID, bool) {
 
 // ListFlowRuns returns the flow runs matching q.
 func (db *DB) ListFlowRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) ([]*model.FlowRun, error) {
-	query, args, err := db.listFlowRunsSQL(ws, q)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list flow runs: %w", err)
-	}
-	return collect(rows, db.scanFlowRun)
+	return listRuns(ctx, db, ws, q, "flow runs", db.listFlowRunsSQL, db.scanFlowRun)
 }
 
 // CountFlowRuns counts the flow runs matching q.
@@ -360,36 +339,18 @@ func (db *DB) CountFlowRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery)
 
 // UpdateFlowRun applies patch to a flow run and saves it.
 func (db *DB) UpdateFlowRun(ctx context.Context, ws, id uuid.UUID, patch func(*model.FlowRun) error) error {
-	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		r, err := db.lockFlowRun(ctx, tx, ws, "fr.id = ?", id)
-		if err != nil {
-			return err
-		}
-		if err := patch(r); err != nil {
-			return err
-		}
-		return db.saveFlowRun(ctx, tx, ws, r)
-	})
+	return updateRun(ctx, db, ws, "fr.id = ?", id, db.lockFlowRun, patch, db.saveFlowRun)
 }
 
 // saveFlowRun writes every mutable column of r.
-func (db *DB) saveFlowRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.FlowRun) error {
-	r.Updated = model.At(db.now())
+func (db *DB) saveFlowRun(ctx context.Context, q queryer, ws uuid.UUID, r *model.FlowRun) error {
 	normalizeFlowRun(r)
-	_, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE flow_runs SET name = ?, state_id = ?, state_type = ?, state_name = ?,
-		state_timestamp = ?, run_count = ?, expected_start_time = ?, next_scheduled_start_time = ?, start_time = ?, end_time = ?,
-		total_run_time = ?, deployment_version = ?, work_queue_id = ?, work_queue_name = ?, work_pool_id = ?, work_pool_name = ?,
-		flow_version = ?, infrastructure_pid = ?, parameters = ?, context = ?, empirical_policy = ?, tags = ?, labels = ?,
-		job_variables = ?, updated = ? WHERE workspace_id = ? AND id = ?`),
-		r.Name, r.StateID, typeArg(r.StateType), r.StateName, db.timeArg(r.StateTimestamp), r.RunCount,
-		db.timeArg(r.ExpectedStartTime), db.timeArg(r.NextScheduledStartTime), db.timeArg(r.StartTime), db.timeArg(r.EndTime),
-		r.TotalRunTime, r.DeploymentVersion, r.WorkQueueID, r.WorkQueueName, r.WorkPoolID, r.WorkPoolName, r.FlowVersion,
+	return db.saveRun(ctx, q, "flow_runs", ws, r.ID, &r.RunTracking, &r.Updated, `name = ?, deployment_version = ?,
+		work_queue_id = ?, work_queue_name = ?, work_pool_id = ?, work_pool_name = ?, flow_version = ?, infrastructure_pid = ?,
+		parameters = ?, context = ?, empirical_policy = ?, tags = ?, labels = ?, job_variables = ?`,
+		r.Name, r.DeploymentVersion, r.WorkQueueID, r.WorkQueueName, r.WorkPoolID, r.WorkPoolName, r.FlowVersion,
 		r.InfrastructurePID, mustJSON(r.Parameters), mustJSON(r.Context), mustJSON(r.EmpiricalPolicy), mustJSON(r.Tags),
-		mustJSON(r.Labels), mustJSON(r.JobVariables), db.d.time(r.Updated), ws, r.ID)
-	if err != nil {
-		return fmt.Errorf("update flow run: %w", err)
-	}
-	return nil
+		mustJSON(r.Labels), mustJSON(r.JobVariables))
 }
 
 func typeArg(t *model.StateType) any {

@@ -129,18 +129,7 @@ func (db *DB) GetTaskRun(ctx context.Context, ws, id uuid.UUID) (*model.TaskRun,
 	return db.readTaskRun(ctx, db.read, ws, "tr.id = ?", id)
 }
 
-// taskRunSorts puts runs without an end or next scheduled time last, as
-// flowRunSorts does.
-var taskRunSorts = map[string]string{
-	"":                                  "tr.id DESC",
-	store.SortIDDesc:                    "tr.id DESC",
-	store.SortExpectedStartTimeAsc:      "tr.expected_start_time ASC, tr.id",
-	store.SortExpectedStartTimeDesc:     "tr.expected_start_time DESC, tr.id",
-	store.SortNameAsc:                   "tr.name ASC, tr.id",
-	store.SortNameDesc:                  "tr.name DESC, tr.id",
-	store.SortNextScheduledStartTimeAsc: "tr.next_scheduled_start_time ASC NULLS LAST, tr.id",
-	store.SortEndTimeDesc:               "tr.end_time DESC NULLS LAST, tr.id",
-}
+var taskRunSorts = runSorts("tr", store.TaskRunSorts)
 
 func (db *DB) taskRunFilter(c *clause, a string, f *store.TaskRunFilter) {
 	if f == nil {
@@ -198,15 +187,7 @@ func (db *DB) listTaskRunsSQL(ws uuid.UUID, q store.RunQuery) (string, []any, er
 
 // ListTaskRuns returns the task runs matching q.
 func (db *DB) ListTaskRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) ([]*model.TaskRun, error) {
-	query, args, err := db.listTaskRunsSQL(ws, q)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list task runs: %w", err)
-	}
-	return collect(rows, db.scanTaskRun)
+	return listRuns(ctx, db, ws, q, "task runs", db.listTaskRunsSQL, db.scanTaskRun)
 }
 
 // CountTaskRuns counts the task runs matching q.
@@ -217,33 +198,16 @@ func (db *DB) CountTaskRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery)
 
 // UpdateTaskRun applies patch to a task run and saves it.
 func (db *DB) UpdateTaskRun(ctx context.Context, ws, id uuid.UUID, patch func(*model.TaskRun) error) error {
-	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		r, err := db.lockTaskRun(ctx, tx, ws, "tr.id = ?", id)
-		if err != nil {
-			return err
-		}
-		if err := patch(r); err != nil {
-			return err
-		}
-		return db.saveTaskRun(ctx, tx, ws, r)
-	})
+	return updateRun(ctx, db, ws, "tr.id = ?", id, db.lockTaskRun, patch, db.saveTaskRun)
 }
 
+// saveTaskRun writes every mutable column of r.
 func (db *DB) saveTaskRun(ctx context.Context, q queryer, ws uuid.UUID, r *model.TaskRun) error {
-	r.Updated = model.At(db.now())
 	normalizeTaskRun(r)
-	_, err := q.ExecContext(ctx, db.d.rebind(`UPDATE task_runs SET name = ?, cache_key = ?, cache_expiration = ?, task_version = ?,
-		empirical_policy = ?, tags = ?, labels = ?, task_inputs = ?, state_id = ?, state_type = ?, state_name = ?,
-		state_timestamp = ?, run_count = ?, flow_run_run_count = ?, expected_start_time = ?, next_scheduled_start_time = ?,
-		start_time = ?, end_time = ?, total_run_time = ?, updated = ? WHERE workspace_id = ? AND id = ?`),
+	return db.saveRun(ctx, q, "task_runs", ws, r.ID, &r.RunTracking, &r.Updated, `name = ?, cache_key = ?,
+		cache_expiration = ?, task_version = ?, empirical_policy = ?, tags = ?, labels = ?, task_inputs = ?, flow_run_run_count = ?`,
 		r.Name, r.CacheKey, db.timeArg(r.CacheExpiration), r.TaskVersion, mustJSON(r.EmpiricalPolicy), mustJSON(r.Tags),
-		mustJSON(r.Labels), mustJSON(r.TaskInputs), r.StateID, typeArg(r.StateType), r.StateName, db.timeArg(r.StateTimestamp),
-		r.RunCount, r.FlowRunRunCount, db.timeArg(r.ExpectedStartTime), db.timeArg(r.NextScheduledStartTime),
-		db.timeArg(r.StartTime), db.timeArg(r.EndTime), r.TotalRunTime, db.d.time(r.Updated), ws, r.ID)
-	if err != nil {
-		return fmt.Errorf("update task run: %w", err)
-	}
-	return nil
+		mustJSON(r.Labels), mustJSON(r.TaskInputs), r.FlowRunRunCount)
 }
 
 // DeleteTaskRun deletes a task run and its states.
