@@ -111,18 +111,10 @@ func (db *DB) artifactWhere(ws uuid.UUID, q store.ArtifactQuery, latestOnly bool
 		c.sub(s)
 	}
 	if q.FlowRuns != nil {
-		sub := newClause(db.d, "")
-		sub.add("fr.workspace_id = a.workspace_id AND fr.id = a.flow_run_id")
-		db.flowRunFilter(sub, "fr", q.FlowRuns)
-		s, args := sub.sql()
-		c.add("EXISTS (SELECT 1 FROM flow_runs fr WHERE "+s+")", args...)
+		c.exists("flow_runs fr", "fr.workspace_id = a.workspace_id AND fr.id = a.flow_run_id", func(sub *clause) { db.flowRunFilter(sub, "fr", q.FlowRuns) })
 	}
 	if q.TaskRuns != nil {
-		sub := newClause(db.d, "")
-		sub.add("tr.workspace_id = a.workspace_id AND tr.id = a.task_run_id")
-		db.taskRunFilter(sub, "tr", q.TaskRuns)
-		s, args := sub.sql()
-		c.add("EXISTS (SELECT 1 FROM task_runs tr WHERE "+s+")", args...)
+		c.exists("task_runs tr", "tr.workspace_id = a.workspace_id AND tr.id = a.task_run_id", func(sub *clause) { db.taskRunFilter(sub, "tr", q.TaskRuns) })
 	}
 	return c.sql()
 }

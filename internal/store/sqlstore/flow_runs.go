@@ -101,15 +101,11 @@ func (db *DB) scanFlowRun(row scanner) (*model.FlowRun, error) {
 		nullStr{&r.FlowVersion}, nullStr{&r.IdempotencyKey}, &r.AutoScheduled, nullID{&r.InfrastructureDocumentID},
 		nullStr{&r.InfrastructurePID}, jsonCol{&r.Parameters}, jsonCol{&r.Context}, jsonCol{&r.EmpiricalPolicy},
 		jsonCol{&r.Tags}, jsonCol{&r.Labels}, jsonCol{&r.JobVariables}, jsonCol{&r.CreatedBy}, &created, &updated)
-	dest = append(dest, ss.stateDest()...)
-	if err := row.Scan(dest...); err != nil {
+	if err := db.scanRun(row, &ss, &r.RunTracking, dest); err != nil {
 		return nil, err
 	}
-	ss.apply(&r.RunTracking)
-	r.State = ss.state()
 	r.Created, r.Updated = created.T, updated.T
 	normalizeFlowRun(&r)
-	orchestration.Estimate(&r.RunTracking, db.now())
 	return &r, nil
 }
 
@@ -122,12 +118,7 @@ func normalizeFlowRun(r *model.FlowRun) {
 	if r.Context == nil {
 		r.Context = map[string]any{}
 	}
-	if r.Tags == nil {
-		r.Tags = []string{}
-	}
-	if r.Labels == nil {
-		r.Labels = map[string]any{}
-	}
+	normalizeTagsLabels(&r.Tags, &r.Labels)
 	if r.JobVariables == nil {
 		r.JobVariables = map[string]any{}
 	}
@@ -253,23 +244,16 @@ func (db *DB) GetFlowRun(ctx context.Context, ws, id uuid.UUID) (*model.FlowRun,
 	return r, err
 }
 
-var flowRunSorts = runSorts("fr", store.FlowRunSorts)
-
+// flowRunFilter adds f's conditions on the flow runs aliased a to c; a
+// parent flow run is one of the task run the run is a subflow of.
 func (db *DB) flowRunFilter(c *clause, a string, f *store.FlowRunFilter) {
 	if f == nil {
 		return
 	}
-	s := newClause(db.d, f.Operator)
-	s.id(a+".id", f.ID)
-	s.name(a+".name", f.Name)
-	s.tags(a+".tags", f.Tags)
+	s := db.runClause(f.Operator, a, f.ID, f.Name, f.Tags, f.State, f.StartTime, f.EndTime, f.ExpectedStartTime)
 	s.nullableID(a+".deployment_id", f.DeploymentID)
 	s.name(a+".work_queue_name", f.WorkQueueName)
-	s.state(a, f.State)
 	s.name(a+".flow_version", f.FlowVersion)
-	s.time(a+".start_time", f.StartTime)
-	s.time(a+".end_time", f.EndTime)
-	s.time(a+".expected_start_time", f.ExpectedStartTime)
 	s.time(a+".next_scheduled_start_time", f.NextScheduledStartTime)
 	s.nullableID(a+".parent_task_run_id", f.ParentTaskRunID)
 	s.name(a+".idempotency_key", f.IdempotencyKey)
@@ -291,30 +275,12 @@ func (db *DB) flowRunWhere(ws uuid.UUID, q store.RunQuery) (string, []any) {
 		// fr.flow_id and can use the (workspace_id, flow_id, …) index.
 		inList(c, "fr.flow_id", ids, nil)
 	} else if q.Flows != nil {
-		sub := newClause(db.d, "")
-		sub.add("f.workspace_id = fr.workspace_id AND f.id = fr.flow_id")
-		db.flowFilter(sub, "f", q.Flows)
-		s, args := sub.sql()
-		c.add("EXISTS (SELECT 1 FROM flows f WHERE "+s+")", args...)
+		c.exists("flows f", "f.workspace_id = fr.workspace_id AND f.id = fr.flow_id", func(sub *clause) { db.flowFilter(sub, "f", q.Flows) })
 	}
 	if q.TaskRuns != nil {
-		sub := newClause(db.d, "")
-		sub.add("tr.workspace_id = fr.workspace_id AND tr.flow_run_id = fr.id")
-		db.taskRunFilter(sub, "tr", q.TaskRuns)
-		s, args := sub.sql()
-		c.add("EXISTS (SELECT 1 FROM task_runs tr WHERE "+s+")", args...)
+		c.exists("task_runs tr", "tr.workspace_id = fr.workspace_id AND tr.flow_run_id = fr.id", func(sub *clause) { db.taskRunFilter(sub, "tr", q.TaskRuns) })
 	}
 	return c.sql()
-}
-
-// listFlowRunsSQL builds the query of ListFlowRuns.
-func (db *DB) listFlowRunsSQL(ws uuid.UUID, q store.RunQuery) (string, []any, error) {
-	order, ok := flowRunSorts[q.Sort]
-	if !ok {
-		return "", nil, store.Errorf(store.EInvalid, "invalid sort %q", q.Sort)
-	}
-	where, args := db.flowRunWhere(ws, q)
-	return `SELECT ` + flowRunColumns + flowRunFrom + ` WHERE ` + where + ` ORDER BY ` + order + page(q.Limit, q.Offset), args, nil
 }
 
 // flowIDsOnly returns the ids a flow filter selects when it filters on
@@ -324,22 +290,6 @@ func flowIDsOnly(f *store.FlowFilter) ([]uuid.UUID, bool) {
 		return nil, false
 	}
 	return f.ID.Any, true
-}
-
-// ListFlowRuns returns the flow runs matching q.
-func (db *DB) ListFlowRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) ([]*model.FlowRun, error) {
-	return listRuns(ctx, db, ws, q, "flow runs", db.listFlowRunsSQL, db.scanFlowRun)
-}
-
-// CountFlowRuns counts the flow runs matching q.
-func (db *DB) CountFlowRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) (int, error) {
-	where, args := db.flowRunWhere(ws, q)
-	return db.count(ctx, `SELECT COUNT(*) FROM flow_runs fr WHERE `+where, args...)
-}
-
-// UpdateFlowRun applies patch to a flow run and saves it.
-func (db *DB) UpdateFlowRun(ctx context.Context, ws, id uuid.UUID, patch func(*model.FlowRun) error) error {
-	return updateRun(ctx, db, ws, "fr.id = ?", id, db.lockFlowRun, patch, db.saveFlowRun)
 }
 
 // saveFlowRun writes every mutable column of r.

@@ -88,18 +88,12 @@ func (db *DB) flowWhere(ws uuid.UUID, q store.RunQuery) (string, []any) {
 	c.add("f.workspace_id = ?", ws)
 	db.flowFilter(c, "f", q.Flows)
 	if q.FlowRuns != nil || q.TaskRuns != nil {
-		sub := newClause(db.d, "")
-		sub.add("fr.workspace_id = f.workspace_id AND fr.flow_id = f.id")
-		db.flowRunFilter(sub, "fr", q.FlowRuns)
-		if q.TaskRuns != nil {
-			tr := newClause(db.d, "")
-			tr.add("tr.workspace_id = fr.workspace_id AND tr.flow_run_id = fr.id")
-			db.taskRunFilter(tr, "tr", q.TaskRuns)
-			s, args := tr.sql()
-			sub.add("EXISTS (SELECT 1 FROM task_runs tr WHERE "+s+")", args...)
-		}
-		s, args := sub.sql()
-		c.add("EXISTS (SELECT 1 FROM flow_runs fr WHERE "+s+")", args...)
+		c.exists("flow_runs fr", "fr.workspace_id = f.workspace_id AND fr.flow_id = f.id", func(sub *clause) {
+			db.flowRunFilter(sub, "fr", q.FlowRuns)
+			if q.TaskRuns != nil {
+				sub.exists("task_runs tr", "tr.workspace_id = fr.workspace_id AND tr.flow_run_id = fr.id", func(tr *clause) { db.taskRunFilter(tr, "tr", q.TaskRuns) })
+			}
+		})
 	}
 	return c.sql()
 }

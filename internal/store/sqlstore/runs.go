@@ -7,8 +7,63 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/orchestration"
 	"github.com/praetorhq/praetor/internal/store"
 )
+
+// ListFlowRuns returns the flow runs matching q.
+func (db *DB) ListFlowRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) ([]*model.FlowRun, error) {
+	return listRuns(ctx, db, ws, q, "flow runs", db.listFlowRunsSQL, db.scanFlowRun)
+}
+
+// ListTaskRuns returns the task runs matching q.
+func (db *DB) ListTaskRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) ([]*model.TaskRun, error) {
+	return listRuns(ctx, db, ws, q, "task runs", db.listTaskRunsSQL, db.scanTaskRun)
+}
+
+// CountFlowRuns counts the flow runs matching q.
+func (db *DB) CountFlowRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) (int, error) {
+	where, args := db.flowRunWhere(ws, q)
+	return db.count(ctx, `SELECT COUNT(*) FROM flow_runs fr WHERE `+where, args...)
+}
+
+// CountTaskRuns counts the task runs matching q.
+func (db *DB) CountTaskRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) (int, error) {
+	where, args := db.taskRunWhere(ws, q)
+	return db.count(ctx, `SELECT COUNT(*) FROM task_runs tr WHERE `+where, args...)
+}
+
+// UpdateFlowRun applies patch to a flow run and saves it.
+func (db *DB) UpdateFlowRun(ctx context.Context, ws, id uuid.UUID, patch func(*model.FlowRun) error) error {
+	return updateRun(ctx, db, ws, "fr.id = ?", id, db.lockFlowRun, patch, db.saveFlowRun)
+}
+
+// UpdateTaskRun applies patch to a task run and saves it.
+func (db *DB) UpdateTaskRun(ctx context.Context, ws, id uuid.UUID, patch func(*model.TaskRun) error) error {
+	return updateRun(ctx, db, ws, "tr.id = ?", id, db.lockTaskRun, patch, db.saveTaskRun)
+}
+
+// listFlowRunsSQL builds the query of ListFlowRuns.
+func (db *DB) listFlowRunsSQL(ws uuid.UUID, q store.RunQuery) (string, []any, error) {
+	return listRunsSQL(ws, q, flowRunColumns+flowRunFrom, flowRunSorts, db.flowRunWhere)
+}
+
+// listTaskRunsSQL builds the query of ListTaskRuns.
+func (db *DB) listTaskRunsSQL(ws uuid.UUID, q store.RunQuery) (string, []any, error) {
+	return listRunsSQL(ws, q, taskRunColumns+taskRunFrom, taskRunSorts, db.taskRunWhere)
+}
+
+// listRunsSQL builds a list query of runs: columnsFrom is what it selects
+// from where, ordered by one of sorts.
+func listRunsSQL(ws uuid.UUID, q store.RunQuery, columnsFrom string, sorts map[string]string,
+	where func(uuid.UUID, store.RunQuery) (string, []any)) (string, []any, error) {
+	order, ok := sorts[q.Sort]
+	if !ok {
+		return "", nil, store.Errorf(store.EInvalid, "invalid sort %q", q.Sort)
+	}
+	cond, args := where(ws, q)
+	return `SELECT ` + columnsFrom + ` WHERE ` + cond + ` ORDER BY ` + order + page(q.Limit, q.Offset), args, nil
+}
 
 // listRuns lists the flow runs or task runs (what, in errors) of ws that q
 // selects: build writes the query, scan reads a row.
@@ -41,6 +96,11 @@ func updateRun[R any](ctx context.Context, db *DB, ws uuid.UUID, cond string, ar
 		return save(ctx, tx, ws, r)
 	})
 }
+
+var (
+	flowRunSorts = runSorts("fr", store.FlowRunSorts)
+	taskRunSorts = runSorts("tr", store.TaskRunSorts)
+)
 
 // runSorts returns the orders of the sorts a run list accepts, for the runs
 // table aliased a. Runs without a start, end or next scheduled time come
@@ -84,4 +144,28 @@ func (db *DB) saveRun(ctx context.Context, q queryer, table string, ws, id uuid.
 		return fmt.Errorf("update %s: %w", table, err)
 	}
 	return nil
+}
+
+// scanRun scans a run's row: dest, its own columns and its tracking ones
+// (ss.tracking), then the current state; it applies both to rt and
+// estimates the run's times up to now.
+func (db *DB) scanRun(row scanner, ss *stateScan, rt *model.RunTracking, dest []any) error {
+	if err := row.Scan(append(dest, ss.stateDest()...)...); err != nil {
+		return err
+	}
+	ss.apply(rt)
+	rt.State = ss.state()
+	orchestration.Estimate(rt, db.now())
+	return nil
+}
+
+// normalizeTagsLabels replaces nil tags and labels with empty ones, as
+// Prefect never returns null for them.
+func normalizeTagsLabels(tags *[]string, labels *map[string]any) {
+	if *tags == nil {
+		*tags = []string{}
+	}
+	if *labels == nil {
+		*labels = map[string]any{}
+	}
 }

@@ -33,26 +33,17 @@ func (db *DB) scanTaskRun(row scanner) (*model.TaskRun, error) {
 		nullStr{&r.TaskVersion}, jsonCol{&r.EmpiricalPolicy}, jsonCol{&r.Tags}, jsonCol{&r.Labels}, jsonCol{&r.TaskInputs}}
 	dest = append(dest, ss.tracking(&r.RunTracking)...)
 	dest = append(dest, &r.FlowRunRunCount, &created, &updated)
-	dest = append(dest, ss.stateDest()...)
-	if err := row.Scan(dest...); err != nil {
+	if err := db.scanRun(row, &ss, &r.RunTracking, dest); err != nil {
 		return nil, err
 	}
-	ss.apply(&r.RunTracking)
-	r.State = ss.state()
 	r.CacheExpiration = cacheExp.ptr()
 	r.Created, r.Updated = created.T, updated.T
 	normalizeTaskRun(&r)
-	orchestration.Estimate(&r.RunTracking, db.now())
 	return &r, nil
 }
 
 func normalizeTaskRun(r *model.TaskRun) {
-	if r.Tags == nil {
-		r.Tags = []string{}
-	}
-	if r.Labels == nil {
-		r.Labels = map[string]any{}
-	}
+	normalizeTagsLabels(&r.Tags, &r.Labels)
 	if r.TaskInputs == nil {
 		r.TaskInputs = map[string][]model.TaskRunInput{}
 	}
@@ -129,21 +120,12 @@ func (db *DB) GetTaskRun(ctx context.Context, ws, id uuid.UUID) (*model.TaskRun,
 	return db.readTaskRun(ctx, db.read, ws, "tr.id = ?", id)
 }
 
-var taskRunSorts = runSorts("tr", store.TaskRunSorts)
-
+// taskRunFilter adds f's conditions on the task runs aliased a to c.
 func (db *DB) taskRunFilter(c *clause, a string, f *store.TaskRunFilter) {
 	if f == nil {
 		return
 	}
-	s := newClause(db.d, f.Operator)
-	s.id(a+".id", f.ID)
-	s.name(a+".name", f.Name)
-	s.tags(a+".tags", f.Tags)
-	s.state(a, f.State)
-	s.time(a+".start_time", f.StartTime)
-	s.time(a+".end_time", f.EndTime)
-	s.time(a+".expected_start_time", f.ExpectedStartTime)
-	s.nullableID(a+".flow_run_id", f.FlowRunID)
+	s := db.runClause(f.Operator, a, f.ID, f.Name, f.Tags, f.State, f.StartTime, f.EndTime, f.ExpectedStartTime)
 	if f.SubflowRuns != nil && f.SubflowRuns.Exists != nil {
 		cond := "EXISTS (SELECT 1 FROM flow_runs sub WHERE sub.workspace_id = " + a + ".workspace_id AND sub.parent_task_run_id = " + a + ".id)"
 		if !*f.SubflowRuns.Exists {
@@ -151,6 +133,7 @@ func (db *DB) taskRunFilter(c *clause, a string, f *store.TaskRunFilter) {
 		}
 		s.add(cond)
 	}
+	s.nullableID(a+".flow_run_id", f.FlowRunID)
 	c.sub(s)
 }
 
@@ -159,46 +142,14 @@ func (db *DB) taskRunWhere(ws uuid.UUID, q store.RunQuery) (string, []any) {
 	c.add("tr.workspace_id = ?", ws)
 	db.taskRunFilter(c, "tr", q.TaskRuns)
 	if q.FlowRuns != nil || q.Flows != nil {
-		sub := newClause(db.d, "")
-		sub.add("fr.workspace_id = tr.workspace_id AND fr.id = tr.flow_run_id")
-		db.flowRunFilter(sub, "fr", q.FlowRuns)
-		if q.Flows != nil {
-			fl := newClause(db.d, "")
-			fl.add("f.workspace_id = fr.workspace_id AND f.id = fr.flow_id")
-			db.flowFilter(fl, "f", q.Flows)
-			s, args := fl.sql()
-			sub.add("EXISTS (SELECT 1 FROM flows f WHERE "+s+")", args...)
-		}
-		s, args := sub.sql()
-		c.add("EXISTS (SELECT 1 FROM flow_runs fr WHERE "+s+")", args...)
+		c.exists("flow_runs fr", "fr.workspace_id = tr.workspace_id AND fr.id = tr.flow_run_id", func(sub *clause) {
+			db.flowRunFilter(sub, "fr", q.FlowRuns)
+			if q.Flows != nil {
+				sub.exists("flows f", "f.workspace_id = fr.workspace_id AND f.id = fr.flow_id", func(fl *clause) { db.flowFilter(fl, "f", q.Flows) })
+			}
+		})
 	}
 	return c.sql()
-}
-
-// listTaskRunsSQL builds the query of ListTaskRuns.
-func (db *DB) listTaskRunsSQL(ws uuid.UUID, q store.RunQuery) (string, []any, error) {
-	order, ok := taskRunSorts[q.Sort]
-	if !ok {
-		return "", nil, store.Errorf(store.EInvalid, "invalid sort %q", q.Sort)
-	}
-	where, args := db.taskRunWhere(ws, q)
-	return `SELECT ` + taskRunColumns + taskRunFrom + ` WHERE ` + where + ` ORDER BY ` + order + page(q.Limit, q.Offset), args, nil
-}
-
-// ListTaskRuns returns the task runs matching q.
-func (db *DB) ListTaskRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) ([]*model.TaskRun, error) {
-	return listRuns(ctx, db, ws, q, "task runs", db.listTaskRunsSQL, db.scanTaskRun)
-}
-
-// CountTaskRuns counts the task runs matching q.
-func (db *DB) CountTaskRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) (int, error) {
-	where, args := db.taskRunWhere(ws, q)
-	return db.count(ctx, `SELECT COUNT(*) FROM task_runs tr WHERE `+where, args...)
-}
-
-// UpdateTaskRun applies patch to a task run and saves it.
-func (db *DB) UpdateTaskRun(ctx context.Context, ws, id uuid.UUID, patch func(*model.TaskRun) error) error {
-	return updateRun(ctx, db, ws, "tr.id = ?", id, db.lockTaskRun, patch, db.saveTaskRun)
 }
 
 // saveTaskRun writes every mutable column of r.
