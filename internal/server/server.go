@@ -14,9 +14,7 @@ import (
 	"time"
 
 	"github.com/praetorhq/praetor/internal/api"
-	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/clock"
-	"github.com/praetorhq/praetor/internal/events"
 	"github.com/praetorhq/praetor/internal/metrics"
 	"github.com/praetorhq/praetor/internal/services"
 	"github.com/praetorhq/praetor/internal/store/sqlstore"
@@ -124,13 +122,8 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
-	bus := events.NewBus()
-	db.OnEvents(bus.Publish)
-	ingest := events.NewIngester(db, bus, log)
-	authn := auth.NewAuthenticator(db, log)
-	a := api.New(api.Config{Store: db, Ingest: ingest, Authn: authn, Default: def,
-		Anonymous: cfg.anonymous(), SignUp: cfg.SignUp, Metrics: m, Logger: log})
-	pages, err := ui.New(ui.Config{Store: db, Authn: authn, SignUp: cfg.SignUp, Anonymous: cfg.anonymous(), Clock: clk, Logger: log})
+	a := api.New(api.Wire(db, api.Config{Default: def, Anonymous: cfg.anonymous(), SignUp: cfg.SignUp, Metrics: m, Logger: log}))
+	pages, err := ui.New(ui.Config{Store: db, Authn: a.Authn, SignUp: cfg.SignUp, Anonymous: cfg.anonymous(), Clock: clk, Logger: log})
 	if err != nil {
 		db.Close()
 		return nil, err

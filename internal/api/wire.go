@@ -1,0 +1,29 @@
+package api
+
+import (
+	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/auth"
+	"github.com/praetorhq/praetor/internal/events"
+	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/store"
+)
+
+// EventStore is a store whose committed transitions emit events.
+type EventStore interface {
+	store.Store
+	// OnEvents sets where the events a write emitted go once it commits.
+	OnEvents(publish func(ws uuid.UUID, events []*model.Event))
+}
+
+// Wire completes cfg as the server runs it, on db: one bus carries the
+// events db's transitions commit and those the ingester stores to the
+// websockets that stream them, and keys are checked against db. The server
+// and the API's tests both wire through it, so they run the same API.
+func Wire(db EventStore, cfg Config) Config {
+	bus := events.NewBus()
+	db.OnEvents(bus.Publish)
+	cfg.Store = db
+	cfg.Ingest = events.NewIngester(db, bus, cfg.Logger)
+	cfg.Authn = auth.NewAuthenticator(db, cfg.Logger)
+	return cfg
+}
