@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/events"
+	"github.com/praetorhq/praetor/internal/metrics"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 	"github.com/praetorhq/praetor/internal/tenancy"
@@ -38,7 +39,9 @@ type Config struct {
 	Anonymous bool
 	// SignUp lets anyone create a user and account.
 	SignUp bool
-	Logger *slog.Logger
+	// Metrics counts the open websockets; nil: a set of its own.
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
 }
 
 // API is the Prefect REST API of one server, with the Cloud account layer.
@@ -52,6 +55,9 @@ type API struct {
 
 // New returns the API.
 func New(cfg Config) *API {
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
 	a := &API{Config: cfg, mux: http.NewServeMux()}
 	a.routes()
 	return a
@@ -175,6 +181,8 @@ func (a *API) serveIn(w http.ResponseWriter, r *http.Request, acc *access) {
 		a.noRoute(w, r2)
 		return
 	}
+	_, pattern := a.mux.Handler(r2)
+	metrics.SetRoute(r.Context(), pattern)
 	a.mux.ServeHTTP(w, r2)
 }
 

@@ -194,7 +194,7 @@ func (a *API) listArtifacts(w http.ResponseWriter, r *http.Request, latest bool)
 	if err := checkPage(body, q.Limit, q.Offset); err != nil {
 		return nil, err
 	}
-	if err := checkSort(body, q.Sort, artifactSorts); err != nil {
+	if err := checkSort(body, q.Sort, store.ArtifactSorts); err != nil {
 		return nil, err
 	}
 	return a.Store.ListArtifacts(r.Context(), workspaceID(r), q, latest)

@@ -323,6 +323,7 @@ func (a *API) eventsIn(w http.ResponseWriter, r *http.Request, perm auth.Permiss
 	if err != nil {
 		return
 	}
+	defer a.Metrics.SocketOpened("events/in")()
 	defer release()
 	defer conn.CloseNow()
 	conn.SetReadLimit(maxEventBytes + 4096)
@@ -386,6 +387,7 @@ func (a *API) eventsOut(w http.ResponseWriter, r *http.Request, perm auth.Permis
 	if err != nil {
 		return
 	}
+	defer a.Metrics.SocketOpened("events/out")()
 	defer release()
 	defer conn.CloseNow()
 	conn.SetReadLimit(maxFilterBytes)

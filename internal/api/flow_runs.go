@@ -18,7 +18,7 @@ func (a *API) flowRunRoutes() {
 	a.route("PATCH", "/flow_runs/{id}", "update:flow_run", a.updateFlowRun)
 	a.route("PATCH", "/flow_runs/{id}/labels", "update:flow_run", a.updateFlowRunLabels)
 	a.route("DELETE", "/flow_runs/{id}", "delete:flow_run", deleteByID(a.Store.DeleteFlowRun, "Flow run not found"))
-	a.route("POST", "/flow_runs/filter", "read:flow_run", query(runQuery(flowRunSorts), a.Store.ListFlowRuns))
+	a.route("POST", "/flow_runs/filter", "read:flow_run", query(runQuery(store.FlowRunSorts), a.Store.ListFlowRuns))
 	a.route("POST", "/flow_runs/count", "read:flow_run", query(runQuery(nil), a.Store.CountFlowRuns))
 	a.route("POST", "/flow_runs/{id}/set_state", "update:flow_run", setStateRoute(a.Store.SetFlowRunState, "Flow run with id %s not found"))
 	a.route("POST", "/flow_runs/{id}/resume", "update:flow_run", a.resumeFlowRun)

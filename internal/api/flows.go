@@ -14,7 +14,7 @@ func (a *API) flowRoutes() {
 	a.route("GET", "/flows/name/{name}", "read:flow", a.readFlowByName)
 	a.route("PATCH", "/flows/{id}", "update:flow", a.updateFlow)
 	a.route("DELETE", "/flows/{id}", "delete:flow", deleteByID(a.Store.DeleteFlow, "Flow not found"))
-	a.route("POST", "/flows/filter", "read:flow", query(runQuery(flowSorts), a.Store.ListFlows))
+	a.route("POST", "/flows/filter", "read:flow", query(runQuery(store.FlowSorts), a.Store.ListFlows))
 	a.route("POST", "/flows/count", "read:flow", query(runQuery(nil), a.Store.CountFlows))
 }
 
@@ -89,19 +89,24 @@ func (a *API) updateFlow(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// runQuery returns a decoder of Prefect's combined filter body. A filter
-// route names its sorts; a count route, which takes neither paging nor a
-// sort, passes nil.
-func runQuery(sorts []string) func(w http.ResponseWriter, r *http.Request) (store.RunQuery, error) {
-	return func(w http.ResponseWriter, r *http.Request) (store.RunQuery, error) {
-		var q store.RunQuery
+// filterQuery returns a decoder of a filter route's body. A filter route
+// names its sorts; a count route, which takes neither paging nor a sort,
+// passes nil.
+func filterQuery[Q store.Paged](sorts []string) func(w http.ResponseWriter, r *http.Request) (Q, error) {
+	return func(w http.ResponseWriter, r *http.Request) (Q, error) {
+		var q Q
 		body, err := decode(w, r, &q, true)
 		if err != nil || sorts == nil {
 			return q, err
 		}
-		if err := checkPage(body, q.Limit, q.Offset); err != nil {
+		limit, offset, sort := q.Page()
+		if err := checkPage(body, limit, offset); err != nil {
 			return q, err
 		}
-		return q, checkSort(body, q.Sort, sorts)
+		return q, checkSort(body, sort, sorts)
 	}
 }
+
+// runQuery decodes Prefect's combined filter body of flows, flow runs and
+// task runs.
+var runQuery = filterQuery[store.RunQuery]

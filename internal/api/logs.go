@@ -10,7 +10,7 @@ import (
 
 func (a *API) logRoutes() {
 	a.route("POST", "/logs/", "create:log", a.createLogs)
-	a.route("POST", "/logs/filter", "read:log", a.filterLogs)
+	a.route("POST", "/logs/filter", "read:log", query(filterQuery[store.LogQuery](store.LogSorts), a.Store.ListLogs))
 }
 
 func (a *API) createLogs(w http.ResponseWriter, r *http.Request) error {
@@ -49,25 +49,5 @@ func (a *API) createLogs(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, nil)
-	return nil
-}
-
-func (a *API) filterLogs(w http.ResponseWriter, r *http.Request) error {
-	var q store.LogQuery
-	body, err := decode(w, r, &q, true)
-	if err != nil {
-		return err
-	}
-	if err := checkPage(body, q.Limit, q.Offset); err != nil {
-		return err
-	}
-	if err := checkSort(body, q.Sort, logSorts); err != nil {
-		return err
-	}
-	logs, err := a.Store.ListLogs(r.Context(), workspaceID(r), q)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, logs)
 	return nil
 }

@@ -306,13 +306,3 @@ func quotedList(values []string) string {
 	}
 	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }
-
-// The sorts Prefect's filter routes accept.
-var (
-	flowSorts     = []string{"CREATED_DESC", "UPDATED_DESC", "NAME_ASC", "NAME_DESC"}
-	flowRunSorts  = []string{"ID_DESC", "START_TIME_ASC", "START_TIME_DESC", "EXPECTED_START_TIME_ASC", "EXPECTED_START_TIME_DESC", "NAME_ASC", "NAME_DESC", "NEXT_SCHEDULED_START_TIME_ASC", "END_TIME_DESC"}
-	taskRunSorts  = []string{"ID_DESC", "EXPECTED_START_TIME_ASC", "EXPECTED_START_TIME_DESC", "NAME_ASC", "NAME_DESC", "NEXT_SCHEDULED_START_TIME_ASC", "END_TIME_DESC"}
-	logSorts      = []string{"TIMESTAMP_ASC", "TIMESTAMP_DESC"}
-	variableSorts = []string{"CREATED_DESC", "UPDATED_DESC", "NAME_DESC", "NAME_ASC"}
-	artifactSorts = []string{"CREATED_DESC", "UPDATED_DESC", "ID_DESC", "KEY_DESC", "KEY_ASC"}
-)

@@ -12,8 +12,6 @@ import (
 
 	"github.com/praetorhq/praetor/internal/testdb"
 
-	"github.com/praetorhq/praetor/internal/auth"
-	"github.com/praetorhq/praetor/internal/events"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 	"github.com/praetorhq/praetor/internal/store/sqlstore"
@@ -108,10 +106,7 @@ func newTestServerOn(t testing.TB, dsn string, configure func(*Config)) *testSer
 	if err != nil {
 		t.Fatalf("default workspace: %v", err)
 	}
-	bus := events.NewBus()
-	db.OnEvents(bus)
-	cfg := Config{Store: db, Ingest: events.NewIngester(db, bus, bus, logger), Authn: auth.NewAuthenticator(db, logger),
-		Default: ws, Anonymous: true, SignUp: true, Logger: logger}
+	cfg := Wire(db, Config{Default: ws, Anonymous: true, SignUp: true, Logger: logger})
 	if configure != nil {
 		configure(&cfg)
 	}

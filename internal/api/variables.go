@@ -34,8 +34,8 @@ func (a *API) variableRoutes() {
 	a.route("PATCH", "/variables/name/{name}", "update:variable", a.updateVariableByName)
 	a.route("DELETE", "/variables/{id}", "delete:variable", deleteByID(a.Store.DeleteVariable, variableNotFound))
 	a.route("DELETE", "/variables/name/{name}", "delete:variable", a.deleteVariableByName)
-	a.route("POST", "/variables/filter", "read:variable", a.filterVariables)
-	a.route("POST", "/variables/count", "read:variable", a.countVariables)
+	a.route("POST", "/variables/filter", "read:variable", query(filterQuery[store.VariableQuery](store.VariableSorts), a.Store.ListVariables))
+	a.route("POST", "/variables/count", "read:variable", query(filterQuery[store.VariableQuery](nil), a.Store.CountVariables))
 }
 
 // variableBody is Prefect's VariableCreate and VariableUpdate.
@@ -236,38 +236,5 @@ func (a *API) deleteVariableByName(w http.ResponseWriter, r *http.Request) error
 		return notFound(err, variableNotFound)
 	}
 	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func (a *API) filterVariables(w http.ResponseWriter, r *http.Request) error {
-	var q store.VariableQuery
-	body, err := decode(w, r, &q, true)
-	if err != nil {
-		return err
-	}
-	if err := checkPage(body, q.Limit, q.Offset); err != nil {
-		return err
-	}
-	if err := checkSort(body, q.Sort, variableSorts); err != nil {
-		return err
-	}
-	vars, err := a.Store.ListVariables(r.Context(), workspaceID(r), q)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, vars)
-	return nil
-}
-
-func (a *API) countVariables(w http.ResponseWriter, r *http.Request) error {
-	var q store.VariableQuery
-	if _, err := decode(w, r, &q, true); err != nil {
-		return err
-	}
-	n, err := a.Store.CountVariables(r.Context(), workspaceID(r), q)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, n)
 	return nil
 }

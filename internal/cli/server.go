@@ -32,6 +32,7 @@ func newServerStartCmd() *cobra.Command {
 	var (
 		cfg       server.Config
 		anonymous bool
+		metrics   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "start",
@@ -39,6 +40,7 @@ func newServerStartCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Logger = newLogger()
+			cfg.Metrics = &metrics
 			if cmd.Flags().Changed("allow-anonymous") || os.Getenv("PRAETOR_ALLOW_ANONYMOUS") != "" {
 				cfg.Anonymous = &anonymous
 			}
@@ -51,6 +53,7 @@ func newServerStartCmd() *cobra.Command {
 	f.StringVar(&cfg.Home, "home", defaultHome(), "data directory ($PRAETOR_HOME)")
 	f.BoolVar(&anonymous, "allow-anonymous", envBool("PRAETOR_ALLOW_ANONYMOUS", false), "serve /api without a key to clients on this machine, on any address (default: only on loopback) ($PRAETOR_ALLOW_ANONYMOUS)")
 	f.BoolVar(&cfg.SignUp, "allow-signup", envBool("PRAETOR_ALLOW_SIGNUP", true), "let anyone register a user ($PRAETOR_ALLOW_SIGNUP)")
+	f.BoolVar(&metrics, "metrics", envBool("PRAETOR_METRICS", true), "serve Prometheus metrics at /metrics, unauthenticated ($PRAETOR_METRICS)")
 	f.StringVar(&cfg.DatabaseURL, "database-url", os.Getenv("PRAETOR_DATABASE_URL"), "PostgreSQL URL; empty for embedded SQLite ($PRAETOR_DATABASE_URL)")
 	f.StringVar(&cfg.SQLiteSynchronous, "sqlite-synchronous", envOr("PRAETOR_SQLITE_SYNCHRONOUS", "FULL"), "SQLite's synchronous mode: FULL keeps every acknowledged write across a power cut; NORMAL is faster but may lose the last ones ($PRAETOR_SQLITE_SYNCHRONOUS)")
 	return cmd

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/praetorhq/praetor/internal/api"
-	"github.com/praetorhq/praetor/internal/auth"
-	"github.com/praetorhq/praetor/internal/events"
-	"github.com/praetorhq/praetor/internal/store"
+	"github.com/praetorhq/praetor/internal/clock"
+	"github.com/praetorhq/praetor/internal/metrics"
+	"github.com/praetorhq/praetor/internal/services"
 	"github.com/praetorhq/praetor/internal/store/sqlstore"
 	"github.com/praetorhq/praetor/internal/ui"
 )
@@ -37,7 +37,15 @@ type Config struct {
 	Anonymous *bool
 	// SignUp lets anyone register a user and account.
 	SignUp bool
+	// Metrics serves Prometheus metrics at /metrics. Nil means on.
+	Metrics *bool
+	// Clock is where the timestamps the server writes come from; nil:
+	// clock.Real.
+	Clock  clock.Clock
 	Logger *slog.Logger
+
+	// services are started after the server's own (tests add some).
+	services []services.Service
 }
 
 // anonymous resolves Config.Anonymous.
@@ -65,15 +73,20 @@ var timeouts = struct{ readHeader, read, write, idle time.Duration }{
 	idle:       2 * time.Minute,
 }
 
+// optimizeEvery is how often SQLite refreshes its planner statistics; its
+// advice for long-lived connections is every few hours.
+const optimizeEvery = 3 * time.Hour
+
 // Server is a running Praetor server.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	store  *sqlstore.DB
-	api    *api.API
-	http   *http.Server
-	ln     net.Listener
-	cancel context.CancelFunc // cancels every request context, websockets included
+	cfg      Config
+	log      *slog.Logger
+	store    *sqlstore.DB
+	api      *api.API
+	services *services.Group
+	http     *http.Server
+	ln       net.Listener
+	cancel   context.CancelFunc // cancels every request context, websockets included
 }
 
 // Open opens the database (migrating it), builds the handlers and binds the
@@ -87,7 +100,13 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if dsn == "" {
 		dsn = filepath.Join(cfg.Home, "praetor.db")
 	}
-	var opts []sqlstore.Option
+	clk := cfg.Clock
+	if clk == nil {
+		clk = clock.Real
+	}
+	m := metrics.New()
+	opts := []sqlstore.Option{sqlstore.Clock(clk),
+		sqlstore.Observe(sqlstore.Observer{WriterBatch: m.WriterBatch, EventsIngested: m.EventsIngested})}
 	if cfg.SQLiteSynchronous != "" {
 		opts = append(opts, sqlstore.SQLiteSynchronous(cfg.SQLiteSynchronous))
 	}
@@ -95,21 +114,16 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	for name, pool := range db.Pools() {
+		m.DBPool(name, pool)
+	}
 	def, err := db.DefaultWorkspace(ctx)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	// One publisher for every stored event; the in-process bus until
-	// replicas need a cross-process one.
-	bus := events.NewBus()
-	var publish store.Publisher = bus
-	db.OnEvents(publish)
-	ingest := events.NewIngester(db, publish, bus, log)
-	authn := auth.NewAuthenticator(db, log)
-	a := api.New(api.Config{Store: db, Ingest: ingest, Authn: authn, Default: def,
-		Anonymous: cfg.anonymous(), SignUp: cfg.SignUp, Logger: log})
-	pages, err := ui.New(ui.Config{Store: db, Authn: authn, SignUp: cfg.SignUp, Anonymous: cfg.anonymous(), Logger: log})
+	a := api.New(api.Wire(db, api.Config{Default: def, Anonymous: cfg.anonymous(), SignUp: cfg.SignUp, Metrics: m, Logger: log}))
+	pages, err := ui.New(ui.Config{Store: db, Authn: a.Authn, SignUp: cfg.SignUp, Anonymous: cfg.anonymous(), Clock: clk, Logger: log})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -125,6 +139,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write([]byte("ok\n"))
 	})
+	if cfg.Metrics == nil || *cfg.Metrics {
+		// Like /healthz, open to anyone who reaches the port: the metrics
+		// name routes and services, never a workspace or its data.
+		mux.Handle("GET /metrics", m.Handler())
+	}
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
@@ -133,15 +152,42 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	base, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, log: log, store: db, api: a, ln: ln, cancel: cancel}
+	s.services = services.NewGroup(append(storeServices(db, clk, log, m), cfg.services...)...)
 	s.http = &http.Server{
-		Handler:           logRequests(log, mux),
+		Handler:           observeRequests(log, m, mux),
 		ReadHeaderTimeout: timeouts.readHeader,
 		ReadTimeout:       timeouts.read,
 		WriteTimeout:      timeouts.write,
 		IdleTimeout:       timeouts.idle,
 		BaseContext:       func(net.Listener) context.Context { return base },
 	}
+	if err := s.services.Start(ctx); err != nil {
+		ln.Close()
+		db.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// storeServices are the background services that keep the store in shape:
+// on SQLite, a periodic PRAGMA optimize.
+func storeServices(db *sqlstore.DB, clk clock.Clock, log *slog.Logger, m *metrics.Metrics) []services.Service {
+	if db.Engine() != "sqlite" {
+		return nil
+	}
+	return []services.Service{&services.Loop{
+		Service:  "sqlite_optimize",
+		Interval: optimizeEvery,
+		Run:      func(ctx context.Context, _ time.Time) error { return db.Optimize(ctx) },
+		Clock:    clk,
+		Logger:   log,
+		Observe:  observePass(m),
+	}}
+}
+
+// observePass reports a service's passes to the metrics.
+func observePass(m *metrics.Metrics) func(services.Pass) {
+	return func(p services.Pass) { m.ServicePass(p.Service, p.Started.Add(p.Duration), p.Duration, p.Err) }
 }
 
 // Addr is the address the server listens on.
@@ -162,27 +208,41 @@ func (s *Server) Serve() error {
 	return err
 }
 
-// Shutdown stops accepting requests, lets in-flight ones finish, closes the
-// websockets after storing what they received, then commits queued writes
-// and closes the database: no accepted write is lost.
+// Shutdown stops the background services, stops accepting requests, lets
+// in-flight ones finish, closes the websockets after storing what they
+// received, then commits queued writes and closes the database: no accepted
+// write is lost.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.services.Stop()
 	herr := s.http.Shutdown(ctx)
 	s.cancel()
 	s.api.WaitSockets()
 	return errors.Join(herr, s.store.Close())
 }
 
-// logRequests logs each request at debug level, and failures at info.
-func logRequests(log *slog.Logger, next http.Handler) http.Handler {
+// observeRequests logs each request at debug level, and failures at warn,
+// and counts it in the metrics by route pattern: the mux's, or the one a
+// handler that routes further down named (metrics.SetRoute), never the path.
+func observeRequests(log *slog.Logger, m *metrics.Metrics, mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		_, pattern := mux.Handler(r)
+		ctx, inner := metrics.WithRoute(r.Context())
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
+		mux.ServeHTTP(rec, r.WithContext(ctx))
+		took := time.Since(start)
 		level := slog.LevelDebug
 		if rec.status >= 500 {
 			level = slog.LevelWarn
 		}
-		log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
+		log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", took)
+		if route := inner(); route != "" {
+			pattern = route
+		}
+		if pattern == "" {
+			pattern = "unmatched"
+		}
+		m.Request(pattern, r.Method, rec.status, took)
 	})
 }
 

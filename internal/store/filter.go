@@ -197,3 +197,50 @@ type ArtifactQuery struct {
 	Limit     int             `json:"limit"`
 	Offset    int             `json:"offset"`
 }
+
+// The sort orders of Prefect's filter routes, named once for the API, which
+// accepts them, and the store, which orders by them.
+const (
+	SortIDDesc                    = "ID_DESC"
+	SortNameAsc                   = "NAME_ASC"
+	SortNameDesc                  = "NAME_DESC"
+	SortCreatedDesc               = "CREATED_DESC"
+	SortUpdatedDesc               = "UPDATED_DESC"
+	SortStartTimeAsc              = "START_TIME_ASC"
+	SortStartTimeDesc             = "START_TIME_DESC"
+	SortExpectedStartTimeAsc      = "EXPECTED_START_TIME_ASC"
+	SortExpectedStartTimeDesc     = "EXPECTED_START_TIME_DESC"
+	SortNextScheduledStartTimeAsc = "NEXT_SCHEDULED_START_TIME_ASC"
+	SortEndTimeDesc               = "END_TIME_DESC"
+	SortTimestampAsc              = "TIMESTAMP_ASC"
+	SortTimestampDesc             = "TIMESTAMP_DESC"
+	SortKeyAsc                    = "KEY_ASC"
+	SortKeyDesc                   = "KEY_DESC"
+)
+
+// The sorts each list accepts, in the order of Prefect's enums (which its
+// validation errors list).
+var (
+	FlowSorts    = []string{SortCreatedDesc, SortUpdatedDesc, SortNameAsc, SortNameDesc}
+	FlowRunSorts = []string{SortIDDesc, SortStartTimeAsc, SortStartTimeDesc, SortExpectedStartTimeAsc, SortExpectedStartTimeDesc,
+		SortNameAsc, SortNameDesc, SortNextScheduledStartTimeAsc, SortEndTimeDesc}
+	TaskRunSorts = []string{SortIDDesc, SortExpectedStartTimeAsc, SortExpectedStartTimeDesc, SortNameAsc, SortNameDesc,
+		SortNextScheduledStartTimeAsc, SortEndTimeDesc}
+	LogSorts      = []string{SortTimestampAsc, SortTimestampDesc}
+	VariableSorts = []string{SortCreatedDesc, SortUpdatedDesc, SortNameDesc, SortNameAsc}
+	ArtifactSorts = []string{SortCreatedDesc, SortUpdatedDesc, SortIDDesc, SortKeyDesc, SortKeyAsc}
+)
+
+// Paged is a list query: its page and its sort.
+type Paged interface {
+	Page() (limit, offset int, sort string)
+}
+
+// Page returns the query's page and sort.
+func (q RunQuery) Page() (limit, offset int, sort string) { return q.Limit, q.Offset, q.Sort }
+
+// Page returns the query's page and sort.
+func (q LogQuery) Page() (limit, offset int, sort string) { return q.Limit, q.Offset, q.Sort }
+
+// Page returns the query's page and sort.
+func (q VariableQuery) Page() (limit, offset int, sort string) { return q.Limit, q.Offset, q.Sort }

@@ -278,14 +278,14 @@ func (u *UI) renderAPIKeys(q *request, status int, data apiKeysData) error {
 	if err != nil {
 		return fmt.Errorf("list api keys: %w", err)
 	}
-	now := time.Now()
+	now := u.Clock.Now()
 	for _, k := range keys {
 		row := apiKeyRow{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Created: when(k.Created.Ptr()), Expires: "Never", LastUsed: "Never"}
 		if k.Expires != nil {
 			row.Expires, row.Expired = when(k.Expires), !now.Before(k.Expires.Time)
 		}
 		if k.LastUsed != nil {
-			row.LastUsed = ago(k.LastUsed)
+			row.LastUsed = ago(k.LastUsed, now)
 		}
 		data.Keys = append(data.Keys, row)
 	}
@@ -492,8 +492,8 @@ func (u *UI) cliLogin(q *request) error {
 	}
 	data := cliLoginData{Callback: callback, Result: "failure", Reason: "Authorization was denied in the browser."}
 	if q.r.PostForm.Get("decision") == "authorize" {
-		expires := model.At(time.Now().Add(tenancy.BrowserLoginKeyLifetime)).Ptr()
-		k, err := tenancy.CreateAPIKey(q.ctx(), u.Store, q.User.ID, "prefect cli "+time.Now().UTC().Format(time.DateOnly), expires, nil)
+		expires := model.At(u.Clock.Now().Add(tenancy.BrowserLoginKeyLifetime)).Ptr()
+		k, err := tenancy.CreateAPIKey(q.ctx(), u.Store, q.User.ID, "prefect cli "+u.Clock.Now().UTC().Format(time.DateOnly), expires, nil)
 		if err != nil {
 			return fmt.Errorf("create api key for the cli: %w", err)
 		}

@@ -80,9 +80,16 @@ func startServer(t *testing.T) *testServer {
 // postgres:// URL), or on SQLite when it is empty. Registration is open.
 func startServerOn(t *testing.T, databaseURL string) *testServer {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := server.Open(t.Context(), server.Config{Host: "127.0.0.1", Port: 0, Home: t.TempDir(),
-		DatabaseURL: databaseURL, SignUp: true, Logger: logger})
+	return startServerWith(t, server.Config{DatabaseURL: databaseURL})
+}
+
+// startServerWith starts a server configured as cfg, on 127.0.0.1 with open
+// registration.
+func startServerWith(t *testing.T, cfg server.Config) *testServer {
+	t.Helper()
+	cfg.Host, cfg.Port, cfg.Home, cfg.SignUp = "127.0.0.1", 0, t.TempDir(), true
+	cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv, err := server.Open(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("open server: %v", err)
 	}

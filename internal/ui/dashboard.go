@@ -94,7 +94,7 @@ func (u *UI) loadDashboard(q *request) (dashboard, error) {
 	for _, o := range dashWindows {
 		d.Windows = append(d.Windows, option{Value: o.Key, Label: o.Label, Selected: o.Key == w.Key})
 	}
-	now := time.Now().UTC()
+	now := u.Clock.Now().UTC()
 	// Bars end with the one holding now, aligned to the interval, so they
 	// stay put between refreshes.
 	buckets := int(w.Span / w.Interval)

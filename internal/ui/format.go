@@ -10,11 +10,11 @@ import (
 )
 
 // ago renders a past time relative to now: "3m ago".
-func ago(t *model.Time) string {
+func ago(t *model.Time, now time.Time) string {
 	if t == nil {
 		return "—"
 	}
-	d := time.Since(t.Time)
+	d := now.Sub(t.Time)
 	if d < 0 {
 		return "in " + short(-d)
 	}

@@ -189,7 +189,7 @@ func (u *UI) flowRunPage(q *request) error {
 	base := WorkspaceURL(q.Workspace)
 	p := flowRunPage{Base: base, ID: run.ID.String(), LiveURL: base + "/runs/flow-run/" + run.ID.String() + "/live",
 		Parameters: prettyJSON(run.Parameters), LevelOptions: levelOptions(level), ShowLogs: auth.Can(q.Role, readLog)}
-	now := time.Now()
+	now := u.Clock.Now()
 	if p.Header, err = u.runHeaderOf(q, run, now); err != nil {
 		return err
 	}
@@ -213,7 +213,7 @@ func (u *UI) flowRunLive(q *request) error {
 	if err != nil {
 		return err
 	}
-	now := time.Now()
+	now := u.Clock.Now()
 	var data any
 	part := q.r.PathValue("part")
 	switch part {

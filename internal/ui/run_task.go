@@ -80,7 +80,7 @@ func (u *UI) taskRunPage(q *request) error {
 	base := WorkspaceURL(q.Workspace)
 	p := taskRunPage{Base: base, LiveURL: base + "/runs/task-run/" + tr.ID.String() + "/live", LevelOptions: levelOptions(level),
 		ShowLogs: auth.Can(q.Role, readLog)}
-	now := time.Now()
+	now := u.Clock.Now()
 	if p.Header, err = u.taskHeaderOf(q, tr, now); err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func (u *UI) taskRunLive(q *request) error {
 	if err != nil {
 		return err
 	}
-	now := time.Now()
+	now := u.Clock.Now()
 	switch q.r.PathValue("part") {
 	case "header":
 		h, err := u.taskHeaderOf(q, tr, now)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/auth"
+	"github.com/praetorhq/praetor/internal/clock"
 	"github.com/praetorhq/praetor/internal/httpx"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
@@ -41,7 +42,9 @@ type Config struct {
 	// key; the first user to register from this machine then owns that
 	// workspace's account, so runs made anonymously can be seen.
 	Anonymous bool
-	Logger    *slog.Logger
+	// Clock is the pages' now (how long ago, session expiry); nil: clock.Real.
+	Clock  clock.Clock
+	Logger *slog.Logger
 }
 
 // UI is the web interface.
@@ -61,6 +64,9 @@ type staticFile struct {
 
 // New parses the templates and fingerprints the static files.
 func New(cfg Config) (*UI, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real
+	}
 	u := &UI{Config: cfg, static: map[string]staticFile{}, assets: map[string]string{}}
 	if err := u.loadStatic(); err != nil {
 		return nil, err
@@ -94,7 +100,7 @@ func (u *UI) loadStatic() error {
 func (u *UI) loadTemplates() error {
 	funcs := template.FuncMap{
 		"asset":      func(name string) string { return u.assets[name] },
-		"ago":        ago,
+		"ago":        func(t *model.Time) string { return ago(t, u.Clock.Now()) },
 		"when":       when,
 		"duration":   duration,
 		"stateClass": stateClass,
@@ -370,7 +376,7 @@ func (q *request) startSession(u *model.User) error {
 	if err != nil {
 		return err
 	}
-	s := &model.Session{ID: auth.HashKey(tok), UserID: u.ID, CSRF: csrf, Expires: model.At(time.Now().Add(sessionTTL))}
+	s := &model.Session{ID: auth.HashKey(tok), UserID: u.ID, CSRF: csrf, Expires: model.At(q.ui.Clock.Now().Add(sessionTTL))}
 	if err := q.ui.Store.CreateSession(q.r.Context(), s); err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func metadataArg(m map[string]any) any {
 
 // CreateArtifact inserts a, filling its id and timestamps.
 func (db *DB) CreateArtifact(ctx context.Context, ws uuid.UUID, a *model.Artifact) error {
-	now := model.Now()
+	now := model.At(db.now())
 	a.ID = uuid.Must(uuid.NewV7())
 	a.Created, a.Updated = now, now
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -79,12 +79,12 @@ func (db *DB) getArtifact(ctx context.Context, q queryer, lock string, ws, id uu
 // artifactSorts orders keys with NULLs first ascending and last descending on
 // both engines, as Prefect does on SQLite.
 var artifactSorts = map[string]string{
-	"":             "a.id DESC",
-	"ID_DESC":      "a.id DESC",
-	"KEY_ASC":      "a.key ASC NULLS FIRST, a.id DESC",
-	"KEY_DESC":     "a.key DESC NULLS LAST, a.id DESC",
-	"CREATED_DESC": "a.created DESC, a.id DESC",
-	"UPDATED_DESC": "a.updated DESC, a.id DESC",
+	"":                    "a.id DESC",
+	store.SortIDDesc:      "a.id DESC",
+	store.SortKeyAsc:      "a.key ASC NULLS FIRST, a.id DESC",
+	store.SortKeyDesc:     "a.key DESC NULLS LAST, a.id DESC",
+	store.SortCreatedDesc: "a.created DESC, a.id DESC",
+	store.SortUpdatedDesc: "a.updated DESC, a.id DESC",
 }
 
 // latestArtifact is a condition: a has a key and no newer artifact shares it.
@@ -111,18 +111,10 @@ func (db *DB) artifactWhere(ws uuid.UUID, q store.ArtifactQuery, latestOnly bool
 		c.sub(s)
 	}
 	if q.FlowRuns != nil {
-		sub := newClause(db.d, "")
-		sub.add("fr.workspace_id = a.workspace_id AND fr.id = a.flow_run_id")
-		db.flowRunFilter(sub, "fr", q.FlowRuns)
-		s, args := sub.sql()
-		c.add("EXISTS (SELECT 1 FROM flow_runs fr WHERE "+s+")", args...)
+		c.exists("flow_runs fr", "fr.workspace_id = a.workspace_id AND fr.id = a.flow_run_id", func(sub *clause) { db.flowRunFilter(sub, "fr", q.FlowRuns) })
 	}
 	if q.TaskRuns != nil {
-		sub := newClause(db.d, "")
-		sub.add("tr.workspace_id = a.workspace_id AND tr.id = a.task_run_id")
-		db.taskRunFilter(sub, "tr", q.TaskRuns)
-		s, args := sub.sql()
-		c.add("EXISTS (SELECT 1 FROM task_runs tr WHERE "+s+")", args...)
+		c.exists("task_runs tr", "tr.workspace_id = a.workspace_id AND tr.id = a.task_run_id", func(sub *clause) { db.taskRunFilter(sub, "tr", q.TaskRuns) })
 	}
 	return c.sql()
 }
@@ -160,7 +152,7 @@ func (db *DB) UpdateArtifact(ctx context.Context, ws, id uuid.UUID, patch func(*
 		if err := patch(a); err != nil {
 			return err
 		}
-		a.Updated = model.Now()
+		a.Updated = model.At(db.now())
 		_, err = tx.ExecContext(ctx, db.d.rebind(`UPDATE artifacts SET data = ?, description = ?, metadata = ?, updated = ? WHERE workspace_id = ? AND id = ?`),
 			mustJSON(a.Data), a.Description, metadataArg(a.Metadata), db.d.time(a.Updated), ws, id)
 		if err != nil {

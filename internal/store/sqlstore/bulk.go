@@ -22,7 +22,7 @@ func (db *DB) BulkInsertFlowRuns(ctx context.Context, ws uuid.UUID, runs []*mode
 	if len(runs) == 0 {
 		return nil
 	}
-	now := model.Now()
+	now := model.At(db.now())
 	for _, r := range runs {
 		if r.ID == uuid.Nil {
 			r.ID = uuid.Must(uuid.NewV7())

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/clock"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -31,7 +32,10 @@ type DB struct {
 	read   *sql.DB
 	writer writer
 	log    *slog.Logger
-	now    func() time.Time
+	clock  clock.Clock
+	// ingested, when set, is told how many client events each IngestEvents
+	// stored.
+	ingested func(n int)
 	// publish receives the events a write emitted, after it committed.
 	publish store.Publisher
 }
@@ -66,6 +70,35 @@ type Option func(*options) error
 
 type options struct {
 	sqliteSynchronous string
+	clock             clock.Clock
+	observer          Observer
+}
+
+// Clock sets where the store's timestamps come from (created, updated, state
+// times); clock.Real by default.
+func Clock(c clock.Clock) Option {
+	return func(o *options) error {
+		o.clock = c
+		return nil
+	}
+}
+
+// Observer is told of the store's work, for metrics; nil fields are skipped.
+// It keeps the store free of any metrics library.
+type Observer struct {
+	// WriterBatch is told of each transaction the SQLite writer commits:
+	// how many write requests shared it and how long it took.
+	WriterBatch func(size int, took time.Duration)
+	// EventsIngested is told how many client events were stored.
+	EventsIngested func(n int)
+}
+
+// Observe sets the store's observer.
+func Observe(obs Observer) Option {
+	return func(o *options) error {
+		o.observer = obs
+		return nil
+	}
 }
 
 // SQLiteSynchronous sets SQLite's synchronous mode (PostgreSQL ignores it):
@@ -91,7 +124,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger, opts ...Option) (*D
 	if log == nil {
 		log = slog.Default()
 	}
-	o := options{sqliteSynchronous: "FULL"}
+	o := options{sqliteSynchronous: "FULL", clock: clock.Real}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -104,18 +137,32 @@ func Open(ctx context.Context, dsn string, log *slog.Logger, opts ...Option) (*D
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		db, err = openPostgres(ctx, dsn)
 	} else {
-		db, err = openSQLite(ctx, dsn, o.sqliteSynchronous, log)
+		db, err = openSQLite(ctx, dsn, o.sqliteSynchronous, log, o.observer.WriterBatch)
 	}
 	if err != nil {
 		return nil, err
 	}
 	db.log = log
-	db.now = time.Now
+	db.clock = o.clock
+	db.ingested = o.observer.EventsIngested
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// now is the store's time: every timestamp the store writes comes from it.
+func (db *DB) now() time.Time { return db.clock.Now() }
+
+// Pools returns the connection pools by name, for their statistics: on
+// SQLite the readers' pool and the writer's one connection, on PostgreSQL
+// the one pool.
+func (db *DB) Pools() map[string]*sql.DB {
+	if g, ok := db.writer.(*groupCommitter); ok {
+		return map[string]*sql.DB{"sqlite_read": db.read, "sqlite_write": g.db}
+	}
+	return map[string]*sql.DB{db.d.name(): db.read}
 }
 
 // Engine names the database engine: "sqlite" or "postgres".
@@ -171,7 +218,7 @@ func (db *DB) migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return fmt.Errorf("apply migration %s: %w", e.Name(), err)
 			}
-			if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`), version, time.Now().UTC().Format(time.RFC3339)); err != nil {
+			if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`), version, db.now().UTC().Format(time.RFC3339)); err != nil {
 				return err
 			}
 			db.log.Info("applied migration", "engine", db.d.name(), "migration", e.Name())

@@ -40,7 +40,7 @@ func (db *DB) ClaimDefaultAccount(ctx context.Context, userID uuid.UUID) (bool, 
 			return nil
 		}
 		if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO account_members (account_id, user_id, role, created) VALUES (?, ?, ?, ?)`),
-			accountID, userID, roles.AccountOwner, db.d.time(model.Now())); err != nil {
+			accountID, userID, roles.AccountOwner, db.d.time(model.At(db.now()))); err != nil {
 			return fmt.Errorf("claim default account: %w", err)
 		}
 		claimed = true

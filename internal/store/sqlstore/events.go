@@ -13,7 +13,7 @@ import (
 // IngestEvents stores events (a redelivered id is ignored) and applies the
 // task-run records derived from them, all in one transaction.
 func (db *DB) IngestEvents(ctx context.Context, ws uuid.UUID, events []*model.Event, records []store.TaskRunRecord) error {
-	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, e := range events {
 			if err := db.insertEvent(ctx, tx, ws, e); err != nil {
 				return err
@@ -26,6 +26,10 @@ func (db *DB) IngestEvents(ctx context.Context, ws uuid.UUID, events []*model.Ev
 		}
 		return nil
 	})
+	if err == nil && db.ingested != nil {
+		db.ingested(len(events))
+	}
+	return err
 }
 
 // insertEvent stores one event; a redelivered id is ignored.
@@ -136,7 +140,7 @@ func (db *DB) findRecordedTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID,
 
 // insertRecordedTaskRun inserts r; false if its id or natural key is taken.
 func (db *DB) insertRecordedTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.TaskRun) (bool, error) {
-	now := model.Now()
+	now := model.At(db.now())
 	r.Created, r.Updated = now, now
 	normalizeTaskRun(r)
 	res, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO task_runs (id, workspace_id, flow_run_id, name, task_key, dynamic_key,

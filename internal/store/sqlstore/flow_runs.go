@@ -87,7 +87,7 @@ func (j nullStateType) Scan(v any) error {
 	return nil
 }
 
-func scanFlowRun(row scanner) (*model.FlowRun, error) {
+func (db *DB) scanFlowRun(row scanner) (*model.FlowRun, error) {
 	var (
 		r                model.FlowRun
 		ss               stateScan
@@ -100,15 +100,11 @@ func scanFlowRun(row scanner) (*model.FlowRun, error) {
 		nullStr{&r.FlowVersion}, nullStr{&r.IdempotencyKey}, &r.AutoScheduled, nullID{&r.InfrastructureDocumentID},
 		nullStr{&r.InfrastructurePID}, jsonCol{&r.Parameters}, jsonCol{&r.Context}, jsonCol{&r.EmpiricalPolicy},
 		jsonCol{&r.Tags}, jsonCol{&r.Labels}, jsonCol{&r.JobVariables}, jsonCol{&r.CreatedBy}, &created, &updated)
-	dest = append(dest, ss.stateDest()...)
-	if err := row.Scan(dest...); err != nil {
+	if err := db.scanRun(row, &ss, &r.RunTracking, dest); err != nil {
 		return nil, err
 	}
-	ss.apply(&r.RunTracking)
-	r.State = ss.state()
 	r.Created, r.Updated = created.T, updated.T
 	normalizeFlowRun(&r)
-	orchestration.Estimate(&r.RunTracking, time.Now())
 	return &r, nil
 }
 
@@ -121,12 +117,7 @@ func normalizeFlowRun(r *model.FlowRun) {
 	if r.Context == nil {
 		r.Context = map[string]any{}
 	}
-	if r.Tags == nil {
-		r.Tags = []string{}
-	}
-	if r.Labels == nil {
-		r.Labels = map[string]any{}
-	}
+	normalizeTagsLabels(&r.Tags, &r.Labels)
 	if r.JobVariables == nil {
 		r.JobVariables = map[string]any{}
 	}
@@ -156,7 +147,7 @@ func (db *DB) CreateFlowRun(ctx context.Context, ws uuid.UUID, r *model.FlowRun,
 				return err
 			}
 		}
-		now := model.Now()
+		now := model.At(db.now())
 		r.Created, r.Updated = now, now
 		normalizeFlowRun(r)
 		res, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO flow_runs (id, workspace_id, flow_id, name, run_count, total_run_time,
@@ -217,7 +208,7 @@ func (db *DB) lockFlowRun(ctx context.Context, q queryer, ws uuid.UUID, cond str
 	if err := db.lockRows(ctx, q, "flow_runs", "fr", ws, cond, args); err != nil {
 		return nil, err
 	}
-	r, err := scanFlowRun(q.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowRunColumns+flowRunFrom+` WHERE fr.workspace_id = ? AND `+cond),
+	r, err := db.scanFlowRun(q.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowRunColumns+flowRunFrom+` WHERE fr.workspace_id = ? AND `+cond),
 		append([]any{ws}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Flow run")
@@ -245,43 +236,23 @@ func (db *DB) lockRows(ctx context.Context, q queryer, table, alias string, ws u
 
 // GetFlowRun returns a flow run with its current state.
 func (db *DB) GetFlowRun(ctx context.Context, ws, id uuid.UUID) (*model.FlowRun, error) {
-	r, err := scanFlowRun(db.read.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowRunColumns+flowRunFrom+` WHERE fr.workspace_id = ? AND fr.id = ?`), ws, id))
+	r, err := db.scanFlowRun(db.read.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowRunColumns+flowRunFrom+` WHERE fr.workspace_id = ? AND fr.id = ?`), ws, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Flow run")
 	}
 	return r, err
 }
 
-// flowRunSorts puts runs without a start, end or next scheduled time last,
-// on both engines (SQLite's default puts NULLs first when ascending).
-var flowRunSorts = map[string]string{
-	"":                              "fr.id DESC",
-	"ID_DESC":                       "fr.id DESC",
-	"START_TIME_ASC":                "fr.start_time ASC NULLS LAST, fr.id",
-	"START_TIME_DESC":               "fr.start_time DESC NULLS LAST, fr.id",
-	"EXPECTED_START_TIME_ASC":       "fr.expected_start_time ASC, fr.id",
-	"EXPECTED_START_TIME_DESC":      "fr.expected_start_time DESC, fr.id",
-	"NAME_ASC":                      "fr.name ASC, fr.id",
-	"NAME_DESC":                     "fr.name DESC, fr.id",
-	"NEXT_SCHEDULED_START_TIME_ASC": "fr.next_scheduled_start_time ASC NULLS LAST, fr.id",
-	"END_TIME_DESC":                 "fr.end_time DESC NULLS LAST, fr.id",
-}
-
+// flowRunFilter adds f's conditions on the flow runs aliased a to c; a
+// parent flow run is one of the task run the run is a subflow of.
 func (db *DB) flowRunFilter(c *clause, a string, f *store.FlowRunFilter) {
 	if f == nil {
 		return
 	}
-	s := newClause(db.d, f.Operator)
-	s.id(a+".id", f.ID)
-	s.name(a+".name", f.Name)
-	s.tags(a+".tags", f.Tags)
+	s := db.runClause(f.Operator, a, f.ID, f.Name, f.Tags, f.State, f.StartTime, f.EndTime, f.ExpectedStartTime)
 	s.nullableID(a+".deployment_id", f.DeploymentID)
 	s.name(a+".work_queue_name", f.WorkQueueName)
-	s.state(a, f.State)
 	s.name(a+".flow_version", f.FlowVersion)
-	s.time(a+".start_time", f.StartTime)
-	s.time(a+".end_time", f.EndTime)
-	s.time(a+".expected_start_time", f.ExpectedStartTime)
 	s.time(a+".next_scheduled_start_time", f.NextScheduledStartTime)
 	s.nullableID(a+".parent_task_run_id", f.ParentTaskRunID)
 	s.name(a+".idempotency_key", f.IdempotencyKey)
@@ -303,30 +274,12 @@ func (db *DB) flowRunWhere(ws uuid.UUID, q store.RunQuery) (string, []any) {
 		// fr.flow_id and can use the (workspace_id, flow_id, …) index.
 		inList(c, "fr.flow_id", ids, nil)
 	} else if q.Flows != nil {
-		sub := newClause(db.d, "")
-		sub.add("f.workspace_id = fr.workspace_id AND f.id = fr.flow_id")
-		db.flowFilter(sub, "f", q.Flows)
-		s, args := sub.sql()
-		c.add("EXISTS (SELECT 1 FROM flows f WHERE "+s+")", args...)
+		c.exists("flows f", "f.workspace_id = fr.workspace_id AND f.id = fr.flow_id", func(sub *clause) { db.flowFilter(sub, "f", q.Flows) })
 	}
 	if q.TaskRuns != nil {
-		sub := newClause(db.d, "")
-		sub.add("tr.workspace_id = fr.workspace_id AND tr.flow_run_id = fr.id")
-		db.taskRunFilter(sub, "tr", q.TaskRuns)
-		s, args := sub.sql()
-		c.add("EXISTS (SELECT 1 FROM task_runs tr WHERE "+s+")", args...)
+		c.exists("task_runs tr", "tr.workspace_id = fr.workspace_id AND tr.flow_run_id = fr.id", func(sub *clause) { db.taskRunFilter(sub, "tr", q.TaskRuns) })
 	}
 	return c.sql()
-}
-
-// listFlowRunsSQL builds the query of ListFlowRuns.
-func (db *DB) listFlowRunsSQL(ws uuid.UUID, q store.RunQuery) (string, []any, error) {
-	order, ok := flowRunSorts[q.Sort]
-	if !ok {
-		return "", nil, store.Errorf(store.EInvalid, "invalid sort %q", q.Sort)
-	}
-	where, args := db.flowRunWhere(ws, q)
-	return `SELECT ` + flowRunColumns + flowRunFrom + ` WHERE ` + where + ` ORDER BY ` + order + page(q.Limit, q.Offset), args, nil
 }
 
 // flowIDsOnly returns the ids a flow filter selects when it filters on
@@ -338,57 +291,15 @@ func flowIDsOnly(f *store.FlowFilter) ([]uuid.UUID, bool) {
 	return f.ID.Any, true
 }
 
-// ListFlowRuns returns the flow runs matching q.
-func (db *DB) ListFlowRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) ([]*model.FlowRun, error) {
-	query, args, err := db.listFlowRunsSQL(ws, q)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list flow runs: %w", err)
-	}
-	return collect(rows, scanFlowRun)
-}
-
-// CountFlowRuns counts the flow runs matching q.
-func (db *DB) CountFlowRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) (int, error) {
-	where, args := db.flowRunWhere(ws, q)
-	return db.count(ctx, `SELECT COUNT(*) FROM flow_runs fr WHERE `+where, args...)
-}
-
-// UpdateFlowRun applies patch to a flow run and saves it.
-func (db *DB) UpdateFlowRun(ctx context.Context, ws, id uuid.UUID, patch func(*model.FlowRun) error) error {
-	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		r, err := db.lockFlowRun(ctx, tx, ws, "fr.id = ?", id)
-		if err != nil {
-			return err
-		}
-		if err := patch(r); err != nil {
-			return err
-		}
-		return db.saveFlowRun(ctx, tx, ws, r)
-	})
-}
-
 // saveFlowRun writes every mutable column of r.
-func (db *DB) saveFlowRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.FlowRun) error {
-	r.Updated = model.Now()
+func (db *DB) saveFlowRun(ctx context.Context, q queryer, ws uuid.UUID, r *model.FlowRun) error {
 	normalizeFlowRun(r)
-	_, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE flow_runs SET name = ?, state_id = ?, state_type = ?, state_name = ?,
-		state_timestamp = ?, run_count = ?, expected_start_time = ?, next_scheduled_start_time = ?, start_time = ?, end_time = ?,
-		total_run_time = ?, deployment_version = ?, work_queue_id = ?, work_queue_name = ?, work_pool_id = ?, work_pool_name = ?,
-		flow_version = ?, infrastructure_pid = ?, parameters = ?, context = ?, empirical_policy = ?, tags = ?, labels = ?,
-		job_variables = ?, updated = ? WHERE workspace_id = ? AND id = ?`),
-		r.Name, r.StateID, typeArg(r.StateType), r.StateName, db.timeArg(r.StateTimestamp), r.RunCount,
-		db.timeArg(r.ExpectedStartTime), db.timeArg(r.NextScheduledStartTime), db.timeArg(r.StartTime), db.timeArg(r.EndTime),
-		r.TotalRunTime, r.DeploymentVersion, r.WorkQueueID, r.WorkQueueName, r.WorkPoolID, r.WorkPoolName, r.FlowVersion,
+	return db.saveRun(ctx, q, "flow_runs", ws, r.ID, &r.RunTracking, &r.Updated, `name = ?, deployment_version = ?,
+		work_queue_id = ?, work_queue_name = ?, work_pool_id = ?, work_pool_name = ?, flow_version = ?, infrastructure_pid = ?,
+		parameters = ?, context = ?, empirical_policy = ?, tags = ?, labels = ?, job_variables = ?`,
+		r.Name, r.DeploymentVersion, r.WorkQueueID, r.WorkQueueName, r.WorkPoolID, r.WorkPoolName, r.FlowVersion,
 		r.InfrastructurePID, mustJSON(r.Parameters), mustJSON(r.Context), mustJSON(r.EmpiricalPolicy), mustJSON(r.Tags),
-		mustJSON(r.Labels), mustJSON(r.JobVariables), db.d.time(r.Updated), ws, r.ID)
-	if err != nil {
-		return fmt.Errorf("update flow run: %w", err)
-	}
-	return nil
+		mustJSON(r.Labels), mustJSON(r.JobVariables))
 }
 
 func typeArg(t *model.StateType) any {

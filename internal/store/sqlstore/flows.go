@@ -36,7 +36,7 @@ func scanFlow(row scanner) (*model.Flow, error) {
 func (db *DB) UpsertFlow(ctx context.Context, ws uuid.UUID, f *model.Flow) (bool, error) {
 	var created bool
 	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		now := model.Now()
+		now := model.At(db.now())
 		res, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO flows (id, workspace_id, name, tags, labels, created, updated)
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id, name) DO NOTHING`),
 			uuid.Must(uuid.NewV7()), ws, f.Name, mustJSON(f.Tags), mustJSON(f.Labels), db.d.time(now), db.d.time(now))
@@ -74,11 +74,11 @@ func (db *DB) getFlow(ctx context.Context, cond string, ws uuid.UUID, arg any) (
 }
 
 var flowSorts = map[string]string{
-	"":             "f.name ASC",
-	"NAME_ASC":     "f.name ASC",
-	"NAME_DESC":    "f.name DESC",
-	"CREATED_DESC": "f.created DESC, f.id DESC",
-	"UPDATED_DESC": "f.updated DESC, f.id DESC",
+	"":                    "f.name ASC",
+	store.SortNameAsc:     "f.name ASC",
+	store.SortNameDesc:    "f.name DESC",
+	store.SortCreatedDesc: "f.created DESC, f.id DESC",
+	store.SortUpdatedDesc: "f.updated DESC, f.id DESC",
 }
 
 // flowWhere builds the WHERE of a flows query: the flow filter, and flow-run
@@ -88,18 +88,12 @@ func (db *DB) flowWhere(ws uuid.UUID, q store.RunQuery) (string, []any) {
 	c.add("f.workspace_id = ?", ws)
 	db.flowFilter(c, "f", q.Flows)
 	if q.FlowRuns != nil || q.TaskRuns != nil {
-		sub := newClause(db.d, "")
-		sub.add("fr.workspace_id = f.workspace_id AND fr.flow_id = f.id")
-		db.flowRunFilter(sub, "fr", q.FlowRuns)
-		if q.TaskRuns != nil {
-			tr := newClause(db.d, "")
-			tr.add("tr.workspace_id = fr.workspace_id AND tr.flow_run_id = fr.id")
-			db.taskRunFilter(tr, "tr", q.TaskRuns)
-			s, args := tr.sql()
-			sub.add("EXISTS (SELECT 1 FROM task_runs tr WHERE "+s+")", args...)
-		}
-		s, args := sub.sql()
-		c.add("EXISTS (SELECT 1 FROM flow_runs fr WHERE "+s+")", args...)
+		c.exists("flow_runs fr", "fr.workspace_id = f.workspace_id AND fr.flow_id = f.id", func(sub *clause) {
+			db.flowRunFilter(sub, "fr", q.FlowRuns)
+			if q.TaskRuns != nil {
+				sub.exists("task_runs tr", "tr.workspace_id = fr.workspace_id AND tr.flow_run_id = fr.id", func(tr *clause) { db.taskRunFilter(tr, "tr", q.TaskRuns) })
+			}
+		})
 	}
 	return c.sql()
 }
@@ -137,7 +131,7 @@ func (db *DB) CountFlows(ctx context.Context, ws uuid.UUID, q store.RunQuery) (i
 
 // UpdateFlow replaces a flow's tags.
 func (db *DB) UpdateFlow(ctx context.Context, ws, id uuid.UUID, tags []string) error {
-	return db.execOne(ctx, "Flow", `UPDATE flows SET tags = ?, updated = ? WHERE workspace_id = ? AND id = ?`, mustJSON(tags), db.d.time(model.Now()), ws, id)
+	return db.execOne(ctx, "Flow", `UPDATE flows SET tags = ?, updated = ? WHERE workspace_id = ? AND id = ?`, mustJSON(tags), db.d.time(model.At(db.now())), ws, id)
 }
 
 // DeleteFlow deletes a flow and, by cascade, its runs.

@@ -21,7 +21,7 @@ func (db *DB) CreateLogs(ctx context.Context, ws uuid.UUID, logs []*model.Log) e
 	if len(logs) == 0 {
 		return nil
 	}
-	now := model.Now()
+	now := model.At(db.now())
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for start := 0; start < len(logs); start += insertChunk {
 			chunk := logs[start:min(start+insertChunk, len(logs))]
@@ -72,7 +72,7 @@ func (db *DB) ListLogs(ctx context.Context, ws uuid.UUID, q store.LogQuery) ([]*
 
 // listLogsSQL builds the query of ListLogs.
 func (db *DB) listLogsSQL(ws uuid.UUID, q store.LogQuery) (string, []any, error) {
-	order := map[string]string{"": "timestamp ASC, id", "TIMESTAMP_ASC": "timestamp ASC, id", "TIMESTAMP_DESC": "timestamp DESC, id DESC"}[q.Sort]
+	order := map[string]string{"": "timestamp ASC, id", store.SortTimestampAsc: "timestamp ASC, id", store.SortTimestampDesc: "timestamp DESC, id DESC"}[q.Sort]
 	if order == "" {
 		return "", nil, store.Errorf(store.EInvalid, "invalid sort %q", q.Sort)
 	}

@@ -195,6 +195,32 @@ func (c *clause) add(cond string, args ...any) {
 	c.args = append(c.args, args...)
 }
 
+// exists adds the condition that a row of from (a table and its alias)
+// joined to the outer row by join matches what filter adds to its clause.
+func (c *clause) exists(from, join string, filter func(sub *clause)) {
+	sub := newClause(c.d, "")
+	sub.add(join)
+	filter(sub)
+	s, args := sub.sql()
+	c.add("EXISTS (SELECT 1 FROM "+from+" WHERE "+s+")", args...)
+}
+
+// runClause starts the clause of a run filter (operator joins its
+// conditions) with the conditions on the columns every run table has, whose
+// alias is a.
+func (db *DB) runClause(operator, a string, id *store.IDFilter, name *store.NameFilter, tags *store.TagsFilter, state *store.StateFilter,
+	start, end, expected *store.TimeFilter) *clause {
+	c := newClause(db.d, operator)
+	c.id(a+".id", id)
+	c.name(a+".name", name)
+	c.tags(a+".tags", tags)
+	c.state(a, state)
+	c.time(a+".start_time", start)
+	c.time(a+".end_time", end)
+	c.time(a+".expected_start_time", expected)
+	return c
+}
+
 // sub adds a nested clause as one condition.
 func (c *clause) sub(o *clause) {
 	if s, args := o.sql(); s != "" {

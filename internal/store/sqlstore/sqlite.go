@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/praetorhq/praetor/internal/model"
 	"modernc.org/sqlite"
@@ -63,7 +64,7 @@ func sqliteDSN(path, synchronous string, extra ...string) string {
 
 // openSQLite opens the database file at path; synchronous is SQLite's
 // synchronous mode (see SQLiteSynchronous).
-func openSQLite(ctx context.Context, path, synchronous string, log *slog.Logger) (*DB, error) {
+func openSQLite(ctx context.Context, path, synchronous string, log *slog.Logger, observe func(size int, took time.Duration)) (*DB, error) {
 	path = strings.TrimPrefix(path, "sqlite://")
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -89,7 +90,7 @@ func openSQLite(ctx context.Context, path, synchronous string, log *slog.Logger)
 		return nil, fmt.Errorf("open sqlite readers: %w", err)
 	}
 	r.SetMaxOpenConns(8)
-	return &DB{d: sqliteDialect{}, read: r, writer: newGroupCommitter(w, log)}, nil
+	return &DB{d: sqliteDialect{}, read: r, writer: newGroupCommitter(w, log, observe)}, nil
 }
 
 // groupCommitter is SQLite's single writer. Requests queue on a channel; the
@@ -97,8 +98,10 @@ func openSQLite(ctx context.Context, path, synchronous string, log *slog.Logger)
 // savepoint so a failing one rolls back alone, commits once, then answers
 // every request. Under load this turns many small commits into one fsync.
 type groupCommitter struct {
-	db      *sql.DB
-	log     *slog.Logger
+	db  *sql.DB
+	log *slog.Logger
+	// observe, when set, is told of each committed batch.
+	observe func(size int, took time.Duration)
 	queue   chan *writeRequest
 	done    chan struct{}
 	closing sync.Once
@@ -117,8 +120,8 @@ type writeRequest struct {
 // latency stays small.
 const maxGroup = 256
 
-func newGroupCommitter(db *sql.DB, log *slog.Logger) *groupCommitter {
-	g := &groupCommitter{db: db, log: log, queue: make(chan *writeRequest, 1024), done: make(chan struct{})}
+func newGroupCommitter(db *sql.DB, log *slog.Logger, observe func(size int, took time.Duration)) *groupCommitter {
+	g := &groupCommitter{db: db, log: log, observe: observe, queue: make(chan *writeRequest, 1024), done: make(chan struct{})}
 	go g.loop()
 	return g
 }
@@ -180,6 +183,7 @@ func (g *groupCommitter) commit(batch []*writeRequest) {
 // again in a fresh transaction. Each retry is shorter, so commit ends.
 func (g *groupCommitter) try(batch []*writeRequest) (retry []*writeRequest) {
 	ctx := context.Background()
+	start := time.Now()
 	tx, err := g.db.BeginTx(ctx, nil)
 	if err != nil {
 		answer(batch, fmt.Errorf("begin: %w", err))
@@ -207,6 +211,9 @@ func (g *groupCommitter) try(batch []*writeRequest) (retry []*writeRequest) {
 	if err := tx.Commit(); err != nil {
 		answer(batch, fmt.Errorf("commit: %w", err))
 		return nil
+	}
+	if g.observe != nil {
+		g.observe(len(batch), time.Since(start))
 	}
 	answer(batch, nil)
 	return nil
@@ -270,4 +277,19 @@ func (g *groupCommitter) close() error {
 	// optimize before closing a connection that wrote.
 	_, err := g.db.Exec("PRAGMA optimize")
 	return errors.Join(err, g.db.Close())
+}
+
+// Optimize refreshes SQLite's planner statistics where they are stale, as
+// SQLite advises long-lived connections to do every few hours (Close runs
+// it too). PostgreSQL's autovacuum keeps its own statistics: nothing to do.
+func (db *DB) Optimize(ctx context.Context) error {
+	if _, ok := db.writer.(*groupCommitter); !ok {
+		return nil
+	}
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "PRAGMA optimize"); err != nil {
+			return fmt.Errorf("optimize: %w", err)
+		}
+		return nil
+	})
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/model"
@@ -24,7 +23,7 @@ const taskRunColumns = `tr.id, tr.flow_run_id, tr.name, tr.task_key, tr.dynamic_
 const taskRunFrom = ` FROM task_runs tr LEFT JOIN task_run_states s
 	ON s.id = tr.state_id AND s.workspace_id = tr.workspace_id AND s.task_run_id = tr.id`
 
-func scanTaskRun(row scanner) (*model.TaskRun, error) {
+func (db *DB) scanTaskRun(row scanner) (*model.TaskRun, error) {
 	var (
 		r                          model.TaskRun
 		ss                         stateScan
@@ -34,26 +33,17 @@ func scanTaskRun(row scanner) (*model.TaskRun, error) {
 		nullStr{&r.TaskVersion}, jsonCol{&r.EmpiricalPolicy}, jsonCol{&r.Tags}, jsonCol{&r.Labels}, jsonCol{&r.TaskInputs}}
 	dest = append(dest, ss.tracking(&r.RunTracking)...)
 	dest = append(dest, &r.FlowRunRunCount, &created, &updated)
-	dest = append(dest, ss.stateDest()...)
-	if err := row.Scan(dest...); err != nil {
+	if err := db.scanRun(row, &ss, &r.RunTracking, dest); err != nil {
 		return nil, err
 	}
-	ss.apply(&r.RunTracking)
-	r.State = ss.state()
 	r.CacheExpiration = cacheExp.ptr()
 	r.Created, r.Updated = created.T, updated.T
 	normalizeTaskRun(&r)
-	orchestration.Estimate(&r.RunTracking, time.Now())
 	return &r, nil
 }
 
 func normalizeTaskRun(r *model.TaskRun) {
-	if r.Tags == nil {
-		r.Tags = []string{}
-	}
-	if r.Labels == nil {
-		r.Labels = map[string]any{}
-	}
+	normalizeTagsLabels(&r.Tags, &r.Labels)
 	if r.TaskInputs == nil {
 		r.TaskInputs = map[string][]model.TaskRunInput{}
 	}
@@ -90,7 +80,7 @@ func (db *DB) CreateTaskRun(ctx context.Context, ws uuid.UUID, r *model.TaskRun,
 }
 
 func (db *DB) insertTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.TaskRun) error {
-	now := model.Now()
+	now := model.At(db.now())
 	r.Created, r.Updated = now, now
 	normalizeTaskRun(r)
 	_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO task_runs (id, workspace_id, flow_run_id, name, task_key, dynamic_key,
@@ -117,7 +107,7 @@ func (db *DB) lockTaskRun(ctx context.Context, q queryer, ws uuid.UUID, cond str
 }
 
 func (db *DB) readTaskRun(ctx context.Context, q queryer, ws uuid.UUID, cond string, args ...any) (*model.TaskRun, error) {
-	r, err := scanTaskRun(q.QueryRowContext(ctx, db.d.rebind(`SELECT `+taskRunColumns+taskRunFrom+` WHERE tr.workspace_id = ? AND `+cond),
+	r, err := db.scanTaskRun(q.QueryRowContext(ctx, db.d.rebind(`SELECT `+taskRunColumns+taskRunFrom+` WHERE tr.workspace_id = ? AND `+cond),
 		append([]any{ws}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Task run")
@@ -130,32 +120,12 @@ func (db *DB) GetTaskRun(ctx context.Context, ws, id uuid.UUID) (*model.TaskRun,
 	return db.readTaskRun(ctx, db.read, ws, "tr.id = ?", id)
 }
 
-// taskRunSorts puts runs without an end or next scheduled time last, as
-// flowRunSorts does.
-var taskRunSorts = map[string]string{
-	"":                              "tr.id DESC",
-	"ID_DESC":                       "tr.id DESC",
-	"EXPECTED_START_TIME_ASC":       "tr.expected_start_time ASC, tr.id",
-	"EXPECTED_START_TIME_DESC":      "tr.expected_start_time DESC, tr.id",
-	"NAME_ASC":                      "tr.name ASC, tr.id",
-	"NAME_DESC":                     "tr.name DESC, tr.id",
-	"NEXT_SCHEDULED_START_TIME_ASC": "tr.next_scheduled_start_time ASC NULLS LAST, tr.id",
-	"END_TIME_DESC":                 "tr.end_time DESC NULLS LAST, tr.id",
-}
-
+// taskRunFilter adds f's conditions on the task runs aliased a to c.
 func (db *DB) taskRunFilter(c *clause, a string, f *store.TaskRunFilter) {
 	if f == nil {
 		return
 	}
-	s := newClause(db.d, f.Operator)
-	s.id(a+".id", f.ID)
-	s.name(a+".name", f.Name)
-	s.tags(a+".tags", f.Tags)
-	s.state(a, f.State)
-	s.time(a+".start_time", f.StartTime)
-	s.time(a+".end_time", f.EndTime)
-	s.time(a+".expected_start_time", f.ExpectedStartTime)
-	s.nullableID(a+".flow_run_id", f.FlowRunID)
+	s := db.runClause(f.Operator, a, f.ID, f.Name, f.Tags, f.State, f.StartTime, f.EndTime, f.ExpectedStartTime)
 	if f.SubflowRuns != nil && f.SubflowRuns.Exists != nil {
 		cond := "EXISTS (SELECT 1 FROM flow_runs sub WHERE sub.workspace_id = " + a + ".workspace_id AND sub.parent_task_run_id = " + a + ".id)"
 		if !*f.SubflowRuns.Exists {
@@ -163,6 +133,7 @@ func (db *DB) taskRunFilter(c *clause, a string, f *store.TaskRunFilter) {
 		}
 		s.add(cond)
 	}
+	s.nullableID(a+".flow_run_id", f.FlowRunID)
 	c.sub(s)
 }
 
@@ -171,80 +142,23 @@ func (db *DB) taskRunWhere(ws uuid.UUID, q store.RunQuery) (string, []any) {
 	c.add("tr.workspace_id = ?", ws)
 	db.taskRunFilter(c, "tr", q.TaskRuns)
 	if q.FlowRuns != nil || q.Flows != nil {
-		sub := newClause(db.d, "")
-		sub.add("fr.workspace_id = tr.workspace_id AND fr.id = tr.flow_run_id")
-		db.flowRunFilter(sub, "fr", q.FlowRuns)
-		if q.Flows != nil {
-			fl := newClause(db.d, "")
-			fl.add("f.workspace_id = fr.workspace_id AND f.id = fr.flow_id")
-			db.flowFilter(fl, "f", q.Flows)
-			s, args := fl.sql()
-			sub.add("EXISTS (SELECT 1 FROM flows f WHERE "+s+")", args...)
-		}
-		s, args := sub.sql()
-		c.add("EXISTS (SELECT 1 FROM flow_runs fr WHERE "+s+")", args...)
+		c.exists("flow_runs fr", "fr.workspace_id = tr.workspace_id AND fr.id = tr.flow_run_id", func(sub *clause) {
+			db.flowRunFilter(sub, "fr", q.FlowRuns)
+			if q.Flows != nil {
+				sub.exists("flows f", "f.workspace_id = fr.workspace_id AND f.id = fr.flow_id", func(fl *clause) { db.flowFilter(fl, "f", q.Flows) })
+			}
+		})
 	}
 	return c.sql()
 }
 
-// listTaskRunsSQL builds the query of ListTaskRuns.
-func (db *DB) listTaskRunsSQL(ws uuid.UUID, q store.RunQuery) (string, []any, error) {
-	order, ok := taskRunSorts[q.Sort]
-	if !ok {
-		return "", nil, store.Errorf(store.EInvalid, "invalid sort %q", q.Sort)
-	}
-	where, args := db.taskRunWhere(ws, q)
-	return `SELECT ` + taskRunColumns + taskRunFrom + ` WHERE ` + where + ` ORDER BY ` + order + page(q.Limit, q.Offset), args, nil
-}
-
-// ListTaskRuns returns the task runs matching q.
-func (db *DB) ListTaskRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) ([]*model.TaskRun, error) {
-	query, args, err := db.listTaskRunsSQL(ws, q)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list task runs: %w", err)
-	}
-	return collect(rows, scanTaskRun)
-}
-
-// CountTaskRuns counts the task runs matching q.
-func (db *DB) CountTaskRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) (int, error) {
-	where, args := db.taskRunWhere(ws, q)
-	return db.count(ctx, `SELECT COUNT(*) FROM task_runs tr WHERE `+where, args...)
-}
-
-// UpdateTaskRun applies patch to a task run and saves it.
-func (db *DB) UpdateTaskRun(ctx context.Context, ws, id uuid.UUID, patch func(*model.TaskRun) error) error {
-	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		r, err := db.lockTaskRun(ctx, tx, ws, "tr.id = ?", id)
-		if err != nil {
-			return err
-		}
-		if err := patch(r); err != nil {
-			return err
-		}
-		return db.saveTaskRun(ctx, tx, ws, r)
-	})
-}
-
+// saveTaskRun writes every mutable column of r.
 func (db *DB) saveTaskRun(ctx context.Context, q queryer, ws uuid.UUID, r *model.TaskRun) error {
-	r.Updated = model.Now()
 	normalizeTaskRun(r)
-	_, err := q.ExecContext(ctx, db.d.rebind(`UPDATE task_runs SET name = ?, cache_key = ?, cache_expiration = ?, task_version = ?,
-		empirical_policy = ?, tags = ?, labels = ?, task_inputs = ?, state_id = ?, state_type = ?, state_name = ?,
-		state_timestamp = ?, run_count = ?, flow_run_run_count = ?, expected_start_time = ?, next_scheduled_start_time = ?,
-		start_time = ?, end_time = ?, total_run_time = ?, updated = ? WHERE workspace_id = ? AND id = ?`),
+	return db.saveRun(ctx, q, "task_runs", ws, r.ID, &r.RunTracking, &r.Updated, `name = ?, cache_key = ?,
+		cache_expiration = ?, task_version = ?, empirical_policy = ?, tags = ?, labels = ?, task_inputs = ?, flow_run_run_count = ?`,
 		r.Name, r.CacheKey, db.timeArg(r.CacheExpiration), r.TaskVersion, mustJSON(r.EmpiricalPolicy), mustJSON(r.Tags),
-		mustJSON(r.Labels), mustJSON(r.TaskInputs), r.StateID, typeArg(r.StateType), r.StateName, db.timeArg(r.StateTimestamp),
-		r.RunCount, r.FlowRunRunCount, db.timeArg(r.ExpectedStartTime), db.timeArg(r.NextScheduledStartTime),
-		db.timeArg(r.StartTime), db.timeArg(r.EndTime), r.TotalRunTime, db.d.time(r.Updated), ws, r.ID)
-	if err != nil {
-		return fmt.Errorf("update task run: %w", err)
-	}
-	return nil
+		mustJSON(r.Labels), mustJSON(r.TaskInputs), r.FlowRunRunCount)
 }
 
 // DeleteTaskRun deletes a task run and its states.

@@ -16,7 +16,7 @@ import (
 
 // CreateUser creates a user and the account they own.
 func (db *DB) CreateUser(ctx context.Context, u *model.User, passwordHash string, account *model.Account) error {
-	now := model.Now()
+	now := model.At(db.now())
 	u.ID, u.Created = uuid.Must(uuid.NewV7()), now
 	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
 	account.ID, account.Created = uuid.Must(uuid.NewV7()), now
@@ -130,7 +130,7 @@ func (db *DB) AccountRole(ctx context.Context, accountID, userID uuid.UUID) (str
 
 // CreateWorkspace creates a workspace, making creator its owner.
 func (db *DB) CreateWorkspace(ctx context.Context, ws *model.Workspace, creator *uuid.UUID) error {
-	now := model.Now()
+	now := model.At(db.now())
 	ws.ID, ws.Created, ws.Updated = uuid.Must(uuid.NewV7()), now, now
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO workspaces (id, account_id, handle, name, description, is_default, created, updated)
@@ -151,7 +151,7 @@ func (db *DB) CreateWorkspace(ctx context.Context, ws *model.Workspace, creator 
 
 // UpdateWorkspace saves a workspace's handle, name and description.
 func (db *DB) UpdateWorkspace(ctx context.Context, ws *model.Workspace) error {
-	ws.Updated = model.Now()
+	ws.Updated = model.At(db.now())
 	err := db.execOne(ctx, "Workspace", `UPDATE workspaces SET handle = ?, name = ?, description = ?, updated = ? WHERE account_id = ? AND id = ?`,
 		ws.Handle, ws.Name, ws.Description, db.d.time(ws.Updated), ws.AccountID, ws.ID)
 	if db.d.isUniqueViolation(err) {
@@ -246,7 +246,7 @@ func (db *DB) listMembers(ctx context.Context, table, col string, id uuid.UUID) 
 // upsertMember gives userID role in a membership table.
 func (db *DB) upsertMember(ctx context.Context, tx *sql.Tx, table, col string, id, userID uuid.UUID, role string) error {
 	_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO `+table+` (`+col+`, user_id, role, created) VALUES (?, ?, ?, ?)
-		ON CONFLICT (`+col+`, user_id) DO UPDATE SET role = excluded.role`), id, userID, role, db.d.time(model.Now()))
+		ON CONFLICT (`+col+`, user_id) DO UPDATE SET role = excluded.role`), id, userID, role, db.d.time(model.At(db.now())))
 	if err != nil {
 		return fmt.Errorf("set member: %w", err)
 	}
@@ -390,7 +390,7 @@ func scanAPIKey(row scanner) (*model.APIKey, error) {
 
 // CreateAPIKey stores a key's metadata and hash.
 func (db *DB) CreateAPIKey(ctx context.Context, k *model.APIKey) error {
-	k.ID, k.Created = uuid.Must(uuid.NewV7()), model.Now()
+	k.ID, k.Created = uuid.Must(uuid.NewV7()), model.At(db.now())
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO api_keys (`+apiKeyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)`),
 			k.ID, k.UserID, k.Name, k.Prefix, k.Hash, db.timeArg(k.Expires), db.d.time(k.Created))
@@ -436,7 +436,7 @@ func (db *DB) TouchAPIKey(ctx context.Context, id uuid.UUID, at model.Time) erro
 func (db *DB) CreateSession(ctx context.Context, s *model.Session) error {
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO sessions (id, user_id, csrf, expires, created) VALUES (?, ?, ?, ?, ?)`),
-			s.ID, s.UserID, s.CSRF, db.d.time(s.Expires), db.d.time(model.Now()))
+			s.ID, s.UserID, s.CSRF, db.d.time(s.Expires), db.d.time(model.At(db.now())))
 		return err
 	})
 }
@@ -447,7 +447,7 @@ func (db *DB) GetSession(ctx context.Context, id string) (*model.Session, error)
 		s       model.Session
 		expires nullTime
 	)
-	err := db.read.QueryRowContext(ctx, db.d.rebind(`SELECT id, user_id, csrf, expires FROM sessions WHERE id = ? AND expires > ?`), id, db.d.time(model.Now())).
+	err := db.read.QueryRowContext(ctx, db.d.rebind(`SELECT id, user_id, csrf, expires FROM sessions WHERE id = ? AND expires > ?`), id, db.d.time(model.At(db.now()))).
 		Scan(&s.ID, &s.UserID, &s.CSRF, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Session")

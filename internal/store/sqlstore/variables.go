@@ -36,7 +36,7 @@ func scanVariable(row scanner) (*model.Variable, error) {
 
 // CreateVariable inserts v, filling its id and timestamps.
 func (db *DB) CreateVariable(ctx context.Context, ws uuid.UUID, v *model.Variable) error {
-	now := model.Now()
+	now := model.At(db.now())
 	v.ID = uuid.Must(uuid.NewV7())
 	v.Created, v.Updated = now, now
 	if v.Tags == nil {
@@ -84,11 +84,11 @@ func (db *DB) getVariable(ctx context.Context, q queryer, lock, cond string, ws 
 }
 
 var variableSorts = map[string]string{
-	"":             "v.name ASC",
-	"NAME_ASC":     "v.name ASC",
-	"NAME_DESC":    "v.name DESC",
-	"CREATED_DESC": "v.created DESC, v.id DESC",
-	"UPDATED_DESC": "v.updated DESC, v.id DESC",
+	"":                    "v.name ASC",
+	store.SortNameAsc:     "v.name ASC",
+	store.SortNameDesc:    "v.name DESC",
+	store.SortCreatedDesc: "v.created DESC, v.id DESC",
+	store.SortUpdatedDesc: "v.updated DESC, v.id DESC",
 }
 
 func (db *DB) variableWhere(ws uuid.UUID, f *store.VariableFilter) (string, []any) {
@@ -135,7 +135,7 @@ func (db *DB) UpdateVariable(ctx context.Context, ws, id uuid.UUID, patch func(*
 		if err := patch(v); err != nil {
 			return err
 		}
-		v.Updated = model.Now()
+		v.Updated = model.At(db.now())
 		if v.Tags == nil {
 			v.Tags = []string{}
 		}

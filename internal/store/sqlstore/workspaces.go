@@ -40,7 +40,7 @@ func (db *DB) DefaultWorkspace(ctx context.Context) (model.Workspace, error) {
 		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM workspaces WHERE is_default = ?`), true).Scan(&n); err != nil || n > 0 {
 			return err
 		}
-		now := db.d.time(model.Now())
+		now := db.d.time(model.At(db.now()))
 		accountID, workspaceID := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
 		res, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO accounts (id, handle, name, created) VALUES (?, 'default', 'Default', ?) ON CONFLICT (handle) DO NOTHING`), accountID, now)
 		if err != nil {
