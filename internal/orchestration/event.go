@@ -17,8 +17,9 @@ const maxStateMessage = 100_000
 // enters a state: prefect.flow-run.<state name>, whose id is the state's id,
 // with the run as resource and its flow, parent task run, work queue, work
 // pool and tags as related resources. Workers and runners watch these on
-// /events/out (for cancellation, for instance).
-func FlowRunStateEvent(run *model.FlowRun, flow *model.Flow, parentTask *model.TaskRun, initial, validated *model.State) *model.Event {
+// /events/out (for cancellation, for instance). received is when the server
+// made it, from the store's clock.
+func FlowRunStateEvent(run *model.FlowRun, flow *model.Flow, parentTask *model.TaskRun, initial, validated *model.State, received model.Time) *model.Event {
 	resource := model.Resource{
 		"prefect.resource.id":     model.FlowRunResource + run.ID.String(),
 		"prefect.resource.name":   run.Name,
@@ -65,7 +66,7 @@ func FlowRunStateEvent(run *model.FlowRun, flow *model.Flow, parentTask *model.T
 	}
 	body, _ := json.Marshal(payload) // maps of strings always encode
 	e := &model.Event{ID: validated.ID, Occurred: validated.Timestamp, Event: "prefect.flow-run." + validated.Name,
-		Resource: resource, Related: related, Payload: body, Received: model.Now()}
+		Resource: resource, Related: related, Payload: body, Received: received}
 	// Like Prefect, link to the previous state's event only when the two
 	// are close enough in time for the order to be in doubt.
 	if initial != nil {

@@ -366,7 +366,7 @@ func (db *DB) setFlowRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *
 	if err != nil {
 		return nil, fmt.Errorf("read flow of run: %w", err)
 	}
-	e := orchestration.FlowRunStateEvent(r, flow, parentTask, initial, s)
+	e := orchestration.FlowRunStateEvent(r, flow, parentTask, initial, s, model.At(db.now()))
 	if err := db.insertEvent(ctx, tx, ws, e); err != nil {
 		return nil, err
 	}
