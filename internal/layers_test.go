@@ -43,8 +43,7 @@ var layers = map[string]int{
 
 	"internal/store/sqlstore":  42,
 	"internal/store/storetest": 42,
-	// Below tenancy and auth, which use its application error type.
-	"internal/store": 40,
+	"internal/store":           40,
 
 	"internal/orchestration": 30,
 
@@ -52,6 +51,7 @@ var layers = map[string]int{
 
 	// Leaves.
 	"internal/model":   10,
+	"internal/apperr":  10,
 	"internal/roles":   10,
 	"internal/clock":   10,
 	"internal/metrics": 10,

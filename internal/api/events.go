@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/events"
 	"github.com/praetorhq/praetor/internal/httpx"
@@ -73,7 +74,7 @@ func (a *API) acceptSocket(w http.ResponseWriter, r *http.Request, perm auth.Per
 		// No one is authenticated yet, but a socket is only opened into a
 		// workspace that exists under the account its path names.
 		if _, err := a.Store.GetWorkspace(r.Context(), acc.account, acc.workspace); err != nil {
-			if store.IsNotFound(err) {
+			if apperr.IsNotFound(err) {
 				err = tenancy.ErrNoWorkspace
 			}
 			a.writeError(w, r, err)

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/orchestration"
 	"github.com/praetorhq/praetor/internal/rungraph"
@@ -90,7 +91,7 @@ func (a *API) createFlowRun(w http.ResponseWriter, r *http.Request) error {
 	}
 	run.Labels["prefect.flow.id"] = in.FlowID.String()
 	created, err := a.Store.CreateFlowRun(r.Context(), workspaceID(r), run, initial)
-	if store.IsNotFound(err) {
+	if apperr.IsNotFound(err) {
 		// As in Prefect, a missing flow is a foreign-key conflict.
 		return detail(http.StatusConflict, integrityConflict)
 	}

@@ -12,9 +12,9 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/httpx"
-	"github.com/praetorhq/praetor/internal/store"
 )
 
 // maxBody bounds request bodies: Prefect's client caps a log batch at 4 MB
@@ -236,7 +236,7 @@ func memberAt(body []byte, loc ...any) (json.RawMessage, bool) {
 // notFound rewrites a store's not-found error as the 404 Prefect answers on
 // the route, with detail as its message.
 func notFound(err error, detailMsg string) error {
-	if store.IsNotFound(err) {
+	if apperr.IsNotFound(err) {
 		return detail(http.StatusNotFound, "%s", detailMsg)
 	}
 	return err
@@ -246,7 +246,7 @@ func notFound(err error, detailMsg string) error {
 // ObjectNotFoundError, which its models raise where its routes do not check
 // first: {"exception_message": …}.
 func objectNotFound(err error, format string, args ...any) error {
-	if store.IsNotFound(err) {
+	if apperr.IsNotFound(err) {
 		return &apiError{status: http.StatusNotFound, body: map[string]string{"exception_message": fmt.Sprintf(format, args...)}}
 	}
 	return err

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -69,7 +70,7 @@ func (a *API) createTaskRun(w http.ResponseWriter, r *http.Request) error {
 		run.EmpiricalPolicy = *in.EmpiricalPolicy
 	}
 	created, err := a.Store.CreateTaskRun(r.Context(), workspaceID(r), run, initial)
-	if store.IsNotFound(err) {
+	if apperr.IsNotFound(err) {
 		// As in Prefect, a missing flow run is a foreign-key conflict.
 		return detail(http.StatusConflict, integrityConflict)
 	}

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -198,7 +199,7 @@ func variablePatch(w http.ResponseWriter, r *http.Request) (func(*model.Variable
 		// Prefect's name and tags columns are NOT NULL, so it answers an
 		// explicit null with an integrity conflict.
 		if isNull(set["name"]) || isNull(set["tags"]) {
-			return store.Errorf(store.EConflict, "variable name and tags cannot be null")
+			return apperr.Errorf(apperr.EConflict, "variable name and tags cannot be null")
 		}
 		if in.Name != nil {
 			v.Name = *in.Name
@@ -217,7 +218,7 @@ func variablePatch(w http.ResponseWriter, r *http.Request) (func(*model.Variable
 // reported in Prefect's generic integrity-error form.
 func (a *API) patchVariable(w http.ResponseWriter, r *http.Request, id uuid.UUID, patch func(*model.Variable) error) error {
 	err := a.Store.UpdateVariable(r.Context(), workspaceID(r), id, patch)
-	if store.ErrorCode(err) == store.EConflict {
+	if apperr.ErrorCode(err) == apperr.EConflict {
 		return detail(http.StatusConflict, integrityConflict)
 	}
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -65,7 +66,7 @@ func (a *Authenticator) Key(ctx context.Context, presented string) (*Principal, 
 		return nil, ErrInvalidCredentials
 	}
 	k, err := a.store.GetAPIKeyByPrefix(ctx, prefix)
-	if store.IsNotFound(err) {
+	if apperr.IsNotFound(err) {
 		return nil, ErrInvalidCredentials
 	}
 	if err != nil {
@@ -101,7 +102,7 @@ func (a *Authenticator) touch(ctx context.Context, id uuid.UUID, now time.Time) 
 // Session authenticates a browser session token.
 func (a *Authenticator) Session(ctx context.Context, token string) (*Principal, *model.Session, error) {
 	s, err := a.store.GetSession(ctx, HashKey(token))
-	if store.IsNotFound(err) {
+	if apperr.IsNotFound(err) {
 		return nil, nil, ErrInvalidCredentials
 	}
 	if err != nil {

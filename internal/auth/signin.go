@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
-	"github.com/praetorhq/praetor/internal/store"
 )
 
 // ErrRateLimited is returned when too many sign-ins were attempted for an
@@ -224,7 +224,7 @@ func (a *Authenticator) SignIn(ctx context.Context, email, password, addr string
 
 func (a *Authenticator) checkPassword(ctx context.Context, email, password string) (*model.User, error) {
 	u, hash, err := a.store.GetUserByEmail(ctx, email)
-	if store.IsNotFound(err) {
+	if apperr.IsNotFound(err) {
 		// Spend the same time as a real check, so timing does not reveal
 		// which emails have accounts.
 		if _, err := CheckPassword(ctx, dummyHash, password); err != nil {

@@ -9,23 +9,23 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/praetorhq/praetor/internal/store"
+	"github.com/praetorhq/praetor/internal/apperr"
 )
 
 // statuses maps application error codes to HTTP statuses.
-var statuses = map[store.Code]int{
-	store.ENotFound:     http.StatusNotFound,
-	store.EConflict:     http.StatusConflict,
-	store.EInvalid:      http.StatusUnprocessableEntity,
-	store.EUnauthorized: http.StatusUnauthorized,
-	store.EForbidden:    http.StatusForbidden,
+var statuses = map[apperr.Code]int{
+	apperr.ENotFound:     http.StatusNotFound,
+	apperr.EConflict:     http.StatusConflict,
+	apperr.EInvalid:      http.StatusUnprocessableEntity,
+	apperr.EUnauthorized: http.StatusUnauthorized,
+	apperr.EForbidden:    http.StatusForbidden,
 }
 
 // Status returns the HTTP status and the message of an application error
-// (a *store.Error, whose message is safe to show), or ok false for any other
+// (a *apperr.Error, whose message is safe to show), or ok false for any other
 // error, which is a bug to log and answer with a generic 500.
 func Status(err error) (status int, msg string, ok bool) {
-	var se *store.Error
+	var se *apperr.Error
 	if !errors.As(err, &se) {
 		return 0, "", false
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
@@ -14,9 +15,9 @@ import (
 // account the caller has no role in is not found, never forbidden, so ids
 // cannot be probed.
 var (
-	ErrNotAuthenticated = store.Errorf(store.EUnauthorized, "Not authenticated")
-	ErrNoWorkspace      = store.Errorf(store.ENotFound, "Workspace not found")
-	ErrNoAccount        = store.Errorf(store.ENotFound, "Account not found")
+	ErrNotAuthenticated = apperr.Errorf(apperr.EUnauthorized, "Not authenticated")
+	ErrNoWorkspace      = apperr.Errorf(apperr.ENotFound, "Workspace not found")
+	ErrNoAccount        = apperr.Errorf(apperr.ENotFound, "Account not found")
 )
 
 // Caller is who makes a request.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/roles"
@@ -49,7 +50,7 @@ func ValidHandle(h string) bool { return handlePattern.MatchString(h) }
 // server's own.
 var reservedHandles = []string{"default"}
 
-var errHandle = store.Errorf(store.EInvalid, "Handles use lower-case letters, digits and dashes (at most 63).")
+var errHandle = apperr.Errorf(apperr.EInvalid, "Handles use lower-case letters, digits and dashes (at most 63).")
 
 // checkHandle validates a handle a user chose or one derived for them.
 func checkHandle(h string) error {
@@ -57,7 +58,7 @@ func checkHandle(h string) error {
 		return errHandle
 	}
 	if slices.Contains(reservedHandles, h) {
-		return store.Errorf(store.EInvalid, "The handle %q is reserved for the server's own account and workspace; choose another.", h)
+		return apperr.Errorf(apperr.EInvalid, "The handle %q is reserved for the server's own account and workspace; choose another.", h)
 	}
 	return nil
 }
@@ -77,13 +78,13 @@ type SignUp struct {
 func RegisterUser(ctx context.Context, s store.Store, in SignUp) (*model.User, *model.Account, error) {
 	in.Email = auth.NormalizeEmail(in.Email)
 	if !strings.Contains(in.Email, "@") || len(in.Email) > auth.MaxEmailLength {
-		return nil, nil, store.Errorf(store.EInvalid, "A valid email address is required.")
+		return nil, nil, apperr.Errorf(apperr.EInvalid, "A valid email address is required.")
 	}
 	if len(in.Password) < auth.MinPasswordLength {
-		return nil, nil, store.Errorf(store.EInvalid, "The password must have at least %d characters.", auth.MinPasswordLength)
+		return nil, nil, apperr.Errorf(apperr.EInvalid, "The password must have at least %d characters.", auth.MinPasswordLength)
 	}
 	if len(in.Password) > auth.MaxPasswordLength {
-		return nil, nil, store.Errorf(store.EInvalid, "The password must have at most %d bytes.", auth.MaxPasswordLength)
+		return nil, nil, apperr.Errorf(apperr.EInvalid, "The password must have at most %d bytes.", auth.MaxPasswordLength)
 	}
 	if in.Handle == "" {
 		in.Handle = Handle(strings.Split(in.Email, "@")[0])
@@ -135,16 +136,16 @@ const BrowserLoginKeyLifetime = 90 * 24 * time.Hour
 func CreateAPIKey(ctx context.Context, s store.Store, userID uuid.UUID, name string, expires, parent *model.Time) (*NewAPIKey, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 100 {
-		return nil, store.Errorf(store.EInvalid, "An API key needs a name of 1 to 100 characters.")
+		return nil, apperr.Errorf(apperr.EInvalid, "An API key needs a name of 1 to 100 characters.")
 	}
 	if expires != nil && !expires.After(model.Now().Time) {
-		return nil, store.Errorf(store.EInvalid, "The expiration must be in the future.")
+		return nil, apperr.Errorf(apperr.EInvalid, "The expiration must be in the future.")
 	}
 	if parent != nil {
 		if expires == nil {
 			expires = parent
 		} else if expires.After(parent.Time) {
-			return nil, store.Errorf(store.EInvalid, "A key cannot outlive the key that creates it: the expiration must be no later than %s.", parent.Format(time.RFC3339))
+			return nil, apperr.Errorf(apperr.EInvalid, "A key cannot outlive the key that creates it: the expiration must be no later than %s.", parent.Format(time.RFC3339))
 		}
 	}
 	key, prefix, hash, err := auth.NewKey(auth.UserKeyPrefix)
@@ -170,7 +171,7 @@ type WorkspaceInput struct {
 func (in WorkspaceInput) Apply(ws *model.Workspace) error {
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" || len(in.Name) > 100 {
-		return store.Errorf(store.EInvalid, "A workspace needs a name of 1 to 100 characters.")
+		return apperr.Errorf(apperr.EInvalid, "A workspace needs a name of 1 to 100 characters.")
 	}
 	if in.Handle == "" {
 		in.Handle = Handle(in.Name)
@@ -181,7 +182,7 @@ func (in WorkspaceInput) Apply(ws *model.Workspace) error {
 		}
 	}
 	if len(in.Description) > 2000 {
-		return store.Errorf(store.EInvalid, "The description is longer than 2000 characters.")
+		return apperr.Errorf(apperr.EInvalid, "The description is longer than 2000 characters.")
 	}
 	ws.Handle, ws.Name, ws.Description = in.Handle, in.Name, in.Description
 	return nil
@@ -201,7 +202,7 @@ func CreateWorkspace(ctx context.Context, s store.Store, userID, accountID uuid.
 		return nil, err
 	}
 	if !CanAdminAccount(role) {
-		return nil, store.Errorf(store.EForbidden, "Only owners and admins of the account can create workspaces.")
+		return nil, apperr.Errorf(apperr.EForbidden, "Only owners and admins of the account can create workspaces.")
 	}
 	ws := &model.Workspace{AccountID: accountID}
 	if err := in.Apply(ws); err != nil {
@@ -217,7 +218,7 @@ func CreateWorkspace(ctx context.Context, s store.Store, userID, accountID uuid.
 // effective role in the workspace is role.
 func UpdateWorkspace(ctx context.Context, s store.Store, role string, ws *model.Workspace, in WorkspaceInput) error {
 	if !auth.Can(role, auth.ManageWorkspace) {
-		return store.Errorf(store.EForbidden, "Only owners of the workspace can change it.")
+		return apperr.Errorf(apperr.EForbidden, "Only owners of the workspace can change it.")
 	}
 	if err := in.Apply(ws); err != nil {
 		return err
@@ -230,17 +231,17 @@ func UpdateWorkspace(ctx context.Context, s store.Store, role string, ws *model.
 // the plain /api routes serve it.
 func DeleteWorkspace(ctx context.Context, s store.Store, role string, ws *model.Workspace) error {
 	if !auth.Can(role, auth.ManageWorkspace) {
-		return store.Errorf(store.EForbidden, "Only owners of the workspace can delete it.")
+		return apperr.Errorf(apperr.EForbidden, "Only owners of the workspace can delete it.")
 	}
 	if ws.IsDefault {
-		return store.Errorf(store.EConflict, "The default workspace cannot be deleted.")
+		return apperr.Errorf(apperr.EConflict, "The default workspace cannot be deleted.")
 	}
 	return s.DeleteWorkspace(ctx, ws.AccountID, ws.ID)
 }
 
 // errNotInAccount answers both "no such user" and "not in the account":
 // whoever adds a member must not learn from it who has registered.
-var errNotInAccount = store.Errorf(store.ENotFound, "No member of this workspace's account has that id or email: add them to the account first.")
+var errNotInAccount = apperr.Errorf(apperr.ENotFound, "No member of this workspace's account has that id or email: add them to the account first.")
 
 // SetWorkspaceMember gives a member of the workspace's account a role in the
 // workspace. Anyone else is refused: a workspace owner cannot pull users of
@@ -248,10 +249,10 @@ var errNotInAccount = store.Errorf(store.ENotFound, "No member of this workspace
 // the caller (the API route's permission, the UI's settings page).
 func SetWorkspaceMember(ctx context.Context, s store.Store, workspaceID, userID uuid.UUID, role string) error {
 	if !roles.ValidWorkspaceRole(role) {
-		return store.Errorf(store.EInvalid, "Workspace roles are owner, developer, runner, viewer and worker.")
+		return apperr.Errorf(apperr.EInvalid, "Workspace roles are owner, developer, runner, viewer and worker.")
 	}
 	err := s.SetWorkspaceMemberInAccount(ctx, workspaceID, userID, role)
-	if store.IsNotFound(err) {
+	if apperr.IsNotFound(err) {
 		return errNotInAccount
 	}
 	return err
@@ -262,7 +263,7 @@ func SetWorkspaceMember(ctx context.Context, s store.Store, workspaceID, userID 
 // email.
 func SetWorkspaceMemberByEmail(ctx context.Context, s store.Store, workspaceID uuid.UUID, email, role string) error {
 	u, _, err := s.GetUserByEmail(ctx, email)
-	if store.IsNotFound(err) {
+	if apperr.IsNotFound(err) {
 		return errNotInAccount
 	}
 	if err != nil {
@@ -276,15 +277,15 @@ func SetWorkspaceMemberByEmail(ctx context.Context, s store.Store, workspaceID u
 // added, an account admin has to be told.
 func userByEmail(ctx context.Context, s store.Store, email string) (*model.User, error) {
 	u, _, err := s.GetUserByEmail(ctx, email)
-	if store.IsNotFound(err) {
-		return nil, store.Errorf(store.ENotFound, "No user has the email %q; they need to register first.", strings.TrimSpace(email))
+	if apperr.IsNotFound(err) {
+		return nil, apperr.Errorf(apperr.ENotFound, "No user has the email %q; they need to register first.", strings.TrimSpace(email))
 	}
 	return u, err
 }
 
 var (
-	errAccountAdmin = store.Errorf(store.EForbidden, "Only owners and admins of the account can do this.")
-	errAccountRole  = store.Errorf(store.EInvalid, "Account roles are owner, admin and member.")
+	errAccountAdmin = apperr.Errorf(apperr.EForbidden, "Only owners and admins of the account can do this.")
+	errAccountRole  = apperr.Errorf(apperr.EInvalid, "Account roles are owner, admin and member.")
 )
 
 // memberChange is a change of one account membership: role is the new role
@@ -308,19 +309,19 @@ func (c memberChange) decide(m store.AccountMembership) (string, error) {
 		return "", ErrNoAccount
 	case c.self && c.role == "":
 		if m.ActorRole == roles.AccountOwner {
-			return "", store.Errorf(store.EConflict, "An owner cannot leave their own account.")
+			return "", apperr.Errorf(apperr.EConflict, "An owner cannot leave their own account.")
 		}
 		return "", nil
 	case !CanAdminAccount(m.ActorRole):
 		return "", errAccountAdmin
 	case m.Role == "" && !c.add:
-		return "", store.Errorf(store.ENotFound, "Member not found")
+		return "", apperr.Errorf(apperr.ENotFound, "Member not found")
 	case c.role == roles.AccountOwner && m.Role != roles.AccountOwner && m.ActorRole != roles.AccountOwner:
-		return "", store.Errorf(store.EForbidden, "Only owners can make owners.")
+		return "", apperr.Errorf(apperr.EForbidden, "Only owners can make owners.")
 	case m.Role == roles.AccountOwner && m.ActorRole != roles.AccountOwner:
-		return "", store.Errorf(store.EForbidden, "Only owners can change or remove an owner.")
+		return "", apperr.Errorf(apperr.EForbidden, "Only owners can change or remove an owner.")
 	case m.Role == roles.AccountOwner && c.role != roles.AccountOwner && m.Owners < 2:
-		return "", store.Errorf(store.EConflict, "An account needs an owner: make someone else owner first.")
+		return "", apperr.Errorf(apperr.EConflict, "An account needs an owner: make someone else owner first.")
 	}
 	return c.role, nil
 }

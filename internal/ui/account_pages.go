@@ -11,11 +11,11 @@ import (
 	"unicode"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/httpx"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/roles"
-	"github.com/praetorhq/praetor/internal/store"
 	"github.com/praetorhq/praetor/internal/tenancy"
 )
 
@@ -133,7 +133,7 @@ func (u *UI) register(q *request) error {
 	}
 	user, _, err := tenancy.RegisterUser(q.ctx(), u.Store, in)
 	if err != nil {
-		var se *store.Error
+		var se *apperr.Error
 		if !errors.As(err, &se) {
 			return err
 		}
@@ -238,7 +238,7 @@ func (u *UI) createWorkspace(q *request) error {
 	accountID, err := uuid.Parse(data.AccountID)
 	var ws *model.Workspace
 	if err != nil {
-		err = store.Errorf(store.EInvalid, "Choose the account the workspace belongs to.")
+		err = apperr.Errorf(apperr.EInvalid, "Choose the account the workspace belongs to.")
 	} else {
 		ws, err = tenancy.CreateWorkspace(q.ctx(), u.Store, q.User.ID, accountID, in)
 	}
@@ -307,7 +307,7 @@ func parseExpiry(s string) (*model.Time, error) {
 	}
 	d, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return nil, store.Errorf(store.EInvalid, "The expiration must be a date (YYYY-MM-DD).")
+		return nil, apperr.Errorf(apperr.EInvalid, "The expiration must be a date (YYYY-MM-DD).")
 	}
 	return model.At(d.Add(24*time.Hour - time.Second)).Ptr(), nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/httpx"
 	"github.com/praetorhq/praetor/internal/model"
@@ -253,7 +254,7 @@ func (u *UI) runHeaderOf(q *request, run *model.FlowRun, now time.Time) (runHead
 	switch {
 	case err == nil:
 		h.Flow = flow.Name
-	case !store.IsNotFound(err):
+	case !apperr.IsNotFound(err):
 		return h, err
 	}
 	if run.ParentTaskRunID != nil {
@@ -265,7 +266,7 @@ func (u *UI) runHeaderOf(q *request, run *model.FlowRun, now time.Time) (runHead
 			if pr, err := u.Store.GetFlowRun(q.ctx(), q.Workspace.ID, *parent.FlowRunID); err == nil {
 				h.Parent = pr.Name
 			}
-		case err != nil && !store.IsNotFound(err):
+		case err != nil && !apperr.IsNotFound(err):
 			return h, err
 		}
 	}

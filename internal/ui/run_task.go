@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
@@ -148,7 +149,7 @@ func (u *UI) taskHeaderOf(q *request, tr *model.TaskRun, now time.Time) (taskHea
 		switch {
 		case err == nil:
 			h.FlowRun = fr.Name
-		case !store.IsNotFound(err):
+		case !apperr.IsNotFound(err):
 			return h, err
 		}
 	}

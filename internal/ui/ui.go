@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/clock"
 	"github.com/praetorhq/praetor/internal/httpx"
@@ -311,7 +312,7 @@ func (u *UI) prepare(q *request) error {
 		p, s, err := u.Authn.Session(q.r.Context(), c.Value)
 		switch {
 		case err == nil:
-			if q.User, err = u.Store.GetUser(q.r.Context(), p.UserID); err != nil && !store.IsNotFound(err) {
+			if q.User, err = u.Store.GetUser(q.r.Context(), p.UserID); err != nil && !apperr.IsNotFound(err) {
 				return err
 			}
 			if q.User != nil {

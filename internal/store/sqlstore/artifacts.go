@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -124,7 +125,7 @@ func (db *DB) artifactWhere(ws uuid.UUID, q store.ArtifactQuery, latestOnly bool
 func (db *DB) ListArtifacts(ctx context.Context, ws uuid.UUID, q store.ArtifactQuery, latestOnly bool) ([]*model.Artifact, error) {
 	order, ok := artifactSorts[q.Sort]
 	if !ok {
-		return nil, store.Errorf(store.EInvalid, "invalid sort %q", q.Sort)
+		return nil, apperr.Errorf(apperr.EInvalid, "invalid sort %q", q.Sort)
 	}
 	where, args := db.artifactWhere(ws, q, latestOnly)
 	rows, err := db.query(ctx, `SELECT `+artifactColumns+` FROM artifacts a WHERE `+where+` ORDER BY `+order+page(q.Limit, q.Offset), args...)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -71,7 +72,7 @@ func (db *DB) BulkInsertFlowRuns(ctx context.Context, ws uuid.UUID, runs []*mode
 			}
 			if _, err := tx.ExecContext(ctx, db.d.rebind(b.String()), args...); err != nil {
 				if db.d.isUniqueViolation(err) {
-					return store.Errorf(store.EConflict, "Data integrity conflict. A flow run with this id already exists.")
+					return apperr.Errorf(apperr.EConflict, "Data integrity conflict. A flow run with this id already exists.")
 				}
 				return fmt.Errorf("insert flow runs: %w", err)
 			}

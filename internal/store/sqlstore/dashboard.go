@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -81,7 +82,7 @@ const maxHistoryBuckets = 1000
 func (db *DB) FlowRunHistory(ctx context.Context, ws uuid.UUID, h store.HistoryQuery) ([]store.HistoryBucket, error) {
 	step := int64(h.Interval / time.Second)
 	if step < 1 || h.Buckets < 1 || h.Buckets > maxHistoryBuckets {
-		return nil, store.Errorf(store.EInvalid, "a history needs 1 to %d buckets of at least one second", maxHistoryBuckets)
+		return nil, apperr.Errorf(apperr.EInvalid, "a history needs 1 to %d buckets of at least one second", maxHistoryBuckets)
 	}
 	start := h.Start.UTC().Truncate(time.Second)
 	end := start.Add(time.Duration(step) * time.Second * time.Duration(h.Buckets))

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/testdb"
 
 	"github.com/google/uuid"
@@ -134,7 +135,7 @@ func TestFlowRunHistory(t *testing.T) {
 			t.Errorf("other workspace: %v, %v", h, err)
 		}
 		for _, bad := range []store.HistoryQuery{{Start: start, Interval: time.Millisecond, Buckets: 3}, {Start: start, Interval: time.Hour}, {Start: start, Interval: time.Hour, Buckets: 5000}} {
-			if _, err := db.FlowRunHistory(ctx, ws, bad); store.ErrorCode(err) != store.EInvalid {
+			if _, err := db.FlowRunHistory(ctx, ws, bad); apperr.ErrorCode(err) != apperr.EInvalid {
 				t.Errorf("history %+v: err %v, want invalid", bad, err)
 			}
 		}
@@ -254,7 +255,7 @@ func TestBulkInsertFlowRuns(t *testing.T) {
 		}
 		// Inserting one of them again conflicts, and nothing of the batch stays.
 		again := []*model.FlowRun{seedRun(flow, model.Completed, "", start), runs[0]}
-		if err := db.BulkInsertFlowRuns(ctx, ws, again); store.ErrorCode(err) != store.EConflict {
+		if err := db.BulkInsertFlowRuns(ctx, ws, again); apperr.ErrorCode(err) != apperr.EConflict {
 			t.Errorf("duplicate insert: %v, want a conflict", err)
 		}
 		if got, _ := db.CountFlowRuns(ctx, ws, store.RunQuery{}); got != n {
@@ -290,7 +291,7 @@ func TestExplainFlowRunsUsesIndex(t *testing.T) {
 				t.Errorf("plan has no Limit node:\n%s", joined)
 			}
 		}
-		if _, _, err := db.ExplainFlowRuns(ctx, ws, store.RunQuery{Sort: "NOPE"}); store.ErrorCode(err) != store.EInvalid {
+		if _, _, err := db.ExplainFlowRuns(ctx, ws, store.RunQuery{Sort: "NOPE"}); apperr.ErrorCode(err) != apperr.EInvalid {
 			t.Errorf("bad sort: %v", err)
 		}
 	})

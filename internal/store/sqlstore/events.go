@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -129,10 +130,10 @@ func (db *DB) recordTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, rec s
 // id, else by its flow run's (task_key, dynamic_key); nil if there is none.
 func (db *DB) findRecordedTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.TaskRun) (*model.TaskRun, error) {
 	existing, err := db.lockTaskRun(ctx, tx, ws, "tr.id = ?", r.ID)
-	if store.IsNotFound(err) && r.FlowRunID != nil {
+	if apperr.IsNotFound(err) && r.FlowRunID != nil {
 		existing, err = db.lockTaskRun(ctx, tx, ws, "tr.flow_run_id = ? AND tr.task_key = ? AND tr.dynamic_key = ?", *r.FlowRunID, r.TaskKey, r.DynamicKey)
 	}
-	if store.IsNotFound(err) {
+	if apperr.IsNotFound(err) {
 		return nil, nil
 	}
 	return existing, err

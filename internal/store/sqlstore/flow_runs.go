@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/orchestration"
 	"github.com/praetorhq/praetor/internal/store"
@@ -140,7 +141,7 @@ func (db *DB) CreateFlowRun(ctx context.Context, ws uuid.UUID, r *model.FlowRun,
 			return err
 		}
 		if n == 0 {
-			return store.Errorf(store.ENotFound, "Flow %s not found", r.FlowID)
+			return apperr.Errorf(apperr.ENotFound, "Flow %s not found", r.FlowID)
 		}
 		if r.IdempotencyKey != nil {
 			if found, err := db.flowRunByKey(ctx, tx, ws, r); found || err != nil {
@@ -162,7 +163,7 @@ func (db *DB) CreateFlowRun(ctx context.Context, ws uuid.UUID, r *model.FlowRun,
 			mustJSON(r.Labels), mustJSON(r.JobVariables), mustJSON(r.CreatedBy), db.d.time(now), db.d.time(now))
 		if err != nil {
 			if db.d.isUniqueViolation(err) {
-				return store.Errorf(store.EConflict, "Data integrity conflict. A flow run with this id already exists.")
+				return apperr.Errorf(apperr.EConflict, "Data integrity conflict. A flow run with this id already exists.")
 			}
 			return fmt.Errorf("insert flow run: %w", err)
 		}
@@ -193,7 +194,7 @@ func (db *DB) CreateFlowRun(ctx context.Context, ws uuid.UUID, r *model.FlowRun,
 // key, and reports whether there is one.
 func (db *DB) flowRunByKey(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.FlowRun) (bool, error) {
 	existing, err := db.lockFlowRun(ctx, tx, ws, `fr.flow_id = ? AND fr.idempotency_key = ?`, r.FlowID, *r.IdempotencyKey)
-	if store.IsNotFound(err) {
+	if apperr.IsNotFound(err) {
 		return false, nil
 	}
 	if err != nil {
@@ -385,7 +386,7 @@ func uniqueAfter(s, prev *model.State) {
 // run that tracks the subflow in its parent flow.
 func (db *DB) mirrorOntoParentTask(ctx context.Context, tx *sql.Tx, ws, taskRunID, childID uuid.UUID, s *model.State) (*model.TaskRun, error) {
 	tr, err := db.lockTaskRun(ctx, tx, ws, "tr.id = ?", taskRunID)
-	if store.IsNotFound(err) {
+	if apperr.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -113,7 +114,7 @@ func (db *DB) flowFilter(c *clause, alias string, f *store.FlowFilter) {
 func (db *DB) ListFlows(ctx context.Context, ws uuid.UUID, q store.RunQuery) ([]*model.Flow, error) {
 	order, ok := flowSorts[q.Sort]
 	if !ok {
-		return nil, store.Errorf(store.EInvalid, "invalid sort %q", q.Sort)
+		return nil, apperr.Errorf(apperr.EInvalid, "invalid sort %q", q.Sort)
 	}
 	where, args := db.flowWhere(ws, q)
 	rows, err := db.query(ctx, `SELECT `+flowColumns+` FROM flows f WHERE `+where+` ORDER BY `+order+page(q.Limit, q.Offset), args...)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -74,7 +75,7 @@ func (db *DB) ListLogs(ctx context.Context, ws uuid.UUID, q store.LogQuery) ([]*
 func (db *DB) listLogsSQL(ws uuid.UUID, q store.LogQuery) (string, []any, error) {
 	order := map[string]string{"": "timestamp ASC, id", store.SortTimestampAsc: "timestamp ASC, id", store.SortTimestampDesc: "timestamp DESC, id DESC"}[q.Sort]
 	if order == "" {
-		return "", nil, store.Errorf(store.EInvalid, "invalid sort %q", q.Sort)
+		return "", nil, apperr.Errorf(apperr.EInvalid, "invalid sort %q", q.Sort)
 	}
 	c := newClause(db.d, "")
 	c.add("workspace_id = ?", ws)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/orchestration"
 	"github.com/praetorhq/praetor/internal/store"
@@ -59,7 +60,7 @@ func listRunsSQL(ws uuid.UUID, q store.RunQuery, columnsFrom string, sorts map[s
 	where func(uuid.UUID, store.RunQuery) (string, []any)) (string, []any, error) {
 	order, ok := sorts[q.Sort]
 	if !ok {
-		return "", nil, store.Errorf(store.EInvalid, "invalid sort %q", q.Sort)
+		return "", nil, apperr.Errorf(apperr.EInvalid, "invalid sort %q", q.Sort)
 	}
 	cond, args := where(ws, q)
 	return `SELECT ` + columnsFrom + ` WHERE ` + cond + ` ORDER BY ` + order + page(q.Limit, q.Offset), args, nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -174,7 +175,7 @@ func (db *DB) timeArg(t *model.Time) any {
 }
 
 func notFound(what string) error {
-	return store.Errorf(store.ENotFound, "%s not found", what)
+	return apperr.Errorf(apperr.ENotFound, "%s not found", what)
 }
 
 // clause collects conditions joined by AND or, for Prefect's operator "or_",

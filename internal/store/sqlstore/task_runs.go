@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/orchestration"
 	"github.com/praetorhq/praetor/internal/store"
@@ -65,7 +66,7 @@ func (db *DB) CreateTaskRun(ctx context.Context, ws uuid.UUID, r *model.TaskRun,
 				*r = *existing
 				return nil
 			}
-			if !store.IsNotFound(err) {
+			if !apperr.IsNotFound(err) {
 				return err
 			}
 		}
@@ -91,7 +92,7 @@ func (db *DB) insertTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *mo
 		r.FlowRunRunCount, db.d.time(now), db.d.time(now))
 	if err != nil {
 		if db.d.isUniqueViolation(err) {
-			return store.Errorf(store.EConflict, "Data integrity conflict. A task run with this id already exists.")
+			return apperr.Errorf(apperr.EConflict, "Data integrity conflict. A task run with this id already exists.")
 		}
 		return fmt.Errorf("insert task run: %w", err)
 	}
@@ -195,7 +196,7 @@ func (db *DB) setTaskRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *
 	var flowRun *model.FlowRun
 	if r.FlowRunID != nil && !force {
 		fr, err := db.lockFlowRun(ctx, tx, ws, "fr.id = ?", *r.FlowRunID)
-		if err != nil && !store.IsNotFound(err) {
+		if err != nil && !apperr.IsNotFound(err) {
 			return nil, err
 		}
 		flowRun = fr

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/roles"
 	"github.com/praetorhq/praetor/internal/store"
@@ -24,7 +25,7 @@ func (db *DB) CreateUser(ctx context.Context, u *model.User, passwordHash string
 		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO users (id, email, handle, display_name, password_hash, created) VALUES (?, ?, ?, ?, ?, ?)`),
 			u.ID, u.Email, u.Handle, u.DisplayName, passwordHash, db.d.time(now))
 		if db.d.isUniqueViolation(err) {
-			return store.Errorf(store.EConflict, "A user with this email or handle already exists.")
+			return apperr.Errorf(apperr.EConflict, "A user with this email or handle already exists.")
 		}
 		if err != nil {
 			return fmt.Errorf("insert user: %w", err)
@@ -32,7 +33,7 @@ func (db *DB) CreateUser(ctx context.Context, u *model.User, passwordHash string
 		_, err = tx.ExecContext(ctx, db.d.rebind(`INSERT INTO accounts (id, handle, name, created) VALUES (?, ?, ?, ?)`),
 			account.ID, account.Handle, account.Name, db.d.time(now))
 		if db.d.isUniqueViolation(err) {
-			return store.Errorf(store.EConflict, "An account with handle %q already exists.", account.Handle)
+			return apperr.Errorf(apperr.EConflict, "An account with handle %q already exists.", account.Handle)
 		}
 		if err != nil {
 			return fmt.Errorf("insert account: %w", err)
@@ -136,7 +137,7 @@ func (db *DB) CreateWorkspace(ctx context.Context, ws *model.Workspace, creator 
 		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO workspaces (id, account_id, handle, name, description, is_default, created, updated)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), ws.ID, ws.AccountID, ws.Handle, ws.Name, ws.Description, false, db.d.time(now), db.d.time(now))
 		if db.d.isUniqueViolation(err) {
-			return store.Errorf(store.EConflict, "A workspace with handle %q already exists in this account.", ws.Handle)
+			return apperr.Errorf(apperr.EConflict, "A workspace with handle %q already exists in this account.", ws.Handle)
 		}
 		if err != nil {
 			return fmt.Errorf("insert workspace: %w", err)
@@ -155,7 +156,7 @@ func (db *DB) UpdateWorkspace(ctx context.Context, ws *model.Workspace) error {
 	err := db.execOne(ctx, "Workspace", `UPDATE workspaces SET handle = ?, name = ?, description = ?, updated = ? WHERE account_id = ? AND id = ?`,
 		ws.Handle, ws.Name, ws.Description, db.d.time(ws.Updated), ws.AccountID, ws.ID)
 	if db.d.isUniqueViolation(err) {
-		return store.Errorf(store.EConflict, "A workspace with handle %q already exists in this account.", ws.Handle)
+		return apperr.Errorf(apperr.EConflict, "A workspace with handle %q already exists in this account.", ws.Handle)
 	}
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -57,7 +58,7 @@ func (db *DB) CreateVariable(ctx context.Context, ws uuid.UUID, v *model.Variabl
 }
 
 func variableNameTaken(name string) error {
-	return store.Errorf(store.EConflict, "A variable with the name '%s' already exists.", name)
+	return apperr.Errorf(apperr.EConflict, "A variable with the name '%s' already exists.", name)
 }
 
 // GetVariable returns a variable by id.
@@ -108,7 +109,7 @@ func (db *DB) variableWhere(ws uuid.UUID, f *store.VariableFilter) (string, []an
 func (db *DB) ListVariables(ctx context.Context, ws uuid.UUID, q store.VariableQuery) ([]*model.Variable, error) {
 	order, ok := variableSorts[q.Sort]
 	if !ok {
-		return nil, store.Errorf(store.EInvalid, "invalid sort %q", q.Sort)
+		return nil, apperr.Errorf(apperr.EInvalid, "invalid sort %q", q.Sort)
 	}
 	where, args := db.variableWhere(ws, q.Variables)
 	rows, err := db.query(ctx, `SELECT `+variableColumns+` FROM variables v WHERE `+where+` ORDER BY `+order+page(q.Limit, q.Offset), args...)

@@ -7,8 +7,8 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
-	"github.com/praetorhq/praetor/internal/store"
 )
 
 const workspaceColumns = `w.id, w.account_id, a.handle, a.name, w.handle, w.name, w.description, w.is_default, w.created, w.updated`
@@ -74,7 +74,7 @@ func (db *DB) GetWorkspaceByHandle(ctx context.Context, accountHandle, workspace
 	q := `SELECT ` + workspaceColumns + ` FROM workspaces w JOIN accounts a ON a.id = w.account_id WHERE a.handle = ? AND w.handle = ?`
 	w, err := scanWorkspace(db.read.QueryRowContext(ctx, db.d.rebind(q), accountHandle, workspaceHandle))
 	if errors.Is(err, sql.ErrNoRows) {
-		return w, store.Errorf(store.ENotFound, "Workspace %s/%s not found", accountHandle, workspaceHandle)
+		return w, apperr.Errorf(apperr.ENotFound, "Workspace %s/%s not found", accountHandle, workspaceHandle)
 	}
 	return w, err
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -72,7 +73,7 @@ func testGetArtifact(t *testing.T, h *harness) {
 	}
 	_, err := h.s.GetArtifact(h.ctx, ws, newID())
 	h.wantNotFound(err, "an unknown artifact")
-	if _, err := h.s.GetArtifact(h.ctx, other, a.ID); !store.IsNotFound(err) {
+	if _, err := h.s.GetArtifact(h.ctx, other, a.ID); !apperr.IsNotFound(err) {
 		t.Errorf("GetArtifact in another workspace: %v", err)
 	}
 }
@@ -155,7 +156,7 @@ func testListArtifacts(t *testing.T, h *harness) {
 		}
 		checkList(h, names, artifactID, list, nil, cases)
 		_, err := h.s.ListArtifacts(h.ctx, ws, store.ArtifactQuery{Sort: "NAME_ASC"}, latestOnly)
-		h.wantCode(err, store.EInvalid, "an unknown sort")
+		h.wantCode(err, apperr.EInvalid, "an unknown sort")
 		if arts, err := h.s.ListArtifacts(h.ctx, h.ws(), store.ArtifactQuery{}, latestOnly); err != nil || len(arts) != 0 {
 			t.Errorf("ListArtifacts(latest %v) in another workspace: %v, %v", latestOnly, arts, err)
 		}
@@ -225,7 +226,7 @@ func testUpdateArtifact(t *testing.T, h *harness) {
 		a.Data = 2
 		return nil
 	})
-	if !store.IsNotFound(err) {
+	if !apperr.IsNotFound(err) {
 		t.Errorf("UpdateArtifact in another workspace: %v", err)
 	}
 	if after := h.artifactSnapshot(ws); after != before {
@@ -238,7 +239,7 @@ func testDeleteArtifact(t *testing.T, h *harness) {
 	v1 := h.artifact(ws, ptr("report"), "markdown", "v1")
 	v2 := h.artifact(ws, ptr("report"), "markdown", "v2")
 	before := h.artifactSnapshot(ws)
-	if err := h.s.DeleteArtifact(h.ctx, other, v2.ID); !store.IsNotFound(err) {
+	if err := h.s.DeleteArtifact(h.ctx, other, v2.ID); !apperr.IsNotFound(err) {
 		t.Errorf("DeleteArtifact in another workspace: %v", err)
 	}
 	if after := h.artifactSnapshot(ws); after != before {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/orchestration"
 	"github.com/praetorhq/praetor/internal/store"
@@ -187,7 +188,7 @@ func testCreateFlowRun(t *testing.T, h *harness) {
 	}
 	// A taken id is a conflict, and the run keeps what it had.
 	_, err = h.s.CreateFlowRun(h.ctx, ws, &model.FlowRun{ID: r.ID, FlowID: flow.ID, Name: "impostor"}, state(model.Running))
-	h.wantCode(err, store.EConflict, "a run with a taken id")
+	h.wantCode(err, apperr.EConflict, "a run with a taken id")
 	if got, err := h.s.GetFlowRun(h.ctx, ws, r.ID); err != nil || got.Name != "first" || *got.StateType != model.Pending {
 		t.Errorf("the run after a refused duplicate: %+v (%v)", got, err)
 	}
@@ -338,7 +339,7 @@ func testListFlowRuns(t *testing.T, h *harness) {
 	list := func(q store.RunQuery) ([]*model.FlowRun, error) { return h.s.ListFlowRuns(h.ctx, ws, q) }
 	checkList(h, names, flowRunID, list, nil, cases)
 	_, err := h.s.ListFlowRuns(h.ctx, ws, store.RunQuery{Sort: "BOGUS"})
-	h.wantCode(err, store.EInvalid, "an unknown sort")
+	h.wantCode(err, apperr.EInvalid, "an unknown sort")
 	// Listed runs carry their current state.
 	all, err := h.s.ListFlowRuns(h.ctx, ws, store.RunQuery{})
 	h.must(err, "list flow runs")
@@ -391,9 +392,9 @@ func testUpdateFlowRun(t *testing.T, h *harness) {
 	}
 	err = h.s.UpdateFlowRun(h.ctx, ws, r.ID, func(fr *model.FlowRun) error {
 		fr.Name = "lost"
-		return store.Errorf(store.EInvalid, "no")
+		return apperr.Errorf(apperr.EInvalid, "no")
 	})
-	h.wantCode(err, store.EInvalid, "a patch refusing with an application error")
+	h.wantCode(err, apperr.EInvalid, "a patch refusing with an application error")
 	h.wantNotFound(h.s.UpdateFlowRun(h.ctx, ws, newID(), func(*model.FlowRun) error { return nil }), "update an unknown run")
 	h.wantNotFound(h.s.UpdateFlowRun(h.ctx, other, r.ID, func(fr *model.FlowRun) error {
 		fr.Name = "hijacked"

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -173,7 +174,7 @@ func testListFlows(t *testing.T, h *harness) {
 	list := func(q store.RunQuery) ([]*model.Flow, error) { return h.s.ListFlows(h.ctx, ws, q) }
 	checkList(h, names, flowID, list, nil, cases)
 	_, err := h.s.ListFlows(h.ctx, ws, store.RunQuery{Sort: "BOGUS"})
-	h.wantCode(err, store.EInvalid, "an unknown sort")
+	h.wantCode(err, apperr.EInvalid, "an unknown sort")
 	if got, err := h.s.ListFlows(h.ctx, h.ws(), store.RunQuery{}); err != nil || len(got) != 0 {
 		t.Errorf("flows of an empty workspace: %v (%v)", got, err)
 	}

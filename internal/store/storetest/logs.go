@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -114,7 +115,7 @@ func testListLogs(t *testing.T, h *harness) {
 		{name: "newest page", q: store.LogQuery{Sort: "TIMESTAMP_DESC", Limit: 1}, want: ids(l3.ID)},
 	})
 	_, err := h.s.ListLogs(h.ctx, ws, store.LogQuery{Sort: "BOGUS"})
-	h.wantCode(err, store.EInvalid, "an unknown sort")
+	h.wantCode(err, apperr.EInvalid, "an unknown sort")
 	if got, err := h.s.ListLogs(h.ctx, h.ws(), store.LogQuery{}); err != nil || len(got) != 0 {
 		t.Errorf("logs of an empty workspace: %v (%v)", got, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -166,6 +167,6 @@ func testFlowRunHistory(t *testing.T, h *harness) {
 		{Start: start, Interval: time.Hour, Buckets: 5000},
 	} {
 		_, err := h.s.FlowRunHistory(h.ctx, ws, bad)
-		h.wantCode(err, store.EInvalid, fmt.Sprintf("history %+v", bad))
+		h.wantCode(err, apperr.EInvalid, fmt.Sprintf("history %+v", bad))
 	}
 }

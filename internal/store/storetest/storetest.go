@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -236,9 +237,9 @@ func (h *harness) must(err error, what string) {
 }
 
 // wantCode checks that err is an application error with code.
-func (h *harness) wantCode(err error, code store.Code, what string) {
+func (h *harness) wantCode(err error, code apperr.Code, what string) {
 	h.t.Helper()
-	if got := store.ErrorCode(err); got != code {
+	if got := apperr.ErrorCode(err); got != code {
 		h.t.Errorf("%s: error %v (code %q), want code %q", what, err, got, code)
 	}
 }
@@ -246,7 +247,7 @@ func (h *harness) wantCode(err error, code store.Code, what string) {
 // wantNotFound checks that err says the object does not exist.
 func (h *harness) wantNotFound(err error, what string) {
 	h.t.Helper()
-	if !store.IsNotFound(err) {
+	if !apperr.IsNotFound(err) {
 		h.t.Errorf("%s: error %v, want not found", what, err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/orchestration"
 	"github.com/praetorhq/praetor/internal/store"
@@ -76,7 +77,7 @@ func testCreateTaskRun(t *testing.T, h *harness) {
 	}
 	// A taken id is a conflict.
 	_, err = h.s.CreateTaskRun(h.ctx, ws, &model.TaskRun{ID: r.ID, FlowRunID: &fr.ID, Name: "impostor", TaskKey: "other"}, state(model.Running))
-	h.wantCode(err, store.EConflict, "a task run with a taken id")
+	h.wantCode(err, apperr.EConflict, "a task run with a taken id")
 	if got, err := h.s.GetTaskRun(h.ctx, ws, r.ID); err != nil || got.Name != "say-0" || *got.StateType != model.Pending {
 		t.Errorf("the task run after a refused duplicate: %+v (%v)", got, err)
 	}
@@ -215,7 +216,7 @@ func testListTaskRuns(t *testing.T, h *harness) {
 	list := func(q store.RunQuery) ([]*model.TaskRun, error) { return h.s.ListTaskRuns(h.ctx, ws, q) }
 	checkList(h, names, taskRunID, list, nil, cases)
 	_, err := h.s.ListTaskRuns(h.ctx, ws, store.RunQuery{Sort: "BOGUS"})
-	h.wantCode(err, store.EInvalid, "an unknown sort")
+	h.wantCode(err, apperr.EInvalid, "an unknown sort")
 	all, err := h.s.ListTaskRuns(h.ctx, ws, store.RunQuery{})
 	h.must(err, "list task runs")
 	for _, r := range all {

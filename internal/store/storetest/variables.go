@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -58,7 +59,7 @@ func testCreateVariable(t *testing.T, h *harness) {
 	}
 	// Names are unique in a workspace, and only there.
 	before := h.variableSnapshot(ws)
-	h.wantCode(h.s.CreateVariable(h.ctx, ws, &model.Variable{Name: "a_bool", Value: 99}), store.EConflict, "a taken name")
+	h.wantCode(h.s.CreateVariable(h.ctx, ws, &model.Variable{Name: "a_bool", Value: 99}), apperr.EConflict, "a taken name")
 	if after := h.variableSnapshot(ws); after != before {
 		t.Errorf("a refused duplicate changed the variables:\nbefore %s\nafter  %s", before, after)
 	}
@@ -142,7 +143,7 @@ func testListVariables(t *testing.T, h *harness) {
 	list := func(q store.VariableQuery) ([]*model.Variable, error) { return h.s.ListVariables(h.ctx, ws, q) }
 	checkList(h, names, variableID, list, nil, cases)
 	_, err := h.s.ListVariables(h.ctx, ws, store.VariableQuery{Sort: "BOGUS"})
-	h.wantCode(err, store.EInvalid, "an unknown sort")
+	h.wantCode(err, apperr.EInvalid, "an unknown sort")
 	if vars, err := h.s.ListVariables(h.ctx, h.ws(), store.VariableQuery{}); err != nil || len(vars) != 0 {
 		t.Errorf("ListVariables in another workspace: %v, %v", vars, err)
 	}
@@ -199,7 +200,7 @@ func testUpdateVariable(t *testing.T, h *harness) {
 	h.wantCode(h.s.UpdateVariable(h.ctx, ws, v.ID, func(got *model.Variable) error {
 		got.Name, got.Value = "taken", 3
 		return nil
-	}), store.EConflict, "rename onto a taken name")
+	}), apperr.EConflict, "rename onto a taken name")
 	boom := errors.New("boom")
 	if err := h.s.UpdateVariable(h.ctx, ws, v.ID, func(got *model.Variable) error {
 		got.Value = 4
@@ -212,7 +213,7 @@ func testUpdateVariable(t *testing.T, h *harness) {
 		v.Value = 2
 		return nil
 	})
-	if !store.IsNotFound(err) {
+	if !apperr.IsNotFound(err) {
 		t.Errorf("UpdateVariable in another workspace: %v", err)
 	}
 	if after := h.variableSnapshot(ws); after != before {
@@ -224,7 +225,7 @@ func testDeleteVariable(t *testing.T, h *harness) {
 	ws, other := h.ws(), h.ws()
 	v, keep := h.variable(ws, "mine", `1`), h.variable(ws, "kept", `2`)
 	before := h.variableSnapshot(ws)
-	if err := h.s.DeleteVariable(h.ctx, other, v.ID); !store.IsNotFound(err) {
+	if err := h.s.DeleteVariable(h.ctx, other, v.ID); !apperr.IsNotFound(err) {
 		t.Errorf("DeleteVariable in another workspace: %v", err)
 	}
 	if after := h.variableSnapshot(ws); after != before {

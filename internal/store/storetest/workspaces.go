@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/roles"
 	"github.com/praetorhq/praetor/internal/store"
@@ -226,7 +227,7 @@ func testCreateUser(t *testing.T, h *harness) {
 	} {
 		dup := &model.User{Email: c.email, Handle: c.handle}
 		err := h.s.CreateUser(h.ctx, dup, "h", &model.Account{Handle: c.accountHandle, Name: "dup"})
-		h.wantCode(err, store.EConflict, "a user with a taken "+c.name)
+		h.wantCode(err, apperr.EConflict, "a user with a taken "+c.name)
 		if c.email != strings.ToUpper(email) {
 			_, _, err := h.s.GetUserByEmail(h.ctx, c.email)
 			h.wantNotFound(err, "the user of a refused sign-up (taken "+c.name+")")
@@ -362,7 +363,7 @@ func testCreateWorkspace(t *testing.T, h *harness) {
 	}
 
 	dup := model.Workspace{AccountID: a.ID, Handle: "prod", Name: "Another"}
-	h.wantCode(h.s.CreateWorkspace(h.ctx, &dup, &u.ID), store.EConflict, "a taken handle in the account")
+	h.wantCode(h.s.CreateWorkspace(h.ctx, &dup, &u.ID), apperr.EConflict, "a taken handle in the account")
 	all, err := h.s.ListWorkspaces(h.ctx, u.ID)
 	h.must(err, "list workspaces")
 	if len(all) != 2 || all[0].ID != bare.ID || all[1].ID != ws.ID || all[1].Name != "Production" {
@@ -403,7 +404,7 @@ func testUpdateWorkspace(t *testing.T, h *harness) {
 	second := h.workspaceIn(a, nil)
 	taken := second
 	taken.Handle, taken.Name = ws.Handle, "taken"
-	h.wantCode(h.s.UpdateWorkspace(h.ctx, &taken), store.EConflict, "rename onto a taken handle")
+	h.wantCode(h.s.UpdateWorkspace(h.ctx, &taken), apperr.EConflict, "rename onto a taken handle")
 	for _, w := range []model.Workspace{ws, second} {
 		got, err := h.s.GetWorkspace(h.ctx, a.ID, w.ID)
 		h.must(err, "get workspace")
@@ -641,7 +642,7 @@ func testChangeAccountMember(t *testing.T, h *harness) {
 		t.Errorf("membership leaked to another account: %q (%v)", role, err)
 	}
 	// A refusal changes nothing.
-	no := store.Errorf(store.EConflict, "no")
+	no := apperr.Errorf(apperr.EConflict, "no")
 	if err := h.s.ChangeAccountMember(h.ctx, a.ID, owner.ID, v.ID, func(store.AccountMembership) (string, error) { return "", no }); err != no {
 		t.Errorf("a refused change answered %v, want decide's error", err)
 	}

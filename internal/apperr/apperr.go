@@ -1,11 +1,16 @@
-package store
+// Package apperr is the application's error type: an error whose code says
+// what went wrong (not found, conflict, invalid, …) and whose message is
+// safe to show to the client. The store, the tenancy rules and the
+// orchestration of requests return it; the API and the UI map its code to
+// an HTTP status (internal/httpx).
+package apperr
 
 import (
 	"errors"
 	"fmt"
 )
 
-// Code classifies an application error; the API maps codes to HTTP statuses.
+// Code classifies an application error.
 type Code string
 
 const (
