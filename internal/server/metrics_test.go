@@ -23,33 +23,6 @@ import (
 	"github.com/praetorhq/praetor/internal/testdb"
 )
 
-// startTestServer serves cfg on 127.0.0.1 until the test ends.
-func startTestServer(t *testing.T, cfg Config) *Server {
-	t.Helper()
-	cfg.Host, cfg.Port = "127.0.0.1", 0
-	if cfg.Home == "" {
-		cfg.Home = t.TempDir()
-	}
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	srv, err := Open(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return srv
-}
-
 // scrape reads /metrics in Prometheus' text format.
 func scrape(t *testing.T, srv *Server) map[string]*dto.MetricFamily {
 	t.Helper()
@@ -168,17 +141,7 @@ func TestMetrics(t *testing.T) {
 
 		// An open events/in socket is counted until it closes.
 		ctx := t.Context()
-		conn, _, err := websocket.Dial(ctx, "ws://"+srv.Addr()+"/api/events/in", &websocket.DialOptions{Subprotocols: []string{"prefect"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := conn.Write(ctx, websocket.MessageText, []byte(`{"type":"auth","token":null}`)); err != nil {
-			t.Fatal(err)
-		}
-		if _, msg, err := conn.Read(ctx); err != nil || !bytes.Contains(msg, []byte("auth_success")) {
-			t.Fatalf("auth: %s %v", msg, err)
-		}
-		conn.CloseRead(ctx)
+		conn := dialEventsIn(t, ctx, srv)
 		const sent = 3
 		for range sent {
 			ev := fmt.Sprintf(`{"id":%q,"occurred":"2026-01-01T00:00:00Z","event":"test.event","resource":{"prefect.resource.id":"test.r"},"related":[],"payload":{}}`, uuid.Must(uuid.NewV7()))

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -23,38 +22,13 @@ func TestSlowClientsAreDisconnected(t *testing.T) {
 	timeouts.readHeader, timeouts.read, timeouts.write, timeouts.idle = 300*time.Millisecond, 400*time.Millisecond, 400*time.Millisecond, 300*time.Millisecond
 	t.Cleanup(func() { timeouts = saved })
 	longest := 400 * time.Millisecond
-	srv, err := Open(t.Context(), Config{Host: "127.0.0.1", Port: 0, Home: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
+	srv := startTestServer(t, Config{})
 
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws://"+srv.Addr()+"/api/events/in", &websocket.DialOptions{Subprotocols: []string{"prefect"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ws := dialEventsIn(t, ctx, srv) // reads in the background: answers the pings below
 	defer ws.CloseNow()
-	if err := ws.Write(ctx, websocket.MessageText, []byte(`{"type":"auth","token":null}`)); err != nil {
-		t.Fatal(err)
-	}
-	if _, msg, err := ws.Read(ctx); err != nil || !strings.Contains(string(msg), "auth_success") {
-		t.Fatalf("auth: %s %v", msg, err)
-	}
 	wsOpened := time.Now()
-	ws.CloseRead(ctx) // answers the pings below
 
 	// disconnected sends first, then dribble every 50 ms, and fails the
 	// test unless the server hangs up within 5 s.
