@@ -59,6 +59,16 @@ type StateFilter struct {
 	} `json:"name"`
 }
 
+// StateTypeIn is a state filter that matches any of types.
+func StateTypeIn(types ...model.StateType) *StateFilter {
+	f := &StateFilter{}
+	f.Type = &struct {
+		Any    []model.StateType `json:"any_"`
+		NotAny []model.StateType `json:"not_any_"`
+	}{Any: types}
+	return f
+}
+
 // FlowFilter is Prefect's FlowFilter.
 type FlowFilter struct {
 	Operator string      `json:"operator"`

@@ -131,14 +131,14 @@ func (u *UI) loadDashboard(q *request) (dashboard, error) {
 		return d, err
 	}
 	d.LateURL = base + "/runs?state_name=Late&from=" + from + "&to=" + to
-	failed := store.RunQuery{FlowRuns: &store.FlowRunFilter{State: stateTypeFilter(model.Failed, model.Crashed), ExpectedStartTime: inWindow},
+	failed := store.RunQuery{FlowRuns: &store.FlowRunFilter{State: store.StateTypeIn(model.Failed, model.Crashed), ExpectedStartTime: inWindow},
 		Sort: "EXPECTED_START_TIME_DESC", Limit: dashWarnings}
 	if d.Failed, d.FailedCount, err = u.runsAndCount(q, failed); err != nil {
 		return d, err
 	}
 	d.FailedURL = base + "/runs?state=FAILED&state=CRASHED&from=" + from + "&to=" + to
 
-	upcoming, err := u.Store.ListFlowRuns(ctx, ws, store.RunQuery{FlowRuns: &store.FlowRunFilter{State: stateTypeFilter(model.Scheduled),
+	upcoming, err := u.Store.ListFlowRuns(ctx, ws, store.RunQuery{FlowRuns: &store.FlowRunFilter{State: store.StateTypeIn(model.Scheduled),
 		NextScheduledStartTime: &store.TimeFilter{After: model.At(now).Ptr()}}, Sort: "NEXT_SCHEDULED_START_TIME_ASC", Limit: dashWarnings})
 	if err != nil {
 		return d, err

@@ -147,16 +147,6 @@ type option struct {
 	Selected     bool
 }
 
-// stateTypeFilter filters on state types.
-func stateTypeFilter(types ...model.StateType) *store.StateFilter {
-	f := &store.StateFilter{}
-	f.Type = &struct {
-		Any    []model.StateType `json:"any_"`
-		NotAny []model.StateType `json:"not_any_"`
-	}{Any: types}
-	return f
-}
-
 // stateNameFilter adds a filter on state names to f (a new one when nil).
 func stateNameFilter(f *store.StateFilter, names ...string) *store.StateFilter {
 	if f == nil {

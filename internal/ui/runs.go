@@ -134,7 +134,7 @@ func (f runFilters) query() store.RunQuery {
 	fr := &store.FlowRunFilter{}
 	any := false
 	if len(f.States) > 0 {
-		fr.State, any = stateTypeFilter(f.States...), true
+		fr.State, any = store.StateTypeIn(f.States...), true
 	}
 	if len(f.StateNames) > 0 {
 		fr.State, any = stateNameFilter(fr.State, f.StateNames...), true

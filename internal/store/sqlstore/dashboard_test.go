@@ -55,15 +55,6 @@ func seedRun(flow uuid.UUID, typ model.StateType, name string, at time.Time) *mo
 	return r
 }
 
-func typeFilter(types ...model.StateType) *store.StateFilter {
-	f := &store.StateFilter{}
-	f.Type = &struct {
-		Any    []model.StateType `json:"any_"`
-		NotAny []model.StateType `json:"not_any_"`
-	}{Any: types}
-	return f
-}
-
 func TestFlowRunHistory(t *testing.T) {
 	eachEngine(t, func(t *testing.T, db *DB, ws uuid.UUID) {
 		ctx := t.Context()
@@ -178,7 +169,7 @@ func TestCountRunsByStateAndFlow(t *testing.T) {
 		if byFlow[a] != 5 || byFlow[b] != 2 || byFlow[c] != 0 || len(byFlow) != 2 {
 			t.Errorf("by flow: %v", byFlow)
 		}
-		failed := store.RunQuery{FlowRuns: &store.FlowRunFilter{State: typeFilter(model.Failed, model.Crashed)}}
+		failed := store.RunQuery{FlowRuns: &store.FlowRunFilter{State: store.StateTypeIn(model.Failed, model.Crashed)}}
 		if byFlow, err = db.CountFlowRunsByFlow(ctx, ws, failed); err != nil || byFlow[a] != 2 || len(byFlow) != 1 {
 			t.Errorf("failed by flow: %v, %v", byFlow, err)
 		}
@@ -249,7 +240,7 @@ func TestBulkInsertFlowRuns(t *testing.T) {
 		if got, err := db.GetFlowRun(ctx, ws, runs[5].ID); err != nil || got.State != nil || got.StateType != nil {
 			t.Errorf("stateless run: %+v, %v", got, err)
 		}
-		failed, err := db.CountFlowRuns(ctx, ws, store.RunQuery{FlowRuns: &store.FlowRunFilter{State: typeFilter(model.Failed)}})
+		failed, err := db.CountFlowRuns(ctx, ws, store.RunQuery{FlowRuns: &store.FlowRunFilter{State: store.StateTypeIn(model.Failed)}})
 		if want := (n + 2) / 3; err != nil || failed != want { // every third run
 			t.Errorf("%d failed runs (%v), want %d", failed, err, want)
 		}
@@ -269,7 +260,7 @@ func TestBulkInsertFlowRuns(t *testing.T) {
 func TestExplainFlowRunsUsesIndex(t *testing.T) {
 	eachEngine(t, func(t *testing.T, db *DB, ws uuid.UUID) {
 		ctx := t.Context()
-		q := store.RunQuery{FlowRuns: &store.FlowRunFilter{State: typeFilter(model.Completed)}, Sort: "EXPECTED_START_TIME_DESC", Limit: 25}
+		q := store.RunQuery{FlowRuns: &store.FlowRunFilter{State: store.StateTypeIn(model.Completed)}, Sort: "EXPECTED_START_TIME_DESC", Limit: 25}
 		query, plan, err := db.ExplainFlowRuns(ctx, ws, q)
 		if err != nil {
 			t.Fatal(err)

@@ -271,7 +271,7 @@ func flowRunQueries(h *harness) (uuid.UUID, map[uuid.UUID]string, []listCase[sto
 	runs := func(f *store.FlowRunFilter) store.RunQuery { return store.RunQuery{FlowRuns: f} }
 	flows := func(f *store.FlowFilter) store.RunQuery { return store.RunQuery{Flows: f} }
 	sorted := func(s string) store.RunQuery { return store.RunQuery{Sort: s} }
-	stateOr := stateTypes(model.Running)
+	stateOr := store.StateTypeIn(model.Running)
 	stateOr.Operator, stateOr.Name = "or_", stateNames("Failed").Name
 	notScheduled := &store.StateFilter{Type: &struct {
 		Any    []model.StateType `json:"any_"`
@@ -301,7 +301,7 @@ func flowRunQueries(h *harness) (uuid.UUID, map[uuid.UUID]string, []listCase[sto
 		{name: "with a deployment", q: runs(&store.FlowRunFilter{DeploymentID: &store.NullableIDFilter{IsNull: ptr(false)}}), want: ids(b.ID)},
 		{name: "without a deployment", q: runs(&store.FlowRunFilter{DeploymentID: &store.NullableIDFilter{IsNull: ptr(true)}}), want: ids(c.ID, a.ID, d.ID)},
 		{name: "work queue name", q: runs(&store.FlowRunFilter{WorkQueueName: &store.NameFilter{Any: []string{"wq-1"}}}), want: ids(b.ID)},
-		{name: "state type", q: runs(&store.FlowRunFilter{State: stateTypes(model.Running)}), want: ids(b.ID)},
+		{name: "state type", q: runs(&store.FlowRunFilter{State: store.StateTypeIn(model.Running)}), want: ids(b.ID)},
 		{name: "state type not any", q: runs(&store.FlowRunFilter{State: notScheduled}), want: ids(a.ID, d.ID, b.ID)},
 		{name: "state name", q: runs(&store.FlowRunFilter{State: stateNames("Failed")}), want: ids(d.ID)},
 		{name: "state type or name", q: runs(&store.FlowRunFilter{State: stateOr}), want: ids(d.ID, b.ID)},
@@ -318,7 +318,7 @@ func flowRunQueries(h *harness) (uuid.UUID, map[uuid.UUID]string, []listCase[sto
 		{name: "parent flow run", q: runs(&store.FlowRunFilter{ParentFlowRunID: &store.IDFilter{Any: ids(a.ID)}}), want: ids(d.ID)},
 		{name: "idempotency key", q: runs(&store.FlowRunFilter{IdempotencyKey: &store.NameFilter{Any: []string{"ik"}}}), want: ids(c.ID)},
 		{name: "or", q: runs(&store.FlowRunFilter{Operator: "or_", Name: &store.NameFilter{Any: []string{"alpha"}}, Tags: &store.TagsFilter{IsNull: ptr(true)}}), want: ids(c.ID, a.ID)},
-		{name: "and", q: runs(&store.FlowRunFilter{Tags: &store.TagsFilter{Any: []string{"prod"}}, State: stateTypes(model.Running)}), want: ids(b.ID)},
+		{name: "and", q: runs(&store.FlowRunFilter{Tags: &store.TagsFilter{Any: []string{"prod"}}, State: store.StateTypeIn(model.Running)}), want: ids(b.ID)},
 		{name: "flow name", q: flows(&store.FlowFilter{Name: &store.NameFilter{Any: []string{"ml"}}}), want: ids(c.ID)},
 		{name: "flow id", q: flows(&store.FlowFilter{ID: &store.IDFilter{Any: ids(etl.ID)}}), want: ids(a.ID, d.ID, b.ID)},
 		{name: "flow id and name", q: flows(&store.FlowFilter{ID: &store.IDFilter{Any: ids(etl.ID)}, Name: &store.NameFilter{Any: []string{"etl"}}}), want: ids(a.ID, d.ID, b.ID)},

@@ -139,22 +139,12 @@ func flowQueries(h *harness) (uuid.UUID, map[uuid.UUID]string, []listCase[store.
 		{name: "an empty any matches nothing", q: q(&store.FlowFilter{ID: &store.IDFilter{Any: []uuid.UUID{}}})},
 		{name: "or", q: q(&store.FlowFilter{Operator: "or_", Name: &store.NameFilter{Any: []string{"alpha"}}, Tags: &store.TagsFilter{IsNull: ptr(true)}}), want: ids(a.ID, b.ID)},
 		{name: "and", q: q(&store.FlowFilter{Name: &store.NameFilter{Any: []string{"alpha", "bravo"}}, Tags: &store.TagsFilter{IsNull: ptr(true)}}), want: ids(b.ID)},
-		{name: "with a running run", q: store.RunQuery{FlowRuns: &store.FlowRunFilter{State: stateTypes(model.Running)}}, want: ids(a.ID)},
+		{name: "with a running run", q: store.RunQuery{FlowRuns: &store.FlowRunFilter{State: store.StateTypeIn(model.Running)}}, want: ids(a.ID)},
 		{name: "with a run named", q: store.RunQuery{FlowRuns: &store.FlowRunFilter{Name: &store.NameFilter{Any: []string{"run-c"}}}}, want: ids(c.ID)},
 		{name: "with a task run named", q: store.RunQuery{TaskRuns: &store.TaskRunFilter{Name: &store.NameFilter{Any: []string{"task-of-a"}}}}, want: ids(a.ID)},
 		{name: "page", q: store.RunQuery{Limit: 1, Offset: 1}, want: ids(b.ID), total: 3},
 		{name: "past the end", q: store.RunQuery{Offset: 3}, total: 3},
 	}
-}
-
-// stateTypes is a state filter on any of types.
-func stateTypes(types ...model.StateType) *store.StateFilter {
-	f := &store.StateFilter{}
-	f.Type = &struct {
-		Any    []model.StateType `json:"any_"`
-		NotAny []model.StateType `json:"not_any_"`
-	}{Any: types}
-	return f
 }
 
 // stateNames is a state filter on any of names.

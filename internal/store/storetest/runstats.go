@@ -42,7 +42,7 @@ func testCountFlowRunsByState(t *testing.T, h *harness) {
 	h.countsAre("every run", got, err, map[model.StateType]int{model.Completed: 2, model.Failed: 1, model.Running: 1, model.Scheduled: 1})
 	got, err = count(ws, store.RunQuery{Flows: &store.FlowFilter{Name: &store.NameFilter{Any: []string{"etl"}}}})
 	h.countsAre("runs of a flow", got, err, map[model.StateType]int{model.Completed: 2, model.Failed: 1})
-	got, err = count(ws, store.RunQuery{FlowRuns: &store.FlowRunFilter{State: stateTypes(model.Completed, model.Running)}})
+	got, err = count(ws, store.RunQuery{FlowRuns: &store.FlowRunFilter{State: store.StateTypeIn(model.Completed, model.Running)}})
 	h.countsAre("runs in two states", got, err, map[model.StateType]int{model.Completed: 2, model.Running: 1})
 	got, err = count(other, store.RunQuery{})
 	h.countsAre("another workspace's runs", got, err, map[model.StateType]int{model.Completed: 1})
@@ -92,7 +92,7 @@ func testCountFlowRunsByFlow(t *testing.T, h *harness) {
 	}
 	// A flow without matching runs is left out.
 	check("every run", ws, store.RunQuery{}, map[uuid.UUID]int{etl.ID: 3, ml.ID: 2})
-	check("failed runs", ws, store.RunQuery{FlowRuns: &store.FlowRunFilter{State: stateTypes(model.Failed)}}, map[uuid.UUID]int{etl.ID: 1})
+	check("failed runs", ws, store.RunQuery{FlowRuns: &store.FlowRunFilter{State: store.StateTypeIn(model.Failed)}}, map[uuid.UUID]int{etl.ID: 1})
 	check("some flows", ws, store.RunQuery{Flows: &store.FlowFilter{ID: &store.IDFilter{Any: ids(ml.ID, idle.ID)}}}, map[uuid.UUID]int{ml.ID: 2})
 	check("another workspace's flow", ws, store.RunQuery{Flows: &store.FlowFilter{ID: &store.IDFilter{Any: ids(theirs.ID)}}}, map[uuid.UUID]int{})
 	check("another workspace", other, store.RunQuery{}, map[uuid.UUID]int{theirs.ID: 1})

@@ -167,7 +167,7 @@ func taskRunQueries(h *harness) (uuid.UUID, map[uuid.UUID]string, []listCase[sto
 	names := map[uuid.UUID]string{a.ID: "alpha", b.ID: "bravo", c.ID: "charlie", d.ID: "delta"}
 	tasks := func(f *store.TaskRunFilter) store.RunQuery { return store.RunQuery{TaskRuns: f} }
 	sorted := func(s string) store.RunQuery { return store.RunQuery{Sort: s} }
-	stateOr := stateTypes(model.Running)
+	stateOr := store.StateTypeIn(model.Running)
 	stateOr.Operator, stateOr.Name = "or_", stateNames("Failed").Name
 	return ws, names, []listCase[store.RunQuery]{
 		{name: "default: id desc", q: store.RunQuery{}, want: ids(c.ID, a.ID, d.ID, b.ID)},
@@ -187,7 +187,7 @@ func taskRunQueries(h *harness) (uuid.UUID, map[uuid.UUID]string, []listCase[sto
 		{name: "tags all", q: tasks(&store.TaskRunFilter{Tags: &store.TagsFilter{All: []string{"x", "y"}}}), want: ids(a.ID)},
 		{name: "tags any", q: tasks(&store.TaskRunFilter{Tags: &store.TagsFilter{Any: []string{"y"}}}), want: ids(a.ID, d.ID)},
 		{name: "no tags", q: tasks(&store.TaskRunFilter{Tags: &store.TagsFilter{IsNull: ptr(true)}}), want: ids(c.ID)},
-		{name: "state type", q: tasks(&store.TaskRunFilter{State: stateTypes(model.Running)}), want: ids(b.ID)},
+		{name: "state type", q: tasks(&store.TaskRunFilter{State: store.StateTypeIn(model.Running)}), want: ids(b.ID)},
 		{name: "state name", q: tasks(&store.TaskRunFilter{State: stateNames("Completed")}), want: ids(a.ID)},
 		{name: "state type or name", q: tasks(&store.TaskRunFilter{State: stateOr}), want: ids(d.ID, b.ID)},
 		{name: "started after, inclusive", q: tasks(&store.TaskRunFilter{StartTime: &store.TimeFilter{After: ptr(hr(4))}}), want: ids(d.ID, b.ID)},
