@@ -219,8 +219,7 @@ func (a *API) deleteAPIKey(w http.ResponseWriter, r *http.Request, c *caller) er
 }
 
 func (a *API) readAccount(w http.ResponseWriter, r *http.Request, c *caller) error {
-	id := c.account
-	acct, err := a.Store.GetAccount(r.Context(), id)
+	acct, err := a.Store.GetAccount(r.Context(), c.account)
 	if err != nil {
 		return err
 	}
@@ -229,14 +228,13 @@ func (a *API) readAccount(w http.ResponseWriter, r *http.Request, c *caller) err
 }
 
 func (a *API) listAccountWorkspaces(w http.ResponseWriter, r *http.Request, c *caller) error {
-	id := c.account
 	all, err := a.Store.ListWorkspaces(r.Context(), c.UserID)
 	if err != nil {
 		return err
 	}
 	out := []model.WorkspaceAccess{}
 	for _, ws := range all {
-		if ws.AccountID == id {
+		if ws.AccountID == c.account {
 			out = append(out, ws)
 		}
 	}
@@ -245,12 +243,11 @@ func (a *API) listAccountWorkspaces(w http.ResponseWriter, r *http.Request, c *c
 }
 
 func (a *API) createWorkspace(w http.ResponseWriter, r *http.Request, c *caller) error {
-	id := c.account
 	var in tenancy.WorkspaceInput
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	ws, err := tenancy.CreateWorkspace(r.Context(), a.Store, c.UserID, id, in)
+	ws, err := tenancy.CreateWorkspace(r.Context(), a.Store, c.UserID, c.account, in)
 	if err != nil {
 		return err
 	}
@@ -259,18 +256,17 @@ func (a *API) createWorkspace(w http.ResponseWriter, r *http.Request, c *caller)
 }
 
 func (a *API) readWorkspace(w http.ResponseWriter, r *http.Request, c *caller) error {
-	ws := c.workspace
-	writeJSON(w, http.StatusOK, ws)
+	writeJSON(w, http.StatusOK, c.workspace)
 	return nil
 }
 
 func (a *API) updateWorkspace(w http.ResponseWriter, r *http.Request, c *caller) error {
-	ws, role := c.workspace, c.role
+	ws := c.workspace
 	in := tenancy.WorkspaceInput{Handle: ws.Handle, Name: ws.Name, Description: ws.Description}
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	if err := tenancy.UpdateWorkspace(r.Context(), a.Store, role, ws, in); err != nil {
+	if err := tenancy.UpdateWorkspace(r.Context(), a.Store, c.role, ws, in); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, ws)
@@ -278,8 +274,7 @@ func (a *API) updateWorkspace(w http.ResponseWriter, r *http.Request, c *caller)
 }
 
 func (a *API) deleteWorkspace(w http.ResponseWriter, r *http.Request, c *caller) error {
-	ws, role := c.workspace, c.role
-	if err := tenancy.DeleteWorkspace(r.Context(), a.Store, role, ws); err != nil {
+	if err := tenancy.DeleteWorkspace(r.Context(), a.Store, c.role, c.workspace); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -287,8 +282,7 @@ func (a *API) deleteWorkspace(w http.ResponseWriter, r *http.Request, c *caller)
 }
 
 func (a *API) listAccountMembers(w http.ResponseWriter, r *http.Request, c *caller) error {
-	id := c.account
-	members, err := a.Store.ListAccountMembers(r.Context(), id)
+	members, err := a.Store.ListAccountMembers(r.Context(), c.account)
 	if err != nil {
 		return err
 	}
@@ -321,7 +315,6 @@ func (a *API) addAccountMember(w http.ResponseWriter, r *http.Request, c *caller
 }
 
 func (a *API) setAccountMemberRole(w http.ResponseWriter, r *http.Request, c *caller) error {
-	id := c.account
 	userID, err := pathID(r, "user_id")
 	if err != nil {
 		return err
@@ -330,7 +323,7 @@ func (a *API) setAccountMemberRole(w http.ResponseWriter, r *http.Request, c *ca
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	if err := tenancy.SetAccountMemberRole(r.Context(), a.Store, c.UserID, id, userID, in.Role); err != nil {
+	if err := tenancy.SetAccountMemberRole(r.Context(), a.Store, c.UserID, c.account, userID, in.Role); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -338,12 +331,11 @@ func (a *API) setAccountMemberRole(w http.ResponseWriter, r *http.Request, c *ca
 }
 
 func (a *API) removeAccountMember(w http.ResponseWriter, r *http.Request, c *caller) error {
-	id := c.account
 	userID, err := pathID(r, "user_id")
 	if err != nil {
 		return err
 	}
-	if err := tenancy.RemoveAccountMember(r.Context(), a.Store, c.UserID, id, userID); err != nil {
+	if err := tenancy.RemoveAccountMember(r.Context(), a.Store, c.UserID, c.account, userID); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
