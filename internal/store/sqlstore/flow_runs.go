@@ -310,9 +310,15 @@ func typeArg(t *model.StateType) any {
 	return string(*t)
 }
 
-// DeleteFlowRun deletes a flow run with its states.
+// DeleteFlowRun deletes a flow run with its states and its task runs, as
+// Prefect does; its logs stay.
 func (db *DB) DeleteFlowRun(ctx context.Context, ws, id uuid.UUID) error {
-	return db.execOne(ctx, "Flow run", `DELETE FROM flow_runs WHERE workspace_id = ? AND id = ?`, ws, id)
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := db.deleteTaskRuns(ctx, tx, ws, "flow_run_id = ?", id); err != nil {
+			return err
+		}
+		return db.execOneIn(ctx, tx, "Flow run", `DELETE FROM flow_runs WHERE workspace_id = ? AND id = ?`, ws, id)
+	})
 }
 
 // SetFlowRunState orchestrates a proposed state for a flow run.

@@ -136,22 +136,33 @@ func (db *DB) UpdateFlow(ctx context.Context, ws, id uuid.UUID, tags []string) e
 }
 
 // DeleteFlow deletes a flow and, by cascade, its runs.
+// DeleteFlow deletes a flow with its runs and their task runs.
 func (db *DB) DeleteFlow(ctx context.Context, ws, id uuid.UUID) error {
-	return db.execOne(ctx, "Flow", `DELETE FROM flows WHERE workspace_id = ? AND id = ?`, ws, id)
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := db.deleteTaskRuns(ctx, tx, ws, "flow_run_id IN (SELECT id FROM flow_runs WHERE workspace_id = ? AND flow_id = ?)", ws, id); err != nil {
+			return err
+		}
+		return db.execOneIn(ctx, tx, "Flow", `DELETE FROM flows WHERE workspace_id = ? AND id = ?`, ws, id)
+	})
 }
 
 // execOne runs a write that must touch exactly one row, else not found.
 func (db *DB) execOne(ctx context.Context, what, q string, args ...any) error {
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, db.d.rebind(q), args...)
-		if err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound(what)
-		}
-		return nil
+		return db.execOneIn(ctx, tx, what, q, args...)
 	})
+}
+
+// execOneIn is execOne within tx.
+func (db *DB) execOneIn(ctx context.Context, tx *sql.Tx, what, q string, args ...any) error {
+	res, err := tx.ExecContext(ctx, db.d.rebind(q), args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound(what)
+	}
+	return nil
 }
 
 func (db *DB) count(ctx context.Context, q string, args ...any) (int, error) {

@@ -165,16 +165,32 @@ func (db *DB) saveTaskRun(ctx context.Context, q queryer, ws uuid.UUID, r *model
 // DeleteTaskRun deletes a task run and its states.
 func (db *DB) DeleteTaskRun(ctx context.Context, ws, id uuid.UUID) error {
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM task_runs WHERE workspace_id = ? AND id = ?`), ws, id)
-		if err != nil {
-			return fmt.Errorf("delete task run: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		n, err := db.deleteTaskRuns(ctx, tx, ws, "id = ?", id)
+		if err == nil && n == 0 {
 			return notFound("Task run")
 		}
-		_, err = tx.ExecContext(ctx, db.d.rebind(`DELETE FROM task_run_states WHERE workspace_id = ? AND task_run_id = ?`), ws, id)
 		return err
 	})
+}
+
+// deleteTaskRuns deletes the task runs of ws that match where (a condition
+// on task_runs, with args) and their states, and reports how many it
+// deleted. As in Prefect, a subflow run whose parent task run goes stays,
+// with no parent.
+func (db *DB) deleteTaskRuns(ctx context.Context, tx *sql.Tx, ws uuid.UUID, where string, args ...any) (int64, error) {
+	matching := `SELECT id FROM task_runs WHERE workspace_id = ? AND ` + where
+	inArgs := append([]any{ws, ws}, args...)
+	if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE flow_runs SET parent_task_run_id = NULL WHERE workspace_id = ? AND parent_task_run_id IN (`+matching+`)`), inArgs...); err != nil {
+		return 0, fmt.Errorf("detach subflows of deleted task runs: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM task_run_states WHERE workspace_id = ? AND task_run_id IN (`+matching+`)`), inArgs...); err != nil {
+		return 0, fmt.Errorf("delete task run states: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM task_runs WHERE workspace_id = ? AND `+where), append([]any{ws}, args...)...)
+	if err != nil {
+		return 0, fmt.Errorf("delete task runs: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // SetTaskRunState orchestrates a proposed state for a task run.

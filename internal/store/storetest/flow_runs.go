@@ -411,6 +411,8 @@ func testDeleteFlowRun(t *testing.T, h *harness) {
 	r := h.flowRun(ws, flow.ID, "doomed", state(model.Running))
 	done := h.setFlowRunState(ws, r.ID, state(model.Completed), false)
 	keep := h.flowRun(ws, flow.ID, "kept", state(model.Running))
+	task := h.taskRun(ws, &r.ID, "task", state(model.Running))
+	keptTask := h.taskRun(ws, &keep.ID, "kept-task", state(model.Running))
 	h.wantNotFound(h.s.DeleteFlowRun(h.ctx, other, r.ID), "delete through another workspace")
 	if _, err := h.s.GetFlowRun(h.ctx, ws, r.ID); err != nil {
 		t.Fatalf("a refused delete removed the run: %v", err)
@@ -428,6 +430,15 @@ func testDeleteFlowRun(t *testing.T, h *harness) {
 	}
 	if _, err := h.s.GetFlowRun(h.ctx, ws, keep.ID); err != nil {
 		t.Errorf("deleting a run deleted another: %v", err)
+	}
+	// Its task runs and their states go with it, as in Prefect; another
+	// run's stay.
+	_, err = h.s.GetTaskRun(h.ctx, ws, task.ID)
+	h.wantNotFound(err, "a task run of a deleted run")
+	_, err = h.s.GetTaskRunState(h.ctx, ws, task.State.ID)
+	h.wantNotFound(err, "a task run state of a deleted run")
+	if _, err := h.s.GetTaskRun(h.ctx, ws, keptTask.ID); err != nil {
+		t.Errorf("deleting a run deleted another run's task run: %v", err)
 	}
 	h.wantNotFound(h.s.DeleteFlowRun(h.ctx, ws, r.ID), "delete it again")
 }

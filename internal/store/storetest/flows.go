@@ -201,6 +201,7 @@ func testDeleteFlow(t *testing.T, h *harness) {
 	f, keep := h.flow(ws, "doomed"), h.flow(ws, "kept")
 	run := h.flowRun(ws, f.ID, "run", state(model.Running))
 	kept := h.flowRun(ws, keep.ID, "kept-run", state(model.Running))
+	task := h.taskRun(ws, &run.ID, "task", state(model.Running))
 	h.wantNotFound(h.s.DeleteFlow(h.ctx, other, f.ID), "delete through another workspace")
 	if _, err := h.s.GetFlow(h.ctx, ws, f.ID); err != nil {
 		t.Fatalf("a refused delete removed the flow: %v", err)
@@ -213,6 +214,8 @@ func testDeleteFlow(t *testing.T, h *harness) {
 	h.wantNotFound(err, "a run of a deleted flow")
 	_, err = h.s.GetFlowRunState(h.ctx, ws, run.State.ID)
 	h.wantNotFound(err, "a state of a run of a deleted flow")
+	_, err = h.s.GetTaskRun(h.ctx, ws, task.ID)
+	h.wantNotFound(err, "a task run of a run of a deleted flow")
 	if _, err := h.s.GetFlowRun(h.ctx, ws, kept.ID); err != nil {
 		t.Errorf("deleting a flow deleted another flow's run: %v", err)
 	}

@@ -299,6 +299,14 @@ func testDeleteTaskRun(t *testing.T, h *harness) {
 		t.Errorf("deleting a task run deleted its flow run: %v", err)
 	}
 	h.wantNotFound(h.s.DeleteTaskRun(h.ctx, ws, r.ID), "delete it again")
+
+	// A subflow run outlives the task run that tracked it, without a parent.
+	tracker := h.taskRun(ws, &fr.ID, "tracker", state(model.Running))
+	sub := h.flowRun(ws, flow.ID, "subflow", state(model.Running), func(r *model.FlowRun) { r.ParentTaskRunID = &tracker.ID })
+	h.must(h.s.DeleteTaskRun(h.ctx, ws, tracker.ID), "delete a subflow's task run")
+	if got, err := h.s.GetFlowRun(h.ctx, ws, sub.ID); err != nil || got.ParentTaskRunID != nil {
+		t.Errorf("subflow after its task run was deleted: %+v (%v), want it with no parent", got, err)
+	}
 }
 
 func testSetTaskRunState(t *testing.T, h *harness) {
