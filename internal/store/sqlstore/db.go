@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -117,6 +118,19 @@ func SQLiteSynchronous(mode string) Option {
 	}
 }
 
+// guarded runs one write's fn in tx, turning a panic into that write's error
+// (logged with its stack), so that a bug in one write takes neither the
+// writer nor a pooled connection down with it.
+func guarded(ctx context.Context, log *slog.Logger, tx *sql.Tx, fn func(ctx context.Context, tx *sql.Tx) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("write panicked", "panic", p, "stack", string(debug.Stack()))
+			err = fmt.Errorf("write panicked: %v", p)
+		}
+	}()
+	return fn(ctx, tx)
+}
+
 // Open connects to the database named by dsn (a postgres:// URL, or a SQLite
 // file path) and applies pending migrations. It refuses a schema newer than
 // this binary knows.
@@ -135,7 +149,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger, opts ...Option) (*D
 		err error
 	)
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		db, err = openPostgres(ctx, dsn)
+		db, err = openPostgres(ctx, dsn, log)
 	} else {
 		db, err = openSQLite(ctx, dsn, o.sqliteSynchronous, log, o.observer.WriterBatch)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -38,7 +39,7 @@ func (postgresDialect) migrationLock() string {
 	return fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey)
 }
 
-func openPostgres(ctx context.Context, dsn string) (*DB, error) {
+func openPostgres(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
@@ -48,13 +49,16 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	return &DB{d: postgresDialect{}, read: db, writer: txWriter{db}}, nil
+	return &DB{d: postgresDialect{}, read: db, writer: txWriter{db: db, log: log}}, nil
 }
 
 // txWriter runs each write in its own transaction; PostgreSQL handles
 // concurrent writers itself, and row locks (SELECT … FOR UPDATE) serialise
 // transitions of one run.
-type txWriter struct{ db *sql.DB }
+type txWriter struct {
+	db  *sql.DB
+	log *slog.Logger
+}
 
 func (w txWriter) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	if err := ctx.Err(); err != nil {
@@ -65,7 +69,7 @@ func (w txWriter) write(ctx context.Context, fn func(ctx context.Context, tx *sq
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(ctx, tx); err != nil {
+	if err := guarded(ctx, w.log, tx, fn); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

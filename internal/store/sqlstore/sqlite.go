@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -244,14 +243,8 @@ func (g *groupCommitter) run(ctx context.Context, tx *sql.Tx, r *writeRequest) (
 
 // call runs r's fn, turning a panic into its error so that the writer
 // goroutine, and every other request of the batch, survives it.
-func (g *groupCommitter) call(tx *sql.Tx, r *writeRequest) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			g.log.Error("write panicked", "panic", p, "stack", string(debug.Stack()))
-			err = fmt.Errorf("write panicked: %v", p)
-		}
-	}()
-	return r.fn(context.WithoutCancel(r.ctx), tx)
+func (g *groupCommitter) call(tx *sql.Tx, r *writeRequest) error {
+	return guarded(context.WithoutCancel(r.ctx), g.log, tx, r.fn)
 }
 
 // answer completes every request of batch that has no error of its own with
