@@ -56,3 +56,49 @@ func TestFlowsListCountsFailures(t *testing.T) {
 		}
 	})
 }
+
+// The Settings page tells how to finish the Prefect CLI's browser login on a
+// machine without a browser, and the page it names works: opened with the
+// port the CLI listens on, it hands the CLI a key.
+func TestHeadlessCLILogin(t *testing.T) {
+	ts := startServer(t)
+	b := ts.newBrowser(t)
+	erin := newUser("erin")
+	b.register(erin)
+	ws := b.createWorkspace("Headless", "")
+	b.visit(ws.path("/settings"))
+
+	if got, want := b.text("#cmd-browser-url"), "BROWSER=echo PREFECT_CLOUD_API_URL="+ts.URL+"/api prefect cloud login"; got != want {
+		t.Errorf("the command that prints the login URL reads %q, want %q", got, want)
+	}
+	steps := b.text("#no-browser-steps")
+	page := ts.URL + "/auth/client?callback=http://localhost:<PORT>"
+	if !strings.Contains(steps, page) || !strings.Contains(steps, "ssh -L <PORT>:127.0.0.1:<PORT>") {
+		t.Fatalf("the steps read %q, want the page %s and the port forward", steps, page)
+	}
+
+	cli := newFakeCLI(t)
+	_, port, _ := strings.Cut(strings.TrimPrefix(cli.URL, "http://"), ":")
+	b.visit(strings.Replace(page, "<PORT>", port, 1))
+	b.submit("#cli-authorize", nil, `button[value="authorize"]`)
+	got := cli.next(t)
+	if got.Path != "/success" || !strings.HasPrefix(got.Body["api_key"], "pnu_") {
+		t.Fatalf("the CLI received %s %v, want /success with a key", got.Path, got.Body)
+	}
+}
+
+// Settings shows the `prefect cloud workspace set` command the seed says it
+// shows, with this workspace's handle.
+func TestWorkspaceSetCommand(t *testing.T) {
+	ts := startServer(t)
+	b := ts.newBrowser(t)
+	b.register(newUser("fay"))
+	ws := b.createWorkspace("Switch Here", "")
+	b.visit(ws.path("/settings"))
+	if got, want := b.text("#cmd-workspace-set"), `prefect cloud workspace set --workspace "`+ws.fullHandle()+`"`; got != want {
+		t.Errorf("the workspace set command reads %q, want %q", got, want)
+	}
+	if !b.exists(`button[data-copy="cmd-workspace-set"]`) {
+		t.Errorf("the workspace set command has no copy button")
+	}
+}

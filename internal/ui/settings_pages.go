@@ -46,6 +46,13 @@ type loginCommands struct {
 	// talks to Prefect's own cloud, or stops treating this server as a
 	// Cloud (and its events websocket then carries no key).
 	Login, Persist, Manual command
+	// Switch moves a terminal already logged in to this workspace.
+	Switch command
+	// BrowserURL has the Prefect CLI print its browser-login URL instead of
+	// opening a browser, for a machine without one; LoginPage is the page
+	// that URL opens, with the CLI's port left to fill in.
+	BrowserURL command
+	LoginPage  string
 }
 
 func newLoginCommands(base string, ws *model.Workspace) loginCommands {
@@ -68,6 +75,15 @@ func newLoginCommands(base string, ws *model.Workspace) loginCommands {
 				`prefect config set PREFECT_API_URL="` + wsURL + `"` + "\n" +
 				`prefect config set PREFECT_API_KEY="<YOUR-KEY>"`,
 			"the manual configuration"},
+		Switch: command{"cmd-workspace-set",
+			`prefect cloud workspace set --workspace "` + handle + `"`,
+			"the workspace set command"},
+		// The CLI hands its login URL to Python's webbrowser module, which
+		// runs $BROWSER with it: echo prints it.
+		BrowserURL: command{"cmd-browser-url",
+			"BROWSER=echo PREFECT_CLOUD_API_URL=" + api + " prefect cloud login",
+			"the browser login command"},
+		LoginPage: base + "/auth/client?callback=http://localhost:<PORT>",
 	}
 }
 
