@@ -181,6 +181,18 @@ func chromiumPath() string {
 	return p
 }
 
+// shortTempDir is a temporary directory with a short path, removed when the
+// test ends.
+func shortTempDir(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "cr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
 // newBrowser starts a headless Chromium with a fresh profile and a
 // 1280x800 window, closed when the test ends. It skips the test when there
 // is no browser.
@@ -201,9 +213,10 @@ func (ts *testServer) newBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
-		// Chromium keeps its singleton socket in TMPDIR; the test's own
-		// directory is removed with it.
-		chromedp.Env("TMPDIR="+t.TempDir()),
+		// Chromium keeps its singleton socket in TMPDIR, removed with the
+		// test; a short directory of its own, as a socket's path is at most
+		// 107 bytes and t.TempDir() holds the test's (long) name.
+		chromedp.Env("TMPDIR="+shortTempDir(t)),
 		chromedp.WindowSize(1280, 800),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
