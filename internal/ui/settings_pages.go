@@ -147,7 +147,7 @@ func (u *UI) saveSettings(q *request) error {
 		}
 		return u.renderSettings(q, status, settingsData{Name: in.Name, Handle: in.Handle, Description: in.Description, Error: msg})
 	}
-	return q.redirect(WorkspaceURL(&ws) + "/settings")
+	return q.redirectFlash(WorkspaceURL(&ws)+"/settings", flash{Text: "Saved the workspace's settings."})
 }
 
 func (u *UI) deleteWorkspace(q *request) error {
@@ -165,7 +165,7 @@ func (u *UI) deleteWorkspace(q *request) error {
 		}
 		return u.renderSettings(q, status, settingsData{DeleteError: msg})
 	}
-	return q.redirect("/workspaces")
+	return q.redirectFlash("/workspaces", flash{Text: "Deleted the workspace " + ws.AccountHandle + "/" + ws.Handle + "."})
 }
 
 func (u *UI) setWorkspaceMember(q *request) error {
@@ -177,7 +177,7 @@ func (u *UI) setWorkspaceMember(q *request) error {
 		}
 		return u.renderSettings(q, status, settingsData{MemberEmail: email, MemberRole: role, MemberError: msg})
 	}
-	return q.redirect(WorkspaceURL(q.Workspace) + "/settings#members")
+	return q.redirectFlash(WorkspaceURL(q.Workspace)+"/settings#members", flash{Text: "Set the role of " + email + " to " + role + "."})
 }
 
 func (u *UI) removeWorkspaceMember(q *request) error {
@@ -185,12 +185,17 @@ func (u *UI) removeWorkspaceMember(q *request) error {
 	if err != nil {
 		return errNotFound()
 	}
+	member, err := u.Store.GetUser(q.ctx(), userID)
+	if err != nil {
+		return fmt.Errorf("get workspace member: %w", err)
+	}
 	if err := u.Store.RemoveWorkspaceMember(q.ctx(), q.Workspace.ID, userID); err != nil {
 		return fmt.Errorf("remove workspace member: %w", err)
 	}
+	done := flash{Text: "Removed " + member.Email + " from " + q.Workspace.AccountHandle + "/" + q.Workspace.Handle + "."}
 	if userID == q.User.ID {
 		// Whoever removed themselves may no longer see the workspace.
-		return q.redirect("/workspaces")
+		return q.redirectFlash("/workspaces", done)
 	}
-	return q.redirect(WorkspaceURL(q.Workspace) + "/settings#members")
+	return q.redirectFlash(WorkspaceURL(q.Workspace)+"/settings#members", done)
 }
