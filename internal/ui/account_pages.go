@@ -178,8 +178,15 @@ func formError(err error) (msg string, status int, ok bool) {
 }
 
 type workspacesData struct {
-	Workspaces []model.WorkspaceAccess
+	Workspaces []workspaceRow
 	Accounts   []model.AccountAccess
+}
+
+// workspaceRow is a workspace in the list; CanManage: its options menu
+// offers to edit and delete it.
+type workspaceRow struct {
+	model.WorkspaceAccess
+	CanManage bool
 }
 
 func (u *UI) workspaces(q *request) error {
@@ -191,7 +198,11 @@ func (u *UI) workspaces(q *request) error {
 	if err != nil {
 		return fmt.Errorf("list accounts: %w", err)
 	}
-	return u.render(q, http.StatusOK, "workspaces.html", workspacesData{Workspaces: list, Accounts: accounts})
+	data := workspacesData{Accounts: accounts}
+	for _, w := range list {
+		data.Workspaces = append(data.Workspaces, workspaceRow{w, auth.Can(w.Role, auth.ManageWorkspace)})
+	}
+	return u.render(q, http.StatusOK, "workspaces.html", data)
 }
 
 type newWorkspaceData struct {
@@ -253,9 +264,15 @@ func (u *UI) createWorkspace(q *request) error {
 		data.Error = msg
 		return u.render(q, status, "workspace_new.html", data)
 	}
-	// The settings page has the commands that connect a terminal to the new
-	// workspace: what a user needs next.
-	return q.redirect(WorkspaceURL(ws) + "/settings")
+	acct, err := u.Store.GetAccount(q.ctx(), accountID)
+	if err != nil {
+		return fmt.Errorf("get account: %w", err)
+	}
+	// The new workspace's dashboard, as in Prefect Cloud, with the commands
+	// that connect a terminal to it one click away.
+	return q.redirectFlash(WorkspaceURL(ws)+"/dashboard", flash{
+		Text:    "Created the workspace " + acct.Handle + "/" + ws.Handle + ".",
+		LinkURL: WorkspaceURL(ws) + "/settings#login", LinkText: "Connect a terminal to it"})
 }
 
 // apiKeyRow is one key as the API keys page lists it.
@@ -267,8 +284,8 @@ type apiKeyRow struct {
 
 type apiKeysData struct {
 	Keys []apiKeyRow
-	// New is the key just created: the only time its secret is shown.
-	New                  *tenancy.NewAPIKey
+	// The create form's values and error. A new key comes to the page in a
+	// flash: the only time its secret is shown.
 	Name, Expires, Error string
 	MinExpires           string // today, for the date picker
 }
@@ -315,8 +332,9 @@ func parseExpiry(s string) (*model.Time, error) {
 func (u *UI) createAPIKey(q *request) error {
 	data := apiKeysData{Name: q.r.PostForm.Get("name"), Expires: q.r.PostForm.Get("expires")}
 	expires, err := parseExpiry(data.Expires)
+	var k *tenancy.NewAPIKey
 	if err == nil {
-		data.New, err = tenancy.CreateAPIKey(q.ctx(), u.Store, q.User.ID, data.Name, expires, nil)
+		k, err = tenancy.CreateAPIKey(q.ctx(), u.Store, q.User.ID, data.Name, expires, nil)
 	}
 	if err != nil {
 		msg, status, ok := formError(err)
@@ -326,11 +344,10 @@ func (u *UI) createAPIKey(q *request) error {
 		data.Error = msg
 		return u.renderAPIKeys(q, status, data)
 	}
-	// The page carries the key itself: no cache may keep it, and the form
-	// starts empty again.
-	q.w.Header().Set("Cache-Control", "no-store")
-	data.Name, data.Expires = "", ""
-	return u.renderAPIKeys(q, http.StatusCreated, data)
+	// Post/redirect/get: reloading the page that shows the key must not
+	// post the form again. The key goes to that page in a server-side
+	// flash, never in a URL or a cookie.
+	return q.redirectFlash("/profile/api-keys", flash{Text: "Created the API key “" + k.Name + "”.", Key: k})
 }
 
 func (u *UI) deleteAPIKey(q *request) error {
@@ -343,7 +360,7 @@ func (u *UI) deleteAPIKey(q *request) error {
 	if err := u.Store.DeleteAPIKey(q.ctx(), q.User.ID, id); err != nil {
 		return fmt.Errorf("delete api key: %w", err)
 	}
-	return q.redirect("/profile/api-keys")
+	return q.redirectFlash("/profile/api-keys", flash{Text: "Deleted the API key. Anything that used it can no longer reach Praetor."})
 }
 
 type accountMembersData struct {
@@ -371,9 +388,9 @@ func (u *UI) renderAccountMembers(q *request, status int, acct *model.Account, r
 
 // membersChanged answers a change to the account's members: back to the
 // page, or the page again with the reason the change was refused.
-func (u *UI) membersChanged(q *request, acct *model.Account, role string, err error, data accountMembersData) error {
+func (u *UI) membersChanged(q *request, acct *model.Account, role string, err error, data accountMembersData, done string) error {
 	if err == nil {
-		return q.redirect("/account/" + acct.ID.String() + "/members")
+		return q.redirectFlash("/account/"+acct.ID.String()+"/members", flash{Text: done})
 	}
 	msg, status, ok := formError(err)
 	if !ok {
@@ -392,10 +409,8 @@ func (u *UI) addAccountMember(q *request) error {
 	acct, role := q.Account, q.AccountRole
 	data := accountMembersData{Email: q.r.PostForm.Get("email"), AddRole: q.r.PostForm.Get("role")}
 	_, _, err := tenancy.AddAccountMember(q.ctx(), u.Store, q.User.ID, role, acct.ID, data.Email, data.AddRole)
-	if err == nil {
-		data = accountMembersData{}
-	}
-	return u.membersChanged(q, acct, role, err, data)
+	done := "Added " + strings.TrimSpace(data.Email) + " to " + acct.Handle + " as " + data.AddRole + "."
+	return u.membersChanged(q, acct, role, err, data, done)
 }
 
 func (u *UI) setAccountMemberRole(q *request) error {
@@ -404,8 +419,9 @@ func (u *UI) setAccountMemberRole(q *request) error {
 	if err != nil {
 		return errNotFound()
 	}
-	err = tenancy.SetAccountMemberRole(q.ctx(), u.Store, q.User.ID, acct.ID, userID, q.r.PostForm.Get("role"))
-	return u.membersChanged(q, acct, role, err, accountMembersData{})
+	newRole := q.r.PostForm.Get("role")
+	err = tenancy.SetAccountMemberRole(q.ctx(), u.Store, q.User.ID, acct.ID, userID, newRole)
+	return u.membersChanged(q, acct, role, err, accountMembersData{}, "Changed a member's role to "+newRole+".")
 }
 
 func (u *UI) removeAccountMember(q *request) error {
@@ -417,9 +433,9 @@ func (u *UI) removeAccountMember(q *request) error {
 	err = tenancy.RemoveAccountMember(q.ctx(), u.Store, q.User.ID, acct.ID, userID)
 	if err == nil && userID == q.User.ID {
 		// Whoever leaves can no longer see the account.
-		return q.redirect("/workspaces")
+		return q.redirectFlash("/workspaces", flash{Text: "You left the account " + acct.Handle + "."})
 	}
-	return u.membersChanged(q, acct, role, err, accountMembersData{})
+	return u.membersChanged(q, acct, role, err, accountMembersData{}, "Removed a member from "+acct.Handle+".")
 }
 
 // cliOrigins are where the Prefect CLI's browser login listens: its local

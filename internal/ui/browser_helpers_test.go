@@ -181,6 +181,18 @@ func chromiumPath() string {
 	return p
 }
 
+// shortTempDir is a temporary directory with a short path, removed when the
+// test ends.
+func shortTempDir(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "cr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
 // newBrowser starts a headless Chromium with a fresh profile and a
 // 1280x800 window, closed when the test ends. It skips the test when there
 // is no browser.
@@ -201,9 +213,10 @@ func (ts *testServer) newBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
-		// Chromium keeps its singleton socket in TMPDIR; the test's own
-		// directory is removed with it.
-		chromedp.Env("TMPDIR="+t.TempDir()),
+		// Chromium keeps its singleton socket in TMPDIR, removed with the
+		// test; a short directory of its own, as a socket's path is at most
+		// 107 bytes and t.TempDir() holds the test's (long) name.
+		chromedp.Env("TMPDIR="+shortTempDir(t)),
 		chromedp.WindowSize(1280, 800),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -443,13 +456,13 @@ func (b *browser) signIn(u user) {
 }
 
 // createWorkspace creates a workspace in the user's own account through the
-// form and returns it; the browser is then on its settings page.
+// form and returns it; the browser is then on its dashboard.
 func (b *browser) createWorkspace(name, description string) workspace {
 	b.t.Helper()
 	b.visit("/workspaces/new")
 	b.submit(`form[action="/workspaces/new"]`, map[string]string{"name": name, "description": description})
 	p := b.path()
-	if !strings.HasSuffix(p, "/settings") {
+	if !strings.HasSuffix(p, "/dashboard") {
 		b.t.Fatalf("after creating workspace %q the browser is at %s; page: %s", name, p, b.text("main"))
 	}
 	handle, _, _ := strings.Cut(b.text("details.switcher summary"), " ")
@@ -627,8 +640,12 @@ func (c *client) api(method, path, key string, body any) *response {
 func (c *client) createKey(name string) string {
 	c.t.Helper()
 	r := c.postCSRF("/profile/api-keys", url.Values{"name": {name}})
+	if r.Status != http.StatusSeeOther || r.location() != "/profile/api-keys" {
+		c.t.Fatalf("create key: %d to %q, want a redirect to the keys page", r.Status, r.location())
+	}
+	r = c.get("/profile/api-keys")
 	key := regexp.MustCompile(`pnu_[0-9A-Za-z]{36}`).FindString(r.Body)
-	if r.Status != http.StatusCreated || key == "" {
+	if r.Status != http.StatusOK || key == "" {
 		c.t.Fatalf("create key: %d, no key in the page", r.Status)
 	}
 	return key

@@ -14,12 +14,15 @@ import (
 
 // flowRow is a flow in the list.
 type flowRow struct {
-	Name     string
-	URL      string
-	RunsURL  string
-	Created  *model.Time
-	Runs     int
-	Tags     []string
+	Name    string
+	URL     string
+	RunsURL string
+	Created *model.Time
+	Runs    int
+	Tags    []string
+	// Fails counts the flow's failed and crashed runs; FailsURL lists them
+	// when there are any.
+	Fails    int
 	FailsURL string
 }
 
@@ -50,12 +53,17 @@ func (u *UI) flowsList(q *request) error {
 	for i, f := range flows {
 		ids[i] = f.ID
 	}
-	// One GROUP BY over the (workspace_id, flow_id, …) index. Counting
-	// failures per flow as well would read every run's row, so the failed
-	// runs are a link to the filtered list instead.
-	runs := map[uuid.UUID]int{}
+	// One GROUP BY over the (workspace_id, flow_id, …) index for the runs,
+	// and one over the failed and crashed runs of the page's flows: a
+	// column of links that all read "Failed runs" says every flow failed.
+	runs, fails := map[uuid.UUID]int{}, map[uuid.UUID]int{}
 	if len(ids) > 0 {
-		if runs, err = u.Store.CountFlowRunsByFlow(ctx, ws, store.RunQuery{Flows: &store.FlowFilter{ID: &store.IDFilter{Any: ids}}}); err != nil {
+		ofPage := &store.FlowFilter{ID: &store.IDFilter{Any: ids}}
+		if runs, err = u.Store.CountFlowRunsByFlow(ctx, ws, store.RunQuery{Flows: ofPage}); err != nil {
+			return err
+		}
+		failed := &store.FlowRunFilter{State: store.StateTypeIn(model.Failed, model.Crashed)}
+		if fails, err = u.Store.CountFlowRunsByFlow(ctx, ws, store.RunQuery{Flows: ofPage, FlowRuns: failed}); err != nil {
 			return err
 		}
 	}
@@ -63,9 +71,12 @@ func (u *UI) flowsList(q *request) error {
 	p := flowsPage{Base: base, Total: total}
 	for _, f := range flows {
 		id := f.ID.String()
-		p.Rows = append(p.Rows, flowRow{Name: f.Name, URL: base + "/flows/flow/" + id, RunsURL: base + "/runs?flow=" + id,
-			FailsURL: base + "/runs?flow=" + id + "&state=FAILED&state=CRASHED",
-			Created:  f.Created.Ptr(), Runs: runs[f.ID], Tags: f.Tags})
+		row := flowRow{Name: f.Name, URL: base + "/flows/flow/" + id, RunsURL: base + "/runs?flow=" + id,
+			Created: f.Created.Ptr(), Runs: runs[f.ID], Fails: fails[f.ID], Tags: f.Tags}
+		if row.Fails > 0 {
+			row.FailsURL = base + "/runs?flow=" + id + "&state=FAILED&state=CRASHED"
+		}
+		p.Rows = append(p.Rows, row)
 	}
 	if len(flows) > 0 {
 		p.First, p.Last = offset+1, offset+len(flows)

@@ -46,6 +46,13 @@ type loginCommands struct {
 	// talks to Prefect's own cloud, or stops treating this server as a
 	// Cloud (and its events websocket then carries no key).
 	Login, Persist, Manual command
+	// Switch moves a terminal already logged in to this workspace.
+	Switch command
+	// BrowserURL has the Prefect CLI print its browser-login URL instead of
+	// opening a browser, for a machine without one; LoginPage is the page
+	// that URL opens, with the CLI's port left to fill in.
+	BrowserURL command
+	LoginPage  string
 }
 
 func newLoginCommands(base string, ws *model.Workspace) loginCommands {
@@ -68,6 +75,15 @@ func newLoginCommands(base string, ws *model.Workspace) loginCommands {
 				`prefect config set PREFECT_API_URL="` + wsURL + `"` + "\n" +
 				`prefect config set PREFECT_API_KEY="<YOUR-KEY>"`,
 			"the manual configuration"},
+		Switch: command{"cmd-workspace-set",
+			`prefect cloud workspace set --workspace "` + handle + `"`,
+			"the workspace set command"},
+		// The CLI hands its login URL to Python's webbrowser module, which
+		// runs $BROWSER with it: echo prints it.
+		BrowserURL: command{"cmd-browser-url",
+			"BROWSER=echo PREFECT_CLOUD_API_URL=" + api + " prefect cloud login",
+			"the browser login command"},
+		LoginPage: base + "/auth/client?callback=http://localhost:<PORT>",
 	}
 }
 
@@ -131,7 +147,7 @@ func (u *UI) saveSettings(q *request) error {
 		}
 		return u.renderSettings(q, status, settingsData{Name: in.Name, Handle: in.Handle, Description: in.Description, Error: msg})
 	}
-	return q.redirect(WorkspaceURL(&ws) + "/settings")
+	return q.redirectFlash(WorkspaceURL(&ws)+"/settings", flash{Text: "Saved the workspace's settings."})
 }
 
 func (u *UI) deleteWorkspace(q *request) error {
@@ -149,7 +165,7 @@ func (u *UI) deleteWorkspace(q *request) error {
 		}
 		return u.renderSettings(q, status, settingsData{DeleteError: msg})
 	}
-	return q.redirect("/workspaces")
+	return q.redirectFlash("/workspaces", flash{Text: "Deleted the workspace " + ws.AccountHandle + "/" + ws.Handle + "."})
 }
 
 func (u *UI) setWorkspaceMember(q *request) error {
@@ -161,7 +177,7 @@ func (u *UI) setWorkspaceMember(q *request) error {
 		}
 		return u.renderSettings(q, status, settingsData{MemberEmail: email, MemberRole: role, MemberError: msg})
 	}
-	return q.redirect(WorkspaceURL(q.Workspace) + "/settings#members")
+	return q.redirectFlash(WorkspaceURL(q.Workspace)+"/settings#members", flash{Text: "Set the role of " + email + " to " + role + "."})
 }
 
 func (u *UI) removeWorkspaceMember(q *request) error {
@@ -169,12 +185,17 @@ func (u *UI) removeWorkspaceMember(q *request) error {
 	if err != nil {
 		return errNotFound()
 	}
+	member, err := u.Store.GetUser(q.ctx(), userID)
+	if err != nil {
+		return fmt.Errorf("get workspace member: %w", err)
+	}
 	if err := u.Store.RemoveWorkspaceMember(q.ctx(), q.Workspace.ID, userID); err != nil {
 		return fmt.Errorf("remove workspace member: %w", err)
 	}
+	done := flash{Text: "Removed " + member.Email + " from " + q.Workspace.AccountHandle + "/" + q.Workspace.Handle + "."}
 	if userID == q.User.ID {
 		// Whoever removed themselves may no longer see the workspace.
-		return q.redirect("/workspaces")
+		return q.redirectFlash("/workspaces", done)
 	}
-	return q.redirect(WorkspaceURL(q.Workspace) + "/settings#members")
+	return q.redirectFlash(WorkspaceURL(q.Workspace)+"/settings#members", done)
 }

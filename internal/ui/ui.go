@@ -56,6 +56,7 @@ type UI struct {
 	assets map[string]string             // logical name → hashed URL
 	// registered lists the pages with what each requires.
 	registered []pageRoute
+	flashes    flashStore
 }
 
 type staticFile struct {
@@ -164,6 +165,10 @@ type request struct {
 	ui   *UI
 	User *model.User // nil when signed out
 	CSRF string
+	// sessionID is the signed-in session's id (its token's hash), which
+	// keys its flashes; Flashes are those this page shows.
+	sessionID string
+	Flashes   []flash
 	// Workspace pages only:
 	Workspace  *model.Workspace
 	Role       string
@@ -323,7 +328,7 @@ func (u *UI) prepare(q *request) error {
 		}
 	}
 	if session != nil {
-		q.CSRF = session.CSRF
+		q.CSRF, q.sessionID = session.CSRF, session.ID
 	} else if c, err := q.r.Cookie(q.cookieName(csrfCookie)); err == nil && len(c.Value) >= 32 {
 		q.CSRF = c.Value
 	} else {
@@ -383,7 +388,7 @@ func (q *request) startSession(u *model.User) error {
 	}
 	http.SetCookie(q.w, &http.Cookie{Name: q.cookieName(sessionCookie), Value: tok, Path: "/", HttpOnly: true, Secure: q.secure(),
 		SameSite: http.SameSiteLaxMode, Expires: s.Expires.Time})
-	q.User, q.CSRF = u, csrf
+	q.User, q.CSRF, q.sessionID = u, csrf, s.ID
 	return nil
 }
 
@@ -395,7 +400,7 @@ func (q *request) endSession() error {
 		}
 	}
 	http.SetCookie(q.w, &http.Cookie{Name: q.cookieName(sessionCookie), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: q.secure()})
-	q.User = nil
+	q.User, q.sessionID = nil, ""
 	return nil
 }
 
@@ -409,6 +414,9 @@ func (u *UI) render(q *request, status int, page string, data any) error {
 	t, ok := u.pages[page]
 	if !ok {
 		return fmt.Errorf("no page template %q", page)
+	}
+	if q.r.Method == http.MethodGet && q.sessionID != "" {
+		q.Flashes = u.flashes.take(q.sessionID, q.r.URL.Path, u.Clock.Now())
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", struct {
@@ -424,6 +432,10 @@ func (u *UI) render(q *request, status int, page string, data any) error {
 	}
 	q.w.Header().Set("Content-Security-Policy", csp)
 	q.w.Header().Set("X-Content-Type-Options", "nosniff")
+	if len(q.Flashes) > 0 {
+		// A flash shows once: no cache may show it again (it may be a key).
+		q.w.Header().Set("Cache-Control", "no-store")
+	}
 	q.w.WriteHeader(status)
 	_, err := q.w.Write(buf.Bytes())
 	return err
