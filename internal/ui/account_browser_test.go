@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // A new user registers, creates a workspace, finds it in the list and the
@@ -689,4 +691,54 @@ func TestAccountMembers(t *testing.T) {
 		t.Errorf("after her removal carol gets %d", r.Status)
 	}
 	b.screenshot("account-members")
+}
+
+// seenAndFocused reports whether the element matching sel is inside the
+// viewport and has the focus, so the user sees it without scrolling.
+func (b *browser) seenAndFocused(sel string) bool {
+	b.t.Helper()
+	return get(b, "locate "+sel, chromedp.Evaluate[bool](`((sel) => {
+		const el = document.querySelector(sel);
+		if (!el) return false;
+		const r = el.getBoundingClientRect();
+		return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight && document.activeElement === el;
+	})(`+jsString(sel)+`)`))
+}
+
+// A refused form answers with its error inside the form, scrolled into
+// view and focused: the delete confirmation sits far down the settings
+// page, where a page loaded at the top hid it.
+func TestFormErrorsShowWhereTheUserIs(t *testing.T) {
+	ts := startServer(t)
+	b := ts.newBrowser(t)
+	alice := newUser("alice")
+	b.register(alice)
+	ws := b.createWorkspace("Short Lived", "")
+	other := b.createWorkspace("Keeper", "")
+
+	b.visit(ws.path("/settings"))
+	if status := b.submit("#delete-form", map[string]string{"confirm": "not-" + ws.Handle}); status != http.StatusUnprocessableEntity {
+		t.Fatalf("deleting with the wrong handle answered %d, want 422", status)
+	}
+	b.dialog()
+	if !b.seenAndFocused("#delete-form .error") {
+		t.Errorf("the delete refusal is not in view and focused: %s", b.text(".danger-zone"))
+	}
+	b.screenshot("form-error-delete")
+
+	b.visit(ws.path("/settings"))
+	if status := b.submit("#workspace-form", map[string]string{"handle": other.Handle}); status/100 != 4 {
+		t.Fatalf("taking another workspace's handle answered %d", status)
+	}
+	if !b.seenAndFocused("#workspace-form .error") {
+		t.Errorf("the settings refusal is not in view and focused")
+	}
+
+	b.visit(ws.path("/settings"))
+	if status := b.submit("#add-member", map[string]string{"email": "nobody@example.com"}); status/100 != 4 {
+		t.Fatalf("adding a stranger answered %d", status)
+	}
+	if !b.seenAndFocused("#add-member .error") {
+		t.Errorf("the member refusal is not in view and focused")
+	}
 }
