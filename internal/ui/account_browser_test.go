@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/chromedp/chromedp"
 )
 
 // A new user registers, creates a workspace, finds it in the list and the
@@ -693,16 +691,17 @@ func TestAccountMembers(t *testing.T) {
 	b.screenshot("account-members")
 }
 
-// seenAndFocused reports whether the element matching sel is inside the
-// viewport and has the focus, so the user sees it without scrolling.
-func (b *browser) seenAndFocused(sel string) bool {
+// seenAndFocused waits until the element matching sel is inside the
+// viewport and has the focus, so the user sees it without scrolling. (The
+// browser runs autofocus at its next rendering, after the page loaded.)
+func (b *browser) seenAndFocused(what, sel string) {
 	b.t.Helper()
-	return get(b, "locate "+sel, chromedp.Evaluate[bool](`((sel) => {
+	b.eventually(what+" is in view and focused", `((sel) => {
 		const el = document.querySelector(sel);
 		if (!el) return false;
 		const r = el.getBoundingClientRect();
 		return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight && document.activeElement === el;
-	})(`+jsString(sel)+`)`))
+	})(`+jsString(sel)+`)`, 5*time.Second)
 }
 
 // A refused form answers with its error inside the form, scrolled into
@@ -721,24 +720,18 @@ func TestFormErrorsShowWhereTheUserIs(t *testing.T) {
 		t.Fatalf("deleting with the wrong handle answered %d, want 422", status)
 	}
 	b.dialog()
-	if !b.seenAndFocused("#delete-form .error") {
-		t.Errorf("the delete refusal is not in view and focused: %s", b.text(".danger-zone"))
-	}
+	b.seenAndFocused("the delete refusal", "#delete-form .error")
 	b.screenshot("form-error-delete")
 
 	b.visit(ws.path("/settings"))
 	if status := b.submit("#workspace-form", map[string]string{"handle": other.Handle}); status/100 != 4 {
 		t.Fatalf("taking another workspace's handle answered %d", status)
 	}
-	if !b.seenAndFocused("#workspace-form .error") {
-		t.Errorf("the settings refusal is not in view and focused")
-	}
+	b.seenAndFocused("the settings refusal", "#workspace-form .error")
 
 	b.visit(ws.path("/settings"))
 	if status := b.submit("#add-member", map[string]string{"email": "nobody@example.com"}); status/100 != 4 {
 		t.Fatalf("adding a stranger answered %d", status)
 	}
-	if !b.seenAndFocused("#add-member .error") {
-		t.Errorf("the member refusal is not in view and focused")
-	}
+	b.seenAndFocused("the member refusal", "#add-member .error")
 }
