@@ -694,3 +694,48 @@ func TestAccountMembers(t *testing.T) {
 	}
 	b.screenshot("account-members")
 }
+
+// seenAndFocused waits until the element matching sel is inside the
+// viewport and has the focus, so the user sees it without scrolling. (The
+// browser runs autofocus at its next rendering, after the page loaded.)
+func (b *browser) seenAndFocused(what, sel string) {
+	b.t.Helper()
+	b.eventually(what+" is in view and focused", `((sel) => {
+		const el = document.querySelector(sel);
+		if (!el) return false;
+		const r = el.getBoundingClientRect();
+		return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight && document.activeElement === el;
+	})(`+jsString(sel)+`)`, 5*time.Second)
+}
+
+// A refused form answers with its error inside the form, scrolled into
+// view and focused: the delete confirmation sits far down the settings
+// page, where a page loaded at the top hid it.
+func TestFormErrorsShowWhereTheUserIs(t *testing.T) {
+	ts := startServer(t)
+	b := ts.newBrowser(t)
+	alice := newUser("alice")
+	b.register(alice)
+	ws := b.createWorkspace("Short Lived", "")
+	other := b.createWorkspace("Keeper", "")
+
+	b.visit(ws.path("/settings"))
+	if status := b.submit("#delete-form", map[string]string{"confirm": "not-" + ws.Handle}); status != http.StatusUnprocessableEntity {
+		t.Fatalf("deleting with the wrong handle answered %d, want 422", status)
+	}
+	b.dialog()
+	b.seenAndFocused("the delete refusal", "#delete-form .error")
+	b.screenshot("form-error-delete")
+
+	b.visit(ws.path("/settings"))
+	if status := b.submit("#workspace-form", map[string]string{"handle": other.Handle}); status/100 != 4 {
+		t.Fatalf("taking another workspace's handle answered %d", status)
+	}
+	b.seenAndFocused("the settings refusal", "#workspace-form .error")
+
+	b.visit(ws.path("/settings"))
+	if status := b.submit("#add-member", map[string]string{"email": "nobody@example.com"}); status/100 != 4 {
+		t.Fatalf("adding a stranger answered %d", status)
+	}
+	b.seenAndFocused("the member refusal", "#add-member .error")
+}

@@ -42,6 +42,9 @@ func windowOf(s string) dashWindow {
 // dashWarnings bounds the runs each warning lists.
 const dashWarnings = 10
 
+// dashRecent bounds the recent runs the dashboard lists.
+const dashRecent = 10
+
 // stateCount is one state type's count.
 type stateCount struct {
 	State stateView
@@ -59,6 +62,9 @@ type dashboard struct {
 	Total       int
 	Counts      []stateCount
 	Chart       historyChart
+	Recent      []runRow // the newest runs of the window
+	RecentURL   string
+	FirstRun    *firstRun // when the workspace has no runs at all
 	Late        []runRow
 	LateCount   int
 	LateURL     string
@@ -122,6 +128,27 @@ func (u *UI) loadDashboard(q *request) (dashboard, error) {
 		tt := t
 		d.Counts = append(d.Counts, stateCount{State: stateOf(&tt, nil), Count: totals[t],
 			URL: base + "/runs?state=" + string(t) + "&from=" + from + "&to=" + to})
+	}
+
+	// The newest runs, by expected start like the runs list: one LIMITed
+	// query on the (workspace_id, expected_start_time) index.
+	recent, err := u.Store.ListFlowRuns(ctx, ws, store.RunQuery{FlowRuns: &store.FlowRunFilter{ExpectedStartTime: inWindow},
+		Sort: "EXPECTED_START_TIME_DESC", Limit: dashRecent})
+	if err != nil {
+		return d, err
+	}
+	if d.Recent, err = u.runRows(q, recent); err != nil {
+		return d, err
+	}
+	d.RecentURL = base + "/runs?sort=EXPECTED_START_TIME_DESC&from=" + from + "&to=" + to
+	if len(recent) == 0 {
+		ran, err := u.hasFlowRuns(q)
+		if err != nil {
+			return d, err
+		}
+		if !ran {
+			d.FirstRun = u.firstRunHint(q)
+		}
 	}
 
 	// Warnings: late runs, then failed and crashed ones, in the window.

@@ -33,6 +33,7 @@ type flowsPage struct {
 	Total            int
 	First, Last      int
 	PrevURL, NextURL string
+	FirstRun         *firstRun // when the workspace has no flows, hence no runs
 }
 
 const flowsPageSize = 25
@@ -69,6 +70,9 @@ func (u *UI) flowsList(q *request) error {
 	}
 	base := WorkspaceURL(q.Workspace)
 	p := flowsPage{Base: base, Total: total}
+	if total == 0 {
+		p.FirstRun = u.firstRunHint(q)
+	}
 	for _, f := range flows {
 		id := f.ID.String()
 		row := flowRow{Name: f.Name, URL: base + "/flows/flow/" + id, RunsURL: base + "/runs?flow=" + id,

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-var formError = regexp.MustCompile(`<p class="error" role="alert">([^<]*)</p>`)
+var formError = regexp.MustCompile(`<p class="error" role="alert"[^>]*>([^<]*)</p>`)
 
 // alert is the form error a page shows, "" for none.
 func (r *response) alert() string {

@@ -3,9 +3,11 @@ package ui
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/httpx"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -157,4 +159,24 @@ func stateNameFilter(f *store.StateFilter, names ...string) *store.StateFilter {
 		NotAny []string `json:"not_any_"`
 	}{Any: names}
 	return f
+}
+
+// firstRun is the data of the hint a workspace without flow runs shows.
+type firstRun struct {
+	Commands    loginCommands
+	SettingsURL string
+}
+
+func (u *UI) firstRunHint(q *request) *firstRun {
+	return &firstRun{Commands: newLoginCommands(httpx.BaseURL(q.r), q.Workspace), SettingsURL: WorkspaceURL(q.Workspace) + "/settings"}
+}
+
+// hasFlowRuns reports whether the workspace has any flow run; it reads at
+// most one row.
+func (u *UI) hasFlowRuns(q *request) (bool, error) {
+	runs, err := u.Store.ListFlowRuns(q.ctx(), q.Workspace.ID, store.RunQuery{Limit: 1})
+	if err != nil {
+		return false, fmt.Errorf("any flow run: %w", err)
+	}
+	return len(runs) > 0, nil
 }

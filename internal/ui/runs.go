@@ -201,6 +201,7 @@ type runsTable struct {
 	PrevURL, NextURL string
 	FirstURL         string
 	Filtered         bool
+	FirstRun         *firstRun // when the workspace has no runs at all
 }
 
 // loadRunsTable reads one page: one LIMITed list query and one count.
@@ -220,6 +221,9 @@ func (u *UI) loadRunsTable(q *request, f runFilters) (runsTable, error) {
 	}
 	list := WorkspaceURL(q.Workspace) + "/runs"
 	t := runsTable{Rows: rows, Total: total, Filtered: f.Filtered()}
+	if total == 0 && !t.Filtered {
+		t.FirstRun = u.firstRunHint(q)
+	}
 	if len(rows) > 0 {
 		t.First, t.Last = f.Offset+1, f.Offset+len(rows)
 	}
