@@ -19,19 +19,7 @@ func TestFlowsListCountsFailures(t *testing.T) {
 		b.register(dan)
 		ws := b.createWorkspace("Flows", "")
 		key := b.createAPIKey("flows")
-		c := ts.newClient(t)
-		api := func(path string, body any) string {
-			t.Helper()
-			r := c.api("POST", "/accounts/"+ws.AccountID+"/workspaces/"+ws.ID+path, key, body)
-			if r.Status/100 != 2 {
-				t.Fatalf("POST %s: %d %s", path, r.Status, r.Body)
-			}
-			var out struct {
-				ID string `json:"id"`
-			}
-			r.decode(t, &out)
-			return out.ID
-		}
+		api := apiPoster(t, ts, ws, key)
 		clean := api("/flows/", map[string]any{"name": "always-fine"})
 		flaky := api("/flows/", map[string]any{"name": "often-broken"})
 		api("/flow_runs/", map[string]any{"flow_id": clean, "name": "fine-1", "state": map[string]any{"type": "COMPLETED"}})

@@ -415,23 +415,7 @@ func TestDashboardWarnsOfLateAndFailedRuns(t *testing.T) {
 		b.register(carol)
 		ws := b.createWorkspace("Ops", "Alerts")
 		key := b.createAPIKey("ops")
-		c := ts.newClient(t)
-		api := func(path string, body any) string {
-			t.Helper()
-			r := c.api("POST", "/accounts/"+ws.AccountID+"/workspaces/"+ws.ID+path, key, body)
-			if r.Status/100 != 2 {
-				t.Fatalf("POST %s: %d %s", path, r.Status, r.Body)
-			}
-			var out struct {
-				ID     string `json:"id"`
-				Status string `json:"status"`
-			}
-			r.decode(t, &out)
-			if out.Status != "" && out.Status != "ACCEPT" {
-				t.Fatalf("POST %s: %s", path, r.Body)
-			}
-			return out.ID
-		}
+		api := apiPoster(t, ts, ws, key)
 
 		b.visit(ws.path("/dashboard"))
 		if !b.exists("#no-warnings") {
