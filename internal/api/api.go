@@ -177,31 +177,32 @@ func (a *API) serveIn(w http.ResponseWriter, r *http.Request, acc *access) {
 	u.Path = "/" + r.PathValue("rest")
 	u.RawPath = ""
 	r2.URL = &u
-	if !a.routed(r2) {
+	pattern := a.routeOf(r2)
+	if pattern == "" {
 		a.noRoute(w, r2)
 		return
 	}
-	_, pattern := a.mux.Handler(r2)
 	metrics.SetRoute(r.Context(), pattern)
 	a.mux.ServeHTTP(w, r2)
 }
 
-// routed reports whether a route serves r. As in Prefect, whose id path
-// parameters are typed, a path whose {id} is not a UUID matches no route.
-func (a *API) routed(r *http.Request) bool {
+// routeOf returns the pattern of the route that serves r, "" for none. As
+// in Prefect, whose id path parameters are typed, a path whose {id} is not
+// a UUID matches no route.
+func (a *API) routeOf(r *http.Request) string {
 	_, pattern := a.mux.Handler(r)
 	if pattern == "" {
-		return false
+		return ""
 	}
 	_, path, _ := strings.Cut(pattern, " ")
 	want, got := strings.Split(path, "/"), strings.Split(r.URL.Path, "/")
 	for i, seg := range want {
 		// Starlette's uuid convertor takes 32 hex digits, hyphenated or not.
 		if seg == "{id}" && (i >= len(got) || len(got[i]) != 32 && len(got[i]) != 36 || uuid.Validate(got[i]) != nil) {
-			return false
+			return ""
 		}
 	}
-	return true
+	return pattern
 }
 
 // noRoute answers a request no route serves: 405 if the path has routes
@@ -211,7 +212,7 @@ func (a *API) noRoute(w http.ResponseWriter, r *http.Request) {
 	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 		other := r.WithContext(r.Context())
 		other.Method = m
-		if m != r.Method && a.routed(other) {
+		if m != r.Method && a.routeOf(other) != "" {
 			allowed = append(allowed, m)
 		}
 	}

@@ -147,9 +147,11 @@ func (u *UI) register(q *request) error {
 	// the default workspace's account, so the runs made without a key can
 	// be seen; everyone after them gets only their own account until an
 	// owner adds them.
+	// The user and their session exist by now: a failed claim must not
+	// answer the registration with an error, so it is only logged.
 	if u.Anonymous && auth.LocalRequest(q.r) {
 		if _, err := u.Store.ClaimDefaultAccount(q.ctx(), user.ID); err != nil {
-			return fmt.Errorf("claim the default account: %w", err)
+			u.Logger.Error("claim the default account", "user", user.ID, "err", err)
 		}
 	}
 	// A visitor sent here from another page (such as the CLI's browser
