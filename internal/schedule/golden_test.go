@@ -31,6 +31,10 @@ type goldenCase struct {
 	End        *string         `json:"end"`
 	N          *int            `json:"n"`
 	Dates      []string        `json:"dates"`
+	// Error is set when Prefect's get_dates raised (croniter found no
+	// match within 50 years); Dates is then what Prefect's generator
+	// yielded before raising, which Praetor returns instead of failing.
+	Error string `json:"error"`
 }
 
 type goldenVerdict struct {

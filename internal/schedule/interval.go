@@ -180,24 +180,34 @@ func (s *Interval) Dates(start, end time.Time, n int) []time.Time {
 	// compares and hashes such datetimes by wall time, not by instant: so
 	// the bounds, the loop below and the de-duplication go by wall time
 	// (an hourly schedule loses the repeated hour of a fall-back).
-	startW, endW := wallOf(start, s.loc), wallOf(end, s.loc)
+	startW := wallOf(start, s.loc)
 	// DST can leave the jump before start; Prefect steps until it is not.
 	for i := 0; wallOf(next, s.loc).Before(startW) && i <= maxIterations; i++ {
 		next = advance(next)
 	}
-	return collect(next, advance, s.loc, !end.IsZero(), endW, n)
+	first := true
+	return collect(func() (time.Time, bool) {
+		if !first {
+			next = advance(next)
+		}
+		first = false
+		return next, true
+	}, s.loc, !end.IsZero(), wallOf(end, s.loc), n)
 }
 
-// collect runs Prefect's candidate loop shared by the interval and cron
-// generators: from first, stop past end (by wall time), drop a date whose
-// wall time was already yielded, stop at n dates or after maxIterations+2
-// candidates. The dates come back sorted by wall time, as Python's sorted
-// orders datetimes of one zone.
-func collect(first time.Time, next func(time.Time) time.Time, loc *time.Location, bounded bool, endW time.Time, n int) []time.Time {
+// collect runs Prefect's candidate loop shared by the three kinds: take
+// candidates from gen until it has none, stop past end (by wall time),
+// drop a date whose wall time was already yielded, stop at n dates or
+// after maxIterations+2 candidates. The dates come back sorted by wall
+// time, as Python's sorted orders datetimes of one zone.
+func collect(gen func() (time.Time, bool), loc *time.Location, bounded bool, endW time.Time, n int) []time.Time {
 	var dates []time.Time
 	seen := map[time.Time]bool{}
-	t := first
 	for counter := 0; ; counter++ {
+		t, ok := gen()
+		if !ok {
+			break
+		}
 		w := wallOf(t, loc)
 		if bounded && w.After(endW) {
 			break
@@ -209,7 +219,6 @@ func collect(first time.Time, next func(time.Time) time.Time, loc *time.Location
 		if len(dates) >= n || counter > maxIterations {
 			break
 		}
-		t = next(t)
 	}
 	slices.SortStableFunc(dates, func(a, b time.Time) int { return wallOf(a, loc).Compare(wallOf(b, loc)) })
 	return dates

@@ -23,6 +23,10 @@ func TestParseErrors(t *testing.T) {
 		{`{"interval": 60, "timezone": "Local"}`, `Invalid timezone: "Local"`},
 		{`{"interval": 60, "anchor_date": "yesterday"}`, "anchor_date"},
 		{`{"interval": 60, "every": 1}`, "extra inputs are not permitted: every"},
+		{`{"cron": "bogus"}`, `Invalid cron string: "bogus"`},
+		{`{"cron": "r * * * *"}`, "Random and Hashed expressions are unsupported"},
+		{`{"cron": "* * * * *", "timezone": "Nowhere"}`, `Invalid timezone: "Nowhere"`},
+		{`{"cron": "* * * * *", "day_or": "yes"}`, "day_or must be true or false"},
 	} {
 		_, err := ParseAt([]byte(c.in), goldenNow)
 		if err == nil {
@@ -47,6 +51,15 @@ func TestDescribe(t *testing.T) {
 		{`{"interval": 7200}`, "every 2 hours"},
 		{`{"interval": 86400, "anchor_date": "2025-01-01T08:00:00Z", "timezone": "Europe/Berlin"}`, "every day at 09:00 (Europe/Berlin)"},
 		{`{"interval": 172800, "anchor_date": "2025-01-01T08:00:30Z"}`, "every 2 days at 08:00:30"},
+		{`{"cron": "0 9 * * 1-5", "timezone": "America/New_York"}`, "at 09:00 on Monday through Friday (America/New_York)"},
+		{`{"cron": "0 9 * * *", "timezone": "Europe/Berlin"}`, "every day at 09:00 (Europe/Berlin)"},
+		{`{"cron": "@hourly"}`, "every hour"},
+		{`{"cron": "*/5 * * * *"}`, "every 5 minutes"},
+		{`{"cron": "15 * * * *"}`, "at minute 15 past every hour"},
+		{`{"cron": "0 0 13 * 5", "day_or": false}`, "at 00:00 on day 13 of the month and on Friday"},
+		{`{"cron": "0 0 L * *"}`, "at 00:00 on the last day of the month"},
+		{`{"cron": "0 8 * * 1,4"}`, "at 08:00 on Monday and Thursday"},
+		{`{"cron": "0 0 1 1 * 0 2027"}`, "cron \"0 0 1 1 * 0 2027\""},
 	} {
 		s, err := ParseAt([]byte(c.in), goldenNow)
 		if err != nil {

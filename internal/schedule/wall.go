@@ -43,27 +43,6 @@ func placements(w time.Time, loc *time.Location) (insts []time.Time, before, aft
 	return insts, before, after
 }
 
-// placeFold0 is Python's zoneinfo reading of a naive wall time with fold=0:
-// a repeated time is its first occurrence, a skipped one takes the offset
-// from before the gap (so 02:30 skipped in New York is 03:30 EDT).
-func placeFold0(w time.Time, loc *time.Location) time.Time {
-	insts, before, _ := placements(w, loc)
-	if len(insts) > 0 {
-		return insts[0].In(loc)
-	}
-	return w.Add(-time.Duration(before) * time.Second).In(loc)
-}
-
-// placeFold1 is zoneinfo with fold=1: a repeated time is its second
-// occurrence, a skipped one takes the offset from after the gap.
-func placeFold1(w time.Time, loc *time.Location) time.Time {
-	insts, _, after := placements(w, loc)
-	if len(insts) > 0 {
-		return insts[len(insts)-1].In(loc)
-	}
-	return w.Add(-time.Duration(after) * time.Second).In(loc)
-}
-
 // placePendulum is pendulum's DateTime.create (fold=1 by default): a
 // repeated time is its second occurrence, a skipped one is moved forward by
 // the gap (02:30 skipped in New York is 03:30 EDT).
@@ -73,4 +52,16 @@ func placePendulum(w time.Time, loc *time.Location) time.Time {
 		return insts[len(insts)-1].In(loc)
 	}
 	return w.Add(-time.Duration(before) * time.Second).In(loc)
+}
+
+// placeCreateFold0 is pendulum's DateTime.create with fold=0 (how Prefect
+// places a cron time and dateutil an rrule time): a repeated time is its
+// first occurrence, a skipped one is read with the offset from after the
+// gap (02:30 skipped in New York is 01:30 EST).
+func placeCreateFold0(w time.Time, loc *time.Location) time.Time {
+	insts, _, after := placements(w, loc)
+	if len(insts) > 0 {
+		return insts[0].In(loc)
+	}
+	return w.Add(-time.Duration(after) * time.Second).In(loc)
 }

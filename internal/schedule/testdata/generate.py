@@ -57,10 +57,75 @@ for tz, spring, fall in [(NY, "2025-03-09", "2025-11-02"), (BER, "2025-03-30", "
         case(f"interval 2 days at 02:30 {tz} {day}", {"interval": 2 * 86400, "anchor_date": f"{day}T02:30:00" , "timezone": tz}, f"{day}T00:00:00Z", n=6)
 
 
+# --- cron -------------------------------------------------------------------
+for tz, spring, fall in [(NY, "2025-03-09", "2025-11-02"), (BER, "2025-03-30", "2025-10-26")]:
+    for day in (spring, fall):
+        for expr in ("30 1 * * *", "30 2 * * *", "0 2 * * *", "0 3 * * *", "0 * * * *", "*/30 * * * *", "0 9 * * *"):
+            before = (datetime.date.fromisoformat(day) - datetime.timedelta(days=2)).isoformat()
+            case(f"cron {expr} {tz} {day}", {"cron": expr, "timezone": tz}, f"{before}T00:00:00Z", n=60 if expr.startswith(("0 *", "*/")) else 6)
+        case(f"cron minutely through the change {tz} {day}", {"cron": "* * * * *", "timezone": tz}, f"{day}T00:00:00Z", f"{day}T03:00:00Z")
+        case(f"cron seconds through the change {tz} {day}", {"cron": "0 0 * * * */20", "timezone": tz}, f"{day}T00:30:00Z", n=30)
+case("cron UTC no timezone", {"cron": "0 9 * * 1-5"}, "2025-06-01T00:00:00Z", n=10)
+case("cron weekdays NY", {"cron": "0 9 * * 1-5", "timezone": NY}, "2025-06-01T00:00:00Z", n=10)
+case("cron start on a match", {"cron": "0 9 * * *"}, "2025-06-01T09:00:00Z", n=3)
+case("cron start with microseconds", {"cron": "0 9 * * *"}, "2025-06-01T09:00:00.5Z", n=3)
+case("cron start in an offset", {"cron": "0 9 * * *", "timezone": BER}, "2025-06-01T09:00:00+02:00", n=3)
+case("cron with end", {"cron": "*/10 * * * *"}, "2025-06-01T00:00:00Z", "2025-06-01T01:00:00Z")
+case("cron month end 31", {"cron": "0 0 31 * *"}, "2025-01-15T00:00:00Z", n=8)
+case("cron month end L", {"cron": "0 0 L * *"}, "2024-01-15T00:00:00Z", n=14)
+case("cron 30 and L", {"cron": "0 0 30,L * *"}, "2024-01-15T00:00:00Z", n=14)
+case("cron L-2", {"cron": "0 0 28-L * *"}, "2025-01-15T00:00:00Z", n=14)
+case("cron leap day", {"cron": "0 0 29 2 *"}, "2025-01-01T00:00:00Z", n=4)
+case("cron leap day 2100", {"cron": "0 0 29 2 *"}, "2096-03-01T00:00:00Z", n=2)
+case("cron day_or true", {"cron": "0 9 1-7 * 1"}, "2025-01-01T00:00:00Z", n=20)
+case("cron day_or false", {"cron": "0 9 1-7 * 1", "day_or": False}, "2025-01-01T00:00:00Z", n=6)
+case("cron day_or false 13th Friday", {"cron": "0 0 13 * FRI", "day_or": False}, "2025-01-01T00:00:00Z", n=4)
+case("cron all days with dow", {"cron": "0 0 1-31 * 1"}, "2025-01-01T00:00:00Z", n=5)
+case("cron six fields seconds last", {"cron": "0 9 * * * 30", "timezone": BER}, "2025-06-01T00:00:00Z", n=3)
+case("cron six fields every 15 s", {"cron": "* * * * * */15"}, "2025-06-01T00:00:07Z", n=6)
+case("cron seven fields year", {"cron": "0 0 1 1 * 0 2027-2029"}, "2025-06-01T00:00:00Z", n=5)
+case("cron names", {"cron": "0 9 * JAN-MAR/2 MON-FRI"}, "2025-01-01T00:00:00Z", n=12)
+case("cron reversed dow", {"cron": "0 0 * * FRI-MON"}, "2025-01-01T00:00:00Z", n=10)
+case("cron reversed minutes", {"cron": "50-10/5 * * * *"}, "2025-01-01T00:00:00Z", n=12)
+case("cron reversed months step", {"cron": "0 0 1 APR-JAN/3 *"}, "2025-01-01T00:00:00Z", n=6)
+case("cron same bounds is whole", {"cron": "0 5-5 * * *"}, "2025-01-01T00:00:00Z", n=5)
+case("cron sunday 7", {"cron": "0 0 * * 7"}, "2025-01-01T00:00:00Z", n=3)
+case("cron 0-7", {"cron": "0 0 * * 0-7"}, "2025-01-01T00:00:00Z", n=3)
+case("cron nth weekday", {"cron": "0 9 * * 5#2", "timezone": NY}, "2025-01-01T00:00:00Z", n=6)
+case("cron nth list", {"cron": "0 9 * * 1#1,1#3"}, "2025-01-01T00:00:00Z", n=6)
+case("cron fifth monday", {"cron": "0 9 * * 1#5"}, "2025-01-01T00:00:00Z", n=4)
+case("cron last friday", {"cron": "0 9 * * L5"}, "2025-01-01T00:00:00Z", n=6)
+case("cron nth with day", {"cron": "0 9 1 * 5#2"}, "2025-01-01T00:00:00Z", n=6)
+case("cron question mark", {"cron": "0 0 ? * MON"}, "2025-01-01T00:00:00Z", n=3)
+case("cron step start", {"cron": "5/15 * * * *"}, "2025-01-01T00:00:00Z", n=6)
+for alias in ("@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually", "@DAILY"):
+    case(f"cron alias {alias}", {"cron": alias, "timezone": BER}, "2025-01-01T00:00:00Z", n=3)
+case("cron impossible date", {"cron": "0 0 30 2 *"}, "2025-01-01T00:00:00Z", n=3)
+case("cron 1000 candidates", {"cron": "* * * * * *"}, "2025-01-01T00:00:00Z", "2025-01-02T00:00:00Z")
+case("cron n=None no end", {"cron": "0 0 * * *"}, "2025-01-01T00:00:00Z")
+case("cron timezone empty", {"cron": "0 0 * * *", "timezone": ""}, "2025-01-01T00:00:00Z", n=2)
+
+
 async def dates(model, n, start, end):
     parse = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00")) if s else None
     got = await model.get_dates(n=n, start=parse(start), end=parse(end))
     return [d.isoformat() for d in got]
+
+
+async def dates_or_error(model, n, start, end):
+    try:
+        return {"dates": await dates(model, n, start, end)}
+    except Exception as exc:  # croniter raises when nothing matches in 50 years
+        # Prefect's get_dates then fails as a whole; record what its
+        # generator yielded before the error, which is what Praetor returns.
+        parse = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00")) if s else None
+        yielded = []
+        try:
+            for d in model._get_dates_generator(n=n, start=parse(start), end=parse(end)):
+                yielded.append(d)
+        except Exception:
+            pass
+        return {"dates": [d.isoformat() for d in sorted(yielded)], "error": f"{type(exc).__name__}: {exc}"}
 
 
 async def main():
@@ -74,7 +139,7 @@ async def main():
             "start": start,
             "end": end,
             "n": n,
-            "dates": await dates(model, n, start, end),
+            **(await dates_or_error(model, n, start, end)),
         })
     for schedule in VALIDITY:
         try:
@@ -98,6 +163,60 @@ VALIDITY = [
     {"interval": 60, "anchor_date": "yesterday"},
     {},
     {"foo": 1},
+    {"cron": "bogus"},
+    {"cron": "H * * * *"},
+    {"cron": "h * * * *"},
+    {"cron": "r * * * *"},
+    {"cron": "* * * * *", "timezone": "Mars/Base"},
+    {"cron": "0 0 * * * * *"},
+    {"cron": "0 0 * * * * * *"},
+    {"cron": "0 0 * *"},
+    {"cron": "*/0 * * * *"},
+    {"cron": "0 0 L * 5"},
+    {"cron": "0 0 * * 5L"},
+    {"cron": "0 0 1W * *"},
+    {"cron": "0 0 ? * *"},
+    {"cron": "0 0 * ? *"},
+    {"cron": "0 0 ?? * *"},
+    {"cron": "0 0 * * 7"},
+    {"cron": "0 0 * * 8"},
+    {"cron": "0 0 * * 0-7"},
+    {"cron": "0 0 * * 1-7 0"},
+    {"cron": "0 0 * * 7 0"},
+    {"cron": "0 0 0 * * 0"},
+    {"cron": "0 0 0 * *"},
+    {"cron": "0 0 * 0 *"},
+    {"cron": "0 0 * 13 *"},
+    {"cron": "0 0 32 * *"},
+    {"cron": "@reboot"},
+    {"cron": "@daily "},
+    {"cron": "60 * * * *"},
+    {"cron": "0 24 * * *"},
+    {"cron": "1-60/5 * * * *"},
+    {"cron": "5-1 * * * *"},
+    {"cron": "-5 * * * *"},
+    {"cron": "0 0 * * 5#6"},
+    {"cron": "0 0 * * 5#0"},
+    {"cron": "0 0 * * 1,5#2"},
+    {"cron": "0 0 * * MON-FRI#2"},
+    {"cron": "0 0 * JAN-FOO *"},
+    {"cron": "0 0 * * jan"},
+    {"cron": "0 0 l * *"},
+    {"cron": "0 0 L-3 * *"},
+    {"cron": "0 0 1-L * *"},
+    {"cron": "0 0 * * L"},
+    {"cron": "0 0 * * * * 1969"},
+    {"cron": "0 0 * * * * 2100"},
+    {"cron": "a b c d e"},
+    {"cron": "0 0 * * *", "day_or": "x"},
+    {"cron": "0 0 * * *", "day_or": None},
+    {"cron": None},
+    {"cron": ""},
+    {"cron": "0,,5 * * * *"},
+    {"cron": "0-5-6 * * * *"},
+    {"cron": "*/5/2 * * * *"},
+    {"cron": "1/5 * * * *"},
+    {"cron": "** * * * *"},
 ]
 
 asyncio.run(main())
