@@ -80,7 +80,7 @@ func (s *Cron) Dates(start, end time.Time, n int) []time.Time {
 		}
 		cur = w
 		return placeCreateFold0(w, s.loc), true
-	}, s.loc, !end.IsZero(), wallOf(end.Truncate(time.Microsecond), s.loc), n)
+	}, s.loc, pastByWall(end.Truncate(time.Microsecond), s.loc), n)
 }
 
 // cron fields, in croniter's order (seconds and year after the day of week).

@@ -21,6 +21,9 @@ type goldenFile struct {
 	Prefect string          `json:"prefect"`
 	Cases   []goldenCase    `json:"cases"`
 	Valid   []goldenVerdict `json:"validity"`
+	Norm    []struct {
+		RRule, Timezone, Now, Normalized string
+	} `json:"normalize"`
 }
 
 type goldenCase struct {
@@ -138,4 +141,23 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 		}
 	}
 	return reflect.DeepEqual(x, y)
+}
+
+// TestGoldenRRuleNormalize checks the DTSTART Prefect injects into a rule
+// without one, at a fixed "now".
+func TestGoldenRRuleNormalize(t *testing.T) {
+	g := readGolden(t)
+	if len(g.Norm) == 0 {
+		t.Fatal("no normalisation cases")
+	}
+	for _, c := range g.Norm {
+		raw, _ := json.Marshal(map[string]string{"rrule": c.RRule, "timezone": c.Timezone})
+		s, err := ParseAt(raw, pyTime(t, c.Now))
+		if err != nil {
+			t.Fatalf("Parse(%s): %v", raw, err)
+		}
+		if got := s.(*RRule).Text; got != c.Normalized {
+			t.Errorf("%q in %s at %s: normalised to %q, Prefect's is %q", c.RRule, c.Timezone, c.Now, got, c.Normalized)
+		}
+	}
 }

@@ -175,7 +175,8 @@ func (s *Interval) Dates(start, end time.Time, n int) []time.Time {
 
 	offset := (float64(start.UnixMicro()-anchor.UnixMicro()) / 1e6) / s.Every.Seconds()
 	jump := math.RoundToEven(s.Every.Seconds() * math.Trunc(offset) * 1e6)
-	next := anchor.Add(time.Duration(jump) * time.Microsecond)
+	// In microseconds: a jump over centuries overflows a time.Duration.
+	next := time.UnixMicro(anchor.UnixMicro() + int64(jump)).In(s.loc)
 	// Prefect's datetimes all share the schedule's zone object, and Python
 	// compares and hashes such datetimes by wall time, not by instant: so
 	// the bounds, the loop below and the de-duplication go by wall time
@@ -192,15 +193,25 @@ func (s *Interval) Dates(start, end time.Time, n int) []time.Time {
 		}
 		first = false
 		return next, true
-	}, s.loc, !end.IsZero(), wallOf(end, s.loc), n)
+	}, s.loc, pastByWall(end, s.loc), n)
+}
+
+// pastByWall is Prefect's "next_date > end" between datetimes of one zone
+// object, which Python compares by wall time; never true for a zero end.
+func pastByWall(end time.Time, loc *time.Location) func(time.Time) bool {
+	if end.IsZero() {
+		return func(time.Time) bool { return false }
+	}
+	endW := wallOf(end, loc)
+	return func(t time.Time) bool { return wallOf(t, loc).After(endW) }
 }
 
 // collect runs Prefect's candidate loop shared by the three kinds: take
-// candidates from gen until it has none, stop past end (by wall time),
+// candidates from gen until it has none, stop at the first past end,
 // drop a date whose wall time was already yielded, stop at n dates or
 // after maxIterations+2 candidates. The dates come back sorted by wall
 // time, as Python's sorted orders datetimes of one zone.
-func collect(gen func() (time.Time, bool), loc *time.Location, bounded bool, endW time.Time, n int) []time.Time {
+func collect(gen func() (time.Time, bool), loc *time.Location, past func(time.Time) bool, n int) []time.Time {
 	var dates []time.Time
 	seen := map[time.Time]bool{}
 	for counter := 0; ; counter++ {
@@ -208,10 +219,10 @@ func collect(gen func() (time.Time, bool), loc *time.Location, bounded bool, end
 		if !ok {
 			break
 		}
-		w := wallOf(t, loc)
-		if bounded && w.After(endW) {
+		if past(t) {
 			break
 		}
+		w := wallOf(t, loc)
 		if !seen[w] {
 			seen[w] = true
 			dates = append(dates, t)

@@ -112,6 +112,48 @@ async def dates(model, n, start, end):
     return [d.isoformat() for d in got]
 
 
+# --- rrule ------------------------------------------------------------------
+case("rrule daily UTC", {"rrule": "DTSTART:20250101T090000\nRRULE:FREQ=DAILY"}, "2025-06-01T10:00:00Z", n=4)
+case("rrule bare daily", {"rrule": "FREQ=DAILY;BYHOUR=9"}, "2025-06-01T10:00:00Z", n=3)
+case("rrule bare with RRULE prefix", {"rrule": "RRULE:FREQ=WEEKLY;BYDAY=MO,FR"}, "2025-06-01T10:00:00Z", n=4)
+case("rrule lower case", {"rrule": "dtstart:20250101T090000\nrrule:freq=daily;interval=2"}, "2025-06-01T10:00:00Z", n=3)
+case("rrule start on an occurrence", {"rrule": "DTSTART:20250101T090000\nRRULE:FREQ=DAILY"}, "2025-06-01T09:00:00Z", n=2)
+for tz, spring, fall in [(NY, "20250309", "20251102"), (BER, "20250330", "20251026")]:
+    for day in (spring, fall):
+        iso = f"{day[:4]}-{day[4:6]}-{day[6:]}"
+        before = (datetime.date.fromisoformat(iso) - datetime.timedelta(days=2)).isoformat()
+        for hhmm in ("013000", "023000", "090000"):
+            case(f"rrule daily {hhmm} {tz} {day}", {"rrule": f"DTSTART:{day[:6]}01T{hhmm}\nRRULE:FREQ=DAILY", "timezone": tz}, f"{before}T00:00:00Z", n=5)
+        case(f"rrule hourly {tz} {day}", {"rrule": f"DTSTART:{day}T000000\nRRULE:FREQ=HOURLY", "timezone": tz}, f"{iso}T00:00:00Z", n=8)
+        case(f"rrule 30 min {tz} {day}", {"rrule": f"DTSTART:{day}T000000\nRRULE:FREQ=MINUTELY;INTERVAL=30", "timezone": tz}, f"{iso}T03:00:00Z", n=8)
+case("rrule DTSTART TZID is relabelled", {"rrule": "DTSTART;TZID=Europe/Berlin:20250101T090000\nRRULE:FREQ=DAILY", "timezone": NY}, "2025-06-01T00:00:00Z", n=3)
+case("rrule DTSTART Z is relabelled", {"rrule": "DTSTART:20250101T090000Z\nRRULE:FREQ=DAILY", "timezone": BER}, "2025-06-01T00:00:00Z", n=3)
+case("rrule weekly BYDAY in Berlin", {"rrule": "DTSTART:20250106T090000\nRRULE:FREQ=WEEKLY;BYDAY=MO,WE,FR", "timezone": BER}, "2025-03-27T00:00:00Z", n=6)
+case("rrule monthly BYMONTHDAY", {"rrule": "DTSTART:20250101T120000\nRRULE:FREQ=MONTHLY;BYMONTHDAY=15,-1", "timezone": NY}, "2025-01-01T00:00:00Z", n=8)
+case("rrule monthly 31st skips", {"rrule": "DTSTART:20250131T000000\nRRULE:FREQ=MONTHLY"}, "2025-01-01T00:00:00Z", n=6)
+case("rrule leap day", {"rrule": "DTSTART:20240229T000000\nRRULE:FREQ=YEARLY"}, "2024-01-01T00:00:00Z", n=3)
+case("rrule second tuesday", {"rrule": "DTSTART:20250101T100000\nRRULE:FREQ=MONTHLY;BYDAY=2TU"}, "2025-01-01T00:00:00Z", n=5)
+case("rrule last friday", {"rrule": "DTSTART:20250101T100000\nRRULE:FREQ=MONTHLY;BYDAY=-1FR"}, "2025-01-01T00:00:00Z", n=5)
+case("rrule BYSETPOS", {"rrule": "DTSTART:20250101T100000\nRRULE:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1"}, "2025-01-01T00:00:00Z", n=5)
+case("rrule COUNT", {"rrule": "DTSTART:20250101T090000\nRRULE:FREQ=DAILY;COUNT=5"}, "2025-01-03T00:00:00Z", n=10)
+case("rrule COUNT before start", {"rrule": "DTSTART:20250101T090000\nRRULE:FREQ=DAILY;COUNT=5"}, "2025-02-01T00:00:00Z", n=10)
+case("rrule UNTIL", {"rrule": "DTSTART:20250101T090000\nRRULE:FREQ=DAILY;UNTIL=20250106T090000"}, "2025-01-03T00:00:00Z", n=10)
+case("rrule UNTIL Z with DTSTART Z", {"rrule": "DTSTART:20250101T090000Z\nRRULE:FREQ=DAILY;UNTIL=20250106T090000Z", "timezone": BER}, "2025-01-03T00:00:00Z", n=10)
+case("rrule UNTIL Z with TZID", {"rrule": "DTSTART;TZID=America/New_York:20250101T090000\nRRULE:FREQ=DAILY;UNTIL=20250106T140000Z", "timezone": NY}, "2025-01-03T00:00:00Z", n=10)
+case("rrule UNTIL Z digits are relabelled", {"rrule": "DTSTART;TZID=America/New_York:20250101T090000\nRRULE:FREQ=DAILY;UNTIL=20250106T100000Z", "timezone": NY}, "2025-01-03T00:00:00Z", n=10)
+case("rrule UNTIL date", {"rrule": "DTSTART:20250101T090000\nRRULE:FREQ=DAILY;UNTIL=20250105"}, "2025-01-03T00:00:00Z", n=10)
+case("rrule with end", {"rrule": "DTSTART:20250101T000000\nRRULE:FREQ=HOURLY"}, "2025-01-01T00:00:00Z", "2025-01-01T05:00:00Z")
+case("rrule end through fall-back", {"rrule": "DTSTART:20251101T000000\nRRULE:FREQ=MINUTELY;INTERVAL=20", "timezone": NY}, "2025-11-02T04:00:00Z", "2025-11-02T06:00:00Z")
+case("rrule set two rules", {"rrule": "DTSTART:20250101T090000\nRRULE:FREQ=WEEKLY;BYDAY=MO\nRRULE:FREQ=WEEKLY;BYDAY=FR;BYHOUR=17"}, "2025-01-01T00:00:00Z", n=6)
+case("rrule set with EXDATE", {"rrule": "DTSTART:20250101T090000\nRRULE:FREQ=DAILY\nEXDATE:20250103T090000,20250105T090000"}, "2025-01-01T00:00:00Z", n=6)
+case("rrule set with RDATE", {"rrule": "DTSTART:20250101T090000\nRRULE:FREQ=WEEKLY;COUNT=3\nRDATE:20250104T120000,20250101T090000", "timezone": BER}, "2025-01-01T00:00:00Z", n=10)
+case("rrule set with EXRULE", {"rrule": "DTSTART:20250101T090000\nRRULE:FREQ=DAILY\nEXRULE:FREQ=WEEKLY;BYDAY=SA,SU"}, "2025-01-01T00:00:00Z", n=8)
+case("rrule RDATE only", {"rrule": "RDATE:20250104T120000,20250201T120000"}, "2025-01-01T00:00:00Z", n=5)
+case("rrule 1000 candidates", {"rrule": "DTSTART:20250101T000000\nRRULE:FREQ=SECONDLY"}, "2025-01-01T00:00:00Z", "2025-01-02T00:00:00Z")
+# Not a case: with "timezone": null Prefect's get_dates raises a TypeError
+# (Praetor computes in UTC).
+
+
 async def dates_or_error(model, n, start, end):
     try:
         return {"dates": await dates(model, n, start, end)}
@@ -148,6 +190,11 @@ async def main():
         except ValidationError:
             ok = False
         out["validity"].append({"schedule": schedule, "valid": ok})
+    from prefect._internal.schemas.validators import normalize_rrule_string
+    out["normalize"] = [
+        {"rrule": r, "timezone": tz, "now": now, "normalized": normalize_rrule_string(r, now=datetime.datetime.fromisoformat(now.replace("Z", "+00:00")), timezone=tz)}
+        for r, tz, now in NORMALIZE
+    ]
     with open(os.path.join(HERE, "golden.json"), "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")
@@ -217,6 +264,34 @@ VALIDITY = [
     {"cron": "*/5/2 * * * *"},
     {"cron": "1/5 * * * *"},
     {"cron": "** * * * *"},
+    {"rrule": "garbage"},
+    {"rrule": ""},
+    {"rrule": "FREQ=SOMETIMES"},
+    {"rrule": "FREQ=DAILY;BYDAY=XX"},
+    {"rrule": "FREQ=DAILY;FOO=1"},
+    {"rrule": "FREQ=DAILY;COUNT=x"},
+    {"rrule": "DTSTART:20250101T090000\nRRULE:FREQ=DAILY;UNTIL=20250106T090000Z"},
+    {"rrule": "DTSTART:20250101T090000Z\nRRULE:FREQ=DAILY;UNTIL=20250106T090000"},
+    {"rrule": "DTSTART:20250101T090000\nFOO:BAR"},
+    {"rrule": "DTSTART:notadate\nRRULE:FREQ=DAILY"},
+    {"rrule": "DTSTART;TZID=Mars/Base:20250101T090000\nRRULE:FREQ=DAILY"},
+    {"rrule": "RRULE;X=1:FREQ=DAILY"},
+    {"rrule": "FREQ=DAILY", "timezone": "Mars/Base"},
+    {"rrule": "FREQ=DAILY", "timezone": ""},
+    {"rrule": "FREQ=DAILY", "extra": 1},
+    {"rrule": "RDATE:" + ",".join(["20250101T000000"] * 500)},
+    {"rrule": None},
+]
+
+# (rrule, timezone, now): Prefect's DTSTART injection at a fixed "now".
+NORMALIZE = [
+    ("FREQ=DAILY", "UTC", "2026-05-05T12:34:56Z"),
+    ("FREQ=MINUTELY;INTERVAL=7", "UTC", "2026-05-05T12:34:56Z"),
+    ("RRULE:FREQ=SECONDLY;INTERVAL=10", "Europe/Berlin", "2026-05-05T12:34:56Z"),
+    ("FREQ=MINUTELY;COUNT=5", "UTC", "2026-05-05T12:34:56Z"),
+    ("RRULE:FREQ=MINUTELY\nRRULE:FREQ=HOURLY", "UTC", "2026-05-05T12:34:56Z"),
+    ("DTSTART:20250101T000000\nRRULE:FREQ=MINUTELY", "UTC", "2026-05-05T12:34:56Z"),
+    ("FREQ=MINUTELY;INTERVAL=15", "America/New_York", "2026-11-01T05:50:00Z"),
 ]
 
 asyncio.run(main())
