@@ -1,4 +1,4 @@
-// Praetor's only script: live fragments, copy buttons, confirmations.
+// Praetor's only script: live fragments, the log tail, copy buttons, confirmations.
 "use strict";
 
 // swapKeepingFocus replaces el's content; when focus was on a link or an
@@ -52,6 +52,56 @@ function startLive(el) {
   return () => clearTimeout(timer);
 }
 
+// Elements with data-tail="URL" hold a log table and append to it the
+// lines that follow its last one: every data-interval milliseconds they ask
+// URL&after=<the last row's data-cursor> for those lines alone, keep at
+// most the table's data-max-rows rows (the oldest go), and stop once an
+// answer carries data-final.
+function startTail(el) {
+  const every = parseInt(el.dataset.interval || "2000", 10);
+  const table = el.querySelector("table.logs");
+  const body = table.tBodies[0];
+  const maxRows = parseInt(table.dataset.maxRows || "1000", 10);
+  let timer = null;
+  async function tick() {
+    const last = body.rows[body.rows.length - 1];
+    const url = el.dataset.tail + "&after=" + encodeURIComponent(last ? last.dataset.cursor : "");
+    try {
+      const res = await fetch(url, { headers: { "Accept": "text/html" }, credentials: "same-origin", cache: "no-store" });
+      if (res.redirected) {
+        window.location.reload();
+        return;
+      }
+      if (res.ok) {
+        const t = document.createElement("template");
+        t.innerHTML = await res.text();
+        const rows = t.content.querySelectorAll("tbody > tr");
+        if (rows.length > 0) {
+          body.append(...rows);
+          let dropped = false;
+          while (body.rows.length > maxRows) {
+            body.deleteRow(0);
+            dropped = true;
+          }
+          el.querySelector(".table-wrap").hidden = false;
+          el.querySelector("[data-log-empty]").hidden = true;
+          if (dropped) el.querySelector("[data-log-note]").hidden = false;
+        }
+        if (t.content.querySelector("[data-final]")) {
+          return;
+        }
+      }
+    } catch (e) {
+      // The server may be restarting; keep trying.
+    }
+    timer = setTimeout(tick, every);
+  }
+  if (!el.querySelector("[data-final]")) {
+    timer = setTimeout(tick, every);
+  }
+  return () => clearTimeout(timer);
+}
+
 // The Prefect CLI's browser login (/auth/client): once the user decided, the
 // page carries the answer in data attributes and this posts it to the CLI's
 // local server, {"api_key": …} to <callback>/success or {"reason": …} to
@@ -85,6 +135,7 @@ async function handOffToCLI(el) {
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-cli-callback]").forEach(handOffToCLI);
   document.querySelectorAll("[data-live]").forEach(startLive);
+  document.querySelectorAll("[data-tail]").forEach(startTail);
   document.querySelectorAll("[data-copy]").forEach((btn) => {
     btn.addEventListener("click", async () => {
       const target = document.getElementById(btn.dataset.copy);
