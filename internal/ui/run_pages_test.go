@@ -3,6 +3,7 @@ package ui_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -237,9 +238,30 @@ func TestFlowRunPage(t *testing.T) {
 			t.Errorf("the page with ?level=30 does not filter its logs")
 		}
 
+		// The tail: after the page's last line, only the lines that came since.
+		cursors := regexp.MustCompile(`data-cursor="([^"]+)"`).FindAllStringSubmatch(body, -1)
+		if len(cursors) != 2 {
+			t.Fatalf("%d log lines carry a cursor, want 2", len(cursors))
+		}
+		tail := func() string {
+			t.Helper()
+			r := c.get(ws.path("/runs/flow-run/" + run + "/live/logs?level=0&after=" + url.QueryEscape(cursors[1][1])))
+			if r.Status != http.StatusOK || strings.Contains(r.Body, "<html") {
+				t.Fatalf("log tail: %d %s", r.Status, r.Body)
+			}
+			return r.Body
+		}
+		if got := tail(); strings.Contains(got, "<tr") {
+			t.Errorf("the tail after the last line has lines: %s", got)
+		}
+		api.log(run, "", 20, "one more line")
+		if got := tail(); strings.Count(got, "<tr") != 1 || !strings.Contains(got, "one more line") {
+			t.Errorf("the tail after one new line: %s", got)
+		}
+
 		// Finished a minute ago: every fragment is final, so polling stops.
 		api.setFlowRunState(run, state("COMPLETED", "", time.Now().Add(-time.Minute), nil))
-		for _, part := range []string{"header", "tasks", "logs", "artifacts"} {
+		for _, part := range []string{"header", "tasks", "logs", "logs?after=", "artifacts"} {
 			f := c.get(ws.path("/runs/flow-run/" + run + "/live/" + part)).Body
 			if !strings.Contains(f, "data-final") {
 				t.Errorf("the %s fragment of a settled run is not final: %s", part, f)

@@ -118,6 +118,8 @@ func timelineRows(runs []*model.TaskRun) (rows [][]*model.TaskRun, grouped bool)
 // timelineSpans reads a task run's bar from its state history: each state
 // lasts until the next; a final state ends the bar, any other lasts until
 // now. Without a history, the run's start and end times stand in.
+// Stretches of one kind in a row merge (a subflow's state is mirrored onto
+// its task run, so RUNNING may come twice).
 func timelineSpans(tr *model.TaskRun, states []*model.State, now time.Time) []tlSpan {
 	if len(states) == 0 {
 		from := tr.StartTime
@@ -158,6 +160,11 @@ func timelineSpans(tr *model.TaskRun, states []*model.State, now time.Time) []tl
 			continue
 		}
 		spans = append(spans, tlSpan{From: s.Timestamp.Time, To: to, Kind: kind})
+	}
+	if len(spans) == 0 {
+		// Final from its first state (a cached result): a mark at that time.
+		at := states[0].Timestamp.Time
+		spans = append(spans, tlSpan{From: at, To: at, Kind: "run"})
 	}
 	return spans
 }
