@@ -225,7 +225,7 @@ func TestRunLogsTailOnlyNewLines(t *testing.T) {
 		var seed []any
 		for i := 0; i < 1000; i++ {
 			seed = append(seed, map[string]any{"name": "prefect.flow_runs", "level": 20, "flow_run_id": run,
-				"message": fmt.Sprintf("seed line %04d: %s", i, strings.Repeat("lorem ipsum ", 8)),
+				"message":   fmt.Sprintf("seed line %04d: %s", i, strings.Repeat("lorem ipsum ", 8)),
 				"timestamp": start.Add(time.Duration(i) * time.Millisecond).Format(time.RFC3339Nano)})
 		}
 		api.call("POST", "/logs/", seed, nil)
