@@ -80,6 +80,8 @@ type runTasks struct {
 	Subflows []runRow
 	// Lost is set for an ended run with logs of task runs it lacks.
 	Lost *lostTaskRuns
+	// names of the task runs read, so the logs need not read them again.
+	names map[uuid.UUID]string
 }
 
 // runTab is one tab of the flow run page.
@@ -258,7 +260,7 @@ func (u *UI) flowRunPage(q *request) error {
 	}
 	switch p.Tab {
 	case "logs":
-		p.Logs, err = u.logsOf(q, store.LogFilter{FlowRunID: &store.IDFilter{Any: []uuid.UUID{run.ID}}}, level, nil, &run.RunTracking, now)
+		p.Logs, err = u.logsOf(q, store.LogFilter{FlowRunID: &store.IDFilter{Any: []uuid.UUID{run.ID}}}, level, nil, p.Tasks.names, &run.RunTracking, now)
 	case "artifacts":
 		p.Artifacts, err = u.artifactsOf(q, run, now)
 	case "details":
@@ -320,7 +322,7 @@ func (u *UI) flowRunLive(q *request) error {
 			return perr
 		}
 		data, err = u.logsOf(q, store.LogFilter{FlowRunID: &store.IDFilter{Any: []uuid.UUID{run.ID}}},
-			parseLevel(q.r.URL.Query().Get("level")), after, &run.RunTracking, now)
+			parseLevel(q.r.URL.Query().Get("level")), after, nil, &run.RunTracking, now)
 		if err == nil && tail {
 			part = "logs-tail"
 		}
@@ -382,6 +384,10 @@ func (u *UI) runTasksOf(q *request, run *model.FlowRun, tab string, now time.Tim
 		return t, err
 	}
 	t.Total = len(runs)
+	t.names = make(map[uuid.UUID]string, len(runs))
+	for _, r := range runs {
+		t.names[r.ID] = r.Name
+	}
 	// Checked once the run has ended, not only once it has settled, so the
 	// page says so at once; the live refresh, which goes on until the run
 	// settles, takes the notice back should the task runs still arrive.
@@ -529,8 +535,10 @@ func logCursorOf(q *request) (after *store.LogCursor, tail bool, err error) {
 
 // logsOf reads the log lines matching f at level or above, oldest first:
 // the newest maxLogLines, or, after a cursor, the first maxLogLines that
-// follow it. rt is the run they belong to, whose end stops the polling.
-func (u *UI) logsOf(q *request, f store.LogFilter, level int, after *store.LogCursor, rt *model.RunTracking, now time.Time) (runLogs, error) {
+// follow it. names holds task runs' names already known (or nil); rt is
+// the run the lines belong to, whose end stops the polling.
+func (u *UI) logsOf(q *request, f store.LogFilter, level int, after *store.LogCursor, names map[uuid.UUID]string,
+	rt *model.RunTracking, now time.Time) (runLogs, error) {
 	l := runLogs{Final: settled(rt, now), Level: level}
 	if level > 0 {
 		ge := level
@@ -563,12 +571,16 @@ func (u *UI) logsOf(q *request, f store.LogFilter, level int, after *store.LogCu
 	var ids []uuid.UUID
 	seen := map[uuid.UUID]bool{}
 	for _, lg := range logs {
-		if lg.TaskRunID != nil && !seen[*lg.TaskRunID] {
-			seen[*lg.TaskRunID] = true
-			ids = append(ids, *lg.TaskRunID)
+		if id := lg.TaskRunID; id != nil && !seen[*id] {
+			seen[*id] = true
+			if _, ok := names[*id]; !ok {
+				ids = append(ids, *id)
+			}
 		}
 	}
-	names := map[uuid.UUID]string{}
+	if names == nil {
+		names = map[uuid.UUID]string{}
+	}
 	if len(ids) > 0 && f.TaskRunID == nil {
 		trs, err := u.Store.ListTaskRuns(q.ctx(), q.Workspace.ID, store.RunQuery{TaskRuns: &store.TaskRunFilter{ID: &store.IDFilter{Any: ids}}, Limit: len(ids)})
 		if err != nil {

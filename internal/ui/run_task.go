@@ -88,7 +88,7 @@ func (u *UI) taskRunPage(q *request) error {
 		return err
 	}
 	if p.ShowLogs {
-		if p.Logs, err = u.logsOf(q, taskLogFilter(tr), level, nil, &tr.RunTracking, now); err != nil {
+		if p.Logs, err = u.logsOf(q, taskLogFilter(tr), level, nil, nil, &tr.RunTracking, now); err != nil {
 			return err
 		}
 	}
@@ -117,7 +117,7 @@ func (u *UI) taskRunLive(q *request) error {
 		if err != nil {
 			return err
 		}
-		l, err := u.logsOf(q, taskLogFilter(tr), parseLevel(q.r.URL.Query().Get("level")), after, &tr.RunTracking, now)
+		l, err := u.logsOf(q, taskLogFilter(tr), parseLevel(q.r.URL.Query().Get("level")), after, nil, &tr.RunTracking, now)
 		if err != nil {
 			return err
 		}
