@@ -3,16 +3,22 @@
 
 // swapKeepingFocus replaces el's content; when focus was on a link or an
 // element with an id inside it, the same one in the new content gets it
-// back, so keyboard users keep their place while a run updates.
+// back, so keyboard users keep their place while a run updates. A link is
+// known by its target and by the nearest element with an id around it, as
+// one fragment may link to a run twice (its timeline bar, its Radar node).
 function swapKeepingFocus(el, html) {
+  const keyOf = (e) => {
+    const scope = e.parentElement && e.parentElement.closest("[id]");
+    return (e.getAttribute("href") || "#" + e.id) + " in " + (scope && scope !== el && el.contains(scope) ? scope.id : "");
+  };
   const active = document.activeElement;
   let key = null;
-  if (active && active !== el && el.contains(active)) {
-    key = active.getAttribute("href") || (active.id ? "#" + active.id : null);
+  if (active && active !== el && el.contains(active) && (active.getAttribute("href") || active.id)) {
+    key = keyOf(active);
   }
   el.innerHTML = html;
   if (key) {
-    const again = [...el.querySelectorAll("[href], [id]")].find((e) => (e.getAttribute("href") || "#" + e.id) === key);
+    const again = [...el.querySelectorAll("[href], [id]")].find((e) => keyOf(e) === key);
     if (again) again.focus({ preventScroll: true });
   }
 }
