@@ -43,6 +43,9 @@ type Config struct {
 	// clock.Real.
 	Clock  clock.Clock
 	Logger *slog.Logger
+	// UIPollInterval is how often the UI's live pages refresh; zero: 2 s.
+	// Tests shorten it.
+	UIPollInterval time.Duration
 
 	// services are started after the server's own (tests add some).
 	services []services.Service
@@ -123,7 +126,8 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	a := api.New(api.Wire(db, api.Config{Default: def, Anonymous: cfg.anonymous(), SignUp: cfg.SignUp, Metrics: m, Logger: log}))
-	pages, err := ui.New(ui.Config{Store: db, Authn: a.Authn, SignUp: cfg.SignUp, Anonymous: cfg.anonymous(), Clock: clk, Logger: log})
+	pages, err := ui.New(ui.Config{Store: db, Authn: a.Authn, SignUp: cfg.SignUp, Anonymous: cfg.anonymous(), Clock: clk, Logger: log,
+		PollInterval: cfg.UIPollInterval})
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -125,6 +125,17 @@ type LogFilter struct {
 	Text      *struct {
 		Query string `json:"query"`
 	} `json:"text"`
+	// After keeps only the logs that follow this position in
+	// (timestamp, id) order: the UI's log tail. Not part of Prefect's
+	// filter.
+	After *LogCursor `json:"-"`
+}
+
+// LogCursor is a log's position in (timestamp, id) order, the order of
+// ListLogs.
+type LogCursor struct {
+	Timestamp model.Time
+	ID        uuid.UUID
 }
 
 // EventFilter is the subset of Prefect's EventFilter Praetor evaluates.

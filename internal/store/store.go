@@ -150,6 +150,9 @@ type TaskRuns interface {
 	DeleteTaskRun(ctx context.Context, ws, id uuid.UUID) error
 	SetTaskRunState(ctx context.Context, ws, id uuid.UUID, proposed model.StateCreate, force bool) (*orchestration.Result, error)
 	ListTaskRunStates(ctx context.Context, ws, runID uuid.UUID) ([]*model.State, error)
+	// ListTaskRunStatesOf returns the state histories of many task runs
+	// in one query, oldest state first, by task run.
+	ListTaskRunStatesOf(ctx context.Context, ws uuid.UUID, runIDs []uuid.UUID) (map[uuid.UUID][]*model.State, error)
 	GetTaskRunState(ctx context.Context, ws, id uuid.UUID) (*model.State, error)
 }
 

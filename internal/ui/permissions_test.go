@@ -51,5 +51,15 @@ func TestRunPageLogsNeedReadLog(t *testing.T) {
 		if r := co.get(ws.path(p + "/live/logs")); r.Status != http.StatusOK || !strings.Contains(r.Body, line) {
 			t.Errorf("the owner's %s/live/logs: %d", p, r.Status)
 		}
+		// The log tail asks as the page does.
+		if r := cw.get(ws.path(p + "/live/logs?after=")); r.Status != http.StatusNotFound || strings.Contains(r.Body, line) {
+			t.Errorf("the worker's %s/live/logs?after=: %d", p, r.Status)
+		}
+		if r := co.get(ws.path(p + "/live/logs?after=")); r.Status != http.StatusOK || !strings.Contains(r.Body, line) {
+			t.Errorf("the owner's %s/live/logs?after=: %d", p, r.Status)
+		}
+		if r := co.get(ws.path(p + "/live/logs?after=yesterday")); r.Status != http.StatusBadRequest {
+			t.Errorf("a malformed log cursor on %s: %d, want 400", p, r.Status)
+		}
 	}
 }

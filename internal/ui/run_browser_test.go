@@ -346,7 +346,7 @@ func TestRadarOfMappedTasksAndSubflow(t *testing.T) {
 			t.Fatalf("only %d dependencies recorded, want at least 3 (each double → add_all): %v", len(edges), edges)
 		}
 
-		b.visit(ws.path("/runs/flow-run/" + run))
+		b.visit(ws.path("/runs/flow-run/" + run + "?tab=radar"))
 		b.eventually("the Radar shows six nodes", `document.querySelectorAll("#run-tasks svg.radar a.radar-node").length === 6`, liveTimeout)
 		if n := get(b, "count edges", chromedp.Evaluate[int](`document.querySelectorAll("#run-tasks svg.radar path.radar-edge").length`)); n != len(edges) {
 			t.Errorf("the Radar draws %d edges, want %d", n, len(edges))
@@ -485,7 +485,8 @@ func TestRunPagesOnAPhone(t *testing.T) {
 	api.log(run, "", 20, strings.Repeat("a long log line that must wrap ", 10))
 
 	b.do("use a phone's viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
-	for _, p := range []string{"/dashboard", "/runs", "/runs/flow-run/" + run, "/runs/task-run/" + up, "/flows"} {
+	for _, p := range []string{"/dashboard", "/runs", "/runs/flow-run/" + run, "/runs/flow-run/" + run + "?tab=task-runs", "/runs/flow-run/" + run + "?tab=radar",
+		"/runs/task-run/" + up, "/flows"} {
 		b.visit(ws.path(p))
 		if w := get(b, "measure "+p, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
 			t.Errorf("%s is %dpx wide on a 390px screen", p, w)
@@ -493,6 +494,7 @@ func TestRunPagesOnAPhone(t *testing.T) {
 	}
 	b.visit(ws.path("/runs/flow-run/" + run))
 	b.screenshot("flow-run-phone")
+	b.visit(ws.path("/runs/flow-run/" + run + "?tab=radar"))
 	// Tab from the log filter backwards lands on Radar nodes and links.
 	focusable := get(b, "list focusable nodes", chromedp.Evaluate[int](`[...document.querySelectorAll("svg.radar a.radar-node")].filter(a => { a.focus(); return document.activeElement === a; }).length`))
 	if focusable != 2 {

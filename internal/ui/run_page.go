@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,10 +18,13 @@ import (
 )
 
 // The flow run page: what the Prefect client's "View at …/runs/flow-run/<id>"
-// link opens. Its changing sections (header, task runs with the Radar,
-// logs, artifacts) are live fragments, each served alone under
-// …/runs/flow-run/{id}/live/{part} and refreshed in place until the run is
-// finished and settled.
+// link opens. The header and the timeline sit on top; below them, tabs
+// (links with ?tab=, so they work without a script) hold the logs, task
+// runs, subflows, artifacts, the Radar, details and parameters, and only
+// the active tab's data is read. Its changing sections are live fragments,
+// each served alone under …/runs/flow-run/{id}/live/{part} and refreshed in
+// place until the run is finished and settled; the logs are tailed: the
+// page asks only for the lines after the last one it shows.
 
 // Limits of what one page shows.
 const (
@@ -62,15 +66,58 @@ type taskRow struct {
 	Subflow  string // the child flow run's URL, for a subflow's task run
 }
 
-// runTasks is the live task-run section: the Radar, the table, subflows.
+// runTasks is the live task-run section: the timeline, the tabs with their
+// counts, and the active tab when it draws task runs (the table, the
+// subflows, the Radar).
 type runTasks struct {
 	Final    bool
+	Tab      string
+	Tabs     []runTab
+	Timeline timelineView
 	Rows     []taskRow
 	Total    int
 	Radar    radarView
 	Subflows []runRow
 	// Lost is set for an ended run with logs of task runs it lacks.
 	Lost *lostTaskRuns
+	// names of the task runs read, so the logs need not read them again.
+	names map[uuid.UUID]string
+}
+
+// runTab is one tab of the flow run page.
+type runTab struct {
+	ID, Label string
+	Count     string // "" when the tab shows no count
+	Current   bool
+}
+
+// The tabs of the flow run page, in order; the first the role may see is
+// the default.
+var flowRunTabs = []struct{ ID, Label string }{
+	{"logs", "Logs"}, {"task-runs", "Task runs"}, {"subflows", "Subflow runs"}, {"artifacts", "Artifacts"},
+	{"radar", "Radar"}, {"details", "Details"}, {"parameters", "Parameters"},
+}
+
+// runTabOf reads ?tab=, falling back to the default tab.
+func runTabOf(q *request) string {
+	t := q.r.URL.Query().Get("tab")
+	for _, tab := range flowRunTabs {
+		if tab.ID == t && (t != "logs" || auth.Can(q.Role, readLog)) {
+			return t
+		}
+	}
+	if auth.Can(q.Role, readLog) {
+		return "logs"
+	}
+	return "task-runs"
+}
+
+// countLabel renders a count read with a cap: "200+" when it hit it.
+func countLabel(n, limit int) string {
+	if n >= limit {
+		return strconv.Itoa(limit) + "+"
+	}
+	return strconv.Itoa(n)
 }
 
 // lostTaskRuns explains a run whose task runs never arrived: the Prefect
@@ -92,6 +139,7 @@ type logLine struct {
 	Message string
 	Task    string // the task run's name, when the line is a task's
 	TaskURL string
+	Cursor  string // the line's place, for asking for the lines after it
 }
 
 // runLogs is the live log section.
@@ -118,19 +166,32 @@ type runArtifacts struct {
 	Items []artifactView
 }
 
+// runDetails is the Details tab: what identifies the run and where it ran.
+type runDetails struct {
+	ID, FlowID, FlowVersion, Deployment string
+	WorkPool, WorkQueue                 string
+	IdempotencyKey, InfrastructurePID   string
+	Created, Updated                    *model.Time
+	MaxRetries                          int
+	RetryDelay                          string
+}
+
 // flowRunPage is the data of the flow run page.
 type flowRunPage struct {
 	Base         string
 	ID           string
 	LiveURL      string // prefix of the fragment URLs
+	PollMS       int    // how often the live fragments refresh
+	Tab          string
 	Header       runHeader
 	Tasks        runTasks
 	Logs         runLogs
 	Artifacts    runArtifacts
+	Details      runDetails
 	Parameters   string
 	LevelOptions []option
 	// ShowLogs: the role may read logs (readLog); without it the page has
-	// no logs section.
+	// no logs tab.
 	ShowLogs bool
 }
 
@@ -189,23 +250,53 @@ func (u *UI) flowRunPage(q *request) error {
 	level := parseLevel(q.r.URL.Query().Get("level"))
 	base := WorkspaceURL(q.Workspace)
 	p := flowRunPage{Base: base, ID: run.ID.String(), LiveURL: base + "/runs/flow-run/" + run.ID.String() + "/live",
-		Parameters: prettyJSON(run.Parameters), LevelOptions: levelOptions(level), ShowLogs: auth.Can(q.Role, readLog)}
+		PollMS: u.pollMS(), Tab: runTabOf(q), LevelOptions: levelOptions(level), ShowLogs: auth.Can(q.Role, readLog)}
 	now := u.Clock.Now()
 	if p.Header, err = u.runHeaderOf(q, run, now); err != nil {
 		return err
 	}
-	if p.Tasks, err = u.runTasksOf(q, run, now); err != nil {
+	if p.Tasks, err = u.runTasksOf(q, run, p.Tab, now); err != nil {
 		return err
 	}
-	if p.ShowLogs {
-		if p.Logs, err = u.logsOf(q, store.LogFilter{FlowRunID: &store.IDFilter{Any: []uuid.UUID{run.ID}}}, level, &run.RunTracking, now); err != nil {
-			return err
-		}
+	switch p.Tab {
+	case "logs":
+		p.Logs, err = u.logsOf(q, store.LogFilter{FlowRunID: &store.IDFilter{Any: []uuid.UUID{run.ID}}}, level, nil, p.Tasks.names, &run.RunTracking, now)
+	case "artifacts":
+		p.Artifacts, err = u.artifactsOf(q, run, now)
+	case "details":
+		p.Details = detailsOf(run)
+	case "parameters":
+		p.Parameters = prettyJSON(run.Parameters)
 	}
-	if p.Artifacts, err = u.artifactsOf(q, run, now); err != nil {
+	if err != nil {
 		return err
 	}
 	return u.render(q, http.StatusOK, "run.html", p)
+}
+
+func detailsOf(run *model.FlowRun) runDetails {
+	d := runDetails{ID: run.ID.String(), FlowID: run.FlowID.String(), FlowVersion: derefString(run.FlowVersion),
+		WorkPool: derefString(run.WorkPoolName), WorkQueue: derefString(run.WorkQueueName), IdempotencyKey: derefString(run.IdempotencyKey),
+		InfrastructurePID: derefString(run.InfrastructurePID), Created: run.Created.Ptr(), Updated: run.Updated.Ptr(),
+		MaxRetries: run.EmpiricalPolicy.MaxRetries}
+	if run.EmpiricalPolicy.Retries != nil {
+		d.MaxRetries = *run.EmpiricalPolicy.Retries
+	}
+	if run.DeploymentID != nil {
+		d.Deployment = run.DeploymentID.String()
+	}
+	if run.EmpiricalPolicy.RetryDelaySeconds > 0 {
+		d.RetryDelay = duration(run.EmpiricalPolicy.RetryDelaySeconds)
+	}
+	return d
+}
+
+// pollMS is the live fragments' refresh interval, in milliseconds.
+func (u *UI) pollMS() int {
+	if u.PollInterval > 0 {
+		return int(u.PollInterval.Milliseconds())
+	}
+	return 2000
 }
 
 // flowRunLive serves one live fragment of the flow run page.
@@ -221,13 +312,20 @@ func (u *UI) flowRunLive(q *request) error {
 	case "header":
 		data, err = u.runHeaderOf(q, run, now)
 	case "tasks":
-		data, err = u.runTasksOf(q, run, now)
+		data, err = u.runTasksOf(q, run, runTabOf(q), now)
 	case "logs":
 		if !auth.Can(q.Role, readLog) {
 			return errNotFound()
 		}
+		after, tail, perr := logCursorOf(q)
+		if perr != nil {
+			return perr
+		}
 		data, err = u.logsOf(q, store.LogFilter{FlowRunID: &store.IDFilter{Any: []uuid.UUID{run.ID}}},
-			parseLevel(q.r.URL.Query().Get("level")), &run.RunTracking, now)
+			parseLevel(q.r.URL.Query().Get("level")), after, nil, &run.RunTracking, now)
+		if err == nil && tail {
+			part = "logs-tail"
+		}
 	case "artifacts":
 		data, err = u.artifactsOf(q, run, now)
 	default:
@@ -278,14 +376,18 @@ func (u *UI) runHeaderOf(q *request, run *model.FlowRun, now time.Time) (runHead
 	return h, nil
 }
 
-func (u *UI) runTasksOf(q *request, run *model.FlowRun, now time.Time) (runTasks, error) {
+func (u *UI) runTasksOf(q *request, run *model.FlowRun, tab string, now time.Time) (runTasks, error) {
 	base := WorkspaceURL(q.Workspace)
-	t := runTasks{Final: settled(&run.RunTracking, now)}
+	t := runTasks{Final: settled(&run.RunTracking, now), Tab: tab}
 	runs, err := rungraph.TaskRuns(q.ctx(), u.Store, q.Workspace.ID, run.ID, maxTaskRows)
 	if err != nil {
 		return t, err
 	}
 	t.Total = len(runs)
+	t.names = make(map[uuid.UUID]string, len(runs))
+	for _, r := range runs {
+		t.names[r.ID] = r.Name
+	}
 	// Checked once the run has ended, not only once it has settled, so the
 	// page says so at once; the live refresh, which goes on until the run
 	// settles, takes the notice back should the task runs still arrive.
@@ -324,16 +426,66 @@ func (u *UI) runTasksOf(q *request, run *model.FlowRun, now time.Time) (runTasks
 		}
 	}
 	taskURL := func(id uuid.UUID) string { return base + "/runs/task-run/" + id.String() }
-	for _, r := range runs {
-		row := taskRow{ID: r.ID, Name: r.Name, URL: taskURL(r.ID), State: stateOf(r.StateType, r.StateName),
-			RunCount: r.RunCount, Start: r.StartTime, Duration: runDuration(&r.RunTracking)}
-		if child, ok := childOf[r.ID]; ok {
-			row.Subflow = base + "/runs/flow-run/" + child.String()
+	switch tab {
+	case "task-runs":
+		for _, r := range runs {
+			row := taskRow{ID: r.ID, Name: r.Name, URL: taskURL(r.ID), State: stateOf(r.StateType, r.StateName),
+				RunCount: r.RunCount, Start: r.StartTime, Duration: runDuration(&r.RunTracking)}
+			if child, ok := childOf[r.ID]; ok {
+				row.Subflow = base + "/runs/flow-run/" + child.String()
+			}
+			t.Rows = append(t.Rows, row)
 		}
-		t.Rows = append(t.Rows, row)
+	case "radar":
+		t.Radar = radarFor(runs, t.Total, subflows, taskURL)
 	}
-	t.Radar = radarFor(runs, t.Total, subflows, taskURL)
+	if t.Timeline, err = u.timelineOf(q, runs, t.Total, subflows, now); err != nil {
+		return t, err
+	}
+	artifacts, err := u.Store.CountArtifacts(q.ctx(), q.Workspace.ID, store.ArtifactQuery{
+		Artifacts: &store.ArtifactFilter{FlowRunID: &store.IDFilter{Any: []uuid.UUID{run.ID}}}}, false)
+	if err != nil {
+		return t, err
+	}
+	counts := map[string]string{"task-runs": strconv.Itoa(t.Total), "subflows": countLabel(len(subs), maxSubflowRows), "artifacts": strconv.Itoa(artifacts)}
+	for _, tb := range flowRunTabs {
+		if tb.ID == "logs" && !auth.Can(q.Role, readLog) {
+			continue
+		}
+		t.Tabs = append(t.Tabs, runTab{ID: tb.ID, Label: tb.Label, Count: counts[tb.ID], Current: tb.ID == tab})
+	}
 	return t, nil
+}
+
+// timelineOf draws runs (of total) on the timeline, reading the state
+// histories of the runs that get a row of their own in one query.
+func (u *UI) timelineOf(q *request, runs []*model.TaskRun, total int, subflows map[uuid.UUID]uuid.UUID, now time.Time) (timelineView, error) {
+	rows, grouped := timelineRows(runs)
+	hidden := 0
+	if len(rows) > timelineMaxRows {
+		hidden, rows = len(rows)-timelineMaxRows, rows[:timelineMaxRows]
+	}
+	var ids []uuid.UUID
+	for _, r := range rows {
+		if len(r) == 1 {
+			ids = append(ids, r[0].ID)
+		}
+	}
+	states, err := u.Store.ListTaskRunStatesOf(q.ctx(), q.Workspace.ID, ids)
+	if err != nil {
+		return timelineView{}, err
+	}
+	base := WorkspaceURL(q.Workspace)
+	items := timelineItems(rows, states, subflows,
+		func(id uuid.UUID) string { return base + "/runs/task-run/" + id.String() },
+		func(id uuid.UUID) string { return base + "/runs/flow-run/" + id.String() },
+		"?tab=task-runs#tabs", now)
+	v := layoutTimeline(items, timelineEdges(items, runs, subflows))
+	for _, it := range items {
+		v.Shown += len(it.Runs)
+	}
+	v.Total, v.Grouped, v.HiddenRows = max(total, len(runs)), grouped, hidden
+	return v, nil
 }
 
 // maxLostProbe bounds the task-run log lines read to find lost task runs.
@@ -361,9 +513,32 @@ func (u *UI) lostTaskRuns(q *request, run *model.FlowRun, have []*model.TaskRun)
 	return nil, nil
 }
 
-// logsOf reads the newest log lines matching f at level or above, oldest
-// first; rt is the run they belong to, whose end stops the polling.
-func (u *UI) logsOf(q *request, f store.LogFilter, level int, rt *model.RunTracking, now time.Time) (runLogs, error) {
+// logCursorOf reads the ?after= of a log tail: absent, the request is for
+// the newest lines; empty, for the lines from the first on; else for the
+// lines after the one it names (as logLine.Cursor writes it).
+func logCursorOf(q *request) (after *store.LogCursor, tail bool, err error) {
+	v, ok := q.r.URL.Query()["after"]
+	if !ok {
+		return nil, false, nil
+	}
+	if v[0] == "" {
+		return &store.LogCursor{}, true, nil
+	}
+	ts, id, found := strings.Cut(v[0], "_")
+	t, terr := time.Parse(time.RFC3339Nano, ts)
+	uid, ierr := uuid.Parse(id)
+	if !found || terr != nil || ierr != nil {
+		return nil, false, &httpError{http.StatusBadRequest, "Invalid log cursor"}
+	}
+	return &store.LogCursor{Timestamp: model.At(t), ID: uid}, true, nil
+}
+
+// logsOf reads the log lines matching f at level or above, oldest first:
+// the newest maxLogLines, or, after a cursor, the first maxLogLines that
+// follow it. names holds task runs' names already known (or nil); rt is
+// the run the lines belong to, whose end stops the polling.
+func (u *UI) logsOf(q *request, f store.LogFilter, level int, after *store.LogCursor, names map[uuid.UUID]string,
+	rt *model.RunTracking, now time.Time) (runLogs, error) {
 	l := runLogs{Final: settled(rt, now), Level: level}
 	if level > 0 {
 		ge := level
@@ -372,24 +547,40 @@ func (u *UI) logsOf(q *request, f store.LogFilter, level int, rt *model.RunTrack
 			LE *int `json:"le_"`
 		}{GE: &ge}
 	}
-	logs, err := u.Store.ListLogs(q.ctx(), q.Workspace.ID, store.LogQuery{Logs: &f, Sort: "TIMESTAMP_DESC", Limit: maxLogLines + 1})
-	if err != nil {
-		return l, err
+	var logs []*model.Log
+	var err error
+	if after != nil {
+		if after.ID != uuid.Nil {
+			f.After = after
+		}
+		logs, err = u.Store.ListLogs(q.ctx(), q.Workspace.ID, store.LogQuery{Logs: &f, Sort: store.SortTimestampAsc, Limit: maxLogLines})
+		if err != nil {
+			return l, err
+		}
+	} else {
+		logs, err = u.Store.ListLogs(q.ctx(), q.Workspace.ID, store.LogQuery{Logs: &f, Sort: store.SortTimestampDesc, Limit: maxLogLines + 1})
+		if err != nil {
+			return l, err
+		}
+		if len(logs) > maxLogLines {
+			logs, l.Truncated = logs[:maxLogLines], true
+		}
+		slices.Reverse(logs)
 	}
-	if len(logs) > maxLogLines {
-		logs, l.Truncated = logs[:maxLogLines], true
-	}
-	slices.Reverse(logs)
 	// Name the task runs the lines come from.
 	var ids []uuid.UUID
 	seen := map[uuid.UUID]bool{}
 	for _, lg := range logs {
-		if lg.TaskRunID != nil && !seen[*lg.TaskRunID] {
-			seen[*lg.TaskRunID] = true
-			ids = append(ids, *lg.TaskRunID)
+		if id := lg.TaskRunID; id != nil && !seen[*id] {
+			seen[*id] = true
+			if _, ok := names[*id]; !ok {
+				ids = append(ids, *id)
+			}
 		}
 	}
-	names := map[uuid.UUID]string{}
+	if names == nil {
+		names = map[uuid.UUID]string{}
+	}
 	if len(ids) > 0 && f.TaskRunID == nil {
 		trs, err := u.Store.ListTaskRuns(q.ctx(), q.Workspace.ID, store.RunQuery{TaskRuns: &store.TaskRunFilter{ID: &store.IDFilter{Any: ids}}, Limit: len(ids)})
 		if err != nil {
@@ -402,7 +593,8 @@ func (u *UI) logsOf(q *request, f store.LogFilter, level int, rt *model.RunTrack
 	base := WorkspaceURL(q.Workspace)
 	for _, lg := range logs {
 		name := levelName(lg.Level)
-		line := logLine{Time: lg.Timestamp.Ptr(), Level: name, Class: "log-" + toLowerASCII(name), Logger: lg.Name, Message: lg.Message}
+		line := logLine{Time: lg.Timestamp.Ptr(), Level: name, Class: "log-" + toLowerASCII(name), Logger: lg.Name, Message: lg.Message,
+			Cursor: lg.Timestamp.UTC().Format(time.RFC3339Nano) + "_" + lg.ID.String()}
 		if lg.TaskRunID != nil && f.TaskRunID == nil {
 			line.Task, line.TaskURL = names[*lg.TaskRunID], base+"/runs/task-run/"+lg.TaskRunID.String()
 		}

@@ -3,6 +3,7 @@ package ui_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -134,8 +135,9 @@ func wsPage(t *testing.T, c *client, ws workspace, path string) string {
 
 func count(body, s string) int { return strings.Count(body, s) }
 
-// The flow run page shows the run, its state history, task runs, subflow,
-// Radar, logs with a level filter and artifacts; its live fragments keep
+// The flow run page shows the run, its state history and timeline, and
+// under its tabs the task runs, subflow, Radar, logs with a level filter,
+// artifacts and parameters (each tab read alone); its live fragments keep
 // polling while the run goes on and carry data-final once it has finished
 // and settled.
 func TestFlowRunPage(t *testing.T) {
@@ -157,37 +159,61 @@ func TestFlowRunPage(t *testing.T) {
 		api.log(run, load, 20, "loading 30 rows")
 		api.call("POST", "/artifacts/", map[string]any{"key": "report", "type": "markdown", "data": "# Rows: 30", "flow_run_id": run}, nil)
 
+		tab := func(name string) string { return wsPage(t, c, ws, "/runs/flow-run/"+run+"?tab="+name) }
 		body := wsPage(t, c, ws, "/runs/flow-run/"+run)
 		for _, want := range []string{"brave-otter", ">etl<", `data-state="RUNNING"`, "The fun is about to begin", "loading 30 rows",
-			"# Rows: 30", "&#34;limit&#34;: 10", "little-otter", `href="` + ws.path("/runs/flow-run/"+child) + `"`} {
+			`href="` + ws.path("/runs/flow-run/"+child) + `"`, `aria-current="page">Logs`} {
 			if !strings.Contains(body, want) {
 				t.Errorf("the run page lacks %q", want)
 			}
 		}
+		for name, want := range map[string][]string{"artifacts": {"# Rows: 30"}, "parameters": {"&#34;limit&#34;: 10"},
+			"subflows": {"little-otter"}, "details": {run, flow}} {
+			page := tab(name)
+			for _, w := range want {
+				if !strings.Contains(page, w) {
+					t.Errorf("the %s tab lacks %q", name, w)
+				}
+			}
+			if strings.Contains(page, "loading 30 rows") || !strings.Contains(page, `id="tab-`+name+`" aria-current="page"`) {
+				t.Errorf("the %s tab shows the logs, or is not marked current", name)
+			}
+		}
+		// Tabs count what they hold.
+		for _, want := range []string{`Task runs <span class="tab-count">6</span>`, `Subflow runs <span class="tab-count">1</span>`, `Artifacts <span class="tab-count">1</span>`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the tabs lack %q", want)
+			}
+		}
+		radar := tab("radar")
 		// The Radar: one node per task run, linking to it; one edge per
 		// dependency (3 extract→transform, 3 transform→load, extract→load
 		// by wait_for, load→child by __parents__).
-		if n := count(body, `class="radar-node `); n != 6 {
+		if n := count(radar, `class="radar-node `); n != 6 {
 			t.Errorf("%d Radar nodes, want 6", n)
 		}
-		if n := count(body, `class="radar-edge"`); n != 8 {
+		if n := count(radar, `class="radar-edge"`); n != 8 {
 			t.Errorf("%d Radar edges, want 8", n)
 		}
 		for _, id := range append(mapped, extract, load, childTask) {
-			if !strings.Contains(body, `<a href="`+ws.path("/runs/task-run/"+id)+`" class="radar-node`) {
+			if !strings.Contains(radar, `<a href="`+ws.path("/runs/task-run/"+id)+`" class="radar-node`) {
 				t.Errorf("no Radar node links to task run %s", id)
 			}
 		}
-		if !strings.Contains(body, "radar-subflow") {
+		if !strings.Contains(radar, "radar-subflow") {
 			t.Errorf("the subflow's node is not marked")
 		}
-		if n := count(body, `<tr data-task-run-id=`); n != 6 {
+		if n := count(tab("task-runs"), `<tr data-task-run-id=`); n != 6 {
 			t.Errorf("%d task run rows, want 6", n)
 		}
-		for _, part := range []string{"header", "tasks", "logs?level=0", "artifacts"} {
-			if !strings.Contains(body, `data-live="`+ws.path("/runs/flow-run/"+run+"/live/"+part)+`"`) {
-				t.Errorf("no live fragment for %s", part)
+		for _, part := range []string{`data-live="` + ws.path("/runs/flow-run/"+run+"/live/header"), `data-live="` + ws.path("/runs/flow-run/"+run+"/live/tasks?tab=logs"),
+			`data-tail="` + ws.path("/runs/flow-run/"+run+"/live/logs?level=0")} {
+			if !strings.Contains(body, part) {
+				t.Errorf("no live fragment %s", part)
 			}
+		}
+		if !strings.Contains(tab("artifacts"), `data-live="`+ws.path("/runs/flow-run/"+run+"/live/artifacts")) {
+			t.Errorf("no live artifacts fragment")
 		}
 		if strings.Contains(body, "data-final") {
 			t.Errorf("a running run's page is final")
@@ -208,13 +234,34 @@ func TestFlowRunPage(t *testing.T) {
 			t.Errorf("warnings-only logs: %s", warn)
 		}
 		if body := wsPage(t, c, ws, "/runs/flow-run/"+run+"?level=30"); !strings.Contains(body, `<option value="30" selected>`) ||
-			strings.Contains(body, "loading 30 rows") || !strings.Contains(body, "/live/logs?level=30") {
+			strings.Contains(body, "loading 30 rows") || !strings.Contains(body, `data-tail="`+ws.path("/runs/flow-run/"+run+"/live/logs?level=30")) {
 			t.Errorf("the page with ?level=30 does not filter its logs")
+		}
+
+		// The tail: after the page's last line, only the lines that came since.
+		cursors := regexp.MustCompile(`data-cursor="([^"]+)"`).FindAllStringSubmatch(body, -1)
+		if len(cursors) != 2 {
+			t.Fatalf("%d log lines carry a cursor, want 2", len(cursors))
+		}
+		tail := func() string {
+			t.Helper()
+			r := c.get(ws.path("/runs/flow-run/" + run + "/live/logs?level=0&after=" + url.QueryEscape(cursors[1][1])))
+			if r.Status != http.StatusOK || strings.Contains(r.Body, "<html") {
+				t.Fatalf("log tail: %d %s", r.Status, r.Body)
+			}
+			return r.Body
+		}
+		if got := tail(); strings.Contains(got, "<tr") {
+			t.Errorf("the tail after the last line has lines: %s", got)
+		}
+		api.log(run, "", 20, "one more line")
+		if got := tail(); strings.Count(got, "<tr") != 1 || !strings.Contains(got, "one more line") {
+			t.Errorf("the tail after one new line: %s", got)
 		}
 
 		// Finished a minute ago: every fragment is final, so polling stops.
 		api.setFlowRunState(run, state("COMPLETED", "", time.Now().Add(-time.Minute), nil))
-		for _, part := range []string{"header", "tasks", "logs", "artifacts"} {
+		for _, part := range []string{"header", "tasks", "logs", "logs?after=", "artifacts"} {
 			f := c.get(ws.path("/runs/flow-run/" + run + "/live/" + part)).Body
 			if !strings.Contains(f, "data-final") {
 				t.Errorf("the %s fragment of a settled run is not final: %s", part, f)

@@ -58,10 +58,12 @@ type inputItem struct {
 type taskRunPage struct {
 	Base         string
 	LiveURL      string
+	PollMS       int
 	Header       taskHeader
 	Logs         runLogs
 	LevelOptions []option
-	ShowLogs     bool // as on the flow run page
+	ShowLogs     bool   // as on the flow run page
+	Tab          string // none: the page has no tabs
 }
 
 func (u *UI) taskRunOf(q *request) (*model.TaskRun, error) {
@@ -79,14 +81,14 @@ func (u *UI) taskRunPage(q *request) error {
 	}
 	level := parseLevel(q.r.URL.Query().Get("level"))
 	base := WorkspaceURL(q.Workspace)
-	p := taskRunPage{Base: base, LiveURL: base + "/runs/task-run/" + tr.ID.String() + "/live", LevelOptions: levelOptions(level),
+	p := taskRunPage{Base: base, LiveURL: base + "/runs/task-run/" + tr.ID.String() + "/live", PollMS: u.pollMS(), LevelOptions: levelOptions(level),
 		ShowLogs: auth.Can(q.Role, readLog)}
 	now := u.Clock.Now()
 	if p.Header, err = u.taskHeaderOf(q, tr, now); err != nil {
 		return err
 	}
 	if p.ShowLogs {
-		if p.Logs, err = u.logsOf(q, taskLogFilter(tr), level, &tr.RunTracking, now); err != nil {
+		if p.Logs, err = u.logsOf(q, taskLogFilter(tr), level, nil, nil, &tr.RunTracking, now); err != nil {
 			return err
 		}
 	}
@@ -111,9 +113,16 @@ func (u *UI) taskRunLive(q *request) error {
 		if !auth.Can(q.Role, readLog) {
 			return errNotFound()
 		}
-		l, err := u.logsOf(q, taskLogFilter(tr), parseLevel(q.r.URL.Query().Get("level")), &tr.RunTracking, now)
+		after, tail, err := logCursorOf(q)
 		if err != nil {
 			return err
+		}
+		l, err := u.logsOf(q, taskLogFilter(tr), parseLevel(q.r.URL.Query().Get("level")), after, nil, &tr.RunTracking, now)
+		if err != nil {
+			return err
+		}
+		if tail {
+			return u.renderPartial(q, "run.html", "run-logs-tail", l)
 		}
 		return u.renderPartial(q, "run.html", "run-logs", l)
 	}

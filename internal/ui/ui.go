@@ -44,8 +44,10 @@ type Config struct {
 	// workspace's account, so runs made anonymously can be seen.
 	Anonymous bool
 	// Clock is the pages' now (how long ago, session expiry); nil: clock.Real.
-	Clock  clock.Clock
-	Logger *slog.Logger
+	Clock clock.Clock
+	// PollInterval is how often live pages refresh; zero: every 2 s.
+	PollInterval time.Duration
+	Logger       *slog.Logger
 }
 
 // UI is the web interface.

@@ -111,18 +111,34 @@ func (db *DB) ExplainFlowRuns(ctx context.Context, ws uuid.UUID, q store.RunQuer
 	if err != nil {
 		return "", nil, err
 	}
+	plan, err = db.explain(ctx, query, args)
+	return query, plan, err
+}
+
+// ExplainLogs is ExplainFlowRuns for ListLogs.
+func (db *DB) ExplainLogs(ctx context.Context, ws uuid.UUID, q store.LogQuery) (query string, plan []string, err error) {
+	query, args, err := db.listLogsSQL(ws, q)
+	if err != nil {
+		return "", nil, err
+	}
+	plan, err = db.explain(ctx, query, args)
+	return query, plan, err
+}
+
+// explain returns the engine's plan for query, one line per step.
+func (db *DB) explain(ctx context.Context, query string, args []any) (plan []string, err error) {
 	prefix := "EXPLAIN "
 	if db.d.name() == "sqlite" {
 		prefix = "EXPLAIN QUERY PLAN "
 	}
 	rows, err := db.query(ctx, prefix+query, args...)
 	if err != nil {
-		return "", nil, fmt.Errorf("explain: %w", err)
+		return nil, fmt.Errorf("explain: %w", err)
 	}
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	for rows.Next() {
 		dest := make([]any, len(cols))
@@ -130,7 +146,7 @@ func (db *DB) ExplainFlowRuns(ctx context.Context, ws uuid.UUID, q store.RunQuer
 			dest[i] = new(any)
 		}
 		if err := rows.Scan(dest...); err != nil {
-			return "", nil, err
+			return nil, err
 		}
 		// SQLite's detail is the last column; PostgreSQL has only one.
 		line := fmt.Sprint(*(dest[len(dest)-1].(*any)))
@@ -139,5 +155,5 @@ func (db *DB) ExplainFlowRuns(ctx context.Context, ws uuid.UUID, q store.RunQuer
 		}
 		plan = append(plan, line)
 	}
-	return query, plan, rows.Err()
+	return plan, rows.Err()
 }

@@ -96,6 +96,12 @@ func (db *DB) listLogsSQL(ws uuid.UUID, q store.LogQuery) (string, []any, error)
 			s.add("message "+db.d.like()+" ?", "%"+f.Text.Query+"%")
 		}
 		c.sub(s)
+		if a := f.After; a != nil {
+			// The first term bounds the index range on timestamp; the
+			// second drops the lines of that instant already seen.
+			ts := db.d.time(a.Timestamp)
+			c.add("(timestamp >= ? AND (timestamp > ? OR id > ?))", ts, ts, a.ID)
+		}
 	}
 	where, args := c.sql()
 	return `SELECT id, name, level, message, timestamp, flow_run_id, task_run_id, worker_id, created FROM logs WHERE ` + where + ` ORDER BY ` + order + page(q.Limit, q.Offset), args, nil

@@ -243,6 +243,38 @@ func (db *DB) ListTaskRunStates(ctx context.Context, ws, runID uuid.UUID) ([]*mo
 	return db.listStates(ctx, "task_run_states", "task_run_id", ws, runID)
 }
 
+// ListTaskRunStatesOf returns the state histories of the task runs ids,
+// oldest state first, from one query on the (task_run_id, timestamp) index.
+func (db *DB) ListTaskRunStatesOf(ctx context.Context, ws uuid.UUID, ids []uuid.UUID) (map[uuid.UUID][]*model.State, error) {
+	out := make(map[uuid.UUID][]*model.State, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	c := newClause(db.d, "")
+	c.add("s.workspace_id = ?", ws)
+	c.id("s.task_run_id", &store.IDFilter{Any: ids})
+	where, args := c.sql()
+	rows, err := db.query(ctx, `SELECT s.task_run_id, `+stateColumns+` FROM task_run_states s WHERE `+where+` ORDER BY s.task_run_id, s.timestamp`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list states of task runs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			run uuid.UUID
+			ss  stateScan
+		)
+		if err := rows.Scan(append([]any{&run}, ss.stateDest()...)...); err != nil {
+			return nil, fmt.Errorf("scan task run state: %w", err)
+		}
+		out[run] = append(out[run], ss.state())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list states of task runs: %w", err)
+	}
+	return out, nil
+}
+
 // GetTaskRunState returns one task run state.
 func (db *DB) GetTaskRunState(ctx context.Context, ws, id uuid.UUID) (*model.State, error) {
 	return db.getState(ctx, "task_run_states", ws, id)

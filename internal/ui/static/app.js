@@ -1,18 +1,24 @@
-// Praetor's only script: live fragments, copy buttons, confirmations.
+// Praetor's only script: live fragments, the log tail, copy buttons, confirmations.
 "use strict";
 
 // swapKeepingFocus replaces el's content; when focus was on a link or an
 // element with an id inside it, the same one in the new content gets it
-// back, so keyboard users keep their place while a run updates.
+// back, so keyboard users keep their place while a run updates. A link is
+// known by its target and by the nearest element with an id around it, as
+// one fragment may link to a run twice (its timeline bar, its Radar node).
 function swapKeepingFocus(el, html) {
+  const keyOf = (e) => {
+    const scope = e.parentElement && e.parentElement.closest("[id]");
+    return (e.getAttribute("href") || "#" + e.id) + " in " + (scope && scope !== el && el.contains(scope) ? scope.id : "");
+  };
   const active = document.activeElement;
   let key = null;
-  if (active && active !== el && el.contains(active)) {
-    key = active.getAttribute("href") || (active.id ? "#" + active.id : null);
+  if (active && active !== el && el.contains(active) && (active.getAttribute("href") || active.id)) {
+    key = keyOf(active);
   }
   el.innerHTML = html;
   if (key) {
-    const again = [...el.querySelectorAll("[href], [id]")].find((e) => (e.getAttribute("href") || "#" + e.id) === key);
+    const again = [...el.querySelectorAll("[href], [id]")].find((e) => keyOf(e) === key);
     if (again) again.focus({ preventScroll: true });
   }
 }
@@ -38,6 +44,56 @@ function startLive(el) {
           swapKeepingFocus(el, html);
         }
         if (el.querySelector("[data-final]")) {
+          return;
+        }
+      }
+    } catch (e) {
+      // The server may be restarting; keep trying.
+    }
+    timer = setTimeout(tick, every);
+  }
+  if (!el.querySelector("[data-final]")) {
+    timer = setTimeout(tick, every);
+  }
+  return () => clearTimeout(timer);
+}
+
+// Elements with data-tail="URL" hold a log table and append to it the
+// lines that follow its last one: every data-interval milliseconds they ask
+// URL&after=<the last row's data-cursor> for those lines alone, keep at
+// most the table's data-max-rows rows (the oldest go), and stop once an
+// answer carries data-final.
+function startTail(el) {
+  const every = parseInt(el.dataset.interval || "2000", 10);
+  const table = el.querySelector("table.logs");
+  const body = table.tBodies[0];
+  const maxRows = parseInt(table.dataset.maxRows || "1000", 10);
+  let timer = null;
+  async function tick() {
+    const last = body.rows[body.rows.length - 1];
+    const url = el.dataset.tail + "&after=" + encodeURIComponent(last ? last.dataset.cursor : "");
+    try {
+      const res = await fetch(url, { headers: { "Accept": "text/html" }, credentials: "same-origin", cache: "no-store" });
+      if (res.redirected) {
+        window.location.reload();
+        return;
+      }
+      if (res.ok) {
+        const t = document.createElement("template");
+        t.innerHTML = await res.text();
+        const rows = t.content.querySelectorAll("tbody > tr");
+        if (rows.length > 0) {
+          body.append(...rows);
+          let dropped = false;
+          while (body.rows.length > maxRows) {
+            body.deleteRow(0);
+            dropped = true;
+          }
+          el.querySelector(".table-wrap").hidden = false;
+          el.querySelector("[data-log-empty]").hidden = true;
+          if (dropped) el.querySelector("[data-log-note]").hidden = false;
+        }
+        if (t.content.querySelector("[data-final]")) {
           return;
         }
       }
@@ -85,6 +141,7 @@ async function handOffToCLI(el) {
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-cli-callback]").forEach(handOffToCLI);
   document.querySelectorAll("[data-live]").forEach(startLive);
+  document.querySelectorAll("[data-tail]").forEach(startTail);
   document.querySelectorAll("[data-copy]").forEach((btn) => {
     btn.addEventListener("click", async () => {
       const target = document.getElementById(btn.dataset.copy);
