@@ -256,7 +256,8 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 // background, the contrast of the body's text on it, and every visible
 // text (its colour, or an SVG text's fill) or chart bar and Radar node
 // (fill or stroke) whose contrast with the background it is drawn on is
-// below 4.5:1 for text and 3:1 for graphics.
+// below 4.5:1 for text and 3:1 for graphics; and the luminance of the
+// sidebar's background.
 const contrastReport = `(() => {
   const rgb = (s) => { const m = s.match(/rgba?\(([^)]+)\)/); if (!m) return null; const v = m[1].split(/[ ,\/]+/).map(Number); return v.length > 3 && v[3] < 0.5 ? null : v.slice(0, 3); };
   const lin = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
@@ -284,12 +285,14 @@ const contrastReport = `(() => {
     const r = ratio(c, under(e.closest("svg")));
     if (r < 3) low.push("svg " + (e.getAttribute("class") || e.parentElement.getAttribute("aria-label")) + " " + r.toFixed(2));
   }
-  return { bg: lum(bg), text: ratio(fg, bg), low: low };
+  const nav = document.querySelector("nav.sidenav");
+  return { bg: lum(bg), text: ratio(fg, bg), nav: nav ? lum(under(nav)) : -1, low: low };
 })()`
 
 type contrast struct {
 	BG   float64  `json:"bg"`
 	Text float64  `json:"text"`
+	Nav  float64  `json:"nav"` // the sidebar's background; -1 without one
 	Low  []string `json:"low"`
 }
 
@@ -307,8 +310,11 @@ func TestThemesFollowTheSystemAndStayReadable(t *testing.T) {
 			for _, p := range pages {
 				b.visit(p)
 				c := get(b, "measure the colours of "+p, chromedp.Evaluate[contrast](contrastReport))
-				if scheme == "dark" && c.BG > 0.05 {
-					t.Errorf("%s in the dark theme: the background's luminance is %.3f, want a dark one", p, c.BG)
+				if scheme == "dark" && (c.BG > 0.05 || c.Nav > 0.05) {
+					t.Errorf("%s in the dark theme: the luminance of the background is %.3f, of the sidebar %.3f; want dark ones", p, c.BG, c.Nav)
+				}
+				if c.Nav < 0 {
+					t.Errorf("%s has no sidebar", p)
 				}
 				if scheme == "light" && c.BG < 0.8 {
 					t.Errorf("%s in the light theme: the background's luminance is %.3f, want a light one", p, c.BG)
