@@ -53,6 +53,7 @@ import (
 	"github.com/praetorhq/praetor/internal/testdb"
 	"github.com/praetorhq/praetor/internal/testenv"
 
+	"github.com/chromedp/cdproto/emulation"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -428,6 +429,31 @@ func (b *browser) screenshot(name string) {
 	}
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		b.t.Fatalf("save screenshot %s: %v", name, err)
+	}
+}
+
+// phone makes the tab a phone's 375x812 touch screen (until desktop).
+func (b *browser) phone() {
+	b.t.Helper()
+	b.do("use a phone's viewport", chromedp.EmulateViewport(375, 812, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+}
+
+// desktop gives the tab its 1280x800 window back.
+func (b *browser) desktop() {
+	b.t.Helper()
+	b.do("use a desktop viewport", chromedp.EmulateViewport(1280, 800))
+}
+
+// colorScheme makes the system setting prefers-color-scheme "light" or
+// "dark" for the tab's pages.
+func (b *browser) colorScheme(scheme string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, actionTimeout)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+	}); err != nil {
+		b.fail("emulate prefers-color-scheme: "+scheme, err)
 	}
 }
 

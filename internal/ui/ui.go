@@ -175,6 +175,8 @@ type request struct {
 	Workspace  *model.Workspace
 	Role       string
 	Workspaces []model.WorkspaceAccess // for the switcher
+	// Nav is the page's sidebar (nav.go), nil when signed out.
+	Nav *navView
 	// Account pages only: the path's account and the user's role in it.
 	Account     *model.Account
 	AccountRole string
@@ -417,6 +419,11 @@ func (u *UI) render(q *request, status int, page string, data any) error {
 	if !ok {
 		return fmt.Errorf("no page template %q", page)
 	}
+	nav, err := u.frame(q, page)
+	if err != nil {
+		return err
+	}
+	q.Nav = nav
 	if q.r.Method == http.MethodGet && q.sessionID != "" {
 		q.Flashes = u.flashes.take(q.sessionID, q.r.URL.Path, u.Clock.Now())
 	}
@@ -439,7 +446,7 @@ func (u *UI) render(q *request, status int, page string, data any) error {
 		q.w.Header().Set("Cache-Control", "no-store")
 	}
 	q.w.WriteHeader(status)
-	_, err := q.w.Write(buf.Bytes())
+	_, err = q.w.Write(buf.Bytes())
 	return err
 }
 

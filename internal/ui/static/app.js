@@ -1,4 +1,5 @@
-// Praetor's only script: live fragments, the log tail, copy buttons, confirmations.
+// Praetor's only script: live fragments, the log tail, copy buttons,
+// confirmations, the phone menu.
 "use strict";
 
 // swapKeepingFocus replaces el's content; when focus was on a link or an
@@ -138,7 +139,26 @@ async function handOffToCLI(el) {
   el.dataset.cliDone = ok ? "sent" : "failed";
 }
 
+// The sidebar (layout.html) is a <details> whose content the stylesheet
+// shows on a wide screen, where its Menu button is hidden; a browser
+// without ::details-content keeps a shut <details> shut, so open it there.
+// On a phone, Escape closes the menu and returns to its button.
+function setUpSidebar(sidebar) {
+  const button = sidebar.querySelector("summary");
+  const collapsible = () => getComputedStyle(button).display !== "none";
+  if (!CSS.supports("selector(::details-content)") && !collapsible()) {
+    sidebar.open = true;
+  }
+  sidebar.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape" && sidebar.open && collapsible()) {
+      sidebar.open = false;
+      button.focus();
+    }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("details.sidebar").forEach(setUpSidebar);
   document.querySelectorAll("[data-cli-callback]").forEach(handOffToCLI);
   document.querySelectorAll("[data-live]").forEach(startLive);
   document.querySelectorAll("[data-tail]").forEach(startTail);
