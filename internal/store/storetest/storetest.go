@@ -99,15 +99,16 @@ var contracts = map[string]contract{
 	"GetFlowRunState":   testGetFlowRunState,
 
 	// TaskRuns
-	"CreateTaskRun":     testCreateTaskRun,
-	"GetTaskRun":        testGetTaskRun,
-	"ListTaskRuns":      testListTaskRuns,
-	"CountTaskRuns":     testCountTaskRuns,
-	"UpdateTaskRun":     testUpdateTaskRun,
-	"DeleteTaskRun":     testDeleteTaskRun,
-	"SetTaskRunState":   testSetTaskRunState,
-	"ListTaskRunStates": testListTaskRunStates,
-	"GetTaskRunState":   testGetTaskRunState,
+	"CreateTaskRun":       testCreateTaskRun,
+	"GetTaskRun":          testGetTaskRun,
+	"ListTaskRuns":        testListTaskRuns,
+	"CountTaskRuns":       testCountTaskRuns,
+	"UpdateTaskRun":       testUpdateTaskRun,
+	"DeleteTaskRun":       testDeleteTaskRun,
+	"SetTaskRunState":     testSetTaskRunState,
+	"ListTaskRunStates":   testListTaskRunStates,
+	"ListTaskRunStatesOf": testListTaskRunStatesOf,
+	"GetTaskRunState":     testGetTaskRunState,
 
 	// Logs
 	"CreateLogs": testCreateLogs,

@@ -406,6 +406,41 @@ func testListTaskRunStates(t *testing.T, h *harness) {
 	}
 }
 
+// testListTaskRunStatesOf: the histories of several task runs come back
+// in one map, each oldest first, and only the workspace's own runs.
+func testListTaskRunStatesOf(t *testing.T, h *harness) {
+	ws, other := h.ws(), h.ws()
+	flow := h.flow(ws, "etl")
+	fr := h.flowRun(ws, flow.ID, "run", state(model.Running))
+	a := h.taskRun(ws, &fr.ID, "a", state(model.Pending))
+	b := h.taskRun(ws, &fr.ID, "b", state(model.Pending))
+	untouched := h.taskRun(ws, &fr.ID, "untouched", state(model.Pending))
+	aRunning := h.setTaskRunState(ws, a.ID, state(model.Running), false)
+	aDone := h.setTaskRunState(ws, a.ID, state(model.Completed), false)
+	bRunning := h.setTaskRunState(ws, b.ID, state(model.Running), false)
+
+	got, err := h.s.ListTaskRunStatesOf(h.ctx, ws, []uuid.UUID{a.ID, b.ID, newID()})
+	h.must(err, "list the states of two task runs")
+	if len(got) != 2 {
+		t.Errorf("histories of %d task runs, want 2 (an unknown id has none): %v", len(got), got)
+	}
+	if ids := stateIDs(got[a.ID]); !slices.Equal(ids, []uuid.UUID{a.State.ID, aRunning.ID, aDone.ID}) {
+		t.Errorf("a's history %v", ids)
+	}
+	if ids := stateIDs(got[b.ID]); !slices.Equal(ids, []uuid.UUID{b.State.ID, bRunning.ID}) {
+		t.Errorf("b's history %v", ids)
+	}
+	if _, ok := got[untouched.ID]; ok {
+		t.Errorf("a task run not asked for came back")
+	}
+	if got, err := h.s.ListTaskRunStatesOf(h.ctx, other, []uuid.UUID{a.ID, b.ID}); err != nil || len(got) != 0 {
+		t.Errorf("histories through another workspace: %v (%v)", got, err)
+	}
+	if got, err := h.s.ListTaskRunStatesOf(h.ctx, ws, nil); err != nil || len(got) != 0 {
+		t.Errorf("no ids: %v (%v)", got, err)
+	}
+}
+
 func testGetTaskRunState(t *testing.T, h *harness) {
 	ws, other := h.ws(), h.ws()
 	flow := h.flow(ws, "etl")
