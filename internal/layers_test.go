@@ -47,6 +47,8 @@ var layers = map[string]int{
 
 	"internal/orchestration": 30,
 
+	"internal/schedule": 20, // pure: schedule parsing and start times
+
 	"internal/testdb": 12,
 
 	// Leaves.
