@@ -217,11 +217,12 @@ type RunStats interface {
 // Deployments stores deployments and their schedules.
 type Deployments interface {
 	// UpsertDeployment creates d or, when its flow has a deployment of
-	// d's name, replaces that one's settings and schedules with d's;
-	// created reports which, and d is read back. Either way the
+	// d's name, lets apply change that one (apply nil: d's settings
+	// replace its) and gives it d's schedules, which replace all of its
+	// own; created reports which, and d is read back. Either way the
 	// deployment's future never-run auto-scheduled runs are deleted, for
 	// the scheduler to make them again from the new settings.
-	UpsertDeployment(ctx context.Context, ws uuid.UUID, d *model.Deployment) (created bool, err error)
+	UpsertDeployment(ctx context.Context, ws uuid.UUID, d *model.Deployment, apply func(existing *model.Deployment) error) (created bool, err error)
 	GetDeployment(ctx context.Context, ws, id uuid.UUID) (*model.Deployment, error)
 	GetDeploymentByName(ctx context.Context, ws uuid.UUID, flowName, name string) (*model.Deployment, error)
 	ListDeployments(ctx context.Context, ws uuid.UUID, q DeploymentQuery) ([]*model.Deployment, error)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -169,7 +170,7 @@ func (db *DB) GetDeploymentByName(ctx context.Context, ws uuid.UUID, flowName, n
 }
 
 // UpsertDeployment creates or replaces the deployment of d's flow and name.
-func (db *DB) UpsertDeployment(ctx context.Context, ws uuid.UUID, d *model.Deployment) (bool, error) {
+func (db *DB) UpsertDeployment(ctx context.Context, ws uuid.UUID, d *model.Deployment, apply func(*model.Deployment) error) (bool, error) {
 	var (
 		created bool
 		in      = *d
@@ -196,15 +197,27 @@ func (db *DB) UpsertDeployment(ctx context.Context, ws uuid.UUID, d *model.Deplo
 		if err != nil {
 			return err
 		}
-		d.ID, d.Created = existing.ID, existing.Created
+		schedules := slices.Clone(d.Schedules)
 		if !created {
-			// Polling state belongs to the deployment, not to its spec.
-			d.Status, d.LastPolled, d.CreatedBy = existing.Status, existing.LastPolled, existing.CreatedBy
+			if apply != nil {
+				old := *existing
+				old.Schedules = slices.Clone(existing.Schedules)
+				if err := apply(existing); err != nil {
+					return err
+				}
+				*d = *existing
+				existing = &old
+			} else {
+				// Polling state belongs to the deployment, not its spec.
+				d.Status, d.LastPolled, d.CreatedBy = existing.Status, existing.LastPolled, existing.CreatedBy
+			}
 		}
+		d.ID, d.FlowID, d.Name, d.Created = existing.ID, existing.FlowID, existing.Name, existing.Created
 		// Prefect replaces every schedule of an upserted deployment.
-		for i := range d.Schedules {
-			d.Schedules[i].ID = uuid.Nil
+		for i := range schedules {
+			schedules[i].ID = uuid.Nil
 		}
+		d.Schedules = schedules
 		return db.saveDeployment(ctx, tx, ws, existing, d)
 	})
 	return created, err

@@ -26,7 +26,7 @@ func (h *harness) deployment(ws, flow uuid.UUID, name string, edit ...func(*mode
 	for _, e := range edit {
 		e(d)
 	}
-	created, err := h.s.UpsertDeployment(h.ctx, ws, d)
+	created, err := h.s.UpsertDeployment(h.ctx, ws, d, nil)
 	h.must(err, "upsert deployment "+name)
 	if !created {
 		h.t.Fatalf("deployment %s already existed", name)
@@ -87,11 +87,30 @@ func testUpsertDeployment(t *testing.T, h *harness) {
 	manual := h.flowRun(ws, flow.ID, "manual", scheduledFor(model.At(c.Add(time.Hour)), model.At(c)), func(r *model.FlowRun) { r.DeploymentID = &d.ID })
 	again := &model.Deployment{FlowID: flow.ID, Name: "nightly", Description: ptr("v2")}
 	withSchedules(120)(again)
-	created, err := h.s.UpsertDeployment(h.ctx, ws, again)
+	created, err := h.s.UpsertDeployment(h.ctx, ws, again, nil)
 	h.must(err, "upsert again")
 	if created || again.ID != d.ID || !again.Created.Equal(d.Created.Time) || len(again.Schedules) != 1 ||
-		again.Schedules[0].ID == d.Schedules[0].ID || *again.Description != "v2" {
+		again.Schedules[0].ID == d.Schedules[0].ID || *again.Description != "v2" || len(again.Tags) != 0 {
 		t.Errorf("second upsert: created %v, %+v", created, again)
+	}
+	// With apply, only what apply changes changes; the schedules still
+	// become the given ones.
+	third := &model.Deployment{FlowID: flow.ID, Name: "nightly"}
+	created, err = h.s.UpsertDeployment(h.ctx, ws, third, func(e *model.Deployment) error { e.Tags = []string{"b"}; return nil })
+	h.must(err, "upsert with apply")
+	if created || third.ID != d.ID || *third.Description != "v2" || !slices.Equal(third.Tags, []string{"b"}) || len(third.Schedules) != 0 {
+		t.Errorf("upsert with apply: created %v, %+v", created, third)
+	}
+	// A failing apply changes nothing.
+	h.wantCode(func() error {
+		_, err := h.s.UpsertDeployment(h.ctx, ws, &model.Deployment{FlowID: flow.ID, Name: "nightly"}, func(e *model.Deployment) error {
+			e.Tags = nil
+			return apperr.Errorf(apperr.EInvalid, "no")
+		})
+		return err
+	}(), apperr.EInvalid, "a failing apply")
+	if got, _ := h.s.GetDeployment(h.ctx, ws, d.ID); !slices.Equal(got.Tags, []string{"b"}) {
+		t.Errorf("a failing apply changed the tags: %v", got.Tags)
 	}
 	h.wantNotFound(func() error { _, err := h.s.GetFlowRun(h.ctx, ws, future.ID); return err }(), "a future auto-scheduled run after an upsert")
 	for _, r := range []*model.FlowRun{past, manual} {
@@ -100,7 +119,7 @@ func testUpsertDeployment(t *testing.T, h *harness) {
 		}
 	}
 	// A flow of another workspace is not found, and nothing is made.
-	_, err = h.s.UpsertDeployment(h.ctx, other, &model.Deployment{FlowID: flow.ID, Name: "x"})
+	_, err = h.s.UpsertDeployment(h.ctx, other, &model.Deployment{FlowID: flow.ID, Name: "x"}, nil)
 	h.wantNotFound(err, "a deployment of another workspace's flow")
 	if n, err := h.s.CountDeployments(h.ctx, other, store.DeploymentQuery{}); err != nil || n != 0 {
 		t.Errorf("other workspace has %d deployments (%v)", n, err)
@@ -108,7 +127,7 @@ func testUpsertDeployment(t *testing.T, h *harness) {
 	// Slugs are unique within a deployment.
 	dup := &model.Deployment{FlowID: flow.ID, Name: "dup"}
 	dup.Schedules = []model.DeploymentSchedule{{Schedule: intervalSchedule(1), Slug: ptr("s")}, {Schedule: intervalSchedule(2), Slug: ptr("s")}}
-	_, err = h.s.UpsertDeployment(h.ctx, ws, dup)
+	_, err = h.s.UpsertDeployment(h.ctx, ws, dup, nil)
 	h.wantCode(err, apperr.EConflict, "two schedules with one slug")
 	_, err = h.s.GetDeploymentByName(h.ctx, ws, "f", "dup")
 	h.wantNotFound(err, "the refused deployment")
