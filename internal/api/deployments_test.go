@@ -33,7 +33,7 @@ func TestDeployments(t *testing.T) {
 		body := map[string]any{"name": "nightly", "flow_id": flow, "parameters": map[string]any{"greeting": "hello"},
 			"parameter_openapi_schema": paramSchema, "tags": []string{"t"}, "work_pool_name": "pool", "work_queue_name": "q",
 			"schedules": []map[string]any{{"schedule": map[string]any{"interval": 3600, "anchor_date": "2026-01-01T00:00:00Z", "timezone": "UTC"}, "slug": "hourly"}},
-			"catch_up": map[string]any{"mode": "latest"}}
+			"catch_up":  map[string]any{"mode": "latest"}}
 		d := ts.do("POST", "/deployments/", body).expect(http.StatusCreated).object()
 		id := d["id"].(string)
 		for k, want := range map[string]any{"name": "nightly", "flow_id": flow, "status": "NOT_READY", "paused": false,
