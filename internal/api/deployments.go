@@ -759,7 +759,7 @@ func (a *API) createFlowRunFromDeployment(w http.ResponseWriter, r *http.Request
 	if in.Name != nil && *in.Name != "" {
 		run.Name = *in.Name
 	} else {
-		run.Name = runName()
+		run.Name = model.RunName()
 	}
 	if in.EmpiricalPolicy != nil {
 		run.EmpiricalPolicy = mirrorRetryPolicy(*in.EmpiricalPolicy)

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/orchestration"
 	"github.com/praetorhq/praetor/internal/store"
 )
 
@@ -470,5 +472,50 @@ func testMarkDeploymentsNotReady(t *testing.T, h *harness) {
 	}
 	if got, _ := s.GetDeployment(h.ctx, ws, d.ID); got.Status != model.DeploymentNotReady {
 		t.Errorf("status %s", got.Status)
+	}
+}
+
+func testOrchestrateFlowRun(t *testing.T, h *harness) {
+	ws, other := h.ws(), h.ws()
+	flow := h.flow(ws, "f")
+	past := model.At(time.Now().UTC().Add(-time.Minute).Truncate(time.Second))
+	run := h.flowRun(ws, flow.ID, "r", scheduledFor(past, past))
+	// A rule's decision is written: MarkLate makes a waiting run Late with
+	// its reason, once.
+	res, err := h.s.OrchestrateFlowRun(h.ctx, ws, func(ctx context.Context, tx orchestration.FlowRunTx) (*orchestration.Result, error) {
+		return orchestration.MarkLate(ctx, tx, run.ID, "because")
+	})
+	if err != nil || res == nil || !res.Written || res.State.Name != "Late" || *res.State.Message != "because" ||
+		!res.State.StateDetails.ScheduledTime.Equal(past.Time) {
+		t.Fatalf("mark late: %+v (%v)", res, err)
+	}
+	if res, err := h.s.OrchestrateFlowRun(h.ctx, ws, func(ctx context.Context, tx orchestration.FlowRunTx) (*orchestration.Result, error) {
+		return orchestration.MarkLate(ctx, tx, run.ID, "again")
+	}); err != nil || res != nil {
+		t.Errorf("marking a Late run late again: %+v (%v)", res, err)
+	}
+	// A failing rule writes nothing, though it wrote before failing.
+	boom := apperr.Errorf(apperr.EInvalid, "boom")
+	_, err = h.s.OrchestrateFlowRun(h.ctx, ws, func(ctx context.Context, tx orchestration.FlowRunTx) (*orchestration.Result, error) {
+		if _, err := orchestration.SkipMissed(ctx, tx, run.ID, "skip"); err != nil {
+			return nil, err
+		}
+		return nil, boom
+	})
+	h.wantCode(err, apperr.EInvalid, "a failing rule")
+	if got, _ := h.s.GetFlowRun(h.ctx, ws, run.ID); got.State.Name != "Late" {
+		t.Errorf("a failing rule left the run %s", got.State.Name)
+	}
+	// Another workspace's rule does not find the run.
+	_, err = h.s.OrchestrateFlowRun(h.ctx, other, func(ctx context.Context, tx orchestration.FlowRunTx) (*orchestration.Result, error) {
+		return orchestration.SkipMissed(ctx, tx, run.ID, "skip")
+	})
+	h.wantNotFound(err, "another workspace's run")
+	// SkipMissed cancels a waiting run that never ran.
+	res, err = h.s.OrchestrateFlowRun(h.ctx, ws, func(ctx context.Context, tx orchestration.FlowRunTx) (*orchestration.Result, error) {
+		return orchestration.SkipMissed(ctx, tx, run.ID, "skip")
+	})
+	if err != nil || res == nil || res.State.Type != model.Cancelled || res.State.Name != orchestration.SkippedName {
+		t.Errorf("skip: %+v (%v)", res, err)
 	}
 }
