@@ -141,7 +141,26 @@ func testGetDeployment(t *testing.T, h *harness) {
 	if got, err := h.s.GetDeployment(h.ctx, ws, d.ID); err != nil || got.ID != d.ID || got.Schedules == nil || got.Parameters == nil {
 		t.Errorf("GetDeployment: %+v (%v)", got, err)
 	}
-	_, err := h.s.GetDeployment(h.ctx, other, d.ID)
+	// Optional objects stay absent (the client refuses an empty
+	// concurrency_options or version_info), and set ones read back.
+	got, err := h.s.GetDeployment(h.ctx, ws, d.ID)
+	h.must(err, "get deployment")
+	if got.ConcurrencyOptions != nil || got.VersionInfo != nil || got.ParameterOpenAPISchema != nil || got.PullSteps != nil {
+		t.Errorf("unset optional objects read back as %v, %v, %v, %v", got.ConcurrencyOptions, got.VersionInfo, got.ParameterOpenAPISchema, got.PullSteps)
+	}
+	set := h.deployment(ws, d.FlowID, "set", func(d *model.Deployment) {
+		d.ConcurrencyOptions = map[string]any{"collision_strategy": "ENQUEUE"}
+		d.VersionInfo = map[string]any{"type": "git", "version": "abc"}
+		d.ParameterOpenAPISchema = map[string]any{"type": "object"}
+		d.PullSteps = []map[string]any{{"step": 1.0}}
+	})
+	got, err = h.s.GetDeployment(h.ctx, ws, set.ID)
+	h.must(err, "get deployment")
+	if canonJSON([]any{got.ConcurrencyOptions, got.VersionInfo, got.ParameterOpenAPISchema, got.PullSteps}) !=
+		`[{"collision_strategy":"ENQUEUE"},{"type":"git","version":"abc"},{"type":"object"},[{"step":1}]]` {
+		t.Errorf("set optional objects read back as %v, %v, %v, %v", got.ConcurrencyOptions, got.VersionInfo, got.ParameterOpenAPISchema, got.PullSteps)
+	}
+	_, err = h.s.GetDeployment(h.ctx, other, d.ID)
 	h.wantNotFound(err, "another workspace's deployment")
 	_, err = h.s.GetDeployment(h.ctx, ws, newID())
 	h.wantNotFound(err, "an unknown deployment")
