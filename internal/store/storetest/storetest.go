@@ -138,7 +138,25 @@ var contracts = map[string]contract{
 	"CountFlowRunsByState": testCountFlowRunsByState,
 	"CountTaskRunsByState": testCountTaskRunsByState,
 	"CountFlowRunsByFlow":  testCountFlowRunsByFlow,
-	"FlowRunHistory":       testFlowRunHistory,
+
+	// Deployments
+	"UpsertDeployment":    testUpsertDeployment,
+	"GetDeployment":       testGetDeployment,
+	"GetDeploymentByName": testGetDeploymentByName,
+	"ListDeployments":     testListDeployments,
+	"CountDeployments":    testCountDeployments,
+	"UpdateDeployment":    testUpdateDeployment,
+	"DeleteDeployment":    testDeleteDeployment,
+	"PollDeployments":     testPollDeployments,
+
+	// Scheduling
+	"SchedulableDeployments":  testSchedulableDeployments,
+	"CreateScheduledRuns":     testCreateScheduledRuns,
+	"LateRuns":                testLateRuns,
+	"CatchUpDeployments":      testCatchUpDeployments,
+	"DueRuns":                 testDueRuns,
+	"MarkDeploymentsNotReady": testMarkDeploymentsNotReady,
+	"FlowRunHistory":          testFlowRunHistory,
 }
 
 // Uncovered returns the methods of store.Store without a contract, and the
