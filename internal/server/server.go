@@ -123,7 +123,8 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	a := api.New(api.Wire(db, api.Config{Default: def, Anonymous: cfg.anonymous(), SignUp: cfg.SignUp, Metrics: m, Logger: log}))
-	pages, err := ui.New(ui.Config{Store: db, Authn: a.Authn, SignUp: cfg.SignUp, Anonymous: cfg.anonymous(), Clock: clk, Logger: log})
+	pages, err := ui.New(ui.Config{Store: db, Authn: a.Authn, SignUp: cfg.SignUp, Anonymous: cfg.anonymous(), Clock: clk, Logger: log,
+		RunDeployment: a.RunDeployment, OnDeploymentsChanged: a.OnDeploymentsChanged})
 	if err != nil {
 		db.Close()
 		return nil, err
