@@ -783,7 +783,7 @@ func (a *API) runDeployment(ctx context.Context, ws, id uuid.UUID, in *deploymen
 	if in.Name != nil && *in.Name != "" {
 		run.Name = *in.Name
 	} else {
-		run.Name = runName()
+		run.Name = model.RunName()
 	}
 	if in.EmpiricalPolicy != nil {
 		run.EmpiricalPolicy = mirrorRetryPolicy(*in.EmpiricalPolicy)

@@ -137,6 +137,10 @@ type FlowRuns interface {
 	// ResumeFlowRun resumes a paused run with orchestration.ResumeFlowRun,
 	// decided and written in one transaction.
 	ResumeFlowRun(ctx context.Context, ws, id uuid.UUID) (*orchestration.Result, error)
+	// OrchestrateFlowRun runs an orchestration rule (orchestration.MarkLate,
+	// …) in one write transaction of ws: what it reads, decides and writes
+	// commits together, or not at all when it fails.
+	OrchestrateFlowRun(ctx context.Context, ws uuid.UUID, rule func(context.Context, orchestration.FlowRunTx) (*orchestration.Result, error)) (*orchestration.Result, error)
 	ListFlowRunStates(ctx context.Context, ws, runID uuid.UUID) ([]*model.State, error)
 	GetFlowRunState(ctx context.Context, ws, id uuid.UUID) (*model.State, error)
 }

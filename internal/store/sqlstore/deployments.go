@@ -29,11 +29,21 @@ const deploymentSets = `version = ?, version_id = ?, version_info = ?, branch = 
 	created_by = ?, updated_by = ?, catch_up = ?, updated = ?`
 
 func (db *DB) deploymentArgs(d *model.Deployment) []any {
-	return []any{d.Version, d.VersionID, mustJSON(d.VersionInfo), d.Branch, d.Base, d.Root, d.Description,
-		d.Paused, d.Status, db.timeArg(d.LastPolled), d.ConcurrencyLimit, mustJSON(d.ConcurrencyOptions), mustJSON(d.JobVariables),
-		mustJSON(d.Parameters), mustJSON(d.ParameterOpenAPISchema), d.EnforceParameterSchema, mustJSON(d.PullSteps), mustJSON(d.Tags),
+	return []any{d.Version, d.VersionID, nullableObject(d.VersionInfo), d.Branch, d.Base, d.Root, d.Description,
+		d.Paused, d.Status, db.timeArg(d.LastPolled), d.ConcurrencyLimit, nullableObject(d.ConcurrencyOptions), mustJSON(d.JobVariables),
+		mustJSON(d.Parameters), nullableObject(d.ParameterOpenAPISchema), d.EnforceParameterSchema, mustJSON(d.PullSteps), mustJSON(d.Tags),
 		mustJSON(d.Labels), d.WorkPoolName, d.WorkQueueName, d.WorkQueueID, d.Path, d.Entrypoint, d.StorageDocumentID,
 		d.InfrastructureDocumentID, mustJSON(d.CreatedBy), mustJSON(d.UpdatedBy), mustJSON(d.CatchUp), db.d.time(d.Updated)}
+}
+
+// nullableObject encodes an optional JSON object: nil stays NULL, where
+// mustJSON would store an empty object. Prefect's client reads an empty
+// version_info or concurrency_options as one missing its required keys.
+func nullableObject(m map[string]any) any {
+	if m == nil {
+		return nil
+	}
+	return mustJSON(m)
 }
 
 func scanDeployment(row scanner) (*model.Deployment, error) {

@@ -42,16 +42,33 @@ func (db *DB) scanWorkspaceDeployments(ctx context.Context, rows *sql.Rows) ([]s
 	return out, nil
 }
 
+// schedulableSQL selects the deployments the scheduler must fill up: each
+// count of future runs reads the deployment's entries of the partial index
+// flow_runs_deployment_scheduled.
+const schedulableSQL = `SELECT d.workspace_id, ` + deploymentColumns + ` FROM deployments d
+	WHERE d.paused = ? AND EXISTS (SELECT 1 FROM deployment_schedules s WHERE s.deployment_id = d.id AND s.active = ?)
+	AND ((SELECT COUNT(*) FROM flow_runs fr WHERE fr.deployment_id = d.id AND fr.state_type = 'SCHEDULED'
+			AND fr.next_scheduled_start_time > ? AND fr.auto_scheduled = ?) < ?
+		OR NOT EXISTS (SELECT 1 FROM flow_runs fr WHERE fr.deployment_id = d.id AND fr.state_type = 'SCHEDULED'
+			AND fr.next_scheduled_start_time >= ? AND fr.auto_scheduled = ?))
+	ORDER BY d.id`
+
+// lateRunsSQL selects runs waiting as "Scheduled" past a cutoff, through
+// the partial index flow_runs_scheduled_next.
+const lateRunsSQL = `SELECT fr.workspace_id, ` + flowRunColumns + flowRunFrom + `
+	WHERE fr.state_type = 'SCHEDULED' AND fr.next_scheduled_start_time <= ? AND fr.state_name = 'Scheduled'
+	ORDER BY fr.next_scheduled_start_time, fr.id`
+
+// dueRunsSQL selects a deployment's waiting runs due by a time, through
+// the partial index flow_runs_deployment_scheduled.
+const dueRunsSQL = `SELECT ` + flowRunColumns + flowRunFrom + `
+	WHERE fr.deployment_id = ? AND fr.state_type = 'SCHEDULED' AND fr.next_scheduled_start_time <= ?
+	AND fr.workspace_id = ? AND fr.run_count = 0 AND fr.state_name IN ('Scheduled', 'Late')
+	ORDER BY fr.next_scheduled_start_time DESC, fr.id DESC`
+
 // SchedulableDeployments returns the deployments the scheduler must fill up.
 func (db *DB) SchedulableDeployments(ctx context.Context, now, horizon time.Time, minRuns int) ([]store.WorkspaceDeployment, error) {
-	rows, err := db.query(ctx, `SELECT d.workspace_id, `+deploymentColumns+` FROM deployments d
-		WHERE d.paused = ? AND EXISTS (SELECT 1 FROM deployment_schedules s WHERE s.deployment_id = d.id AND s.active = ?)
-		AND ((SELECT COUNT(*) FROM flow_runs fr WHERE fr.deployment_id = d.id AND fr.state_type = 'SCHEDULED'
-				AND fr.next_scheduled_start_time > ? AND fr.auto_scheduled = ?) < ?
-			OR NOT EXISTS (SELECT 1 FROM flow_runs fr WHERE fr.deployment_id = d.id AND fr.state_type = 'SCHEDULED'
-				AND fr.next_scheduled_start_time >= ? AND fr.auto_scheduled = ?))
-		ORDER BY d.id`,
-		false, true, db.d.time(model.At(now)), true, minRuns, db.d.time(model.At(horizon)), true)
+	rows, err := db.query(ctx, schedulableSQL, false, true, db.d.time(model.At(now)), true, minRuns, db.d.time(model.At(horizon)), true)
 	if err != nil {
 		return nil, fmt.Errorf("schedulable deployments: %w", err)
 	}
@@ -102,9 +119,7 @@ func (db *DB) CreateScheduledRuns(ctx context.Context, ws uuid.UUID, runs []stor
 // LateRuns returns the runs the late-run marker marks, with their
 // deployments.
 func (db *DB) LateRuns(ctx context.Context, cutoff time.Time, limit int) ([]store.LateRun, error) {
-	rows, err := db.query(ctx, `SELECT fr.workspace_id, `+flowRunColumns+flowRunFrom+`
-		WHERE fr.state_type = 'SCHEDULED' AND fr.next_scheduled_start_time <= ? AND fr.state_name = 'Scheduled'
-		ORDER BY fr.next_scheduled_start_time, fr.id`+page(limit, 0), db.d.time(model.At(cutoff)))
+	rows, err := db.query(ctx, lateRunsSQL+page(limit, 0), db.d.time(model.At(cutoff)))
 	if err != nil {
 		return nil, fmt.Errorf("late runs: %w", err)
 	}
@@ -177,10 +192,7 @@ func (db *DB) CatchUpDeployments(ctx context.Context) ([]store.WorkspaceDeployme
 
 // DueRuns returns a deployment's waiting runs due by before, newest first.
 func (db *DB) DueRuns(ctx context.Context, ws, deploymentID uuid.UUID, before time.Time) ([]*model.FlowRun, error) {
-	rows, err := db.query(ctx, `SELECT `+flowRunColumns+flowRunFrom+`
-		WHERE fr.deployment_id = ? AND fr.state_type = 'SCHEDULED' AND fr.next_scheduled_start_time <= ?
-		AND fr.workspace_id = ? AND fr.run_count = 0 AND fr.state_name IN ('Scheduled', 'Late')
-		ORDER BY fr.next_scheduled_start_time DESC, fr.id DESC`, deploymentID, db.d.time(model.At(before)), ws)
+	rows, err := db.query(ctx, dueRunsSQL, deploymentID, db.d.time(model.At(before)), ws)
 	if err != nil {
 		return nil, fmt.Errorf("due runs: %w", err)
 	}

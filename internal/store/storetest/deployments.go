@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/orchestration"
 	"github.com/praetorhq/praetor/internal/store"
 )
 
@@ -139,7 +141,26 @@ func testGetDeployment(t *testing.T, h *harness) {
 	if got, err := h.s.GetDeployment(h.ctx, ws, d.ID); err != nil || got.ID != d.ID || got.Schedules == nil || got.Parameters == nil {
 		t.Errorf("GetDeployment: %+v (%v)", got, err)
 	}
-	_, err := h.s.GetDeployment(h.ctx, other, d.ID)
+	// Optional objects stay absent (the client refuses an empty
+	// concurrency_options or version_info), and set ones read back.
+	got, err := h.s.GetDeployment(h.ctx, ws, d.ID)
+	h.must(err, "get deployment")
+	if got.ConcurrencyOptions != nil || got.VersionInfo != nil || got.ParameterOpenAPISchema != nil || got.PullSteps != nil {
+		t.Errorf("unset optional objects read back as %v, %v, %v, %v", got.ConcurrencyOptions, got.VersionInfo, got.ParameterOpenAPISchema, got.PullSteps)
+	}
+	set := h.deployment(ws, d.FlowID, "set", func(d *model.Deployment) {
+		d.ConcurrencyOptions = map[string]any{"collision_strategy": "ENQUEUE"}
+		d.VersionInfo = map[string]any{"type": "git", "version": "abc"}
+		d.ParameterOpenAPISchema = map[string]any{"type": "object"}
+		d.PullSteps = []map[string]any{{"step": 1.0}}
+	})
+	got, err = h.s.GetDeployment(h.ctx, ws, set.ID)
+	h.must(err, "get deployment")
+	if canonJSON([]any{got.ConcurrencyOptions, got.VersionInfo, got.ParameterOpenAPISchema, got.PullSteps}) !=
+		`[{"collision_strategy":"ENQUEUE"},{"type":"git","version":"abc"},{"type":"object"},[{"step":1}]]` {
+		t.Errorf("set optional objects read back as %v, %v, %v, %v", got.ConcurrencyOptions, got.VersionInfo, got.ParameterOpenAPISchema, got.PullSteps)
+	}
+	_, err = h.s.GetDeployment(h.ctx, other, d.ID)
 	h.wantNotFound(err, "another workspace's deployment")
 	_, err = h.s.GetDeployment(h.ctx, ws, newID())
 	h.wantNotFound(err, "an unknown deployment")
@@ -470,5 +491,50 @@ func testMarkDeploymentsNotReady(t *testing.T, h *harness) {
 	}
 	if got, _ := s.GetDeployment(h.ctx, ws, d.ID); got.Status != model.DeploymentNotReady {
 		t.Errorf("status %s", got.Status)
+	}
+}
+
+func testOrchestrateFlowRun(t *testing.T, h *harness) {
+	ws, other := h.ws(), h.ws()
+	flow := h.flow(ws, "f")
+	past := model.At(time.Now().UTC().Add(-time.Minute).Truncate(time.Second))
+	run := h.flowRun(ws, flow.ID, "r", scheduledFor(past, past))
+	// A rule's decision is written: MarkLate makes a waiting run Late with
+	// its reason, once.
+	res, err := h.s.OrchestrateFlowRun(h.ctx, ws, func(ctx context.Context, tx orchestration.FlowRunTx) (*orchestration.Result, error) {
+		return orchestration.MarkLate(ctx, tx, run.ID, "because")
+	})
+	if err != nil || res == nil || !res.Written || res.State.Name != "Late" || *res.State.Message != "because" ||
+		!res.State.StateDetails.ScheduledTime.Equal(past.Time) {
+		t.Fatalf("mark late: %+v (%v)", res, err)
+	}
+	if res, err := h.s.OrchestrateFlowRun(h.ctx, ws, func(ctx context.Context, tx orchestration.FlowRunTx) (*orchestration.Result, error) {
+		return orchestration.MarkLate(ctx, tx, run.ID, "again")
+	}); err != nil || res != nil {
+		t.Errorf("marking a Late run late again: %+v (%v)", res, err)
+	}
+	// A failing rule writes nothing, though it wrote before failing.
+	boom := apperr.Errorf(apperr.EInvalid, "boom")
+	_, err = h.s.OrchestrateFlowRun(h.ctx, ws, func(ctx context.Context, tx orchestration.FlowRunTx) (*orchestration.Result, error) {
+		if _, err := orchestration.SkipMissed(ctx, tx, run.ID, "skip"); err != nil {
+			return nil, err
+		}
+		return nil, boom
+	})
+	h.wantCode(err, apperr.EInvalid, "a failing rule")
+	if got, _ := h.s.GetFlowRun(h.ctx, ws, run.ID); got.State.Name != "Late" {
+		t.Errorf("a failing rule left the run %s", got.State.Name)
+	}
+	// Another workspace's rule does not find the run.
+	_, err = h.s.OrchestrateFlowRun(h.ctx, other, func(ctx context.Context, tx orchestration.FlowRunTx) (*orchestration.Result, error) {
+		return orchestration.SkipMissed(ctx, tx, run.ID, "skip")
+	})
+	h.wantNotFound(err, "another workspace's run")
+	// SkipMissed cancels a waiting run that never ran.
+	res, err = h.s.OrchestrateFlowRun(h.ctx, ws, func(ctx context.Context, tx orchestration.FlowRunTx) (*orchestration.Result, error) {
+		return orchestration.SkipMissed(ctx, tx, run.ID, "skip")
+	})
+	if err != nil || res == nil || res.State.Type != model.Cancelled || res.State.Name != orchestration.SkippedName {
+		t.Errorf("skip: %+v (%v)", res, err)
 	}
 }

@@ -87,16 +87,17 @@ var contracts = map[string]contract{
 	"DeleteFlow":    testDeleteFlow,
 
 	// FlowRuns
-	"CreateFlowRun":     testCreateFlowRun,
-	"GetFlowRun":        testGetFlowRun,
-	"ListFlowRuns":      testListFlowRuns,
-	"CountFlowRuns":     testCountFlowRuns,
-	"UpdateFlowRun":     testUpdateFlowRun,
-	"DeleteFlowRun":     testDeleteFlowRun,
-	"SetFlowRunState":   testSetFlowRunState,
-	"ResumeFlowRun":     testResumeFlowRun,
-	"ListFlowRunStates": testListFlowRunStates,
-	"GetFlowRunState":   testGetFlowRunState,
+	"CreateFlowRun":      testCreateFlowRun,
+	"GetFlowRun":         testGetFlowRun,
+	"ListFlowRuns":       testListFlowRuns,
+	"CountFlowRuns":      testCountFlowRuns,
+	"UpdateFlowRun":      testUpdateFlowRun,
+	"DeleteFlowRun":      testDeleteFlowRun,
+	"SetFlowRunState":    testSetFlowRunState,
+	"ResumeFlowRun":      testResumeFlowRun,
+	"OrchestrateFlowRun": testOrchestrateFlowRun,
+	"ListFlowRunStates":  testListFlowRunStates,
+	"GetFlowRunState":    testGetFlowRunState,
 
 	// TaskRuns
 	"CreateTaskRun":     testCreateTaskRun,
