@@ -138,6 +138,12 @@ func TestServedDeploymentInTheBrowser(t *testing.T) {
 		if got := b.text("#deployment-status"); got != "Ready" {
 			t.Errorf("the status reads %q", got)
 		}
+		// The scheduler makes the runs of the next starts shown.
+		const upcoming = `document.querySelectorAll("#upcoming-runs li").length`
+		b.reloadUntil("the scheduler's runs are upcoming", page, upcoming+` >= 1`, liveTimeout)
+		if first := b.text("#upcoming-runs li:first-child time"); !regexp.MustCompile(` 0[78]:00:00 UTC$`).MatchString(first) {
+			t.Errorf("the first upcoming run is expected at %q, want 09:00 in Berlin", first)
+		}
 		b.screenshot("deployment")
 
 		// Run: a missing required parameter is refused next to its field.
@@ -191,7 +197,7 @@ func TestServedDeploymentInTheBrowser(t *testing.T) {
 		}
 		b.follow("#deployment-runs-link")
 		if !strings.Contains(b.path(), "deployment=") || !b.exists(`tr[data-run-id="`+runID+`"]`) ||
-			get(b, "count the runs", chromedp.Evaluate[int](`document.querySelectorAll("table.runs tbody tr").length`)) != 1 {
+			!b.exists(`select[name="deployment"] option[selected]`) {
 			t.Errorf("the deployment's runs list at %s: %s", b.path(), b.text("main"))
 		}
 
@@ -201,8 +207,8 @@ func TestServedDeploymentInTheBrowser(t *testing.T) {
 		if b.path() != page || !b.exists(`#deployment-status [data-paused]`) || !strings.Contains(b.text("#flashes"), "Paused the deployment") {
 			t.Errorf("after Pause the page at %s reads %s", b.path(), b.text("main"))
 		}
-		if b.exists("ol.next-starts") {
-			t.Errorf("a paused deployment shows next starts")
+		if b.exists("ol.next-starts") || get(b, "count the upcoming runs", chromedp.Evaluate[int](upcoming)) != 0 {
+			t.Errorf("a paused deployment shows next starts or upcoming runs: %s", b.text("main"))
 		}
 		b.visit(list)
 		if !b.exists(row + ` [data-paused]`) {
@@ -213,6 +219,7 @@ func TestServedDeploymentInTheBrowser(t *testing.T) {
 		if b.exists(`#deployment-status [data-paused]`) || !b.exists("#pause-deployment") || !strings.Contains(b.text("#flashes"), "Resumed the deployment") {
 			t.Errorf("after Resume the page reads %s", b.text("main"))
 		}
+		b.reloadUntil("the resumed deployment's runs are upcoming again", page, upcoming+` >= 1`, liveTimeout)
 
 		// A viewer reads, and neither runs nor pauses.
 		viewer := newUser("vic")
