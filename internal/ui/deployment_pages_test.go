@@ -238,3 +238,32 @@ func TestDeploymentPagesFollowTheRole(t *testing.T) {
 		t.Errorf("a pause without the CSRF token answered %d", r.Status)
 	}
 }
+
+// A deployment's Late runs are listed apart from its upcoming ones, with
+// the reason their state gives.
+func TestDeploymentPageShowsLateRuns(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ts *testServer) {
+		api, c, ws := newWorkspaceAPI(t, ts, "lara")
+		id := api.deployment(api.flow("tardy"), "often-late", nil)
+		past := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339Nano)
+		late := map[string]any{"type": "SCHEDULED", "name": "Late", "message": "no process polled the deployment in 3600 s",
+			"state_details": map[string]any{"scheduled_time": past}}
+		var lateRun, nextRun idOnly
+		api.call("POST", "/deployments/"+id+"/create_flow_run", map[string]any{"name": "late-one", "state": late}, &lateRun)
+		soon := time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano)
+		api.call("POST", "/deployments/"+id+"/create_flow_run", map[string]any{"name": "next-one",
+			"state": map[string]any{"type": "SCHEDULED", "state_details": map[string]any{"scheduled_time": soon}}}, &nextRun)
+		body := wsPage(t, c, ws, "/deployments/deployment/"+id)
+		i, j := strings.Index(body, `id="late-runs"`), strings.Index(body, `id="upcoming-runs"`)
+		if i < 0 || j < i {
+			t.Fatalf("the page has no Late runs before its upcoming runs")
+		}
+		lateList, upcomingList := body[i:j], body[j:]
+		if !strings.Contains(lateList, lateRun.ID) || !strings.Contains(lateList, "no process polled the deployment in 3600 s") || strings.Contains(lateList, nextRun.ID) {
+			t.Errorf("the Late runs read: %s", lateList)
+		}
+		if !strings.Contains(upcomingList, nextRun.ID) || strings.Contains(upcomingList, lateRun.ID) {
+			t.Errorf("the upcoming runs read: %s", upcomingList)
+		}
+	})
+}
