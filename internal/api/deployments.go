@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -671,41 +672,71 @@ func (a *API) pauseDeployment(paused bool) handlerFunc {
 	}
 }
 
+// deploymentRunBody is Prefect's DeploymentFlowRunCreate.
+type deploymentRunBody struct {
+	State                    *model.StateCreate   `json:"state"`
+	Name                     *string              `json:"name"`
+	Parameters               map[string]any       `json:"parameters"`
+	Context                  map[string]any       `json:"context"`
+	Tags                     []string             `json:"tags"`
+	IdempotencyKey           *string              `json:"idempotency_key"`
+	ParentTaskRunID          *uuid.UUID           `json:"parent_task_run_id"`
+	WorkQueueName            *string              `json:"work_queue_name"`
+	JobVariables             map[string]any       `json:"job_variables"`
+	Labels                   map[string]any       `json:"labels"`
+	EnforceParameterSchema   *bool                `json:"enforce_parameter_schema"`
+	EmpiricalPolicy          *model.FlowRunPolicy `json:"empirical_policy"`
+	InfrastructureDocumentID *uuid.UUID           `json:"infrastructure_document_id"`
+}
+
 func (a *API) createFlowRunFromDeployment(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	var in struct {
-		State                    *model.StateCreate   `json:"state"`
-		Name                     *string              `json:"name"`
-		Parameters               map[string]any       `json:"parameters"`
-		Context                  map[string]any       `json:"context"`
-		Tags                     []string             `json:"tags"`
-		IdempotencyKey           *string              `json:"idempotency_key"`
-		ParentTaskRunID          *uuid.UUID           `json:"parent_task_run_id"`
-		WorkQueueName            *string              `json:"work_queue_name"`
-		JobVariables             map[string]any       `json:"job_variables"`
-		Labels                   map[string]any       `json:"labels"`
-		EnforceParameterSchema   *bool                `json:"enforce_parameter_schema"`
-		EmpiricalPolicy          *model.FlowRunPolicy `json:"empirical_policy"`
-		InfrastructureDocumentID *uuid.UUID           `json:"infrastructure_document_id"`
-	}
+	var in deploymentRunBody
 	body, err := decode(w, r, &in, false)
 	if err != nil {
 		return err
 	}
-	initial := model.StateCreate{Type: model.Scheduled}
 	if in.State != nil {
 		if err := stateCreate(body, in.State, "state"); err != nil {
 			return err
 		}
+	}
+	run, created, err := a.runDeployment(r.Context(), workspaceID(r), id, &in)
+	var se *schemacheck.Error
+	switch {
+	case errors.As(err, &se):
+		// Prefect answers 409; a bad parameter is bad input, which
+		// Praetor answers 422 with Prefect's message.
+		return detail(http.StatusUnprocessableEntity, "Error creating flow run: %s", se)
+	case err != nil:
+		return notFound(err, deploymentNotFoundRead)
+	}
+	writeJSON(w, createdStatus(created), run)
+	return nil
+}
+
+// RunDeployment creates a run of the deployment id with parameters over
+// its defaults, by create_flow_run's rules; the UI's Run form calls it. A
+// parameter that does not fit the deployment's enforced schema is a
+// *schemacheck.Error, and nothing is created.
+func (a *API) RunDeployment(ctx context.Context, ws, id uuid.UUID, parameters map[string]any) (*model.FlowRun, error) {
+	run, _, err := a.runDeployment(ctx, ws, id, &deploymentRunBody{Parameters: parameters})
+	return run, err
+}
+
+// runDeployment creates the run in describes; created is false when its
+// idempotency key named an existing run, which is returned.
+func (a *API) runDeployment(ctx context.Context, ws, id uuid.UUID, in *deploymentRunBody) (*model.FlowRun, bool, error) {
+	initial := model.StateCreate{Type: model.Scheduled}
+	if in.State != nil {
 		initial = *in.State
 	}
-	ws := workspaceID(r)
-	d, err := a.Store.GetDeployment(r.Context(), ws, id)
+	d, err := a.Store.GetDeployment(ctx, ws, id)
 	if err != nil {
-		return notFound(err, deploymentNotFoundRead)
+		return nil, false, err
 	}
 	parameters := map[string]any{}
 	for k, v := range d.Parameters {
@@ -720,23 +751,16 @@ func (a *API) createFlowRunFromDeployment(w http.ResponseWriter, r *http.Request
 	}
 	if enforce {
 		if d.ParameterOpenAPISchema == nil {
-			return detail(http.StatusConflict, "Error updating deployment: Cannot update parameters because parameter schema enforcement is enabled and the deployment does not have a valid parameter schema.")
+			return nil, false, detail(http.StatusConflict, "Error updating deployment: Cannot update parameters because parameter schema enforcement is enabled and the deployment does not have a valid parameter schema.")
 		}
-		err := validateParameters(d.ParameterOpenAPISchema, parameters, false)
-		var se *schemacheck.Error
-		if errors.As(err, &se) {
-			// Prefect answers 409; a bad parameter is bad input, which
-			// Praetor answers 422 with Prefect's message.
-			return detail(http.StatusUnprocessableEntity, "Error creating flow run: %s", se)
-		}
-		if err != nil {
-			return err
+		if err := validateParameters(d.ParameterOpenAPISchema, parameters, false); err != nil {
+			return nil, false, err
 		}
 	}
 	queue := d.WorkQueueName
 	if in.WorkQueueName != nil && *in.WorkQueueName != "" {
 		if d.WorkPoolName == nil {
-			return detail(http.StatusBadRequest, "Cannot create flow run in work queue %s because deployment %s is not associated with a work pool. Please remove work_pool_name and try again.", *in.WorkQueueName, id)
+			return nil, false, detail(http.StatusBadRequest, "Cannot create flow run in work queue %s because deployment %s is not associated with a work pool. Please remove work_pool_name and try again.", *in.WorkQueueName, id)
 		}
 		queue = in.WorkQueueName
 	}
@@ -764,12 +788,11 @@ func (a *API) createFlowRunFromDeployment(w http.ResponseWriter, r *http.Request
 	if in.EmpiricalPolicy != nil {
 		run.EmpiricalPolicy = mirrorRetryPolicy(*in.EmpiricalPolicy)
 	}
-	created, err := a.Store.CreateFlowRun(r.Context(), ws, run, initial)
+	created, err := a.Store.CreateFlowRun(ctx, ws, run, initial)
 	if err != nil {
-		return err
+		return nil, false, err
 	}
-	writeJSON(w, createdStatus(created), run)
-	return nil
+	return run, created, nil
 }
 
 // deploymentRunLabels are a deployment's run's labels: the deployment's,

@@ -137,7 +137,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	a := api.New(api.Wire(db, api.Config{Default: def, Anonymous: cfg.anonymous(), SignUp: cfg.SignUp, Metrics: m, Logger: log,
 		OnDeploymentsChanged: scheduling[0].Nudge}))
 	pages, err := ui.New(ui.Config{Store: db, Authn: a.Authn, SignUp: cfg.SignUp, Anonymous: cfg.anonymous(), Clock: clk, Logger: log,
-		PollInterval: cfg.UIPollInterval})
+		PollInterval: cfg.UIPollInterval, RunDeployment: a.RunDeployment, OnDeploymentsChanged: a.OnDeploymentsChanged})
 	if err != nil {
 		db.Close()
 		return nil, err

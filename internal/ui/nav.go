@@ -37,9 +37,11 @@ var workspaceNav = []navGroup{
 		{"Runs", "/runs", "read:flow_run", "/runs"},
 		{"Flows", "/flows", "read:flow", "/flows"},
 	}},
-	// Deployments, work pools, blocks, variables, artifacts, automations,
-	// concurrency limits and events go here as their pages arrive.
-	{"Orchestrate", nil},
+	// Work pools, blocks, variables, artifacts, automations, concurrency
+	// limits and events go here as their pages arrive.
+	{"Orchestrate", []navItem{
+		{"Deployments", "/deployments", "read:deployment", "/deployments"},
+	}},
 	{"Workspace", []navItem{
 		{"Settings", "/settings", "read:workspace", "/settings"},
 	}},

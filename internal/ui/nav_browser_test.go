@@ -21,6 +21,7 @@ type frameFixture struct {
 	user                   user
 	ws                     workspace
 	flow, run, task, other string
+	deployment             string
 }
 
 // seedFrame registers a user with a workspace and fills it through the API.
@@ -44,6 +45,14 @@ func seedFrame(t *testing.T, ts *testServer) *frameFixture {
 		}
 	}
 	f.other = api.flow("hourly")
+	f.deployment = api.deployment(f.flow, "nightly-warehouse-load-deployment", map[string]any{
+		"description": "Loads the warehouse every night", "tags": []string{"nightly"}, "parameters": map[string]any{"tables": []string{"orders"}},
+		"parameter_openapi_schema": map[string]any{"type": "object", "required": []string{"day"}, "properties": map[string]any{
+			"day":    map[string]any{"type": "string", "title": "day", "position": 0},
+			"tables": map[string]any{"type": "array", "title": "tables", "position": 1, "items": map[string]any{"type": "string"}},
+		}},
+		"schedules": []map[string]any{{"schedule": map[string]any{"interval": 86400, "anchor_date": "2026-01-01T02:00:00+01:00", "timezone": "Europe/Berlin"}, "active": true}},
+	})
 	f.task = api.taskRun(f.run, "extract-the-very-long-table-name", "0", nil, state("COMPLETED", "", time.Time{}, nil))
 	api.taskRun(f.run, "load", "0", map[string][]string{"rows": {f.task}}, state("RUNNING", "", time.Time{}, nil))
 	api.log(f.run, "", 40, strings.Repeat("an error line without spaces_", 12))
@@ -83,7 +92,8 @@ func TestSidebarReachesEveryPage(t *testing.T) {
 		b, ws := f.b, f.ws
 		b.visit(ws.path("/dashboard"))
 		links := b.sidebarLinks()
-		want := [][2]string{{ws.path("/dashboard"), "Dashboard"}, {ws.path("/runs"), "Runs"}, {ws.path("/flows"), "Flows"}, {ws.path("/settings"), "Settings"}}
+		want := [][2]string{{ws.path("/dashboard"), "Dashboard"}, {ws.path("/runs"), "Runs"}, {ws.path("/flows"), "Flows"},
+			{ws.path("/deployments"), "Deployments"}, {ws.path("/settings"), "Settings"}}
 		if len(links) != len(want) {
 			t.Fatalf("the workspace sidebar has %q, want %q", links, want)
 		}
@@ -103,11 +113,13 @@ func TestSidebarReachesEveryPage(t *testing.T) {
 			b.wantCurrent(l[1], l[0])
 		}
 		for page, item := range map[string]string{
-			"/runs/flow-run/" + f.run:  "/runs",
-			"/runs/task-run/" + f.task: "/runs",
-			"/runs?state=FAILED":       "/runs",
-			"/flows/flow/" + f.flow:    "/flows",
-			"/dashboard?window=7d":     "/dashboard",
+			"/runs/flow-run/" + f.run:                          "/runs",
+			"/runs/task-run/" + f.task:                         "/runs",
+			"/runs?state=FAILED":                               "/runs",
+			"/flows/flow/" + f.flow:                            "/flows",
+			"/dashboard?window=7d":                             "/dashboard",
+			"/deployments/deployment/" + f.deployment:          "/deployments",
+			"/deployments/deployment/" + f.deployment + "/run": "/deployments",
 		} {
 			if status := b.visit(ws.path(page)); status != http.StatusOK {
 				t.Errorf("%s answered %d", page, status)
@@ -164,7 +176,7 @@ func TestSidebarOnAPhone(t *testing.T) {
 		t.Fatalf("on a phone the menu button shows: %v, the sidebar's links: %v; want only the button", visible(menu), visible("nav.sidenav a"))
 	}
 	links := b.sidebarLinks()
-	if len(links) != 4 {
+	if len(links) != 5 {
 		t.Fatalf("the sidebar has %q", links)
 	}
 	b.do("open the menu with the keyboard", chromedp.Focus(chromedp.CSS(menu)), chromedp.KeyEvent("\r"))
@@ -208,6 +220,8 @@ func (f *frameFixture) phonePages() []string {
 		ws.path("/dashboard"), ws.path("/dashboard?window=7d"), ws.path("/runs"), ws.path("/runs?state=FAILED&sort=NAME_ASC"),
 		ws.path("/runs/flow-run/" + f.run), ws.path("/runs/task-run/" + f.task), ws.path("/flows"),
 		ws.path("/flows/flow/" + f.flow), ws.path("/flows/flow/" + f.other), ws.path("/settings"),
+		ws.path("/deployments"), ws.path("/deployments?name=no-such"), ws.path("/deployments/deployment/" + f.deployment),
+		ws.path("/deployments/deployment/" + f.deployment + "/run"), ws.path("/runs?deployment=" + f.deployment),
 		ws.path("/no-such-page"),
 	}
 }

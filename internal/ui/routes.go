@@ -6,4 +6,5 @@ func (u *UI) routes(mux *http.ServeMux) {
 	u.accountRoutes(mux)
 	u.settingsRoutes(mux)
 	u.workspaceRoutes(mux)
+	u.deploymentRoutes(mux)
 }

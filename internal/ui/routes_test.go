@@ -39,3 +39,40 @@ func TestEveryPageDeclaresItsAccess(t *testing.T) {
 		}
 	}
 }
+
+// The deployment pages need what the API's deployment routes need: read to
+// see, run:deployment to run, update:deployment to pause and resume; the
+// forms are refused (403) rather than not found to those who can see the
+// deployment.
+func TestDeploymentPagesNeedTheAPIsPermissions(t *testing.T) {
+	u, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Register(http.NewServeMux())
+	const base = "/account/{account_id}/workspace/{workspace_id}/deployments"
+	want := map[string]struct {
+		perm   string
+		denied bool
+	}{
+		"GET " + base:                              {"read:deployment", false},
+		"GET " + base + "/deployment/{id}":         {"read:deployment", false},
+		"GET " + base + "/deployment/{id}/run":     {"run:deployment", false},
+		"POST " + base + "/deployment/{id}/run":    {"run:deployment", true},
+		"POST " + base + "/deployment/{id}/pause":  {"update:deployment", true},
+		"POST " + base + "/deployment/{id}/resume": {"update:deployment", true},
+	}
+	for _, p := range u.registered {
+		w, ok := want[p.pattern]
+		if !ok {
+			continue
+		}
+		delete(want, p.pattern)
+		if string(p.need.perm) != w.perm || (p.need.denied != "") != w.denied {
+			t.Errorf("%s needs %+v, want %s (refused with a message: %v)", p.pattern, p.need, w.perm, w.denied)
+		}
+	}
+	for p := range want {
+		t.Errorf("%s is not registered", p)
+	}
+}

@@ -51,7 +51,9 @@ type runHeader struct {
 	RunCount   int
 	Tags       []string
 	Deployment string
-	States     []stateRow
+	// DeploymentURL links the deployment's page while it exists.
+	DeploymentURL string
+	States        []stateRow
 }
 
 // taskRow is a task run in a table.
@@ -347,6 +349,15 @@ func (u *UI) runHeaderOf(q *request, run *model.FlowRun, now time.Time) (runHead
 	}
 	if run.DeploymentID != nil {
 		h.Deployment = run.DeploymentID.String()
+		h.DeploymentURL = base + "/deployments/deployment/" + h.Deployment
+		switch d, err := u.Store.GetDeployment(q.ctx(), q.Workspace.ID, *run.DeploymentID); {
+		case err == nil:
+			h.Deployment = d.Name
+		case apperr.IsNotFound(err):
+			h.DeploymentURL = "" // deleted: its id, unlinked
+		default:
+			return h, err
+		}
 	}
 	flow, err := u.Store.GetFlow(q.ctx(), q.Workspace.ID, run.FlowID)
 	switch {

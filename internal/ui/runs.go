@@ -3,6 +3,7 @@ package ui
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +40,7 @@ type runFilters struct {
 	States     []model.StateType
 	StateNames []string
 	Flows      []uuid.UUID
+	Deps       []uuid.UUID // deployments
 	Tags       []string
 	From, To   string // as typed, datetime-local in UTC
 	Sort       string
@@ -78,6 +80,17 @@ func parseRunFilters(v url.Values) runFilters {
 			continue
 		}
 		f.Flows = append(f.Flows, id)
+	}
+	for _, s := range v["deployment"] {
+		if s == "" {
+			continue
+		}
+		id, err := uuid.Parse(s)
+		if err != nil {
+			f.Errors = append(f.Errors, "Unknown deployment "+strconv.Quote(s)+" ignored.")
+			continue
+		}
+		f.Deps = append(f.Deps, id)
 	}
 	for _, s := range v["tags"] {
 		for _, t := range strings.Split(s, ",") {
@@ -125,7 +138,7 @@ func (f runFilters) TagsText() string { return strings.Join(f.Tags, ", ") }
 
 // Filtered reports whether any filter narrows the list.
 func (f runFilters) Filtered() bool {
-	return len(f.States) > 0 || len(f.StateNames) > 0 || len(f.Flows) > 0 || len(f.Tags) > 0 || f.from != nil || f.to != nil
+	return len(f.States) > 0 || len(f.StateNames) > 0 || len(f.Flows) > 0 || len(f.Deps) > 0 || len(f.Tags) > 0 || f.from != nil || f.to != nil
 }
 
 // query is the store query of one page.
@@ -141,6 +154,9 @@ func (f runFilters) query() store.RunQuery {
 	}
 	if len(f.Tags) > 0 {
 		fr.Tags, any = &store.TagsFilter{All: f.Tags}, true
+	}
+	if len(f.Deps) > 0 {
+		fr.DeploymentID, any = &store.NullableIDFilter{Any: f.Deps}, true
 	}
 	if f.from != nil || f.to != nil {
 		fr.ExpectedStartTime, any = &store.TimeFilter{After: f.from, Before: f.to}, true
@@ -165,6 +181,9 @@ func (f runFilters) values() url.Values {
 	}
 	for _, id := range f.Flows {
 		v.Add("flow", id.String())
+	}
+	for _, id := range f.Deps {
+		v.Add("deployment", id.String())
 	}
 	if len(f.Tags) > 0 {
 		v.Set("tags", strings.Join(f.Tags, ","))
@@ -243,6 +262,7 @@ type runsPage struct {
 	Filters      runFilters
 	StateOptions []option
 	FlowOptions  []option
+	DepOptions   []option
 	SortOptions  []option
 	Table        runsTable
 	LiveURL      string
@@ -276,6 +296,13 @@ func (u *UI) runsList(q *request) error {
 			sel = sel || id == fl.ID
 		}
 		p.FlowOptions = append(p.FlowOptions, option{Value: fl.ID.String(), Label: fl.Name, Selected: sel})
+	}
+	deps, err := u.Store.ListDeployments(q.ctx(), q.Workspace.ID, store.DeploymentQuery{Sort: store.SortNameAsc, Limit: maxFlowOptions})
+	if err != nil {
+		return err
+	}
+	for _, d := range deps {
+		p.DepOptions = append(p.DepOptions, option{Value: d.ID.String(), Label: d.Name, Selected: slices.Contains(f.Deps, d.ID)})
 	}
 	for _, o := range runSortOptions {
 		o.Selected = o.Value == f.Sort

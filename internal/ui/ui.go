@@ -43,6 +43,13 @@ type Config struct {
 	// key; the first user to register from this machine then owns that
 	// workspace's account, so runs made anonymously can be seen.
 	Anonymous bool
+	// RunDeployment creates a run of a deployment by the API's
+	// create_flow_run rules (the Run form); a parameter that does not fit
+	// the deployment's schema is a *schemacheck.Error.
+	RunDeployment func(ctx context.Context, ws, deployment uuid.UUID, parameters map[string]any) (*model.FlowRun, error)
+	// OnDeploymentsChanged, when set, is called after the pages pause or
+	// resume a deployment, as the API calls its own.
+	OnDeploymentsChanged func()
 	// Clock is the pages' now (how long ago, session expiry); nil: clock.Real.
 	Clock clock.Clock
 	// PollInterval is how often live pages refresh; zero: every 2 s.
