@@ -76,31 +76,120 @@ func (db *DB) BulkInsertFlowRuns(ctx context.Context, ws uuid.UUID, runs []*mode
 				}
 				return fmt.Errorf("insert flow runs: %w", err)
 			}
-			b.Reset()
-			args = args[:0]
-			n := 0
-			b.WriteString(`INSERT INTO flow_run_states (id, workspace_id, flow_run_id, type, name, timestamp, message, data, state_details) VALUES `)
-			for _, r := range chunk {
-				s := r.State
-				if s == nil {
-					continue
-				}
-				if n > 0 {
-					b.WriteByte(',')
-				}
-				n++
-				b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
-				args = append(args, s.ID, ws, r.ID, string(s.Type), s.Name, db.d.time(s.Timestamp), s.Message, rawArg(s.Data), mustJSON(s.StateDetails))
+			states := make([]bulkState, len(chunk))
+			for i, r := range chunk {
+				states[i] = bulkState{r.ID, r.State}
 			}
-			if n == 0 {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, db.d.rebind(b.String()), args...); err != nil {
-				return fmt.Errorf("insert flow run states: %w", err)
+			if err := db.bulkInsertStates(ctx, tx, "flow_run_states", "flow_run_id", ws, states); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
+}
+
+// BulkInsertTaskRuns is BulkInsertFlowRuns for task runs: each run with its
+// current State (if any) as its only state row, in one write transaction,
+// bypassing orchestration.
+func (db *DB) BulkInsertTaskRuns(ctx context.Context, ws uuid.UUID, runs []*model.TaskRun) error {
+	if len(runs) == 0 {
+		return nil
+	}
+	now := model.At(db.now())
+	for _, r := range runs {
+		if r.ID == uuid.Nil {
+			r.ID = uuid.Must(uuid.NewV7())
+		}
+		if r.Created.IsZero() {
+			r.Created = now
+		}
+		r.Updated = now
+		normalizeTaskRun(r)
+		if s := r.State; s != nil {
+			if s.ID == uuid.Nil {
+				s.ID = uuid.Must(uuid.NewV7())
+			}
+			if s.Name == "" {
+				s.Name = s.Type.DefaultName()
+			}
+			s.StateDetails.FlowRunID, s.StateDetails.TaskRunID = r.FlowRunID, &r.ID
+			typ, name := s.Type, s.Name
+			r.StateID, r.StateType, r.StateName, r.StateTimestamp = &s.ID, &typ, &name, s.Timestamp.Ptr()
+		}
+	}
+	const runCols = 26
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		for start := 0; start < len(runs); start += insertChunk {
+			chunk := runs[start:min(start+insertChunk, len(runs))]
+			var b strings.Builder
+			b.WriteString(`INSERT INTO task_runs (id, workspace_id, flow_run_id, name, task_key, dynamic_key, cache_key,
+				cache_expiration, task_version, empirical_policy, tags, labels, task_inputs, state_id, state_type, state_name,
+				state_timestamp, run_count, flow_run_run_count, expected_start_time, next_scheduled_start_time, start_time,
+				end_time, total_run_time, created, updated) VALUES `)
+			args := make([]any, 0, len(chunk)*runCols)
+			row := "(" + placeholders(runCols) + ")"
+			for i, r := range chunk {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(row)
+				args = append(args, r.ID, ws, r.FlowRunID, r.Name, r.TaskKey, r.DynamicKey, r.CacheKey,
+					db.timeArg(r.CacheExpiration), r.TaskVersion, mustJSON(r.EmpiricalPolicy), mustJSON(r.Tags),
+					mustJSON(r.Labels), mustJSON(r.TaskInputs), r.StateID, typeArg(r.StateType), r.StateName,
+					db.timeArg(r.StateTimestamp), r.RunCount, r.FlowRunRunCount, db.timeArg(r.ExpectedStartTime),
+					db.timeArg(r.NextScheduledStartTime), db.timeArg(r.StartTime), db.timeArg(r.EndTime), r.TotalRunTime,
+					db.d.time(r.Created), db.d.time(r.Updated))
+			}
+			if _, err := tx.ExecContext(ctx, db.d.rebind(b.String()), args...); err != nil {
+				if db.d.isUniqueViolation(err) {
+					return apperr.Errorf(apperr.EConflict, "Data integrity conflict. A task run with this id already exists.")
+				}
+				return fmt.Errorf("insert task runs: %w", err)
+			}
+			states := make([]bulkState, len(chunk))
+			for i, r := range chunk {
+				states[i] = bulkState{r.ID, r.State}
+			}
+			if err := db.bulkInsertStates(ctx, tx, "task_run_states", "task_run_id", ws, states); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// bulkState is a run's id and its state, nil for none.
+type bulkState struct {
+	runID uuid.UUID
+	state *model.State
+}
+
+// bulkInsertStates writes the states of one chunk of bulk-inserted runs in
+// one multi-row INSERT.
+func (db *DB) bulkInsertStates(ctx context.Context, tx *sql.Tx, table, runCol string, ws uuid.UUID, states []bulkState) error {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO ` + table + ` (id, workspace_id, ` + runCol + `, type, name, timestamp, message, data, state_details) VALUES `)
+	args := make([]any, 0, len(states)*9)
+	n := 0
+	for _, rs := range states {
+		s := rs.state
+		if s == nil {
+			continue
+		}
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		n++
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, s.ID, ws, rs.runID, string(s.Type), s.Name, db.d.time(s.Timestamp), s.Message, rawArg(s.Data), mustJSON(s.StateDetails))
+	}
+	if n == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, db.d.rebind(b.String()), args...); err != nil {
+		return fmt.Errorf("insert %s: %w", table, err)
+	}
+	return nil
 }
 
 // ExplainFlowRuns returns the query ListFlowRuns runs for q and the
