@@ -151,13 +151,16 @@ func (u *UI) loadDashboard(q *request) (dashboard, error) {
 		}
 	}
 
-	// Warnings: late runs, then failed and crashed ones, in the window.
-	late := store.RunQuery{FlowRuns: &store.FlowRunFilter{State: stateNameFilter(nil, "Late"), ExpectedStartTime: inWindow},
+	// Warnings: late runs, then failed and crashed ones, in the window. A
+	// late run is a scheduled one named Late, which the
+	// (workspace_id, state_type, state_name, expected_start_time) index
+	// finds without reading the window's other runs.
+	late := store.RunQuery{FlowRuns: &store.FlowRunFilter{State: stateNameFilter(store.StateTypeIn(model.Scheduled), "Late"), ExpectedStartTime: inWindow},
 		Sort: "EXPECTED_START_TIME_ASC", Limit: dashWarnings}
 	if d.Late, d.LateCount, err = u.runsAndCount(q, late); err != nil {
 		return d, err
 	}
-	d.LateURL = base + "/runs?state_name=Late&from=" + from + "&to=" + to
+	d.LateURL = base + "/runs?state=SCHEDULED&state_name=Late&from=" + from + "&to=" + to
 	failed := store.RunQuery{FlowRuns: &store.FlowRunFilter{State: store.StateTypeIn(model.Failed, model.Crashed), ExpectedStartTime: inWindow},
 		Sort: "EXPECTED_START_TIME_DESC", Limit: dashWarnings}
 	if d.Failed, d.FailedCount, err = u.runsAndCount(q, failed); err != nil {

@@ -116,7 +116,9 @@ CREATE TRIGGER workspaces_count_delete AFTER DELETE ON workspaces BEGIN
     DELETE FROM task_run_hours WHERE workspace_id = OLD.id;
 END;
 
--- The dashboard's upcoming runs (scheduled, by next scheduled start) and
--- its late runs (by state name, in a window) read these in order.
+-- The dashboard's upcoming runs (scheduled, by next scheduled start) read
+-- this in order, however few of the history's runs they are. (Its late
+-- runs, scheduled ones named Late in a window, are read from
+-- flow_runs_ws_state_expected: the scheduled runs of a past window are
+-- mostly the late ones.)
 CREATE INDEX flow_runs_ws_state_next ON flow_runs (workspace_id, state_type, next_scheduled_start_time);
-CREATE INDEX flow_runs_ws_state_name_expected ON flow_runs (workspace_id, state_name, expected_start_time);
