@@ -401,6 +401,13 @@ func (s *recordingStore) CountFlowRuns(ctx context.Context, ws uuid.UUID, q stor
 	return s.Store.CountFlowRuns(ctx, ws, q)
 }
 
+func (s *recordingStore) CountFlowRunsUpTo(ctx context.Context, ws uuid.UUID, q store.RunQuery, limit int) (int, bool, error) {
+	s.mu.Lock()
+	s.counts = append(s.counts, q)
+	s.mu.Unlock()
+	return s.Store.CountFlowRunsUpTo(ctx, ws, q, limit)
+}
+
 func (s *recordingStore) reset() {
 	s.mu.Lock()
 	s.lists, s.counts = nil, nil

@@ -50,6 +50,21 @@ func (db *DB) CountFlowRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery)
 	return db.count(ctx, `SELECT COUNT(*) FROM flow_runs fr WHERE `+where, args...)
 }
 
+// CountFlowRunsUpTo counts exactly what the counters answer, and reads at
+// most limit runs for anything else.
+func (db *DB) CountFlowRunsUpTo(ctx context.Context, ws uuid.UUID, q store.RunQuery, limit int) (int, bool, error) {
+	if s, ok := flowRunCounterShape(q); ok && (s.window == nil || s.types != nil) {
+		n, err := db.CountFlowRuns(ctx, ws, q)
+		return n, true, err
+	}
+	where, args := db.flowRunWhere(ws, q)
+	n, err := db.count(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM flow_runs fr WHERE `+where+` LIMIT ?) AS capped`, append(args, limit)...)
+	if err != nil {
+		return 0, false, err
+	}
+	return n, n < limit, nil
+}
+
 // CountTaskRuns counts the task runs matching q.
 func (db *DB) CountTaskRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) (int, error) {
 	where, args := db.taskRunWhere(ws, q)

@@ -53,6 +53,44 @@ func testCountFlowRunsByState(t *testing.T, h *harness) {
 	testCountsFollowChanges(t, h)
 }
 
+func testCountFlowRunsUpTo(t *testing.T, h *harness) {
+	ws, other := h.ws(), h.ws()
+	etl, ml := h.flow(ws, "etl", "nightly"), h.flow(ws, "ml")
+	h.runsInStates(ws, etl.ID, model.Completed, model.Completed, model.Failed, model.Running)
+	h.runsInStates(ws, ml.ID, model.Completed)
+	h.runsInStates(other, h.flow(other, "etl").ID, model.Completed)
+	tagged := store.RunQuery{Flows: &store.FlowFilter{Tags: &store.TagsFilter{All: []string{"nightly"}}}}
+	completed := store.RunQuery{FlowRuns: &store.FlowRunFilter{State: store.StateTypeIn(model.Completed)}}
+	for _, c := range []struct {
+		what  string
+		ws    uuid.UUID
+		q     store.RunQuery
+		limit int
+		want  int // exact
+	}{
+		{"every run, under the limit", ws, store.RunQuery{}, 10, 5},
+		{"every run, at the limit", ws, store.RunQuery{}, 5, 5},
+		{"every run, over the limit", ws, store.RunQuery{}, 2, 5},
+		{"a flow's runs by tag, under the limit", ws, tagged, 5, 4},
+		{"a flow's runs by tag, over the limit", ws, tagged, 3, 4},
+		{"completed runs, over the limit", ws, completed, 1, 3},
+		{"another workspace's runs", other, store.RunQuery{}, 10, 1},
+		{"an empty workspace", h.ws(), store.RunQuery{}, 10, 0},
+	} {
+		n, exact, err := h.s.CountFlowRunsUpTo(h.ctx, c.ws, c.q, c.limit)
+		switch {
+		case err != nil:
+			t.Errorf("%s: %v", c.what, err)
+		case c.want < c.limit && (!exact || n != c.want):
+			t.Errorf("%s: %d (exact %v), want exactly %d", c.what, n, exact, c.want)
+		case exact && n != c.want:
+			t.Errorf("%s: %d said to be exact, want %d", c.what, n, c.want)
+		case !exact && n != c.limit:
+			t.Errorf("%s: %d, not exact, want the limit %d", c.what, n, c.limit)
+		}
+	}
+}
+
 func testCountTaskRunsByState(t *testing.T, h *harness) {
 	ws, other := h.ws(), h.ws()
 	flow := h.flow(ws, "etl")

@@ -137,6 +137,7 @@ var contracts = map[string]contract{
 	// RunStats
 	"CountFlowRunsByState": testCountFlowRunsByState,
 	"CountTaskRunsByState": testCountTaskRunsByState,
+	"CountFlowRunsUpTo":    testCountFlowRunsUpTo,
 	"CountFlowRunsByFlow":  testCountFlowRunsByFlow,
 	"FlowRunHistory":       testFlowRunHistory,
 }
