@@ -64,7 +64,23 @@ func (db *DB) BulkInsertFlowRuns(ctx context.Context, ws uuid.UUID, runs []*mode
 			mustJSON(r.Labels), mustJSON(r.JobVariables), mustJSON(r.CreatedBy), db.d.time(r.Created), db.d.time(r.Updated)}
 		states[i] = bulkState{r.ID, r.State}
 	}
-	return db.bulkWrite(ctx, "flow run", bulkTable{"flow_runs", cols, rows}, db.stateRows("flow_run_states", "flow_run_id", ws, states))
+	counts, hours := map[[2]string]int{}, map[runHour]int{}
+	for _, r := range runs {
+		counts[[2]string{r.FlowID.String(), string(ptrOr(r.StateType))}]++
+		if r.ExpectedStartTime != nil {
+			hours[runHour{hourOf(*r.ExpectedStartTime), string(ptrOr(r.StateType))}]++
+		}
+	}
+	var deltas []bulkTable
+	if len(counts) > 0 {
+		t := bulkTable{"flow_run_counts", []string{"workspace_id", "flow_id", "state_type", "n"}, nil}
+		for k, n := range counts {
+			t.rows = append(t.rows, []any{ws, k[0], k[1], n})
+		}
+		deltas = append(deltas, t)
+	}
+	deltas = append(deltas, hourDeltas("flow_run_hours", ws, hours)...)
+	return db.bulkWrite(ctx, "flow run", deltas, bulkTable{"flow_runs", cols, rows}, db.stateRows("flow_run_states", "flow_run_id", ws, states))
 }
 
 // BulkInsertTaskRuns is BulkInsertFlowRuns for task runs: each run with its
@@ -111,7 +127,51 @@ func (db *DB) BulkInsertTaskRuns(ctx context.Context, ws uuid.UUID, runs []*mode
 			db.d.time(r.Created), db.d.time(r.Updated)}
 		states[i] = bulkState{r.ID, r.State}
 	}
-	return db.bulkWrite(ctx, "task run", bulkTable{"task_runs", cols, rows}, db.stateRows("task_run_states", "task_run_id", ws, states))
+	hours := map[runHour]int{}
+	for _, r := range runs {
+		if r.ExpectedStartTime != nil {
+			hours[runHour{hourOf(*r.ExpectedStartTime), string(ptrOr(r.StateType))}]++
+		}
+	}
+	return db.bulkWrite(ctx, "task run", hourDeltas("task_run_hours", ws, hours), bulkTable{"task_runs", cols, rows},
+		db.stateRows("task_run_states", "task_run_id", ws, states))
+}
+
+// runHour is a counter of an hours table: the hour and the state type.
+type runHour struct {
+	hour  int64
+	state string
+}
+
+// hourOf is the whole hours from 1970 to t, as the counters' triggers
+// compute it.
+func hourOf(t model.Time) int64 {
+	s := t.Unix()
+	h := s / 3600
+	if s%3600 < 0 {
+		h--
+	}
+	return h
+}
+
+// ptrOr is *t, or "" for nil.
+func ptrOr(t *model.StateType) model.StateType {
+	if t == nil {
+		return ""
+	}
+	return *t
+}
+
+// hourDeltas are the rows to add to an hours table.
+func hourDeltas(table string, ws uuid.UUID, hours map[runHour]int) []bulkTable {
+	if len(hours) == 0 {
+		return nil
+	}
+	t := bulkTable{table, []string{"workspace_id", "hour", "state_type", "n"}, nil}
+	for k, n := range hours {
+		t.rows = append(t.rows, []any{ws, k.hour, k.state, n})
+	}
+	return []bulkTable{t}
 }
 
 // bulkState is a run's id and its state, nil for none.
@@ -141,8 +201,12 @@ type bulkTable struct {
 
 // bulkWrite inserts the tables' rows, in order, in one transaction: on
 // PostgreSQL with COPY, on SQLite in multi-row INSERTs. A duplicate id is
-// a conflict over what (a "flow run").
-func (db *DB) bulkWrite(ctx context.Context, what string, tables ...bulkTable) error {
+// a conflict over what (a "flow run"). On PostgreSQL the rows' counter
+// triggers stand aside, as firing once per copied row would cost more than
+// the copy, and deltas (rows of counter tables, keyed on all columns but
+// the last, n) are added to the counters in the same transaction; SQLite's
+// triggers are cheap, and count the rows themselves.
+func (db *DB) bulkWrite(ctx context.Context, what string, deltas []bulkTable, tables ...bulkTable) error {
 	conflict := func(err error) error {
 		if db.d.isUniqueViolation(err) {
 			return apperr.Errorf(apperr.EConflict, "Data integrity conflict. A %s with this id already exists.", what)
@@ -150,7 +214,7 @@ func (db *DB) bulkWrite(ctx context.Context, what string, tables ...bulkTable) e
 		return fmt.Errorf("bulk insert %ss: %w", what, err)
 	}
 	if db.d.name() == "postgres" {
-		if err := db.copyTables(ctx, tables); err != nil {
+		if err := db.copyTables(ctx, deltas, tables); err != nil {
 			return conflict(err)
 		}
 		return nil
@@ -186,7 +250,7 @@ const maxSQLiteParams = 32766
 // copyTables COPYs the tables' rows into PostgreSQL in one transaction of a
 // connection of its own: pgx's CopyFrom needs the driver's connection,
 // which database/sql's transactions do not lend.
-func (db *DB) copyTables(ctx context.Context, tables []bulkTable) error {
+func (db *DB) copyTables(ctx context.Context, deltas, tables []bulkTable) error {
 	conn, err := db.read.Conn(ctx)
 	if err != nil {
 		return err
@@ -199,9 +263,21 @@ func (db *DB) copyTables(ctx context.Context, tables []bulkTable) error {
 			return err
 		}
 		defer tx.Rollback(ctx)
+		if _, err := tx.Exec(ctx, `SELECT set_config('praetor.counted', 'on', true)`); err != nil {
+			return err
+		}
 		for _, t := range tables {
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.table}, t.cols, pgx.CopyFromRows(t.rows)); err != nil {
 				return fmt.Errorf("copy into %s: %w", t.table, err)
+			}
+		}
+		for _, d := range deltas {
+			key := strings.Join(d.cols[:len(d.cols)-1], ", ")
+			for _, r := range d.rows {
+				if _, err := tx.Exec(ctx, `INSERT INTO `+d.table+` AS c (`+strings.Join(d.cols, ", ")+`) VALUES (`+
+					rebindDollar(placeholders(len(d.cols)))+`) ON CONFLICT (`+key+`) DO UPDATE SET n = c.n + excluded.n`, r...); err != nil {
+					return fmt.Errorf("count into %s: %w", d.table, err)
+				}
 			}
 		}
 		return tx.Commit(ctx)

@@ -45,6 +45,10 @@ INSERT INTO task_run_hours (workspace_id, hour, state_type, n)
 
 CREATE FUNCTION praetor_count_flow_run() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- A bulk insert (COPY) counts its runs itself, all at once.
+    IF current_setting('praetor.counted', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP <> 'INSERT' THEN
         UPDATE flow_run_counts SET n = n - 1
             WHERE workspace_id = OLD.workspace_id AND flow_id = OLD.flow_id AND state_type = COALESCE(OLD.state_type, '');
@@ -69,6 +73,10 @@ END $$;
 
 CREATE FUNCTION praetor_count_task_run() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- A bulk insert (COPY) counts its runs itself, all at once.
+    IF current_setting('praetor.counted', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP <> 'INSERT' AND OLD.expected_start_time IS NOT NULL THEN
         UPDATE task_run_hours SET n = n - 1
             WHERE workspace_id = OLD.workspace_id AND hour = praetor_run_hour(OLD.expected_start_time)
