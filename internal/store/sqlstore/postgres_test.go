@@ -103,8 +103,8 @@ func TestPostgresWriterRetriesADeadlock(t *testing.T) {
 			t.Errorf("a deadlocked write failed: %v", err)
 		}
 	}
-	if n := runs.Load(); n != 3 {
-		t.Errorf("the writes ran %d times, want 3 (one of them again)", n)
+	if n := runs.Load(); n < 3 {
+		t.Errorf("the writes ran %d times, want at least 3 (one of them again)", n)
 	}
 	var a, b int
 	if err := db.read.QueryRowContext(ctx, `SELECT (SELECT n FROM dl WHERE k = 1), (SELECT n FROM dl WHERE k = 2)`).Scan(&a, &b); err != nil || a != 2 || b != 2 {
