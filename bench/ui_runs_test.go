@@ -1,10 +1,14 @@
 // Package bench holds benchmarks and workloads, run on demand:
 //
 //	go test ./bench -run XXX -bench . -benchtime 20x
+//
+// The page benchmarks' size is set by flags (-bench-runs, -bench-task-runs,
+// -bench-cache): see BenchmarkPages.
 package bench
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,26 +17,43 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/praetorhq/praetor/internal/auth"
+	"github.com/praetorhq/praetor/internal/clock"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 	"github.com/praetorhq/praetor/internal/store/sqlstore"
 	"github.com/praetorhq/praetor/internal/tenancy"
+	"github.com/praetorhq/praetor/internal/testdb"
+	"github.com/praetorhq/praetor/internal/testenv"
 	"github.com/praetorhq/praetor/internal/ui"
 )
 
-// seededRuns is how many flow runs the runs-list workload stores.
-const seededRuns = 100_000
+// The workload's size: flags, so that the page benchmarks can run at the
+// sizes a long-lived server reaches (see docs/benchmarks.md), while CI's
+// default run stays small.
+var (
+	benchRuns     = flag.Int("bench-runs", 100_000, "flow runs the page benchmarks' workspace holds")
+	benchTaskRuns = flag.Int("bench-task-runs", 0, "task runs the page benchmarks' workspace holds, spread over its flow runs")
+	benchCache    = flag.String("bench-cache", "", "directory that keeps the seeded SQLite database (and names a kept PostgreSQL one) between runs; empty: seed afresh, remove at exit")
+)
 
-// runsFixture is a SQLite store holding seededRuns flow runs in one
-// workspace, the real UI handler over it, and a signed-in session.
+// runSpacing separates the seeded runs' expected starts: 100,000 runs span
+// 30 days, 1,000,000 about 300.
+const runSpacing = 26 * time.Second
+
+// runsFixture is a store of one engine holding the seeded flow and task
+// runs in one workspace, the real UI handler over it, and a signed-in
+// session.
 type runsFixture struct {
+	engine  string
 	db      *sqlstore.DB
 	rec     *recordingStore
 	handler http.Handler
@@ -41,105 +62,280 @@ type runsFixture struct {
 	states  map[model.StateType]int // runs seeded per state type
 }
 
+type fixtureOnce struct {
+	once sync.Once
+	f    *runsFixture
+	err  error
+}
+
 var (
-	fixtureOnce sync.Once
-	fixture     *runsFixture
-	fixtureErr  error
-	fixtureDir  string
+	fixtures   = map[string]*fixtureOnce{"sqlite": {}, "postgres": {}}
+	cleanups   []func()
+	cleanupsMu sync.Mutex
 )
 
+func atExit(fn func()) {
+	cleanupsMu.Lock()
+	cleanups = append(cleanups, fn)
+	cleanupsMu.Unlock()
+}
+
 func TestMain(m *testing.M) {
+	flag.Parse()
 	code := m.Run()
-	if fixture != nil {
-		fixture.db.Close()
-	}
-	if fixtureDir != "" {
-		os.RemoveAll(fixtureDir)
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
 	}
 	os.Exit(code)
 }
 
-// runs returns the fixture, seeding it on first use: once per process, in
-// a temporary directory removed when the process ends.
-func runs(tb testing.TB) *runsFixture {
+// runs returns the SQLite fixture.
+func runs(tb testing.TB) *runsFixture { return fixtureOf(tb, "sqlite") }
+
+// fixtureOf returns the engine's fixture, seeding it on first use: once per
+// process, removed when the process ends unless -bench-cache keeps it. A
+// PostgreSQL fixture needs PRAETOR_TEST_POSTGRES_URL.
+func fixtureOf(tb testing.TB, engine string) *runsFixture {
 	tb.Helper()
-	fixtureOnce.Do(func() {
+	base := os.Getenv(testdb.EnvPostgres)
+	if engine == "postgres" && base == "" {
+		testenv.Missing(tb, testdb.EnvPostgres+" is not set: no PostgreSQL to benchmark")
+	}
+	fo := fixtures[engine]
+	fo.once.Do(func() {
 		start := time.Now()
-		fixture, fixtureErr = seedRuns(context.Background())
-		if fixtureErr == nil {
-			tb.Logf("seeded %d flow runs into SQLite in %v", seededRuns, time.Since(start).Round(time.Millisecond))
+		var seeded bool
+		fo.f, seeded, fo.err = openFixture(context.Background(), engine, base)
+		if fo.err == nil {
+			verb := "reused"
+			if seeded {
+				verb = "seeded"
+			}
+			tb.Logf("%s %d flow runs and %d task runs on %s in %v", verb, *benchRuns, *benchTaskRuns, engine, time.Since(start).Round(time.Millisecond))
 		}
 	})
-	if fixtureErr != nil {
-		tb.Fatalf("seed: %v", fixtureErr)
+	if fo.err != nil {
+		tb.Fatalf("seed %s: %v", engine, fo.err)
 	}
-	return fixture
+	return fo.f
 }
 
-func seedRuns(ctx context.Context) (*runsFixture, error) {
-	dir, err := os.MkdirTemp("", "praetor-bench-")
-	if err != nil {
-		return nil, err
+// openFixture opens the engine's database, seeding it unless -bench-cache
+// holds a seeded one, and reports whether it seeded.
+func openFixture(ctx context.Context, engine, pgBase string) (*runsFixture, bool, error) {
+	name := fmt.Sprintf("praetor_bench_%d_%d", *benchRuns, *benchTaskRuns)
+	dir := *benchCache
+	if dir == "" {
+		d, err := os.MkdirTemp("", "praetor-bench-")
+		if err != nil {
+			return nil, false, err
+		}
+		atExit(func() { os.RemoveAll(d) })
+		dir = d
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, false, err
 	}
-	fixtureDir = dir
+	// The marker says a seed finished: a cached database without it is
+	// seeded again.
+	marker := filepath.Join(dir, engine+"-"+name+".seeded")
+	_, err := os.Stat(marker)
+	cached := *benchCache != "" && err == nil
+	dsn := filepath.Join(dir, name+".db")
+	if engine == "postgres" {
+		u, err := url.Parse(pgBase)
+		if err != nil {
+			return nil, false, err
+		}
+		if !cached {
+			suffix := ""
+			if *benchCache == "" {
+				// Not kept: a name of its own, so runs at once do not meet.
+				suffix = fmt.Sprintf("_%d", os.Getpid())
+			}
+			name += suffix
+			if err := pgAdmin(ctx, pgBase, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)", "CREATE DATABASE "+name); err != nil {
+				return nil, false, err
+			}
+			if *benchCache == "" {
+				atExit(func() { _ = pgAdmin(context.Background(), pgBase, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+			}
+		}
+		u.Path = "/" + name
+		dsn = u.String()
+	} else if !cached {
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			os.Remove(dsn + suffix)
+		}
+	}
 	log := slog.New(slog.DiscardHandler)
-	db, err := sqlstore.Open(ctx, filepath.Join(dir, "praetor.db"), log)
-	if err != nil {
-		return nil, err
+	// The newest run is seeded at the anchor; the pages' clock stays there,
+	// so a cached database shows the same windows whenever it is reused.
+	anchor := time.Now().UTC().Truncate(time.Second)
+	if cached {
+		b, err := os.ReadFile(marker)
+		if err != nil {
+			return nil, false, err
+		}
+		if anchor, err = time.Parse(time.RFC3339, strings.TrimSpace(string(b))); err != nil {
+			return nil, false, fmt.Errorf("read %s: %w", marker, err)
+		}
 	}
-	f := &runsFixture{db: db, states: map[model.StateType]int{}}
-	user, acct, err := tenancy.RegisterUser(ctx, db, tenancy.SignUp{Email: "bench@example.test", Password: "bench password 123", Handle: "bench"})
+	clk := clock.NewFake(anchor.Add(time.Minute))
+	db, err := sqlstore.Open(ctx, dsn, log, sqlstore.Clock(clk))
 	if err != nil {
-		return nil, err
+		return nil, false, err
+	}
+	atExit(func() { db.Close() })
+	f := &runsFixture{engine: engine, db: db, states: map[model.StateType]int{}}
+	if cached {
+		if err := f.reopen(ctx); err != nil {
+			return nil, false, err
+		}
+	} else {
+		if err := f.seed(ctx, anchor); err != nil {
+			return nil, false, err
+		}
+		if *benchCache != "" {
+			if err := os.WriteFile(marker, []byte(anchor.Format(time.RFC3339)+"\n"), 0o644); err != nil {
+				return nil, false, err
+			}
+		}
+	}
+	f.rec = &recordingStore{Store: db}
+	pages, err := ui.New(ui.Config{Store: f.rec, Authn: auth.NewAuthenticator(db, log), SignUp: true, Logger: log, Clock: clk})
+	if err != nil {
+		return nil, false, err
+	}
+	mux := http.NewServeMux()
+	pages.Register(mux)
+	f.handler = mux
+	if f.cookies, err = signIn(mux, benchEmail, benchPassword); err != nil {
+		return nil, false, err
+	}
+	return f, !cached, nil
+}
+
+const (
+	benchEmail    = "bench@example.test"
+	benchPassword = "bench password 123"
+)
+
+// pgAdmin runs statements on the server's maintenance database.
+func pgAdmin(ctx context.Context, base string, stmts ...string) error {
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	for _, s := range stmts {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			return fmt.Errorf("%s: %w", s, err)
+		}
+	}
+	return nil
+}
+
+// runMix is the seeded runs' deterministic mix of state types: about half
+// completed, the rest spread over the other types.
+var runMix = []model.StateType{model.Completed, model.Completed, model.Completed, model.Completed, model.Completed,
+	model.Failed, model.Scheduled, model.Running, model.Crashed, model.Cancelled}
+
+func runType(i int) model.StateType { return runMix[(i*7)%len(runMix)] }
+
+// seedChunk bounds the runs one bulk insert (one transaction) holds.
+const seedChunk = 20_000
+
+// seed stores the workload: 20 flows, -bench-runs flow runs whose expected
+// starts go back from anchor every runSpacing, and -bench-task-runs task
+// runs spread evenly over them, each in its flow run's state, seconds after
+// its start.
+func (f *runsFixture) seed(ctx context.Context, anchor time.Time) error {
+	db := f.db
+	user, acct, err := tenancy.RegisterUser(ctx, db, tenancy.SignUp{Email: benchEmail, Password: benchPassword, Handle: "bench"})
+	if err != nil {
+		return err
 	}
 	if f.ws, err = tenancy.CreateWorkspace(ctx, db, user.ID, acct.ID, tenancy.WorkspaceInput{Name: "Bench"}); err != nil {
-		return nil, err
+		return err
 	}
 	var flows []uuid.UUID
 	for i := 0; i < 20; i++ {
 		fl := &model.Flow{Name: fmt.Sprintf("flow-%02d", i)}
 		if _, err := db.UpsertFlow(ctx, f.ws.ID, fl); err != nil {
-			return nil, err
+			return err
 		}
 		flows = append(flows, fl.ID)
 	}
-	// A deterministic mix: about half completed, the rest spread over the
-	// other types, expected starts over the past 30 days.
-	mix := []model.StateType{model.Completed, model.Completed, model.Completed, model.Completed, model.Completed,
-		model.Failed, model.Scheduled, model.Running, model.Crashed, model.Cancelled}
-	now := time.Now().UTC()
-	batch := make([]*model.FlowRun, 0, seededRuns)
-	for i := 0; i < seededRuns; i++ {
-		typ := mix[(i*7)%len(mix)]
-		at := model.At(now.Add(-time.Duration(i) * 26 * time.Second))
-		r := &model.FlowRun{FlowID: flows[i%len(flows)], Name: fmt.Sprintf("run-%06d", i), Tags: []string{"bench"}}
-		r.ExpectedStartTime = &at
-		if typ != model.Scheduled {
-			r.StartTime = &at
+	nRuns, nTasks := *benchRuns, *benchTaskRuns
+	flowRuns := make([]*model.FlowRun, 0, seedChunk)
+	var taskRuns []*model.TaskRun
+	tasksBefore := 0 // task runs of the runs before this chunk
+	for start := 0; start < nRuns; start += seedChunk {
+		flowRuns = flowRuns[:0]
+		taskRuns = taskRuns[:0]
+		for i := start; i < min(start+seedChunk, nRuns); i++ {
+			typ := runType(i)
+			at := model.At(anchor.Add(-time.Duration(i) * runSpacing))
+			r := &model.FlowRun{ID: uuid.Must(uuid.NewV7()), FlowID: flows[i%len(flows)], Name: fmt.Sprintf("run-%07d", i), Tags: []string{"bench"}}
+			r.ExpectedStartTime = &at
+			if typ != model.Scheduled {
+				r.StartTime = &at
+			}
+			if typ.Terminal() {
+				end := model.At(at.Add(3 * time.Second))
+				r.EndTime, r.TotalRunTime = &end, 3
+			}
+			r.State = &model.State{Type: typ, Timestamp: at}
+			f.states[typ]++
+			flowRuns = append(flowRuns, r)
+			// Task runs i*nTasks/nRuns up to (i+1)*nTasks/nRuns belong to run i.
+			upTo := (i + 1) * nTasks / nRuns
+			for j := 0; tasksBefore < upTo; j, tasksBefore = j+1, tasksBefore+1 {
+				tat := model.At(at.Add(time.Duration(j) * time.Second))
+				tr := &model.TaskRun{FlowRunID: &r.ID, Name: fmt.Sprintf("task-%d", j), TaskKey: fmt.Sprintf("task-%d", j), DynamicKey: "0"}
+				tr.ExpectedStartTime = &tat
+				if typ != model.Scheduled {
+					tr.StartTime = &tat
+				}
+				tr.State = &model.State{Type: typ, Timestamp: tat}
+				taskRuns = append(taskRuns, tr)
+			}
 		}
-		if typ.Terminal() {
-			end := model.At(at.Add(3 * time.Second))
-			r.EndTime, r.TotalRunTime = &end, 3
+		if err := db.BulkInsertFlowRuns(ctx, f.ws.ID, flowRuns); err != nil {
+			return err
 		}
-		r.State = &model.State{Type: typ, Timestamp: at}
-		f.states[typ]++
-		batch = append(batch, r)
+		for ts := 0; ts < len(taskRuns); ts += seedChunk {
+			if err := db.BulkInsertTaskRuns(ctx, f.ws.ID, taskRuns[ts:min(ts+seedChunk, len(taskRuns))]); err != nil {
+				return err
+			}
+		}
 	}
-	if err := db.BulkInsertFlowRuns(ctx, f.ws.ID, batch); err != nil {
-		return nil, err
-	}
-	f.rec = &recordingStore{Store: db}
-	pages, err := ui.New(ui.Config{Store: f.rec, Authn: auth.NewAuthenticator(db, log), SignUp: true, Logger: log})
+	return nil
+}
+
+// reopen finds the workspace of a cached fixture and recounts its seed.
+func (f *runsFixture) reopen(ctx context.Context) error {
+	user, _, err := f.db.GetUserByEmail(ctx, benchEmail)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	mux := http.NewServeMux()
-	pages.Register(mux)
-	f.handler = mux
-	if f.cookies, err = signIn(mux, "bench@example.test", "bench password 123"); err != nil {
-		return nil, err
+	list, err := f.db.ListWorkspaces(ctx, user.ID)
+	if err != nil || len(list) == 0 {
+		return fmt.Errorf("the cached database has no bench workspace: %v", err)
 	}
-	return f, nil
+	for _, w := range list {
+		if w.Workspace.Name == "Bench" {
+			ws := w.Workspace
+			f.ws = &ws
+		}
+	}
+	if f.ws == nil {
+		return fmt.Errorf("the cached database has no bench workspace")
+	}
+	for i := 0; i < *benchRuns; i++ {
+		f.states[runType(i)]++
+	}
+	return nil
 }
 
 // signIn signs in through the sign-in form and returns the browser's
@@ -205,6 +401,13 @@ func (s *recordingStore) CountFlowRuns(ctx context.Context, ws uuid.UUID, q stor
 	return s.Store.CountFlowRuns(ctx, ws, q)
 }
 
+func (s *recordingStore) CountFlowRunsUpTo(ctx context.Context, ws uuid.UUID, q store.RunQuery, limit int) (int, bool, error) {
+	s.mu.Lock()
+	s.counts = append(s.counts, q)
+	s.mu.Unlock()
+	return s.Store.CountFlowRunsUpTo(ctx, ws, q, limit)
+}
+
 func (s *recordingStore) reset() {
 	s.mu.Lock()
 	s.lists, s.counts = nil, nil
@@ -257,12 +460,6 @@ func TestRunsPageAt100kRuns(t *testing.T) {
 	}
 }
 
-// BenchmarkRunsPageCompleted renders the first page of completed runs among
-// 100,000 through the real UI handler, signed in.
-func BenchmarkRunsPageCompleted(b *testing.B) {
-	benchPage(b, runs(b).completedPage())
-}
-
 // discard is a ResponseWriter that keeps only the status.
 type discard struct {
 	header http.Header
@@ -278,52 +475,85 @@ func (d *discard) Write(p []byte) (int, error) {
 }
 func (d *discard) WriteHeader(s int) { d.status = s }
 
-// benchPage renders path through the UI handler b.N times, signed in.
-func benchPage(b *testing.B, path string) {
-	f := runs(b)
+// benchPage renders path through f's UI handler b.N times, signed in, and
+// reports the median and 95th percentile of one render.
+func benchPage(b *testing.B, f *runsFixture, path string) {
 	w := httptest.NewRecorder()
 	f.get(path, w)
 	if w.Code != http.StatusOK {
 		b.Fatalf("GET %s: %d", path, w.Code)
 	}
+	took := make([]time.Duration, 0, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
 		rw := discard{header: http.Header{}}
+		t0 := time.Now()
 		f.get(path, &rw)
+		took = append(took, time.Since(t0))
 		if rw.status != http.StatusOK {
 			b.Fatalf("GET %s: %d", path, rw.status)
 		}
 	}
+	b.StopTimer()
+	slices.Sort(took)
+	pct := func(p int) float64 {
+		return float64(took[min(len(took)-1, (len(took)*p+99)/100-1)]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(pct(50), "p50-ms")
+	b.ReportMetric(pct(95), "p95-ms")
 }
 
-// The other workspace pages over the same 100,000 runs.
-func BenchmarkDashboard24h(b *testing.B) {
-	benchPage(b, ui.WorkspaceURL(runs(b).ws)+"/dashboard")
+// BenchmarkPages renders each aggregate workspace page, and one run's page,
+// over the seeded runs on each engine:
+//
+//	go test ./bench -run XXX -bench Pages -benchtime 50x
+//	go test ./bench -run XXX -bench Pages -benchtime 50x -timeout 2h \
+//		-bench-runs 1000000 -bench-task-runs 10000000 -bench-cache /tmp/praetor-perf-cache
+//
+// The numbers measured are in docs/benchmarks.md.
+func BenchmarkPages(b *testing.B) {
+	pages := []struct {
+		name string
+		path func(b *testing.B, f *runsFixture) string
+	}{
+		{"dashboard-24h", func(b *testing.B, f *runsFixture) string { return f.base() + "/dashboard" }},
+		{"dashboard-7d", func(b *testing.B, f *runsFixture) string { return f.base() + "/dashboard?window=7d" }},
+		{"flows", func(b *testing.B, f *runsFixture) string { return f.base() + "/flows" }},
+		{"runs-all", func(b *testing.B, f *runsFixture) string { return f.base() + "/runs" }},
+		{"runs-one-flow", func(b *testing.B, f *runsFixture) string { return f.base() + "/runs?flow=" + f.firstFlow(b).String() }},
+		{"flow-page", func(b *testing.B, f *runsFixture) string { return f.base() + "/flows/flow/" + f.firstFlow(b).String() }},
+		{"runs-completed", func(b *testing.B, f *runsFixture) string { return f.completedPage() }},
+		{"flow-run", func(b *testing.B, f *runsFixture) string {
+			return f.base() + "/runs/flow-run/" + f.newestRun(b).String()
+		}},
+	}
+	for _, engine := range []string{"sqlite", "postgres"} {
+		b.Run(engine, func(b *testing.B) {
+			f := fixtureOf(b, engine)
+			for _, p := range pages {
+				b.Run(p.name, func(b *testing.B) { benchPage(b, f, p.path(b, f)) })
+			}
+		})
+	}
 }
 
-func BenchmarkDashboard7d(b *testing.B) {
-	benchPage(b, ui.WorkspaceURL(runs(b).ws)+"/dashboard?window=7d")
-}
+func (f *runsFixture) base() string { return ui.WorkspaceURL(f.ws) }
 
-func BenchmarkFlowsList(b *testing.B) {
-	benchPage(b, ui.WorkspaceURL(runs(b).ws)+"/flows")
-}
-
-func BenchmarkRunsPageOfOneFlow(b *testing.B) {
-	f := runs(b)
-	flows, err := f.db.ListFlows(context.Background(), f.ws.ID, store.RunQuery{Limit: 1})
+// firstFlow is the first flow by name.
+func (f *runsFixture) firstFlow(b *testing.B) uuid.UUID {
+	flows, err := f.db.ListFlows(context.Background(), f.ws.ID, store.RunQuery{Sort: "NAME_ASC", Limit: 1})
 	if err != nil || len(flows) == 0 {
 		b.Fatalf("flows: %v", err)
 	}
-	benchPage(b, ui.WorkspaceURL(f.ws)+"/flows/flow/"+flows[0].ID.String())
+	return flows[0].ID
 }
 
-func BenchmarkFlowRunPage(b *testing.B) {
-	f := runs(b)
+// newestRun is the run with the latest expected start.
+func (f *runsFixture) newestRun(b *testing.B) uuid.UUID {
 	list, err := f.db.ListFlowRuns(context.Background(), f.ws.ID, store.RunQuery{Limit: 1, Sort: "EXPECTED_START_TIME_DESC"})
 	if err != nil || len(list) == 0 {
 		b.Fatalf("runs: %v", err)
 	}
-	benchPage(b, ui.WorkspaceURL(f.ws)+"/runs/flow-run/"+list[0].ID.String())
+	return list[0].ID
 }

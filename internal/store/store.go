@@ -212,6 +212,11 @@ type RunStats interface {
 	CountFlowRunsByState(ctx context.Context, ws uuid.UUID, q RunQuery) (map[model.StateType]int, error)
 	// CountTaskRunsByState counts the task runs matching q by state type.
 	CountTaskRunsByState(ctx context.Context, ws uuid.UUID, q RunQuery) (map[model.StateType]int, error)
+	// CountFlowRunsUpTo counts the flow runs matching q, reading at most
+	// about limit of them: when at least limit match it may stop and return
+	// limit with exact false. A page shows "limit+" rather than pay for a
+	// count of the whole history.
+	CountFlowRunsUpTo(ctx context.Context, ws uuid.UUID, q RunQuery, limit int) (n int, exact bool, err error)
 	// CountFlowRunsByFlow counts the flow runs matching q per flow.
 	CountFlowRunsByFlow(ctx context.Context, ws uuid.UUID, q RunQuery) (map[uuid.UUID]int, error)
 	// FlowRunHistory counts the flow runs matching h.Runs whose expected

@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -151,16 +152,17 @@ func (u *UI) loadDashboard(q *request) (dashboard, error) {
 		}
 	}
 
-	// Warnings: late runs, then failed and crashed ones, in the window.
-	late := store.RunQuery{FlowRuns: &store.FlowRunFilter{State: stateNameFilter(nil, "Late"), ExpectedStartTime: inWindow},
+	// Warnings: late runs, then failed and crashed ones, in the window. A
+	// late run is a scheduled one named Late, which the
+	// (workspace_id, state_type, expected_start_time, state_name) index
+	// finds without reading the window's other runs.
+	late := store.RunQuery{FlowRuns: &store.FlowRunFilter{State: stateNameFilter(store.StateTypeIn(model.Scheduled), "Late"), ExpectedStartTime: inWindow},
 		Sort: "EXPECTED_START_TIME_ASC", Limit: dashWarnings}
 	if d.Late, d.LateCount, err = u.runsAndCount(q, late); err != nil {
 		return d, err
 	}
-	d.LateURL = base + "/runs?state_name=Late&from=" + from + "&to=" + to
-	failed := store.RunQuery{FlowRuns: &store.FlowRunFilter{State: store.StateTypeIn(model.Failed, model.Crashed), ExpectedStartTime: inWindow},
-		Sort: "EXPECTED_START_TIME_DESC", Limit: dashWarnings}
-	if d.Failed, d.FailedCount, err = u.runsAndCount(q, failed); err != nil {
+	d.LateURL = base + "/runs?state=SCHEDULED&state_name=Late&from=" + from + "&to=" + to
+	if d.Failed, d.FailedCount, err = u.newestFailed(q, inWindow); err != nil {
 		return d, err
 	}
 	d.FailedURL = base + "/runs?state=FAILED&state=CRASHED&from=" + from + "&to=" + to
@@ -187,6 +189,46 @@ func (u *UI) loadDashboard(q *request) (dashboard, error) {
 		d.TaskCounts = append(d.TaskCounts, stateCount{State: stateOf(&tt, nil), Count: tasks[t]})
 	}
 	return d, nil
+}
+
+// newestFailed reads the newest failed and crashed runs in a window and
+// how many there are. One query per state type reads its runs in order
+// from the (workspace_id, state_type, expected_start_time, …) index and
+// stops at the page; one query for both would have the database choose
+// between sorting every failed run of the window and scanning the
+// window's runs for them.
+func (u *UI) newestFailed(q *request, window *store.TimeFilter) ([]runRow, int, error) {
+	var runs []*model.FlowRun
+	for _, t := range []model.StateType{model.Failed, model.Crashed} {
+		some, err := u.Store.ListFlowRuns(q.ctx(), q.Workspace.ID, store.RunQuery{
+			FlowRuns: &store.FlowRunFilter{State: store.StateTypeIn(t), ExpectedStartTime: window},
+			Sort:     "EXPECTED_START_TIME_DESC", Limit: dashWarnings})
+		if err != nil {
+			return nil, 0, err
+		}
+		runs = append(runs, some...)
+	}
+	// The store's order: newest expected start first, then by id.
+	slices.SortFunc(runs, func(a, b *model.FlowRun) int {
+		if c := b.ExpectedStartTime.Compare(a.ExpectedStartTime.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID.String(), b.ID.String())
+	})
+	n := len(runs)
+	if n > dashWarnings {
+		runs = runs[:dashWarnings]
+	}
+	if n >= dashWarnings {
+		var err error
+		n, err = u.Store.CountFlowRuns(q.ctx(), q.Workspace.ID, store.RunQuery{FlowRuns: &store.FlowRunFilter{
+			State: store.StateTypeIn(model.Failed, model.Crashed), ExpectedStartTime: window}})
+		if err != nil {
+			return nil, 0, err
+		}
+	}
+	rows, err := u.runRows(q, runs)
+	return rows, n, err
 }
 
 // runsAndCount reads the first runs matching sq and how many match.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/praetorhq/praetor/internal/ui"
 )
 
 // Tests of the workspace pages over plain HTTP (the browser tests are in
@@ -385,6 +387,33 @@ func TestRunsListFiltersSortsAndPages(t *testing.T) {
 		}
 		if empty := wsPage(t, c, ws, "/runs?state=CRASHED"); !strings.Contains(empty, "No flow runs match these filters.") {
 			t.Errorf("no message for an empty filtered list")
+		}
+	})
+}
+
+// A runs list whose filters the store keeps no count of counts a little
+// past its page, not the whole history: "of 27+" where 30 runs match.
+var runsCount = regexp.MustCompile(`id="runs-count">\s*(Runs [^<]*?)\s*</p>`)
+
+func TestRunsListCountStopsPastThePage(t *testing.T) {
+	defer ui.SetRunsCountUpTo(2)()
+	forEachEngine(t, func(t *testing.T, ts *testServer) {
+		api, c, ws := newWorkspaceAPI(t, ts, "una")
+		flow := api.flow("alpha")
+		base := time.Now().UTC().Add(-10 * time.Hour).Truncate(time.Minute)
+		for i := 0; i < 30; i++ {
+			at := base.Add(time.Duration(i) * time.Minute)
+			api.flowRun(flow, fmt.Sprintf("run-%02d", i), state("SCHEDULED", "", time.Time{}, map[string]any{"scheduled_time": at.Format(time.RFC3339)}), nil)
+		}
+		from, to := base.Add(-time.Hour).Format("2006-01-02T15:04"), base.Add(time.Hour).Format("2006-01-02T15:04")
+		body := wsPage(t, c, ws, "/runs?from="+from+"&to="+to)
+		if !strings.Contains(body, "Runs 1 to 25 of 27+") || !strings.Contains(body, `rel="next"`) {
+			t.Errorf("a list by time window does not read \"Runs 1 to 25 of 27+\" with a next page:\n%s", body)
+		}
+		// Counts the store keeps stay exact.
+		body = wsPage(t, c, ws, "/runs?state=SCHEDULED")
+		if m := runsCount.FindStringSubmatch(body); m == nil || m[1] != "Runs 1 to 25 of 30" {
+			t.Errorf("the scheduled runs are not counted exactly: %q", m)
 		}
 	})
 }

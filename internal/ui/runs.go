@@ -214,8 +214,11 @@ func (f runFilters) withOffset(offset int) string {
 
 // runsTable is one page of the runs list.
 type runsTable struct {
-	Rows             []runRow
-	Total            int
+	Rows  []runRow
+	Total int
+	// More says there are more than Total runs: a count the store does not
+	// keep stops a little past the page.
+	More             bool
 	First, Last      int // 1-based positions of the rows shown
 	PrevURL, NextURL string
 	FirstURL         string
@@ -223,14 +226,20 @@ type runsTable struct {
 	FirstRun         *firstRun // when the workspace has no runs at all
 }
 
-// loadRunsTable reads one page: one LIMITed list query and one count.
+// runsCountUpTo is how far past the page the runs list counts runs the
+// store keeps no count of, so that no filter makes a page count the whole
+// history. A variable for tests.
+var runsCountUpTo = 10_000
+
+// loadRunsTable reads one page: one LIMITed list query and one bounded
+// count.
 func (u *UI) loadRunsTable(q *request, f runFilters) (runsTable, error) {
 	sq := f.query()
 	runs, err := u.Store.ListFlowRuns(q.ctx(), q.Workspace.ID, sq)
 	if err != nil {
 		return runsTable{}, err
 	}
-	total, err := u.Store.CountFlowRuns(q.ctx(), q.Workspace.ID, sq)
+	total, exact, err := u.Store.CountFlowRunsUpTo(q.ctx(), q.Workspace.ID, sq, f.Offset+runsPageSize+runsCountUpTo)
 	if err != nil {
 		return runsTable{}, err
 	}
@@ -239,7 +248,7 @@ func (u *UI) loadRunsTable(q *request, f runFilters) (runsTable, error) {
 		return runsTable{}, err
 	}
 	list := WorkspaceURL(q.Workspace) + "/runs"
-	t := runsTable{Rows: rows, Total: total, Filtered: f.Filtered()}
+	t := runsTable{Rows: rows, Total: total, More: !exact, Filtered: f.Filtered()}
 	if total == 0 && !t.Filtered {
 		t.FirstRun = u.firstRunHint(q)
 	}

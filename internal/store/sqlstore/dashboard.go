@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/google/uuid"
@@ -12,12 +13,29 @@ import (
 	"github.com/praetorhq/praetor/internal/store"
 )
 
-// The aggregates behind the UI's dashboard and lists. Each is one GROUP BY
-// over the same WHERE the list queries build, so the indexes that serve a
-// list serve its counts too.
+// The aggregates behind the UI's dashboard and lists. Those the run
+// counters can answer come from them (runcounts.go); the others are one
+// GROUP BY over the same WHERE the list queries build, so the indexes that
+// serve a list serve its counts too.
 
 // CountFlowRunsByState counts the flow runs matching q by state type.
 func (db *DB) CountFlowRunsByState(ctx context.Context, ws uuid.UUID, q store.RunQuery) (map[model.StateType]int, error) {
+	if s, ok := flowRunCounterShape(q); ok {
+		if s.window != nil {
+			return db.windowCounts(ctx, ws, "flow_runs", "flow_run_hours", s)
+		}
+		byFlow, err := db.flowCounts(ctx, ws, s, false)
+		if err != nil {
+			return nil, err
+		}
+		out := map[model.StateType]int{}
+		for t, n := range byFlow[uuid.Nil] {
+			if t != "" {
+				out[t] = n
+			}
+		}
+		return out, nil
+	}
 	where, args := db.flowRunWhere(ws, q)
 	return db.countByState(ctx, `SELECT COALESCE(fr.state_type, ''), COUNT(*) FROM flow_runs fr WHERE `+where+
 		` AND fr.state_type IS NOT NULL GROUP BY COALESCE(fr.state_type, '')`, args...)
@@ -25,6 +43,9 @@ func (db *DB) CountFlowRunsByState(ctx context.Context, ws uuid.UUID, q store.Ru
 
 // CountTaskRunsByState counts the task runs matching q by state type.
 func (db *DB) CountTaskRunsByState(ctx context.Context, ws uuid.UUID, q store.RunQuery) (map[model.StateType]int, error) {
+	if s, ok := taskRunCounterShape(q); ok {
+		return db.windowCounts(ctx, ws, "task_runs", "task_run_hours", s)
+	}
 	where, args := db.taskRunWhere(ws, q)
 	return db.countByState(ctx, `SELECT tr.state_type, COUNT(*) FROM task_runs tr WHERE `+where+
 		` AND tr.state_type IS NOT NULL GROUP BY tr.state_type`, args...)
@@ -52,6 +73,19 @@ func (db *DB) countByState(ctx context.Context, q string, args ...any) (map[mode
 
 // CountFlowRunsByFlow counts the flow runs matching q per flow.
 func (db *DB) CountFlowRunsByFlow(ctx context.Context, ws uuid.UUID, q store.RunQuery) (map[uuid.UUID]int, error) {
+	if s, ok := flowRunCounterShape(q); ok && s.window == nil {
+		byFlow, err := db.flowCounts(ctx, ws, s, true)
+		if err != nil {
+			return nil, err
+		}
+		out := map[uuid.UUID]int{}
+		for flow, counts := range byFlow {
+			for _, n := range counts {
+				out[flow] += n
+			}
+		}
+		return out, nil
+	}
 	where, args := db.flowRunWhere(ws, q)
 	rows, err := db.query(ctx, `SELECT fr.flow_id, COUNT(*) FROM flow_runs fr WHERE `+where+` GROUP BY fr.flow_id`, args...)
 	if err != nil {
@@ -90,6 +124,12 @@ func (db *DB) FlowRunHistory(ctx context.Context, ws uuid.UUID, h store.HistoryQ
 	for i := range out {
 		bs := start.Add(time.Duration(int64(i)*step) * time.Second)
 		out[i] = store.HistoryBucket{Start: bs, End: bs.Add(time.Duration(step) * time.Second), Counts: map[model.StateType]int{}}
+	}
+	runs := h.Runs
+	runs.Sort, runs.Limit, runs.Offset = "", 0, 0
+	if step%3600 == 0 && start.Unix() >= 0 && start.Unix()%3600 == 0 && reflect.DeepEqual(runs, store.RunQuery{}) {
+		// Whole hours of every run: from the hourly counters.
+		return out, db.hourHistory(ctx, ws, start, step, out)
 	}
 	where, args := db.flowRunWhere(ws, h.Runs)
 	bucket := "(" + db.d.epoch("fr.expected_start_time") + " - ?) / ?"

@@ -358,3 +358,69 @@ func TestRunPageQueryPlans(t *testing.T) {
 		t.Errorf("a flow's runs are sorted, not read in order:\n%s", plan)
 	}
 }
+
+// Bulk inserts count their runs (on PostgreSQL the bulk path adds them to
+// the counters itself, the triggers standing aside): every counted
+// aggregate equals the same aggregate counted from the runs.
+func TestBulkInsertsAreCounted(t *testing.T) {
+	eachEngine(t, func(t *testing.T, db *DB, ws uuid.UUID) {
+		ctx := t.Context()
+		flows := []uuid.UUID{newFlow(t, db, ws, "bulk-a"), newFlow(t, db, ws, "bulk-b")}
+		start := time.Now().UTC().Add(-5 * time.Hour).Truncate(time.Hour)
+		types := []model.StateType{model.Completed, model.Failed, model.Running, model.Scheduled}
+		var runs []*model.FlowRun
+		var tasks []*model.TaskRun
+		for i := 0; i < 200; i++ {
+			at := start.Add(time.Duration(i) * 97 * time.Second)
+			r := seedRun(flows[i%2], types[i%len(types)], "", at)
+			runs = append(runs, r)
+			ts := model.At(at)
+			tr := &model.TaskRun{FlowRunID: &r.ID, Name: fmt.Sprint("t", i), TaskKey: fmt.Sprint("t", i), DynamicKey: "0"}
+			tr.ExpectedStartTime = &ts
+			tr.State = &model.State{Type: types[(i+1)%len(types)], Timestamp: ts}
+			tasks = append(tasks, tr)
+		}
+		runs[7].State = nil
+		runs[8].ExpectedStartTime = nil
+		tasks[9].ExpectedStartTime = nil
+		// Two batches, so the second adds to counters the first made.
+		for _, half := range [][2]int{{0, 100}, {100, 200}} {
+			if err := db.BulkInsertFlowRuns(ctx, ws, runs[half[0]:half[1]]); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.BulkInsertTaskRuns(ctx, ws, tasks[half[0]:half[1]]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		unknown := &store.IDFilter{NotAny: []uuid.UUID{uuid.Must(uuid.NewV7())}}
+		same := func(what string, got, want any, errs ...error) {
+			t.Helper()
+			for _, err := range errs {
+				if err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s: %v, from the runs %v", what, got, want)
+			}
+		}
+		n, err1 := db.CountFlowRuns(ctx, ws, store.RunQuery{})
+		same("flow runs", n, 200, err1)
+		byState, err1 := db.CountFlowRunsByState(ctx, ws, store.RunQuery{})
+		want, err2 := db.CountFlowRunsByState(ctx, ws, store.RunQuery{FlowRuns: &store.FlowRunFilter{ID: unknown}})
+		same("flow runs by state", byState, want, err1, err2)
+		ids := &store.FlowFilter{ID: &store.IDFilter{Any: flows}}
+		byFlow, err1 := db.CountFlowRunsByFlow(ctx, ws, store.RunQuery{Flows: ids})
+		wantByFlow, err2 := db.CountFlowRunsByFlow(ctx, ws, store.RunQuery{Flows: ids, FlowRuns: &store.FlowRunFilter{ID: unknown}})
+		same("flow runs by flow", byFlow, wantByFlow, err1, err2)
+		q := store.HistoryQuery{Start: start, Interval: time.Hour, Buckets: 8}
+		hist, err1 := db.FlowRunHistory(ctx, ws, q)
+		q.Runs = store.RunQuery{FlowRuns: &store.FlowRunFilter{ID: unknown}}
+		wantHist, err2 := db.FlowRunHistory(ctx, ws, q)
+		same("flow run history", hist, wantHist, err1, err2)
+		window := &store.TimeFilter{After: model.At(start.Add(-time.Minute)).Ptr(), Before: model.At(start.Add(8 * time.Hour)).Ptr()}
+		tc, err1 := db.CountTaskRunsByState(ctx, ws, store.RunQuery{TaskRuns: &store.TaskRunFilter{ExpectedStartTime: window}})
+		wantTC, err2 := db.CountTaskRunsByState(ctx, ws, store.RunQuery{TaskRuns: &store.TaskRunFilter{ExpectedStartTime: window, ID: unknown}})
+		same("task runs by state", tc, wantTC, err1, err2)
+	})
+}

@@ -65,6 +65,29 @@ func (w txWriter) write(ctx context.Context, fn func(ctx context.Context, tx *sq
 		return err
 	}
 	ctx = context.WithoutCancel(ctx)
+	for attempt := 1; ; attempt++ {
+		err := w.writeOnce(ctx, fn)
+		if err == nil || !isDeadlock(err) || attempt == maxDeadlockRetries {
+			return err
+		}
+		// Transactions that change runs of one workspace at once update
+		// the same run counters as they commit, in the order of their
+		// changes; when two orders cross, PostgreSQL aborts one, which
+		// then runs again.
+		w.log.Warn("write deadlocked, retrying", "attempt", attempt, "err", err)
+	}
+}
+
+// maxDeadlockRetries bounds the attempts of one write.
+const maxDeadlockRetries = 5
+
+// isDeadlock reports whether err is PostgreSQL's deadlock_detected.
+func isDeadlock(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "40P01"
+}
+
+func (w txWriter) writeOnce(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

@@ -24,8 +24,45 @@ func (db *DB) ListTaskRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) 
 
 // CountFlowRuns counts the flow runs matching q.
 func (db *DB) CountFlowRuns(ctx context.Context, ws uuid.UUID, q store.RunQuery) (int, error) {
+	// From the counters when they can say (runs without a state have none
+	// in a window's hours, so a window needs state types).
+	if s, ok := flowRunCounterShape(q); ok && (s.window == nil || s.types != nil) {
+		var counts map[model.StateType]int
+		if s.window == nil {
+			byFlow, err := db.flowCounts(ctx, ws, s, false)
+			if err != nil {
+				return 0, err
+			}
+			counts = byFlow[uuid.Nil]
+		} else {
+			var err error
+			if counts, err = db.windowCounts(ctx, ws, "flow_runs", "flow_run_hours", s); err != nil {
+				return 0, err
+			}
+		}
+		total := 0
+		for _, n := range counts {
+			total += n
+		}
+		return total, nil
+	}
 	where, args := db.flowRunWhere(ws, q)
 	return db.count(ctx, `SELECT COUNT(*) FROM flow_runs fr WHERE `+where, args...)
+}
+
+// CountFlowRunsUpTo counts exactly what the counters answer, and reads at
+// most limit runs for anything else.
+func (db *DB) CountFlowRunsUpTo(ctx context.Context, ws uuid.UUID, q store.RunQuery, limit int) (int, bool, error) {
+	if s, ok := flowRunCounterShape(q); ok && (s.window == nil || s.types != nil) {
+		n, err := db.CountFlowRuns(ctx, ws, q)
+		return n, true, err
+	}
+	where, args := db.flowRunWhere(ws, q)
+	n, err := db.count(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM flow_runs fr WHERE `+where+` LIMIT ?) AS capped`, append(args, limit)...)
+	if err != nil {
+		return 0, false, err
+	}
+	return n, n < limit, nil
 }
 
 // CountTaskRuns counts the task runs matching q.

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -48,6 +50,45 @@ func testCountFlowRunsByState(t *testing.T, h *harness) {
 	h.countsAre("another workspace's runs", got, err, map[model.StateType]int{model.Completed: 1})
 	got, err = count(h.ws(), store.RunQuery{})
 	h.countsAre("an empty workspace", got, err, map[model.StateType]int{})
+	testCountsFollowChanges(t, h)
+}
+
+func testCountFlowRunsUpTo(t *testing.T, h *harness) {
+	ws, other := h.ws(), h.ws()
+	etl, ml := h.flow(ws, "etl", "nightly"), h.flow(ws, "ml")
+	h.runsInStates(ws, etl.ID, model.Completed, model.Completed, model.Failed, model.Running)
+	h.runsInStates(ws, ml.ID, model.Completed)
+	h.runsInStates(other, h.flow(other, "etl").ID, model.Completed)
+	tagged := store.RunQuery{Flows: &store.FlowFilter{Tags: &store.TagsFilter{All: []string{"nightly"}}}}
+	completed := store.RunQuery{FlowRuns: &store.FlowRunFilter{State: store.StateTypeIn(model.Completed)}}
+	for _, c := range []struct {
+		what  string
+		ws    uuid.UUID
+		q     store.RunQuery
+		limit int
+		want  int // exact
+	}{
+		{"every run, under the limit", ws, store.RunQuery{}, 10, 5},
+		{"every run, at the limit", ws, store.RunQuery{}, 5, 5},
+		{"every run, over the limit", ws, store.RunQuery{}, 2, 5},
+		{"a flow's runs by tag, under the limit", ws, tagged, 5, 4},
+		{"a flow's runs by tag, over the limit", ws, tagged, 3, 4},
+		{"completed runs, over the limit", ws, completed, 1, 3},
+		{"another workspace's runs", other, store.RunQuery{}, 10, 1},
+		{"an empty workspace", h.ws(), store.RunQuery{}, 10, 0},
+	} {
+		n, exact, err := h.s.CountFlowRunsUpTo(h.ctx, c.ws, c.q, c.limit)
+		switch {
+		case err != nil:
+			t.Errorf("%s: %v", c.what, err)
+		case c.want < c.limit && (!exact || n != c.want):
+			t.Errorf("%s: %d (exact %v), want exactly %d", c.what, n, exact, c.want)
+		case exact && n != c.want:
+			t.Errorf("%s: %d said to be exact, want %d", c.what, n, c.want)
+		case !exact && n != c.limit:
+			t.Errorf("%s: %d, not exact, want the limit %d", c.what, n, c.limit)
+		}
+	}
 }
 
 func testCountTaskRunsByState(t *testing.T, h *harness) {
@@ -168,5 +209,143 @@ func testFlowRunHistory(t *testing.T, h *harness) {
 	} {
 		_, err := h.s.FlowRunHistory(h.ctx, ws, bad)
 		h.wantCode(err, apperr.EInvalid, fmt.Sprintf("history %+v", bad))
+	}
+}
+
+// testCountsFollowChanges checks that the aggregates the pages read stay
+// exact through a random sequence of every change a run can go through:
+// creates, state changes (forced or not), recorded task runs, moves of
+// the expected start, deletes of runs and of a flow. Each aggregate is
+// asked twice, in the shape a page asks it (which a store may answer from
+// counters it keeps) and with a filter that selects the same runs in
+// another shape (a NotAny of an unknown id), which it answers from the
+// runs themselves.
+func testCountsFollowChanges(t *testing.T, h *harness) {
+	ws := h.ws()
+	rng := rand.New(rand.NewPCG(16, 4))
+	base := time.Now().UTC().Truncate(time.Hour)
+	flows := []*model.Flow{h.flow(ws, "a"), h.flow(ws, "b"), h.flow(ws, "c")}
+	types := model.StateTypes
+	var (
+		flowRuns []*model.FlowRun
+		taskRuns []*model.TaskRun
+	)
+	// at is a random time within 5 hours of base, to the second.
+	at := func() model.Time {
+		return model.At(base.Add(time.Duration(rng.IntN(10*3600)-5*3600) * time.Second))
+	}
+	for step := 0; step < 300; step++ {
+		switch op := rng.IntN(10); {
+		case op < 3 || len(flowRuns) == 0:
+			r := h.flowRun(ws, flows[rng.IntN(len(flows))].ID, fmt.Sprint("run-", step), state(types[rng.IntN(len(types))]))
+			flowRuns = append(flowRuns, r)
+		case op == 3:
+			r := flowRuns[rng.IntN(len(flowRuns))]
+			_, err := h.s.SetFlowRunState(h.ctx, ws, r.ID, state(types[rng.IntN(len(types))]), rng.IntN(2) == 0)
+			h.must(err, "set flow run state")
+		case op == 4:
+			r := flowRuns[rng.IntN(len(flowRuns))]
+			when := at()
+			h.must(h.s.UpdateFlowRun(h.ctx, ws, r.ID, func(fr *model.FlowRun) error { fr.ExpectedStartTime = &when; return nil }), "move a flow run")
+		case op == 5:
+			r := flowRuns[rng.IntN(len(flowRuns))]
+			tr := h.taskRun(ws, &r.ID, fmt.Sprint("task-", step), state(types[rng.IntN(len(types))]))
+			taskRuns = append(taskRuns, tr)
+		case op == 6:
+			r := flowRuns[rng.IntN(len(flowRuns))]
+			rec := taskRunRecord(newID(), &r.ID, fmt.Sprint("recorded-", step), newID(), types[rng.IntN(len(types))], at())
+			rec.Run.ExpectedStartTime = rec.Run.StateTimestamp
+			h.must(h.s.IngestEvents(h.ctx, ws, nil, []store.TaskRunRecord{rec}), "record a task run")
+		case op == 7 && len(taskRuns) > 0:
+			tr := taskRuns[rng.IntN(len(taskRuns))]
+			if _, err := h.s.SetTaskRunState(h.ctx, ws, tr.ID, state(types[rng.IntN(len(types))]), rng.IntN(2) == 0); err != nil && !apperr.IsNotFound(err) {
+				t.Fatalf("set task run state: %v", err)
+			}
+		case op == 8:
+			i := rng.IntN(len(flowRuns))
+			h.must(h.s.DeleteFlowRun(h.ctx, ws, flowRuns[i].ID), "delete a flow run")
+			flowRuns = slices.Delete(flowRuns, i, i+1)
+		case op == 9 && len(taskRuns) > 0:
+			i := rng.IntN(len(taskRuns))
+			if err := h.s.DeleteTaskRun(h.ctx, ws, taskRuns[i].ID); err != nil && !apperr.IsNotFound(err) {
+				t.Fatalf("delete a task run: %v", err)
+			}
+			taskRuns = slices.Delete(taskRuns, i, i+1)
+		}
+		if step%50 == 49 {
+			h.countsAgree(ws, base, flows)
+		}
+	}
+	h.must(h.s.DeleteFlow(h.ctx, ws, flows[0].ID), "delete a flow")
+	h.countsAgree(ws, base, flows[1:])
+}
+
+// countsAgree asks each aggregate in a page's shape and in another.
+func (h *harness) countsAgree(ws uuid.UUID, base time.Time, flows []*model.Flow) {
+	h.t.Helper()
+	unknown := &store.IDFilter{NotAny: []uuid.UUID{newID()}}
+	ids := make([]uuid.UUID, len(flows))
+	for i, f := range flows {
+		ids[i] = f.ID
+	}
+	agree := func(what string, got, want any, errs ...error) {
+		h.t.Helper()
+		for _, err := range errs {
+			h.must(err, what)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			h.t.Errorf("%s: %v, from the runs %v", what, got, want)
+		}
+	}
+	all, err1 := h.s.CountFlowRunsByState(h.ctx, ws, store.RunQuery{})
+	want, err2 := h.s.CountFlowRunsByState(h.ctx, ws, store.RunQuery{FlowRuns: &store.FlowRunFilter{ID: unknown}})
+	agree("flow runs by state", all, want, err1, err2)
+	if len(all) == 0 {
+		h.t.Errorf("no flow runs counted")
+	}
+
+	n, err1 := h.s.CountFlowRuns(h.ctx, ws, store.RunQuery{})
+	wantN, err2 := h.s.CountFlowRuns(h.ctx, ws, store.RunQuery{FlowRuns: &store.FlowRunFilter{ID: unknown}})
+	agree("flow runs", n, wantN, err1, err2)
+
+	one := store.RunQuery{Flows: &store.FlowFilter{ID: &store.IDFilter{Any: ids[:1]}}}
+	byState, err1 := h.s.CountFlowRunsByState(h.ctx, ws, one)
+	want, err2 = h.s.CountFlowRunsByState(h.ctx, ws, store.RunQuery{Flows: &store.FlowFilter{ID: &store.IDFilter{Any: ids[:1], NotAny: unknown.NotAny}}})
+	agree("one flow's runs by state", byState, want, err1, err2)
+
+	failed := store.StateTypeIn(model.Failed, model.Crashed)
+	byFlow, err1 := h.s.CountFlowRunsByFlow(h.ctx, ws, store.RunQuery{Flows: &store.FlowFilter{ID: &store.IDFilter{Any: ids}}, FlowRuns: &store.FlowRunFilter{State: failed}})
+	wantByFlow, err2 := h.s.CountFlowRunsByFlow(h.ctx, ws, store.RunQuery{Flows: &store.FlowFilter{ID: &store.IDFilter{Any: ids, NotAny: unknown.NotAny}},
+		FlowRuns: &store.FlowRunFilter{State: failed}})
+	agree("failed runs by flow", byFlow, wantByFlow, err1, err2)
+	n, err1 = h.s.CountFlowRuns(h.ctx, ws, store.RunQuery{Flows: &store.FlowFilter{ID: &store.IDFilter{Any: ids[1:]}}, FlowRuns: &store.FlowRunFilter{State: failed}})
+	wantN, err2 = h.s.CountFlowRuns(h.ctx, ws, store.RunQuery{Flows: &store.FlowFilter{ID: &store.IDFilter{Any: ids[1:], NotAny: unknown.NotAny}}, FlowRuns: &store.FlowRunFilter{State: failed}})
+	agree("failed runs of two flows", n, wantN, err1, err2)
+
+	// Windows with whole hours inside and partial ones at the edges, one
+	// within an hour, one ending on the hour.
+	windows := []*store.TimeFilter{
+		{After: model.At(base.Add(-3*time.Hour + 17*time.Minute)).Ptr(), Before: model.At(base.Add(2*time.Hour + 3*time.Minute)).Ptr()},
+		{After: model.At(base.Add(10 * time.Minute)).Ptr(), Before: model.At(base.Add(50 * time.Minute)).Ptr()},
+		{After: model.At(base.Add(-4 * time.Hour)).Ptr(), Before: model.At(base.Add(time.Hour)).Ptr()},
+	}
+	for i, w := range windows {
+		got, err1 := h.s.CountFlowRunsByState(h.ctx, ws, store.RunQuery{FlowRuns: &store.FlowRunFilter{ExpectedStartTime: w}})
+		want, err2 := h.s.CountFlowRunsByState(h.ctx, ws, store.RunQuery{FlowRuns: &store.FlowRunFilter{ExpectedStartTime: w, ID: unknown}})
+		agree(fmt.Sprint("flow runs by state in window ", i), got, want, err1, err2)
+		n, err1 := h.s.CountFlowRuns(h.ctx, ws, store.RunQuery{FlowRuns: &store.FlowRunFilter{ExpectedStartTime: w, State: failed}})
+		wantN, err2 = h.s.CountFlowRuns(h.ctx, ws, store.RunQuery{FlowRuns: &store.FlowRunFilter{ExpectedStartTime: w, State: failed, ID: unknown}})
+		agree(fmt.Sprint("failed flow runs in window ", i), n, wantN, err1, err2)
+		got, err1 = h.s.CountTaskRunsByState(h.ctx, ws, store.RunQuery{TaskRuns: &store.TaskRunFilter{ExpectedStartTime: w}})
+		want, err2 = h.s.CountTaskRunsByState(h.ctx, ws, store.RunQuery{TaskRuns: &store.TaskRunFilter{ExpectedStartTime: w, ID: unknown}})
+		agree(fmt.Sprint("task runs by state in window ", i), got, want, err1, err2)
+	}
+
+	for _, interval := range []time.Duration{time.Hour, 2 * time.Hour} {
+		q := store.HistoryQuery{Start: base.Add(-6 * time.Hour), Interval: interval, Buckets: int(12 * time.Hour / interval)}
+		got, err1 := h.s.FlowRunHistory(h.ctx, ws, q)
+		q.Runs = store.RunQuery{FlowRuns: &store.FlowRunFilter{ID: unknown}}
+		want, err2 := h.s.FlowRunHistory(h.ctx, ws, q)
+		agree(fmt.Sprint("history per ", interval), got, want, err1, err2)
 	}
 }

@@ -139,6 +139,7 @@ var contracts = map[string]contract{
 	// RunStats
 	"CountFlowRunsByState": testCountFlowRunsByState,
 	"CountTaskRunsByState": testCountTaskRunsByState,
+	"CountFlowRunsUpTo":    testCountFlowRunsUpTo,
 	"CountFlowRunsByFlow":  testCountFlowRunsByFlow,
 
 	// Deployments
