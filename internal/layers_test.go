@@ -47,7 +47,8 @@ var layers = map[string]int{
 
 	"internal/orchestration": 30,
 
-	"internal/schedule": 20, // pure: schedule parsing and start times
+	"internal/schedule":    20, // pure: schedule parsing and start times
+	"internal/schemacheck": 20, // pure: JSON schema validation of parameters and job variables
 
 	"internal/testdb": 12,
 

@@ -39,6 +39,10 @@ type Config struct {
 	Anonymous bool
 	// SignUp lets anyone create a user and account.
 	SignUp bool
+	// OnDeploymentsChanged, when set, is called after a write that may
+	// change which runs deployments' schedules make (the server nudges its
+	// scheduler).
+	OnDeploymentsChanged func()
 	// Metrics counts the open websockets; nil: a set of its own.
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
@@ -289,5 +293,6 @@ func (a *API) routes() {
 	a.eventRoutes()
 	a.variableRoutes()
 	a.artifactRoutes()
+	a.deploymentRoutes()
 	a.memberRoutes()
 }

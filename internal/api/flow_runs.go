@@ -81,7 +81,7 @@ func (a *API) createFlowRun(w http.ResponseWriter, r *http.Request) error {
 	if in.Name != nil && *in.Name != "" {
 		run.Name = *in.Name
 	} else {
-		run.Name = runName()
+		run.Name = model.RunName()
 	}
 	if in.EmpiricalPolicy != nil {
 		run.EmpiricalPolicy = mirrorRetryPolicy(*in.EmpiricalPolicy)

@@ -64,7 +64,7 @@ func (a *API) createTaskRun(w http.ResponseWriter, r *http.Request) error {
 	if in.Name != nil && *in.Name != "" {
 		run.Name = *in.Name
 	} else {
-		run.Name = runName()
+		run.Name = model.RunName()
 	}
 	if in.EmpiricalPolicy != nil {
 		run.EmpiricalPolicy = *in.EmpiricalPolicy
@@ -140,7 +140,7 @@ func newTaskRunName(body []byte, raw json.RawMessage) (string, bool, error) {
 		falsy = len(x) == 0
 	}
 	if falsy {
-		return runName(), true, nil
+		return model.RunName(), true, nil
 	}
 	return "", false, invalid(body, fieldErr("string_type", "Input should be a valid string", v, "name"))
 }

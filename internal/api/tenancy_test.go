@@ -70,6 +70,10 @@ func TestWorkspaceIsolation(t *testing.T) {
 		variable := a.do("POST", ab+"/variables/", map[string]any{"name": "secret_var", "value": 1}).expect(http.StatusCreated).object()["id"].(string)
 		artifact := a.do("POST", ab+"/artifacts/", map[string]any{"key": "secret-artifact", "data": 1, "flow_run_id": runID}).expect(http.StatusCreated).object()["id"].(string)
 		a.do("POST", ab+"/events", []map[string]any{{"event": "secret.event", "resource": map[string]string{"prefect.resource.id": "r"}}}).expect(http.StatusNoContent)
+		dep := a.do("POST", ab+"/deployments/", map[string]any{"name": "secret-deployment", "flow_id": flow,
+			"schedules": []map[string]any{{"schedule": map[string]any{"interval": 3600}}}}).expect(http.StatusCreated).object()
+		depID := dep["id"].(string)
+		schedID := dep["schedules"].([]any)[0].(map[string]any)["id"].(string)
 
 		b := bob.client
 		probes := []struct{ method, path, body string }{
@@ -88,6 +92,16 @@ func TestWorkspaceIsolation(t *testing.T) {
 			{"PATCH", "/variables/" + variable, `{"value":2}`}, {"DELETE", "/variables/" + variable, ""},
 			{"GET", "/artifacts/" + artifact, ""}, {"POST", "/artifacts/filter", "{}"}, {"GET", "/artifacts/secret-artifact/latest", ""},
 			{"PATCH", "/artifacts/" + artifact, `{"data":2}`}, {"DELETE", "/artifacts/" + artifact, ""},
+			{"GET", "/deployments/" + depID, ""}, {"GET", "/deployments/name/secret-flow/secret-deployment", ""},
+			{"PATCH", "/deployments/" + depID, `{"description":"x"}`}, {"DELETE", "/deployments/" + depID, ""},
+			{"POST", "/deployments/filter", "{}"}, {"POST", "/deployments/count", "{}"}, {"POST", "/deployments/paginate", "{}"},
+			{"POST", "/deployments/", `{"name":"intruder","flow_id":"` + flow + `"}`},
+			{"POST", "/deployments/get_scheduled_flow_runs", `{"deployment_ids":["` + depID + `"]}`},
+			{"GET", "/deployments/" + depID + "/schedules", ""}, {"POST", "/deployments/" + depID + "/schedules", `[{"schedule":{"interval":60}}]`},
+			{"PATCH", "/deployments/" + depID + "/schedules/" + schedID, `{"active":false}`},
+			{"DELETE", "/deployments/" + depID + "/schedules/" + schedID, ""},
+			{"POST", "/deployments/" + depID + "/create_flow_run", `{}`},
+			{"POST", "/deployments/" + depID + "/pause_deployment", ""}, {"POST", "/deployments/" + depID + "/resume_deployment", ""},
 			{"GET", "/members/", ""},
 		}
 		before := snapshotOf(t, a, ab)
@@ -178,7 +192,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 func snapshotOf(t *testing.T, c *testServer, base string) string {
 	t.Helper()
 	var parts []any
-	for _, p := range []string{"/flows/filter", "/flow_runs/filter", "/task_runs/filter", "/logs/filter", "/variables/filter", "/artifacts/filter"} {
+	for _, p := range []string{"/flows/filter", "/flow_runs/filter", "/task_runs/filter", "/logs/filter", "/variables/filter", "/artifacts/filter", "/deployments/filter"} {
 		items := c.do("POST", base+p, map[string]any{}).expect(http.StatusOK).list()
 		for _, it := range items {
 			delete(it, "estimated_run_time")

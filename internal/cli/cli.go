@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -51,6 +52,16 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// envDuration reads a duration environment variable (such as "15s"), def
+// when unset or unreadable.
+func envDuration(name string, def time.Duration) time.Duration {
+	d, err := time.ParseDuration(os.Getenv(name))
+	if err != nil || d <= 0 {
+		return def
+	}
+	return d
 }
 
 // envBool reads a boolean environment variable, def when unset or unreadable.

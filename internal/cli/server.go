@@ -55,6 +55,9 @@ func newServerStartCmd() *cobra.Command {
 	f.BoolVar(&cfg.SignUp, "allow-signup", envBool("PRAETOR_ALLOW_SIGNUP", true), "let anyone register a user ($PRAETOR_ALLOW_SIGNUP)")
 	f.BoolVar(&metrics, "metrics", envBool("PRAETOR_METRICS", true), "serve Prometheus metrics at /metrics, unauthenticated ($PRAETOR_METRICS)")
 	f.StringVar(&cfg.DatabaseURL, "database-url", os.Getenv("PRAETOR_DATABASE_URL"), "PostgreSQL URL; empty for embedded SQLite ($PRAETOR_DATABASE_URL)")
+	f.DurationVar(&cfg.SchedulerInterval, "scheduler-interval", envDuration("PRAETOR_SCHEDULER_INTERVAL", 60*time.Second), "how often the scheduler makes deployments' runs ahead; a changed deployment gets its runs at once ($PRAETOR_SCHEDULER_INTERVAL)")
+	f.DurationVar(&cfg.LateRunsInterval, "late-runs-interval", envDuration("PRAETOR_LATE_RUNS_INTERVAL", 5*time.Second), "how often the late-run marker passes ($PRAETOR_LATE_RUNS_INTERVAL)")
+	f.DurationVar(&cfg.LateRunsAfter, "late-runs-after", envDuration("PRAETOR_LATE_RUNS_AFTER", 15*time.Second), "how long past its start a scheduled run becomes Late ($PRAETOR_LATE_RUNS_AFTER)")
 	f.StringVar(&cfg.SQLiteSynchronous, "sqlite-synchronous", envOr("PRAETOR_SQLITE_SYNCHRONOUS", "FULL"), "SQLite's synchronous mode: FULL keeps every acknowledged write across a power cut; NORMAL is faster but may lose the last ones ($PRAETOR_SQLITE_SYNCHRONOUS)")
 	return cmd
 }

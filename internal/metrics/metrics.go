@@ -29,6 +29,7 @@ type Metrics struct {
 	passTime   *prometheus.HistogramVec
 	lastPass   *prometheus.GaugeVec
 	passErrors *prometheus.CounterVec
+	passItems  *prometheus.CounterVec
 }
 
 // New registers the metrics, with Go's runtime and process collectors.
@@ -49,6 +50,7 @@ func New() *Metrics {
 		prometheus.DefBuckets, "service")
 	m.lastPass = m.gaugeVec("praetor_service_last_pass_timestamp_seconds", "When a background service last finished a pass.", "service")
 	m.passErrors = m.counterVec("praetor_service_pass_errors_total", "Passes of a background service that failed.", "service")
+	m.passItems = m.counterVec("praetor_service_items_total", "What background services did, by service and action (runs_created, runs_late, …).", "service", "action")
 	return m
 }
 
@@ -110,6 +112,11 @@ func (m *Metrics) ServicePass(service string, finished time.Time, took time.Dura
 	if err != nil {
 		m.passErrors.WithLabelValues(service).Inc()
 	}
+}
+
+// ServiceItems counts n things a background service's pass did.
+func (m *Metrics) ServiceItems(service, action string, n int) {
+	m.passItems.WithLabelValues(service, action).Add(float64(n))
 }
 
 // Request records one answered request of route, a route pattern.

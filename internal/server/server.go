@@ -39,6 +39,14 @@ type Config struct {
 	SignUp bool
 	// Metrics serves Prometheus metrics at /metrics. Nil means on.
 	Metrics *bool
+	// SchedulerInterval is how often the scheduler makes deployments'
+	// runs ahead (changes to deployments nudge it at once); zero: 60 s.
+	SchedulerInterval time.Duration
+	// LateRunsInterval is how often the late-run marker passes; zero: 5 s.
+	LateRunsInterval time.Duration
+	// LateRunsAfter is how long past its start a SCHEDULED run becomes
+	// Late; zero: 15 s.
+	LateRunsAfter time.Duration
 	// Clock is where the timestamps the server writes come from; nil:
 	// clock.Real.
 	Clock  clock.Clock
@@ -125,7 +133,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
-	a := api.New(api.Wire(db, api.Config{Default: def, Anonymous: cfg.anonymous(), SignUp: cfg.SignUp, Metrics: m, Logger: log}))
+	scheduling := schedulingServices(cfg, db, clk, log, m)
+	a := api.New(api.Wire(db, api.Config{Default: def, Anonymous: cfg.anonymous(), SignUp: cfg.SignUp, Metrics: m, Logger: log,
+		OnDeploymentsChanged: scheduling[0].Nudge}))
 	pages, err := ui.New(ui.Config{Store: db, Authn: a.Authn, SignUp: cfg.SignUp, Anonymous: cfg.anonymous(), Clock: clk, Logger: log,
 		PollInterval: cfg.UIPollInterval})
 	if err != nil {
@@ -156,7 +166,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	base, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, log: log, store: db, api: a, ln: ln, cancel: cancel}
-	s.services = services.NewGroup(append(storeServices(db, clk, log, m), cfg.services...)...)
+	all := storeServices(db, clk, log, m)
+	for _, l := range scheduling {
+		all = append(all, l)
+	}
+	s.services = services.NewGroup(append(all, cfg.services...)...)
 	s.http = &http.Server{
 		Handler:           observeRequests(log, m, mux),
 		ReadHeaderTimeout: timeouts.readHeader,
@@ -187,6 +201,36 @@ func storeServices(db *sqlstore.DB, clk clock.Clock, log *slog.Logger, m *metric
 		Logger:   log,
 		Observe:  observePass(m),
 	}}
+}
+
+// Defaults of the scheduling services, as Prefect's.
+const (
+	defaultSchedulerInterval = 60 * time.Second
+	defaultLateRunsInterval  = 5 * time.Second
+	defaultLateRunsAfter     = 15 * time.Second
+)
+
+// schedulingServices are the scheduler (first: the API nudges it when
+// deployments change) and the late-run marker.
+func schedulingServices(cfg Config, db *sqlstore.DB, clk clock.Clock, log *slog.Logger, m *metrics.Metrics) []*services.Loop {
+	or := func(d, def time.Duration) time.Duration {
+		if d > 0 {
+			return d
+		}
+		return def
+	}
+	count := func(service string) func(string, int) {
+		return func(action string, n int) { m.ServiceItems(service, action, n) }
+	}
+	sched := &services.Scheduler{Store: db, Logger: log.With("service", "scheduler"), Count: count("scheduler")}
+	late := &services.LateRuns{Store: db, After: or(cfg.LateRunsAfter, defaultLateRunsAfter), Logger: log.With("service", "late_runs"),
+		Count: count("late_runs")}
+	return []*services.Loop{
+		{Service: "scheduler", Interval: or(cfg.SchedulerInterval, defaultSchedulerInterval), Run: sched.Pass,
+			Clock: clk, Logger: log, Observe: observePass(m)},
+		{Service: "late_runs", Interval: or(cfg.LateRunsInterval, defaultLateRunsInterval), Run: late.Pass,
+			Clock: clk, Logger: log, Observe: observePass(m)},
+	}
 }
 
 // observePass reports a service's passes to the metrics.

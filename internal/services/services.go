@@ -67,6 +67,23 @@ type Loop struct {
 	mu     sync.Mutex
 	cancel context.CancelFunc
 	done   chan struct{}
+	wake   chan struct{}
+}
+
+// Nudge makes the loop pass now rather than at its next tick, for work that
+// became due (a deployment changed). Nudges that arrive during a pass
+// coalesce into one more pass; a nudge of a stopped loop does nothing.
+func (l *Loop) Nudge() {
+	l.mu.Lock()
+	wake := l.wake
+	l.mu.Unlock()
+	if wake == nil {
+		return
+	}
+	select {
+	case wake <- struct{}{}:
+	default:
+	}
 }
 
 // Name returns the loop's name.
@@ -86,7 +103,8 @@ func (l *Loop) Start(ctx context.Context) error {
 	// ends it.
 	ctx, l.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	l.done = make(chan struct{})
-	go l.loop(ctx, l.done)
+	l.wake = make(chan struct{}, 1)
+	go l.loop(ctx, l.done, l.wake)
 	return nil
 }
 
@@ -94,7 +112,7 @@ func (l *Loop) Start(ctx context.Context) error {
 func (l *Loop) Stop() {
 	l.mu.Lock()
 	cancel, done := l.cancel, l.done
-	l.cancel, l.done = nil, nil
+	l.cancel, l.done, l.wake = nil, nil, nil
 	l.mu.Unlock()
 	if cancel == nil {
 		return
@@ -103,7 +121,7 @@ func (l *Loop) Stop() {
 	<-done
 }
 
-func (l *Loop) loop(ctx context.Context, done chan struct{}) {
+func (l *Loop) loop(ctx context.Context, done, wake chan struct{}) {
 	defer close(done)
 	ticker := time.NewTicker(l.Interval)
 	defer ticker.Stop()
@@ -113,6 +131,7 @@ func (l *Loop) loop(ctx context.Context, done chan struct{}) {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
+		case <-wake:
 		}
 	}
 }

@@ -141,3 +141,25 @@ func TestGroupOrder(t *testing.T) {
 		t.Fatalf("lifecycle %v, want %v", log, want)
 	}
 }
+
+// A nudge makes a loop pass at once, long before its interval; nudges
+// while stopped do nothing.
+func TestLoopNudge(t *testing.T) {
+	passes := make(chan struct{}, 10)
+	l := &Loop{Service: "nudged", Interval: time.Hour, Logger: quiet,
+		Run: func(context.Context, time.Time) error { passes <- struct{}{}; return nil }}
+	l.Nudge() // not started: nothing to wake
+	if err := l.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Stop()
+	<-passes // the first pass, at start
+	for range 3 {
+		l.Nudge()
+		select {
+		case <-passes:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a nudge did not make the loop pass")
+		}
+	}
+}

@@ -175,15 +175,57 @@ type ArtifactFilter struct {
 	Type      *NameFilter `json:"type"`
 }
 
+// DeploymentFilter is Prefect's DeploymentFilter.
+type DeploymentFilter struct {
+	Operator             string      `json:"operator"`
+	ID                   *IDFilter   `json:"id"`
+	Name                 *NameFilter `json:"name"`
+	FlowOrDeploymentName *NameFilter `json:"flow_or_deployment_name"`
+	Paused               *BoolFilter `json:"paused"`
+	Tags                 *TagsFilter `json:"tags"`
+	WorkQueueName        *NameFilter `json:"work_queue_name"`
+	ConcurrencyLimit     *IntFilter  `json:"concurrency_limit"`
+}
+
+// BoolFilter filters on a boolean column.
+type BoolFilter struct {
+	Eq *bool `json:"eq_"`
+}
+
+// IntFilter filters on a nullable integer column; bounds are inclusive.
+type IntFilter struct {
+	GE     *int  `json:"ge_"`
+	LE     *int  `json:"le_"`
+	IsNull *bool `json:"is_null_"`
+}
+
+// DeploymentQuery selects deployments by Prefect's combined filter body.
+// Its work_pools and work_pool_queues members join it with the work pools
+// (#18); until then they are ignored, as unknown members are.
+type DeploymentQuery struct {
+	Flows       *FlowFilter       `json:"flows"`
+	FlowRuns    *FlowRunFilter    `json:"flow_runs"`
+	TaskRuns    *TaskRunFilter    `json:"task_runs"`
+	Deployments *DeploymentFilter `json:"deployments"`
+	Sort        string            `json:"sort"`
+	Limit       int               `json:"limit"`
+	Offset      int               `json:"offset"`
+}
+
+// Page returns the query's page and sort.
+func (q DeploymentQuery) Page() (limit, offset int, sort string) { return q.Limit, q.Offset, q.Sort }
+
 // RunQuery selects flow runs, task runs or flows by Prefect's combined filter
 // body: each entity's filter narrows the result through its relation.
 type RunQuery struct {
 	Flows    *FlowFilter    `json:"flows"`
 	FlowRuns *FlowRunFilter `json:"flow_runs"`
 	TaskRuns *TaskRunFilter `json:"task_runs"`
-	Sort     string         `json:"sort"`
-	Limit    int            `json:"limit"`
-	Offset   int            `json:"offset"`
+	// Deployments narrows flow runs to those of matching deployments.
+	Deployments *DeploymentFilter `json:"deployments"`
+	Sort        string            `json:"sort"`
+	Limit       int               `json:"limit"`
+	Offset      int               `json:"offset"`
 }
 
 // LogQuery selects logs.
@@ -242,8 +284,9 @@ const (
 // The sorts each list accepts, in the order of Prefect's enums (which its
 // validation errors list).
 var (
-	FlowSorts    = []string{SortCreatedDesc, SortUpdatedDesc, SortNameAsc, SortNameDesc}
-	FlowRunSorts = []string{SortIDDesc, SortStartTimeAsc, SortStartTimeDesc, SortExpectedStartTimeAsc, SortExpectedStartTimeDesc,
+	FlowSorts       = []string{SortCreatedDesc, SortUpdatedDesc, SortNameAsc, SortNameDesc}
+	DeploymentSorts = FlowSorts
+	FlowRunSorts    = []string{SortIDDesc, SortStartTimeAsc, SortStartTimeDesc, SortExpectedStartTimeAsc, SortExpectedStartTimeDesc,
 		SortNameAsc, SortNameDesc, SortNextScheduledStartTimeAsc, SortEndTimeDesc}
 	TaskRunSorts = []string{SortIDDesc, SortExpectedStartTimeAsc, SortExpectedStartTimeDesc, SortNameAsc, SortNameDesc,
 		SortNextScheduledStartTimeAsc, SortEndTimeDesc}

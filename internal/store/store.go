@@ -31,6 +31,8 @@ type Store interface {
 	Variables
 	Artifacts
 	RunStats
+	Deployments
+	Scheduling
 }
 
 // Workspaces reads and writes tenancy: accounts, users, workspaces,
@@ -135,6 +137,10 @@ type FlowRuns interface {
 	// ResumeFlowRun resumes a paused run with orchestration.ResumeFlowRun,
 	// decided and written in one transaction.
 	ResumeFlowRun(ctx context.Context, ws, id uuid.UUID) (*orchestration.Result, error)
+	// OrchestrateFlowRun runs an orchestration rule (orchestration.MarkLate,
+	// …) in one write transaction of ws: what it reads, decides and writes
+	// commits together, or not at all when it fails.
+	OrchestrateFlowRun(ctx context.Context, ws uuid.UUID, rule func(context.Context, orchestration.FlowRunTx) (*orchestration.Result, error)) (*orchestration.Result, error)
 	ListFlowRunStates(ctx context.Context, ws, runID uuid.UUID) ([]*model.State, error)
 	GetFlowRunState(ctx context.Context, ws, id uuid.UUID) (*model.State, error)
 }
@@ -213,6 +219,84 @@ type RunStats interface {
 	// bucket of h.Interval and state type. It returns h.Buckets buckets,
 	// empty ones included.
 	FlowRunHistory(ctx context.Context, ws uuid.UUID, h HistoryQuery) ([]HistoryBucket, error)
+}
+
+// Deployments stores deployments and their schedules.
+type Deployments interface {
+	// UpsertDeployment creates d or, when its flow has a deployment of
+	// d's name, lets apply change that one (apply nil: d's settings
+	// replace its) and gives it d's schedules, which replace all of its
+	// own; created reports which, and d is read back. Either way the
+	// deployment's future never-run auto-scheduled runs are deleted, for
+	// the scheduler to make them again from the new settings.
+	UpsertDeployment(ctx context.Context, ws uuid.UUID, d *model.Deployment, apply func(existing *model.Deployment) error) (created bool, err error)
+	GetDeployment(ctx context.Context, ws, id uuid.UUID) (*model.Deployment, error)
+	GetDeploymentByName(ctx context.Context, ws uuid.UUID, flowName, name string) (*model.Deployment, error)
+	ListDeployments(ctx context.Context, ws uuid.UUID, q DeploymentQuery) ([]*model.Deployment, error)
+	CountDeployments(ctx context.Context, ws uuid.UUID, q DeploymentQuery) (int, error)
+	// UpdateDeployment applies patch to a deployment inside a write and
+	// saves it with its schedules as patch left them (a schedule with a
+	// nil id is new, one left out is deleted), then deletes the future
+	// never-run auto-scheduled runs, as UpsertDeployment does. Pausing
+	// deletes them whatever their time.
+	UpdateDeployment(ctx context.Context, ws, id uuid.UUID, patch func(*model.Deployment) error) error
+	// DeleteDeployment deletes a deployment, its schedules and its
+	// never-run auto-scheduled runs; its other runs stay.
+	DeleteDeployment(ctx context.Context, ws, id uuid.UUID) error
+	// PollDeployments is a runner's poll: the SCHEDULED runs of the
+	// deployments due by before, soonest first, at most limit; the
+	// deployments become READY, polled now.
+	PollDeployments(ctx context.Context, ws uuid.UUID, ids []uuid.UUID, before time.Time, limit int) ([]*model.FlowRun, error)
+}
+
+// Scheduling is what the background services read and write. Its reads
+// span workspaces, and each answer names the workspace it belongs to.
+type Scheduling interface {
+	// SchedulableDeployments returns the unpaused deployments with an
+	// active schedule that have fewer than minRuns future auto-scheduled
+	// runs or none from horizon on: those the scheduler must fill up.
+	SchedulableDeployments(ctx context.Context, now, horizon time.Time, minRuns int) ([]WorkspaceDeployment, error)
+	// CreateScheduledRuns inserts each run (which has an idempotency key)
+	// with its initial state, skipping those whose key its flow already
+	// has, in one write; it returns how many it inserted.
+	CreateScheduledRuns(ctx context.Context, ws uuid.UUID, runs []ScheduledRun) (int, error)
+	// LateRuns returns at most limit runs SCHEDULED under the name
+	// "Scheduled" that were due before cutoff, soonest first, each with
+	// its deployment (if it still exists).
+	LateRuns(ctx context.Context, cutoff time.Time, limit int) ([]LateRun, error)
+	// CatchUpDeployments returns the deployments whose catch-up policy
+	// skips runs.
+	CatchUpDeployments(ctx context.Context) ([]WorkspaceDeployment, error)
+	// DueRuns returns a deployment's never-run SCHEDULED runs due by
+	// before (AwaitingRetry and AwaitingConcurrencySlot left out), newest
+	// first.
+	DueRuns(ctx context.Context, ws, deploymentID uuid.UUID, before time.Time) ([]*model.FlowRun, error)
+	// MarkDeploymentsNotReady makes READY deployments that nothing polled
+	// since before NOT_READY, and returns how many it changed.
+	MarkDeploymentsNotReady(ctx context.Context, before time.Time) (int, error)
+}
+
+// WorkspaceDeployment is a deployment and its workspace.
+type WorkspaceDeployment struct {
+	Workspace  uuid.UUID
+	Deployment *model.Deployment
+}
+
+// ScheduledRun is a run the scheduler makes, with its initial state.
+type ScheduledRun struct {
+	Run     *model.FlowRun
+	Initial model.StateCreate
+}
+
+// LateRun is a run past its start that nothing claimed, with what the
+// late-run marker explains it by.
+type LateRun struct {
+	Workspace  uuid.UUID
+	Run        *model.FlowRun
+	Deployment *model.Deployment // nil: no deployment, or deleted
+	// ActiveRuns counts the deployment's PENDING, RUNNING and CANCELLING
+	// runs when it has a concurrency limit.
+	ActiveRuns int
 }
 
 // HistoryQuery selects a run history: Buckets consecutive intervals of

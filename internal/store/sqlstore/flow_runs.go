@@ -135,7 +135,7 @@ func (db *DB) CreateFlowRun(ctx context.Context, ws uuid.UUID, r *model.FlowRun,
 		in      = *r
 	)
 	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		*r, created, emitted = in, false, nil // as given, should fn run again
+		*r, emitted = in, nil // as given, should fn run again
 		var n int
 		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM flows WHERE workspace_id = ? AND id = ?`), ws, r.FlowID).Scan(&n); err != nil {
 			return err
@@ -143,51 +143,59 @@ func (db *DB) CreateFlowRun(ctx context.Context, ws uuid.UUID, r *model.FlowRun,
 		if n == 0 {
 			return apperr.Errorf(apperr.ENotFound, "Flow %s not found", r.FlowID)
 		}
-		if r.IdempotencyKey != nil {
-			if found, err := db.flowRunByKey(ctx, tx, ws, r); found || err != nil {
-				return err
-			}
-		}
-		now := model.At(db.now())
-		r.Created, r.Updated = now, now
-		normalizeFlowRun(r)
-		res, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO flow_runs (id, workspace_id, flow_id, name, run_count, total_run_time,
-			parent_task_run_id, deployment_id, deployment_version, work_queue_id, work_queue_name, work_pool_id, work_pool_name,
-			flow_version, idempotency_key, auto_scheduled, infrastructure_document_id, infrastructure_pid,
-			parameters, context, empirical_policy, tags, labels, job_variables, created_by, created, updated)
-			VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (flow_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`),
-			r.ID, ws, r.FlowID, r.Name, r.ParentTaskRunID, r.DeploymentID, r.DeploymentVersion, r.WorkQueueID, r.WorkQueueName,
-			r.WorkPoolID, r.WorkPoolName, r.FlowVersion, r.IdempotencyKey, r.AutoScheduled, r.InfrastructureDocumentID,
-			r.InfrastructurePID, mustJSON(r.Parameters), mustJSON(r.Context), mustJSON(r.EmpiricalPolicy), mustJSON(r.Tags),
-			mustJSON(r.Labels), mustJSON(r.JobVariables), mustJSON(r.CreatedBy), db.d.time(now), db.d.time(now))
-		if err != nil {
-			if db.d.isUniqueViolation(err) {
-				return apperr.Errorf(apperr.EConflict, "Data integrity conflict. A flow run with this id already exists.")
-			}
-			return fmt.Errorf("insert flow run: %w", err)
-		}
-		inserted, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("insert flow run: %w", err)
-		}
-		if inserted == 0 {
-			// Only the idempotency key can conflict here: a concurrent
-			// request with it inserted first (on PostgreSQL; its commit is
-			// visible now), and its run is the answer.
-			if found, err := db.flowRunByKey(ctx, tx, ws, r); found || err != nil {
-				return err
-			}
-			return fmt.Errorf("insert flow run: idempotency key %q taken, but no run has it", *r.IdempotencyKey)
-		}
-		created = true
-		_, err = db.setFlowRunState(ctx, tx, ws, r, initial, true, &emitted)
+		var err error
+		created, err = db.createFlowRun(ctx, tx, ws, r, initial, &emitted)
 		return err
 	})
 	if err == nil {
 		db.published(ws, emitted)
 	}
 	return created, err
+}
+
+// createFlowRun inserts r, of a flow of ws, inside tx and forces its
+// initial state, or, when r has an idempotency key already used for its
+// flow, reads the existing run into r and reports false.
+func (db *DB) createFlowRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.FlowRun, initial model.StateCreate, emitted *[]*model.Event) (bool, error) {
+	if r.IdempotencyKey != nil {
+		if found, err := db.flowRunByKey(ctx, tx, ws, r); found || err != nil {
+			return false, err
+		}
+	}
+	now := model.At(db.now())
+	r.Created, r.Updated = now, now
+	normalizeFlowRun(r)
+	res, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO flow_runs (id, workspace_id, flow_id, name, run_count, total_run_time,
+		parent_task_run_id, deployment_id, deployment_version, work_queue_id, work_queue_name, work_pool_id, work_pool_name,
+		flow_version, idempotency_key, auto_scheduled, infrastructure_document_id, infrastructure_pid,
+		parameters, context, empirical_policy, tags, labels, job_variables, created_by, created, updated)
+		VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (flow_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`),
+		r.ID, ws, r.FlowID, r.Name, r.ParentTaskRunID, r.DeploymentID, r.DeploymentVersion, r.WorkQueueID, r.WorkQueueName,
+		r.WorkPoolID, r.WorkPoolName, r.FlowVersion, r.IdempotencyKey, r.AutoScheduled, r.InfrastructureDocumentID,
+		r.InfrastructurePID, mustJSON(r.Parameters), mustJSON(r.Context), mustJSON(r.EmpiricalPolicy), mustJSON(r.Tags),
+		mustJSON(r.Labels), mustJSON(r.JobVariables), mustJSON(r.CreatedBy), db.d.time(now), db.d.time(now))
+	if err != nil {
+		if db.d.isUniqueViolation(err) {
+			return false, apperr.Errorf(apperr.EConflict, "Data integrity conflict. A flow run with this id already exists.")
+		}
+		return false, fmt.Errorf("insert flow run: %w", err)
+	}
+	inserted, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("insert flow run: %w", err)
+	}
+	if inserted == 0 {
+		// Only the idempotency key can conflict here: a concurrent
+		// request with it inserted first (on PostgreSQL; its commit is
+		// visible now), and its run is the answer.
+		if found, err := db.flowRunByKey(ctx, tx, ws, r); found || err != nil {
+			return false, err
+		}
+		return false, fmt.Errorf("insert flow run: idempotency key %q taken, but no run has it", *r.IdempotencyKey)
+	}
+	_, err = db.setFlowRunState(ctx, tx, ws, r, initial, true, emitted)
+	return err == nil, err
 }
 
 // flowRunByKey reads into r the run of r's flow that has r's idempotency
@@ -279,6 +287,9 @@ func (db *DB) flowRunWhere(ws uuid.UUID, q store.RunQuery) (string, []any) {
 	}
 	if q.TaskRuns != nil {
 		c.exists("task_runs tr", "tr.workspace_id = fr.workspace_id AND tr.flow_run_id = fr.id", func(sub *clause) { db.taskRunFilter(sub, "tr", q.TaskRuns) })
+	}
+	if q.Deployments != nil {
+		c.exists("deployments d", "d.workspace_id = fr.workspace_id AND d.id = fr.deployment_id", func(sub *clause) { db.deploymentFilter(sub, "d", q.Deployments) })
 	}
 	return c.sql()
 }

@@ -28,6 +28,11 @@ func (v *flowRunTx) SetFlowRunState(ctx context.Context, run *model.FlowRun, pro
 	return v.db.setFlowRunState(ctx, v.tx, v.ws, run, proposed, force, &v.emitted)
 }
 
+// OrchestrateFlowRun runs rule in a write transaction of ws.
+func (db *DB) OrchestrateFlowRun(ctx context.Context, ws uuid.UUID, rule func(context.Context, orchestration.FlowRunTx) (*orchestration.Result, error)) (*orchestration.Result, error) {
+	return db.orchestrate(ctx, ws, rule)
+}
+
 // orchestrate runs rule in a write transaction of ws and publishes the
 // events it emitted once the transaction commits.
 func (db *DB) orchestrate(ctx context.Context, ws uuid.UUID, rule func(context.Context, orchestration.FlowRunTx) (*orchestration.Result, error)) (*orchestration.Result, error) {

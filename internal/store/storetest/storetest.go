@@ -87,16 +87,17 @@ var contracts = map[string]contract{
 	"DeleteFlow":    testDeleteFlow,
 
 	// FlowRuns
-	"CreateFlowRun":     testCreateFlowRun,
-	"GetFlowRun":        testGetFlowRun,
-	"ListFlowRuns":      testListFlowRuns,
-	"CountFlowRuns":     testCountFlowRuns,
-	"UpdateFlowRun":     testUpdateFlowRun,
-	"DeleteFlowRun":     testDeleteFlowRun,
-	"SetFlowRunState":   testSetFlowRunState,
-	"ResumeFlowRun":     testResumeFlowRun,
-	"ListFlowRunStates": testListFlowRunStates,
-	"GetFlowRunState":   testGetFlowRunState,
+	"CreateFlowRun":      testCreateFlowRun,
+	"GetFlowRun":         testGetFlowRun,
+	"ListFlowRuns":       testListFlowRuns,
+	"CountFlowRuns":      testCountFlowRuns,
+	"UpdateFlowRun":      testUpdateFlowRun,
+	"DeleteFlowRun":      testDeleteFlowRun,
+	"SetFlowRunState":    testSetFlowRunState,
+	"ResumeFlowRun":      testResumeFlowRun,
+	"OrchestrateFlowRun": testOrchestrateFlowRun,
+	"ListFlowRunStates":  testListFlowRunStates,
+	"GetFlowRunState":    testGetFlowRunState,
 
 	// TaskRuns
 	"CreateTaskRun":     testCreateTaskRun,
@@ -138,7 +139,25 @@ var contracts = map[string]contract{
 	"CountFlowRunsByState": testCountFlowRunsByState,
 	"CountTaskRunsByState": testCountTaskRunsByState,
 	"CountFlowRunsByFlow":  testCountFlowRunsByFlow,
-	"FlowRunHistory":       testFlowRunHistory,
+
+	// Deployments
+	"UpsertDeployment":    testUpsertDeployment,
+	"GetDeployment":       testGetDeployment,
+	"GetDeploymentByName": testGetDeploymentByName,
+	"ListDeployments":     testListDeployments,
+	"CountDeployments":    testCountDeployments,
+	"UpdateDeployment":    testUpdateDeployment,
+	"DeleteDeployment":    testDeleteDeployment,
+	"PollDeployments":     testPollDeployments,
+
+	// Scheduling
+	"SchedulableDeployments":  testSchedulableDeployments,
+	"CreateScheduledRuns":     testCreateScheduledRuns,
+	"LateRuns":                testLateRuns,
+	"CatchUpDeployments":      testCatchUpDeployments,
+	"DueRuns":                 testDueRuns,
+	"MarkDeploymentsNotReady": testMarkDeploymentsNotReady,
+	"FlowRunHistory":          testFlowRunHistory,
 }
 
 // Uncovered returns the methods of store.Store without a contract, and the

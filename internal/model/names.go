@@ -1,4 +1,4 @@
-package api
+package model
 
 import "math/rand/v2"
 
@@ -14,6 +14,7 @@ var (
 		"sparrow", "tapir", "tiger", "toucan", "walrus", "wombat", "yak"}
 )
 
-func runName() string {
+// RunName returns a new run name: a two-word slug, adjective then animal.
+func RunName() string {
 	return adjectives[rand.IntN(len(adjectives))] + "-" + animals[rand.IntN(len(animals))]
 }

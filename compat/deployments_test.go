@@ -1,0 +1,176 @@
+package compat
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+type deploymentInfo struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Paused bool   `json:"paused"`
+	Status string `json:"status"`
+}
+
+type servedRun struct {
+	ID             string         `json:"id"`
+	StateType      string         `json:"state_type"`
+	AutoScheduled  bool           `json:"auto_scheduled"`
+	Parameters     map[string]any `json:"parameters"`
+	ExpectedStart  string         `json:"expected_start_time"`
+	IdempotencyKey *string        `json:"idempotency_key"`
+}
+
+// startServe runs serve_flow.py, which serves a deployment every 3 s, as a
+// process of its own against api; it is interrupted when the test ends.
+func startServe(t *testing.T, api *apiClient) *process {
+	t.Helper()
+	script, err := filepath.Abs(filepath.Join("flows", "serve_flow.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := append(environWithout("PREFECT_"), "PREFECT_HOME="+t.TempDir(), "PREFECT_API_URL="+api.base,
+		"PREFECT_SERVER_ANALYTICS_ENABLED=false", "PYTHONUNBUFFERED=1",
+		// The runner polls every 2 s rather than 10 s, so the test needs
+		// less waiting; the server's answers are the same.
+		"PREFECT_RUNNER_POLL_FREQUENCY=2")
+	p, err := startProcess("flow.serve", filepath.Join(t.TempDir(), "serve.log"), env, pythonBin, script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.stop(15 * time.Second)
+		if t.Failed() {
+			t.Logf("serve output:\n%s", tailLines(p.log(), 80))
+		}
+	})
+	return p
+}
+
+// runsOfDeployment lists a deployment's runs.
+func runsOfDeployment(ctx context.Context, api *apiClient, id string) ([]servedRun, error) {
+	var runs []servedRun
+	err := api.call(ctx, "POST", "/flow_runs/filter", obj{"flow_runs": obj{"deployment_id": anyOf(id)}, "sort": "EXPECTED_START_TIME_ASC"}, &runs)
+	return runs, err
+}
+
+// flow.serve() from the real client: the deployment appears, its schedule
+// runs at least three times within 20 s (each COMPLETED, with its log), a run
+// made through the API with other parameters runs with them, a bad
+// parameter is refused with nothing made, the client's typed models read
+// the deployment, and Ctrl-C pauses it. No two runs share a scheduled time.
+func TestServe(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, api *apiClient) {
+		started := time.Now()
+		serve := startServe(t, api)
+		var dep deploymentInfo
+		eventually(t, 60*time.Second, "the served deployment", func(ctx context.Context) (bool, string) {
+			err := api.call(ctx, "GET", "/deployments/name/served/every-3s", nil, &dep)
+			return err == nil, fmt.Sprint(err)
+		})
+
+		completed := func(ctx context.Context, auto bool) ([]servedRun, error) {
+			runs, err := runsOfDeployment(ctx, api, dep.ID)
+			var done []servedRun
+			for _, r := range runs {
+				if r.StateType == "COMPLETED" && r.AutoScheduled == auto {
+					done = append(done, r)
+				}
+			}
+			return done, err
+		}
+		var scheduled []servedRun
+		if !eventually(t, 20*time.Second-time.Since(started)+10*time.Second, "three completed scheduled runs", func(ctx context.Context) (bool, string) {
+			var err error
+			scheduled, err = completed(ctx, true)
+			return len(scheduled) >= 3, fmt.Sprintf("%d completed (%v)", len(scheduled), err)
+		}) {
+			return
+		}
+		if took := time.Since(started); took > 20*time.Second {
+			// The process start (Python imports) is part of serve's start.
+			t.Logf("three scheduled runs took %s from the process start", took)
+		}
+		for _, r := range scheduled[:3] {
+			if _, err := findLog(t.Context(), api, r.ID, 20, "served run n=1 greeting=hi"); err != nil {
+				t.Errorf("scheduled run %s: %v", r.ID, err)
+			}
+		}
+
+		// A run through the API with other parameters runs with them.
+		var manual servedRun
+		api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": 42, "greeting": "override"}}, &manual)
+		eventually(t, 60*time.Second, "the API-created run to complete", func(ctx context.Context) (bool, string) {
+			var r servedRun
+			err := api.call(ctx, "GET", "/flow_runs/"+manual.ID, nil, &r)
+			return r.StateType == "COMPLETED", fmt.Sprintf("%s (%v)", r.StateType, err)
+		})
+		if _, err := findLog(t.Context(), api, manual.ID, 20, "served run n=42 greeting=override"); err != nil {
+			t.Error(err)
+		}
+
+		// A bad parameter against the enforced schema: 422, nothing made
+		// (the scheduler may add runs meanwhile; no other run may appear).
+		before, err := runsOfDeployment(t.Context(), api, dep.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = api.call(t.Context(), "POST", "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": "many"}}, nil)
+		if err == nil || !strings.Contains(err.Error(), "status 422") || !strings.Contains(err.Error(), "Validation failed for field 'n'") {
+			t.Errorf("a bad parameter: %v, want a 422 naming n", err)
+		}
+		after, _ := runsOfDeployment(t.Context(), api, dep.ID)
+		if n := newManualRuns(before, after); n != 0 {
+			t.Errorf("the refused request made %d runs", n)
+		}
+
+		// The client's own models read the deployment (with Praetor's
+		// extra catch_up key) by name, id and filter.
+		out, err := runClient(t.Context(), t.TempDir(), []string{"PREFECT_API_URL=" + api.base}, filepath.Join("flows", "read_deployment.py"), "served/every-3s")
+		if err != nil || !strings.Contains(out, "status READY") || !strings.Contains(out, "schedules 1 IntervalSchedule") {
+			t.Errorf("read_deployment.py: %v\n%s", err, out)
+		}
+
+		// No two runs of one scheduled time.
+		runs, _ := runsOfDeployment(t.Context(), api, dep.ID)
+		seen := map[string]bool{}
+		for _, r := range runs {
+			if r.AutoScheduled && seen[r.ExpectedStart] {
+				t.Errorf("two runs scheduled at %s", r.ExpectedStart)
+			}
+			seen[r.ExpectedStart] = true
+		}
+
+		// Ctrl-C pauses the deployment.
+		serve.interrupt()
+		eventually(t, 30*time.Second, "the interrupted serve to pause its deployment", func(ctx context.Context) (bool, string) {
+			var d deploymentInfo
+			err := api.call(ctx, "GET", "/deployments/"+dep.ID, nil, &d)
+			return d.Paused, fmt.Sprintf("paused %v (%v)", d.Paused, err)
+		})
+	})
+}
+
+// newManualRuns counts the runs of after that before lacks and that no
+// schedule made.
+func newManualRuns(before, after []servedRun) int {
+	had := map[string]bool{}
+	for _, r := range before {
+		had[r.ID] = true
+	}
+	n := 0
+	for _, r := range after {
+		if !had[r.ID] && !r.AutoScheduled {
+			n++
+		}
+	}
+	return n
+}
+
+// interrupt sends the process group SIGINT, as Ctrl-C in a terminal does.
+func (p *process) interrupt() { _ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGINT) }
