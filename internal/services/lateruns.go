@@ -43,7 +43,8 @@ func (l *LateRuns) Pass(ctx context.Context, now time.Time) error {
 	}
 	marked := 0
 	for _, lr := range late {
-		reason := orchestration.LateReason(orchestration.LateContext{Run: lr.Run, Deployment: lr.Deployment, ActiveRuns: lr.ActiveRuns, Now: now})
+		reason := orchestration.LateReason(orchestration.LateContext{Run: lr.Run, Deployment: lr.Deployment, ActiveRuns: lr.ActiveRuns,
+			Pool: lr.Pool, Queue: lr.Queue, LastHeartbeat: lr.LastHeartbeat, Now: now})
 		res, err := l.Store.OrchestrateFlowRun(ctx, lr.Workspace, func(ctx context.Context, tx orchestration.FlowRunTx) (*orchestration.Result, error) {
 			return orchestration.MarkLate(ctx, tx, lr.Run.ID, reason)
 		})

@@ -100,15 +100,16 @@ var contracts = map[string]contract{
 	"GetFlowRunState":    testGetFlowRunState,
 
 	// TaskRuns
-	"CreateTaskRun":     testCreateTaskRun,
-	"GetTaskRun":        testGetTaskRun,
-	"ListTaskRuns":      testListTaskRuns,
-	"CountTaskRuns":     testCountTaskRuns,
-	"UpdateTaskRun":     testUpdateTaskRun,
-	"DeleteTaskRun":     testDeleteTaskRun,
-	"SetTaskRunState":   testSetTaskRunState,
-	"ListTaskRunStates": testListTaskRunStates,
-	"GetTaskRunState":   testGetTaskRunState,
+	"CreateTaskRun":       testCreateTaskRun,
+	"GetTaskRun":          testGetTaskRun,
+	"ListTaskRuns":        testListTaskRuns,
+	"CountTaskRuns":       testCountTaskRuns,
+	"UpdateTaskRun":       testUpdateTaskRun,
+	"DeleteTaskRun":       testDeleteTaskRun,
+	"SetTaskRunState":     testSetTaskRunState,
+	"ListTaskRunStates":   testListTaskRunStates,
+	"ListTaskRunStatesOf": testListTaskRunStatesOf,
+	"GetTaskRunState":     testGetTaskRunState,
 
 	// Logs
 	"CreateLogs": testCreateLogs,
@@ -158,6 +159,29 @@ var contracts = map[string]contract{
 	"DueRuns":                 testDueRuns,
 	"MarkDeploymentsNotReady": testMarkDeploymentsNotReady,
 	"FlowRunHistory":          testFlowRunHistory,
+
+	// WorkPools
+	"CreateWorkPool":     testCreateWorkPool,
+	"GetWorkPool":        testGetWorkPool,
+	"ListWorkPools":      testListWorkPools,
+	"CountWorkPools":     testCountWorkPools,
+	"UpdateWorkPool":     testUpdateWorkPool,
+	"DeleteWorkPool":     testDeleteWorkPool,
+	"CreateWorkQueue":    testCreateWorkQueue,
+	"GetWorkQueue":       testGetWorkQueue,
+	"GetWorkQueueByName": testGetWorkQueueByName,
+	"ListWorkQueues":     testListWorkQueues,
+	"UpdateWorkQueue":    testUpdateWorkQueue,
+	"DeleteWorkQueue":    testDeleteWorkQueue,
+	"WorkerHeartbeat":    testWorkerHeartbeat,
+	"ListWorkers":        testListWorkers,
+	"DeleteWorker":       testDeleteWorker,
+	"PollWorkPool":       testPollWorkPool,
+
+	// Foreman
+	"MarkWorkersOffline": testMarkWorkersOffline,
+	"MarkPoolsNotReady":  testMarkPoolsNotReady,
+	"MarkQueuesNotReady": testMarkQueuesNotReady,
 }
 
 // Uncovered returns the methods of store.Store without a contract, and the

@@ -427,3 +427,20 @@ func testGetTaskRunState(t *testing.T, h *harness) {
 	_, err = h.s.GetTaskRunState(h.ctx, ws, fr.State.ID)
 	h.wantNotFound(err, "a flow run's state as a task run's")
 }
+
+func testListTaskRunStatesOf(t *testing.T, h *harness) {
+	ws, other := h.ws(), h.ws()
+	flow := h.flow(ws, "etl")
+	fr := h.flowRun(ws, flow.ID, "run", state(model.Running))
+	a := h.taskRun(ws, &fr.ID, "a", state(model.Pending))
+	b := h.taskRun(ws, &fr.ID, "b", state(model.Pending))
+	running := h.setTaskRunState(ws, a.ID, state(model.Running), false)
+	got, err := h.s.ListTaskRunStatesOf(h.ctx, ws, ids(a.ID, b.ID))
+	h.must(err, "list states of")
+	if !slices.Equal(stateIDs(got[a.ID]), ids(a.State.ID, running.ID)) || !slices.Equal(stateIDs(got[b.ID]), ids(b.State.ID)) {
+		t.Errorf("histories %v", got)
+	}
+	if got, err := h.s.ListTaskRunStatesOf(h.ctx, other, ids(a.ID)); err != nil || len(got[a.ID]) != 0 {
+		t.Errorf("histories through another workspace: %v (%v)", got, err)
+	}
+}
