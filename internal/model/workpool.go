@@ -48,9 +48,9 @@ func ReservedPoolName(name string) bool {
 
 // StorageConfiguration is a work pool's storage_configuration.
 type StorageConfiguration struct {
-	BundleUploadStep             map[string]any `json:"bundle_upload_step"`
-	BundleExecutionStep          map[string]any `json:"bundle_execution_step"`
-	DefaultResultStorageBlockID  *uuid.UUID     `json:"default_result_storage_block_id"`
+	BundleUploadStep            map[string]any `json:"bundle_upload_step"`
+	BundleExecutionStep         map[string]any `json:"bundle_execution_step"`
+	DefaultResultStorageBlockID *uuid.UUID     `json:"default_result_storage_block_id"`
 }
 
 // WorkPool is where a deployment's runs wait for a worker of its type.
@@ -74,20 +74,20 @@ type WorkPool struct {
 
 // WorkQueue is a queue of a work pool; lower priorities are served first.
 type WorkQueue struct {
-	ID               uuid.UUID  `json:"id"`
-	Created          Time       `json:"created"`
-	Updated          Time       `json:"updated"`
-	Name             string     `json:"name"`
-	Description      *string    `json:"description"`
-	IsPaused         bool       `json:"is_paused"`
-	ConcurrencyLimit *int       `json:"concurrency_limit"`
-	Priority         int        `json:"priority"`
-	WorkPoolID       uuid.UUID  `json:"work_pool_id"`
-	WorkPoolName     string     `json:"work_pool_name"`
-	Filter           any        `json:"filter"`
-	LastPolled       *Time      `json:"last_polled"`
-	Status           string     `json:"status"`
-	ActiveSlots      *int       `json:"active_slots"`
+	ID               uuid.UUID `json:"id"`
+	Created          Time      `json:"created"`
+	Updated          Time      `json:"updated"`
+	Name             string    `json:"name"`
+	Description      *string   `json:"description"`
+	IsPaused         bool      `json:"is_paused"`
+	ConcurrencyLimit *int      `json:"concurrency_limit"`
+	Priority         int       `json:"priority"`
+	WorkPoolID       uuid.UUID `json:"work_pool_id"`
+	WorkPoolName     string    `json:"work_pool_name"`
+	Filter           any       `json:"filter"`
+	LastPolled       *Time     `json:"last_polled"`
+	Status           string    `json:"status"`
+	ActiveSlots      *int      `json:"active_slots"`
 }
 
 // Worker is a process that polls a work pool, known by its heartbeats.

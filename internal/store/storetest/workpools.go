@@ -73,7 +73,9 @@ func testCreateWorkPool(t *testing.T, h *harness) {
 
 func testGetWorkPool(t *testing.T, h *harness) {
 	ws, other := h.ws(), h.ws()
-	p := h.pool(ws, "get", func(p *model.WorkPool) { p.BaseJobTemplate = map[string]any{"variables": map[string]any{"type": "object"}} })
+	p := h.pool(ws, "get", func(p *model.WorkPool) {
+		p.BaseJobTemplate = map[string]any{"variables": map[string]any{"type": "object"}}
+	})
 	got, err := h.s.GetWorkPool(h.ctx, ws, "get")
 	h.must(err, "get pool")
 	if got.ID != p.ID || got.Type != "process" || got.BaseJobTemplate["variables"] == nil || got.ActiveSlots != nil {
