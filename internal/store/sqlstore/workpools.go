@@ -654,7 +654,14 @@ func (db *DB) DeleteWorker(ctx context.Context, ws uuid.UUID, pool, name string)
 		if err != nil {
 			return err
 		}
-		return db.execOneIn(ctx, tx, "Worker", `DELETE FROM workers WHERE workspace_id = ? AND work_pool_id = ? AND name = ?`, ws, p.ID, name)
+		res, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM workers WHERE workspace_id = ? AND work_pool_id = ? AND name = ?`), ws, p.ID, name)
+		if err != nil {
+			return fmt.Errorf("delete worker: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.Errorf(apperr.ENotFound, "Worker not found.")
+		}
+		return nil
 	})
 }
 
