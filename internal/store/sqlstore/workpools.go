@@ -742,9 +742,19 @@ func (db *DB) PollWorkPool(ctx context.Context, ws uuid.UUID, pool string, poll 
 	return out, err
 }
 
-// queueRuns reads a queue's runs due in the poll's window, soonest first,
-// through the partial index flow_runs_queue_scheduled.
+// queueRuns reads a queue's runs due in the poll's window, soonest first.
 func (db *DB) queueRuns(ctx context.Context, tx *sql.Tx, ws, queue uuid.UUID, poll store.WorkPoolPoll, limit int) ([]*model.FlowRun, error) {
+	q, args := db.queueRunsSQL(ws, queue, poll, limit)
+	rows, err := tx.QueryContext(ctx, db.d.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("poll work queue: %w", err)
+	}
+	return collect(rows, db.scanFlowRun)
+}
+
+// queueRunsSQL is queueRuns' query, which reads the partial index
+// flow_runs_queue_scheduled.
+func (db *DB) queueRunsSQL(ws, queue uuid.UUID, poll store.WorkPoolPoll, limit int) (string, []any) {
 	c := newClause(db.d, "")
 	c.add("fr.work_queue_id = ?", queue)
 	c.add("fr.state_type = 'SCHEDULED'")
@@ -758,12 +768,7 @@ func (db *DB) queueRuns(ctx context.Context, tx *sql.Tx, ws, queue uuid.UUID, po
 		c.add("fr.next_scheduled_start_time >= ?", db.d.time(model.At(*poll.After)))
 	}
 	where, args := c.sql()
-	rows, err := tx.QueryContext(ctx, db.d.rebind(`SELECT `+flowRunColumns+flowRunFrom+` WHERE `+where+
-		` ORDER BY fr.next_scheduled_start_time, fr.id`+page(limit, 0)), args...)
-	if err != nil {
-		return nil, fmt.Errorf("poll work queue: %w", err)
-	}
-	return collect(rows, db.scanFlowRun)
+	return `SELECT ` + flowRunColumns + flowRunFrom + ` WHERE ` + where + ` ORDER BY fr.next_scheduled_start_time, fr.id` + page(limit, 0), args
 }
 
 // markPolled marks queues polled now (READY unless paused) and their

@@ -53,7 +53,11 @@ CREATE INDEX workers_pool_heartbeat ON workers (work_pool_id, last_heartbeat_tim
 
 -- A worker's poll reads a queue's SCHEDULED runs and counts its PENDING
 -- and RUNNING ones; both partial indexes stay as small as what they hold.
-CREATE INDEX flow_runs_queue_scheduled ON flow_runs (work_queue_id, next_scheduled_start_time) WHERE state_type = 'SCHEDULED';
+-- The first holds only queued runs (work_queue_id = ? implies its
+-- predicate), so the scheduler's queries of 0004, which name no queue,
+-- cannot take it for theirs.
+CREATE INDEX flow_runs_queue_scheduled ON flow_runs (work_queue_id, next_scheduled_start_time)
+    WHERE state_type = 'SCHEDULED' AND work_queue_id IS NOT NULL;
 CREATE INDEX flow_runs_queue_active ON flow_runs (work_queue_id) WHERE state_type IN ('PENDING', 'RUNNING');
 -- Deployments of a queue, marked READY when it is polled.
 CREATE INDEX deployments_work_queue ON deployments (work_queue_id);
