@@ -12,7 +12,7 @@ def pooled(n: int = 1, hold: float = 0.0):
     started = time.time()
     if hold:
         time.sleep(hold)
-    get_run_logger().info(f"pooled run n={n} pid={os.getpid()}")
+    get_run_logger().info(f"pooled run n={n}")
     record = os.environ.get("POOLED_RECORD_DIR")
     if record:
         with open(os.path.join(record, f"{n}-{os.getpid()}.txt"), "w") as f:
