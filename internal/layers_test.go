@@ -49,6 +49,7 @@ var layers = map[string]int{
 
 	"internal/schedule":    20, // pure: schedule parsing and start times
 	"internal/schemacheck": 20, // pure: JSON schema validation of parameters and job variables
+	"internal/workertypes": 20, // pure: the worker-type catalogue and default job templates
 
 	"internal/testdb": 12,
 

@@ -294,5 +294,7 @@ func (a *API) routes() {
 	a.variableRoutes()
 	a.artifactRoutes()
 	a.deploymentRoutes()
+	a.workPoolRoutes()
+	a.collectionRoutes()
 	a.memberRoutes()
 }

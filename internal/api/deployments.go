@@ -190,6 +190,9 @@ func (a *API) createDeployment(w http.ResponseWriter, r *http.Request) error {
 	if err := checkCatchUp(body, in.CatchUp); err != nil {
 		return err
 	}
+	if err := a.checkDeploymentPool(r, in.WorkPoolName, in.JobVariables, "Error creating deployment"); err != nil {
+		return err
+	}
 	set := members(body)
 	d := &model.Deployment{Name: *in.Name, FlowID: *in.FlowID, EnforceParameterSchema: true}
 	if _, sent := set["parameter_openapi_schema"]; !sent {
@@ -321,6 +324,11 @@ func (a *API) updateDeployment(w http.ResponseWriter, r *http.Request) error {
 	set := members(body)
 	err = a.Store.UpdateDeployment(r.Context(), workspaceID(r), id, func(d *model.Deployment) error {
 		applyDeployment(d, &in, set)
+		if anyOf(set, "work_pool_name", "job_variables") {
+			if err := a.checkDeploymentPool(r, d.WorkPoolName, in.JobVariables, "Error updating deployment"); err != nil {
+				return err
+			}
+		}
 		if in.Schedules != nil {
 			schedules, err := updatedSchedules(d.Schedules, in.Schedules)
 			if err != nil {
@@ -342,6 +350,25 @@ func (a *API) updateDeployment(w http.ResponseWriter, r *http.Request) error {
 	a.deploymentsChanged()
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// checkDeploymentPool checks that a deployment's work pool exists and that
+// the job variables sent fit its template (required ones may be left to
+// each run), as Prefect does; what prefixes the 422's detail.
+func (a *API) checkDeploymentPool(r *http.Request, pool *string, jobVariables map[string]any, what string) error {
+	if pool == nil || *pool == "" {
+		return nil
+	}
+	p, err := a.Store.GetWorkPool(r.Context(), workspaceID(r), *pool)
+	if apperr.IsNotFound(err) {
+		// A detail, not the store's not-found, which the deployment
+		// routes answer as their own.
+		return detail(http.StatusNotFound, "Work pool %q not found.", *pool)
+	}
+	if err != nil || len(jobVariables) == 0 {
+		return err
+	}
+	return checkJobVariables(p, false, what, jobVariables)
 }
 
 // anyOf reports whether the body sent any of the members.
@@ -757,10 +784,26 @@ func (a *API) runDeployment(ctx context.Context, ws, id uuid.UUID, in *deploymen
 			return nil, false, err
 		}
 	}
-	queue := d.WorkQueueName
+	if d.WorkPoolName != nil {
+		// A run's job variables are final: required ones must be there.
+		pool, err := a.Store.GetWorkPool(ctx, ws, *d.WorkPoolName)
+		if err != nil && !apperr.IsNotFound(err) {
+			return nil, false, err
+		}
+		if pool != nil {
+			if err := checkJobVariables(pool, true, "Error creating flow run", d.JobVariables, in.JobVariables); err != nil {
+				return nil, false, err
+			}
+		}
+	}
+	queue, queueID := d.WorkQueueName, d.WorkQueueID
 	if in.WorkQueueName != nil && *in.WorkQueueName != "" {
 		if d.WorkPoolName == nil {
 			return nil, false, detail(http.StatusBadRequest, "Cannot create flow run in work queue %s because deployment %s is not associated with a work pool. Please remove work_pool_name and try again.", *in.WorkQueueName, id)
+		}
+		if d.WorkQueueName == nil || *d.WorkQueueName != *in.WorkQueueName {
+			// The store finds (or makes) the named queue in the pool.
+			queueID = nil
 		}
 		queue = in.WorkQueueName
 	}
@@ -777,7 +820,7 @@ func (a *API) runDeployment(ctx context.Context, ws, id uuid.UUID, in *deploymen
 	run := &model.FlowRun{
 		ID: uuid.Must(uuid.NewV7()), FlowID: d.FlowID, DeploymentID: &d.ID, DeploymentVersion: d.Version,
 		Parameters: parameters, Context: in.Context, Tags: tags, Labels: deploymentRunLabels(d, in.Labels),
-		IdempotencyKey: in.IdempotencyKey, ParentTaskRunID: in.ParentTaskRunID, WorkQueueName: queue, WorkQueueID: d.WorkQueueID,
+		IdempotencyKey: in.IdempotencyKey, ParentTaskRunID: in.ParentTaskRunID, WorkQueueName: queue, WorkQueueID: queueID,
 		WorkPoolName: d.WorkPoolName, JobVariables: in.JobVariables, InfrastructureDocumentID: infra,
 	}
 	if in.Name != nil && *in.Name != "" {

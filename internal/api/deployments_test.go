@@ -30,6 +30,8 @@ func deploymentState(t *testing.T, ts *testServer) func() string {
 func TestDeployments(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, ts *testServer) {
 		flow := ts.do("POST", "/flows/", map[string]any{"name": "etl"}).expect(http.StatusCreated).object()["id"].(string)
+		// A deployment's work pool must exist (#18).
+		ts.do("POST", "/work_pools/", map[string]any{"name": "pool", "type": "process"}).expect(http.StatusCreated)
 		body := map[string]any{"name": "nightly", "flow_id": flow, "parameters": map[string]any{"greeting": "hello"},
 			"parameter_openapi_schema": paramSchema, "tags": []string{"t"}, "work_pool_name": "pool", "work_queue_name": "q",
 			"schedules": []map[string]any{{"schedule": map[string]any{"interval": 3600, "anchor_date": "2026-01-01T00:00:00Z", "timezone": "UTC"}, "slug": "hourly"}},

@@ -74,6 +74,12 @@ func TestWorkspaceIsolation(t *testing.T) {
 			"schedules": []map[string]any{{"schedule": map[string]any{"interval": 3600}}}}).expect(http.StatusCreated).object()
 		depID := dep["id"].(string)
 		schedID := dep["schedules"].([]any)[0].(map[string]any)["id"].(string)
+		// The pool's name is not "secret": a 404 repeats the name the path
+		// gave, as Prefect's does; what it holds is.
+		pool := a.do("POST", ab+"/work_pools/", map[string]any{"name": "private-pool", "type": "process", "description": "secret pool"}).expect(http.StatusCreated).object()
+		queueID := pool["default_queue_id"].(string)
+		a.do("POST", ab+"/work_pools/private-pool/queues", map[string]any{"name": "secret-queue"}).expect(http.StatusCreated)
+		a.do("POST", ab+"/work_pools/private-pool/workers/heartbeat", map[string]any{"name": "secret-worker"}).expect(http.StatusNoContent)
 
 		b := bob.client
 		probes := []struct{ method, path, body string }{
@@ -103,6 +109,24 @@ func TestWorkspaceIsolation(t *testing.T) {
 			{"POST", "/deployments/" + depID + "/create_flow_run", `{}`},
 			{"POST", "/deployments/" + depID + "/pause_deployment", ""}, {"POST", "/deployments/" + depID + "/resume_deployment", ""},
 			{"GET", "/members/", ""},
+			{"GET", "/work_pools/private-pool", ""}, {"PATCH", "/work_pools/private-pool", `{"is_paused":true}`},
+			{"DELETE", "/work_pools/private-pool", ""}, {"POST", "/work_pools/private-pool/get_scheduled_flow_runs", "{}"},
+			{"POST", "/work_pools/private-pool/queues", `{"name":"intruder"}`}, {"POST", "/work_pools/private-pool/queues/filter", "{}"},
+			{"GET", "/work_pools/private-pool/queues/secret-queue", ""}, {"PATCH", "/work_pools/private-pool/queues/secret-queue", `{"is_paused":true}`},
+			{"DELETE", "/work_pools/private-pool/queues/secret-queue", ""},
+			{"POST", "/work_pools/private-pool/workers/heartbeat", `{"name":"intruder"}`}, {"POST", "/work_pools/private-pool/workers/filter", "{}"},
+			{"DELETE", "/work_pools/private-pool/workers/secret-worker", ""}, {"GET", "/work_pools/private-pool/workers/connect", ""},
+			{"GET", "/work_queues/" + queueID, ""}, {"GET", "/work_queues/name/secret-queue", ""},
+			{"PATCH", "/work_queues/" + queueID, `{"is_paused":true}`}, {"DELETE", "/work_queues/" + queueID, ""},
+		}
+		// Lists and counts of pools and queues stay separate.
+		for _, p := range []string{"/work_pools/filter", "/work_queues/filter"} {
+			if got := b.do("POST", ab+p, "{}"); got.Status != http.StatusNotFound {
+				t.Errorf("bob %s in alice's workspace: %d", p, got.Status)
+			}
+			if got := b.do("POST", bob.base()+p, "{}").expect(http.StatusOK).list(); len(got) != 0 {
+				t.Errorf("bob's %s lists alice's: %v", p, got)
+			}
 		}
 		before := snapshotOf(t, a, ab)
 		for _, p := range probes {
@@ -192,7 +216,8 @@ func TestWorkspaceIsolation(t *testing.T) {
 func snapshotOf(t *testing.T, c *testServer, base string) string {
 	t.Helper()
 	var parts []any
-	for _, p := range []string{"/flows/filter", "/flow_runs/filter", "/task_runs/filter", "/logs/filter", "/variables/filter", "/artifacts/filter", "/deployments/filter"} {
+	for _, p := range []string{"/flows/filter", "/flow_runs/filter", "/task_runs/filter", "/logs/filter", "/variables/filter", "/artifacts/filter", "/deployments/filter",
+		"/work_pools/filter", "/work_queues/filter", "/work_pools/private-pool/workers/filter"} {
 		items := c.do("POST", base+p, map[string]any{}).expect(http.StatusOK).list()
 		for _, it := range items {
 			delete(it, "estimated_run_time")

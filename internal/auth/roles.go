@@ -22,13 +22,14 @@ const (
 	ManageMembership Permission = "manage:workspace_membership"
 )
 
-// workerPermissions is the least a worker needs: poll pools, claim and
-// report runs, ship logs and events.
+// workerPermissions is the least a worker needs: read its pool, heartbeat
+// and poll it, claim and report runs, ship logs and events. It cannot
+// change pools or queues (their pause and limits are the developers').
 var workerPermissions = map[Permission]bool{
 	"read:flow": true, "read:flow_run": true, "update:flow_run": true, "read:task_run": true,
 	"create:task_run": true, "update:task_run": true, "create:log": true, "create:event": true, "read:event": true,
-	"read:deployment": true, "read:work_pool": true, "update:work_pool": true, "read:work_queue": true,
-	"update:work_queue": true, "read:variable": true, "read:artifact": true, "create:artifact": true,
+	"read:deployment": true, "read:work_pool": true, "poll:work_pool": true, "read:work_queue": true,
+	"read:worker": true, "update:worker": true, "read:variable": true, "read:artifact": true, "create:artifact": true,
 	"read:workspace": true,
 }
 

@@ -58,6 +58,7 @@ func newServerStartCmd() *cobra.Command {
 	f.DurationVar(&cfg.SchedulerInterval, "scheduler-interval", envDuration("PRAETOR_SCHEDULER_INTERVAL", 60*time.Second), "how often the scheduler makes deployments' runs ahead; a changed deployment gets its runs at once ($PRAETOR_SCHEDULER_INTERVAL)")
 	f.DurationVar(&cfg.LateRunsInterval, "late-runs-interval", envDuration("PRAETOR_LATE_RUNS_INTERVAL", 5*time.Second), "how often the late-run marker passes ($PRAETOR_LATE_RUNS_INTERVAL)")
 	f.DurationVar(&cfg.LateRunsAfter, "late-runs-after", envDuration("PRAETOR_LATE_RUNS_AFTER", 15*time.Second), "how long past its start a scheduled run becomes Late ($PRAETOR_LATE_RUNS_AFTER)")
+	f.DurationVar(&cfg.ForemanInterval, "foreman-interval", envDuration("PRAETOR_FOREMAN_INTERVAL", 15*time.Second), "how often the foreman marks workers without heartbeats OFFLINE and unpolled pools, queues and deployments NOT_READY ($PRAETOR_FOREMAN_INTERVAL)")
 	f.StringVar(&cfg.SQLiteSynchronous, "sqlite-synchronous", envOr("PRAETOR_SQLITE_SYNCHRONOUS", "FULL"), "SQLite's synchronous mode: FULL keeps every acknowledged write across a power cut; NORMAL is faster but may lose the last ones ($PRAETOR_SQLITE_SYNCHRONOUS)")
 	return cmd
 }

@@ -16,7 +16,13 @@ type LateContext struct {
 	// ActiveRuns counts the deployment's PENDING, RUNNING and CANCELLING
 	// runs, when it has a concurrency limit.
 	ActiveRuns int
-	Now        time.Time
+	// Pool and Queue are the run's work pool and queue (nil: none), their
+	// active slots counted when they have limits, and LastHeartbeat the
+	// latest heartbeat of the pool's workers.
+	Pool          *model.WorkPool
+	Queue         *model.WorkQueue
+	LastHeartbeat *model.Time
+	Now           time.Time
 }
 
 // LateReason says, for the user, why a run is late: the message of its Late
@@ -35,14 +41,38 @@ func LateReason(c LateContext) string {
 	case d.ConcurrencyLimit != nil && c.ActiveRuns >= *d.ConcurrencyLimit:
 		return fmt.Sprintf("Deployment %q's concurrency limit is full (%d of %d runs active).", d.Name, c.ActiveRuns, *d.ConcurrencyLimit)
 	}
-	// Work pools (with the workers) explain runs of a pooled deployment by
-	// the pool's workers; until they exist a pooled deployment is polled
-	// as a served one is.
+	if p, q := c.Pool, c.Queue; p != nil && q != nil {
+		return poolReason(c, p, q)
+	}
 	if d.LastPolled == nil {
 		return fmt.Sprintf("Nothing has polled deployment %q for runs yet: serve it (flow.serve) or start a worker for its work pool.", d.Name)
 	}
 	ago := c.Now.Sub(d.LastPolled.Time).Round(time.Second)
 	return fmt.Sprintf("Nothing polled deployment %q since %s (%s ago).", d.Name, d.LastPolled.String(), ago)
+}
+
+// poolReason explains a late run of a work queue: what stops the pool's
+// workers from taking it, or that no worker polls.
+func poolReason(c LateContext, p *model.WorkPool, q *model.WorkQueue) string {
+	full := func(active *int, limit int) bool { return active != nil && *active >= limit }
+	switch {
+	case p.IsPaused:
+		return fmt.Sprintf("Work pool %q is paused.", p.Name)
+	case q.IsPaused:
+		return fmt.Sprintf("Work queue %q of work pool %q is paused.", q.Name, p.Name)
+	case p.ConcurrencyLimit != nil && full(p.ActiveSlots, *p.ConcurrencyLimit):
+		return fmt.Sprintf("Work pool %q's concurrency limit is full (%d of %d runs active).", p.Name, *p.ActiveSlots, *p.ConcurrencyLimit)
+	case q.ConcurrencyLimit != nil && full(q.ActiveSlots, *q.ConcurrencyLimit):
+		return fmt.Sprintf("Work queue %q's concurrency limit is full (%d of %d runs active).", q.Name, *q.ActiveSlots, *q.ConcurrencyLimit)
+	}
+	if q.LastPolled == nil {
+		if c.LastHeartbeat != nil {
+			return fmt.Sprintf("No worker of work pool %q polls its queue %q: start one with --work-queue %s, or without --work-queue.", p.Name, q.Name, q.Name)
+		}
+		return fmt.Sprintf("No worker has polled work pool %q yet: start one (prefect worker start --pool %s).", p.Name, p.Name)
+	}
+	ago := c.Now.Sub(q.LastPolled.Time).Round(time.Second)
+	return fmt.Sprintf("No worker polled work pool %q (queue %q) in %s, since %s.", p.Name, q.Name, ago, q.LastPolled.String())
 }
 
 // MarkLate marks run id Late, with reason as the state's message, if it

@@ -47,6 +47,10 @@ type Config struct {
 	// LateRunsAfter is how long past its start a SCHEDULED run becomes
 	// Late; zero: 15 s.
 	LateRunsAfter time.Duration
+	// ForemanInterval is how often the foreman marks silent workers
+	// OFFLINE and unpolled pools, queues and deployments NOT_READY; zero:
+	// 15 s.
+	ForemanInterval time.Duration
 	// Clock is where the timestamps the server writes come from; nil:
 	// clock.Real.
 	Clock  clock.Clock
@@ -208,10 +212,11 @@ const (
 	defaultSchedulerInterval = 60 * time.Second
 	defaultLateRunsInterval  = 5 * time.Second
 	defaultLateRunsAfter     = 15 * time.Second
+	defaultForemanInterval   = 15 * time.Second
 )
 
 // schedulingServices are the scheduler (first: the API nudges it when
-// deployments change) and the late-run marker.
+// deployments change), the late-run marker and the foreman.
 func schedulingServices(cfg Config, db *sqlstore.DB, clk clock.Clock, log *slog.Logger, m *metrics.Metrics) []*services.Loop {
 	or := func(d, def time.Duration) time.Duration {
 		if d > 0 {
@@ -225,10 +230,13 @@ func schedulingServices(cfg Config, db *sqlstore.DB, clk clock.Clock, log *slog.
 	sched := &services.Scheduler{Store: db, Logger: log.With("service", "scheduler"), Count: count("scheduler")}
 	late := &services.LateRuns{Store: db, After: or(cfg.LateRunsAfter, defaultLateRunsAfter), Logger: log.With("service", "late_runs"),
 		Count: count("late_runs")}
+	foreman := &services.Foreman{Store: db, Logger: log.With("service", "foreman"), Count: count("foreman")}
 	return []*services.Loop{
 		{Service: "scheduler", Interval: or(cfg.SchedulerInterval, defaultSchedulerInterval), Run: sched.Pass,
 			Clock: clk, Logger: log, Observe: observePass(m)},
 		{Service: "late_runs", Interval: or(cfg.LateRunsInterval, defaultLateRunsInterval), Run: late.Pass,
+			Clock: clk, Logger: log, Observe: observePass(m)},
+		{Service: "foreman", Interval: or(cfg.ForemanInterval, defaultForemanInterval), Run: foreman.Pass,
 			Clock: clk, Logger: log, Observe: observePass(m)},
 	}
 }

@@ -14,20 +14,20 @@ import (
 // rest.
 const LateRunsBatch = 500
 
-// NotReadyAfter is how long a deployment stays READY without a poll, as
-// Prefect's foreman has it.
+// NotReadyAfter is how long a deployment or work queue stays READY
+// without a poll, as Prefect's foreman has it.
 const NotReadyAfter = 60 * time.Second
 
 // LateRuns applies deployments' catch-up policies to their missed runs,
 // marks the SCHEDULED runs that are past their start by After as Late,
-// each with the reason nothing claimed it, and makes deployments nothing
-// polls lately NOT_READY.
+// each with the reason nothing claimed it. (Deployments nothing polls
+// lately become NOT_READY by the foreman.)
 type LateRuns struct {
 	Store  store.Store
 	After  time.Duration
 	Logger *slog.Logger
 	// Count, when set, is told what each pass did (actions "runs_late",
-	// "runs_skipped", "deployments_not_ready").
+	// "runs_skipped").
 	Count func(action string, n int)
 }
 
@@ -43,7 +43,8 @@ func (l *LateRuns) Pass(ctx context.Context, now time.Time) error {
 	}
 	marked := 0
 	for _, lr := range late {
-		reason := orchestration.LateReason(orchestration.LateContext{Run: lr.Run, Deployment: lr.Deployment, ActiveRuns: lr.ActiveRuns, Now: now})
+		reason := orchestration.LateReason(orchestration.LateContext{Run: lr.Run, Deployment: lr.Deployment, ActiveRuns: lr.ActiveRuns,
+			Pool: lr.Pool, Queue: lr.Queue, LastHeartbeat: lr.LastHeartbeat, Now: now})
 		res, err := l.Store.OrchestrateFlowRun(ctx, lr.Workspace, func(ctx context.Context, tx orchestration.FlowRunTx) (*orchestration.Result, error) {
 			return orchestration.MarkLate(ctx, tx, lr.Run.ID, reason)
 		})
@@ -54,15 +55,10 @@ func (l *LateRuns) Pass(ctx context.Context, now time.Time) error {
 			marked++
 		}
 	}
-	notReady, err := l.Store.MarkDeploymentsNotReady(ctx, now.Add(-NotReadyAfter))
-	if err != nil {
-		return err
-	}
-	l.Logger.Debug("late runs pass", "runs_late", marked, "runs_skipped", skipped, "deployments_not_ready", notReady)
+	l.Logger.Debug("late runs pass", "runs_late", marked, "runs_skipped", skipped)
 	if l.Count != nil {
 		l.Count("runs_late", marked)
 		l.Count("runs_skipped", skipped)
-		l.Count("deployments_not_ready", notReady)
 	}
 	return nil
 }

@@ -187,6 +187,63 @@ type DeploymentFilter struct {
 	ConcurrencyLimit     *IntFilter  `json:"concurrency_limit"`
 }
 
+// WorkPoolFilter is Prefect's WorkPoolFilter.
+type WorkPoolFilter struct {
+	Operator string      `json:"operator"`
+	ID       *IDFilter   `json:"id"`
+	Name     *NameFilter `json:"name"`
+	Type     *NameFilter `json:"type"`
+}
+
+// WorkPoolQuery selects work pools.
+type WorkPoolQuery struct {
+	WorkPools *WorkPoolFilter `json:"work_pools"`
+	Limit     int             `json:"limit"`
+	Offset    int             `json:"offset"`
+}
+
+// Page returns the query's page; pools are sorted by name.
+func (q WorkPoolQuery) Page() (limit, offset int, sort string) { return q.Limit, q.Offset, "" }
+
+// WorkQueueFilter is Prefect's WorkQueueFilter.
+type WorkQueueFilter struct {
+	Operator string      `json:"operator"`
+	ID       *IDFilter   `json:"id"`
+	Name     *NameFilter `json:"name"`
+}
+
+// WorkQueueQuery selects work queues, of one pool when Pool is set.
+type WorkQueueQuery struct {
+	Pool       string           `json:"-"`
+	WorkQueues *WorkQueueFilter `json:"work_queues"`
+	Limit      int              `json:"limit"`
+	Offset     int              `json:"offset"`
+}
+
+// Page returns the query's page; queues are sorted by priority.
+func (q WorkQueueQuery) Page() (limit, offset int, sort string) { return q.Limit, q.Offset, "" }
+
+// WorkerFilter is Prefect's WorkerFilter.
+type WorkerFilter struct {
+	Operator          string      `json:"operator"`
+	LastHeartbeatTime *TimeFilter `json:"last_heartbeat_time"`
+	Name              *NameFilter `json:"name"`
+	Status            *struct {
+		Any    []string `json:"any_"`
+		NotAny []string `json:"not_any_"`
+	} `json:"status"`
+}
+
+// WorkerQuery selects a pool's workers.
+type WorkerQuery struct {
+	Workers *WorkerFilter `json:"workers"`
+	Limit   int           `json:"limit"`
+	Offset  int           `json:"offset"`
+}
+
+// Page returns the query's page; workers are sorted by last heartbeat.
+func (q WorkerQuery) Page() (limit, offset int, sort string) { return q.Limit, q.Offset, "" }
+
 // BoolFilter filters on a boolean column.
 type BoolFilter struct {
 	Eq *bool `json:"eq_"`

@@ -33,6 +33,8 @@ type Store interface {
 	RunStats
 	Deployments
 	Scheduling
+	WorkPools
+	Foreman
 }
 
 // Workspaces reads and writes tenancy: accounts, users, workspaces,
@@ -281,6 +283,79 @@ type Scheduling interface {
 	MarkDeploymentsNotReady(ctx context.Context, before time.Time) (int, error)
 }
 
+// WorkPools stores work pools, their queues and their workers. Pools and
+// queues are named by name, as Prefect's routes name them; a queue also by
+// id, for the /work_queues routes.
+type WorkPools interface {
+	// CreateWorkPool creates p with its default queue (priority 1); a
+	// pool of p's name is a conflict.
+	CreateWorkPool(ctx context.Context, ws uuid.UUID, p *model.WorkPool) error
+	// GetWorkPool returns a pool, with its active slots when it has a
+	// concurrency limit.
+	GetWorkPool(ctx context.Context, ws uuid.UUID, name string) (*model.WorkPool, error)
+	ListWorkPools(ctx context.Context, ws uuid.UUID, q WorkPoolQuery) ([]*model.WorkPool, error)
+	CountWorkPools(ctx context.Context, ws uuid.UUID, q WorkPoolQuery) (int, error)
+	// UpdateWorkPool applies patch to a pool inside a write; pausing or
+	// resuming it sets its status (PAUSED; READY with an online worker,
+	// else NOT_READY).
+	UpdateWorkPool(ctx context.Context, ws uuid.UUID, name string, patch func(*model.WorkPool) error) error
+	// DeleteWorkPool deletes a pool with its queues and workers; its
+	// deployments keep their pool's name but lose their queue.
+	DeleteWorkPool(ctx context.Context, ws uuid.UUID, name string) error
+	// CreateWorkQueue creates q in a pool. Without a priority it takes
+	// the first free one; with one, queues at and after it move down.
+	CreateWorkQueue(ctx context.Context, ws uuid.UUID, pool string, q *model.WorkQueue) error
+	GetWorkQueue(ctx context.Context, ws, id uuid.UUID) (*model.WorkQueue, error)
+	GetWorkQueueByName(ctx context.Context, ws uuid.UUID, pool, name string) (*model.WorkQueue, error)
+	// ListWorkQueues returns queues by priority, of one pool when q.Pool
+	// is set (a pool that does not exist is not found).
+	ListWorkQueues(ctx context.Context, ws uuid.UUID, q WorkQueueQuery) ([]*model.WorkQueue, error)
+	// UpdateWorkQueue applies patch inside a write; a new priority moves
+	// the queues at and after it down, a pause sets the status.
+	UpdateWorkQueue(ctx context.Context, ws, id uuid.UUID, patch func(*model.WorkQueue) error) error
+	// DeleteWorkQueue deletes a queue; a pool's default queue cannot be
+	// deleted (EInvalid).
+	DeleteWorkQueue(ctx context.Context, ws, id uuid.UUID) error
+	// WorkerHeartbeat records a heartbeat of the pool's worker name,
+	// creating it on the first; the worker is ONLINE, and its pool, if
+	// NOT_READY, READY.
+	WorkerHeartbeat(ctx context.Context, ws uuid.UUID, pool, name string, intervalSeconds *int) error
+	// ListWorkers returns a pool's workers, most recent heartbeat first,
+	// each with its status as of now.
+	ListWorkers(ctx context.Context, ws uuid.UUID, pool string, q WorkerQuery) ([]*model.Worker, error)
+	DeleteWorker(ctx context.Context, ws uuid.UUID, pool, name string) error
+	// PollWorkPool is a worker's poll: the SCHEDULED runs of the pool's
+	// unpaused queues (those named, if any) in the window, by queue
+	// priority then start time, within the pool's and each queue's
+	// concurrency limit (their PENDING and RUNNING runs hold slots), at
+	// most p.Limit; runs retried in process are left out. The queues
+	// polled, and the deployments in them, become READY, polled now.
+	PollWorkPool(ctx context.Context, ws uuid.UUID, pool string, p WorkPoolPoll) ([]model.WorkerRun, error)
+}
+
+// WorkPoolPoll is what a worker's poll asks for.
+type WorkPoolPoll struct {
+	QueueNames []string
+	Before     *time.Time
+	After      *time.Time
+	Limit      int
+}
+
+// Foreman is what the foreman service writes: the liveness of workers,
+// pools, queues and deployments, across workspaces.
+type Foreman interface {
+	// MarkWorkersOffline makes ONLINE workers OFFLINE whose last heartbeat
+	// is older than OfflineAfterHeartbeats of their interval at now, and
+	// returns how many it changed.
+	MarkWorkersOffline(ctx context.Context, now time.Time) (int, error)
+	// MarkPoolsNotReady makes READY pools without an ONLINE worker
+	// NOT_READY, and returns how many it changed.
+	MarkPoolsNotReady(ctx context.Context) (int, error)
+	// MarkQueuesNotReady makes READY queues nothing polled since before
+	// NOT_READY, and returns how many it changed.
+	MarkQueuesNotReady(ctx context.Context, before time.Time) (int, error)
+}
+
 // WorkspaceDeployment is a deployment and its workspace.
 type WorkspaceDeployment struct {
 	Workspace  uuid.UUID
@@ -302,6 +377,12 @@ type LateRun struct {
 	// ActiveRuns counts the deployment's PENDING, RUNNING and CANCELLING
 	// runs when it has a concurrency limit.
 	ActiveRuns int
+	// Pool and Queue are the run's work pool and queue, if it has them
+	// (their active slots counted when they have a limit), and
+	// LastHeartbeat the latest heartbeat of the pool's workers.
+	Pool          *model.WorkPool
+	Queue         *model.WorkQueue
+	LastHeartbeat *model.Time
 }
 
 // HistoryQuery selects a run history: Buckets consecutive intervals of

@@ -269,6 +269,9 @@ type dialect interface {
 	relatedID(col, op string) string
 	// forUpdate is the row-lock suffix for a SELECT inside a write.
 	forUpdate() string
+	// jsonText is the text of the top-level key of the JSON object in col,
+	// NULL when it has none.
+	jsonText(col, key string) string
 	// like is the case-insensitive substring operator.
 	like() string
 	// epoch is an integer expression: the whole seconds from 1970 to the

@@ -259,6 +259,9 @@ func (db *DB) saveDeployment(ctx context.Context, tx *sql.Tx, ws uuid.UUID, old,
 	now := model.At(db.now())
 	d.Updated = now
 	normalizeDeployment(d)
+	if err := db.deploymentQueue(ctx, tx, ws, old, d); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE deployments SET `+deploymentSets+` WHERE workspace_id = ? AND id = ?`),
 		append(db.deploymentArgs(d), ws, d.ID)...); err != nil {
 		return fmt.Errorf("update deployment: %w", err)
@@ -273,6 +276,23 @@ func (db *DB) saveDeployment(ctx context.Context, tx *sql.Tx, ws uuid.UUID, old,
 		after = &now
 	}
 	return db.deleteAutoScheduled(ctx, tx, ws, d.ID, after)
+}
+
+// deploymentQueue resolves the work queue of a pooled deployment whose
+// pool or queue changed, or that has none: the named queue of its pool
+// (created if missing) or the pool's default. A deployment without a pool
+// has no queue id.
+func (db *DB) deploymentQueue(ctx context.Context, tx *sql.Tx, ws uuid.UUID, old, d *model.Deployment) error {
+	if d.WorkPoolName == nil || *d.WorkPoolName == "" {
+		d.WorkQueueID = nil
+		return nil
+	}
+	same := func(a, b *string) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+	if d.WorkQueueID != nil && old.WorkQueueID != nil && *d.WorkQueueID == *old.WorkQueueID &&
+		same(d.WorkPoolName, old.WorkPoolName) && same(d.WorkQueueName, old.WorkQueueName) {
+		return nil
+	}
+	return db.resolveQueue(ctx, tx, ws, *d.WorkPoolName, &d.WorkQueueName, &d.WorkQueueID, nil)
 }
 
 // saveSchedules makes d's schedules the deployment's: a schedule with a

@@ -162,6 +162,14 @@ func (db *DB) createFlowRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *mo
 			return false, err
 		}
 	}
+	if r.WorkPoolName != nil && (r.WorkQueueID == nil || r.WorkPoolID == nil) {
+		// A pooled run waits in its queue; a pool deleted meanwhile leaves
+		// it without one.
+		err := db.resolveQueue(ctx, tx, ws, *r.WorkPoolName, &r.WorkQueueName, &r.WorkQueueID, &r.WorkPoolID)
+		if err != nil && !apperr.IsNotFound(err) {
+			return false, err
+		}
+	}
 	now := model.At(db.now())
 	r.Created, r.Updated = now, now
 	normalizeFlowRun(r)

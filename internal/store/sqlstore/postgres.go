@@ -21,6 +21,9 @@ func (postgresDialect) jsonContains(col string) string { return col + " @> jsonb
 func (postgresDialect) relatedID(col, op string) string {
 	return "EXISTS (SELECT 1 FROM jsonb_array_elements(" + col + ") rel WHERE rel->>'prefect.resource.id' " + op + " ?)"
 }
+func (postgresDialect) jsonText(col, key string) string {
+	return col + "->>'" + key + "'"
+}
 func (postgresDialect) forUpdate() string { return " FOR UPDATE" }
 func (postgresDialect) like() string      { return "ILIKE" }
 func (postgresDialect) epoch(col string) string {

@@ -157,7 +157,54 @@ func (db *DB) LateRuns(ctx context.Context, cutoff time.Time, limit int) ([]stor
 		}
 		lr.Deployment, lr.ActiveRuns = d, active[id]
 	}
-	return late, nil
+	return late, db.withPools(ctx, late)
+}
+
+// withPools gives each late run its queue and pool, with their slots, and
+// the pool's latest worker heartbeat, reading each queue and pool once.
+func (db *DB) withPools(ctx context.Context, late []store.LateRun) error {
+	type poolInfo struct {
+		pool *model.WorkPool
+		last *model.Time
+	}
+	queues := map[uuid.UUID]*model.WorkQueue{}
+	pools := map[uuid.UUID]*poolInfo{}
+	for i := range late {
+		lr := &late[i]
+		if lr.Run.WorkQueueID == nil {
+			continue
+		}
+		q, seen := queues[*lr.Run.WorkQueueID]
+		if !seen {
+			var err error
+			q, err = db.GetWorkQueue(ctx, lr.Workspace, *lr.Run.WorkQueueID)
+			if err != nil && !apperr.IsNotFound(err) {
+				return err
+			}
+			queues[*lr.Run.WorkQueueID] = q
+		}
+		if q == nil {
+			continue
+		}
+		info, seen := pools[q.WorkPoolID]
+		if !seen {
+			p, err := db.getPool(ctx, db.read, "", lr.Workspace, "p.id = ?", q.WorkPoolID)
+			if err != nil {
+				return fmt.Errorf("read work pool: %w", err)
+			}
+			if err := db.withPoolSlots(ctx, db.read, p); err != nil {
+				return err
+			}
+			var last nullTime
+			if err := db.read.QueryRowContext(ctx, db.d.rebind(`SELECT MAX(last_heartbeat_time) FROM workers WHERE work_pool_id = ?`), p.ID).Scan(&last); err != nil {
+				return fmt.Errorf("read heartbeats: %w", err)
+			}
+			info = &poolInfo{pool: p, last: last.ptr()}
+			pools[q.WorkPoolID] = info
+		}
+		lr.Queue, lr.Pool, lr.LastHeartbeat = q, info.pool, info.last
+	}
+	return nil
 }
 
 // prefixed scans a row whose first column is the workspace id, then what

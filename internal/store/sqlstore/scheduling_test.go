@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/store"
 	"github.com/praetorhq/praetor/internal/testdb"
 )
 
@@ -60,11 +61,14 @@ func TestSchedulingQueryPlans(t *testing.T) {
 			}
 			return strings.Join(lines, "\n")
 		}
+		before := time.Now()
+		pollSQL, pollArgs := db.queueRunsSQL(id, id, store.WorkPoolPoll{Before: &before, After: &before}, 200)
 		for _, c := range []struct {
 			name, query string
 			args        []any
 			index       string
 		}{
+			{"a worker's poll of a queue", pollSQL, pollArgs, "flow_runs_queue_scheduled"},
 			{"late runs", lateRunsSQL + page(500, 0), []any{now}, "flow_runs_scheduled_next"},
 			{"due runs", dueRunsSQL, []any{id, now, id}, "flow_runs_deployment_scheduled"},
 			{"schedulable deployments", schedulableSQL, []any{false, true, now, true, 3, now, true}, "flow_runs_deployment_scheduled"},

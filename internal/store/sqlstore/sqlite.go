@@ -32,6 +32,9 @@ func (sqliteDialect) jsonContains(col string) string {
 func (sqliteDialect) relatedID(col, op string) string {
 	return "EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE json_extract(json_each.value, '$.\"prefect.resource.id\"') " + op + " ?)"
 }
+func (sqliteDialect) jsonText(col, key string) string {
+	return "json_extract(" + col + ", '$." + key + "')"
+}
 func (sqliteDialect) forUpdate() string { return "" }
 func (sqliteDialect) like() string      { return "LIKE" }
 func (sqliteDialect) epoch(col string) string {

@@ -65,6 +65,7 @@ func runIDs(runs []*model.FlowRun) []uuid.UUID {
 func testUpsertDeployment(t *testing.T, h *harness) {
 	ws, other := h.ws(), h.ws()
 	flow := h.flow(ws, "f")
+	pool := h.pool(ws, "pool")
 	d := h.deployment(ws, flow.ID, "nightly", withSchedules(60, 3600), func(d *model.Deployment) {
 		d.Parameters = map[string]any{"x": 1.0}
 		d.Tags = []string{"a"}
@@ -80,6 +81,18 @@ func testUpsertDeployment(t *testing.T, h *harness) {
 		*got.WorkQueueName != "q" || got.CatchUp.Mode != model.CatchUpLatest || len(got.Schedules) != 2 ||
 		canonJSON(got.Schedules[1].Schedule) != canonJSON(intervalSchedule(3600)) || *got.Schedules[0].DeploymentID != d.ID {
 		t.Errorf("stored %+v", got)
+	}
+	// The deployment's queue is made in its pool; a pool that does not
+	// exist is not found, and the deployment is not made.
+	q, err := h.s.GetWorkQueueByName(h.ctx, ws, "pool", "q")
+	h.must(err, "the deployment's queue")
+	if got.WorkQueueID == nil || *got.WorkQueueID != q.ID || q.WorkPoolID != pool.ID {
+		t.Errorf("deployment queue id %v, want the pool's queue q %v", got.WorkQueueID, q.ID)
+	}
+	_, err = h.s.UpsertDeployment(h.ctx, ws, &model.Deployment{FlowID: flow.ID, Name: "nowhere", WorkPoolName: ptr("missing")}, nil)
+	h.wantNotFound(err, "a deployment of a missing pool")
+	if _, err := h.s.GetDeploymentByName(h.ctx, ws, "f", "nowhere"); !apperr.IsNotFound(err) {
+		t.Errorf("the deployment of a missing pool was made (%v)", err)
 	}
 	// The future waiting auto-scheduled runs go on an upsert; past ones,
 	// runs that ran and manual runs stay.

@@ -160,6 +160,29 @@ var contracts = map[string]contract{
 	"DueRuns":                 testDueRuns,
 	"MarkDeploymentsNotReady": testMarkDeploymentsNotReady,
 	"FlowRunHistory":          testFlowRunHistory,
+
+	// WorkPools
+	"CreateWorkPool":     testCreateWorkPool,
+	"GetWorkPool":        testGetWorkPool,
+	"ListWorkPools":      testListWorkPools,
+	"CountWorkPools":     testCountWorkPools,
+	"UpdateWorkPool":     testUpdateWorkPool,
+	"DeleteWorkPool":     testDeleteWorkPool,
+	"CreateWorkQueue":    testCreateWorkQueue,
+	"GetWorkQueue":       testGetWorkQueue,
+	"GetWorkQueueByName": testGetWorkQueueByName,
+	"ListWorkQueues":     testListWorkQueues,
+	"UpdateWorkQueue":    testUpdateWorkQueue,
+	"DeleteWorkQueue":    testDeleteWorkQueue,
+	"WorkerHeartbeat":    testWorkerHeartbeat,
+	"ListWorkers":        testListWorkers,
+	"DeleteWorker":       testDeleteWorker,
+	"PollWorkPool":       testPollWorkPool,
+
+	// Foreman
+	"MarkWorkersOffline": testMarkWorkersOffline,
+	"MarkPoolsNotReady":  testMarkPoolsNotReady,
+	"MarkQueuesNotReady": testMarkQueuesNotReady,
 }
 
 // Uncovered returns the methods of store.Store without a contract, and the

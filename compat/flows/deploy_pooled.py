@@ -1,0 +1,16 @@
+# Deploys worker_project/pooled.py to a work pool with flow.deploy(), from
+# the local directory (no image build, no push), as the docs show for
+# process pools: python deploy_pooled.py POOL [JOB_VARIABLES_JSON]
+import json
+import os
+import sys
+
+from prefect import flow
+
+pool = sys.argv[1]
+job_variables = json.loads(sys.argv[2]) if len(sys.argv) > 2 else None
+source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker_project")
+deployment_id = flow.from_source(source=source, entrypoint="pooled.py:pooled").deploy(
+    name="pooled-deployment", work_pool_name=pool, job_variables=job_variables, print_next_steps=False
+)
+print(f"deployment {deployment_id}")
