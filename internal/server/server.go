@@ -137,9 +137,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
-	scheduling := schedulingServices(cfg, db, clk, log, m)
+	scheduling, nudgeScheduler := schedulingServices(cfg, db, clk, log, m)
 	a := api.New(api.Wire(db, api.Config{Default: def, Anonymous: cfg.anonymous(), SignUp: cfg.SignUp, Metrics: m, Logger: log,
-		OnDeploymentsChanged: scheduling[0].Nudge}))
+		OnDeploymentsChanged: nudgeScheduler}))
 	pages, err := ui.New(ui.Config{Store: db, Authn: a.Authn, SignUp: cfg.SignUp, Anonymous: cfg.anonymous(), Clock: clk, Logger: log,
 		PollInterval: cfg.UIPollInterval, RunDeployment: a.RunDeployment, OnDeploymentsChanged: a.OnDeploymentsChanged})
 	if err != nil {
@@ -215,9 +215,10 @@ const (
 	defaultForemanInterval   = 15 * time.Second
 )
 
-// schedulingServices are the scheduler (first: the API nudges it when
-// deployments change), the late-run marker and the foreman.
-func schedulingServices(cfg Config, db *sqlstore.DB, clk clock.Clock, log *slog.Logger, m *metrics.Metrics) []*services.Loop {
+// schedulingServices are the scheduler, the late-run marker and the
+// foreman; nudge makes the scheduler pass now, for the API to call when
+// deployments change.
+func schedulingServices(cfg Config, db *sqlstore.DB, clk clock.Clock, log *slog.Logger, m *metrics.Metrics) (loops []*services.Loop, nudge func()) {
 	or := func(d, def time.Duration) time.Duration {
 		if d > 0 {
 			return d
@@ -231,14 +232,15 @@ func schedulingServices(cfg Config, db *sqlstore.DB, clk clock.Clock, log *slog.
 	late := &services.LateRuns{Store: db, After: or(cfg.LateRunsAfter, defaultLateRunsAfter), Logger: log.With("service", "late_runs"),
 		Count: count("late_runs")}
 	foreman := &services.Foreman{Store: db, Logger: log.With("service", "foreman"), Count: count("foreman")}
+	scheduler := &services.Loop{Service: "scheduler", Interval: or(cfg.SchedulerInterval, defaultSchedulerInterval), Run: sched.Pass,
+		Clock: clk, Logger: log, Observe: observePass(m)}
 	return []*services.Loop{
-		{Service: "scheduler", Interval: or(cfg.SchedulerInterval, defaultSchedulerInterval), Run: sched.Pass,
-			Clock: clk, Logger: log, Observe: observePass(m)},
+		scheduler,
 		{Service: "late_runs", Interval: or(cfg.LateRunsInterval, defaultLateRunsInterval), Run: late.Pass,
 			Clock: clk, Logger: log, Observe: observePass(m)},
 		{Service: "foreman", Interval: or(cfg.ForemanInterval, defaultForemanInterval), Run: foreman.Pass,
 			Clock: clk, Logger: log, Observe: observePass(m)},
-	}
+	}, scheduler.Nudge
 }
 
 // observePass reports a service's passes to the metrics.
