@@ -27,24 +27,11 @@ func (db *DB) BulkInsertFlowRuns(ctx context.Context, ws uuid.UUID, runs []*mode
 	}
 	now := model.At(db.now())
 	for _, r := range runs {
-		if r.ID == uuid.Nil {
-			r.ID = uuid.Must(uuid.NewV7())
-		}
-		if r.Created.IsZero() {
-			r.Created = now
-		}
-		r.Updated = now
+		bulkIdentity(&r.ID, &r.Created, &r.Updated, now)
 		normalizeFlowRun(r)
 		if s := r.State; s != nil {
-			if s.ID == uuid.Nil {
-				s.ID = uuid.Must(uuid.NewV7())
-			}
-			if s.Name == "" {
-				s.Name = s.Type.DefaultName()
-			}
 			s.StateDetails.FlowRunID = &r.ID
-			typ, name := s.Type, s.Name
-			r.StateID, r.StateType, r.StateName, r.StateTimestamp = &s.ID, &typ, &name, s.Timestamp.Ptr()
+			completeBulkState(s, &r.RunTracking)
 		}
 	}
 	cols := []string{"id", "workspace_id", "flow_id", "name", "state_id", "state_type", "state_name", "state_timestamp",
@@ -83,6 +70,31 @@ func (db *DB) BulkInsertFlowRuns(ctx context.Context, ws uuid.UUID, runs []*mode
 	return db.bulkWrite(ctx, "flow run", deltas, bulkTable{"flow_runs", cols, rows}, db.stateRows("flow_run_states", "flow_run_id", ws, states))
 }
 
+// bulkIdentity gives a bulk-inserted run what an insert would: a
+// time-ordered id if it has none, its creation time, and now as updated.
+func bulkIdentity(id *uuid.UUID, created, updated *model.Time, now model.Time) {
+	if *id == uuid.Nil {
+		*id = uuid.Must(uuid.NewV7())
+	}
+	if created.IsZero() {
+		*created = now
+	}
+	*updated = now
+}
+
+// completeBulkState completes a bulk-inserted run's current state and copies it
+// to the run's tracking fields.
+func completeBulkState(s *model.State, t *model.RunTracking) {
+	if s.ID == uuid.Nil {
+		s.ID = uuid.Must(uuid.NewV7())
+	}
+	if s.Name == "" {
+		s.Name = s.Type.DefaultName()
+	}
+	typ, name := s.Type, s.Name
+	t.StateID, t.StateType, t.StateName, t.StateTimestamp = &s.ID, &typ, &name, s.Timestamp.Ptr()
+}
+
 // BulkInsertTaskRuns is BulkInsertFlowRuns for task runs: each run with its
 // current State (if any) as its only state row, in one write transaction,
 // bypassing orchestration.
@@ -92,24 +104,11 @@ func (db *DB) BulkInsertTaskRuns(ctx context.Context, ws uuid.UUID, runs []*mode
 	}
 	now := model.At(db.now())
 	for _, r := range runs {
-		if r.ID == uuid.Nil {
-			r.ID = uuid.Must(uuid.NewV7())
-		}
-		if r.Created.IsZero() {
-			r.Created = now
-		}
-		r.Updated = now
+		bulkIdentity(&r.ID, &r.Created, &r.Updated, now)
 		normalizeTaskRun(r)
 		if s := r.State; s != nil {
-			if s.ID == uuid.Nil {
-				s.ID = uuid.Must(uuid.NewV7())
-			}
-			if s.Name == "" {
-				s.Name = s.Type.DefaultName()
-			}
 			s.StateDetails.FlowRunID, s.StateDetails.TaskRunID = r.FlowRunID, &r.ID
-			typ, name := s.Type, s.Name
-			r.StateID, r.StateType, r.StateName, r.StateTimestamp = &s.ID, &typ, &name, s.Timestamp.Ptr()
+			completeBulkState(s, &r.RunTracking)
 		}
 	}
 	cols := []string{"id", "workspace_id", "flow_run_id", "name", "task_key", "dynamic_key", "cache_key",
