@@ -157,7 +157,7 @@ func TestWorkPoolPageInTheBrowser(t *testing.T) {
 		if first := get(b, "read the first run waiting", chromedp.Evaluate[string](`document.querySelector("#waiting-runs li").dataset.run`)); first != runs[0] {
 			t.Errorf("the first run waiting is %s, want the oldest, %s", first, runs[0])
 		}
-		if !b.exists(`#pool-deployments a[href="` + ws.path("/deployments/deployment/"+dep) + `"]`) || strings.Contains(b.text("#pool-deployments"), "elsewhere") {
+		if !b.exists(`#pool-deployments a[href="`+ws.path("/deployments/deployment/"+dep)+`"]`) || strings.Contains(b.text("#pool-deployments"), "elsewhere") {
 			t.Errorf("the pool's deployments read %q, want nightly-etl only", b.text("#pool-deployments"))
 		}
 		b.screenshot("work-pool")
@@ -196,7 +196,7 @@ func TestWorkPoolPageInTheBrowser(t *testing.T) {
 		api.call("PATCH", "/flow_runs/"+runs[1], map[string]any{"infrastructure_pid": "build-box:4242"}, nil)
 		api.call("PATCH", "/flow_runs/"+runs[1]+"/labels", map[string]any{"prefect.worker.name": "build-box-worker", "prefect.worker.type": "process"}, nil)
 		b.visit(page)
-		if !b.exists(`#running-runs a[href="` + ws.path("/runs/flow-run/"+runs[1]) + `"]`) || b.exists(`#waiting-runs li[data-run="`+runs[1]+`"]`) {
+		if !b.exists(`#running-runs a[href="`+ws.path("/runs/flow-run/"+runs[1])+`"]`) || b.exists(`#waiting-runs li[data-run="`+runs[1]+`"]`) {
 			t.Errorf("the running run is not listed as running: waiting %q, running %q", b.text("#waiting-runs"), b.text("#running-runs"))
 		}
 		b.visit(ws.path("/runs/flow-run/" + runs[1] + "?tab=details"))
