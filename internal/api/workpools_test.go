@@ -298,3 +298,32 @@ func TestWorkPoolRoles(t *testing.T) {
 		b.do("POST", ab+"/work_pools/p/queues", map[string]any{"name": "dev"}).expect(http.StatusCreated)
 	})
 }
+
+// POST /flow_runs/filter, /flow_runs/count and /deployments/filter take
+// Prefect's work_pools filter: the runs and deployments of matching pools.
+func TestFiltersByWorkPool(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ts *testServer) {
+		flow := ts.do("POST", "/flows/", map[string]any{"name": "f"}).expect(http.StatusCreated).object()["id"].(string)
+		ids := map[string]string{}
+		for _, pool := range []string{"a", "b"} {
+			ts.do("POST", "/work_pools/", map[string]any{"name": pool, "type": "process"}).expect(http.StatusCreated)
+			dep := ts.do("POST", "/deployments/", map[string]any{"name": "d-" + pool, "flow_id": flow, "work_pool_name": pool}).expect(http.StatusCreated).object()["id"].(string)
+			ids[pool] = ts.do("POST", "/deployments/"+dep+"/create_flow_run", map[string]any{}).expect(http.StatusCreated).object()["id"].(string)
+		}
+		ts.do("POST", "/flow_runs/", map[string]any{"flow_id": flow}).expect(http.StatusCreated)
+		byName := map[string]any{"work_pools": map[string]any{"name": map[string]any{"any_": []string{"a"}}}}
+		runs := ts.do("POST", "/flow_runs/filter", byName).expect(http.StatusOK).list()
+		if len(runs) != 1 || runs[0]["id"] != ids["a"] {
+			t.Errorf("the runs of pool a: %v, want %s alone", runs, ids["a"])
+		}
+		var n int
+		ts.do("POST", "/flow_runs/count", map[string]any{"work_pools": map[string]any{"type": map[string]any{"any_": []string{"process"}}}}).expect(http.StatusOK).decode(&n)
+		if n != 2 {
+			t.Errorf("%d runs in process pools, want 2", n)
+		}
+		deps := ts.do("POST", "/deployments/filter", byName).expect(http.StatusOK).list()
+		if len(deps) != 1 || deps[0]["name"] != "d-a" {
+			t.Errorf("the deployments of pool a: %v, want d-a alone", deps)
+		}
+	})
+}

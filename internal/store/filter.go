@@ -264,9 +264,11 @@ type DeploymentQuery struct {
 	FlowRuns    *FlowRunFilter    `json:"flow_runs"`
 	TaskRuns    *TaskRunFilter    `json:"task_runs"`
 	Deployments *DeploymentFilter `json:"deployments"`
-	Sort        string            `json:"sort"`
-	Limit       int               `json:"limit"`
-	Offset      int               `json:"offset"`
+	// WorkPools narrows deployments to those of matching work pools.
+	WorkPools *WorkPoolFilter `json:"work_pools"`
+	Sort      string          `json:"sort"`
+	Limit     int             `json:"limit"`
+	Offset    int             `json:"offset"`
 }
 
 // Page returns the query's page and sort.
@@ -280,9 +282,11 @@ type RunQuery struct {
 	TaskRuns *TaskRunFilter `json:"task_runs"`
 	// Deployments narrows flow runs to those of matching deployments.
 	Deployments *DeploymentFilter `json:"deployments"`
-	Sort        string            `json:"sort"`
-	Limit       int               `json:"limit"`
-	Offset      int               `json:"offset"`
+	// WorkPools narrows flow runs to those in matching work pools.
+	WorkPools *WorkPoolFilter `json:"work_pools"`
+	Sort      string          `json:"sort"`
+	Limit     int             `json:"limit"`
+	Offset    int             `json:"offset"`
 }
 
 // LogQuery selects logs.

@@ -50,6 +50,7 @@ type deploymentView struct {
 	Base, URL     string
 	Deployment    *model.Deployment
 	Flow, FlowURL string
+	PoolURL       string // its work pool's page, when it has one
 	Schedules     []scheduleView
 	Parameters    []paramField
 	Recent        []runRow
@@ -91,6 +92,9 @@ func (u *UI) deploymentPage(q *request) error {
 		return err
 	}
 	v.Flow = flows[d.FlowID]
+	if pool := derefString(d.WorkPoolName); pool != "" {
+		v.PoolURL = workPoolURL(q.Workspace, pool)
+	}
 	now := u.Clock.Now()
 	for _, s := range d.Schedules {
 		sv := scheduleView{Active: s.Active, Slug: derefString(s.Slug)}

@@ -37,10 +37,11 @@ var workspaceNav = []navGroup{
 		{"Runs", "/runs", "read:flow_run", "/runs"},
 		{"Flows", "/flows", "read:flow", "/flows"},
 	}},
-	// Work pools, blocks, variables, artifacts, automations, concurrency
-	// limits and events go here as their pages arrive.
+	// Blocks, variables, artifacts, automations, concurrency limits and
+	// events go here as their pages arrive.
 	{"Orchestrate", []navItem{
 		{"Deployments", "/deployments", "read:deployment", "/deployments"},
+		{"Work pools", "/work-pools", "read:work_pool", "/work-pools"},
 	}},
 	{"Workspace", []navItem{
 		{"Settings", "/settings", "read:workspace", "/settings"},

@@ -22,6 +22,7 @@ type frameFixture struct {
 	ws                     workspace
 	flow, run, task, other string
 	deployment             string
+	pool                   string
 }
 
 // seedFrame registers a user with a workspace and fills it through the API.
@@ -53,6 +54,12 @@ func seedFrame(t *testing.T, ts *testServer) *frameFixture {
 		}},
 		"schedules": []map[string]any{{"schedule": map[string]any{"interval": 86400, "anchor_date": "2026-01-01T02:00:00+01:00", "timezone": "Europe/Berlin"}, "active": true}},
 	})
+	// A work pool with a second queue, an online worker and a run waiting.
+	f.pool = "build-box-pool-with-a-long-name"
+	api.pool(f.pool, "process", map[string]any{"description": "Runs on the build box", "concurrency_limit": 4})
+	api.call("POST", "/work_pools/"+f.pool+"/queues", map[string]any{"name": "critical-with-a-long-name", "priority": 1, "concurrency_limit": 2}, nil)
+	api.heartbeat(f.pool, "build-box-worker-with-a-very-long-name-1234567890")
+	api.deploymentRun(api.deployment(f.other, "hourly-on-the-build-box", map[string]any{"work_pool_name": f.pool}))
 	f.task = api.taskRun(f.run, "extract-the-very-long-table-name", "0", nil, state("COMPLETED", "", time.Time{}, nil))
 	api.taskRun(f.run, "load", "0", map[string][]string{"rows": {f.task}}, state("RUNNING", "", time.Time{}, nil))
 	api.log(f.run, "", 40, strings.Repeat("an error line without spaces_", 12))
@@ -93,7 +100,7 @@ func TestSidebarReachesEveryPage(t *testing.T) {
 		b.visit(ws.path("/dashboard"))
 		links := b.sidebarLinks()
 		want := [][2]string{{ws.path("/dashboard"), "Dashboard"}, {ws.path("/runs"), "Runs"}, {ws.path("/flows"), "Flows"},
-			{ws.path("/deployments"), "Deployments"}, {ws.path("/settings"), "Settings"}}
+			{ws.path("/deployments"), "Deployments"}, {ws.path("/work-pools"), "Work pools"}, {ws.path("/settings"), "Settings"}}
 		if len(links) != len(want) {
 			t.Fatalf("the workspace sidebar has %q, want %q", links, want)
 		}
@@ -120,6 +127,7 @@ func TestSidebarReachesEveryPage(t *testing.T) {
 			"/dashboard?window=7d":                             "/dashboard",
 			"/deployments/deployment/" + f.deployment:          "/deployments",
 			"/deployments/deployment/" + f.deployment + "/run": "/deployments",
+			"/work-pools/work-pool/" + f.pool:                  "/work-pools",
 		} {
 			if status := b.visit(ws.path(page)); status != http.StatusOK {
 				t.Errorf("%s answered %d", page, status)
@@ -176,7 +184,7 @@ func TestSidebarOnAPhone(t *testing.T) {
 		t.Fatalf("on a phone the menu button shows: %v, the sidebar's links: %v; want only the button", visible(menu), visible("nav.sidenav a"))
 	}
 	links := b.sidebarLinks()
-	if len(links) != 5 {
+	if len(links) != 6 {
 		t.Fatalf("the sidebar has %q", links)
 	}
 	b.do("open the menu with the keyboard", chromedp.Focus(chromedp.CSS(menu)), chromedp.KeyEvent("\r"))
@@ -222,6 +230,7 @@ func (f *frameFixture) phonePages() []string {
 		ws.path("/flows/flow/" + f.flow), ws.path("/flows/flow/" + f.other), ws.path("/settings"),
 		ws.path("/deployments"), ws.path("/deployments?name=no-such"), ws.path("/deployments/deployment/" + f.deployment),
 		ws.path("/deployments/deployment/" + f.deployment + "/run"), ws.path("/runs?deployment=" + f.deployment),
+		ws.path("/work-pools"), ws.path("/work-pools/work-pool/" + f.pool),
 		ws.path("/no-such-page"),
 	}
 }

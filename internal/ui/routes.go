@@ -7,4 +7,5 @@ func (u *UI) routes(mux *http.ServeMux) {
 	u.settingsRoutes(mux)
 	u.workspaceRoutes(mux)
 	u.deploymentRoutes(mux)
+	u.workPoolRoutes(mux)
 }

@@ -171,7 +171,8 @@ type runArtifacts struct {
 // runDetails is the Details tab: what identifies the run and where it ran.
 type runDetails struct {
 	ID, FlowID, FlowVersion, Deployment string
-	WorkPool, WorkQueue                 string
+	WorkPool, WorkQueue, WorkPoolURL    string
+	Worker                              string // the prefect.worker.name label its worker set
 	IdempotencyKey, InfrastructurePID   string
 	Created, Updated                    *model.Time
 	MaxRetries                          int
@@ -266,7 +267,7 @@ func (u *UI) flowRunPage(q *request) error {
 	case "artifacts":
 		p.Artifacts, err = u.artifactsOf(q, run, now)
 	case "details":
-		p.Details = detailsOf(run)
+		p.Details = detailsOf(q.Workspace, run)
 	case "parameters":
 		p.Parameters = prettyJSON(run.Parameters)
 	}
@@ -276,7 +277,7 @@ func (u *UI) flowRunPage(q *request) error {
 	return u.render(q, http.StatusOK, "run.html", p)
 }
 
-func detailsOf(run *model.FlowRun) runDetails {
+func detailsOf(ws *model.Workspace, run *model.FlowRun) runDetails {
 	d := runDetails{ID: run.ID.String(), FlowID: run.FlowID.String(), FlowVersion: derefString(run.FlowVersion),
 		WorkPool: derefString(run.WorkPoolName), WorkQueue: derefString(run.WorkQueueName), IdempotencyKey: derefString(run.IdempotencyKey),
 		InfrastructurePID: derefString(run.InfrastructurePID), Created: run.Created.Ptr(), Updated: run.Updated.Ptr(),
@@ -284,6 +285,10 @@ func detailsOf(run *model.FlowRun) runDetails {
 	if run.EmpiricalPolicy.Retries != nil {
 		d.MaxRetries = *run.EmpiricalPolicy.Retries
 	}
+	if d.WorkPool != "" {
+		d.WorkPoolURL = workPoolURL(ws, d.WorkPool)
+	}
+	d.Worker, _ = run.Labels["prefect.worker.name"].(string)
 	if run.DeploymentID != nil {
 		d.Deployment = run.DeploymentID.String()
 	}

@@ -424,6 +424,9 @@ func (db *DB) deploymentWhere(ws uuid.UUID, q store.DeploymentQuery) (string, []
 			}
 		})
 	}
+	if q.WorkPools != nil {
+		c.exists("work_pools wp", "wp.workspace_id = d.workspace_id AND wp.name = d.work_pool_name", func(sub *clause) { db.poolFilter(sub, "wp", q.WorkPools) })
+	}
 	return c.sql()
 }
 

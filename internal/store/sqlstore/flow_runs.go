@@ -299,6 +299,9 @@ func (db *DB) flowRunWhere(ws uuid.UUID, q store.RunQuery) (string, []any) {
 	if q.Deployments != nil {
 		c.exists("deployments d", "d.workspace_id = fr.workspace_id AND d.id = fr.deployment_id", func(sub *clause) { db.deploymentFilter(sub, "d", q.Deployments) })
 	}
+	if q.WorkPools != nil {
+		c.exists("work_pools wp", "wp.workspace_id = fr.workspace_id AND wp.id = fr.work_pool_id", func(sub *clause) { db.poolFilter(sub, "wp", q.WorkPools) })
+	}
 	return c.sql()
 }
 

@@ -239,14 +239,20 @@ func (db *DB) GetWorkPool(ctx context.Context, ws uuid.UUID, name string) (*mode
 func (db *DB) poolWhere(ws uuid.UUID, q store.WorkPoolQuery) (string, []any) {
 	c := newClause(db.d, "")
 	c.add("p.workspace_id = ?", ws)
-	if f := q.WorkPools; f != nil {
-		s := newClause(db.d, f.Operator)
-		s.id("p.id", f.ID)
-		s.name("p.name", f.Name)
-		s.name("p.type", f.Type)
-		c.sub(s)
-	}
+	db.poolFilter(c, "p", q.WorkPools)
 	return c.sql()
+}
+
+// poolFilter adds f's conditions on the work pools aliased a to c.
+func (db *DB) poolFilter(c *clause, a string, f *store.WorkPoolFilter) {
+	if f == nil {
+		return
+	}
+	s := newClause(db.d, f.Operator)
+	s.id(a+".id", f.ID)
+	s.name(a+".name", f.Name)
+	s.name(a+".type", f.Type)
+	c.sub(s)
 }
 
 // ListWorkPools returns the pools matching q by name.
