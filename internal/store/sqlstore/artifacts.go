@@ -112,7 +112,7 @@ func (db *DB) artifactWhere(ws uuid.UUID, q store.ArtifactQuery, latestOnly bool
 		c.sub(s)
 	}
 	if q.FlowRuns != nil {
-		c.exists("flow_runs fr", "fr.workspace_id = a.workspace_id AND fr.id = a.flow_run_id", func(sub *clause) { db.flowRunFilter(sub, "fr", q.FlowRuns) })
+		c.exists("flow_runs fr", "fr.workspace_id = a.workspace_id AND fr.id = a.flow_run_id", func(sub *clause) { db.flowRunFilter(sub, ws, "fr", q.FlowRuns) })
 	}
 	if q.TaskRuns != nil {
 		c.exists("task_runs tr", "tr.workspace_id = a.workspace_id AND tr.id = a.task_run_id", func(sub *clause) { db.taskRunFilter(sub, "tr", q.TaskRuns) })

@@ -288,6 +288,24 @@ func TestExplainFlowRunsUsesIndex(t *testing.T) {
 	})
 }
 
+// The run page's subflows (runs whose parent task run is in a flow run)
+// are found from the parent's task runs, not by testing every run of the
+// workspace against a correlated subquery, which took seconds at 1M runs
+// on PostgreSQL.
+func TestExplainSubflowsIsNotCorrelated(t *testing.T) {
+	eachEngine(t, func(t *testing.T, db *DB, ws uuid.UUID) {
+		q := store.RunQuery{FlowRuns: &store.FlowRunFilter{ParentFlowRunID: &store.IDFilter{Any: []uuid.UUID{uuid.New()}}}, Limit: 200}
+		_, plan, err := db.ExplainFlowRuns(t.Context(), ws, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		joined := strings.Join(plan, "\n")
+		if strings.Contains(joined, "CORRELATED") || strings.Contains(joined, "SubPlan") {
+			t.Errorf("the subflows' query tests each run against a correlated subquery:\n%s", joined)
+		}
+	})
+}
+
 // explain returns SQLite's plan for a query, one step per line.
 func explain(t *testing.T, db *DB, query string, args []any, err error) string {
 	t.Helper()

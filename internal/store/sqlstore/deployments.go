@@ -418,7 +418,7 @@ func (db *DB) deploymentWhere(ws uuid.UUID, q store.DeploymentQuery) (string, []
 	}
 	if q.FlowRuns != nil || q.TaskRuns != nil {
 		c.exists("flow_runs fr", "fr.workspace_id = d.workspace_id AND fr.deployment_id = d.id", func(sub *clause) {
-			db.flowRunFilter(sub, "fr", q.FlowRuns)
+			db.flowRunFilter(sub, ws, "fr", q.FlowRuns)
 			if q.TaskRuns != nil {
 				sub.exists("task_runs tr", "tr.workspace_id = fr.workspace_id AND tr.flow_run_id = fr.id", func(tr *clause) { db.taskRunFilter(tr, "tr", q.TaskRuns) })
 			}

@@ -90,7 +90,7 @@ func (db *DB) flowWhere(ws uuid.UUID, q store.RunQuery) (string, []any) {
 	db.flowFilter(c, "f", q.Flows)
 	if q.FlowRuns != nil || q.TaskRuns != nil {
 		c.exists("flow_runs fr", "fr.workspace_id = f.workspace_id AND fr.flow_id = f.id", func(sub *clause) {
-			db.flowRunFilter(sub, "fr", q.FlowRuns)
+			db.flowRunFilter(sub, ws, "fr", q.FlowRuns)
 			if q.TaskRuns != nil {
 				sub.exists("task_runs tr", "tr.workspace_id = fr.workspace_id AND tr.flow_run_id = fr.id", func(tr *clause) { db.taskRunFilter(tr, "tr", q.TaskRuns) })
 			}

@@ -144,7 +144,7 @@ func (db *DB) taskRunWhere(ws uuid.UUID, q store.RunQuery) (string, []any) {
 	db.taskRunFilter(c, "tr", q.TaskRuns)
 	if q.FlowRuns != nil || q.Flows != nil {
 		c.exists("flow_runs fr", "fr.workspace_id = tr.workspace_id AND fr.id = tr.flow_run_id", func(sub *clause) {
-			db.flowRunFilter(sub, "fr", q.FlowRuns)
+			db.flowRunFilter(sub, ws, "fr", q.FlowRuns)
 			if q.Flows != nil {
 				sub.exists("flows f", "f.workspace_id = fr.workspace_id AND f.id = fr.flow_id", func(fl *clause) { db.flowFilter(fl, "f", q.Flows) })
 			}
