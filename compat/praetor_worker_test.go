@@ -177,3 +177,81 @@ func TestPraetorWorkerCancelAndCrash(t *testing.T) {
 		}
 	})
 }
+
+// Acceptance 3 of #18: Prefect's worker and praetor's on one pool with 20
+// queued runs: every run runs exactly once, from its states (one RUNNING
+// each, all COMPLETED) and from the file each run writes.
+func TestTwoWorkersOnePool(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, api *apiClient) {
+		record := t.TempDir()
+		dep := deployPooled(t, api, "my-pool", fmt.Sprintf(`{"env": {"POOLED_RECORD_DIR": %q}}`, record))
+		const runs = 20
+		ids := make([]string, 0, runs)
+		for n := 1; n <= runs; n++ {
+			var run servedRun
+			api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": n}}, &run)
+			ids = append(ids, run.ID)
+		}
+		startWorker(t, api, "my-pool", "PREFECT_WORKER_QUERY_SECONDS=1")
+		startPraetorWorker(t, api, "my-pool", "--limit", "4")
+
+		byType := map[string]int{}
+		for _, id := range ids {
+			r := waitRunState(t, api, id, "COMPLETED", 400*time.Second)
+			byType[fmt.Sprint(r.Labels["prefect.worker.type"])+" "+strings.Fields(fmt.Sprint(r.Labels["prefect.worker.name"]))[0]]++
+			var states []stateInfo
+			api.get(t, "/flow_run_states/?flow_run_id="+id, &states)
+			running := 0
+			for _, s := range states {
+				if s.Type == "RUNNING" {
+					running++
+				}
+			}
+			if running != 1 {
+				t.Errorf("run %s ran %d times", id, running)
+			}
+		}
+		for n := 1; n <= runs; n++ {
+			if files, _ := filepath.Glob(filepath.Join(record, fmt.Sprintf("%d-*.txt", n))); len(files) != 1 {
+				t.Errorf("run n=%d wrote %d records", n, len(files))
+			}
+		}
+		t.Logf("runs by worker: %v", byType)
+	})
+}
+
+// SIGTERM stops the worker cleanly: it terminates its running flow run's
+// process with a log that says so, the run does not stay RUNNING, and the
+// worker exits 0.
+func TestPraetorWorkerShutdown(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, api *apiClient) {
+		dep := deployPooled(t, api, "my-pool", `{}`)
+		w := startPraetorWorker(t, api, "my-pool")
+		var run servedRun
+		api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": 1, "hold": 600}}, &run)
+		pid := localPID(t, waitRunState(t, api, run.ID, "RUNNING", 180*time.Second))
+
+		if err := syscall.Kill(w.cmd.Process.Pid, syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-w.done:
+		case <-time.After(60 * time.Second):
+			t.Fatal("the worker did not stop within 60 s of SIGTERM")
+		}
+		if w.waitErr != nil {
+			t.Errorf("worker exit: %v", w.waitErr)
+		}
+		if !strings.Contains(w.log(), "terminating the running flow runs") {
+			t.Errorf("the worker's log does not say it terminates its runs")
+		}
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("the run's process %d outlived the worker (%v)", pid, err)
+		}
+		var r workerRun
+		api.get(t, "/flow_runs/"+run.ID, &r)
+		if r.StateType != "CRASHED" && r.StateType != "CANCELLED" && r.StateType != "FAILED" {
+			t.Errorf("the stopped run is %s", r.StateType)
+		}
+	})
+}
