@@ -339,6 +339,9 @@ func (w *Worker) execute(ctx context.Context, log *slog.Logger, f *flight, run m
 	code := cmd.ProcessState.ExitCode()
 	log.Info("flow run process exited", "pid", pid, "code", code, "err", waitErr)
 	if cancelled {
+		if current, err := w.client.ReadFlowRun(ctx, run.ID); err == nil && current.StateType != nil && *current.StateType == model.Cancelled {
+			return // cancelled outright, not through CANCELLING
+		}
 		w.markCancelled(ctx, log, run.ID)
 		return
 	}
