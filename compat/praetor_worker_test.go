@@ -30,8 +30,12 @@ func startPraetorWorker(t *testing.T, api *apiClient, pool string, args ...strin
 	}
 	t.Cleanup(func() {
 		p.stop(30 * time.Second)
+		log := p.log()
+		if i := strings.Index(log, "WARNING: DATA RACE"); raceEnabled && i >= 0 {
+			t.Errorf("praetor worker reported a data race:\n%s", truncate(log[i:], 12000))
+		}
 		if t.Failed() {
-			t.Logf("praetor worker output:\n%s", tailLines(p.log(), 80))
+			t.Logf("praetor worker output:\n%s", tailLines(log, 80))
 		}
 	})
 	return p
