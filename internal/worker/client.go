@@ -48,20 +48,47 @@ func IsStatus(err error, code int) bool {
 	return errors.As(err, &se) && se.Code == code
 }
 
+// retries are the waits before the attempts after the first, when the
+// server answers that it is busy or unavailable (as Prefect's client
+// retries 429, 502 and 503).
+var retries = []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}
+
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
+	var payload []byte
 	if in != nil {
 		data, err := json.Marshal(in)
 		if err != nil {
 			return fmt.Errorf("encoding %s %s: %w", method, path, err)
 		}
-		body = bytes.NewReader(data)
+		payload = data
+	}
+	for _, wait := range retries {
+		err := c.once(ctx, method, path, payload, out)
+		var se *StatusError
+		if !errors.As(err, &se) || (se.Code != http.StatusTooManyRequests && se.Code != http.StatusBadGateway && se.Code != http.StatusServiceUnavailable) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+	return c.once(ctx, method, path, payload, out)
+}
+
+func (c *Client) once(ctx context.Context, method, path string, payload []byte, out any) error {
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	if in != nil {
+	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.key != "" {

@@ -77,8 +77,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err := w.syncPool(ctx); err != nil {
 		return err
 	}
+	// A failed heartbeat is not fatal: the next one may pass, and runs can
+	// be served meanwhile.
 	if err := w.client.Heartbeat(ctx, w.s.Pool, w.s.Name, w.s.HeartbeatInterval); err != nil {
-		return fmt.Errorf("first heartbeat: %w", err)
+		w.log.Warn("heartbeat failed", "err", err)
 	}
 	w.log.Info("worker started", "type", w.s.Type, "queues", w.s.Queues, "limit", w.s.Limit, "api", w.s.APIURL)
 
