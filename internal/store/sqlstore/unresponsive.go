@@ -15,13 +15,15 @@ import (
 )
 
 // runningQueuedSQL selects the RUNNING runs of work queues whose state is
-// older than a cutoff, through the partial index flow_runs_queue_active:
-// it holds only PENDING and RUNNING runs, so the cost follows what runs
-// now, never the history. The IN term repeats the index's predicate word
-// for word, which is how SQLite's planner matches a partial index.
-const runningQueuedSQL = `SELECT fr.workspace_id, ` + flowRunColumns + flowRunFrom + `
-	WHERE fr.state_type IN ('PENDING', 'RUNNING') AND fr.work_queue_id IS NOT NULL AND fr.state_type = 'RUNNING'
-	AND fr.state_timestamp <= ? ORDER BY fr.id`
+// older than a cutoff, each queue's through the partial index
+// flow_runs_queue_active: it holds only PENDING and RUNNING runs, so the
+// cost follows what runs now, never the history. The IN term repeats the
+// index's predicate word for word, which is how SQLite's planner matches a
+// partial index.
+const runningQueuedSQL = `SELECT fr.workspace_id, ` + flowRunColumns + ` FROM work_queues q
+	JOIN flow_runs fr ON fr.work_queue_id = q.id AND fr.state_type IN ('PENDING', 'RUNNING')
+	LEFT JOIN flow_run_states s ON s.id = fr.state_id AND s.workspace_id = fr.workspace_id AND s.flow_run_id = fr.id
+	WHERE fr.state_type = 'RUNNING' AND fr.state_timestamp <= ?`
 
 // UnresponsiveRuns returns the RUNNING runs of dead workers that went
 // quiet. Each worker is read once a pass, and a run's logs and task runs
@@ -92,6 +94,16 @@ func (db *DB) CrashUnresponsiveRun(ctx context.Context, ws, id uuid.UUID, now, q
 	})
 }
 
+// lastLogSQL and lastTaskRunChangeSQL read a run's entries of the indexes
+// logs_ws_flow_run_ts and task_runs_ws_flow_run_expected.
+const (
+	lastLogSQL           = `SELECT MAX(timestamp) FROM logs WHERE workspace_id = ? AND flow_run_id = ?`
+	lastTaskRunChangeSQL = `SELECT MAX(updated) FROM task_runs WHERE workspace_id = ? AND flow_run_id = ?`
+)
+
+// poolWorkerSQL reads a worker by its pool's unique key.
+const poolWorkerSQL = `SELECT ` + workerColumns + ` FROM workers w WHERE w.work_pool_id = ? AND w.name = ?`
+
 // silence returns why run, RUNNING, looks abandoned, or nil when it has no
 // worker or its worker is alive. worker reads the pool's worker by name
 // (nil: gone), its status as of now.
@@ -121,12 +133,7 @@ func (db *DB) silence(ctx context.Context, q queryer, ws uuid.UUID, run *model.F
 	if run.State != nil {
 		s.LastActivity = run.State.Timestamp.Time
 	}
-	// Both read the run's entries of the indexes logs_ws_flow_run_ts and
-	// task_runs_ws_flow_run_expected.
-	for _, c := range []struct{ what, q string }{
-		{"last log", `SELECT MAX(timestamp) FROM logs WHERE workspace_id = ? AND flow_run_id = ?`},
-		{"last task-run change", `SELECT MAX(updated) FROM task_runs WHERE workspace_id = ? AND flow_run_id = ?`},
-	} {
+	for _, c := range []struct{ what, q string }{{"last log", lastLogSQL}, {"last task-run change", lastTaskRunChangeSQL}} {
 		var last nullTime
 		if err := q.QueryRowContext(ctx, db.d.rebind(c.q), ws, run.ID).Scan(&last); err != nil {
 			return nil, fmt.Errorf("read the run's %s: %w", c.what, err)
@@ -141,8 +148,7 @@ func (db *DB) silence(ctx context.Context, q queryer, ws uuid.UUID, run *model.F
 // poolWorker reads a pool's worker by name with its status at now; nil
 // when the pool has no such worker.
 func (db *DB) poolWorker(ctx context.Context, q queryer, pool uuid.UUID, name string, now time.Time) (*model.Worker, error) {
-	w, err := scanWorker(now)(q.QueryRowContext(ctx, db.d.rebind(`SELECT `+workerColumns+` FROM workers w
-		WHERE w.work_pool_id = ? AND w.name = ?`), pool, name))
+	w, err := scanWorker(now)(q.QueryRowContext(ctx, db.d.rebind(poolWorkerSQL), pool, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
