@@ -32,7 +32,7 @@ func (s Silence) Reason(now time.Time) string {
 		stopped = "stopped heartbeating at " + s.LastHeartbeat.UTC().Format(time.RFC3339)
 	}
 	return fmt.Sprintf("Worker %q of pool %q %s and the run sent nothing for %d s; marked crashed by the server.",
-		s.Worker, s.Pool, stopped, int(now.Sub(s.LastActivity)/time.Second))
+		s.Worker, s.Pool, stopped, int(now.Sub(s.LastActivity).Round(time.Second)/time.Second))
 }
 
 // CrashUnresponsive sets run (as read by LockFlowRun) CRASHED with reason,
