@@ -24,6 +24,7 @@ var layers = map[string]int{
 	"internal":    100, // this check
 
 	"internal/cli":    90,
+	"internal/worker": 85, // the native worker: talks to a server over HTTP only
 	"internal/server": 80,
 
 	"internal/api": 70,

@@ -34,7 +34,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCmd(), newAdminCmd())
+	root.AddCommand(newServerCmd(), newAdminCmd(), newWorkerCmd())
 	return root
 }
 

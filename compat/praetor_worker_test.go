@@ -1,0 +1,261 @@
+package compat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startPraetorWorker runs `praetor worker start --pool pool` against api,
+// with the virtualenv's python first on PATH: the worker itself needs no
+// Python, the flow runs it starts do. It polls every second and checks
+// its runs for cancellation every second, so the tests wait less.
+func startPraetorWorker(t *testing.T, api *apiClient, pool string, args ...string) *process {
+	t.Helper()
+	env := append(environWithout("PREFECT_", "PRAETOR_", "PATH="), "PREFECT_HOME="+t.TempDir(), "PREFECT_API_URL="+api.base,
+		"PATH="+filepath.Dir(pythonBin)+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"PREFECT_SERVER_ANALYTICS_ENABLED=false", "PYTHONUNBUFFERED=1",
+		"PREFECT_WORKER_QUERY_SECONDS=1", "PREFECT_WORKER_HEARTBEAT_SECONDS=5")
+	args = append([]string{"worker", "start", "--pool", pool, "--cancel-poll", "1s", "--kill-grace", "10s"}, args...)
+	p, err := startProcess("praetor worker", filepath.Join(t.TempDir(), "praetor-worker.log"), env, praetorBinary(t), args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.stop(30 * time.Second)
+		log := p.log()
+		if i := strings.Index(log, "WARNING: DATA RACE"); raceEnabled && i >= 0 {
+			t.Errorf("praetor worker reported a data race:\n%s", truncate(log[i:], 12000))
+		}
+		if t.Failed() {
+			t.Logf("praetor worker output:\n%s", tailLines(log, 80))
+		}
+	})
+	return p
+}
+
+// deployPooled makes a process pool and the pooled deployment of
+// compat/flows/deploy_pooled.py in it, with the given job variables.
+func deployPooled(t *testing.T, api *apiClient, pool, jobVariables string) deploymentInfo {
+	t.Helper()
+	home := t.TempDir()
+	env := []string{"PREFECT_API_URL=" + api.base}
+	if out, err := runClient(t.Context(), home, env, "-m", "prefect", "work-pool", "create", pool, "--type", "process"); err != nil {
+		t.Fatalf("prefect work-pool create: %v\n%s", err, out)
+	}
+	deploy, err := filepath.Abs(filepath.Join("flows", "deploy_pooled.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runClient(t.Context(), home, env, deploy, pool, jobVariables); err != nil {
+		t.Fatalf("flow.deploy: %v\n%s", err, out)
+	}
+	var dep deploymentInfo
+	api.get(t, "/deployments/name/pooled/pooled-deployment", &dep)
+	return dep
+}
+
+type workerRun struct {
+	ID                string         `json:"id"`
+	StateType         string         `json:"state_type"`
+	StateName         string         `json:"state_name"`
+	State             *stateInfo     `json:"state"`
+	InfrastructurePID *string        `json:"infrastructure_pid"`
+	WorkQueueName     *string        `json:"work_queue_name"`
+	Labels            map[string]any `json:"labels"`
+}
+
+func waitRunState(t *testing.T, api *apiClient, id, want string, timeout time.Duration) workerRun {
+	t.Helper()
+	var r workerRun
+	if !eventually(t, timeout, "flow run "+id+" to be "+want, func(ctx context.Context) (bool, string) {
+		err := api.call(ctx, "GET", "/flow_runs/"+id, nil, &r)
+		return r.StateType == want, fmt.Sprintf("%s %s (%v)", r.StateType, r.StateName, err)
+	}) {
+		t.FailNow()
+	}
+	return r
+}
+
+// localPID is the process id of a run's infrastructure_pid, "<host>:<pid>".
+func localPID(t *testing.T, r workerRun) int {
+	t.Helper()
+	host, _ := os.Hostname()
+	if r.InfrastructurePID == nil {
+		t.Fatalf("run %s has no infrastructure_pid", r.ID)
+	}
+	h, p, ok := strings.Cut(*r.InfrastructurePID, ":")
+	pid, err := strconv.Atoi(p)
+	if !ok || h != host || err != nil || pid <= 0 {
+		t.Fatalf("run %s: infrastructure_pid %q is not %s:<pid>", r.ID, *r.InfrastructurePID, host)
+	}
+	return pid
+}
+
+// Acceptance 2 of #18: the deployment TestProcessWorker runs with Prefect's
+// worker, run by `praetor worker start --pool my-pool` instead, ends
+// COMPLETED with its log and the same records: the worker's labels, an
+// infrastructure_pid, the queue; the job variables' env reaches the flow.
+func TestPraetorWorker(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, api *apiClient) {
+		record := t.TempDir()
+		dep := deployPooled(t, api, "my-pool", fmt.Sprintf(`{"env": {"POOLED_RECORD_DIR": %q}}`, record))
+		var pool struct {
+			ID string `json:"id"`
+		}
+		api.get(t, "/work_pools/my-pool", &pool)
+
+		startPraetorWorker(t, api, "my-pool", "--name", "go-worker")
+		var run servedRun
+		api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": 7}}, &run)
+		r := waitRunState(t, api, run.ID, "COMPLETED", 180*time.Second)
+		if _, err := findLog(t.Context(), api, run.ID, 20, "pooled run n=7"); err != nil {
+			t.Error(err)
+		}
+		localPID(t, r)
+		want := map[string]any{"prefect.worker.name": "go-worker", "prefect.worker.type": "process",
+			"prefect.work-pool.name": "my-pool", "prefect.work-pool.id": pool.ID}
+		for k, v := range want {
+			if r.Labels[k] != v {
+				t.Errorf("label %s = %v, want %v (labels %v)", k, r.Labels[k], v, r.Labels)
+			}
+		}
+		if r.WorkQueueName == nil || *r.WorkQueueName != "default" {
+			t.Errorf("queue %v", r.WorkQueueName)
+		}
+		if files, _ := filepath.Glob(filepath.Join(record, "7-*.txt")); len(files) != 1 {
+			t.Errorf("the run's record (from the job variables' env): %v", files)
+		}
+		var states []stateInfo
+		api.get(t, "/flow_run_states/?flow_run_id="+run.ID, &states)
+		names := []string{}
+		for _, s := range states {
+			names = append(names, s.Type+"/"+s.Name)
+		}
+		if got := strings.Join(names, " "); !strings.Contains(got, "PENDING/Pending PENDING/Submitting RUNNING/Running COMPLETED/Completed") {
+			t.Errorf("states %s", got)
+		}
+
+		var workers []workerInfo
+		api.post(t, "/work_pools/my-pool/workers/filter", obj{}, &workers)
+		if len(workers) != 1 || workers[0].Name != "go-worker" || workers[0].Status != "ONLINE" {
+			t.Errorf("workers %+v", workers)
+		}
+	})
+}
+
+// Acceptance 4 of #18, the worker's side, with `praetor worker`: a running
+// flow set to CANCELLING through the API ends CANCELLED and its process is
+// gone; a run whose process is killed with SIGKILL ends CRASHED with a
+// message that says so.
+func TestPraetorWorkerCancelAndCrash(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, api *apiClient) {
+		dep := deployPooled(t, api, "my-pool", `{}`)
+		startPraetorWorker(t, api, "my-pool")
+		var cancelled, killed servedRun
+		api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": 1, "hold": 600}}, &cancelled)
+		api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": 2, "hold": 600}}, &killed)
+
+		r := waitRunState(t, api, cancelled.ID, "RUNNING", 180*time.Second)
+		pid := localPID(t, r)
+		api.post(t, "/flow_runs/"+cancelled.ID+"/set_state", obj{"state": obj{"type": "CANCELLING"}}, nil)
+		waitRunState(t, api, cancelled.ID, "CANCELLED", 60*time.Second)
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("the cancelled run's process %d is still there (%v)", pid, err)
+		}
+
+		r = waitRunState(t, api, killed.ID, "RUNNING", 180*time.Second)
+		if err := syscall.Kill(localPID(t, r), syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		r = waitRunState(t, api, killed.ID, "CRASHED", 60*time.Second)
+		if r.State == nil || r.State.Message == nil || !strings.Contains(*r.State.Message, "SIGKILL") {
+			t.Errorf("the killed run's state %+v", r.State)
+		}
+	})
+}
+
+// Acceptance 3 of #18: Prefect's worker and praetor's on one pool with 20
+// queued runs: every run runs exactly once, from its states (one RUNNING
+// each, all COMPLETED) and from the file each run writes.
+func TestTwoWorkersOnePool(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, api *apiClient) {
+		record := t.TempDir()
+		dep := deployPooled(t, api, "my-pool", fmt.Sprintf(`{"env": {"POOLED_RECORD_DIR": %q}}`, record))
+		const runs = 20
+		ids := make([]string, 0, runs)
+		for n := 1; n <= runs; n++ {
+			var run servedRun
+			api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": n}}, &run)
+			ids = append(ids, run.ID)
+		}
+		startWorker(t, api, "my-pool", "PREFECT_WORKER_QUERY_SECONDS=1")
+		startPraetorWorker(t, api, "my-pool", "--limit", "4")
+
+		byType := map[string]int{}
+		for _, id := range ids {
+			r := waitRunState(t, api, id, "COMPLETED", 400*time.Second)
+			byType[fmt.Sprint(r.Labels["prefect.worker.type"])+" "+strings.Fields(fmt.Sprint(r.Labels["prefect.worker.name"]))[0]]++
+			var states []stateInfo
+			api.get(t, "/flow_run_states/?flow_run_id="+id, &states)
+			running := 0
+			for _, s := range states {
+				if s.Type == "RUNNING" {
+					running++
+				}
+			}
+			if running != 1 {
+				t.Errorf("run %s ran %d times", id, running)
+			}
+		}
+		for n := 1; n <= runs; n++ {
+			if files, _ := filepath.Glob(filepath.Join(record, fmt.Sprintf("%d-*.txt", n))); len(files) != 1 {
+				t.Errorf("run n=%d wrote %d records", n, len(files))
+			}
+		}
+		t.Logf("runs by worker: %v", byType)
+	})
+}
+
+// SIGTERM stops the worker cleanly: it terminates its running flow run's
+// process with a log that says so, the run does not stay RUNNING, and the
+// worker exits 0.
+func TestPraetorWorkerShutdown(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, api *apiClient) {
+		dep := deployPooled(t, api, "my-pool", `{}`)
+		w := startPraetorWorker(t, api, "my-pool")
+		var run servedRun
+		api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": 1, "hold": 600}}, &run)
+		pid := localPID(t, waitRunState(t, api, run.ID, "RUNNING", 180*time.Second))
+
+		if err := syscall.Kill(w.cmd.Process.Pid, syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-w.done:
+		case <-time.After(60 * time.Second):
+			t.Fatal("the worker did not stop within 60 s of SIGTERM")
+		}
+		if w.waitErr != nil {
+			t.Errorf("worker exit: %v", w.waitErr)
+		}
+		if !strings.Contains(w.log(), "terminating the running flow runs") {
+			t.Errorf("the worker's log does not say it terminates its runs")
+		}
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("the run's process %d outlived the worker (%v)", pid, err)
+		}
+		var r workerRun
+		api.get(t, "/flow_runs/"+run.ID, &r)
+		if r.StateType != "CRASHED" && r.StateType != "CANCELLED" && r.StateType != "FAILED" {
+			t.Errorf("the stopped run is %s", r.StateType)
+		}
+	})
+}
