@@ -58,11 +58,11 @@ func startServer(t *testing.T, engine string) *apiClient {
 }
 
 // startPraetor starts a praetor server on a free port with its own
-// PRAETOR_HOME (and, for postgres, its own database), waits until it is
-// healthy and stops it when the test ends.
-func startPraetor(t *testing.T, engine string) *apiClient {
+// PRAETOR_HOME (and, for postgres, its own database) and the settings of
+// extraEnv, waits until it is healthy and stops it when the test ends.
+func startPraetor(t *testing.T, engine string, extraEnv ...string) *apiClient {
 	t.Helper()
-	env := environWithout("PRAETOR_HOME=", "PRAETOR_DATABASE_URL=")
+	env := append(environWithout("PRAETOR_HOME=", "PRAETOR_DATABASE_URL="), extraEnv...)
 	switch engine {
 	case "sqlite":
 	case "postgres":

@@ -51,6 +51,11 @@ type Config struct {
 	// OFFLINE and unpolled pools, queues and deployments NOT_READY; zero:
 	// 15 s.
 	ForemanInterval time.Duration
+	// UnresponsiveRunsAfter is how long a RUNNING run of a worker that
+	// stopped heartbeating may send nothing before the server marks it
+	// CRASHED, checked every ForemanInterval; zero: never (the CLI's
+	// default is 5 minutes).
+	UnresponsiveRunsAfter time.Duration
 	// Clock is where the timestamps the server writes come from; nil:
 	// clock.Real.
 	Clock  clock.Clock
@@ -215,8 +220,8 @@ const (
 	defaultForemanInterval   = 15 * time.Second
 )
 
-// schedulingServices are the scheduler, the late-run marker and the
-// foreman; nudge makes the scheduler pass now, for the API to call when
+// schedulingServices are the scheduler, the late-run marker, the foreman
+// and, when enabled, the unresponsive-run detector; nudge makes the scheduler pass now, for the API to call when
 // deployments change.
 func schedulingServices(cfg Config, db *sqlstore.DB, clk clock.Clock, log *slog.Logger, m *metrics.Metrics) (loops []*services.Loop, nudge func()) {
 	or := func(d, def time.Duration) time.Duration {
@@ -234,13 +239,22 @@ func schedulingServices(cfg Config, db *sqlstore.DB, clk clock.Clock, log *slog.
 	foreman := &services.Foreman{Store: db, Logger: log.With("service", "foreman"), Count: count("foreman")}
 	scheduler := &services.Loop{Service: "scheduler", Interval: or(cfg.SchedulerInterval, defaultSchedulerInterval), Run: sched.Pass,
 		Clock: clk, Logger: log, Observe: observePass(m)}
-	return []*services.Loop{
+	loops = []*services.Loop{
 		scheduler,
 		{Service: "late_runs", Interval: or(cfg.LateRunsInterval, defaultLateRunsInterval), Run: late.Pass,
 			Clock: clk, Logger: log, Observe: observePass(m)},
 		{Service: "foreman", Interval: or(cfg.ForemanInterval, defaultForemanInterval), Run: foreman.Pass,
 			Clock: clk, Logger: log, Observe: observePass(m)},
-	}, scheduler.Nudge
+	}
+	if cfg.UnresponsiveRunsAfter > 0 {
+		// At the foreman's pace: a run can only be unresponsive once the
+		// foreman would call its worker OFFLINE.
+		u := &services.UnresponsiveRuns{Store: db, After: cfg.UnresponsiveRunsAfter, Logger: log.With("service", "unresponsive_runs"),
+			Count: count("unresponsive_runs")}
+		loops = append(loops, &services.Loop{Service: "unresponsive_runs", Interval: or(cfg.ForemanInterval, defaultForemanInterval),
+			Run: u.Pass, Clock: clk, Logger: log, Observe: observePass(m)})
+	}
+	return loops, scheduler.Nudge
 }
 
 // observePass reports a service's passes to the metrics.

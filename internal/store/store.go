@@ -35,6 +35,7 @@ type Store interface {
 	Scheduling
 	WorkPools
 	Foreman
+	Unresponsive
 }
 
 // Workspaces reads and writes tenancy: accounts, users, workspaces,
@@ -354,6 +355,29 @@ type Foreman interface {
 	// MarkQueuesNotReady makes READY queues nothing polled since before
 	// NOT_READY, and returns how many it changed.
 	MarkQueuesNotReady(ctx context.Context, before time.Time) (int, error)
+}
+
+// Unresponsive is what the unresponsive-run detector reads and writes,
+// across workspaces: RUNNING runs of workers that stopped heartbeating and
+// that sent nothing for a while.
+type Unresponsive interface {
+	// UnresponsiveRuns returns the RUNNING runs labelled with a worker of
+	// their pool (orchestration.WorkerLabel) whose worker is OFFLINE at now
+	// or gone and which sent nothing (a state change, a log line, a
+	// task-run change) after quietSince, each with its Silence.
+	UnresponsiveRuns(ctx context.Context, now, quietSince time.Time) ([]UnresponsiveRun, error)
+	// CrashUnresponsiveRun checks run id again as UnresponsiveRuns does,
+	// in one write, and if it still is such a run sets it CRASHED (forced)
+	// with its Silence's reason. It returns nil and writes nothing for a run
+	// that is not (any more), or no longer exists.
+	CrashUnresponsiveRun(ctx context.Context, ws, id uuid.UUID, now, quietSince time.Time) (*orchestration.Result, error)
+}
+
+// UnresponsiveRun is a run UnresponsiveRuns found, with why.
+type UnresponsiveRun struct {
+	Workspace uuid.UUID
+	Run       *model.FlowRun
+	Silence   orchestration.Silence
 }
 
 // WorkspaceDeployment is a deployment and its workspace.

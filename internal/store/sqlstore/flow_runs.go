@@ -352,7 +352,7 @@ func (db *DB) DeleteFlowRun(ctx context.Context, ws, id uuid.UUID) error {
 
 // SetFlowRunState orchestrates a proposed state for a flow run.
 func (db *DB) SetFlowRunState(ctx context.Context, ws, id uuid.UUID, proposed model.StateCreate, force bool) (*orchestration.Result, error) {
-	return db.orchestrate(ctx, ws, func(ctx context.Context, v orchestration.FlowRunTx) (*orchestration.Result, error) {
+	return db.orchestrate(ctx, ws, func(ctx context.Context, v *flowRunTx) (*orchestration.Result, error) {
 		r, err := v.LockFlowRun(ctx, id)
 		if err != nil {
 			return nil, err

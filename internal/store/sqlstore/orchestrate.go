@@ -30,12 +30,13 @@ func (v *flowRunTx) SetFlowRunState(ctx context.Context, run *model.FlowRun, pro
 
 // OrchestrateFlowRun runs rule in a write transaction of ws.
 func (db *DB) OrchestrateFlowRun(ctx context.Context, ws uuid.UUID, rule func(context.Context, orchestration.FlowRunTx) (*orchestration.Result, error)) (*orchestration.Result, error) {
-	return db.orchestrate(ctx, ws, rule)
+	return db.orchestrate(ctx, ws, func(ctx context.Context, v *flowRunTx) (*orchestration.Result, error) { return rule(ctx, v) })
 }
 
 // orchestrate runs rule in a write transaction of ws and publishes the
-// events it emitted once the transaction commits.
-func (db *DB) orchestrate(ctx context.Context, ws uuid.UUID, rule func(context.Context, orchestration.FlowRunTx) (*orchestration.Result, error)) (*orchestration.Result, error) {
+// events it emitted once the transaction commits. The rule gets the view
+// itself, for the store's own rules that read more inside the transaction.
+func (db *DB) orchestrate(ctx context.Context, ws uuid.UUID, rule func(context.Context, *flowRunTx) (*orchestration.Result, error)) (*orchestration.Result, error) {
 	var (
 		res *orchestration.Result
 		v   *flowRunTx
@@ -57,7 +58,7 @@ func (db *DB) orchestrate(ctx context.Context, ws uuid.UUID, rule func(context.C
 // ResumeFlowRun resumes a paused flow run with orchestration's rule, decided
 // on the run as the transaction reads it.
 func (db *DB) ResumeFlowRun(ctx context.Context, ws, id uuid.UUID) (*orchestration.Result, error) {
-	return db.orchestrate(ctx, ws, func(ctx context.Context, v orchestration.FlowRunTx) (*orchestration.Result, error) {
+	return db.orchestrate(ctx, ws, func(ctx context.Context, v *flowRunTx) (*orchestration.Result, error) {
 		return orchestration.ResumeFlowRun(ctx, v, id)
 	})
 }

@@ -183,6 +183,10 @@ var contracts = map[string]contract{
 	"MarkWorkersOffline": testMarkWorkersOffline,
 	"MarkPoolsNotReady":  testMarkPoolsNotReady,
 	"MarkQueuesNotReady": testMarkQueuesNotReady,
+
+	// Unresponsive
+	"UnresponsiveRuns":     testUnresponsiveRuns,
+	"CrashUnresponsiveRun": testCrashUnresponsiveRun,
 }
 
 // Uncovered returns the methods of store.Store without a contract, and the
