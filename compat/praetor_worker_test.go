@@ -259,3 +259,59 @@ func TestPraetorWorkerShutdown(t *testing.T) {
 		}
 	})
 }
+
+// Acceptance 5 of #18 with a real worker: a pool limited to 2 with 10 runs
+// due never runs more than 2 at once, judged from the start and end times
+// the runs themselves record, though the worker would take 10.
+func TestPoolConcurrencyLimitWithAWorker(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, api *apiClient) {
+		record := t.TempDir()
+		dep := deployPooled(t, api, "my-pool", fmt.Sprintf(`{"env": {"POOLED_RECORD_DIR": %q}}`, record))
+		if err := api.call(t.Context(), "PATCH", "/work_pools/my-pool", obj{"concurrency_limit": 2}, nil); err != nil {
+			t.Fatal(err)
+		}
+		const runs = 10
+		ids := make([]string, 0, runs)
+		for n := 1; n <= runs; n++ {
+			var run servedRun
+			api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": n, "hold": 2}}, &run)
+			ids = append(ids, run.ID)
+		}
+		startPraetorWorker(t, api, "my-pool", "--limit", "10")
+		for _, id := range ids {
+			waitRunState(t, api, id, "COMPLETED", 400*time.Second)
+		}
+
+		type span struct{ start, end float64 }
+		var spans []span
+		files, _ := filepath.Glob(filepath.Join(record, "*.txt"))
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s span
+			if _, err := fmt.Sscan(string(data), &s.start, &s.end); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			spans = append(spans, s)
+		}
+		if len(spans) != runs {
+			t.Fatalf("%d runs recorded their times, want %d", len(spans), runs)
+		}
+		most := 0
+		for _, s := range spans {
+			at := 0 // runs running when s started
+			for _, o := range spans {
+				if o.start <= s.start && s.start < o.end {
+					at++
+				}
+			}
+			most = max(most, at)
+		}
+		if most > 2 {
+			t.Errorf("%d runs ran at once in a pool limited to 2", most)
+		}
+		t.Logf("at most %d runs at once", most)
+	})
+}
