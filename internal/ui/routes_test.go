@@ -45,59 +45,48 @@ func TestEveryPageDeclaresItsAccess(t *testing.T) {
 // forms are refused (403) rather than not found to those who can see the
 // deployment.
 func TestDeploymentPagesNeedTheAPIsPermissions(t *testing.T) {
-	u, err := New(Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Register(http.NewServeMux())
 	const base = "/account/{account_id}/workspace/{workspace_id}/deployments"
-	want := map[string]struct {
-		perm   string
-		denied bool
-	}{
+	pagesNeed(t, map[string]pageNeed{
 		"GET " + base:                              {"read:deployment", false},
 		"GET " + base + "/deployment/{id}":         {"read:deployment", false},
 		"GET " + base + "/deployment/{id}/run":     {"run:deployment", false},
 		"POST " + base + "/deployment/{id}/run":    {"run:deployment", true},
 		"POST " + base + "/deployment/{id}/pause":  {"update:deployment", true},
 		"POST " + base + "/deployment/{id}/resume": {"update:deployment", true},
-	}
-	for _, p := range u.registered {
-		w, ok := want[p.pattern]
-		if !ok {
-			continue
-		}
-		delete(want, p.pattern)
-		if string(p.need.perm) != w.perm || (p.need.denied != "") != w.denied {
-			t.Errorf("%s needs %+v, want %s (refused with a message: %v)", p.pattern, p.need, w.perm, w.denied)
-		}
-	}
-	for p := range want {
-		t.Errorf("%s is not registered", p)
-	}
+	})
 }
 
 // The work pool pages need what the API's work pool routes need: read to
 // see, update:work_pool to pause and resume a pool, update:work_queue a
 // queue; the forms are refused (403) to those who can see the pool.
 func TestWorkPoolPagesNeedTheAPIsPermissions(t *testing.T) {
-	u, err := New(Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Register(http.NewServeMux())
 	const base = "/account/{account_id}/workspace/{workspace_id}/work-pools"
-	want := map[string]struct {
-		perm   string
-		denied bool
-	}{
+	pagesNeed(t, map[string]pageNeed{
 		"GET " + base:                                          {"read:work_pool", false},
 		"GET " + base + "/work-pool/{name}":                    {"read:work_pool", false},
 		"POST " + base + "/work-pool/{name}/pause":             {"update:work_pool", true},
 		"POST " + base + "/work-pool/{name}/resume":            {"update:work_pool", true},
 		"POST " + base + "/work-pool/{name}/queue/{id}/pause":  {"update:work_queue", true},
 		"POST " + base + "/work-pool/{name}/queue/{id}/resume": {"update:work_queue", true},
+	})
+}
+
+// pageNeed is what a page's route must declare: the permission, and
+// whether a caller without it is refused with a message (403) rather than
+// not found.
+type pageNeed struct {
+	perm   string
+	denied bool
+}
+
+// pagesNeed checks that each pattern is registered with what want says.
+func pagesNeed(t *testing.T, want map[string]pageNeed) {
+	t.Helper()
+	u, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
 	}
+	u.Register(http.NewServeMux())
 	for _, p := range u.registered {
 		w, ok := want[p.pattern]
 		if !ok {
