@@ -19,7 +19,9 @@ import (
 // its runs for cancellation every second, so the tests wait less.
 func startPraetorWorker(t *testing.T, api *apiClient, pool string, args ...string) *process {
 	t.Helper()
-	env := append(environWithout("PREFECT_", "PRAETOR_", "PATH="), "PREFECT_HOME="+t.TempDir(), "PREFECT_API_URL="+api.base,
+	// TMPDIR in the test's directory: a worker the test kills with
+	// SIGKILL leaves its runs' working directories behind.
+	env := append(environWithout("PREFECT_", "PRAETOR_", "PATH=", "TMPDIR="), "PREFECT_HOME="+t.TempDir(), "TMPDIR="+t.TempDir(), "PREFECT_API_URL="+api.base,
 		"PATH="+filepath.Dir(pythonBin)+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"PREFECT_SERVER_ANALYTICS_ENABLED=false", "PYTHONUNBUFFERED=1",
 		"PREFECT_WORKER_QUERY_SECONDS=1", "PREFECT_WORKER_HEARTBEAT_SECONDS=5")
