@@ -57,13 +57,13 @@ type deploymentRow struct {
 
 // deploymentsPage is the data of the deployments list.
 type deploymentsPage struct {
-	Base             string
-	Name             string // the name filter, as typed
-	Rows             []deploymentRow
-	Total            int
-	First, Last      int
-	PrevURL, NextURL string
-	RunsURL          string
+	Base        string
+	Name        string // the name filter, as typed
+	Rows        []deploymentRow
+	Total       int
+	First, Last int
+	Pager
+	RunsURL string
 }
 
 func (u *UI) deploymentsList(q *request) error {
@@ -89,7 +89,7 @@ func (u *UI) deploymentsList(q *request) error {
 		return err
 	}
 	base := WorkspaceURL(q.Workspace)
-	p := deploymentsPage{Base: base, Name: name, Total: total, RunsURL: base + "/runs"}
+	p := deploymentsPage{Base: base, Name: name, Total: total, RunsURL: base + "/runs", Pager: Pager{Of: "deployments"}}
 	now := u.Clock.Now()
 	for _, d := range list {
 		row := deploymentRow{Name: d.Name, URL: base + "/deployments/deployment/" + d.ID.String(),

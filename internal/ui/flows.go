@@ -28,12 +28,12 @@ type flowRow struct {
 
 // flowsPage is the data of the flows list.
 type flowsPage struct {
-	Base             string
-	Rows             []flowRow
-	Total            int
-	First, Last      int
-	PrevURL, NextURL string
-	FirstRun         *firstRun // when the workspace has no flows, hence no runs
+	Base        string
+	Rows        []flowRow
+	Total       int
+	First, Last int
+	Pager
+	FirstRun *firstRun // when the workspace has no flows, hence no runs
 }
 
 const flowsPageSize = 25
@@ -69,7 +69,7 @@ func (u *UI) flowsList(q *request) error {
 		}
 	}
 	base := WorkspaceURL(q.Workspace)
-	p := flowsPage{Base: base, Total: total}
+	p := flowsPage{Base: base, Total: total, Pager: Pager{Of: "flows"}}
 	if total == 0 {
 		p.FirstRun = u.firstRunHint(q)
 	}

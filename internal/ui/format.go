@@ -91,3 +91,10 @@ func derefString(s *string) string {
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// Pager is the Previous and Next links of a paged list (the "pager"
+// template); Of names what is paged, for the links' accessible name.
+type Pager struct {
+	Of               string
+	PrevURL, NextURL string
+}

@@ -218,12 +218,12 @@ type runsTable struct {
 	Total int
 	// More says there are more than Total runs: a count the store does not
 	// keep stops a little past the page.
-	More             bool
-	First, Last      int // 1-based positions of the rows shown
-	PrevURL, NextURL string
-	FirstURL         string
-	Filtered         bool
-	FirstRun         *firstRun // when the workspace has no runs at all
+	More        bool
+	First, Last int // 1-based positions of the rows shown
+	Pager
+	FirstURL string
+	Filtered bool
+	FirstRun *firstRun // when the workspace has no runs at all
 }
 
 // runsCountUpTo is how far past the page the runs list counts runs the
@@ -248,7 +248,7 @@ func (u *UI) loadRunsTable(q *request, f runFilters) (runsTable, error) {
 		return runsTable{}, err
 	}
 	list := WorkspaceURL(q.Workspace) + "/runs"
-	t := runsTable{Rows: rows, Total: total, More: !exact, Filtered: f.Filtered()}
+	t := runsTable{Rows: rows, Total: total, More: !exact, Filtered: f.Filtered(), Pager: Pager{Of: "runs"}}
 	if total == 0 && !t.Filtered {
 		t.FirstRun = u.firstRunHint(q)
 	}
