@@ -287,15 +287,12 @@ func TestTaskRunRecorder(t *testing.T) {
 			}
 		}
 		conn.Close(websocket.StatusNormalClosure, "")
-		var tr map[string]any
+		// The run is read after its three states are in: read together, the
+		// run could predate the last of them.
 		eventually(t, "the recorded task run", func() bool {
-			resp := ts.do("GET", "/task_runs/"+taskRun, nil)
-			if resp.Status != http.StatusOK {
-				return false
-			}
-			tr = resp.object()
 			return len(stateTypes(t, ts, "task_run_states", "task_run_id", taskRun)) == 3
 		})
+		tr := ts.do("GET", "/task_runs/"+taskRun, nil).expect(http.StatusOK).object()
 		if tr["state_type"] != "COMPLETED" || tr["flow_run_id"] != flowRun || tr["run_count"] != json.Number("1") {
 			t.Fatalf("recorded task run: %v", tr)
 		}
