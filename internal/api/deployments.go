@@ -28,10 +28,11 @@ func (a *API) deploymentRoutes() {
 	a.route("GET", "/deployments/{id}", "read:deployment", readByID(a.Store.GetDeployment, deploymentNotFoundRead))
 	a.route("GET", "/deployments/name/{flow_name}/{deployment_name}", "read:deployment", a.readDeploymentByName)
 	a.route("PATCH", "/deployments/{id}", "update:deployment", a.updateDeployment)
-	a.route("DELETE", "/deployments/{id}", "delete:deployment", deleteByID(a.Store.DeleteDeployment, deploymentNotFoundRead))
+	a.route("DELETE", "/deployments/{id}", "delete:deployment", deleteByID(store.DeleteOne(a.Store.DeleteDeployments), deploymentNotFoundRead))
+	a.route("POST", "/deployments/bulk_delete", "delete:deployment", bulkDelete(a.deploymentsMatching, func(d *model.Deployment) uuid.UUID { return d.ID }, a.Store.DeleteDeployments))
 	a.route("POST", "/deployments/filter", "read:deployment", query(filterQuery[store.DeploymentQuery](store.DeploymentSorts), a.Store.ListDeployments))
 	a.route("POST", "/deployments/count", "read:deployment", query(filterQuery[store.DeploymentQuery](nil), a.Store.CountDeployments))
-	a.route("POST", "/deployments/paginate", "read:deployment", a.paginateDeployments)
+	a.route("POST", "/deployments/paginate", "read:deployment", paginate[store.DeploymentQuery](store.DeploymentSorts, a.Store.ListDeployments, a.Store.CountDeployments))
 	// A runner's poll also marks its deployments READY: the one write a
 	// reader makes, as a worker's poll does for its pool.
 	a.route("POST", "/deployments/get_scheduled_flow_runs", "read:deployment", a.getScheduledFlowRuns)
@@ -40,6 +41,7 @@ func (a *API) deploymentRoutes() {
 	a.route("PATCH", "/deployments/{id}/schedules/{schedule_id}", "update:deployment", a.updateDeploymentSchedule)
 	a.route("DELETE", "/deployments/{id}/schedules/{schedule_id}", "update:deployment", a.deleteDeploymentSchedule)
 	a.route("POST", "/deployments/{id}/create_flow_run", "run:deployment", a.createFlowRunFromDeployment)
+	a.route("POST", "/deployments/{id}/create_flow_run/bulk", "run:deployment", a.bulkCreateFlowRuns)
 	a.route("POST", "/deployments/{id}/pause_deployment", "update:deployment", a.pauseDeployment(true))
 	a.route("POST", "/deployments/{id}/resume_deployment", "update:deployment", a.pauseDeployment(false))
 }
@@ -485,47 +487,6 @@ func validateParameters(schema, parameters map[string]any, ignoreRequired bool) 
 		return detail(http.StatusUnprocessableEntity, "Invalid schema: %s", err)
 	}
 	return err
-}
-
-func (a *API) paginateDeployments(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		store.DeploymentQuery
-		Page *int `json:"page"`
-	}
-	body, err := decode(w, r, &in, true)
-	if err != nil {
-		return err
-	}
-	q := in.DeploymentQuery
-	if q.Limit == 0 {
-		q.Limit = 200
-	}
-	if err := checkLimit(q.Limit, 200); err != nil {
-		return err
-	}
-	if err := checkSort(body, q.Sort, store.DeploymentSorts); err != nil {
-		return err
-	}
-	page := 1
-	if in.Page != nil {
-		page = *in.Page
-	}
-	if page < 1 {
-		return invalid(body, fieldErr("greater_than_equal", "Input should be greater than or equal to 1", page, "page"))
-	}
-	q.Offset = (page - 1) * q.Limit
-	ws := workspaceID(r)
-	results, err := a.Store.ListDeployments(r.Context(), ws, q)
-	if err != nil {
-		return err
-	}
-	count, err := a.Store.CountDeployments(r.Context(), ws, q)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"results": results, "count": count, "limit": q.Limit,
-		"pages": (count + q.Limit - 1) / q.Limit, "page": page})
-	return nil
 }
 
 func (a *API) getScheduledFlowRuns(w http.ResponseWriter, r *http.Request) error {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -13,7 +14,9 @@ func (a *API) flowRoutes() {
 	a.route("GET", "/flows/{id}", "read:flow", readByID(a.Store.GetFlow, "Flow not found"))
 	a.route("GET", "/flows/name/{name}", "read:flow", a.readFlowByName)
 	a.route("PATCH", "/flows/{id}", "update:flow", a.updateFlow)
-	a.route("DELETE", "/flows/{id}", "delete:flow", deleteByID(a.Store.DeleteFlow, "Flow not found"))
+	a.route("DELETE", "/flows/{id}", "delete:flow", deleteByID(store.DeleteOne(a.Store.DeleteFlows), "Flow not found"))
+	a.route("POST", "/flows/bulk_delete", "delete:flow", bulkDelete(a.flowsMatching, func(f *model.Flow) uuid.UUID { return f.ID }, a.Store.DeleteFlows))
+	a.route("POST", "/flows/paginate", "read:flow", paginate[store.RunQuery](store.FlowSorts, a.Store.ListFlows, a.Store.CountFlows))
 	a.route("POST", "/flows/filter", "read:flow", query(runQuery(store.FlowSorts), a.Store.ListFlows))
 	a.route("POST", "/flows/count", "read:flow", query(runQuery(nil), a.Store.CountFlows))
 }

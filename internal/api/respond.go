@@ -29,6 +29,15 @@ type apiError struct {
 
 func (e *apiError) Error() string { return fmt.Sprintf("HTTP %d: %v", e.status, e.body) }
 
+// message is the error's detail, for a result that reports it in a body
+// of its own.
+func (e *apiError) message() string {
+	if d, ok := e.body.(map[string]string); ok {
+		return d["detail"]
+	}
+	return fmt.Sprint(e.body)
+}
+
 // detail is Prefect's HTTPException body.
 func detail(status int, format string, args ...any) error {
 	return &apiError{status: status, body: map[string]string{"detail": fmt.Sprintf(format, args...)}}
@@ -134,13 +143,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any, emptyOK bool) ([]byte
 		}
 		return body, invalid(body, fieldErr("missing", "Field required", nil))
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return body, decodeError(body, v, err)
-	}
-	if e, found := badEnum(reflect.ValueOf(v), nil); found {
-		return body, invalid(body, e)
-	}
-	return body, nil
+	return body, unmarshalBody(body, v)
 }
 
 // decodeError turns the error of decoding body into v into FastAPI's 422.

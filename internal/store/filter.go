@@ -274,6 +274,9 @@ type DeploymentQuery struct {
 // Page returns the query's page and sort.
 func (q DeploymentQuery) Page() (limit, offset int, sort string) { return q.Limit, q.Offset, q.Sort }
 
+// SetPage sets the query's page.
+func (q *DeploymentQuery) SetPage(limit, offset int) { q.Limit, q.Offset = limit, offset }
+
 // RunQuery selects flow runs, task runs or flows by Prefect's combined filter
 // body: each entity's filter narrows the result through its relation.
 type RunQuery struct {
@@ -363,6 +366,9 @@ type Paged interface {
 
 // Page returns the query's page and sort.
 func (q RunQuery) Page() (limit, offset int, sort string) { return q.Limit, q.Offset, q.Sort }
+
+// SetPage sets the query's page.
+func (q *RunQuery) SetPage(limit, offset int) { q.Limit, q.Offset = limit, offset }
 
 // Page returns the query's page and sort.
 func (q LogQuery) Page() (limit, offset int, sort string) { return q.Limit, q.Offset, q.Sort }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/orchestration"
 )
@@ -121,7 +122,9 @@ type Flows interface {
 	ListFlows(ctx context.Context, ws uuid.UUID, q RunQuery) ([]*model.Flow, error)
 	CountFlows(ctx context.Context, ws uuid.UUID, q RunQuery) (int, error)
 	UpdateFlow(ctx context.Context, ws, id uuid.UUID, tags []string) error
-	DeleteFlow(ctx context.Context, ws, id uuid.UUID) error
+	// DeleteFlows deletes the flows of ids in ws in one transaction and
+	// returns the ids it found.
+	DeleteFlows(ctx context.Context, ws uuid.UUID, ids []uuid.UUID) ([]uuid.UUID, error)
 }
 
 // FlowRuns stores flow runs and their states.
@@ -135,7 +138,9 @@ type FlowRuns interface {
 	CountFlowRuns(ctx context.Context, ws uuid.UUID, q RunQuery) (int, error)
 	// UpdateFlowRun applies patch to the run inside a write transaction.
 	UpdateFlowRun(ctx context.Context, ws, id uuid.UUID, patch func(*model.FlowRun) error) error
-	DeleteFlowRun(ctx context.Context, ws, id uuid.UUID) error
+	// DeleteFlowRuns deletes the flow runs of ids in ws in one transaction
+	// and returns the ids it found.
+	DeleteFlowRuns(ctx context.Context, ws uuid.UUID, ids []uuid.UUID) ([]uuid.UUID, error)
 	SetFlowRunState(ctx context.Context, ws, id uuid.UUID, proposed model.StateCreate, force bool) (*orchestration.Result, error)
 	// ResumeFlowRun resumes a paused run with orchestration.ResumeFlowRun,
 	// decided and written in one transaction.
@@ -248,9 +253,10 @@ type Deployments interface {
 	// never-run auto-scheduled runs, as UpsertDeployment does. Pausing
 	// deletes them whatever their time.
 	UpdateDeployment(ctx context.Context, ws, id uuid.UUID, patch func(*model.Deployment) error) error
-	// DeleteDeployment deletes a deployment, its schedules and its
-	// never-run auto-scheduled runs; its other runs stay.
-	DeleteDeployment(ctx context.Context, ws, id uuid.UUID) error
+	// DeleteDeployments deletes deployments, their schedules and their
+	// never-run auto-scheduled runs, in one transaction, and returns the
+	// ids it found; their other runs stay.
+	DeleteDeployments(ctx context.Context, ws uuid.UUID, ids []uuid.UUID) ([]uuid.UUID, error)
 	// PollDeployments is a runner's poll: the SCHEDULED runs of the
 	// deployments due by before, soonest first, at most limit; the
 	// deployments become READY, polled now.
@@ -432,4 +438,20 @@ func (b HistoryBucket) Total() int {
 		n += c
 	}
 	return n
+}
+
+// BulkDelete deletes the objects of ids in ws in one transaction and
+// returns the ids it found.
+type BulkDelete func(ctx context.Context, ws uuid.UUID, ids []uuid.UUID) ([]uuid.UUID, error)
+
+// DeleteOne deletes one object with a bulk delete: not finding it is
+// apperr.ENotFound.
+func DeleteOne(del BulkDelete) func(ctx context.Context, ws, id uuid.UUID) error {
+	return func(ctx context.Context, ws, id uuid.UUID) error {
+		deleted, err := del(ctx, ws, []uuid.UUID{id})
+		if err == nil && len(deleted) == 0 {
+			err = apperr.Errorf(apperr.ENotFound, "%s not found", id)
+		}
+		return err
+	}
 }

@@ -360,10 +360,10 @@ func (db *DB) deleteAutoScheduled(ctx context.Context, tx *sql.Tx, ws, deploymen
 	return nil
 }
 
-// DeleteDeployment deletes a deployment with its schedules and its waiting
-// auto-scheduled runs.
-func (db *DB) DeleteDeployment(ctx context.Context, ws, id uuid.UUID) error {
-	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+// DeleteDeployments deletes deployments with their schedules and their
+// waiting auto-scheduled runs.
+func (db *DB) DeleteDeployments(ctx context.Context, ws uuid.UUID, ids []uuid.UUID) ([]uuid.UUID, error) {
+	return db.deleteEach(ctx, ids, func(ctx context.Context, tx *sql.Tx, id uuid.UUID) error {
 		if err := db.deleteAutoScheduled(ctx, tx, ws, id, nil); err != nil {
 			return err
 		}

@@ -339,10 +339,10 @@ func typeArg(t *model.StateType) any {
 	return string(*t)
 }
 
-// DeleteFlowRun deletes a flow run with its states and its task runs, as
-// Prefect does; its logs stay.
-func (db *DB) DeleteFlowRun(ctx context.Context, ws, id uuid.UUID) error {
-	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+// DeleteFlowRuns deletes flow runs with their states and their task runs,
+// as Prefect does; their logs stay.
+func (db *DB) DeleteFlowRuns(ctx context.Context, ws uuid.UUID, ids []uuid.UUID) ([]uuid.UUID, error) {
+	return db.deleteEach(ctx, ids, func(ctx context.Context, tx *sql.Tx, id uuid.UUID) error {
 		if _, err := db.deleteTaskRuns(ctx, tx, ws, "flow_run_id = ?", id); err != nil {
 			return err
 		}

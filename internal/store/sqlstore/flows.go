@@ -135,15 +135,39 @@ func (db *DB) UpdateFlow(ctx context.Context, ws, id uuid.UUID, tags []string) e
 	return db.execOne(ctx, "Flow", `UPDATE flows SET tags = ?, updated = ? WHERE workspace_id = ? AND id = ?`, mustJSON(tags), db.d.time(model.At(db.now())), ws, id)
 }
 
-// DeleteFlow deletes a flow and, by cascade, its runs.
-// DeleteFlow deletes a flow with its runs and their task runs.
-func (db *DB) DeleteFlow(ctx context.Context, ws, id uuid.UUID) error {
-	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+// DeleteFlows deletes flows with their runs and their task runs and, by
+// cascade, their deployments.
+func (db *DB) DeleteFlows(ctx context.Context, ws uuid.UUID, ids []uuid.UUID) ([]uuid.UUID, error) {
+	return db.deleteEach(ctx, ids, func(ctx context.Context, tx *sql.Tx, id uuid.UUID) error {
 		if _, err := db.deleteTaskRuns(ctx, tx, ws, "flow_run_id IN (SELECT id FROM flow_runs WHERE workspace_id = ? AND flow_id = ?)", ws, id); err != nil {
 			return err
 		}
 		return db.execOneIn(ctx, tx, "Flow", `DELETE FROM flows WHERE workspace_id = ? AND id = ?`, ws, id)
 	})
+}
+
+// deleteEach deletes each of ids with del in one write transaction, so a
+// bulk delete happens whole or not at all, and returns the ids del found
+// (an id del reports not found is skipped).
+func (db *DB) deleteEach(ctx context.Context, ids []uuid.UUID, del func(ctx context.Context, tx *sql.Tx, id uuid.UUID) error) ([]uuid.UUID, error) {
+	var deleted []uuid.UUID
+	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		deleted = []uuid.UUID{} // the writer may run this again after a deadlock
+		for _, id := range ids {
+			switch err := del(ctx, tx, id); {
+			case apperr.IsNotFound(err):
+			case err != nil:
+				return err
+			default:
+				deleted = append(deleted, id)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return deleted, nil
 }
 
 // execOne runs a write that must touch exactly one row, else not found.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/store"
 )
 
 // listCase is a query of a list method and the ids it must return, in
@@ -118,3 +119,21 @@ func eqTime(a, b *model.Time) bool {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// checkBulkDelete deletes mine (two objects of ws), an unknown id and
+// theirs (another workspace's) in one call: del must delete and return
+// exactly mine, in order, and leave theirs; exists reads an object back.
+func checkBulkDelete(h *harness, what string, del store.BulkDelete, ws uuid.UUID, mine []uuid.UUID, other, theirs uuid.UUID, exists func(ws, id uuid.UUID) error) {
+	h.t.Helper()
+	got, err := del(h.ctx, ws, []uuid.UUID{mine[0], uuid.New(), theirs, mine[1]})
+	h.must(err, "bulk delete "+what)
+	if !slices.Equal(got, mine) {
+		h.t.Errorf("bulk delete of %s gave %v, want %v", what, got, mine)
+	}
+	for _, id := range mine {
+		h.wantNotFound(exists(ws, id), "a bulk-deleted "+what)
+	}
+	if err := exists(other, theirs); err != nil {
+		h.t.Errorf("a bulk delete in one workspace removed another's %s: %v", what, err)
+	}
+}

@@ -295,14 +295,14 @@ func testUpdateDeployment(t *testing.T, h *harness) {
 	}
 }
 
-func testDeleteDeployment(t *testing.T, h *harness) {
+func testDeleteDeployments(t *testing.T, h *harness) {
 	ws, other := h.ws(), h.ws()
 	d := h.deployment(ws, h.flow(ws, "f").ID, "d", withSchedules(60))
 	c := time.Now().UTC().Truncate(time.Second)
 	waiting := h.autoRun(ws, d, "waiting", model.At(c.Add(time.Hour)))
 	done := h.flowRun(ws, d.FlowID, "done", state(model.Completed), func(r *model.FlowRun) { r.DeploymentID = &d.ID })
-	h.wantNotFound(h.s.DeleteDeployment(h.ctx, other, d.ID), "another workspace's deployment")
-	h.must(h.s.DeleteDeployment(h.ctx, ws, d.ID), "delete deployment")
+	h.wantNotFound(store.DeleteOne(h.s.DeleteDeployments)(h.ctx, other, d.ID), "another workspace's deployment")
+	h.must(store.DeleteOne(h.s.DeleteDeployments)(h.ctx, ws, d.ID), "delete deployment")
 	_, err := h.s.GetDeployment(h.ctx, ws, d.ID)
 	h.wantNotFound(err, "a deleted deployment")
 	_, err = h.s.GetFlowRun(h.ctx, ws, waiting.ID)
@@ -310,7 +310,13 @@ func testDeleteDeployment(t *testing.T, h *harness) {
 	if _, err := h.s.GetFlowRun(h.ctx, ws, done.ID); err != nil {
 		t.Errorf("its finished run: %v", err)
 	}
-	h.wantNotFound(h.s.DeleteDeployment(h.ctx, ws, d.ID), "deleting twice")
+	h.wantNotFound(store.DeleteOne(h.s.DeleteDeployments)(h.ctx, ws, d.ID), "deleting twice")
+	f := h.flow(ws, "g")
+	checkBulkDelete(h, "deployment", h.s.DeleteDeployments, ws, []uuid.UUID{h.deployment(ws, f.ID, "a").ID, h.deployment(ws, f.ID, "b").ID},
+		other, h.deployment(other, h.flow(other, "f").ID, "theirs").ID, func(ws, id uuid.UUID) error {
+			_, err := h.s.GetDeployment(h.ctx, ws, id)
+			return err
+		})
 }
 
 func testPollDeployments(t *testing.T, h *harness) {

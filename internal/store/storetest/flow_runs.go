@@ -405,7 +405,7 @@ func testUpdateFlowRun(t *testing.T, h *harness) {
 	}
 }
 
-func testDeleteFlowRun(t *testing.T, h *harness) {
+func testDeleteFlowRuns(t *testing.T, h *harness) {
 	ws, other := h.ws(), h.ws()
 	flow := h.flow(ws, "etl")
 	r := h.flowRun(ws, flow.ID, "doomed", state(model.Running))
@@ -413,11 +413,11 @@ func testDeleteFlowRun(t *testing.T, h *harness) {
 	keep := h.flowRun(ws, flow.ID, "kept", state(model.Running))
 	task := h.taskRun(ws, &r.ID, "task", state(model.Running))
 	keptTask := h.taskRun(ws, &keep.ID, "kept-task", state(model.Running))
-	h.wantNotFound(h.s.DeleteFlowRun(h.ctx, other, r.ID), "delete through another workspace")
+	h.wantNotFound(store.DeleteOne(h.s.DeleteFlowRuns)(h.ctx, other, r.ID), "delete through another workspace")
 	if _, err := h.s.GetFlowRun(h.ctx, ws, r.ID); err != nil {
 		t.Fatalf("a refused delete removed the run: %v", err)
 	}
-	h.must(h.s.DeleteFlowRun(h.ctx, ws, r.ID), "delete flow run")
+	h.must(store.DeleteOne(h.s.DeleteFlowRuns)(h.ctx, ws, r.ID), "delete flow run")
 	_, err := h.s.GetFlowRun(h.ctx, ws, r.ID)
 	h.wantNotFound(err, "a deleted run")
 	// Its states go with it.
@@ -440,7 +440,13 @@ func testDeleteFlowRun(t *testing.T, h *harness) {
 	if _, err := h.s.GetTaskRun(h.ctx, ws, keptTask.ID); err != nil {
 		t.Errorf("deleting a run deleted another run's task run: %v", err)
 	}
-	h.wantNotFound(h.s.DeleteFlowRun(h.ctx, ws, r.ID), "delete it again")
+	h.wantNotFound(store.DeleteOne(h.s.DeleteFlowRuns)(h.ctx, ws, r.ID), "delete it again")
+	a, b := h.flowRun(ws, flow.ID, "a", state(model.Pending)), h.flowRun(ws, flow.ID, "b", state(model.Pending))
+	theirs := h.flowRun(other, h.flow(other, "etl").ID, "theirs", state(model.Pending))
+	checkBulkDelete(h, "flow run", h.s.DeleteFlowRuns, ws, []uuid.UUID{a.ID, b.ID}, other, theirs.ID, func(ws, id uuid.UUID) error {
+		_, err := h.s.GetFlowRun(h.ctx, ws, id)
+		return err
+	})
 }
 
 func testSetFlowRunState(t *testing.T, h *harness) {

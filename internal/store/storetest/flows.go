@@ -196,17 +196,17 @@ func testUpdateFlow(t *testing.T, h *harness) {
 	}
 }
 
-func testDeleteFlow(t *testing.T, h *harness) {
+func testDeleteFlows(t *testing.T, h *harness) {
 	ws, other := h.ws(), h.ws()
 	f, keep := h.flow(ws, "doomed"), h.flow(ws, "kept")
 	run := h.flowRun(ws, f.ID, "run", state(model.Running))
 	kept := h.flowRun(ws, keep.ID, "kept-run", state(model.Running))
 	task := h.taskRun(ws, &run.ID, "task", state(model.Running))
-	h.wantNotFound(h.s.DeleteFlow(h.ctx, other, f.ID), "delete through another workspace")
+	h.wantNotFound(store.DeleteOne(h.s.DeleteFlows)(h.ctx, other, f.ID), "delete through another workspace")
 	if _, err := h.s.GetFlow(h.ctx, ws, f.ID); err != nil {
 		t.Fatalf("a refused delete removed the flow: %v", err)
 	}
-	h.must(h.s.DeleteFlow(h.ctx, ws, f.ID), "delete flow")
+	h.must(store.DeleteOne(h.s.DeleteFlows)(h.ctx, ws, f.ID), "delete flow")
 	_, err := h.s.GetFlow(h.ctx, ws, f.ID)
 	h.wantNotFound(err, "a deleted flow")
 	// Its runs go with it.
@@ -219,5 +219,9 @@ func testDeleteFlow(t *testing.T, h *harness) {
 	if _, err := h.s.GetFlowRun(h.ctx, ws, kept.ID); err != nil {
 		t.Errorf("deleting a flow deleted another flow's run: %v", err)
 	}
-	h.wantNotFound(h.s.DeleteFlow(h.ctx, ws, f.ID), "delete it again")
+	h.wantNotFound(store.DeleteOne(h.s.DeleteFlows)(h.ctx, ws, f.ID), "delete it again")
+	checkBulkDelete(h, "flow", h.s.DeleteFlows, ws, []uuid.UUID{h.flow(ws, "a").ID, h.flow(ws, "b").ID}, other, h.flow(other, "theirs").ID, func(ws, id uuid.UUID) error {
+		_, err := h.s.GetFlow(h.ctx, ws, id)
+		return err
+	})
 }

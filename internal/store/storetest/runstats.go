@@ -263,7 +263,7 @@ func testCountsFollowChanges(t *testing.T, h *harness) {
 			}
 		case op == 8:
 			i := rng.IntN(len(flowRuns))
-			h.must(h.s.DeleteFlowRun(h.ctx, ws, flowRuns[i].ID), "delete a flow run")
+			h.must(store.DeleteOne(h.s.DeleteFlowRuns)(h.ctx, ws, flowRuns[i].ID), "delete a flow run")
 			flowRuns = slices.Delete(flowRuns, i, i+1)
 		case op == 9 && len(taskRuns) > 0:
 			i := rng.IntN(len(taskRuns))
@@ -276,7 +276,7 @@ func testCountsFollowChanges(t *testing.T, h *harness) {
 			h.countsAgree(ws, base, flows)
 		}
 	}
-	h.must(h.s.DeleteFlow(h.ctx, ws, flows[0].ID), "delete a flow")
+	h.must(store.DeleteOne(h.s.DeleteFlows)(h.ctx, ws, flows[0].ID), "delete a flow")
 	h.countsAgree(ws, base, flows[1:])
 }
 

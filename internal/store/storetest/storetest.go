@@ -84,7 +84,7 @@ var contracts = map[string]contract{
 	"ListFlows":     testListFlows,
 	"CountFlows":    testCountFlows,
 	"UpdateFlow":    testUpdateFlow,
-	"DeleteFlow":    testDeleteFlow,
+	"DeleteFlows":   testDeleteFlows,
 
 	// FlowRuns
 	"CreateFlowRun":      testCreateFlowRun,
@@ -92,7 +92,7 @@ var contracts = map[string]contract{
 	"ListFlowRuns":       testListFlowRuns,
 	"CountFlowRuns":      testCountFlowRuns,
 	"UpdateFlowRun":      testUpdateFlowRun,
-	"DeleteFlowRun":      testDeleteFlowRun,
+	"DeleteFlowRuns":     testDeleteFlowRuns,
 	"SetFlowRunState":    testSetFlowRunState,
 	"ResumeFlowRun":      testResumeFlowRun,
 	"OrchestrateFlowRun": testOrchestrateFlowRun,
@@ -149,7 +149,7 @@ var contracts = map[string]contract{
 	"ListDeployments":     testListDeployments,
 	"CountDeployments":    testCountDeployments,
 	"UpdateDeployment":    testUpdateDeployment,
-	"DeleteDeployment":    testDeleteDeployment,
+	"DeleteDeployments":   testDeleteDeployments,
 	"PollDeployments":     testPollDeployments,
 
 	// Scheduling

@@ -1,0 +1,173 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"testing"
+)
+
+// The paginate routes give a 1-based page of the filter with the count of
+// all matches, and refuse a page below 1.
+func TestPaginate(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ts *testServer) {
+		var flows []string
+		for _, n := range []string{"a", "b", "c"} {
+			flows = append(flows, createFlow(t, ts, n))
+		}
+		runs := []string{}
+		for range 3 {
+			runs = append(runs, createFlowRun(t, ts, flows[0], nil)["id"].(string))
+		}
+		createFlowRun(t, ts, flows[1], nil)
+		page := ts.do("POST", "/flows/paginate", map[string]any{"limit": 2, "page": 2, "sort": "NAME_ASC"}).expect(http.StatusOK).object()
+		if page["count"] != json.Number("3") || page["pages"] != json.Number("2") || page["page"] != json.Number("2") || page["limit"] != json.Number("2") {
+			t.Errorf("flows page: %v", page)
+		}
+		if got := page["results"].([]any); len(got) != 1 || got[0].(map[string]any)["name"] != "c" {
+			t.Errorf("flows page 2: %v", got)
+		}
+		// A filter narrows both the page and the count.
+		page = ts.do("POST", "/flow_runs/paginate", map[string]any{"limit": 2, "flows": map[string]any{"id": map[string]any{"any_": []string{flows[0]}}}, "sort": "ID_DESC"}).expect(http.StatusOK).object()
+		got := []string{}
+		for _, r := range page["results"].([]any) {
+			got = append(got, r.(map[string]any)["id"].(string))
+		}
+		slices.Sort(runs)
+		if page["count"] != json.Number("3") || page["pages"] != json.Number("2") || !slices.Equal(got, []string{runs[2], runs[1]}) {
+			t.Errorf("flow runs page: %v, want the newest two of %v", page, runs)
+		}
+		page = ts.do("POST", "/task_runs/paginate", nil).expect(http.StatusOK).object()
+		if page["count"] != json.Number("0") || page["page"] != json.Number("1") || page["limit"] != json.Number("200") {
+			t.Errorf("empty task runs page: %v", page)
+		}
+		ts.do("POST", "/flows/paginate", map[string]any{"page": 0}).expect(http.StatusUnprocessableEntity)
+		ts.do("POST", "/flows/paginate", map[string]any{"page": "x"}).expect(http.StatusUnprocessableEntity)
+		ts.do("POST", "/flow_runs/paginate", map[string]any{"limit": 201}).expect(http.StatusUnprocessableEntity)
+		ts.do("POST", "/flow_runs/paginate", map[string]any{"sort": "SIDEWAYS"}).expect(http.StatusUnprocessableEntity)
+	})
+}
+
+// The bulk deletes remove what their filter selects, at most limit, and
+// say which; a refused one deletes nothing.
+func TestBulkDelete(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ts *testServer) {
+		keep := createFlow(t, ts, "keep")
+		doomed := createFlow(t, ts, "doomed")
+		kept := createFlowRun(t, ts, keep, map[string]any{"name": "kept"})["id"].(string)
+		var gone []string
+		for _, n := range []string{"x", "y", "z"} {
+			gone = append(gone, createFlowRun(t, ts, keep, map[string]any{"name": n})["id"].(string))
+		}
+		before := runsSnapshot(t, ts)
+		ts.do("POST", "/flow_runs/bulk_delete", map[string]any{"limit": 51}).expect(http.StatusUnprocessableEntity)
+		ts.do("POST", "/flow_runs/bulk_delete", map[string]any{"limit": 0}).expect(http.StatusUnprocessableEntity)
+		ts.do("POST", "/flow_runs/bulk_delete", map[string]any{"flow_runs": map[string]any{"id": map[string]any{"any_": "nope"}}}).expect(http.StatusUnprocessableEntity)
+		if after := runsSnapshot(t, ts); after != before {
+			t.Fatalf("a refused bulk delete changed the database")
+		}
+		byName := map[string]any{"flow_runs": map[string]any{"name": map[string]any{"any_": []string{"x", "y", "z"}}}, "limit": 2}
+		res := ts.do("POST", "/flow_runs/bulk_delete", byName).expect(http.StatusOK).object()
+		first := res["deleted"].([]any)
+		if len(first) != 2 {
+			t.Fatalf("limit 2 deleted %v", first)
+		}
+		res = ts.do("POST", "/flow_runs/bulk_delete", byName).expect(http.StatusOK).object()
+		if len(res["deleted"].([]any)) != 1 {
+			t.Fatalf("the rest: %v", res)
+		}
+		for _, id := range gone {
+			ts.do("GET", "/flow_runs/"+id, nil).expect(http.StatusNotFound)
+		}
+		ts.do("GET", "/flow_runs/"+kept, nil).expect(http.StatusOK)
+		res = ts.do("POST", "/flows/bulk_delete", map[string]any{"flows": map[string]any{"name": map[string]any{"any_": []string{"doomed"}}}}).expect(http.StatusOK).object()
+		if d := res["deleted"].([]any); len(d) != 1 || d[0] != doomed {
+			t.Fatalf("flows bulk delete: %v", res)
+		}
+		ts.do("GET", "/flows/"+keep, nil).expect(http.StatusOK)
+		res = ts.do("POST", "/deployments/bulk_delete", map[string]any{}).expect(http.StatusOK).object()
+		if d := res["deleted"].([]any); len(d) != 0 {
+			t.Fatalf("deployments bulk delete with none: %v", res)
+		}
+	})
+}
+
+// bulk_set_state orchestrates each matching run by itself: a run the
+// rules refuse reports its own result.
+func TestBulkSetState(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ts *testServer) {
+		flow := createFlow(t, ts, "f")
+		a := createFlowRun(t, ts, flow, map[string]any{"tags": []string{"stop"}})["id"].(string)
+		b := createFlowRun(t, ts, flow, map[string]any{"tags": []string{"stop"}, "state": map[string]any{"type": "COMPLETED"}})["id"].(string)
+		other := createFlowRun(t, ts, flow, nil)["id"].(string)
+		ts.do("POST", "/flow_runs/bulk_set_state", map[string]any{"flow_runs": map[string]any{"tags": map[string]any{"all_": []string{"stop"}}}}).expect(http.StatusUnprocessableEntity)
+		res := ts.do("POST", "/flow_runs/bulk_set_state", map[string]any{
+			"flow_runs": map[string]any{"tags": map[string]any{"all_": []string{"stop"}}},
+			"state":     map[string]any{"type": "CANCELLING"},
+		}).expect(http.StatusOK).object()
+		status := map[string]string{}
+		for _, r := range res["results"].([]any) {
+			m := r.(map[string]any)
+			status[m["flow_run_id"].(string)] = m["status"].(string)
+		}
+		// A finished run may not be cancelled; the pending one is.
+		if len(status) != 2 || status[a] != "ACCEPT" || status[b] != "ABORT" {
+			t.Fatalf("results: %v", res)
+		}
+		if got := ts.do("GET", "/flow_runs/"+a, nil).object()["state_type"]; got != "CANCELLING" {
+			t.Errorf("a is %v", got)
+		}
+		if got := ts.do("GET", "/flow_runs/"+other, nil).object()["state_type"]; got != "PENDING" {
+			t.Errorf("an unselected run is %v", got)
+		}
+	})
+}
+
+// create_flow_run/bulk makes each run by create_flow_run's rules and
+// reports the ones it cannot make instead of failing them all.
+func TestBulkCreateFlowRunsFromDeployment(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ts *testServer) {
+		flow := createFlow(t, ts, "etl")
+		d := ts.do("POST", "/deployments/", map[string]any{"name": "d", "flow_id": flow, "parameter_openapi_schema": paramSchema,
+			"parameters": map[string]any{"n": 1}}).expect(http.StatusCreated).object()["id"].(string)
+		res := ts.do("POST", "/deployments/"+d+"/create_flow_run/bulk", []map[string]any{
+			{"parameters": map[string]any{"n": 2}},
+			{"parameters": map[string]any{"n": "two"}},
+			{"tags": []string{"extra"}},
+		}).expect(http.StatusOK).object()
+		results := res["results"].([]any)
+		if len(results) != 3 {
+			t.Fatalf("results: %v", res)
+		}
+		var made []string
+		for i, want := range []string{"CREATED", "FAILED", "CREATED"} {
+			r := results[i].(map[string]any)
+			if r["status"] != want {
+				t.Errorf("run %d: %v, want %s", i, r, want)
+			}
+			if want == "CREATED" {
+				made = append(made, r["flow_run_id"].(string))
+			} else if r["error"] == nil || r["flow_run_id"] != nil {
+				t.Errorf("a failed run reports: %v", r)
+			}
+		}
+		runs := ts.do("POST", "/flow_runs/filter", map[string]any{"deployments": map[string]any{"id": map[string]any{"any_": []string{d}}}, "sort": "ID_DESC"}).expect(http.StatusOK).list()
+		got := ids(runs)
+		slices.Sort(got)
+		slices.Sort(made)
+		if !slices.Equal(got, made) {
+			t.Fatalf("runs %v, want %v", got, made)
+		}
+		for _, r := range runs {
+			if r["state_type"] != "SCHEDULED" {
+				t.Errorf("a bulk-created run starts %v", r["state_type"])
+			}
+		}
+		many := make([]map[string]any, 101)
+		for i := range many {
+			many[i] = map[string]any{}
+		}
+		ts.do("POST", "/deployments/"+d+"/create_flow_run/bulk", many).expect(http.StatusBadRequest)
+		ts.do("POST", "/deployments/6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/create_flow_run/bulk", []map[string]any{}).expect(http.StatusNotFound)
+	})
+}
