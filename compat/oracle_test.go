@@ -47,6 +47,7 @@ func TestPrefectServerShapes(t *testing.T) {
 		t.Run("task_run_states", func(t *testing.T) {
 			compareHistories(t, "GET /task_run_states/?task_run_id= (the retried task)", want.taskRunStates, got.taskRunStates)
 		})
+		t.Run("queries", func(t *testing.T) { compareQueries(t, want.queries, got.queries) })
 	})
 }
 
@@ -59,6 +60,7 @@ type snapshot struct {
 	log           map[string]any   // the run's warning log
 	taskRun       map[string]any   // the "flaky" task run, which was retried
 	taskRunStates []map[string]any // its states
+	queries       map[string]any   // the answers to oracleQueries
 }
 
 // takeSnapshot runs the flows against an empty server and collects its
@@ -106,6 +108,9 @@ func takeSnapshot(ctx context.Context, api *apiClient, dir string) (*snapshot, e
 		return nil, err
 	}
 	if err := api.call(ctx, "GET", "/task_run_states/?task_run_id="+tasks[i].ID, nil, &s.taskRunStates); err != nil {
+		return nil, err
+	}
+	if s.queries, err = askQueries(ctx, api, snapshotIDs{flow: run.FlowID, flowRun: run.ID, parent: parent.ID, taskRun: tasks[i].ID}); err != nil {
 		return nil, err
 	}
 	return &s, nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/auth"
+	"github.com/praetorhq/praetor/internal/clock"
 	"github.com/praetorhq/praetor/internal/events"
 	"github.com/praetorhq/praetor/internal/metrics"
 	"github.com/praetorhq/praetor/internal/model"
@@ -43,6 +44,8 @@ type Config struct {
 	// change which runs deployments' schedules make (the server nudges its
 	// scheduler).
 	OnDeploymentsChanged func()
+	// Clock is the API's now; nil: clock.Real.
+	Clock clock.Clock
 	// Metrics counts the open websockets; nil: a set of its own.
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
@@ -61,6 +64,9 @@ type API struct {
 func New(cfg Config) *API {
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.New()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real
 	}
 	a := &API{Config: cfg, mux: http.NewServeMux()}
 	a.routes()
@@ -296,5 +302,6 @@ func (a *API) routes() {
 	a.deploymentRoutes()
 	a.workPoolRoutes()
 	a.collectionRoutes()
+	a.uiRoutes()
 	a.memberRoutes()
 }

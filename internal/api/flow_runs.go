@@ -21,6 +21,8 @@ func (a *API) flowRunRoutes() {
 	a.route("DELETE", "/flow_runs/{id}", "delete:flow_run", deleteByID(store.DeleteOne(a.Store.DeleteFlowRuns), "Flow run not found"))
 	a.route("POST", "/flow_runs/bulk_delete", "delete:flow_run", bulkDelete(a.runsMatching, func(r *model.FlowRun) uuid.UUID { return r.ID }, a.Store.DeleteFlowRuns))
 	a.route("POST", "/flow_runs/bulk_set_state", "update:flow_run", a.bulkSetState)
+	a.route("POST", "/flow_runs/history", "read:flow_run", a.runHistory(false))
+	a.route("POST", "/flow_runs/lateness", "read:flow_run", a.lateness)
 	a.route("POST", "/flow_runs/paginate", "read:flow_run", paginate[store.RunQuery](store.FlowRunSorts, a.Store.ListFlowRuns, a.Store.CountFlowRuns))
 	a.route("POST", "/flow_runs/filter", "read:flow_run", query(runQuery(store.FlowRunSorts), a.Store.ListFlowRuns))
 	a.route("POST", "/flow_runs/count", "read:flow_run", query(runQuery(nil), a.Store.CountFlowRuns))

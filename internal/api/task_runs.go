@@ -17,6 +17,7 @@ func (a *API) taskRunRoutes() {
 	a.route("DELETE", "/task_runs/{id}", "delete:task_run", deleteByID(a.Store.DeleteTaskRun, "Task not found"))
 	a.route("POST", "/task_runs/filter", "read:task_run", query(runQuery(store.TaskRunSorts), a.Store.ListTaskRuns))
 	a.route("POST", "/task_runs/count", "read:task_run", query(runQuery(nil), a.Store.CountTaskRuns))
+	a.route("POST", "/task_runs/history", "read:task_run", a.runHistory(true))
 	a.route("POST", "/task_runs/paginate", "read:task_run", paginate[store.RunQuery](store.TaskRunSorts, a.Store.ListTaskRuns, a.Store.CountTaskRuns))
 	a.route("POST", "/task_runs/{id}/set_state", "update:task_run", setStateRoute(a.Store.SetTaskRunState, "Task run with id %s not found"))
 	a.route("GET", "/task_run_states/", "read:task_run", a.listTaskRunStates)

@@ -143,7 +143,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	scheduling, nudgeScheduler := schedulingServices(cfg, db, clk, log, m)
-	a := api.New(api.Wire(db, api.Config{Default: def, Anonymous: cfg.anonymous(), SignUp: cfg.SignUp, Metrics: m, Logger: log,
+	a := api.New(api.Wire(db, api.Config{Default: def, Clock: clk, Anonymous: cfg.anonymous(), SignUp: cfg.SignUp, Metrics: m, Logger: log,
 		OnDeploymentsChanged: nudgeScheduler}))
 	pages, err := ui.New(ui.Config{Store: db, Authn: a.Authn, SignUp: cfg.SignUp, Anonymous: cfg.anonymous(), Clock: clk, Logger: log,
 		PollInterval: cfg.UIPollInterval, RunDeployment: a.RunDeployment, OnDeploymentsChanged: a.OnDeploymentsChanged})

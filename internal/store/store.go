@@ -232,6 +232,11 @@ type RunStats interface {
 	// bucket of h.Interval and state type. It returns h.Buckets buckets,
 	// empty ones included.
 	FlowRunHistory(ctx context.Context, ws uuid.UUID, h HistoryQuery) ([]HistoryBucket, error)
+	// RunHistory is Prefect's history of flow runs (tasks false) or task
+	// runs matching h.Runs: FlowRunHistory's buckets, each counting its
+	// runs by state type and name, with their estimated run times and
+	// start delays summed.
+	RunHistory(ctx context.Context, ws uuid.UUID, tasks bool, h HistoryQuery) ([]RunHistoryInterval, error)
 }
 
 // Deployments stores deployments and their schedules.
@@ -422,6 +427,9 @@ type HistoryQuery struct {
 	Interval time.Duration // whole seconds, at least one
 	Buckets  int
 	Runs     RunQuery // filters only; its sort and paging are ignored
+	// ByStartTime buckets runs by start time instead of expected start
+	// time (RunHistory only).
+	ByStartTime bool
 }
 
 // HistoryBucket is one interval of a run history.
@@ -429,6 +437,22 @@ type HistoryBucket struct {
 	Start  time.Time
 	End    time.Time
 	Counts map[model.StateType]int
+}
+
+// RunHistoryInterval is one interval of RunHistory.
+type RunHistoryInterval struct {
+	Start  time.Time         `json:"interval_start"`
+	End    time.Time         `json:"interval_end"`
+	States []RunHistoryState `json:"states"`
+}
+
+// RunHistoryState is the runs of one state in an interval of RunHistory.
+type RunHistoryState struct {
+	Type                 model.StateType `json:"state_type"`
+	Name                 string          `json:"state_name"`
+	Count                int             `json:"count_runs"`
+	SumEstimatedRunTime  float64         `json:"sum_estimated_run_time"`
+	SumEstimatedLateness float64         `json:"sum_estimated_lateness"`
 }
 
 // Total is the number of runs in the bucket.

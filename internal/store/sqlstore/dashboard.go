@@ -157,3 +157,61 @@ func (db *DB) FlowRunHistory(ctx context.Context, ws uuid.UUID, h store.HistoryQ
 	}
 	return out, rows.Err()
 }
+
+// RunHistory is Prefect's run history: the database buckets the matching
+// runs by expected start time and sums, per bucket and state, the
+// estimates Prefect computes on read (orchestration.Estimate), to the
+// second.
+func (db *DB) RunHistory(ctx context.Context, ws uuid.UUID, tasks bool, h store.HistoryQuery) ([]store.RunHistoryInterval, error) {
+	step := int64(h.Interval / time.Second)
+	if step < 1 || h.Buckets < 1 || h.Buckets > maxHistoryBuckets {
+		return nil, apperr.Errorf(apperr.EInvalid, "a history needs 1 to %d buckets of at least one second", maxHistoryBuckets)
+	}
+	start := h.Start.UTC().Truncate(time.Second)
+	end := start.Add(time.Duration(step) * time.Second * time.Duration(h.Buckets))
+	out := make([]store.RunHistoryInterval, h.Buckets)
+	for i := range out {
+		bs := start.Add(time.Duration(int64(i)*step) * time.Second)
+		out[i] = store.RunHistoryInterval{Start: bs, End: bs.Add(time.Duration(step) * time.Second), States: []store.RunHistoryState{}}
+	}
+	table, a := "flow_runs", "fr"
+	where, args := db.flowRunWhere(ws, h.Runs)
+	if tasks {
+		table, a = "task_runs", "tr"
+		where, args = db.taskRunWhere(ws, h.Runs)
+	}
+	e := func(col string) string { return db.d.epoch(a + "." + col) }
+	by := "expected_start_time"
+	if h.ByStartTime {
+		by = "start_time"
+	}
+	now := db.now().Unix()
+	runTime := a + ".total_run_time + CASE WHEN " + a + ".state_type = 'RUNNING' AND " + a + ".state_timestamp IS NOT NULL THEN ? - " + e("state_timestamp") + " ELSE 0 END"
+	lateness := "CASE WHEN " + a + ".start_time IS NOT NULL AND " + a + ".start_time > " + a + ".expected_start_time THEN " + e("start_time") + " - " + e("expected_start_time") +
+		" WHEN " + a + ".start_time IS NULL AND " + e("expected_start_time") + " < ? THEN ? - " + e("expected_start_time") + " ELSE 0 END"
+	q := `SELECT (` + e(by) + ` - ?) / ? AS bucket, ` + a + `.state_type, ` + a + `.state_name, COUNT(*), SUM(` + runTime + `), SUM(` + lateness + `)
+		FROM ` + table + ` ` + a + ` WHERE ` + where + ` AND ` + a + `.` + by + ` >= ? AND ` + a + `.` + by + ` < ? AND ` + a + `.state_type IS NOT NULL
+		GROUP BY 1, ` + a + `.state_type, ` + a + `.state_name ORDER BY 1, 2, 3`
+	args = append([]any{start.Unix(), step, now, now, now}, args...)
+	args = append(args, db.d.time(model.At(start)), db.d.time(model.At(end)))
+	rows, err := db.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("run history: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			b    int64
+			s    store.RunHistoryState
+			name sql.NullString
+		)
+		if err := rows.Scan(&b, &s.Type, &name, &s.Count, &s.SumEstimatedRunTime, &s.SumEstimatedLateness); err != nil {
+			return nil, err
+		}
+		s.Name = name.String
+		if b >= 0 && b < int64(len(out)) {
+			out[b].States = append(out[b].States, s)
+		}
+	}
+	return out, rows.Err()
+}

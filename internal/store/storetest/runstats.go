@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -348,4 +349,71 @@ func (h *harness) countsAgree(ws uuid.UUID, base time.Time, flows []*model.Flow)
 		want, err2 := h.s.FlowRunHistory(h.ctx, ws, q)
 		agree(fmt.Sprint("history per ", interval), got, want, err1, err2)
 	}
+}
+
+func testRunHistory(t *testing.T, h *harness) {
+	ws, other := h.ws(), h.ws()
+	etl := h.flow(ws, "etl")
+	clk := newClock()
+	// Bucket 0: one run that waited ten minutes and ran for thirty, and one
+	// that failed; bucket 1: two scheduled runs, one named Late.
+	ran := h.flowRun(ws, etl.ID, "ran", scheduledFor(clk.at(0), clk.at(-time.Hour)))
+	h.setFlowRunState(ws, ran.ID, stateAt(model.Pending, clk.at(9*time.Minute)), true)
+	h.setFlowRunState(ws, ran.ID, stateAt(model.Running, clk.at(10*time.Minute)), true)
+	h.setFlowRunState(ws, ran.ID, stateAt(model.Completed, clk.at(40*time.Minute)), true)
+	failed := h.flowRun(ws, etl.ID, "failed", scheduledFor(clk.at(5*time.Minute), clk.at(-time.Hour)))
+	h.setFlowRunState(ws, failed.ID, state(model.Failed), true)
+	h.flowRun(ws, etl.ID, "waiting", scheduledFor(clk.at(time.Hour), clk.at(-time.Hour)))
+	late := scheduledFor(clk.at(time.Hour+time.Minute), clk.at(-time.Hour))
+	late.Name = ptr("Late")
+	h.flowRun(ws, etl.ID, "late", late)
+	h.flowRun(other, h.flow(other, "etl").ID, "theirs", scheduledFor(clk.at(0), clk.at(-time.Hour)))
+	task := h.taskRun(ws, &ran.ID, "task", stateAt(model.Running, clk.at(11*time.Minute)))
+
+	q := store.HistoryQuery{Start: clk.base, Interval: time.Hour, Buckets: 3}
+	got, err := h.s.RunHistory(h.ctx, ws, false, q)
+	h.must(err, "flow run history")
+	if len(got) != 3 || !got[1].Start.Equal(clk.base.Add(time.Hour)) || !got[1].End.Equal(clk.base.Add(2*time.Hour)) {
+		t.Fatalf("intervals: %+v", got)
+	}
+	summary := func(b store.RunHistoryInterval) string {
+		var out []string
+		for _, s := range b.States {
+			out = append(out, fmt.Sprintf("%s/%s:%d", s.Type, s.Name, s.Count))
+		}
+		return strings.Join(out, " ")
+	}
+	for i, want := range []string{"COMPLETED/Completed:1 FAILED/Failed:1", "SCHEDULED/Late:1 SCHEDULED/Scheduled:1", ""} {
+		if s := summary(got[i]); s != want {
+			t.Errorf("interval %d: %q, want %q", i, s, want)
+		}
+	}
+	if s := got[0].States[0]; s.SumEstimatedRunTime != 1800 || s.SumEstimatedLateness != 600 {
+		t.Errorf("the run that ran: run time %v, lateness %v; want 1800 and 600", s.SumEstimatedRunTime, s.SumEstimatedLateness)
+	}
+	// A run that never started is late by the time since it was due.
+	if s := got[1].States[1]; s.SumEstimatedLateness < (23 * time.Hour).Seconds() {
+		t.Errorf("a waiting run due a day ago is late by %vs", s.SumEstimatedLateness)
+	}
+	tasks, err := h.s.RunHistory(h.ctx, ws, true, q)
+	h.must(err, "task run history")
+	if s := summary(tasks[0]); s != "RUNNING/Running:1" || summary(tasks[1]) != "" {
+		t.Errorf("task history: %q, %q (task %v expected at %v)", s, summary(tasks[1]), task.ID, task.ExpectedStartTime)
+	}
+	// By start time, the run that waited ten minutes is still in bucket 0
+	// and the runs that never started are in none.
+	byStart := q
+	byStart.ByStartTime = true
+	started, err := h.s.RunHistory(h.ctx, ws, false, byStart)
+	h.must(err, "flow run history by start time")
+	if summary(started[0]) != "COMPLETED/Completed:1" || summary(started[1]) != "" {
+		t.Errorf("history by start time: %q, %q", summary(started[0]), summary(started[1]))
+	}
+	theirs, err := h.s.RunHistory(h.ctx, other, false, q)
+	h.must(err, "another workspace's history")
+	if summary(theirs[0]) != "SCHEDULED/Scheduled:1" || summary(theirs[1]) != "" {
+		t.Errorf("another workspace's history: %+v", theirs)
+	}
+	_, err = h.s.RunHistory(h.ctx, ws, false, store.HistoryQuery{Start: clk.base, Interval: time.Millisecond, Buckets: 3})
+	h.wantCode(err, apperr.EInvalid, "a history of milliseconds")
 }

@@ -160,6 +160,7 @@ var contracts = map[string]contract{
 	"DueRuns":                 testDueRuns,
 	"MarkDeploymentsNotReady": testMarkDeploymentsNotReady,
 	"FlowRunHistory":          testFlowRunHistory,
+	"RunHistory":              testRunHistory,
 
 	// WorkPools
 	"CreateWorkPool":     testCreateWorkPool,
