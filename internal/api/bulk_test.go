@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -169,5 +170,38 @@ func TestBulkCreateFlowRunsFromDeployment(t *testing.T) {
 		}
 		ts.do("POST", "/deployments/"+d+"/create_flow_run/bulk", many).expect(http.StatusBadRequest)
 		ts.do("POST", "/deployments/6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/create_flow_run/bulk", []map[string]any{}).expect(http.StatusNotFound)
+	})
+}
+
+// The history and aggregate routes refuse what Prefect refuses, with its
+// messages, and change nothing.
+func TestHistoryAndAggregatesBadInput(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ts *testServer) {
+		createFlowRun(t, ts, createFlow(t, ts, "f"), nil)
+		before := runsSnapshot(t, ts)
+		resp := ts.do("POST", "/flow_runs/history", map[string]any{"history_start": "2026-01-01T00:00:00Z"}).expect(http.StatusUnprocessableEntity)
+		for _, f := range []string{"history_end", "history_interval_seconds"} {
+			if !strings.Contains(string(resp.Body), f) {
+				t.Errorf("the 422 does not name %s: %s", f, resp.Body)
+			}
+		}
+		resp = ts.do("POST", "/task_runs/history", map[string]any{"history_start": "2026-01-01T00:00:00Z", "history_end": "2026-01-02T00:00:00Z", "history_interval_seconds": 0.5}).expect(http.StatusUnprocessableEntity)
+		if !strings.Contains(string(resp.Body), "History interval must not be less than 1 second.") {
+			t.Errorf("sub-second interval: %s", resp.Body)
+		}
+		many := make([]string, 201)
+		for i := range many {
+			many[i] = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+		}
+		ts.do("POST", "/ui/flows/count-deployments", map[string]any{"flow_ids": many}).expect(http.StatusUnprocessableEntity)
+		ts.do("POST", "/ui/flows/next-runs", map[string]any{}).expect(http.StatusUnprocessableEntity)
+		resp = ts.do("POST", "/ui/task_runs/dashboard/counts", map[string]any{"task_runs": map[string]any{}}).expect(http.StatusUnprocessableEntity)
+		if !strings.Contains(string(resp.Body), "task_runs.start_time.after_ is required") {
+			t.Errorf("dashboard counts without a start: %s", resp.Body)
+		}
+		ts.do("POST", "/ui/schemas/validate", map[string]any{"schema": map[string]any{"type": 7}, "values": map[string]any{}}).expect(http.StatusUnprocessableEntity)
+		if runsSnapshot(t, ts) != before {
+			t.Fatal("a refused request changed the database")
+		}
 	})
 }

@@ -118,6 +118,28 @@ func TestWorkspaceIsolation(t *testing.T) {
 			{"DELETE", "/work_pools/private-pool/workers/secret-worker", ""}, {"GET", "/work_pools/private-pool/workers/connect", ""},
 			{"GET", "/work_queues/" + queueID, ""}, {"GET", "/work_queues/name/secret-queue", ""},
 			{"PATCH", "/work_queues/" + queueID, `{"is_paused":true}`}, {"DELETE", "/work_queues/" + queueID, ""},
+			{"POST", "/flows/bulk_delete", `{"flows":{"id":{"any_":["` + flow + `"]}}}`}, {"POST", "/flows/paginate", "{}"},
+			{"POST", "/flow_runs/bulk_delete", `{"flow_runs":{"id":{"any_":["` + runID + `"]}}}`}, {"POST", "/flow_runs/paginate", "{}"},
+			{"POST", "/flow_runs/bulk_set_state", `{"flow_runs":{"id":{"any_":["` + runID + `"]}},"state":{"type":"CANCELLED"},"force":true}`},
+			{"POST", "/task_runs/paginate", "{}"}, {"POST", "/deployments/bulk_delete", `{"deployments":{"id":{"any_":["` + depID + `"]}}}`},
+			{"POST", "/deployments/" + depID + "/create_flow_run/bulk", `[{}]`}, {"GET", "/ui/task_runs/" + task, ""},
+			{"POST", "/ui/flow_runs/history", "{}"}, {"POST", "/ui/task_runs/count", "{}"}, {"POST", "/ui/schemas/validate", `{"schema":{},"values":{}}`},
+		}
+		// Aggregates keyed by alice's ids count nothing of hers through bob's
+		// workspace.
+		history := `{"history_start":"2000-01-01T00:00:00Z","history_end":"2100-01-01T00:00:00Z","history_interval_seconds":3155760000}`
+		for _, agg := range []struct{ path, body, want string }{
+			{"/flow_runs/history", history, `[{"interval_end":"2100-01-01T00:00:00Z","interval_start":"2000-01-01T00:00:00Z","states":[]}]`},
+			{"/task_runs/history", history, `[{"interval_end":"2100-01-01T00:00:00Z","interval_start":"2000-01-01T00:00:00Z","states":[]}]`},
+			{"/flow_runs/lateness", "{}", "null"},
+			{"/ui/flows/count-deployments", `{"flow_ids":["` + flow + `"]}`, `{"` + flow + `":0}`},
+			{"/ui/flows/next-runs", `{"flow_ids":["` + flow + `"]}`, `{"` + flow + `":null}`},
+			{"/ui/flow_runs/count-task-runs", `{"flow_run_ids":["` + runID + `"]}`, `{"` + runID + `":0}`},
+		} {
+			if got := normJSON(t, json.RawMessage(b.do("POST", bob.base()+agg.path, agg.body).expect(http.StatusOK).Body)); got != agg.want {
+				t.Errorf("bob's %s over alice's ids: %s, want %s", agg.path, got, agg.want)
+			}
+			probes = append(probes, struct{ method, path, body string }{"POST", agg.path, agg.body})
 		}
 		// Lists and counts of pools and queues stay separate.
 		for _, p := range []string{"/work_pools/filter", "/work_queues/filter"} {
