@@ -29,6 +29,8 @@ func (a *API) flowRunRoutes() {
 	a.route("POST", "/flow_runs/{id}/set_state", "update:flow_run", setStateRoute(a.Store.SetFlowRunState, "Flow run with id %s not found"))
 	a.route("POST", "/flow_runs/{id}/resume", "update:flow_run", a.resumeFlowRun)
 	a.route("GET", "/flow_runs/{id}/graph", "read:flow_run", a.flowRunGraph)
+	a.route("GET", "/flow_runs/{id}/graph-v2", "read:flow_run", a.flowRunGraphV2)
+	a.route("GET", "/flow_runs/{id}/logs/download", "read:log", a.downloadLogs)
 	a.route("GET", "/flow_run_states/", "read:flow_run", a.listFlowRunStates)
 	a.route("GET", "/flow_run_states/{id}", "read:flow_run", readByID(a.Store.GetFlowRunState, "Flow run state not found"))
 }
