@@ -58,6 +58,15 @@ type API struct {
 	sockets sync.WaitGroup // open websocket handlers, waited for on shutdown
 	streams streamGuard    // limits of the open websockets
 	cloud   []cloudRoute   // the account routes, with what each requires
+	table   []routeEntry   // the workspace routes, for the OpenAPI document
+	docs    docs
+}
+
+// routeEntry is a registered workspace route.
+type routeEntry struct {
+	method, path string // path relative to the workspace root, no trailing slash
+	perm         auth.Permission
+	socket       bool
 }
 
 // New returns the API.
@@ -277,6 +286,7 @@ func (a *API) route(method, path string, perm auth.Permission, h handlerFunc) {
 		}
 	}
 	trimmed := strings.TrimSuffix(path, "/")
+	a.table = append(a.table, routeEntry{method: method, path: path, perm: perm})
 	a.mux.HandleFunc(method+" "+trimmed+"/{$}", serve)
 	if trimmed != "" {
 		a.mux.HandleFunc(method+" "+trimmed, serve)
@@ -287,6 +297,7 @@ func (a *API) route(method, path string, perm auth.Permission, h handlerFunc) {
 // handler passes perm to acceptSocket, which checks it for a key on the
 // upgrade request or, for one sent in the auth frame, during the handshake.
 func (a *API) socketRoute(path string, perm auth.Permission, h func(w http.ResponseWriter, r *http.Request, perm auth.Permission)) {
+	a.table = append(a.table, routeEntry{method: "GET", path: path, perm: perm, socket: true})
 	a.mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) { h(w, r, perm) })
 }
 
@@ -303,5 +314,6 @@ func (a *API) routes() {
 	a.workPoolRoutes()
 	a.collectionRoutes()
 	a.uiRoutes()
+	a.docsRoutes()
 	a.memberRoutes()
 }
