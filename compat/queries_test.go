@@ -216,6 +216,16 @@ func oracleQueries() []oracleQuery {
 			}
 			return fmt.Sprint(m["type"], " ", rows[0], " ", len(rows), " rows")
 		}},
+		{label: "PUT /saved_searches/", call: func(ctx context.Context, api *apiClient, ids snapshotIDs) (any, error) {
+			var out any
+			err := api.call(ctx, "PUT", "/saved_searches/", map[string]any{"name": "compat-failures", "filters": []map[string]any{
+				{"object": "flow_run", "property": "state", "type": "state", "operation": "or", "value": []string{"FAILED"}}}}, &out)
+			return out, err
+		}, shape: top, facts: func(a any) string {
+			m, _ := a.(map[string]any)
+			b, _ := json.Marshal([]any{m["name"], m["filters"]})
+			return string(b)
+		}},
 		{label: "GET /ui/task_runs/{id}", call: func(ctx context.Context, api *apiClient, ids snapshotIDs) (any, error) {
 			var out any
 			err := api.call(ctx, "GET", "/ui/task_runs/"+ids.taskRun, nil, &out)

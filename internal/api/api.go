@@ -313,6 +313,7 @@ func (a *API) routes() {
 	a.deploymentRoutes()
 	a.workPoolRoutes()
 	a.collectionRoutes()
+	a.savedSearchRoutes()
 	a.uiRoutes()
 	a.docsRoutes()
 	a.memberRoutes()

@@ -205,3 +205,32 @@ func TestHistoryAndAggregatesBadInput(t *testing.T) {
 		}
 	})
 }
+
+// A saved search is upserted by name, listed by name, and bounded.
+func TestSavedSearches(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ts *testServer) {
+		filters := []map[string]any{{"object": "flow_run", "property": "state", "type": "state", "operation": "or", "value": []string{"FAILED"}}}
+		first := ts.do("PUT", "/saved_searches/", map[string]any{"name": "failures", "filters": filters}).expect(http.StatusCreated).object()
+		filters[0]["value"] = []string{"FAILED", "CRASHED"}
+		again := ts.do("PUT", "/saved_searches/", map[string]any{"name": "failures", "filters": filters}).expect(http.StatusOK).object()
+		if again["id"] != first["id"] || !strings.Contains(normJSON(t, again["filters"]), "CRASHED") {
+			t.Errorf("upsert: %v", again)
+		}
+		ts.do("PUT", "/saved_searches/", map[string]any{"name": "all"}).expect(http.StatusCreated)
+		list := ts.do("POST", "/saved_searches/filter", nil).expect(http.StatusOK).list()
+		if len(list) != 2 || list[0]["name"] != "all" || list[1]["name"] != "failures" {
+			t.Errorf("list: %v", list)
+		}
+		ts.do("PUT", "/saved_searches/", map[string]any{"filters": filters}).expect(http.StatusUnprocessableEntity)
+		ts.do("PUT", "/saved_searches/", map[string]any{"name": strings.Repeat("x", 201)}).expect(http.StatusUnprocessableEntity)
+		ts.do("POST", "/saved_searches/filter", map[string]any{"limit": 201}).expect(http.StatusUnprocessableEntity)
+		if n := len(ts.do("POST", "/saved_searches/filter", nil).expect(http.StatusOK).list()); n != 2 {
+			t.Errorf("refused writes left %d searches", n)
+		}
+		id := first["id"].(string)
+		ts.do("GET", "/saved_searches/"+id, nil).expect(http.StatusOK)
+		ts.do("DELETE", "/saved_searches/"+id, nil).expect(http.StatusNoContent)
+		ts.do("GET", "/saved_searches/"+id, nil).expect(http.StatusNotFound)
+		ts.do("DELETE", "/saved_searches/"+id, nil).expect(http.StatusNotFound)
+	})
+}

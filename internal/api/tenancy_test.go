@@ -81,6 +81,8 @@ func TestWorkspaceIsolation(t *testing.T) {
 		a.do("POST", ab+"/work_pools/private-pool/queues", map[string]any{"name": "secret-queue"}).expect(http.StatusCreated)
 		a.do("POST", ab+"/work_pools/private-pool/workers/heartbeat", map[string]any{"name": "secret-worker"}).expect(http.StatusNoContent)
 
+		search := a.do("PUT", ab+"/saved_searches/", map[string]any{"name": "secret-search", "filters": []any{}}).expect(http.StatusCreated).object()["id"].(string)
+
 		b := bob.client
 		probes := []struct{ method, path, body string }{
 			{"GET", "/flows/" + flow, ""}, {"POST", "/flows/filter", "{}"}, {"POST", "/flows/count", "{}"},
@@ -123,6 +125,8 @@ func TestWorkspaceIsolation(t *testing.T) {
 			{"POST", "/flow_runs/bulk_set_state", `{"flow_runs":{"id":{"any_":["` + runID + `"]}},"state":{"type":"CANCELLED"},"force":true}`},
 			{"POST", "/task_runs/paginate", "{}"}, {"POST", "/deployments/bulk_delete", `{"deployments":{"id":{"any_":["` + depID + `"]}}}`},
 			{"POST", "/deployments/" + depID + "/create_flow_run/bulk", `[{}]`}, {"GET", "/ui/task_runs/" + task, ""},
+			{"GET", "/saved_searches/" + search, ""}, {"DELETE", "/saved_searches/" + search, ""}, {"POST", "/saved_searches/filter", "{}"},
+			{"PUT", "/saved_searches/", `{"name":"intruder","filters":[]}`},
 			{"POST", "/ui/flow_runs/history", "{}"}, {"POST", "/ui/task_runs/count", "{}"}, {"POST", "/ui/schemas/validate", `{"schema":{},"values":{}}`},
 		}
 		// Aggregates keyed by alice's ids count nothing of hers through bob's
@@ -239,7 +243,7 @@ func snapshotOf(t *testing.T, c *testServer, base string) string {
 	t.Helper()
 	var parts []any
 	for _, p := range []string{"/flows/filter", "/flow_runs/filter", "/task_runs/filter", "/logs/filter", "/variables/filter", "/artifacts/filter", "/deployments/filter",
-		"/work_pools/filter", "/work_queues/filter", "/work_pools/private-pool/workers/filter"} {
+		"/work_pools/filter", "/work_queues/filter", "/work_pools/private-pool/workers/filter", "/saved_searches/filter"} {
 		items := c.do("POST", base+p, map[string]any{}).expect(http.StatusOK).list()
 		for _, it := range items {
 			delete(it, "estimated_run_time")

@@ -245,6 +245,24 @@ type Variable struct {
 	Tags    []string  `json:"tags"`
 }
 
+// SavedSearch is a named set of filters of Prefect's web app.
+type SavedSearch struct {
+	ID      uuid.UUID           `json:"id"`
+	Created Time                `json:"created"`
+	Updated Time                `json:"updated"`
+	Name    string              `json:"name"`
+	Filters []SavedSearchFilter `json:"filters"`
+}
+
+// SavedSearchFilter is one filter of a saved search.
+type SavedSearchFilter struct {
+	Object    string `json:"object"`
+	Property  string `json:"property"`
+	Type      string `json:"type"`
+	Operation string `json:"operation"`
+	Value     any    `json:"value"`
+}
+
 // Artifact is a result, table, link or markdown a run published.
 type Artifact struct {
 	ID          uuid.UUID      `json:"id"`

@@ -30,6 +30,7 @@ type Store interface {
 	Logs
 	Events
 	Variables
+	SavedSearches
 	Artifacts
 	RunStats
 	Deployments
@@ -200,6 +201,18 @@ type Variables interface {
 	CountVariables(ctx context.Context, ws uuid.UUID, q VariableQuery) (int, error)
 	UpdateVariable(ctx context.Context, ws, id uuid.UUID, patch func(*model.Variable) error) error
 	DeleteVariable(ctx context.Context, ws, id uuid.UUID) error
+}
+
+// SavedSearches stores the web app's saved searches.
+type SavedSearches interface {
+	// UpsertSavedSearch creates s or, when ws has a search of its name,
+	// replaces that one's filters; created reports which, and s is read
+	// back.
+	UpsertSavedSearch(ctx context.Context, ws uuid.UUID, s *model.SavedSearch) (created bool, err error)
+	GetSavedSearch(ctx context.Context, ws, id uuid.UUID) (*model.SavedSearch, error)
+	// ListSavedSearches lists ws's searches by name.
+	ListSavedSearches(ctx context.Context, ws uuid.UUID, limit, offset int) ([]*model.SavedSearch, error)
+	DeleteSavedSearch(ctx context.Context, ws, id uuid.UUID) error
 }
 
 // Artifacts stores artifacts.

@@ -161,6 +161,10 @@ var contracts = map[string]contract{
 	"MarkDeploymentsNotReady": testMarkDeploymentsNotReady,
 	"FlowRunHistory":          testFlowRunHistory,
 	"RunHistory":              testRunHistory,
+	"UpsertSavedSearch":       testUpsertSavedSearch,
+	"GetSavedSearch":          testGetSavedSearch,
+	"ListSavedSearches":       testListSavedSearches,
+	"DeleteSavedSearch":       testDeleteSavedSearch,
 
 	// WorkPools
 	"CreateWorkPool":     testCreateWorkPool,
