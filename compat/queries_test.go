@@ -226,6 +226,31 @@ func oracleQueries() []oracleQuery {
 			b, _ := json.Marshal([]any{m["name"], m["filters"]})
 			return string(b)
 		}},
+		{label: "POST /events/count-by/event", call: post("/events/count-by/event", func(ids snapshotIDs) any {
+			return map[string]any{"filter": map[string]any{"resource": map[string]any{"id": []string{"prefect.flow-run." + ids.parent}}}}
+		}), shape: first, facts: func(a any) string {
+			l, _ := a.([]any)
+			var out []string
+			for _, c := range l {
+				m := c.(map[string]any)
+				out = append(out, fmt.Sprint(m["value"], "=", m["count"]))
+			}
+			sort.Strings(out)
+			return strings.Join(out, " ")
+		}},
+		{label: "POST /events/count-by/time", call: post("/events/count-by/time", func(ids snapshotIDs) any {
+			now := time.Now().UTC()
+			return map[string]any{"time_unit": "hour", "time_interval": 1, "filter": map[string]any{
+				"occurred": map[string]any{"since": now.Add(-3 * time.Hour).Format(time.RFC3339), "until": now.Add(time.Hour).Format(time.RFC3339)},
+				"resource": map[string]any{"id": []string{"prefect.flow-run." + ids.parent}}}}
+		}), shape: first, facts: func(a any) string {
+			l, _ := a.([]any)
+			total := 0.0
+			for _, c := range l {
+				total += c.(map[string]any)["count"].(float64)
+			}
+			return fmt.Sprint(len(l), " buckets, ", total, " events")
+		}},
 		{label: "GET /ui/task_runs/{id}", call: func(ctx context.Context, api *apiClient, ids snapshotIDs) (any, error) {
 			var out any
 			err := api.call(ctx, "GET", "/ui/task_runs/"+ids.taskRun, nil, &out)

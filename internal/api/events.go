@@ -5,8 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -48,6 +50,7 @@ func (a *API) eventRoutes() {
 	a.route("POST", "/events", "create:event", a.postEvents)
 	a.route("POST", "/events/filter", "read:event", a.filterEvents)
 	a.route("GET", "/events/filter/next", "read:event", a.filterEventsNext)
+	a.route("POST", "/events/count-by/{countable}", "read:event", a.countEvents)
 }
 
 // acceptSocket authorizes perm and upgrades the request, running Prefect's
@@ -540,5 +543,109 @@ func (a *API) eventPage(w http.ResponseWriter, r *http.Request, q store.EventQue
 		page.NextPage = &next
 	}
 	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+// countPivot is the instant Prefect counts event time buckets from.
+var countPivot = time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC)
+
+// maxEventBuckets is how many time buckets one count may make.
+const maxEventBuckets = 1000
+
+// eventTimeUnits are the seconds in each of Prefect's TimeUnit values.
+var eventTimeUnits = map[string]float64{"week": 7 * 86400, "day": 86400, "hour": 3600, "minute": 60, "second": 1}
+
+// countEvents answers POST /events/count-by/{countable}: the events the
+// filter selects, counted by day, time bucket, event name or resource. A
+// time count has every bucket of the filter's span, empty ones included.
+func (a *API) countEvents(w http.ResponseWriter, r *http.Request) error {
+	countable := r.PathValue("countable")
+	if !slices.Contains([]string{"day", "time", "event", "resource"}, countable) {
+		return queryInvalid("enum", "Input should be 'day', 'time', 'event' or 'resource'", countable, "countable")
+	}
+	var in struct {
+		Filter       *store.EventFilter `json:"filter"`
+		TimeUnit     *string            `json:"time_unit"`
+		TimeInterval *float64           `json:"time_interval"`
+	}
+	body, err := decode(w, r, &in, false)
+	if err != nil {
+		return err
+	}
+	if in.Filter == nil {
+		return required(body, "missing", "Field required", "filter")
+	}
+	unit, interval := "day", 1.0
+	if in.TimeUnit != nil {
+		unit = *in.TimeUnit
+	}
+	if _, ok := eventTimeUnits[unit]; !ok {
+		return invalid(body, fieldErr("enum", "Input should be 'week', 'day', 'hour', 'minute' or 'second'", unit, "time_unit"))
+	}
+	if in.TimeInterval != nil {
+		interval = *in.TimeInterval
+	}
+	if interval < 0.01 {
+		return invalid(body, fieldErr("greater_than_equal", "Input should be greater than or equal to 0.01", interval, "time_interval"))
+	}
+	if countable == "day" {
+		unit, interval = "day", 1
+	}
+	// Prefect's defaults for the window: 180 days before today, until now.
+	now := a.Clock.Now().UTC()
+	f := *in.Filter
+	occurred := struct {
+		Since *model.Time `json:"since"`
+		Until *model.Time `json:"until"`
+	}{}
+	if f.Occurred != nil {
+		occurred = *f.Occurred
+	}
+	if occurred.Since == nil {
+		occurred.Since = model.At(now.Truncate(24*time.Hour).AddDate(0, 0, -180)).Ptr()
+	}
+	if occurred.Until == nil {
+		occurred.Until = model.At(now).Ptr()
+	}
+	f.Occurred = &occurred
+	ws := workspaceID(r)
+	if countable == "event" || countable == "resource" {
+		counts, err := a.Store.CountEvents(r.Context(), ws, &f, store.EventCountBy(countable), countPivot, 0)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, counts)
+		return nil
+	}
+	step := time.Duration(eventTimeUnits[unit] * interval * float64(time.Second))
+	since, until := occurred.Since.UTC(), occurred.Until.UTC()
+	if n := math.Ceil(float64(until.Sub(since)) / float64(step)); n > maxEventBuckets {
+		return detail(http.StatusUnprocessableEntity, "The given interval would create %d buckets, which is too many. Please increase the interval or reduce the time range to produce %d buckets or fewer.", int(n), maxEventBuckets)
+	}
+	if step%time.Second != 0 {
+		return detail(http.StatusUnprocessableEntity, "Praetor counts events in buckets of whole seconds; %g %s is not one.", interval, unit)
+	}
+	counts, err := a.Store.CountEvents(r.Context(), ws, &f, store.CountByTime, countPivot, step)
+	if err != nil {
+		return err
+	}
+	// Every bucket from the one holding since to the one holding until
+	// (or the end of the current unit, for a window reaching past now).
+	end := until
+	if end.After(now) {
+		end = now.Truncate(time.Duration(eventTimeUnits[unit]) * time.Second).Add(time.Duration(eventTimeUnits[unit]) * time.Second)
+	}
+	first := int64(math.Floor(float64(since.Sub(countPivot)) / float64(step)))
+	out := []store.EventCount{}
+	for start := countPivot.Add(time.Duration(first) * step); start.Before(end); start = start.Add(step) {
+		out = append(out, store.EventCount{Value: strconv.Itoa(len(out)), Label: start.Format("2006-01-02T15:04:05Z07:00"), Start: model.At(start), End: model.At(start.Add(step - time.Microsecond))})
+	}
+	for _, c := range counts {
+		b, err := strconv.ParseInt(c.Value, 10, 64)
+		if i := b - first; err == nil && i >= 0 && i < int64(len(out)) {
+			out[i].Count = c.Count
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -443,3 +443,49 @@ func TestKeylessEventsStreamSaysHowToFixIt(t *testing.T) {
 		}
 	})
 }
+
+// count-by counts the filter's events by name, resource (labelled with its
+// name) and time bucket, empty buckets included.
+func TestCountEvents(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ts *testServer) {
+		base := time.Now().UTC().Truncate(time.Hour).Add(-2 * time.Hour)
+		post := func(name, resource, label string, at time.Time) {
+			ts.do("POST", "/events", []map[string]any{{"event": name, "occurred": at.Format(time.RFC3339Nano), "id": uuid.NewString(),
+				"resource": map[string]string{"prefect.resource.id": resource, "prefect.resource.name": label}}}).expect(http.StatusNoContent)
+		}
+		post("a.done", "r.1", "one", base.Add(10*time.Minute))
+		post("a.done", "r.1", "one", base.Add(70*time.Minute))
+		post("b.done", "r.2", "two", base.Add(80*time.Minute))
+		post("c.old", "r.3", "three", base.Add(-48*time.Hour)) // outside the window
+		window := map[string]any{"occurred": map[string]any{"since": base.Format(time.RFC3339), "until": base.Add(3 * time.Hour).Format(time.RFC3339)}}
+		count := func(by string, extra map[string]any) []map[string]any {
+			body := map[string]any{"filter": window}
+			for k, v := range extra {
+				body[k] = v
+			}
+			return ts.do("POST", "/events/count-by/"+by, body).expect(http.StatusOK).list()
+		}
+		summary := func(l []map[string]any) string {
+			var out []string
+			for _, c := range l {
+				out = append(out, fmt.Sprint(c["value"], "/", c["label"], "=", c["count"]))
+			}
+			return strings.Join(out, " ")
+		}
+		if got := summary(count("event", nil)); got != "a.done/a.done=2 b.done/b.done=1" {
+			t.Errorf("by event: %s", got)
+		}
+		if got := summary(count("resource", nil)); got != "r.1/one=2 r.2/two=1" {
+			t.Errorf("by resource: %s", got)
+		}
+		hours := count("time", map[string]any{"time_unit": "hour", "time_interval": 1})
+		want := fmt.Sprintf("0/%s=1 1/%s=2 2/%s=0", base.Format(time.RFC3339), base.Add(time.Hour).Format(time.RFC3339), base.Add(2*time.Hour).Format(time.RFC3339))
+		if got := summary(hours); !strings.HasPrefix(got, want) {
+			t.Errorf("by hour: %s, want it to start %s", got, want)
+		}
+		ts.do("POST", "/events/count-by/colour", map[string]any{"filter": window}).expect(http.StatusUnprocessableEntity)
+		ts.do("POST", "/events/count-by/time", map[string]any{"filter": window, "time_unit": "second", "time_interval": 1}).expect(http.StatusUnprocessableEntity) // 10800 buckets
+		ts.do("POST", "/events/count-by/time", map[string]any{"filter": window, "time_interval": 0.001}).expect(http.StatusUnprocessableEntity)
+		ts.do("POST", "/events/count-by/event", map[string]any{}).expect(http.StatusUnprocessableEntity)
+	})
+}

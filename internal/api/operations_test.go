@@ -62,7 +62,6 @@ var pendingOperations = map[string]string{
 	"GET /concurrency_limits/{id}":                        "concurrency limits: issue 19",
 	"POST /deployments/{id}/schedule":                     "issue 19",
 	"GET /deployments/{id}/work_queue_check":              "issue 19",
-	"POST /events/count-by/{countable}":                   "issue 19",
 	"POST /flow_runs/{id}/input":                          "flow run input: issue 19",
 	"POST /flow_runs/{id}/input/filter":                   "flow run input: issue 19",
 	"DELETE /flow_runs/{id}/input/{key}":                  "flow run input: issue 19",

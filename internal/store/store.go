@@ -190,6 +190,31 @@ type Events interface {
 	// record, keeping the newest state when records arrive out of order.
 	IngestEvents(ctx context.Context, ws uuid.UUID, events []*model.Event, records []TaskRunRecord) error
 	ListEvents(ctx context.Context, ws uuid.UUID, q EventQuery) ([]*model.Event, int, error)
+	// CountEvents groups the events f selects by name, by resource or, for
+	// CountByTime, by the number of whole steps since pivot (steps of
+	// whole seconds), and counts each group.
+	CountEvents(ctx context.Context, ws uuid.UUID, f *EventFilter, by EventCountBy, pivot time.Time, step time.Duration) ([]EventCount, error)
+}
+
+// EventCountBy is what CountEvents groups events by.
+type EventCountBy string
+
+// The groupings of CountEvents.
+const (
+	CountByEvent    EventCountBy = "event"
+	CountByResource EventCountBy = "resource"
+	CountByTime     EventCountBy = "time"
+)
+
+// EventCount is one group of CountEvents: its value (the event name, the
+// resource id or the bucket's number), label, size and the span of its
+// events.
+type EventCount struct {
+	Value string     `json:"value"`
+	Label string     `json:"label"`
+	Count int        `json:"count"`
+	Start model.Time `json:"start_time"`
+	End   model.Time `json:"end_time"`
 }
 
 // Variables stores workspace variables.

@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/apperr"
@@ -179,13 +182,28 @@ func scanEvent(row scanner) (*model.Event, error) {
 // ListEvents returns the events matching q, newest first unless asked
 // otherwise, and the total count of matches.
 func (db *DB) ListEvents(ctx context.Context, ws uuid.UUID, q store.EventQuery) ([]*model.Event, int, error) {
+	order := "occurred DESC, id DESC"
+	if q.Filter != nil && q.Filter.Order == "ASC" {
+		order = "occurred ASC, id ASC"
+	}
+	where, args := db.eventWhere(ws, q.Filter)
+	total, err := db.count(ctx, `SELECT COUNT(*) FROM events WHERE `+where, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, err := db.query(ctx, `SELECT id, occurred, event, resource, related, payload, follows, received FROM events WHERE `+where+` ORDER BY `+order+page(q.Limit, q.Offset), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list events: %w", err)
+	}
+	events, err := collect(rows, scanEvent)
+	return events, total, err
+}
+
+// eventWhere is the condition on events of ws that f selects.
+func (db *DB) eventWhere(ws uuid.UUID, f *store.EventFilter) (string, []any) {
 	c := newClause(db.d, "")
 	c.add("workspace_id = ?", ws)
-	order := "occurred DESC, id DESC"
-	if f := q.Filter; f != nil {
-		if f.Order == "ASC" {
-			order = "occurred ASC, id ASC"
-		}
+	if f != nil {
 		if o := f.Occurred; o != nil {
 			if o.Since != nil {
 				c.add("occurred >= ?", db.d.time(*o.Since))
@@ -211,17 +229,80 @@ func (db *DB) ListEvents(ctx context.Context, ws uuid.UUID, q store.EventQuery) 
 			db.resourceFilter(c, r.ID, r.IDPrefix, true)
 		}
 	}
-	where, args := c.sql()
-	total, err := db.count(ctx, `SELECT COUNT(*) FROM events WHERE `+where, args...)
-	if err != nil {
-		return nil, 0, err
+	return c.sql()
+}
+
+// CountEvents groups the events f selects in the database: by name, by
+// resource (labelled with its name, else its id) or by time bucket (the
+// floor of whole steps since pivot).
+func (db *DB) CountEvents(ctx context.Context, ws uuid.UUID, f *store.EventFilter, by store.EventCountBy, pivot time.Time, step time.Duration) ([]store.EventCount, error) {
+	where, args := db.eventWhere(ws, f)
+	var value, label string
+	switch by {
+	case store.CountByEvent:
+		value, label = "event", "event"
+	case store.CountByResource:
+		value = "resource_id"
+		label = "COALESCE(" + db.d.jsonText("resource", "prefect.resource.name") + ", " + db.d.jsonText("resource", "prefect.name") + ", resource_id)"
+	case store.CountByTime:
+		s := int64(step / time.Second)
+		if s < 1 || step%time.Second != 0 {
+			return nil, apperr.Errorf(apperr.EInvalid, "Praetor counts events in buckets of whole seconds")
+		}
+		// Integer division truncates toward zero: shift negative offsets
+		// so the bucket is the floor.
+		off := "(" + db.d.epoch("occurred") + " - ?)"
+		value = "CAST((" + off + " - CASE WHEN " + off + " < 0 THEN ? - 1 ELSE 0 END) / ? AS TEXT)"
+		args = append([]any{pivot.Unix(), pivot.Unix(), s, s}, args...)
+		label = "''"
+	default:
+		return nil, apperr.Errorf(apperr.EInvalid, "cannot count events by %q", by)
 	}
-	rows, err := db.query(ctx, `SELECT id, occurred, event, resource, related, payload, follows, received FROM events WHERE `+where+` ORDER BY `+order+page(q.Limit, q.Offset), args...)
+	rows, err := db.query(ctx, `SELECT `+value+`, `+label+`, COUNT(*), MIN(occurred), MAX(occurred) FROM events WHERE `+where+` GROUP BY 1, 2`, args...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("list events: %w", err)
+		return nil, fmt.Errorf("count events: %w", err)
 	}
-	events, err := collect(rows, scanEvent)
-	return events, total, err
+	parts, err := collect(rows, func(row scanner) (store.EventCount, error) {
+		var (
+			c          store.EventCount
+			start, end nullTime
+		)
+		err := row.Scan(&c.Value, &c.Label, &c.Count, &start, &end)
+		c.Start, c.End = start.T, end.T
+		return c, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	// A value's label may change from event to event: as in Prefect, the
+	// group takes its latest event's.
+	merged := map[string]*store.EventCount{}
+	var out []store.EventCount
+	for _, p := range parts {
+		m, ok := merged[p.Value]
+		if !ok {
+			out = append(out, p)
+			merged[p.Value] = &out[len(out)-1]
+			continue
+		}
+		if p.End.After(m.End.Time) {
+			m.Label, m.End = p.Label, p.End
+		}
+		if p.Start.Before(m.Start.Time) {
+			m.Start = p.Start
+		}
+		m.Count += p.Count
+	}
+	slices.SortFunc(out, func(a, b store.EventCount) int {
+		if by == store.CountByTime {
+			return a.Start.Compare(b.Start.Time)
+		}
+		if a.Count != b.Count {
+			return b.Count - a.Count
+		}
+		return strings.Compare(a.Label, b.Label)
+	})
+	return out, nil
 }
 
 // resourceFilter matches the event's resource id, or with related also any

@@ -33,7 +33,7 @@ func (sqliteDialect) relatedID(col, op string) string {
 	return "EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE json_extract(json_each.value, '$.\"prefect.resource.id\"') " + op + " ?)"
 }
 func (sqliteDialect) jsonText(col, key string) string {
-	return "json_extract(" + col + ", '$." + key + "')"
+	return "json_extract(" + col + ", '$.\"" + key + "\"')" // quoted: keys may hold dots
 }
 func (sqliteDialect) forUpdate() string { return "" }
 func (sqliteDialect) like() string      { return "LIKE" }

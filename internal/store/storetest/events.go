@@ -2,11 +2,14 @@ package storetest
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -292,4 +295,51 @@ func testListEvents(t *testing.T, h *harness) {
 	if got, n, err := h.s.ListEvents(h.ctx, h.ws(), store.EventQuery{}); err != nil || n != 0 || len(got) != 0 {
 		t.Errorf("events of an empty workspace: %v, total %d (%v)", got, n, err)
 	}
+}
+
+func testCountEvents(t *testing.T, h *harness) {
+	ws, other := h.ws(), h.ws()
+	clk := newClock()
+	pivot := clk.base.Add(-time.Hour)
+	named := event(newID(), clk.at(10*time.Second), "a.done", "r.1")
+	named.Resource["prefect.resource.name"] = "one"
+	renamed := event(newID(), clk.at(20*time.Second), "a.done", "r.1")
+	renamed.Resource["prefect.resource.name"] = "uno"
+	h.must(h.s.IngestEvents(h.ctx, ws, []*model.Event{
+		named, renamed,
+		event(newID(), clk.at(70*time.Second), "b.done", "r.2"),
+		event(newID(), clk.at(-2*time.Hour), "c.early", "r.3"), // before the pivot
+	}, nil), "ingest events")
+	h.must(h.s.IngestEvents(h.ctx, other, []*model.Event{event(newID(), clk.at(10*time.Second), "a.done", "r.1")}, nil), "ingest elsewhere")
+	summary := func(by store.EventCountBy, f *store.EventFilter, step time.Duration) string {
+		t.Helper()
+		got, err := h.s.CountEvents(h.ctx, ws, f, by, pivot, step)
+		h.must(err, "count events by "+string(by))
+		var out []string
+		for _, c := range got {
+			out = append(out, fmt.Sprint(c.Value, "/", c.Label, "=", c.Count))
+		}
+		return strings.Join(out, " ")
+	}
+	if got := summary(store.CountByEvent, nil, 0); got != "a.done/a.done=2 b.done/b.done=1 c.early/c.early=1" {
+		t.Errorf("by event: %s", got)
+	}
+	// r.1's label is its latest event's name.
+	if got := summary(store.CountByResource, nil, 0); got != "r.1/uno=2 r.2/r.2=1 r.3/r.3=1" {
+		t.Errorf("by resource: %s", got)
+	}
+	// Minutes since the pivot, an hour before the base: the early event,
+	// an hour before the pivot, is in bucket -60.
+	if got := summary(store.CountByTime, nil, time.Minute); got != "-60/=1 60/=2 61/=1" {
+		t.Errorf("by minute: %s", got)
+	}
+	f := &store.EventFilter{Event: &struct {
+		Prefix []string `json:"prefix"`
+		Name   []string `json:"name"`
+	}{Name: []string{"b.done"}}}
+	if got := summary(store.CountByEvent, f, 0); got != "b.done/b.done=1" {
+		t.Errorf("filtered: %s", got)
+	}
+	_, err := h.s.CountEvents(h.ctx, ws, nil, store.CountByTime, pivot, time.Millisecond)
+	h.wantCode(err, apperr.EInvalid, "a bucket under a second")
 }

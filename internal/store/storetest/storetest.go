@@ -161,6 +161,7 @@ var contracts = map[string]contract{
 	"MarkDeploymentsNotReady": testMarkDeploymentsNotReady,
 	"FlowRunHistory":          testFlowRunHistory,
 	"RunHistory":              testRunHistory,
+	"CountEvents":             testCountEvents,
 	"UpsertSavedSearch":       testUpsertSavedSearch,
 	"GetSavedSearch":          testGetSavedSearch,
 	"ListSavedSearches":       testListSavedSearches,
