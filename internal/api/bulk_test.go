@@ -234,3 +234,28 @@ func TestSavedSearches(t *testing.T) {
 		ts.do("DELETE", "/saved_searches/"+id, nil).expect(http.StatusNotFound)
 	})
 }
+
+// schedule makes a deployment's runs in the window asked, a backfill in
+// the past included, and makes none twice.
+func TestScheduleDeploymentWindow(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ts *testServer) {
+		flow := createFlow(t, ts, "etl")
+		d := ts.do("POST", "/deployments/", map[string]any{"name": "hourly", "flow_id": flow,
+			"schedules": []map[string]any{{"schedule": map[string]any{"interval": 3600, "anchor_date": "2026-01-01T00:00:00Z", "timezone": "UTC"}}}}).expect(http.StatusCreated).object()["id"].(string)
+		window := map[string]any{"start_time": "2026-01-01T00:00:00Z", "end_time": "2026-01-01T04:30:00Z", "min_runs": 0, "min_time": 16200, "max_runs": 10}
+		for range 2 {
+			ts.do("POST", "/deployments/"+d+"/schedule", window).expect(http.StatusOK)
+		}
+		runs := ts.do("POST", "/flow_runs/filter", map[string]any{"sort": "EXPECTED_START_TIME_ASC",
+			"deployments": map[string]any{"id": map[string]any{"any_": []string{d}}}}).expect(http.StatusOK).list()
+		var starts []string
+		for _, r := range runs {
+			starts = append(starts, r["expected_start_time"].(string)[11:16])
+		}
+		if got := strings.Join(starts, " "); got != "00:00 01:00 02:00 03:00 04:00" {
+			t.Errorf("backfilled runs start at %s", got)
+		}
+		ts.do("POST", "/deployments/"+d+"/schedule", map[string]any{"max_runs": 5000}).expect(http.StatusUnprocessableEntity)
+		ts.do("POST", "/deployments/6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/schedule", nil).expect(http.StatusNotFound)
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/schedule"
 	"github.com/praetorhq/praetor/internal/schemacheck"
+	"github.com/praetorhq/praetor/internal/services"
 	"github.com/praetorhq/praetor/internal/store"
 )
 
@@ -42,6 +43,7 @@ func (a *API) deploymentRoutes() {
 	a.route("DELETE", "/deployments/{id}/schedules/{schedule_id}", "update:deployment", a.deleteDeploymentSchedule)
 	a.route("POST", "/deployments/{id}/create_flow_run", "run:deployment", a.createFlowRunFromDeployment)
 	a.route("POST", "/deployments/{id}/create_flow_run/bulk", "run:deployment", a.bulkCreateFlowRuns)
+	a.route("POST", "/deployments/{id}/schedule", "update:deployment", a.scheduleDeployment)
 	a.route("POST", "/deployments/{id}/pause_deployment", "update:deployment", a.pauseDeployment(true))
 	a.route("POST", "/deployments/{id}/resume_deployment", "update:deployment", a.pauseDeployment(false))
 }
@@ -812,4 +814,56 @@ func deploymentRunLabels(d *model.Deployment, own map[string]any) map[string]any
 		labels[k] = v
 	}
 	return labels
+}
+
+// maxScheduleRuns bounds the runs one schedule call makes per schedule.
+const maxScheduleRuns = 1000
+
+// scheduleDeployment answers POST /deployments/{id}/schedule: the runs of
+// the deployment's active schedules in the window the body gives, over
+// the scheduler's defaults (backfills give a window in the past).
+func (a *API) scheduleDeployment(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Start   *model.Time `json:"start_time"`
+		End     *model.Time `json:"end_time"`
+		MinTime *float64    `json:"min_time"`
+		MinRuns *int        `json:"min_runs"`
+		MaxRuns *int        `json:"max_runs"`
+	}
+	if _, err := decode(w, r, &in, true); err != nil {
+		return err
+	}
+	ws := workspaceID(r)
+	d, err := a.Store.GetDeployment(r.Context(), ws, id)
+	if err != nil {
+		return notFound(err, deploymentNotFoundRead)
+	}
+	win := services.DefaultWindow(a.Clock.Now())
+	if in.Start != nil {
+		win = services.DefaultWindow(in.Start.Time)
+	}
+	if in.End != nil {
+		win.End = in.End.Time
+	}
+	if in.MinTime != nil {
+		win.MinTime = time.Duration(*in.MinTime * float64(time.Second))
+	}
+	if in.MinRuns != nil {
+		win.MinRuns = *in.MinRuns
+	}
+	if in.MaxRuns != nil {
+		if *in.MaxRuns > maxScheduleRuns {
+			return detail(http.StatusUnprocessableEntity, "max_runs must be at most %d.", maxScheduleRuns)
+		}
+		win.MaxRuns = *in.MaxRuns
+	}
+	if _, err := services.ScheduleRuns(r.Context(), a.Store, ws, d, win, a.Logger); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, nil)
+	return nil
 }

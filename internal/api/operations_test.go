@@ -60,7 +60,6 @@ var pendingOperations = map[string]string{
 	"POST /concurrency_limits/tag/{tag}/reset":            "concurrency limits: issue 19",
 	"DELETE /concurrency_limits/{id}":                     "concurrency limits: issue 19",
 	"GET /concurrency_limits/{id}":                        "concurrency limits: issue 19",
-	"POST /deployments/{id}/schedule":                     "issue 19",
 	"GET /deployments/{id}/work_queue_check":              "issue 19",
 	"POST /flow_runs/{id}/input":                          "flow run input: issue 19",
 	"POST /flow_runs/{id}/input/filter":                   "flow run input: issue 19",

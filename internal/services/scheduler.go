@@ -42,13 +42,9 @@ func (s *Scheduler) Pass(ctx context.Context, now time.Time) error {
 	}
 	created := 0
 	for _, wd := range due {
-		runs := scheduledRuns(wd.Deployment, now, s.Logger)
-		if len(runs) == 0 {
-			continue
-		}
-		n, err := s.Store.CreateScheduledRuns(ctx, wd.Workspace, runs)
+		n, err := ScheduleRuns(ctx, s.Store, wd.Workspace, wd.Deployment, DefaultWindow(now), s.Logger)
 		if err != nil {
-			return fmt.Errorf("schedule deployment %s: %w", wd.Deployment.ID, err)
+			return err
 		}
 		created += n
 	}
@@ -59,10 +55,38 @@ func (s *Scheduler) Pass(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// scheduledRuns are the runs d's active schedules make from now on, as
-// Prefect's scheduler makes them. A schedule that no longer parses (stored
-// by an older version) is skipped and logged.
-func scheduledRuns(d *model.Deployment, now time.Time, log *slog.Logger) []store.ScheduledRun {
+// Window bounds the runs ScheduleRuns makes, in Prefect's order: from
+// Start, at most MaxRuns a schedule, none after End, at least MinRuns, and
+// until at least Start+MinTime.
+type Window struct {
+	Start, End       time.Time
+	MinTime          time.Duration
+	MinRuns, MaxRuns int
+}
+
+// DefaultWindow is the scheduler's window at now.
+func DefaultWindow(now time.Time) Window {
+	return Window{Start: now, End: now.Add(SchedulerMaxTime), MinTime: SchedulerMinTime, MinRuns: SchedulerMinRuns, MaxRuns: SchedulerMaxRuns}
+}
+
+// ScheduleRuns makes the runs of d's active schedules in w that d does not
+// have yet, and returns how many it made.
+func ScheduleRuns(ctx context.Context, s store.Scheduling, ws uuid.UUID, d *model.Deployment, w Window, log *slog.Logger) (int, error) {
+	runs := scheduledRuns(d, w, log)
+	if len(runs) == 0 {
+		return 0, nil
+	}
+	n, err := s.CreateScheduledRuns(ctx, ws, runs)
+	if err != nil {
+		return 0, fmt.Errorf("schedule deployment %s: %w", d.ID, err)
+	}
+	return n, nil
+}
+
+// scheduledRuns are the runs d's active schedules make in w, as Prefect's
+// scheduler makes them. A schedule that no longer parses (stored by an
+// older version) is skipped and logged.
+func scheduledRuns(d *model.Deployment, w Window, log *slog.Logger) []store.ScheduledRun {
 	var runs []store.ScheduledRun
 	for _, ds := range d.Schedules {
 		if !ds.Active {
@@ -73,14 +97,14 @@ func scheduledRuns(d *model.Deployment, now time.Time, log *slog.Logger) []store
 			log.Warn("scheduler: a stored schedule does not parse", "deployment", d.ID, "schedule", ds.ID, "err", err)
 			continue
 		}
-		maxRuns := SchedulerMaxRuns
+		maxRuns := w.MaxRuns
 		if ds.MaxScheduledRuns != nil {
 			maxRuns = min(maxRuns, *ds.MaxScheduledRuns)
 		}
 		var dates []time.Time
-		for _, t := range sch.Dates(now, now.Add(SchedulerMaxTime), maxRuns) {
+		for _, t := range sch.Dates(w.Start, w.End, maxRuns) {
 			dates = append(dates, t)
-			if len(dates) >= SchedulerMinRuns && !t.Before(now.Add(SchedulerMinTime)) {
+			if len(dates) >= w.MinRuns && !t.Before(w.Start.Add(w.MinTime)) {
 				break
 			}
 		}
