@@ -63,17 +63,15 @@ func (a *API) runHistory(tasks bool) handlerFunc {
 // lateness answers POST /flow_runs/lateness: the matching runs' mean
 // estimated start delay in seconds, null when none match.
 func (a *API) lateness(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		store.RunQuery
-	}
-	if _, err := decode(w, r, &in, true); err != nil {
+	var q store.RunQuery
+	if _, err := decode(w, r, &q, true); err != nil {
 		return err
 	}
 	// One interval from 1970 to 2260 (the longest a Duration holds): the
 	// sums of the run history are the totals of every run.
 	start := time.Unix(0, 0).UTC()
 	span := 290 * 365 * 24 * time.Hour
-	h, err := a.Store.RunHistory(r.Context(), workspaceID(r), false, store.HistoryQuery{Start: start, Interval: span, Buckets: 1, Runs: in.RunQuery})
+	h, err := a.Store.RunHistory(r.Context(), workspaceID(r), false, store.HistoryQuery{Start: start, Interval: span, Buckets: 1, Runs: q})
 	if err != nil {
 		return err
 	}
