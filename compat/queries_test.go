@@ -282,6 +282,28 @@ func oracleQueries() []oracleQuery {
 
 // askQueries makes every oracle query on one server.
 func askQueries(ctx context.Context, api *apiClient, ids snapshotIDs) (map[string]any, error) {
+	// Prefect's server stores events a moment after it receives them: wait
+	// for the parent run's last one, so both servers count the same.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var page struct {
+			Events []struct {
+				Event string `json:"event"`
+			} `json:"events"`
+		}
+		err := api.call(ctx, "POST", "/events/filter", map[string]any{"filter": map[string]any{
+			"resource": map[string]any{"id": []string{"prefect.flow-run." + ids.parent}}, "event": map[string]any{"name": []string{"prefect.flow-run.Completed"}}}}, &page)
+		if err != nil {
+			return nil, err
+		}
+		if len(page.Events) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("the parent run's Completed event was not stored within 30 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	out := map[string]any{}
 	for _, q := range oracleQueries() {
 		a, err := q.call(ctx, api, ids)

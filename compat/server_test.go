@@ -23,12 +23,16 @@ func engines() []string {
 }
 
 // forEachEngine runs fn as one subtest per engine, each against a fresh
-// server with an empty database.
+// server with an empty database. The engines' subtests run in parallel
+// (most of their time is spent waiting on Python processes): fn shares
+// nothing between them, and the caller does nothing after forEachEngine,
+// which returns before they run.
 func forEachEngine(t *testing.T, fn func(t *testing.T, api *apiClient)) {
 	t.Helper()
 	requirePython(t)
 	for _, engine := range engines() {
 		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
 			fn(t, startServer(t, engine))
 		})
 	}
