@@ -29,6 +29,7 @@ type Store interface {
 	Logs
 	Events
 	Variables
+	Blocks
 	Artifacts
 	RunStats
 	Deployments
