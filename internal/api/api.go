@@ -292,6 +292,7 @@ func (a *API) routes() {
 	a.logRoutes()
 	a.eventRoutes()
 	a.variableRoutes()
+	a.blockRoutes()
 	a.artifactRoutes()
 	a.deploymentRoutes()
 	a.workPoolRoutes()

@@ -65,10 +65,6 @@ type BlockDocument struct {
 	BlockType               *BlockType     `json:"block_type"`
 	BlockDocumentReferences map[string]any `json:"block_document_references"`
 	IsAnonymous             bool           `json:"is_anonymous"`
-
-	// References are the documents this one's data refers to, by the key
-	// they are merged in under; written on create and update, not served.
-	References map[string]uuid.UUID `json:"-"`
 }
 
 // Obfuscated is what Prefect serves in place of a secret value.
