@@ -4,17 +4,16 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/tenancy"
+	"github.com/praetorhq/praetor/internal/testdb"
 )
 
 // tenant is a user with a key and a workspace of their own.
@@ -433,38 +432,7 @@ func TestSecretsStayHidden(t *testing.T) {
 // databaseText returns everything the test's database holds, as text.
 func databaseText(t *testing.T, ts *testServer) string {
 	t.Helper()
-	if !strings.HasPrefix(ts.dsn, "postgres") {
-		var b strings.Builder
-		for _, suffix := range []string{"", "-wal"} {
-			data, err := os.ReadFile(ts.dsn + suffix)
-			if err != nil && !os.IsNotExist(err) {
-				t.Fatal(err)
-			}
-			b.Write(data)
-		}
-		return b.String()
-	}
-	conn, err := pgx.Connect(t.Context(), ts.dsn)
-	check(t, err)
-	defer conn.Close(t.Context())
-	rows, err := conn.Query(t.Context(), `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)
-	check(t, err)
-	var tables []string
-	for rows.Next() {
-		var name string
-		check(t, rows.Scan(&name))
-		tables = append(tables, name)
-	}
-	check(t, rows.Err())
-	var b strings.Builder
-	for _, table := range tables {
-		var text *string
-		check(t, conn.QueryRow(t.Context(), `SELECT string_agg(x::text, ' ') FROM `+pgx.Identifier{table}.Sanitize()+` x`).Scan(&text))
-		if text != nil {
-			b.WriteString(*text)
-		}
-	}
-	return b.String()
+	return testdb.Text(t, ts.dsn)
 }
 
 // An account always keeps an owner.
