@@ -19,9 +19,13 @@ const (
 	blockDocumentNotFound = "Block document not found"
 )
 
+// unsorted makes filterQuery check the page of a list Prefect offers no
+// sort for (nil would skip the check, as counts do).
+var unsorted = []string{}
+
 func (a *API) blockRoutes() {
 	a.route("POST", "/block_types/", "create:block", a.createBlockType)
-	a.route("POST", "/block_types/filter", "read:block", query(filterQuery[store.BlockTypeQuery](nil), a.Store.ListBlockTypes))
+	a.route("POST", "/block_types/filter", "read:block", query(filterQuery[store.BlockTypeQuery](unsorted), a.Store.ListBlockTypes))
 	a.route("GET", "/block_types/{id}", "read:block", readByID(a.Store.GetBlockType, blockTypeNotFound))
 	a.route("GET", "/block_types/slug/{slug}", "read:block", a.readBlockTypeBySlug)
 	a.route("PATCH", "/block_types/{id}", "update:block", a.updateBlockType)
@@ -31,7 +35,7 @@ func (a *API) blockRoutes() {
 	a.route("POST", "/block_types/install_system_block_types", "create:block", a.installSystemBlockTypes)
 
 	a.route("POST", "/block_schemas/", "create:block", a.createBlockSchema)
-	a.route("POST", "/block_schemas/filter", "read:block", query(filterQuery[store.BlockSchemaQuery](nil), a.Store.ListBlockSchemas))
+	a.route("POST", "/block_schemas/filter", "read:block", query(filterQuery[store.BlockSchemaQuery](unsorted), a.Store.ListBlockSchemas))
 	a.route("GET", "/block_schemas/{id}", "read:block", readByID(a.Store.GetBlockSchema, blockSchemaNotFound))
 	a.route("GET", "/block_schemas/checksum/{checksum}", "read:block", a.readBlockSchemaByChecksum)
 	a.route("DELETE", "/block_schemas/{id}", "delete:block", deleteByID(a.Store.DeleteBlockSchema, blockSchemaNotFound))

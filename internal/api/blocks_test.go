@@ -153,6 +153,9 @@ func TestBlocks(t *testing.T) {
 			t.Errorf("capabilities %s", caps)
 		}
 		ts.do("POST", "/block_types/filter", map[string]any{"block_types": map[string]any{"slug": map[string]any{"any_": []string{"secret"}}}}).expect(http.StatusOK)
+		ts.do("POST", "/block_schemas/filter", map[string]any{"limit": 201}).expect(http.StatusUnprocessableEntity)
+		ts.do("POST", "/block_types/filter", map[string]any{"offset": -1}).expect(http.StatusUnprocessableEntity)
+		ts.do("POST", "/block_documents/filter", map[string]any{"sort": "CREATED_DESC"}).expect(http.StatusUnprocessableEntity)
 		if l := ts.do("POST", "/block_schemas/filter", map[string]any{}).expect(http.StatusOK).list(); len(l) != 1 {
 			t.Errorf("schemas %v", l)
 		}
