@@ -296,8 +296,8 @@ func (a *API) createBlockDocument(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// includeSecrets reads the include_secrets query parameter and checks that
-// the caller may have the secrets it asks for.
+// includeSecrets reads the include_secrets query parameter: whether the
+// answer shows secret values (see secretsFor).
 func includeSecrets(r *http.Request) (bool, error) {
 	q := r.URL.Query()
 	if !q.Has("include_secrets") {
@@ -312,16 +312,16 @@ func includeSecrets(r *http.Request) (bool, error) {
 	default:
 		return false, queryInvalid("bool_parsing", "Input should be a valid boolean, unable to interpret input", v, "include_secrets")
 	}
-	return on, allowSecrets(r, on)
+	return secretsFor(r, on), nil
 }
 
-// allowSecrets refuses secrets to a caller whose role may see blocks but
-// not their secret values.
-func allowSecrets(r *http.Request, asked bool) error {
-	if asked {
-		return authorize(r, auth.ReadBlockSecrets)
-	}
-	return nil
+// secretsFor is whether a caller who asked for secret values gets them:
+// only if their role has read:block_secrets. Others get the values
+// obfuscated, as if they had not asked, since Prefect's client asks by
+// default (prefect block ls, Block.load) and a viewer may still list and
+// load blocks.
+func secretsFor(r *http.Request, asked bool) bool {
+	return asked && auth.Can(accessOf(r).role, auth.ReadBlockSecrets)
 }
 
 func (a *API) readBlockDocument(w http.ResponseWriter, r *http.Request) error {
@@ -380,9 +380,7 @@ func (a *API) readBlockDocuments(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := allowSecrets(r, q.IncludeSecrets); err != nil {
-		return err
-	}
+	q.IncludeSecrets = secretsFor(r, q.IncludeSecrets)
 	docs, err := a.Store.ListBlockDocuments(r.Context(), workspaceID(r), q)
 	if err != nil {
 		return err
