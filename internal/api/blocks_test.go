@@ -8,8 +8,8 @@ import (
 	"testing"
 )
 
-// blockFixture is a block type with a schema as Prefect's client registers
-// Secret, and its fields.
+// blockFixture is the block type and schema registerSecret made, and the
+// schema's checksum.
 type blockFixture struct {
 	typeID, schemaID, checksum string
 }
