@@ -179,6 +179,34 @@ func TestBlocks(t *testing.T) {
 		if strings.Contains(ts.logs.String(), secretValue) {
 			t.Error("the secret reached the server log")
 		}
+
+		// Named documents' changes are events, as Prefect's server emits
+		// them, without their secrets.
+		var events struct {
+			Events []struct {
+				Event    string            `json:"event"`
+				Resource map[string]string `json:"resource"`
+				Related  []map[string]string
+				Payload  map[string]any `json:"payload"`
+			} `json:"events"`
+		}
+		body := ts.do("POST", "/events/filter", map[string]any{"filter": map[string]any{"event": map[string]any{"prefix": []string{"prefect.block-document."}},
+			"order": "ASC"}}).expect(http.StatusOK)
+		if strings.Contains(string(body.Body), secretValue) {
+			t.Errorf("a block document event carries the secret: %s", body.Body)
+		}
+		body.decode(&events)
+		var got []string
+		for _, e := range events.Events {
+			got = append(got, e.Event+" "+e.Resource["prefect.resource.name"])
+			if e.Resource["prefect.resource.id"] == "prefect.block-document."+docID && (len(e.Related) != 2 || e.Related[0]["prefect.resource.name"] != "Secret") {
+				t.Errorf("event %s: related %v", e.Event, e.Related)
+			}
+		}
+		want := "prefect.block-document.created api-token,prefect.block-document.updated api-token,prefect.block-document.created parent,prefect.block-document.deleted api-token"
+		if strings.Join(got, ",") != want {
+			t.Errorf("block document events:\n got %v\nwant %s", got, want)
+		}
 	})
 }
 

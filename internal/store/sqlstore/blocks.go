@@ -588,7 +588,9 @@ func (db *DB) CreateBlockDocument(ctx context.Context, ws uuid.UUID, d *model.Bl
 		name = "anonymous-" + uuid.NewString()
 	}
 	in := *d
-	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	var emitted []*model.Event
+	err = db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		emitted = nil
 		t, err := db.getBlockType(ctx, tx, "", `t.id = ?`, ws, in.BlockTypeID)
 		if apperr.IsNotFound(err) {
 			return apperr.Errorf(apperr.ENotFound, "Block type %s not found.", in.BlockTypeID)
@@ -623,8 +625,13 @@ func (db *DB) CreateBlockDocument(ctx context.Context, ws uuid.UUID, d *model.Bl
 			return err
 		}
 		*d = *got
-		return nil
+		emitted, err = db.blockDocumentEvent(ctx, tx, ws, "created", got)
+		return err
 	})
+	if err == nil {
+		db.published(ws, emitted)
+	}
+	return err
 }
 
 // setReferences makes a document's references exactly refs: those of the
@@ -720,67 +727,142 @@ func (db *DB) reaches(ctx context.Context, tx *sql.Tx, from, to uuid.UUID) (bool
 // UpdateBlockDocument changes a document's data and schema as Prefect
 // does.
 func (db *DB) UpdateBlockDocument(ctx context.Context, ws, id uuid.UUID, u store.BlockDocumentUpdate) error {
-	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var (
-			sealed   []byte
-			schemaID uuid.UUID
-			typeID   uuid.UUID
-			fields   json.RawMessage
-		)
-		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT d.data, d.block_schema_id, d.block_type_id, s.fields FROM block_documents d JOIN block_schemas s ON s.id = d.block_schema_id
-			WHERE d.workspace_id = ? AND d.id = ?`+db.d.forUpdate()), ws, id).Scan(&sealed, &schemaID, &typeID, rawJSON{&fields})
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("Block document")
+	var emitted []*model.Event
+	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		emitted = nil
+		if err := db.updateBlockDocument(ctx, tx, ws, id, u); err != nil {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("read block document: %w", err)
-		}
-		now := db.d.time(model.At(db.now()))
-		if u.Data == nil {
-			return db.execOneIn(ctx, tx, "Block document", `UPDATE block_documents SET updated = ? WHERE workspace_id = ? AND id = ?`, now, ws, id)
-		}
-		current, err := db.openData(id, sealed)
+		got, err := db.getDocument(ctx, tx, ws, `d.workspace_id = ? AND d.id = ?`, []any{ws, id}, false)
 		if err != nil {
 			return err
 		}
-		data := model.KeepSecrets(u.Data, current, model.SecretFields(fields))
-		if u.Merge {
-			merged := maps.Clone(current)
-			maps.Copy(merged, data)
-			data = merged
-		}
-		plain, refs, err := model.SplitBlockReferences(data)
-		if err != nil {
-			return apperr.Errorf(apperr.EInvalid, "%s", err.Error())
-		}
-		if u.BlockSchemaID != nil && *u.BlockSchemaID != schemaID {
-			s, err := db.getBlockSchema(ctx, tx, `s.id = ?`, ws, *u.BlockSchemaID)
-			if apperr.IsNotFound(err) {
-				return apperr.Errorf(apperr.EInvalid, "Block schema %s not found", *u.BlockSchemaID)
-			}
-			if err != nil {
-				return err
-			}
-			if s.BlockTypeID != typeID {
-				return apperr.Errorf(apperr.EInvalid, "Must migrate block document to a block schema of the same block type.")
-			}
-			schemaID = s.ID
-		}
-		resealed, err := db.sealData(id, plain)
-		if err != nil {
-			return err
-		}
-		if err := db.execOneIn(ctx, tx, "Block document", `UPDATE block_documents SET data = ?, block_schema_id = ?, updated = ? WHERE workspace_id = ? AND id = ?`,
-			resealed, schemaID, now, ws, id); err != nil {
-			return err
-		}
-		return db.setReferences(ctx, tx, ws, id, refs)
+		emitted, err = db.blockDocumentEvent(ctx, tx, ws, "updated", got)
+		return err
 	})
+	if err == nil {
+		db.published(ws, emitted)
+	}
+	return err
+}
+
+// updateBlockDocument is UpdateBlockDocument inside tx.
+func (db *DB) updateBlockDocument(ctx context.Context, tx *sql.Tx, ws, id uuid.UUID, u store.BlockDocumentUpdate) error {
+	var (
+		sealed   []byte
+		schemaID uuid.UUID
+		typeID   uuid.UUID
+		fields   json.RawMessage
+	)
+	err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT d.data, d.block_schema_id, d.block_type_id, s.fields FROM block_documents d JOIN block_schemas s ON s.id = d.block_schema_id
+		WHERE d.workspace_id = ? AND d.id = ?`+db.d.forUpdate()), ws, id).Scan(&sealed, &schemaID, &typeID, rawJSON{&fields})
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("Block document")
+	}
+	if err != nil {
+		return fmt.Errorf("read block document: %w", err)
+	}
+	now := db.d.time(model.At(db.now()))
+	if u.Data == nil {
+		return db.execOneIn(ctx, tx, "Block document", `UPDATE block_documents SET updated = ? WHERE workspace_id = ? AND id = ?`, now, ws, id)
+	}
+	current, err := db.openData(id, sealed)
+	if err != nil {
+		return err
+	}
+	data := model.KeepSecrets(u.Data, current, model.SecretFields(fields))
+	if u.Merge {
+		merged := maps.Clone(current)
+		maps.Copy(merged, data)
+		data = merged
+	}
+	plain, refs, err := model.SplitBlockReferences(data)
+	if err != nil {
+		return apperr.Errorf(apperr.EInvalid, "%s", err.Error())
+	}
+	if u.BlockSchemaID != nil && *u.BlockSchemaID != schemaID {
+		s, err := db.getBlockSchema(ctx, tx, `s.id = ?`, ws, *u.BlockSchemaID)
+		if apperr.IsNotFound(err) {
+			return apperr.Errorf(apperr.EInvalid, "Block schema %s not found", *u.BlockSchemaID)
+		}
+		if err != nil {
+			return err
+		}
+		if s.BlockTypeID != typeID {
+			return apperr.Errorf(apperr.EInvalid, "Must migrate block document to a block schema of the same block type.")
+		}
+		schemaID = s.ID
+	}
+	resealed, err := db.sealData(id, plain)
+	if err != nil {
+		return err
+	}
+	if err := db.execOneIn(ctx, tx, "Block document", `UPDATE block_documents SET data = ?, block_schema_id = ?, updated = ? WHERE workspace_id = ? AND id = ?`,
+		resealed, schemaID, now, ws, id); err != nil {
+		return err
+	}
+	return db.setReferences(ctx, tx, ws, id, refs)
 }
 
 // DeleteBlockDocument deletes a document; its references go with it.
 func (db *DB) DeleteBlockDocument(ctx context.Context, ws, id uuid.UUID) error {
-	return db.execOne(ctx, "Block document", `DELETE FROM block_documents WHERE workspace_id = ? AND id = ?`, ws, id)
+	var emitted []*model.Event
+	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		emitted = nil
+		got, err := db.getDocument(ctx, tx, ws, `d.workspace_id = ? AND d.id = ?`, []any{ws, id}, false)
+		if err != nil {
+			return err
+		}
+		if err := db.execOneIn(ctx, tx, "Block document", `DELETE FROM block_documents WHERE workspace_id = ? AND id = ?`, ws, id); err != nil {
+			return err
+		}
+		emitted, err = db.blockDocumentEvent(ctx, tx, ws, "deleted", got)
+		return err
+	})
+	if err == nil {
+		db.published(ws, emitted)
+	}
+	return err
+}
+
+// blockDocumentEvent stores the prefect.block-document.<action> event
+// Prefect's server emits for a named document, as read without secrets,
+// and returns it to publish after commit. Its payload carries the
+// document's top-level string values but those its schema marks secret.
+func (db *DB) blockDocumentEvent(ctx context.Context, tx *sql.Tx, ws uuid.UUID, action string, d *model.BlockDocument) ([]*model.Event, error) {
+	if d.IsAnonymous {
+		return nil, nil
+	}
+	secret := model.SecretFields(d.BlockSchema.Fields)
+	data := map[string]string{}
+	for k, v := range d.Data {
+		if s, ok := v.(string); ok && !slices.Contains(secret, k) {
+			data[k] = s
+		}
+	}
+	payload, err := json.Marshal(map[string]any{
+		"name": d.Name,
+		"data": data,
+		"block_schema": map[string]any{
+			"capabilities": d.BlockSchema.Capabilities,
+			"block_type":   map[string]any{"id": d.BlockTypeID, "name": d.BlockType.Name},
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("block document event: %w", err)
+	}
+	now := model.At(db.now())
+	e := &model.Event{ID: uuid.Must(uuid.NewV7()), Occurred: now, Received: now, Event: "prefect.block-document." + action,
+		Resource: model.Resource{"prefect.resource.id": "prefect.block-document." + d.ID.String(), "prefect.resource.name": *d.Name},
+		Related: []model.Resource{
+			{"prefect.resource.id": "prefect.block-type." + d.BlockTypeID.String(), "prefect.resource.role": "block-type", "prefect.resource.name": d.BlockType.Name},
+			{"prefect.resource.id": "prefect.block-schema." + d.BlockSchemaID.String(), "prefect.resource.role": "block-schema"},
+		},
+		Payload: payload}
+	if err := db.insertEvent(ctx, tx, ws, e); err != nil {
+		return nil, err
+	}
+	return []*model.Event{e}, nil
 }
 
 // ResealBlockDocuments seals again, with the current key, every document
