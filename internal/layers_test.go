@@ -55,12 +55,13 @@ var layers = map[string]int{
 	"internal/testdb": 12,
 
 	// Leaves.
-	"internal/model":   10,
-	"internal/apperr":  10,
-	"internal/roles":   10,
-	"internal/clock":   10,
-	"internal/metrics": 10,
-	"internal/testenv": 10,
+	"internal/model":     10,
+	"internal/apperr":    10,
+	"internal/roles":     10,
+	"internal/clock":     10,
+	"internal/metrics":   10,
+	"internal/secretbox": 10, // sealing at rest: AES-GCM keyring and key file
+	"internal/testenv":   10,
 }
 
 type goPackage struct {

@@ -309,6 +309,7 @@ func (a *API) routes() {
 	a.logRoutes()
 	a.eventRoutes()
 	a.variableRoutes()
+	a.blockRoutes()
 	a.artifactRoutes()
 	a.deploymentRoutes()
 	a.workPoolRoutes()

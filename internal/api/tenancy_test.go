@@ -4,17 +4,16 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/tenancy"
+	"github.com/praetorhq/praetor/internal/testdb"
 )
 
 // tenant is a user with a key and a workspace of their own.
@@ -80,6 +79,9 @@ func TestWorkspaceIsolation(t *testing.T) {
 		queueID := pool["default_queue_id"].(string)
 		a.do("POST", ab+"/work_pools/private-pool/queues", map[string]any{"name": "secret-queue"}).expect(http.StatusCreated)
 		a.do("POST", ab+"/work_pools/private-pool/workers/heartbeat", map[string]any{"name": "secret-worker"}).expect(http.StatusNoContent)
+		blocks := registerSecret(t, a, ab)
+		blockDoc := a.do("POST", ab+"/block_documents/", map[string]any{"name": "private-token", "data": map[string]any{"value": "secret-value"},
+			"block_schema_id": blocks.schemaID, "block_type_id": blocks.typeID}).expect(http.StatusCreated).object()["id"].(string)
 
 		search := a.do("PUT", ab+"/saved_searches/", map[string]any{"name": "secret-search", "filters": []any{}}).expect(http.StatusCreated).object()["id"].(string)
 
@@ -120,6 +122,19 @@ func TestWorkspaceIsolation(t *testing.T) {
 			{"DELETE", "/work_pools/private-pool/workers/secret-worker", ""}, {"GET", "/work_pools/private-pool/workers/connect", ""},
 			{"GET", "/work_queues/" + queueID, ""}, {"GET", "/work_queues/name/secret-queue", ""},
 			{"PATCH", "/work_queues/" + queueID, `{"is_paused":true}`}, {"DELETE", "/work_queues/" + queueID, ""},
+			{"GET", "/block_documents/" + blockDoc + "?include_secrets=true", ""}, {"GET", "/block_documents/" + blockDoc, ""},
+			{"PATCH", "/block_documents/" + blockDoc, `{"data":{"value":"x"}}`}, {"DELETE", "/block_documents/" + blockDoc, ""},
+			{"POST", "/block_documents/filter", `{"include_secrets":true}`}, {"POST", "/block_documents/count", "{}"},
+			{"POST", "/block_documents/", `{"name":"intruder","data":{},"block_schema_id":"` + blocks.schemaID + `","block_type_id":"` + blocks.typeID + `"}`},
+			{"GET", "/block_types/slug/secret/block_documents/name/private-token?include_secrets=true", ""},
+			{"GET", "/block_types/slug/secret/block_documents?include_secrets=true", ""},
+			{"GET", "/block_types/" + blocks.typeID, ""}, {"GET", "/block_types/slug/secret", ""}, {"POST", "/block_types/filter", "{}"},
+			{"PATCH", "/block_types/" + blocks.typeID, `{"description":"x"}`}, {"DELETE", "/block_types/" + blocks.typeID, ""},
+			{"POST", "/block_types/", `{"name":"Intruder","slug":"intruder"}`},
+			{"GET", "/block_schemas/" + blocks.schemaID, ""}, {"GET", "/block_schemas/checksum/" + blocks.checksum, ""},
+			{"POST", "/block_schemas/filter", "{}"}, {"DELETE", "/block_schemas/" + blocks.schemaID, ""},
+			{"POST", "/block_schemas/", `{"fields":{},"block_type_id":"` + blocks.typeID + `"}`},
+			{"GET", "/block_capabilities/", ""},
 			{"POST", "/flows/bulk_delete", `{"flows":{"id":{"any_":["` + flow + `"]}}}`}, {"POST", "/flows/paginate", "{}"},
 			{"POST", "/flow_runs/bulk_delete", `{"flow_runs":{"id":{"any_":["` + runID + `"]}}}`}, {"POST", "/flow_runs/paginate", "{}"},
 			{"POST", "/flow_runs/bulk_set_state", `{"flow_runs":{"id":{"any_":["` + runID + `"]}},"state":{"type":"CANCELLED"},"force":true}`},
@@ -145,8 +160,8 @@ func TestWorkspaceIsolation(t *testing.T) {
 			}
 			probes = append(probes, struct{ method, path, body string }{"POST", agg.path, agg.body})
 		}
-		// Lists and counts of pools and queues stay separate.
-		for _, p := range []string{"/work_pools/filter", "/work_queues/filter"} {
+		// Lists and counts of pools, queues and blocks stay separate.
+		for _, p := range []string{"/work_pools/filter", "/work_queues/filter", "/block_documents/filter", "/block_types/filter", "/block_schemas/filter"} {
 			if got := b.do("POST", ab+p, "{}"); got.Status != http.StatusNotFound {
 				t.Errorf("bob %s in alice's workspace: %d", p, got.Status)
 			}
@@ -171,6 +186,19 @@ func TestWorkspaceIsolation(t *testing.T) {
 		}
 		if after := snapshotOf(t, a, ab); after != before {
 			t.Fatal("bob's requests changed alice's workspace")
+		}
+		// Bob's own workspace cannot use alice's block types, schemas or
+		// documents, not even as a reference.
+		b.do("POST", bob.base()+"/block_documents/", map[string]any{"name": "x", "data": map[string]any{}, "block_schema_id": blocks.schemaID,
+			"block_type_id": blocks.typeID}).expect(http.StatusNotFound)
+		bobs := registerSecret(t, b, bob.base())
+		if resp := b.do("POST", bob.base()+"/block_documents/", map[string]any{"name": "x", "block_schema_id": bobs.schemaID, "block_type_id": bobs.typeID,
+			"data": map[string]any{"stolen": map[string]any{"$ref": map[string]any{"block_document_id": blockDoc}}}}); resp.Status != http.StatusBadRequest ||
+			strings.Contains(string(resp.Body), "secret-value") {
+			t.Errorf("bob's document referring to alice's: %d %s", resp.Status, resp.Body)
+		}
+		if got := a.do("GET", ab+"/block_documents/"+blockDoc+"?include_secrets=true", nil).expect(http.StatusOK).object()["data"]; normJSON(t, got) != `{"value":"secret-value"}` {
+			t.Errorf("alice's secret after bob's requests: %v", got)
 		}
 		// Account routes.
 		for _, p := range []struct{ method, path string }{
@@ -243,7 +271,8 @@ func snapshotOf(t *testing.T, c *testServer, base string) string {
 	t.Helper()
 	var parts []any
 	for _, p := range []string{"/flows/filter", "/flow_runs/filter", "/task_runs/filter", "/logs/filter", "/variables/filter", "/artifacts/filter", "/deployments/filter",
-		"/work_pools/filter", "/work_queues/filter", "/work_pools/private-pool/workers/filter", "/saved_searches/filter"} {
+		"/work_pools/filter", "/work_queues/filter", "/work_pools/private-pool/workers/filter", "/saved_searches/filter",
+		"/block_types/filter", "/block_schemas/filter", "/block_documents/filter"} {
 		items := c.do("POST", base+p, map[string]any{}).expect(http.StatusOK).list()
 		for _, it := range items {
 			delete(it, "estimated_run_time")
@@ -429,38 +458,7 @@ func TestSecretsStayHidden(t *testing.T) {
 // databaseText returns everything the test's database holds, as text.
 func databaseText(t *testing.T, ts *testServer) string {
 	t.Helper()
-	if !strings.HasPrefix(ts.dsn, "postgres") {
-		var b strings.Builder
-		for _, suffix := range []string{"", "-wal"} {
-			data, err := os.ReadFile(ts.dsn + suffix)
-			if err != nil && !os.IsNotExist(err) {
-				t.Fatal(err)
-			}
-			b.Write(data)
-		}
-		return b.String()
-	}
-	conn, err := pgx.Connect(t.Context(), ts.dsn)
-	check(t, err)
-	defer conn.Close(t.Context())
-	rows, err := conn.Query(t.Context(), `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)
-	check(t, err)
-	var tables []string
-	for rows.Next() {
-		var name string
-		check(t, rows.Scan(&name))
-		tables = append(tables, name)
-	}
-	check(t, rows.Err())
-	var b strings.Builder
-	for _, table := range tables {
-		var text *string
-		check(t, conn.QueryRow(t.Context(), `SELECT string_agg(x::text, ' ') FROM `+pgx.Identifier{table}.Sanitize()+` x`).Scan(&text))
-		if text != nil {
-			b.WriteString(*text)
-		}
-	}
-	return b.String()
+	return testdb.Text(t, ts.dsn)
 }
 
 // An account always keeps an owner.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/praetorhq/praetor/internal/testdb"
 
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/secretbox"
 	"github.com/praetorhq/praetor/internal/store"
 	"github.com/praetorhq/praetor/internal/store/sqlstore"
 )
@@ -93,7 +95,13 @@ func newTestServerOn(t testing.TB, dsn string, configure func(*Config)) *testSer
 	ctx := t.Context()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(io.MultiWriter(t.Output(), logs), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	db, err := sqlstore.Open(ctx, dsn, logger)
+	key := make([]byte, secretbox.KeySize)
+	rand.Read(key)
+	keyring, err := secretbox.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlstore.Open(ctx, dsn, logger, sqlstore.Secrets(keyring))
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

@@ -22,6 +22,12 @@ const (
 	ManageMembership Permission = "manage:workspace_membership"
 )
 
+// ReadBlockSecrets lets a caller read the secret values of block
+// documents (include_secrets=true). Prefect Cloud's viewers and runners
+// see blocks, its developers "blocks and their secrets"; a worker needs
+// them too: the runs it starts load result storage and credentials.
+const ReadBlockSecrets Permission = "read:block_secrets"
+
 // workerPermissions is the least a worker needs: read its pool, heartbeat
 // and poll it, claim and report runs, ship logs and events. It cannot
 // change pools or queues (their pause and limits are the developers').
@@ -31,6 +37,9 @@ var workerPermissions = map[Permission]bool{
 	"read:deployment": true, "read:work_pool": true, "poll:work_pool": true, "read:work_queue": true,
 	"read:worker": true, "update:worker": true, "read:variable": true, "read:artifact": true, "create:artifact": true,
 	"read:workspace": true,
+	// The flows a worker runs register the block types they save and load
+	// their result storage with its key.
+	"read:block": true, "create:block": true, ReadBlockSecrets: true,
 }
 
 // Can reports whether a workspace role grants p.
@@ -45,9 +54,9 @@ func Can(role string, p Permission) bool {
 		_, resource, _ := strings.Cut(string(p), ":")
 		return resource != "workspace" && resource != "workspace_membership"
 	case roles.WorkspaceRunner:
-		return verb == "read" || p == "run:deployment"
+		return verb == "read" && p != ReadBlockSecrets || p == "run:deployment"
 	case roles.WorkspaceViewer:
-		return verb == "read"
+		return verb == "read" && p != ReadBlockSecrets
 	case roles.WorkspaceWorker:
 		return workerPermissions[p]
 	}

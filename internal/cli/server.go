@@ -60,6 +60,8 @@ func newServerStartCmd() *cobra.Command {
 	f.DurationVar(&cfg.LateRunsAfter, "late-runs-after", envDuration("PRAETOR_LATE_RUNS_AFTER", 15*time.Second), "how long past its start a scheduled run becomes Late ($PRAETOR_LATE_RUNS_AFTER)")
 	f.DurationVar(&cfg.ForemanInterval, "foreman-interval", envDuration("PRAETOR_FOREMAN_INTERVAL", 15*time.Second), "how often the foreman marks workers without heartbeats OFFLINE and unpolled pools, queues and deployments NOT_READY ($PRAETOR_FOREMAN_INTERVAL)")
 	f.DurationVar(&cfg.UnresponsiveRunsAfter, "unresponsive-runs-after", envDuration("PRAETOR_UNRESPONSIVE_RUNS_AFTER", 5*time.Minute), "how long a running run of a worker that stopped heartbeating may send nothing before the server marks it crashed; 0 disables ($PRAETOR_UNRESPONSIVE_RUNS_AFTER)")
+	f.StringVar(&cfg.SecretsKey, "secrets-key", os.Getenv("PRAETOR_SECRETS_KEY"), "key that seals block secrets at rest, base64 of 32 bytes; empty: the key in the home's secrets.key, made on first start ($PRAETOR_SECRETS_KEY)")
+	f.StringVar(&cfg.SecretsOldKeys, "secrets-old-keys", os.Getenv("PRAETOR_SECRETS_OLD_KEYS"), "earlier secrets keys, comma-separated: block secrets they sealed are resealed with the current key at start ($PRAETOR_SECRETS_OLD_KEYS)")
 	f.StringVar(&cfg.SQLiteSynchronous, "sqlite-synchronous", envOr("PRAETOR_SQLITE_SYNCHRONOUS", "FULL"), "SQLite's synchronous mode: FULL keeps every acknowledged write across a power cut; NORMAL is faster but may lose the last ones ($PRAETOR_SQLITE_SYNCHRONOUS)")
 	return cmd
 }

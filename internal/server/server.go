@@ -16,6 +16,7 @@ import (
 	"github.com/praetorhq/praetor/internal/api"
 	"github.com/praetorhq/praetor/internal/clock"
 	"github.com/praetorhq/praetor/internal/metrics"
+	"github.com/praetorhq/praetor/internal/secretbox"
 	"github.com/praetorhq/praetor/internal/services"
 	"github.com/praetorhq/praetor/internal/store/sqlstore"
 	"github.com/praetorhq/praetor/internal/ui"
@@ -29,6 +30,14 @@ type Config struct {
 	Home string
 	// DatabaseURL selects PostgreSQL when set (postgres://…).
 	DatabaseURL string
+	// SecretsKey is the key (base64 of 32 bytes) that seals block
+	// documents' data at rest. Empty: the key in Home's secrets.key,
+	// created on first start.
+	SecretsKey string
+	// SecretsOldKeys are earlier keys (comma-separated), to read what they
+	// sealed after a rotation; the server reseals it with SecretsKey at
+	// start.
+	SecretsOldKeys string
 	// SQLiteSynchronous is SQLite's synchronous mode: FULL (when empty) or
 	// NORMAL, which trades the last commits before a power cut for speed.
 	SQLiteSynchronous string
@@ -130,9 +139,22 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.SQLiteSynchronous != "" {
 		opts = append(opts, sqlstore.SQLiteSynchronous(cfg.SQLiteSynchronous))
 	}
+	keyring, err := secretsKeyring(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, sqlstore.Secrets(keyring))
 	db, err := sqlstore.Open(ctx, dsn, log, opts...)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.SecretsOldKeys != "" {
+		n, err := db.ResealBlockDocuments(ctx)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("reseal block documents with the new secrets key: %w", err)
+		}
+		log.Info("resealed block documents with the current secrets key; the old keys may now be dropped", "documents", n)
 	}
 	for name, pool := range db.Pools() {
 		m.DBPool(name, pool)
@@ -194,6 +216,40 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// secretsKeyFile is where the server keeps the key it generated, in Home.
+const secretsKeyFile = "secrets.key"
+
+// secretsKeyring is the keyring of cfg's secrets key and old keys. Without
+// a key setting the key lives in Home's key file, made on first start:
+// next to the SQLite database, never in it. On PostgreSQL that file is
+// this server's alone, so servers sharing a database must be given the
+// same key as a setting.
+func secretsKeyring(cfg Config, log *slog.Logger) (*secretbox.Keyring, error) {
+	old, err := secretbox.ParseKeys(cfg.SecretsOldKeys)
+	if err != nil {
+		return nil, fmt.Errorf("secrets old keys: %w", err)
+	}
+	if cfg.SecretsKey != "" {
+		key, err := secretbox.ParseKey(cfg.SecretsKey)
+		if err != nil {
+			return nil, fmt.Errorf("secrets key: %w", err)
+		}
+		return secretbox.New(key, old...)
+	}
+	path := filepath.Join(cfg.Home, secretsKeyFile)
+	key, created, err := secretbox.LoadOrCreateKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Info("generated the key that seals block secrets; back it up with the database", "file", path)
+	}
+	if cfg.DatabaseURL != "" {
+		log.Warn("the key that seals block secrets is in this server's home; every server on this database needs the same one: set PRAETOR_SECRETS_KEY to its content", "file", path)
+	}
+	return secretbox.New(key, old...)
 }
 
 // storeServices are the background services that keep the store in shape:

@@ -31,6 +31,7 @@ type Store interface {
 	Events
 	Variables
 	SavedSearches
+	Blocks
 	Artifacts
 	RunStats
 	Deployments

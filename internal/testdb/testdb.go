@@ -148,3 +148,46 @@ func execOn(dsn string, stmts ...string) error {
 	}
 	return nil
 }
+
+// Text returns everything the database dsn names holds, as text: the
+// SQLite file with its write-ahead log, or every PostgreSQL table's rows.
+// Tests search it for what must never be stored in clear.
+func Text(t testing.TB, dsn string) string {
+	t.Helper()
+	if !isPostgres(dsn) {
+		var b strings.Builder
+		for _, suffix := range []string{"", "-wal"} {
+			data, err := os.ReadFile(dsn + suffix)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			b.Write(data)
+		}
+		return b.String()
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, table := range tables {
+		var text *string
+		if err := conn.QueryRow(ctx, `SELECT string_agg(x::text, ' ') FROM `+pgx.Identifier{table}.Sanitize()+` x`).Scan(&text); err != nil {
+			t.Fatal(err)
+		}
+		if text != nil {
+			b.WriteString(*text)
+		}
+	}
+	return b.String()
+}

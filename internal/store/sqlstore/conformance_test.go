@@ -15,7 +15,7 @@ func TestConformance(t *testing.T) {
 	testdb.EachEngine(t, func(t *testing.T, fresh func(testing.TB) string) {
 		engine := path.Base(t.Name()) // the subtest is named after its engine
 		storetest.Exercise(t, func(t *testing.T) store.Store {
-			db, err := Open(t.Context(), fresh(t), slog.New(slog.DiscardHandler))
+			db, err := Open(t.Context(), fresh(t), slog.New(slog.DiscardHandler), Secrets(testKeyring(t)))
 			if err != nil {
 				t.Fatalf("open store: %v", err)
 			}

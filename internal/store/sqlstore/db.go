@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/clock"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/secretbox"
 	"github.com/praetorhq/praetor/internal/store"
 )
 
@@ -39,6 +40,8 @@ type DB struct {
 	ingested func(n int)
 	// publish receives the events a write emitted, after it committed.
 	publish store.Publisher
+	// secrets seals block documents' data; nil refuses to store them.
+	secrets *secretbox.Keyring
 }
 
 // OnEvents sets where the events that transitions emit (Prefect's
@@ -73,6 +76,7 @@ type options struct {
 	sqliteSynchronous string
 	clock             clock.Clock
 	observer          Observer
+	secrets           *secretbox.Keyring
 }
 
 // Clock sets where the store's timestamps come from (created, updated, state
@@ -80,6 +84,16 @@ type options struct {
 func Clock(c clock.Clock) Option {
 	return func(o *options) error {
 		o.clock = c
+		return nil
+	}
+}
+
+// Secrets sets the keyring that seals block documents' data at rest.
+// Without it the store refuses to read or write block documents, rather
+// than keep them in clear.
+func Secrets(k *secretbox.Keyring) Option {
+	return func(o *options) error {
+		o.secrets = k
 		return nil
 	}
 }
@@ -158,6 +172,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger, opts ...Option) (*D
 	}
 	db.log = log
 	db.clock = o.clock
+	db.secrets = o.secrets
 	db.ingested = o.observer.EventsIngested
 	if err := db.migrate(ctx); err != nil {
 		db.Close()

@@ -128,6 +128,28 @@ var contracts = map[string]contract{
 	"UpdateVariable":    testUpdateVariable,
 	"DeleteVariable":    testDeleteVariable,
 
+	// Blocks
+	"CreateBlockType":          testCreateBlockType,
+	"GetBlockType":             testGetBlockType,
+	"GetBlockTypeBySlug":       testGetBlockTypeBySlug,
+	"ListBlockTypes":           testListBlockTypes,
+	"UpdateBlockType":          testUpdateBlockType,
+	"DeleteBlockType":          testDeleteBlockType,
+	"CreateBlockSchema":        testCreateBlockSchema,
+	"GetBlockSchema":           testGetBlockSchema,
+	"GetBlockSchemaByChecksum": testGetBlockSchemaByChecksum,
+	"ListBlockSchemas":         testListBlockSchemas,
+	"DeleteBlockSchema":        testDeleteBlockSchema,
+	"ListBlockCapabilities":    testListBlockCapabilities,
+	"CreateBlockDocument":      testCreateBlockDocument,
+	"GetBlockDocument":         testGetBlockDocument,
+	"GetBlockDocumentByName":   testGetBlockDocumentByName,
+	"ListBlockDocuments":       testListBlockDocuments,
+	"CountBlockDocuments":      testCountBlockDocuments,
+	"UpdateBlockDocument":      testUpdateBlockDocument,
+	"DeleteBlockDocument":      testDeleteBlockDocument,
+	"ResealBlockDocuments":     testResealBlockDocuments,
+
 	// Artifacts
 	"CreateArtifact": testCreateArtifact,
 	"GetArtifact":    testGetArtifact,
