@@ -29,6 +29,7 @@ type Store interface {
 	Logs
 	Events
 	Variables
+	FlowRunInputs
 	Artifacts
 	RunStats
 	Deployments
@@ -138,8 +139,9 @@ type FlowRuns interface {
 	DeleteFlowRun(ctx context.Context, ws, id uuid.UUID) error
 	SetFlowRunState(ctx context.Context, ws, id uuid.UUID, proposed model.StateCreate, force bool) (*orchestration.Result, error)
 	// ResumeFlowRun resumes a paused run with orchestration.ResumeFlowRun,
-	// decided and written in one transaction.
-	ResumeFlowRun(ctx context.Context, ws, id uuid.UUID) (*orchestration.Result, error)
+	// with the run input a client sent (nil for none): checked, decided and
+	// written in one transaction.
+	ResumeFlowRun(ctx context.Context, ws, id uuid.UUID, runInput map[string]any) (*orchestration.Result, error)
 	// OrchestrateFlowRun runs an orchestration rule (orchestration.MarkLate,
 	// …) in one write transaction of ws: what it reads, decides and writes
 	// commits together, or not at all when it fails.
@@ -195,6 +197,19 @@ type Variables interface {
 	CountVariables(ctx context.Context, ws uuid.UUID, q VariableQuery) (int, error)
 	UpdateVariable(ctx context.Context, ws, id uuid.UUID, patch func(*model.Variable) error) error
 	DeleteVariable(ctx context.Context, ws, id uuid.UUID) error
+}
+
+// FlowRunInputs stores the keyed inputs of flow runs.
+type FlowRunInputs interface {
+	// CreateFlowRunInput inserts in for its run, filling its id and
+	// timestamps: a key the run already has is a conflict, a run not in ws
+	// is not found.
+	CreateFlowRunInput(ctx context.Context, ws uuid.UUID, in *model.FlowRunInput) error
+	GetFlowRunInput(ctx context.Context, ws, runID uuid.UUID, key string) (*model.FlowRunInput, error)
+	// ListFlowRunInputs returns the run's inputs whose key starts with
+	// prefix, except the keys in exclude, oldest first, at most limit.
+	ListFlowRunInputs(ctx context.Context, ws, runID uuid.UUID, prefix string, exclude []string, limit int) ([]*model.FlowRunInput, error)
+	DeleteFlowRunInput(ctx context.Context, ws, runID uuid.UUID, key string) error
 }
 
 // Artifacts stores artifacts.

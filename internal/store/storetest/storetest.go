@@ -128,6 +128,12 @@ var contracts = map[string]contract{
 	"UpdateVariable":    testUpdateVariable,
 	"DeleteVariable":    testDeleteVariable,
 
+	// FlowRunInputs
+	"CreateFlowRunInput": testCreateFlowRunInput,
+	"GetFlowRunInput":    testGetFlowRunInput,
+	"ListFlowRunInputs":  testListFlowRunInputs,
+	"DeleteFlowRunInput": testDeleteFlowRunInput,
+
 	// Artifacts
 	"CreateArtifact": testCreateArtifact,
 	"GetArtifact":    testGetArtifact,
