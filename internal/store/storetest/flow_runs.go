@@ -583,9 +583,11 @@ func testResumeFlowRun(t *testing.T, h *harness) {
 		h.must(err, "resume flow run")
 		return res
 	}
+	dep := h.deployment(ws, flow.ID, "nightly")
 	paused := func(name string, reschedule bool) (*model.FlowRun, *model.State) {
 		t.Helper()
-		r := h.flowRun(ws, flow.ID, name, state(model.Running))
+		// Only a deployment's run can be paused to be rescheduled.
+		r := h.flowRun(ws, flow.ID, name, state(model.Running), func(r *model.FlowRun) { r.DeploymentID = &dep.ID })
 		p := h.setFlowRunState(ws, r.ID, model.StateCreate{Type: model.Paused, StateDetails: &model.StateDetails{PauseReschedule: reschedule}}, false)
 		return r, p
 	}
