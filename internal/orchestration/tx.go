@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/schemacheck"
 )
@@ -102,4 +104,32 @@ func checkRunInput(ctx context.Context, tx FlowRunTx, run *model.FlowRun, keyset
 		return "Invalid schema: " + err.Error()
 	}
 	return ""
+}
+
+// PauseExpiredMessage is the message of the FAILED state a pause that was
+// never resumed in time ends in, as Prefect's server words it.
+const PauseExpiredMessage = "The flow was paused and never resumed."
+
+// FailExpiredPause fails run id, forced as Prefect's pause-expiration
+// service does, if it is still PAUSED past its pause_timeout at now. It
+// returns nil and writes nothing for a run that was resumed (or is gone)
+// since it was found.
+func FailExpiredPause(ctx context.Context, tx FlowRunTx, id uuid.UUID, now time.Time) (*Result, error) {
+	run, err := tx.LockFlowRun(ctx, id)
+	if apperr.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if run.State == nil || run.State.Type != model.Paused || !PauseExpired(run.State, now) {
+		return nil, nil
+	}
+	return tx.SetFlowRunState(ctx, run, model.StateCreate{Type: model.Failed, Message: ptr(PauseExpiredMessage)}, true)
+}
+
+// PauseExpired reports whether a PAUSED state's timeout is before now.
+func PauseExpired(s *model.State, now time.Time) bool {
+	pt := s.StateDetails.PauseTimeout
+	return pt != nil && pt.Before(now)
 }

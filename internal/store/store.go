@@ -37,6 +37,7 @@ type Store interface {
 	WorkPools
 	Foreman
 	Unresponsive
+	Pauses
 }
 
 // Workspaces reads and writes tenancy: accounts, users, workspaces,
@@ -386,6 +387,18 @@ type Unresponsive interface {
 	// with its Silence's reason. It returns nil and writes nothing for a run
 	// that is not (any more), or no longer exists.
 	CrashUnresponsiveRun(ctx context.Context, ws, id uuid.UUID, now, quietSince time.Time) (*orchestration.Result, error)
+}
+
+// Pauses finds the paused runs whose pause timed out.
+type Pauses interface {
+	// ExpiredPauses returns, across workspaces, at most limit PAUSED runs
+	// whose pause_timeout is before now.
+	ExpiredPauses(ctx context.Context, now time.Time, limit int) ([]WorkspaceRun, error)
+}
+
+// WorkspaceRun names a flow run and its workspace.
+type WorkspaceRun struct {
+	Workspace, Run uuid.UUID
 }
 
 // UnresponsiveRun is a run UnresponsiveRuns found, with why.

@@ -193,6 +193,9 @@ var contracts = map[string]contract{
 	// Unresponsive
 	"UnresponsiveRuns":     testUnresponsiveRuns,
 	"CrashUnresponsiveRun": testCrashUnresponsiveRun,
+
+	// Pauses
+	"ExpiredPauses": testExpiredPauses,
 }
 
 // Uncovered returns the methods of store.Store without a contract, and the

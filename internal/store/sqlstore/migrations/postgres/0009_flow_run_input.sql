@@ -12,3 +12,6 @@ CREATE TABLE flow_run_inputs (
     updated TIMESTAMPTZ NOT NULL,
     UNIQUE (flow_run_id, key)
 );
+
+-- The pause-expiration service reads the PAUSED runs every few seconds.
+CREATE INDEX flow_runs_paused ON flow_runs (id) WHERE state_type = 'PAUSED';
