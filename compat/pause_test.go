@@ -12,38 +12,6 @@ import (
 	"time"
 )
 
-// TestPauseFlowRun runs a flow that pauses itself with the real client's
-// pause_flow_run, which sends state_details.pause_timeout as epoch seconds,
-// and is resumed through the API: the run passes through PAUSED with the
-// timeout the client asked for, and completes.
-func TestPauseFlowRun(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, api *apiClient) {
-		before := time.Now()
-		mustRunFlow(t, api, "pause_flow.py")
-
-		run := onlyFlowRun(t, api, "pausing")
-		if run.StateType != "COMPLETED" {
-			t.Errorf("flow run %s: state_type %q, want COMPLETED", run.ID, run.StateType)
-		}
-		var states []stateInfo
-		api.get(t, "/flow_run_states/?flow_run_id="+run.ID, &states)
-		history, err := stateTypes(states)
-		if err != nil {
-			t.Error(err)
-		}
-		if want := []string{"PENDING", "RUNNING", "PAUSED", "RUNNING", "COMPLETED"}; !slices.Equal(history, want) {
-			t.Fatalf("flow run %s: state types %v, want %v", run.ID, history, want)
-		}
-		paused := states[slices.Index(history, "PAUSED")]
-		raw, _ := paused.StateDetails["pause_timeout"].(string)
-		timeout, err := time.Parse(time.RFC3339Nano, raw)
-		// pause_flow_run(timeout=60) asks for a deadline 60 s after it pauses.
-		if err != nil || timeout.Before(before.Add(59*time.Second)) || timeout.After(time.Now().Add(61*time.Second)) {
-			t.Errorf("PAUSED state %s: pause_timeout %q (%v), want about 60 s after the pause", paused.ID, raw, err)
-		}
-	})
-}
-
 // logsStartingWith lists the messages of a run's logs that start with prefix.
 func logsStartingWith(ctx context.Context, api *apiClient, runID, prefix string) ([]string, error) {
 	var logs []logInfo
@@ -61,11 +29,15 @@ func logsStartingWith(ctx context.Context, api *apiClient, runID, prefix string)
 
 // TestPauseAndSuspendWithInput: one flow.serve() process of the real client
 // serves a flow that waits for input (acceptance 3 of issue 19).
-//   - pause_flow_run(wait_for_input=<pydantic model>): the run is PAUSED
-//     with the schema its client stored; input that does not fit is
+//   - pause_flow_run(wait_for_input=<pydantic model>, timeout=300): the
+//     run is PAUSED with the timeout the client asked for (it sends
+//     state_details.pause_timeout as epoch seconds) and the schema its
+//     client stored; input that does not fit is
 //     refused (200 REJECT with the reason, as Prefect's server answers) and
 //     the run stays PAUSED with nothing stored; input that fits resumes it
-//     and the flow receives it.
+//     and the flow receives it; its states are SCHEDULED, PENDING (the
+//     runner's claim, then its submission), RUNNING, PAUSED, RUNNING,
+//     COMPLETED, as on Prefect's server.
 //   - suspend_flow_run(wait_for_input=<RunInput>): the run is PAUSED
 //     ("Suspended", pause_reschedule) and its process exits; resumed with
 //     input it goes SCHEDULED ("Resuming"), the runner runs it again in a
@@ -79,6 +51,7 @@ func TestPauseAndSuspendWithInput(t *testing.T) {
 			return err == nil, fmt.Sprint(err)
 		})
 		var paused, suspended flowRunInfo
+		before := time.Now()
 		api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"mode": "pause"}}, &paused)
 		api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"mode": "suspend"}}, &suspended)
 
@@ -141,6 +114,22 @@ func TestPauseAndSuspendWithInput(t *testing.T) {
 			t.Errorf("resume with good input: %v", res)
 		}
 		received(paused.ID, "received name=Ada age=36 ")
+		var states []stateInfo
+		api.get(t, "/flow_run_states/?flow_run_id="+paused.ID, &states)
+		history, err := stateTypes(states)
+		if err != nil {
+			t.Error(err)
+		}
+		if want := []string{"SCHEDULED", "PENDING", "PENDING", "RUNNING", "PAUSED", "RUNNING", "COMPLETED"}; !slices.Equal(history, want) {
+			t.Fatalf("flow run %s: state types %v, want %v", paused.ID, history, want)
+		}
+		pausedState := states[slices.Index(history, "PAUSED")]
+		raw, _ := pausedState.StateDetails["pause_timeout"].(string)
+		timeout, err := time.Parse(time.RFC3339Nano, raw)
+		// pause_flow_run(timeout=300) asks for a deadline 300 s after it pauses.
+		if err != nil || timeout.Before(before.Add(299*time.Second)) || timeout.After(time.Now().Add(301*time.Second)) {
+			t.Errorf("PAUSED state %s: pause_timeout %q (%v), want about 300 s after the pause", pausedState.ID, raw, err)
+		}
 
 		waitPaused(suspended.ID, "Suspended")
 		started, err := logsStartingWith(t.Context(), api, suspended.ID, "started pid=")
