@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"unicode/utf8"
@@ -36,9 +37,11 @@ func (a *API) createFlowRunInput(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in struct {
-		Key    *string `json:"key"`
-		Value  *string `json:"value"`
-		Sender *string `json:"sender"`
+		Key *string `json:"key"`
+		// Raw, to refuse a value that is not a string as Prefect's bytes
+		// field does.
+		Value  json.RawMessage `json:"value"`
+		Sender *string         `json:"sender"`
 	}
 	body, err := decode(w, r, &in, false)
 	if err != nil {
@@ -47,8 +50,12 @@ func (a *API) createFlowRunInput(w http.ResponseWriter, r *http.Request) error {
 	if in.Key == nil {
 		return required(body, "string_type", "Input should be a valid string", "key")
 	}
-	if in.Value == nil {
+	var value string
+	if in.Value == nil || isNull(in.Value) {
 		return required(body, "bytes_type", "Input should be a valid bytes", "value")
+	}
+	if json.Unmarshal(in.Value, &value) != nil {
+		return invalid(body, fieldErr("bytes_type", "Input should be a valid bytes", jsonValue(in.Value), "value"))
 	}
 	switch {
 	case utf8.RuneCountInString(*in.Key) > maxInputKeyLen:
@@ -56,12 +63,12 @@ func (a *API) createFlowRunInput(w http.ResponseWriter, r *http.Request) error {
 	case !lowerSlug(*in.Key, "-"):
 		// Prefect's server fails with a 500 here; the rule is its schema's.
 		return invalid(body, fieldErr("value_error", "Value error, key must only contain lowercase letters, numbers, and dashes.", *in.Key, "key"))
-	case len(*in.Value) > maxInputValueBytes:
+	case len(value) > maxInputValueBytes:
 		return invalid(body, fieldErr("bytes_too_long", fmt.Sprintf("Data should have at most %d bytes", maxInputValueBytes), nil, "value"))
 	case in.Sender != nil && utf8.RuneCountInString(*in.Sender) > maxInputSenderLen:
 		return invalid(body, fieldErr("string_too_long", fmt.Sprintf("String should have at most %d characters", maxInputSenderLen), *in.Sender, "sender"))
 	}
-	err = a.Store.CreateFlowRunInput(r.Context(), workspaceID(r), &model.FlowRunInput{FlowRunID: id, Key: *in.Key, Value: *in.Value, Sender: in.Sender})
+	err = a.Store.CreateFlowRunInput(r.Context(), workspaceID(r), &model.FlowRunInput{FlowRunID: id, Key: *in.Key, Value: value, Sender: in.Sender})
 	if err != nil {
 		return notFound(err, "Flow run not found")
 	}

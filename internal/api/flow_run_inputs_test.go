@@ -26,7 +26,7 @@ func TestFlowRunInputRoutes(t *testing.T) {
 		for _, c := range []struct{ body, want string }{
 			{`{"value":"1"}`, "missing"},
 			{`{"key":"k"}`, "missing"},
-			{`{"key":"k","value":3}`, "string_type"},
+			{`{"key":"k","value":3}`, "bytes_type"}, {`{"key":"k","value":null}`, "bytes_type"},
 			{`{"key":"Not_A_Key","value":"1"}`, "value_error"},
 			{`{"key":"` + strings.Repeat("k", maxInputKeyLen+1) + `","value":"1"}`, "string_too_long"},
 			{`{"key":"k","value":"` + strings.Repeat("v", maxInputValueBytes+1) + `"}`, "bytes_too_long"},
