@@ -128,6 +128,23 @@ var errorCases = []errorCase{
 	{method: "POST", path: "/flow_runs/count", body: `{"sort":"NOPE","offset":-1}`},
 	{method: "GET", path: "/flow_runs/{unknown}/graph"},
 	{method: "GET", path: "/flow_runs/nope/graph"},
+	// Flow run input, sent before the resume of an unknown run: Prefect's
+	// server fails on that one and drops the connection, and a POST right
+	// after it is not retried.
+	{method: "POST", path: "/flow_runs/{run}/input", body: `{"value":"1"}`},
+	{method: "POST", path: "/flow_runs/{run}/input", body: `{"key":"k","value":3}`},
+	{method: "POST", path: "/flow_runs/{run}/input", body: `{"key":"k"}`},
+	{method: "POST", path: "/flow_runs/{run}/input", body: `{"key":"errors-oracle","value":"1"}`},
+	{method: "POST", path: "/flow_runs/{run}/input", body: `{"key":"errors-oracle","value":"2"}`},
+	{method: "POST", path: "/flow_runs/{unknown}/input", body: `{"key":"k","value":"1"}`},
+	// Not sent: a key Prefect's schema refuses ("Not_A_Key"), on which its
+	// server fails (a 500, or a reset connection); praetor answers 422.
+	{method: "GET", path: "/flow_runs/{run}/input/nope"},
+	{method: "GET", path: "/flow_runs/{unknown}/input/errors-oracle"},
+	{method: "DELETE", path: "/flow_runs/{run}/input/nope"},
+	{method: "POST", path: "/flow_runs/{run}/input/filter", body: `{}`},
+	{method: "POST", path: "/flow_runs/{run}/input/filter", body: `{"prefix":5}`},
+	{method: "POST", path: "/flow_runs/{run}/input/filter", body: `{"prefix":"errors","limit":"x"}`},
 	{method: "POST", path: "/flow_runs/{run}/resume", body: `{"run_input":5}`},
 	{method: "POST", path: "/flow_runs/{unknown}/resume", body: `{}`,
 		known: "Prefect's server fails with a 500 on a run that does not exist (it reads the state of None); praetor answers 404"},

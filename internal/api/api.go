@@ -305,6 +305,7 @@ func (a *API) routes() {
 	a.adminRoutes()
 	a.flowRoutes()
 	a.flowRunRoutes()
+	a.flowRunInputRoutes()
 	a.taskRunRoutes()
 	a.logRoutes()
 	a.eventRoutes()

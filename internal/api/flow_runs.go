@@ -258,7 +258,7 @@ func (a *API) resumeFlowRun(w http.ResponseWriter, r *http.Request) error {
 	if _, err := decode(w, r, &in, true); err != nil {
 		return err
 	}
-	res, err := a.Store.ResumeFlowRun(r.Context(), workspaceID(r), id)
+	res, err := a.Store.ResumeFlowRun(r.Context(), workspaceID(r), id, in.RunInput)
 	if err != nil {
 		return err
 	}

@@ -68,6 +68,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 		a.do("POST", ab+"/logs/", []map[string]any{{"name": "n", "level": 20, "message": "secret log", "timestamp": "2026-01-01T00:00:00Z", "flow_run_id": runID}}).expect(http.StatusCreated)
 		variable := a.do("POST", ab+"/variables/", map[string]any{"name": "secret_var", "value": 1}).expect(http.StatusCreated).object()["id"].(string)
 		artifact := a.do("POST", ab+"/artifacts/", map[string]any{"key": "secret-artifact", "data": 1, "flow_run_id": runID}).expect(http.StatusCreated).object()["id"].(string)
+		a.do("POST", ab+"/flow_runs/"+runID+"/input", map[string]any{"key": "secret-input", "value": `"secret value"`}).expect(http.StatusCreated)
 		a.do("POST", ab+"/events", []map[string]any{{"event": "secret.event", "resource": map[string]string{"prefect.resource.id": "r"}}}).expect(http.StatusNoContent)
 		dep := a.do("POST", ab+"/deployments/", map[string]any{"name": "secret-deployment", "flow_id": flow,
 			"schedules": []map[string]any{{"schedule": map[string]any{"interval": 3600}}}}).expect(http.StatusCreated).object()
@@ -92,6 +93,9 @@ func TestWorkspaceIsolation(t *testing.T) {
 			{"GET", "/flow_runs/" + runID, ""}, {"POST", "/flow_runs/filter", "{}"}, {"POST", "/flow_runs/count", "{}"},
 			{"PATCH", "/flow_runs/" + runID, `{"name":"x"}`}, {"POST", "/flow_runs/" + runID + "/set_state", `{"state":{"type":"CANCELLED"},"force":true}`},
 			{"DELETE", "/flow_runs/" + runID, ""}, {"GET", "/flow_runs/" + runID + "/graph", ""},
+			{"POST", "/flow_runs/" + runID + "/resume", `{"run_input":{"x":1}}`},
+			{"POST", "/flow_runs/" + runID + "/input", `{"key":"intruder","value":"1"}`}, {"POST", "/flow_runs/" + runID + "/input/filter", `{"prefix":"","limit":10}`},
+			{"GET", "/flow_runs/" + runID + "/input/secret-input", ""}, {"DELETE", "/flow_runs/" + runID + "/input/secret-input", ""},
 			{"GET", "/flow_run_states/?flow_run_id=" + runID, ""}, {"GET", "/flow_run_states/" + stateID, ""},
 			{"GET", "/task_runs/" + task, ""}, {"POST", "/task_runs/filter", "{}"}, {"POST", "/task_runs/count", "{}"},
 			{"POST", "/task_runs/" + task + "/set_state", `{"state":{"type":"FAILED"},"force":true}`}, {"DELETE", "/task_runs/" + task, ""},
@@ -199,6 +203,9 @@ func TestWorkspaceIsolation(t *testing.T) {
 		}
 		if got := a.do("GET", ab+"/block_documents/"+blockDoc+"?include_secrets=true", nil).expect(http.StatusOK).object()["data"]; normJSON(t, got) != `{"value":"secret-value"}` {
 			t.Errorf("alice's secret after bob's requests: %v", got)
+		}
+		if inputs := a.do("POST", ab+"/flow_runs/"+runID+"/input/filter", map[string]any{"prefix": "", "limit": 10}).expect(http.StatusOK).list(); len(inputs) != 1 || inputs[0]["value"] != `"secret value"` {
+			t.Errorf("alice's flow run inputs after bob's requests: %v", inputs)
 		}
 		// Account routes.
 		for _, p := range []struct{ method, path string }{

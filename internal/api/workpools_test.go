@@ -240,7 +240,7 @@ func (r *testResponse) text() string { return string(r.Body) }
 
 // Every work-pool route asks for one permission: viewers read, the Worker
 // role gets what a worker needs (read, heartbeat, poll, claim and report
-// runs, logs) and nothing that changes pools or queues; developers change
+// runs, logs, the inputs of a run that waits for input) and nothing that changes pools or queues; developers change
 // them.
 func TestWorkPoolRoles(t *testing.T) {
 	forEachEngineWith(t, closedServer, func(t *testing.T, ts *testServer) {
@@ -278,7 +278,8 @@ func TestWorkPoolRoles(t *testing.T) {
 		}
 		b.do("GET", ab+"/work_pools/p", nil).expect(http.StatusOK)
 		refused("viewer", struct{ method, path, body string }{"POST", "/work_pools/p/workers/heartbeat", `{"name":"w"}`},
-			struct{ method, path, body string }{"POST", "/work_pools/p/get_scheduled_flow_runs", "{}"})
+			struct{ method, path, body string }{"POST", "/work_pools/p/get_scheduled_flow_runs", "{}"},
+			struct{ method, path, body string }{"POST", "/flow_runs/" + run + "/input", `{"key":"k","value":"1"}`})
 
 		setRole("worker")
 		b.do("GET", ab+"/work_pools/p", nil).expect(http.StatusOK)
@@ -291,6 +292,11 @@ func TestWorkPoolRoles(t *testing.T) {
 		b.do("PATCH", ab+"/flow_runs/"+run, map[string]any{"infrastructure_pid": "host:1"}).expect(http.StatusNoContent)
 		b.do("POST", ab+"/logs/", []map[string]any{{"name": "n", "level": 20, "message": "m", "timestamp": "2026-01-01T00:00:00Z", "flow_run_id": run}}).
 			expect(http.StatusCreated)
+		// What a flow the worker runs does when it waits for input: store
+		// the input's schema, then read and filter its inputs.
+		b.do("POST", ab+"/flow_runs/"+run+"/input", map[string]any{"key": "paused-1-schema", "value": "{}"}).expect(http.StatusCreated)
+		b.do("GET", ab+"/flow_runs/"+run+"/input/paused-1-schema", nil).expect(http.StatusOK)
+		b.do("POST", ab+"/flow_runs/"+run+"/input/filter", map[string]any{"prefix": "paused"}).expect(http.StatusOK)
 		refused("worker", struct{ method, path, body string }{"POST", "/deployments/" + dep + "/create_flow_run", "{}"})
 
 		setRole("developer")

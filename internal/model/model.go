@@ -263,6 +263,19 @@ type SavedSearchFilter struct {
 	Value     any    `json:"value"`
 }
 
+// FlowRunInput is a keyed value sent to a flow run (run input, a paused
+// run's input schema, messages between runs): Value is the text the sender
+// stored, JSON in practice, kept as sent.
+type FlowRunInput struct {
+	ID        uuid.UUID `json:"id"`
+	Created   Time      `json:"created"`
+	Updated   Time      `json:"updated"`
+	FlowRunID uuid.UUID `json:"flow_run_id"`
+	Key       string    `json:"key"`
+	Value     string    `json:"value"`
+	Sender    *string   `json:"sender"`
+}
+
 // Artifact is a result, table, link or markdown a run published.
 type Artifact struct {
 	ID          uuid.UUID      `json:"id"`

@@ -7,6 +7,8 @@ package orchestration
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -133,19 +135,14 @@ func DecideFlowRun(t FlowRunTransition) Decision {
 		(cur.Type != model.Scheduled || cur.Name == "Late") {
 		return reject("Only scheduled flows can be marked late.")
 	}
-	if p.Type == model.Paused && cur.Type != model.Running {
-		return reject("Cannot pause flows that are not currently running.")
+	if p.Type == model.Paused {
+		if d, ok := pausing(t.Run, p); ok {
+			return d
+		}
 	}
 	if cur.Type == model.Paused {
-		switch {
-		case p.Type == model.Running || p.Type == model.Scheduled || p.Type.Terminal():
-			if pt := cur.StateDetails.PauseTimeout; pt != nil && pt.Before(t.Now) && !p.Type.Terminal() {
-				failed := newState(model.Failed, "Failed", "The flow was paused and never resumed.", t.Now)
-				return rejectWith(failed, "The flow run pause has timed out and can no longer resume.")
-			}
-			pol.Resuming = true
-		default:
-			return reject(fmt.Sprintf("Cannot transition a paused flow run to %s.", p.Type))
+		if d, ok := resumingPaused(t, p); ok {
+			return d
 		}
 	}
 	copyScheduledTime(cur, p)
@@ -175,6 +172,68 @@ func DecideFlowRun(t FlowRunTransition) Decision {
 		return rejectWith(retry, "Retrying")
 	}
 	return accept(p)
+}
+
+// pausing applies Prefect's rule for entering PAUSED: only from RUNNING,
+// each pause key once per run (a suspended run runs its flow again from
+// the start when it resumes, and passes its pause a second time), and a
+// pause that reschedules only for a top-level run of a deployment. An
+// accepted pause records its key in the run's policy.
+func pausing(run *model.FlowRun, p *model.State) (Decision, bool) {
+	verb := "pause"
+	if p.Name == "Suspended" {
+		verb = "suspend"
+	}
+	if run.State.Type != model.Running {
+		return reject(fmt.Sprintf("Cannot %s flows that are not currently running.", verb)), true
+	}
+	key := uuid.NewString()
+	if p.StateDetails.PauseKey != nil {
+		key = *p.StateDetails.PauseKey
+	}
+	if slices.Contains(run.EmpiricalPolicy.PauseKeys, key) {
+		return reject(fmt.Sprintf("This %s has already fired.", verb)), true
+	}
+	if p.StateDetails.PauseReschedule {
+		if run.ParentTaskRunID != nil {
+			return abort(fmt.Sprintf("Cannot %s subflows.", verb)), true
+		}
+		if run.DeploymentID == nil {
+			return abort(fmt.Sprintf("Cannot %s flows without a deployment.", verb)), true
+		}
+	}
+	run.EmpiricalPolicy.PauseKeys = append(run.EmpiricalPolicy.PauseKeys, key)
+	return Decision{}, false
+}
+
+// resumingPaused applies Prefect's rule for leaving PAUSED: to RUNNING,
+// SCHEDULED, CANCELLING or a final state only; a suspended run only when
+// it has a deployment to be rescheduled by; and, past the pause's timeout,
+// to FAILED instead (except a cancellation, which must still reach the
+// process of a blocking pause). Its messages name the proposed state, as
+// Prefect's do.
+func resumingPaused(t FlowRunTransition, p *model.State) (Decision, bool) {
+	cur := t.Run.State
+	if p.Type != model.Running && p.Type != model.Scheduled && p.Type != model.Cancelling && !p.Type.Terminal() {
+		return reject(fmt.Sprintf("This run cannot transition to the StateType.%s state from the StateType.%s state.", p.Type, cur.Type)), true
+	}
+	verb := "pause"
+	if p.Name == "Suspended" {
+		verb = "suspend"
+	}
+	display := strings.ToLower(p.Name)
+	if display == "" {
+		display = strings.ToLower(string(p.Type))
+	}
+	if cur.StateDetails.PauseReschedule && t.Run.DeploymentID == nil {
+		return reject(fmt.Sprintf("Cannot reschedule a %s flow run without a deployment.", display)), true
+	}
+	if pt := cur.StateDetails.PauseTimeout; p.Type != model.Cancelling && pt != nil && pt.Before(t.Now) {
+		failed := newState(model.Failed, "Failed", fmt.Sprintf("The flow was %s and never resumed.", display), t.Now)
+		return rejectWith(failed, fmt.Sprintf("The flow run %s has timed out and can no longer resume.", verb)), true
+	}
+	t.Run.EmpiricalPolicy.Resuming = true
+	return Decision{}, false
 }
 
 // bypassCancelling: a run with no infrastructure to stop is cancelled

@@ -2,6 +2,7 @@ package orchestration
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -181,5 +182,74 @@ func TestTrack(t *testing.T) {
 	Track(&rt, rerun, false)
 	if rt.EndTime != nil || rt.RunCount != 2 {
 		t.Fatalf("leaving a terminal state: end_time %v run_count %d", rt.EndTime, rt.RunCount)
+	}
+}
+
+// TestPauseRules pins Prefect's HandlePausingFlows and
+// HandleResumingPausedFlows, with the reasons and messages its server
+// answers (read from it): a pause key fires once per run, a pause that
+// reschedules needs a top-level run of a deployment, and a pause past its
+// timeout fails whatever is proposed but a cancellation.
+func TestPauseRules(t *testing.T) {
+	deployment, parent := uuid.New(), uuid.New()
+	pause := func(name, key string, reschedule bool) *model.State {
+		p := proposal(model.Paused, name)
+		p.StateDetails.PauseKey, p.StateDetails.PauseReschedule = &key, reschedule
+		return p
+	}
+	expired := state(model.Paused, "Suspended")
+	expired.StateDetails.PauseTimeout = model.At(now.Add(-time.Second)).Ptr()
+	suspended := state(model.Paused, "Suspended")
+	suspended.StateDetails.PauseReschedule = true
+	for _, tt := range []struct {
+		name      string
+		run       model.FlowRun
+		current   *model.State
+		proposed  *model.State
+		status    Status
+		reason    string
+		wantType  model.StateType
+		message   string
+		pauseKeys []string
+	}{
+		{name: "first pause", current: state(model.Running, "Running"), proposed: pause("Paused", "1", false), status: Accept, wantType: model.Paused, pauseKeys: []string{"1"}},
+		{name: "a pause key fires once", run: model.FlowRun{EmpiricalPolicy: model.FlowRunPolicy{PauseKeys: []string{"1"}}}, current: state(model.Running, "Running"),
+			proposed: pause("Paused", "1", false), status: Reject, reason: "This pause has already fired.", pauseKeys: []string{"1"}},
+		{name: "a suspend key fires once", run: model.FlowRun{DeploymentID: &deployment, EmpiricalPolicy: model.FlowRunPolicy{PauseKeys: []string{"1"}}}, current: state(model.Running, "Running"),
+			proposed: pause("Suspended", "1", true), status: Reject, reason: "This suspend has already fired.", pauseKeys: []string{"1"}},
+		{name: "another key pauses again", run: model.FlowRun{EmpiricalPolicy: model.FlowRunPolicy{PauseKeys: []string{"1"}}}, current: state(model.Running, "Running"),
+			proposed: pause("Paused", "2", false), status: Accept, wantType: model.Paused, pauseKeys: []string{"1", "2"}},
+		{name: "suspend needs a deployment", current: state(model.Running, "Running"), proposed: pause("Suspended", "1", true), status: Abort, reason: "Cannot suspend flows without a deployment."},
+		{name: "suspend of a subflow", run: model.FlowRun{DeploymentID: &deployment, ParentTaskRunID: &parent}, current: state(model.Running, "Running"),
+			proposed: pause("Suspended", "1", true), status: Abort, reason: "Cannot suspend subflows."},
+		{name: "suspend of a deployment's run", run: model.FlowRun{DeploymentID: &deployment}, current: state(model.Running, "Running"),
+			proposed: pause("Suspended", "1", true), status: Accept, wantType: model.Paused, pauseKeys: []string{"1"}},
+		{name: "pause only from running", current: state(model.Paused, "Paused"), proposed: pause("Paused", "1", false), status: Reject, reason: "Cannot pause flows that are not currently running."},
+		{name: "paused to pending", current: state(model.Paused, "Paused"), proposed: proposal(model.Pending, "Pending"), status: Reject,
+			reason: "This run cannot transition to the StateType.PENDING state from the StateType.PAUSED state."},
+		{name: "expired pause fails a resume", current: expired, proposed: proposal(model.Running, "Running"), status: Reject,
+			reason: "The flow run pause has timed out and can no longer resume.", wantType: model.Failed, message: "The flow was running and never resumed."},
+		{name: "expired pause fails a completion", current: expired, proposed: proposal(model.Completed, "Completed"), status: Reject,
+			reason: "The flow run pause has timed out and can no longer resume.", wantType: model.Failed, message: "The flow was completed and never resumed."},
+		{name: "expired pause can be cancelled", current: expired, proposed: proposal(model.Cancelling, "Cancelling"), status: Accept, wantType: model.Cancelling},
+		{name: "suspended run rescheduled with its deployment", run: model.FlowRun{DeploymentID: &deployment}, current: suspended, proposed: proposal(model.Scheduled, "Resuming"), status: Accept, wantType: model.Scheduled},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			run := tt.run
+			run.State = tt.current
+			d := DecideFlowRun(FlowRunTransition{Run: &run, Proposed: tt.proposed, Now: now})
+			if d.Status != tt.status || d.Reason != tt.reason {
+				t.Fatalf("%s %q, want %s %q", d.Status, d.Reason, tt.status, tt.reason)
+			}
+			if (d.Write == nil) != (tt.wantType == "") || d.Write != nil && d.Write.Type != tt.wantType {
+				t.Fatalf("wrote %+v, want %q", d.Write, tt.wantType)
+			}
+			if tt.message != "" && (d.Write.Message == nil || *d.Write.Message != tt.message) {
+				t.Errorf("message %v, want %q", d.Write.Message, tt.message)
+			}
+			if tt.pauseKeys != nil && !slices.Equal(run.EmpiricalPolicy.PauseKeys, tt.pauseKeys) {
+				t.Errorf("pause keys %v, want %v", run.EmpiricalPolicy.PauseKeys, tt.pauseKeys)
+			}
+		})
 	}
 }

@@ -60,6 +60,9 @@ type Config struct {
 	// OFFLINE and unpolled pools, queues and deployments NOT_READY; zero:
 	// 15 s.
 	ForemanInterval time.Duration
+	// PauseExpirationsInterval is how often PAUSED runs past their
+	// pause_timeout are failed; zero: 5 s.
+	PauseExpirationsInterval time.Duration
 	// UnresponsiveRunsAfter is how long a RUNNING run of a worker that
 	// stopped heartbeating may send nothing before the server marks it
 	// CRASHED, checked every ForemanInterval; zero: never (the CLI's
@@ -274,10 +277,12 @@ const (
 	defaultLateRunsInterval  = 5 * time.Second
 	defaultLateRunsAfter     = 15 * time.Second
 	defaultForemanInterval   = 15 * time.Second
+	// Prefect's pause-expiration service passes every 5 s too.
+	defaultPauseExpirationsInterval = 5 * time.Second
 )
 
-// schedulingServices are the scheduler, the late-run marker, the foreman
-// and, when enabled, the unresponsive-run detector; nudge makes the scheduler pass now, for the API to call when
+// schedulingServices are the scheduler, the late-run marker, the foreman,
+// the pause expirations and, when enabled, the unresponsive-run detector; nudge makes the scheduler pass now, for the API to call when
 // deployments change.
 func schedulingServices(cfg Config, db *sqlstore.DB, clk clock.Clock, log *slog.Logger, m *metrics.Metrics) (loops []*services.Loop, nudge func()) {
 	or := func(d, def time.Duration) time.Duration {
@@ -293,6 +298,7 @@ func schedulingServices(cfg Config, db *sqlstore.DB, clk clock.Clock, log *slog.
 	late := &services.LateRuns{Store: db, After: or(cfg.LateRunsAfter, defaultLateRunsAfter), Logger: log.With("service", "late_runs"),
 		Count: count("late_runs")}
 	foreman := &services.Foreman{Store: db, Logger: log.With("service", "foreman"), Count: count("foreman")}
+	pauses := &services.PauseExpirations{Store: db, Logger: log.With("service", "pause_expirations"), Count: count("pause_expirations")}
 	scheduler := &services.Loop{Service: "scheduler", Interval: or(cfg.SchedulerInterval, defaultSchedulerInterval), Run: sched.Pass,
 		Clock: clk, Logger: log, Observe: observePass(m)}
 	loops = []*services.Loop{
@@ -300,6 +306,8 @@ func schedulingServices(cfg Config, db *sqlstore.DB, clk clock.Clock, log *slog.
 		{Service: "late_runs", Interval: or(cfg.LateRunsInterval, defaultLateRunsInterval), Run: late.Pass,
 			Clock: clk, Logger: log, Observe: observePass(m)},
 		{Service: "foreman", Interval: or(cfg.ForemanInterval, defaultForemanInterval), Run: foreman.Pass,
+			Clock: clk, Logger: log, Observe: observePass(m)},
+		{Service: "pause_expirations", Interval: or(cfg.PauseExpirationsInterval, defaultPauseExpirationsInterval), Run: pauses.Pass,
 			Clock: clk, Logger: log, Observe: observePass(m)},
 	}
 	if cfg.UnresponsiveRunsAfter > 0 {

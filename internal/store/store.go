@@ -32,6 +32,7 @@ type Store interface {
 	Variables
 	SavedSearches
 	Blocks
+	FlowRunInputs
 	Artifacts
 	RunStats
 	Deployments
@@ -39,6 +40,7 @@ type Store interface {
 	WorkPools
 	Foreman
 	Unresponsive
+	Pauses
 }
 
 // Workspaces reads and writes tenancy: accounts, users, workspaces,
@@ -145,8 +147,9 @@ type FlowRuns interface {
 	DeleteFlowRuns(ctx context.Context, ws uuid.UUID, ids []uuid.UUID) ([]uuid.UUID, error)
 	SetFlowRunState(ctx context.Context, ws, id uuid.UUID, proposed model.StateCreate, force bool) (*orchestration.Result, error)
 	// ResumeFlowRun resumes a paused run with orchestration.ResumeFlowRun,
-	// decided and written in one transaction.
-	ResumeFlowRun(ctx context.Context, ws, id uuid.UUID) (*orchestration.Result, error)
+	// with the run input a client sent (nil for none): checked, decided and
+	// written in one transaction.
+	ResumeFlowRun(ctx context.Context, ws, id uuid.UUID, runInput map[string]any) (*orchestration.Result, error)
 	// OrchestrateFlowRun runs an orchestration rule (orchestration.MarkLate,
 	// …) in one write transaction of ws: what it reads, decides and writes
 	// commits together, or not at all when it fails.
@@ -239,6 +242,19 @@ type SavedSearches interface {
 	// ListSavedSearches lists ws's searches by name.
 	ListSavedSearches(ctx context.Context, ws uuid.UUID, limit, offset int) ([]*model.SavedSearch, error)
 	DeleteSavedSearch(ctx context.Context, ws, id uuid.UUID) error
+}
+
+// FlowRunInputs stores the keyed inputs of flow runs.
+type FlowRunInputs interface {
+	// CreateFlowRunInput inserts in for its run, filling its id and
+	// timestamps: a key the run already has is a conflict, a run not in ws
+	// is not found.
+	CreateFlowRunInput(ctx context.Context, ws uuid.UUID, in *model.FlowRunInput) error
+	GetFlowRunInput(ctx context.Context, ws, runID uuid.UUID, key string) (*model.FlowRunInput, error)
+	// ListFlowRunInputs returns the run's inputs whose key starts with
+	// prefix, except the keys in exclude, oldest first, at most limit.
+	ListFlowRunInputs(ctx context.Context, ws, runID uuid.UUID, prefix string, exclude []string, limit int) ([]*model.FlowRunInput, error)
+	DeleteFlowRunInput(ctx context.Context, ws, runID uuid.UUID, key string) error
 }
 
 // Artifacts stores artifacts.
@@ -421,6 +437,18 @@ type Unresponsive interface {
 	// with its Silence's reason. It returns nil and writes nothing for a run
 	// that is not (any more), or no longer exists.
 	CrashUnresponsiveRun(ctx context.Context, ws, id uuid.UUID, now, quietSince time.Time) (*orchestration.Result, error)
+}
+
+// Pauses finds the paused runs whose pause timed out.
+type Pauses interface {
+	// ExpiredPauses returns, across workspaces, at most limit PAUSED runs
+	// whose pause_timeout is before now.
+	ExpiredPauses(ctx context.Context, now time.Time, limit int) ([]WorkspaceRun, error)
+}
+
+// WorkspaceRun names a flow run and its workspace.
+type WorkspaceRun struct {
+	Workspace, Run uuid.UUID
 }
 
 // UnresponsiveRun is a run UnresponsiveRuns found, with why.

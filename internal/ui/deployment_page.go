@@ -366,13 +366,19 @@ func (f *paramField) formValue(raw string) (v any, given bool, msg string) {
 	}
 }
 
+// fieldsForm is a form of fields generated from a JSON schema (a
+// deployment's Run form, a paused run's Resume form).
+type fieldsForm struct {
+	Fields []paramField
+	Error  string // a refusal that belongs to no one field
+}
+
 // runForm is the data of a deployment's Run form.
 type runForm struct {
+	fieldsForm
 	Deployment *model.Deployment
 	URL        string // the deployment's page
 	Action     string
-	Fields     []paramField
-	Error      string // a refusal that belongs to no one field
 	// Enforced: the parameters are checked against the schema.
 	Enforced bool
 }
@@ -382,7 +388,7 @@ func fieldParam(name string) string { return "param:" + name }
 
 func (u *UI) newRunForm(q *request, d *model.Deployment) runForm {
 	url := u.deploymentURL(q, d)
-	return runForm{Deployment: d, URL: url, Action: url + "/run", Fields: schemaFields(d.ParameterOpenAPISchema, d.Parameters),
+	return runForm{Deployment: d, URL: url, Action: url + "/run", fieldsForm: fieldsForm{Fields: schemaFields(d.ParameterOpenAPISchema, d.Parameters)},
 		Enforced: d.EnforceParameterSchema}
 }
 
@@ -443,7 +449,7 @@ func (u *UI) deploymentRun(q *request) error {
 
 // refuse places the schema check's refusal on the field it names (the
 // first part of its location), or on the form.
-func (f *runForm) refuse(se *schemacheck.Error) {
+func (f *fieldsForm) refuse(se *schemacheck.Error) {
 	top, _, _ := strings.Cut(se.Field, ".")
 	for i := range f.Fields {
 		if top != "" && f.Fields[i].Name == top {
@@ -458,7 +464,7 @@ func (f *runForm) refuse(se *schemacheck.Error) {
 }
 
 // focusFirstError has the page focus the first field in error.
-func (f *runForm) focusFirstError() {
+func (f *fieldsForm) focusFirstError() {
 	for i := range f.Fields {
 		if f.Fields[i].Error != "" {
 			f.Fields[i].Autofocus = true

@@ -101,3 +101,13 @@ func pagesNeed(t *testing.T, want map[string]pageNeed) {
 		t.Errorf("%s is not registered", p)
 	}
 }
+
+// The Resume form needs what the API's resume route needs, update:flow_run;
+// the form is refused (403) to those who can see the run.
+func TestResumePageNeedsTheAPIsPermission(t *testing.T) {
+	const base = "/account/{account_id}/workspace/{workspace_id}/runs/flow-run/{id}"
+	pagesNeed(t, map[string]pageNeed{
+		"GET " + base + "/resume":  {"update:flow_run", false},
+		"POST " + base + "/resume": {"update:flow_run", true},
+	})
+}

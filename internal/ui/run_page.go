@@ -54,6 +54,9 @@ type runHeader struct {
 	// DeploymentURL links the deployment's page while it exists.
 	DeploymentURL string
 	States        []stateRow
+	// ResumeURL is the Resume form of a paused run, for those who may
+	// resume it.
+	ResumeURL string
 }
 
 // taskRow is a task run in a table.
@@ -351,6 +354,9 @@ func (u *UI) runHeaderOf(q *request, run *model.FlowRun, now time.Time) (runHead
 		Start: run.StartTime, End: run.EndTime, Duration: runDuration(&run.RunTracking), RunCount: run.RunCount, Tags: run.Tags}
 	if run.State != nil {
 		h.Message = derefString(run.State.Message)
+		if run.State.Type == model.Paused && auth.Can(q.Role, updateFlowRun) {
+			h.ResumeURL = base + "/runs/flow-run/" + run.ID.String() + "/resume"
+		}
 	}
 	if run.DeploymentID != nil {
 		h.Deployment = run.DeploymentID.String()

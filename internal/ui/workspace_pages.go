@@ -23,6 +23,8 @@ func (u *UI) workspaceRoutes(mux *http.ServeMux) {
 	page("/runs/live", "read:flow_run", u.runsLive)
 	page("/runs/flow-run/{id}", "read:flow_run", u.flowRunPage)
 	page("/runs/flow-run/{id}/live/{part}", "read:flow_run", u.flowRunLive)
+	page("/runs/flow-run/{id}/resume", updateFlowRun, u.resumeRunForm)
+	u.handle(mux, "POST "+base+"/runs/flow-run/{id}/resume", ownersOnly(updateFlowRun, "Your role in this workspace cannot resume flow runs."), u.resumeRun)
 	page("/runs/task-run/{id}", "read:task_run", u.taskRunPage)
 	page("/runs/task-run/{id}/live/{part}", "read:task_run", u.taskRunLive)
 	page("/flows", "read:flow", u.flowsList)

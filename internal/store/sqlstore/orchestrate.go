@@ -56,9 +56,9 @@ func (db *DB) orchestrate(ctx context.Context, ws uuid.UUID, rule func(context.C
 }
 
 // ResumeFlowRun resumes a paused flow run with orchestration's rule, decided
-// on the run as the transaction reads it.
-func (db *DB) ResumeFlowRun(ctx context.Context, ws, id uuid.UUID) (*orchestration.Result, error) {
+// on the run and its input schema as the transaction reads them.
+func (db *DB) ResumeFlowRun(ctx context.Context, ws, id uuid.UUID, runInput map[string]any) (*orchestration.Result, error) {
 	return db.orchestrate(ctx, ws, func(ctx context.Context, v *flowRunTx) (*orchestration.Result, error) {
-		return orchestration.ResumeFlowRun(ctx, v, id)
+		return orchestration.ResumeFlowRun(ctx, v, id, runInput)
 	})
 }

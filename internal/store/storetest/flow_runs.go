@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -584,13 +585,15 @@ func testResumeFlowRun(t *testing.T, h *harness) {
 	flow := h.flow(ws, "etl")
 	resume := func(ws, id uuid.UUID) *orchestration.Result {
 		t.Helper()
-		res, err := h.s.ResumeFlowRun(h.ctx, ws, id)
+		res, err := h.s.ResumeFlowRun(h.ctx, ws, id, nil)
 		h.must(err, "resume flow run")
 		return res
 	}
+	dep := h.deployment(ws, flow.ID, "nightly")
 	paused := func(name string, reschedule bool) (*model.FlowRun, *model.State) {
 		t.Helper()
-		r := h.flowRun(ws, flow.ID, name, state(model.Running))
+		// Only a deployment's run can be paused to be rescheduled.
+		r := h.flowRun(ws, flow.ID, name, state(model.Running), func(r *model.FlowRun) { r.DeploymentID = &dep.ID })
 		p := h.setFlowRunState(ws, r.ID, model.StateCreate{Type: model.Paused, StateDetails: &model.StateDetails{PauseReschedule: reschedule}}, false)
 		return r, p
 	}
@@ -614,22 +617,62 @@ func testResumeFlowRun(t *testing.T, h *harness) {
 	if res.Status != orchestration.Accept || !res.Written || res.State.Type != model.Scheduled || res.State.Name != "Resuming" {
 		t.Errorf("resume a run paused for rescheduling: %+v", res)
 	}
-	// A run that is not paused (any more) is aborted with its current state,
-	// and nothing is written.
+	// A run that is not paused (any more) is aborted without a state, as
+	// Prefect's server answers, and nothing is written.
 	res = resume(ws, r.ID)
-	if res.Status != orchestration.Abort || res.Written || res.State == nil || res.State.Type != model.Running ||
-		res.Details.Type != "abort_details" || res.Details.Reason == nil || *res.Details.Reason != "Cannot resume a run that is not paused." {
+	if res.Status != orchestration.Abort || res.Written || res.State != nil ||
+		res.Details.Type != "abort_details" || res.Details.Reason == nil || *res.Details.Reason != "Cannot resume a flow run that is not paused." {
 		t.Errorf("resume a running run: %+v", res)
 	}
 	if states, err := h.s.ListFlowRunStates(h.ctx, ws, r.ID); err != nil || len(states) != 3 {
 		t.Errorf("history after a refused resume: %d states, %v", len(states), err)
 	}
 
+	// A pause that waits for input: the input is checked against the schema
+	// the client stored, and kept under the response key when it fits.
+	keyset := map[string]any{"description": "paused-1-description", "response": "paused-1-response", "schema": "paused-1-schema"}
+	waiting := h.flowRun(ws, flow.ID, "waiting", state(model.Running))
+	pausedState := h.setFlowRunState(ws, waiting.ID, model.StateCreate{Type: model.Paused, StateDetails: &model.StateDetails{RunInputKeyset: keyset}}, false)
+	// reason is how the rejection's reason starts (the schema check words
+	// the rest).
+	refused := func(input map[string]any, reason string) {
+		t.Helper()
+		res, err := h.s.ResumeFlowRun(h.ctx, ws, waiting.ID, input)
+		h.must(err, "resume with input")
+		if res.Status != orchestration.Reject || res.Written || res.State == nil || res.State.ID != pausedState.ID ||
+			res.Details.Type != "abort_details" || !strings.HasPrefix(deref(res.Details.Reason), reason) {
+			t.Errorf("resume with %v: %+v (reason %q), want a rejection: %s", input, res, deref(res.Details.Reason), reason)
+		}
+		if got, err := h.s.GetFlowRun(h.ctx, ws, waiting.ID); err != nil || *got.StateID != pausedState.ID {
+			t.Errorf("a refused resume changed the run: %+v, %v", got, err)
+		}
+		if keys := h.inputKeys(ws, waiting.ID, "", nil, 10); slices.Contains(keys, "paused-1-response") {
+			t.Errorf("a refused resume stored its input: %v", keys)
+		}
+	}
+	refused(map[string]any{"name": "x"}, "Run input schema not found.")
+	h.flowRunInput(ws, waiting.ID, "paused-1-schema", `{"title":"U","type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"}},"required":["name","age"]}`)
+	refused(map[string]any{"name": "x"}, "Reason: Validation failed. Failure reason: ")
+	refused(map[string]any{"name": "x", "age": "old"}, "Reason: Validation failed for field 'age'. Failure reason: ")
+	refused(nil, "Reason: Validation failed. Failure reason: ")
+	res = resume(ws, waiting.ID)
+	if res.Status != orchestration.Reject {
+		t.Errorf("resume without input: %+v", res)
+	}
+	res, err := h.s.ResumeFlowRun(h.ctx, ws, waiting.ID, map[string]any{"name": "x", "age": 3})
+	h.must(err, "resume with good input")
+	if res.Status != orchestration.Accept || !res.Written || res.State.Type != model.Running {
+		t.Errorf("resume with good input: %+v", res)
+	}
+	if got, err := h.s.GetFlowRunInput(h.ctx, ws, waiting.ID, "paused-1-response"); err != nil || canonJSON(json.RawMessage(got.Value)) != `{"age":3,"name":"x"}` {
+		t.Errorf("the stored response: %+v (%v)", got, err)
+	}
+
 	// Unknown here: not found, and the paused run stays paused.
 	again, p := paused("again", false)
-	_, err := h.s.ResumeFlowRun(h.ctx, ws, newID())
+	_, err = h.s.ResumeFlowRun(h.ctx, ws, newID(), nil)
 	h.wantNotFound(err, "an unknown run")
-	_, err = h.s.ResumeFlowRun(h.ctx, other, again.ID)
+	_, err = h.s.ResumeFlowRun(h.ctx, other, again.ID, nil)
 	h.wantNotFound(err, "a run through another workspace")
 	if got, err := h.s.GetFlowRun(h.ctx, ws, again.ID); err != nil || *got.StateID != p.ID {
 		t.Errorf("a resume through another workspace changed the run: %+v, %v", got, err)

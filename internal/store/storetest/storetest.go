@@ -149,6 +149,11 @@ var contracts = map[string]contract{
 	"UpdateBlockDocument":      testUpdateBlockDocument,
 	"DeleteBlockDocument":      testDeleteBlockDocument,
 	"ResealBlockDocuments":     testResealBlockDocuments,
+	// FlowRunInputs
+	"CreateFlowRunInput": testCreateFlowRunInput,
+	"GetFlowRunInput":    testGetFlowRunInput,
+	"ListFlowRunInputs":  testListFlowRunInputs,
+	"DeleteFlowRunInput": testDeleteFlowRunInput,
 
 	// Artifacts
 	"CreateArtifact": testCreateArtifact,
@@ -215,6 +220,9 @@ var contracts = map[string]contract{
 	// Unresponsive
 	"UnresponsiveRuns":     testUnresponsiveRuns,
 	"CrashUnresponsiveRun": testCrashUnresponsiveRun,
+
+	// Pauses
+	"ExpiredPauses": testExpiredPauses,
 }
 
 // Uncovered returns the methods of store.Store without a contract, and the
