@@ -39,11 +39,13 @@ func TestBlocksAndResultStorage(t *testing.T) {
 			}
 			dir := t.TempDir()
 			results, counter := filepath.Join(dir, "results"), filepath.Join(dir, "counter")
+			serverResults := filepath.Join(dir, "server-results")
 			b := make([]byte, 12)
 			rand.Read(b)
 			secret := "sk-" + hex.EncodeToString(b)
 			out, err := runFlow(t, api, "blocks_flow.py", "PRAETOR_COMPAT_RESULTS="+results, "PRAETOR_COMPAT_COUNTER="+counter,
-				"PRAETOR_COMPAT_SECRET="+secret, "PREFECT_DEFAULT_RESULT_STORAGE_BLOCK=local-file-system/results")
+				"PRAETOR_COMPAT_SECRET="+secret, "PREFECT_DEFAULT_RESULT_STORAGE_BLOCK=local-file-system/results",
+				"PRAETOR_COMPAT_SERVER_RESULTS="+serverResults)
 			if err != nil {
 				t.Fatalf("blocks_flow.py: %v", err)
 			}
@@ -71,8 +73,24 @@ func TestBlocksAndResultStorage(t *testing.T) {
 			}
 			var docs []map[string]any
 			api.post(t, "/block_documents/filter", obj{}, &docs)
-			if len(docs) != 4 {
-				t.Errorf("%d block documents, want the secret, config, greeting and results", len(docs))
+			if len(docs) != 5 {
+				t.Errorf("%d block documents, want the secret, config, greeting, results and server-results", len(docs))
+			}
+			// The workspace's default result storage: a flow run with none
+			// set on its side stores its task's result there.
+			var storage struct {
+				ID string `json:"id"`
+			}
+			api.get(t, "/block_types/slug/local-file-system/block_documents/name/server-results", &storage)
+			var set map[string]any
+			if err := api.call(t.Context(), "PUT", "/admin/storage", obj{"default_result_storage_block_id": storage.ID}, &set); err != nil || set["default_result_storage_block_id"] != storage.ID {
+				t.Fatalf("PUT /admin/storage: %v %v", set, err)
+			}
+			if out, err := runFlow(t, api, "server_storage_flow.py"); err != nil || !strings.Contains(out, "answer 42") {
+				t.Fatalf("server_storage_flow.py: %v\n%s", err, tailLines(out, 20))
+			}
+			if files, err := os.ReadDir(serverResults); err != nil || len(files) == 0 {
+				t.Errorf("no result file in the server's default result storage %s: %v", serverResults, err)
 			}
 			if api.serverEnv == nil {
 				return // Prefect's own server: its database and log are its own

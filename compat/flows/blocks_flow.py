@@ -50,4 +50,6 @@ if __name__ == "__main__":
     # The result storage block must exist before a run resolves it from
     # PREFECT_DEFAULT_RESULT_STORAGE_BLOCK.
     LocalFileSystem(basepath=os.environ["PRAETOR_COMPAT_RESULTS"]).save("results", overwrite=True)
+    # The workspace's default result storage, which the test sets.
+    LocalFileSystem(basepath=os.environ["PRAETOR_COMPAT_SERVER_RESULTS"]).save("server-results", overwrite=True)
     print("results", blocks_flow(7), blocks_flow(7), flush=True)

@@ -139,6 +139,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 			{"POST", "/block_schemas/filter", "{}"}, {"DELETE", "/block_schemas/" + blocks.schemaID, ""},
 			{"POST", "/block_schemas/", `{"fields":{},"block_type_id":"` + blocks.typeID + `"}`},
 			{"GET", "/block_capabilities/", ""},
+			{"GET", "/admin/storage", ""}, {"PUT", "/admin/storage", `{"default_result_storage_block_id":"` + blockDoc + `"}`}, {"DELETE", "/admin/storage", ""},
 			{"POST", "/flows/bulk_delete", `{"flows":{"id":{"any_":["` + flow + `"]}}}`}, {"POST", "/flows/paginate", "{}"},
 			{"POST", "/flow_runs/bulk_delete", `{"flow_runs":{"id":{"any_":["` + runID + `"]}}}`}, {"POST", "/flow_runs/paginate", "{}"},
 			{"POST", "/flow_runs/bulk_set_state", `{"flow_runs":{"id":{"any_":["` + runID + `"]}},"state":{"type":"CANCELLED"},"force":true}`},

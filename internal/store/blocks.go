@@ -70,6 +70,15 @@ type Blocks interface {
 	// from it.
 	DeleteBlockDocument(ctx context.Context, ws, id uuid.UUID) error
 
+	// ResultStorage returns the block document ws stores results in by
+	// default (Prefect's server default result storage), nil for none.
+	ResultStorage(ctx context.Context, ws uuid.UUID) (*uuid.UUID, error)
+	// SetResultStorage makes the document id ws's default result storage,
+	// or clears it for nil. The document must be one of ws's whose schema
+	// can write paths ("write-path"), else EInvalid; a missing one is
+	// ENotFound.
+	SetResultStorage(ctx context.Context, ws uuid.UUID, id *uuid.UUID) error
+
 	// ResealBlockDocuments seals again with the current key the data of
 	// every document (of every workspace) sealed with an older one, after
 	// a key rotation, and returns how many it resealed.

@@ -907,3 +907,44 @@ func (db *DB) ResealBlockDocuments(ctx context.Context) (int, error) {
 	})
 	return n, err
 }
+
+// ResultStorage returns ws's default result storage block, nil for none.
+func (db *DB) ResultStorage(ctx context.Context, ws uuid.UUID) (*uuid.UUID, error) {
+	var id uuid.UUID
+	err := db.read.QueryRowContext(ctx, db.d.rebind(`SELECT block_document_id FROM result_storage WHERE workspace_id = ?`), ws).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read result storage: %w", err)
+	}
+	return &id, nil
+}
+
+// SetResultStorage sets or clears ws's default result storage; the
+// document is checked in the same write.
+func (db *DB) SetResultStorage(ctx context.Context, ws uuid.UUID, id *uuid.UUID) error {
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if id == nil {
+			_, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM result_storage WHERE workspace_id = ?`), ws)
+			return err
+		}
+		var writes bool
+		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT `+db.d.jsonContains("s.capabilities")+` FROM block_documents d
+			JOIN block_schemas s ON s.id = d.block_schema_id WHERE d.workspace_id = ? AND d.id = ?`), "write-path", ws, *id).Scan(&writes)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return apperr.Errorf(apperr.ENotFound, "Block document %s not found.", id)
+		case err != nil:
+			return fmt.Errorf("read block document: %w", err)
+		case !writes:
+			return apperr.Errorf(apperr.EInvalid, "Block document %s cannot be used for result storage.", id)
+		}
+		_, err = tx.ExecContext(ctx, db.d.rebind(`INSERT INTO result_storage (workspace_id, block_document_id) VALUES (?, ?)
+			ON CONFLICT (workspace_id) DO UPDATE SET block_document_id = excluded.block_document_id`), ws, *id)
+		if err != nil {
+			return fmt.Errorf("set result storage: %w", err)
+		}
+		return nil
+	})
+}

@@ -515,3 +515,46 @@ func testResealBlockDocuments(t *testing.T, h *harness) {
 		t.Errorf("after resealing: %v, %v", got, err)
 	}
 }
+
+// testResultStorage covers ResultStorage and SetResultStorage: only a
+// document of the workspace that can write paths, cleared on request and
+// when the document goes.
+func testResultStorage(t *testing.T, h *harness) {
+	ws, other := h.ws(), h.ws()
+	typ := h.blockType(ws, "local-file-system")
+	fs := h.blockDoc(ws, h.blockSchema(ws, typ.ID, `{"properties":{"basepath":{"type":"string"}}}`, "read-path", "write-path"), "results", map[string]any{"basepath": "/r"})
+	plain := h.blockDoc(ws, h.blockSchema(ws, h.blockType(ws, "plain").ID, `{"properties":{"v":{"type":"string"}}}`), "plain", map[string]any{"v": "x"})
+	get := func(w uuid.UUID) *uuid.UUID {
+		t.Helper()
+		id, err := h.s.ResultStorage(h.ctx, w)
+		h.must(err, "read result storage")
+		return id
+	}
+	if id := get(ws); id != nil {
+		t.Fatalf("a new workspace's result storage: %v", id)
+	}
+	h.wantCode(h.s.SetResultStorage(h.ctx, ws, &plain.ID), apperr.EInvalid, "a document that cannot write paths")
+	h.wantNotFound(h.s.SetResultStorage(h.ctx, other, &fs.ID), "another workspace's document")
+	missing := newID()
+	h.wantNotFound(h.s.SetResultStorage(h.ctx, ws, &missing), "an unknown document")
+	if id := get(ws); id != nil {
+		t.Fatalf("refused settings left %v", id)
+	}
+	h.must(h.s.SetResultStorage(h.ctx, ws, &fs.ID), "set result storage")
+	h.must(h.s.SetResultStorage(h.ctx, ws, &fs.ID), "set it again")
+	if id := get(ws); id == nil || *id != fs.ID {
+		t.Errorf("result storage: %v, want %v", id, fs.ID)
+	}
+	if id := get(other); id != nil {
+		t.Errorf("another workspace's result storage: %v", id)
+	}
+	h.must(h.s.SetResultStorage(h.ctx, ws, nil), "clear result storage")
+	if id := get(ws); id != nil {
+		t.Errorf("cleared result storage: %v", id)
+	}
+	h.must(h.s.SetResultStorage(h.ctx, ws, &fs.ID), "set result storage")
+	h.must(h.s.DeleteBlockDocument(h.ctx, ws, fs.ID), "delete its document")
+	if id := get(ws); id != nil {
+		t.Errorf("result storage after its document was deleted: %v", id)
+	}
+}

@@ -149,6 +149,8 @@ var contracts = map[string]contract{
 	"UpdateBlockDocument":      testUpdateBlockDocument,
 	"DeleteBlockDocument":      testDeleteBlockDocument,
 	"ResealBlockDocuments":     testResealBlockDocuments,
+	"ResultStorage":            testResultStorage,
+	"SetResultStorage":         testResultStorage,
 	// FlowRunInputs
 	"CreateFlowRunInput": testCreateFlowRunInput,
 	"GetFlowRunInput":    testGetFlowRunInput,
