@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -156,24 +160,39 @@ func TestPraetorWorker(t *testing.T) {
 // Acceptance 4 of #18, the worker's side, with `praetor worker`: a running
 // flow set to CANCELLING through the API ends CANCELLED and its process is
 // gone; a run whose process is killed with SIGKILL ends CRASHED with a
-// message that says so.
+// message that says so. The first worker polls its runs' states only every
+// 10 minutes, so its run ends CANCELLED in seconds only through the
+// prefect.flow-run.Cancelling event of its events/out subscription; the
+// second reaches the server through a proxy that refuses websockets, and
+// stops its run by polling instead.
 func TestPraetorWorkerCancelAndCrash(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, api *apiClient) {
 		dep := deployPooled(t, api, "my-pool", `{}`)
-		startPraetorWorker(t, api, "my-pool")
-		var cancelled, killed servedRun
+		if err := api.call(t.Context(), "POST", "/work_pools/my-pool/queues/", obj{"name": "socketless"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		startPraetorWorker(t, api, "my-pool", "--work-queue", "default", "--cancel-poll", "10m")
+		noSocket := newAPIClient(socketlessProxy(t, api.base))
+		polling := startPraetorWorker(t, noSocket, "my-pool", "--work-queue", "socketless", "--cancel-poll", "1s")
+		var cancelled, polled, killed servedRun
 		api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": 1, "hold": 600}}, &cancelled)
 		api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": 2, "hold": 600}}, &killed)
+		api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": 3, "hold": 600}, "work_queue_name": "socketless"}, &polled)
 
-		r := waitRunState(t, api, cancelled.ID, "RUNNING", 180*time.Second)
-		pid := localPID(t, r)
-		api.post(t, "/flow_runs/"+cancelled.ID+"/set_state", obj{"state": obj{"type": "CANCELLING"}}, nil)
-		waitRunState(t, api, cancelled.ID, "CANCELLED", 60*time.Second)
-		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
-			t.Errorf("the cancelled run's process %d is still there (%v)", pid, err)
+		for _, id := range []string{cancelled.ID, polled.ID} {
+			r := waitRunState(t, api, id, "RUNNING", 180*time.Second)
+			pid := localPID(t, r)
+			api.post(t, "/flow_runs/"+id+"/set_state", obj{"state": obj{"type": "CANCELLING"}}, nil)
+			waitRunState(t, api, id, "CANCELLED", 30*time.Second)
+			if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+				t.Errorf("the cancelled run's process %d is still there (%v)", pid, err)
+			}
+		}
+		if !strings.Contains(polling.log(), "the events stream is unavailable") {
+			t.Errorf("the worker behind the proxy does not say its events stream is down")
 		}
 
-		r = waitRunState(t, api, killed.ID, "RUNNING", 180*time.Second)
+		r := waitRunState(t, api, killed.ID, "RUNNING", 180*time.Second)
 		if err := syscall.Kill(localPID(t, r), syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -182,6 +201,31 @@ func TestPraetorWorkerCancelAndCrash(t *testing.T) {
 			t.Errorf("the killed run's state %+v", r.State)
 		}
 	})
+}
+
+// socketlessProxy serves the API at base through a reverse proxy that
+// refuses websocket upgrades, as some proxies do, and returns the proxy's
+// API URL.
+func socketlessProxy(t *testing.T, base string) string {
+	t.Helper()
+	target, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No X-Forwarded-For: the server lets only local callers in without a
+	// key, and a forwarded request is not local.
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(&url.URL{Scheme: target.Scheme, Host: target.Host})
+	}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			http.Error(w, "websockets are not proxied", http.StatusForbidden)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + target.Path
 }
 
 // Acceptance 3 of #18: Prefect's worker and praetor's on one pool with 20
