@@ -61,7 +61,6 @@ var pendingOperations = map[string]string{
 	"POST /deployments/bulk_delete":                       "issue 19",
 	"POST /deployments/{id}/create_flow_run/bulk":         "issue 19",
 	"POST /deployments/{id}/schedule":                     "issue 19",
-	"GET /deployments/{id}/work_queue_check":              "issue 19",
 	"POST /events/count-by/{countable}":                   "issue 19",
 	"POST /flow_runs/bulk_delete":                         "issue 19",
 	"POST /flow_runs/bulk_set_state":                      "issue 19",
@@ -102,11 +101,6 @@ var pendingOperations = map[string]string{
 	"DELETE /v2/concurrency_limits/{id_or_name}":          "concurrency limits: issue 19",
 	"GET /v2/concurrency_limits/{id_or_name}":             "concurrency limits: issue 19",
 	"PATCH /v2/concurrency_limits/{id_or_name}":           "concurrency limits: issue 19",
-	"POST /work_pools/{name}/concurrency_status":          "work pool and queue routes: issue 18",
-	"POST /work_queues/":                                  "work pool and queue routes: issue 18",
-	"POST /work_queues/{id}/concurrency_status":           "work pool and queue routes: issue 18",
-	"POST /work_queues/{id}/get_runs":                     "work pool and queue routes: issue 18",
-	"GET /work_queues/{id}/status":                        "work pool and queue routes: issue 18",
 }
 
 // pathParam matches a path parameter in Prefect's OpenAPI paths.

@@ -118,6 +118,9 @@ func TestWorkspaceIsolation(t *testing.T) {
 			{"DELETE", "/work_pools/private-pool/workers/secret-worker", ""}, {"GET", "/work_pools/private-pool/workers/connect", ""},
 			{"GET", "/work_queues/" + queueID, ""}, {"GET", "/work_queues/name/secret-queue", ""},
 			{"PATCH", "/work_queues/" + queueID, `{"is_paused":true}`}, {"DELETE", "/work_queues/" + queueID, ""},
+			{"POST", "/work_queues/", `{"name":"intruder"}`}, {"POST", "/work_queues/" + queueID + "/get_runs", "{}"},
+			{"GET", "/work_queues/" + queueID + "/status", ""}, {"POST", "/work_queues/" + queueID + "/concurrency_status", "{}"},
+			{"POST", "/work_pools/private-pool/concurrency_status", "{}"}, {"GET", "/deployments/" + depID + "/work_queue_check", ""},
 		}
 		// Lists and counts of pools and queues stay separate.
 		for _, p := range []string{"/work_pools/filter", "/work_queues/filter"} {
