@@ -1,9 +1,13 @@
 package compat
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -12,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -203,10 +208,10 @@ func TestPraetorWorkerCancelAndCrash(t *testing.T) {
 	})
 }
 
-// socketlessProxy serves the API at base through a reverse proxy that
-// refuses websocket upgrades, as some proxies do, and returns the proxy's
-// API URL.
-func socketlessProxy(t *testing.T, base string) string {
+// proxyAPI serves the API at base through a reverse proxy on loopback
+// and returns the proxy's API URL; handle answers each request, passing on
+// what it lets through to forward.
+func proxyAPI(t *testing.T, base string, handle func(w http.ResponseWriter, r *http.Request, forward http.Handler)) string {
 	t.Helper()
 	target, err := url.Parse(base)
 	if err != nil {
@@ -214,41 +219,129 @@ func socketlessProxy(t *testing.T, base string) string {
 	}
 	// No X-Forwarded-For: the server lets only local callers in without a
 	// key, and a forwarded request is not local.
-	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+	forward := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		r.SetURL(&url.URL{Scheme: target.Scheme, Host: target.Host})
 	}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-			http.Error(w, "websockets are not proxied", http.StatusForbidden)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handle(w, r, forward) }))
 	t.Cleanup(srv.Close)
 	return srv.URL + target.Path
 }
 
+// socketlessProxy is a proxy that refuses websocket upgrades, as some
+// proxies do.
+func socketlessProxy(t *testing.T, base string) string {
+	return proxyAPI(t, base, func(w http.ResponseWriter, r *http.Request, forward http.Handler) {
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			http.Error(w, "websockets are not proxied", http.StatusForbidden)
+			return
+		}
+		forward.ServeHTTP(w, r)
+	})
+}
+
+// claimProxy is a proxy that calls claimed when a worker's claim of a run
+// (its first PENDING proposal) is accepted, before the worker hears the
+// answer; prefect tells Prefect's worker (by its User-Agent) from
+// praetor's.
+func claimProxy(t *testing.T, base string, claimed func(run string, prefect bool)) string {
+	return proxyAPI(t, base, func(w http.ResponseWriter, r *http.Request, forward http.Handler) {
+		_, rest, _ := strings.Cut(r.URL.Path, "/flow_runs/")
+		run, isSetState := strings.CutSuffix(rest, "/set_state")
+		if r.Method != "POST" || !isSetState {
+			forward.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var in struct {
+			State struct{ Type, Name string } `json:"state"`
+		}
+		_ = json.Unmarshal(body, &in)
+		rec := httptest.NewRecorder()
+		forward.ServeHTTP(rec, r)
+		var out struct {
+			Status string `json:"status"`
+		}
+		_ = json.Unmarshal(rec.Body.Bytes(), &out)
+		if in.State.Type == "PENDING" && (in.State.Name == "" || in.State.Name == "Pending") && out.Status == "ACCEPT" {
+			claimed(run, strings.HasPrefix(r.UserAgent(), "prefect/"))
+		}
+		maps.Copy(w.Header(), rec.Header())
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	})
+}
+
 // Acceptance 3 of #18: Prefect's worker and praetor's on one pool with 20
 // queued runs: every run runs exactly once, from its states (one RUNNING
-// each, all COMPLETED) and from the file each run writes.
+// each, all COMPLETED) and from the file each run writes. And a run
+// cancelled before it starts never starts, with either worker: two runs
+// set CANCELLED and CANCELLING while SCHEDULED are never taken, and the
+// first run each worker claims is set CANCELLING (through a proxy, between
+// the claim and the worker hearing of it): neither ever runs or writes its
+// file.
 func TestTwoWorkersOnePool(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, api *apiClient) {
 		record := t.TempDir()
 		dep := deployPooled(t, api, "my-pool", fmt.Sprintf(`{"env": {"POOLED_RECORD_DIR": %q}}`, record))
+		never := map[int]string{}
+		for n, state := range map[int]string{101: "CANCELLED", 102: "CANCELLING"} {
+			var run servedRun
+			api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": n}}, &run)
+			api.post(t, "/flow_runs/"+run.ID+"/set_state", obj{"state": obj{"type": state}}, nil)
+			never[n] = run.ID
+		}
 		const runs = 20
 		ids := make([]string, 0, runs)
+		byID := map[string]int{}
 		for n := 1; n <= runs; n++ {
 			var run servedRun
 			api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": n}}, &run)
 			ids = append(ids, run.ID)
+			byID[run.ID] = n
 		}
-		startWorker(t, api, "my-pool", "PREFECT_WORKER_QUERY_SECONDS=1")
-		startPraetorWorker(t, api, "my-pool", "--limit", "4")
+		var mu sync.Mutex
+		cancelledOnClaim := map[bool]string{} // by worker kind: Prefect's or not
+		proxy := newAPIClient(claimProxy(t, api.base, func(run string, prefect bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			if _, done := cancelledOnClaim[prefect]; done {
+				return
+			}
+			cancelledOnClaim[prefect] = run
+			if err := api.call(context.Background(), "POST", "/flow_runs/"+run+"/set_state", obj{"state": obj{"type": "CANCELLING"}}, nil); err != nil {
+				t.Errorf("cancelling the claimed run %s: %v", run, err)
+			}
+		}))
+		startWorker(t, proxy, "my-pool", "PREFECT_WORKER_QUERY_SECONDS=1")
+		startPraetorWorker(t, proxy, "my-pool", "--limit", "4")
 
+		onClaim := func(id string) (cancelled, byPrefect bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			for prefect, run := range cancelledOnClaim {
+				if run == id {
+					return true, prefect
+				}
+			}
+			return false, false
+		}
 		byType := map[string]int{}
 		for _, id := range ids {
-			r := waitRunState(t, api, id, "COMPLETED", 400*time.Second)
-			byType[fmt.Sprint(r.Labels["prefect.worker.type"])+" "+strings.Fields(fmt.Sprint(r.Labels["prefect.worker.name"]))[0]]++
+			n := byID[id]
+			var r workerRun
+			eventually(t, 400*time.Second, fmt.Sprintf("run n=%d to end", n), func(ctx context.Context) (bool, string) {
+				err := api.call(ctx, "GET", "/flow_runs/"+id, nil, &r)
+				cancelled, _ := onClaim(id)
+				// A run cancelled on its claim cannot leave CANCELLING
+				// but for CANCELLED: it will not run.
+				return r.StateType == "COMPLETED" || r.StateType == "CANCELLED" || cancelled && r.StateType == "CANCELLING",
+					fmt.Sprintf("%s %s (%v)", r.StateType, r.StateName, err)
+			})
 			var states []stateInfo
 			api.get(t, "/flow_run_states/?flow_run_id="+id, &states)
 			running := 0
@@ -257,16 +350,39 @@ func TestTwoWorkersOnePool(t *testing.T) {
 					running++
 				}
 			}
-			if running != 1 {
-				t.Errorf("run %s ran %d times", id, running)
+			files, _ := filepath.Glob(filepath.Join(record, fmt.Sprintf("%d-*.txt", n)))
+			if cancelled, prefect := onClaim(id); cancelled {
+				if running != 0 || len(files) != 0 {
+					t.Errorf("run n=%d, cancelled on its claim by the worker (Prefect's: %v), ran %d times and wrote %d records", n, prefect, running, len(files))
+				}
+				// praetor worker marks it CANCELLED itself.
+				if !prefect && r.StateType != "CANCELLED" {
+					t.Errorf("run n=%d, cancelled on praetor worker's claim, ended %s", n, r.StateType)
+				}
+				t.Logf("run n=%d, cancelled on the claim of the worker (Prefect's: %v), ended %s %q", n, prefect, r.StateType, r.StateName)
+				continue
+			}
+			if r.StateType != "COMPLETED" || running != 1 || len(files) != 1 {
+				t.Errorf("run n=%d ended %s, ran %d times, wrote %d records", n, r.StateType, running, len(files))
+			}
+			byType[fmt.Sprint(r.Labels["prefect.worker.type"])+" "+strings.Fields(fmt.Sprint(r.Labels["prefect.worker.name"]))[0]]++
+		}
+		mu.Lock()
+		if len(cancelledOnClaim) != 2 {
+			t.Errorf("claims cancelled %v: want one of each worker", cancelledOnClaim)
+		}
+		mu.Unlock()
+		for n, id := range never {
+			var r workerRun
+			api.get(t, "/flow_runs/"+id, &r)
+			if r.StateType != "CANCELLED" || r.InfrastructurePID != nil {
+				t.Errorf("the run n=%d cancelled while SCHEDULED is %s with infrastructure %v", n, r.StateType, r.InfrastructurePID)
+			}
+			if files, _ := filepath.Glob(filepath.Join(record, fmt.Sprintf("%d-*.txt", n))); len(files) != 0 {
+				t.Errorf("the run n=%d cancelled while SCHEDULED ran", n)
 			}
 		}
-		for n := 1; n <= runs; n++ {
-			if files, _ := filepath.Glob(filepath.Join(record, fmt.Sprintf("%d-*.txt", n))); len(files) != 1 {
-				t.Errorf("run n=%d wrote %d records", n, len(files))
-			}
-		}
-		t.Logf("runs by worker: %v", byType)
+		t.Logf("runs by worker: %v; cancelled on their claim: %v", byType, cancelledOnClaim)
 	})
 }
 
