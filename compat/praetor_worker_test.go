@@ -176,7 +176,42 @@ func TestPraetorWorkerCancelAndCrash(t *testing.T) {
 		if err := api.call(t.Context(), "POST", "/work_pools/my-pool/queues/", obj{"name": "socketless"}, nil); err != nil {
 			t.Fatal(err)
 		}
+		// Runs of deployments it cannot run, taken before the worker starts:
+		// one whose deployment was deleted is CANCELLED, as Prefect's worker
+		// does; one whose command does not exist, and one whose deployment
+		// has no entrypoint, end with a message rather than hang.
+		var pooled struct {
+			FlowID string `json:"flow_id"`
+		}
+		api.get(t, "/deployments/"+dep.ID, &pooled)
+		unusable := map[string]string{}
+		for name, vars := range map[string]obj{"deleted": {}, "no-command": {"command": "praetor-no-such-command --flag"}, "no-entrypoint": {}} {
+			var d deploymentInfo
+			api.post(t, "/deployments/", obj{"name": name, "flow_id": pooled.FlowID, "work_pool_name": "my-pool", "job_variables": vars}, &d)
+			var run servedRun
+			api.post(t, "/deployments/"+d.ID+"/create_flow_run", obj{}, &run)
+			unusable[name] = run.ID
+			if name == "deleted" {
+				if err := api.call(t.Context(), "DELETE", "/deployments/"+d.ID, nil, nil); err != nil {
+					t.Fatal(err)
+				}
+				unusable["deleted-deployment"] = d.ID
+			}
+		}
 		startPraetorWorker(t, api, "my-pool", "--work-queue", "default", "--cancel-poll", "10m")
+		r := waitRunState(t, api, unusable["deleted"], "CANCELLED", 60*time.Second)
+		if want := "Deployment " + unusable["deleted-deployment"] + " no longer exists, cancelled run."; r.State == nil || r.State.Message == nil || *r.State.Message != want {
+			t.Errorf("the run of a deleted deployment: %+v, want the message %q", r.State, want)
+		}
+		r = waitRunState(t, api, unusable["no-command"], "CRASHED", 60*time.Second)
+		if r.State == nil || r.State.Message == nil || !strings.Contains(*r.State.Message, "could not be started") {
+			t.Errorf("the run whose command does not exist: %+v", r.State)
+		}
+		r = waitRunState(t, api, unusable["no-entrypoint"], "CRASHED", 60*time.Second)
+		if want := "does not have an entrypoint and can not be run."; r.State == nil || r.State.Message == nil || !strings.HasSuffix(*r.State.Message, want) {
+			t.Errorf("the run of a deployment without an entrypoint: %+v, want a message ending %q", r.State, want)
+		}
+
 		noSocket := newAPIClient(socketlessProxy(t, api.base))
 		polling := startPraetorWorker(t, noSocket, "my-pool", "--work-queue", "socketless", "--cancel-poll", "1s")
 		var cancelled, polled, killed servedRun
@@ -197,7 +232,7 @@ func TestPraetorWorkerCancelAndCrash(t *testing.T) {
 			t.Errorf("the worker behind the proxy does not say its events stream is down")
 		}
 
-		r := waitRunState(t, api, killed.ID, "RUNNING", 180*time.Second)
+		r = waitRunState(t, api, killed.ID, "RUNNING", 180*time.Second)
 		if err := syscall.Kill(localPID(t, r), syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -388,22 +423,49 @@ func TestTwoWorkersOnePool(t *testing.T) {
 
 // SIGTERM stops the worker cleanly: it terminates its running flow run's
 // process with a log that says so, the run does not stay RUNNING, and the
-// worker exits 0.
+// worker exits 0. A run it has claimed but not started when the signal
+// comes (the proxy sends SIGTERM as the claim passes, and lets the answer
+// through once the worker says it is stopping) is given back: SCHEDULED,
+// never RUNNING, and the next worker runs it. Prefect's worker leaves such
+// a run PENDING; giving it back is what lets another worker run it.
 func TestPraetorWorkerShutdown(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, api *apiClient) {
 		dep := deployPooled(t, api, "my-pool", `{}`)
-		w := startPraetorWorker(t, api, "my-pool")
-		var run servedRun
+		var (
+			mu     sync.Mutex
+			w      *process
+			claims int
+		)
+		proxy := newAPIClient(claimProxy(t, api.base, func(string, bool) {
+			mu.Lock()
+			claims++
+			second, worker := claims == 2, w
+			mu.Unlock()
+			if !second {
+				return
+			}
+			if err := syscall.Kill(worker.cmd.Process.Pid, syscall.SIGTERM); err != nil {
+				t.Errorf("SIGTERM: %v", err)
+				return
+			}
+			if ok, _ := poll(context.Background(), 30*time.Second, func(context.Context) (bool, string) {
+				return strings.Contains(worker.log(), "worker stopping"), ""
+			}); !ok {
+				t.Errorf("the worker did not start stopping within 30 s of SIGTERM")
+			}
+		}))
+		mu.Lock()
+		w = startPraetorWorker(t, proxy, "my-pool")
+		mu.Unlock()
+		var run, claimed servedRun
 		api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": 1, "hold": 600}}, &run)
 		pid := localPID(t, waitRunState(t, api, run.ID, "RUNNING", 180*time.Second))
+		api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": 2}}, &claimed)
 
-		if err := syscall.Kill(w.cmd.Process.Pid, syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
 		select {
 		case <-w.done:
-		case <-time.After(60 * time.Second):
-			t.Fatal("the worker did not stop within 60 s of SIGTERM")
+		case <-time.After(90 * time.Second):
+			t.Fatal("the worker did not stop within 90 s of SIGTERM")
 		}
 		if w.waitErr != nil {
 			t.Errorf("worker exit: %v", w.waitErr)
@@ -419,6 +481,21 @@ func TestPraetorWorkerShutdown(t *testing.T) {
 		if r.StateType != "CRASHED" && r.StateType != "CANCELLED" && r.StateType != "FAILED" {
 			t.Errorf("the stopped run is %s", r.StateType)
 		}
+
+		api.get(t, "/flow_runs/"+claimed.ID, &r)
+		if r.StateType != "SCHEDULED" || r.InfrastructurePID != nil || r.State == nil || r.State.Message == nil ||
+			*r.State.Message != "The worker stopped before starting the run." {
+			t.Errorf("the run claimed at SIGTERM: %s %+v, infrastructure %v", r.StateType, r.State, r.InfrastructurePID)
+		}
+		var states []stateInfo
+		api.get(t, "/flow_run_states/?flow_run_id="+claimed.ID, &states)
+		for _, s := range states {
+			if s.Type == "RUNNING" {
+				t.Errorf("the run claimed at SIGTERM ran: %+v", states)
+			}
+		}
+		startPraetorWorker(t, api, "my-pool")
+		waitRunState(t, api, claimed.ID, "COMPLETED", 180*time.Second)
 	})
 }
 

@@ -261,6 +261,12 @@ func (w *Worker) submit(ctx context.Context, f *flight, run model.FlowRun) {
 		log.Warn("labelling the run", "err", err)
 	}
 	j := jobFrom(JobConfiguration(pool.BaseJobTemplate, JobVariables(pool.BaseJobTemplate, deployment.JobVariables, run.JobVariables)))
+	if run.DeploymentID != nil && j.command == defaultCommand && (deployment.Entrypoint == nil || *deployment.Entrypoint == "") {
+		// The engine would only start to fail on it, as it does under
+		// Prefect's worker; say why without starting it.
+		w.crash(ctx, log, run.ID, fmt.Sprintf("Deployment %s does not have an entrypoint and can not be run.", deployment.ID))
+		return
+	}
 
 	res, err = w.client.SetState(ctx, run.ID, NewState{Type: model.Pending, Name: "Submitting"}, false)
 	if err != nil {
