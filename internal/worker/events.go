@@ -144,8 +144,8 @@ func (w *Worker) watchCancelling(ctx context.Context, poolID uuid.UUID, found ch
 		}
 		w.log.Warn("the events stream is unavailable: polling the runs in flight for cancellation until it is back",
 			"err", err, "retry_in", backoff, "poll", w.s.CancelInterval)
-		// The next connect replays what happens from now on, while the
-		// stream is down; the resync poll covers the rest.
+		// The next connect replays from a minute before the stream went
+		// down; the resync poll after it covers the rest.
 		filter["occurred"] = map[string]any{"since": model.Time{Time: w.clock.Now().Add(-time.Minute)}}
 		t := time.NewTimer(backoff)
 		select {
