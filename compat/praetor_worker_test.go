@@ -1,13 +1,22 @@
 package compat
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -156,21 +165,71 @@ func TestPraetorWorker(t *testing.T) {
 // Acceptance 4 of #18, the worker's side, with `praetor worker`: a running
 // flow set to CANCELLING through the API ends CANCELLED and its process is
 // gone; a run whose process is killed with SIGKILL ends CRASHED with a
-// message that says so.
+// message that says so. The first worker polls its runs' states only every
+// 10 minutes, so its run ends CANCELLED in seconds only through the
+// prefect.flow-run.Cancelling event of its events/out subscription; the
+// second reaches the server through a proxy that refuses websockets, and
+// stops its run by polling instead.
 func TestPraetorWorkerCancelAndCrash(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, api *apiClient) {
 		dep := deployPooled(t, api, "my-pool", `{}`)
-		startPraetorWorker(t, api, "my-pool")
-		var cancelled, killed servedRun
+		if err := api.call(t.Context(), "POST", "/work_pools/my-pool/queues/", obj{"name": "socketless"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		// Runs of deployments it cannot run, taken before the worker starts:
+		// one whose deployment was deleted is CANCELLED, as Prefect's worker
+		// does; one whose command does not exist, and one whose deployment
+		// has no entrypoint, end with a message rather than hang.
+		var pooled struct {
+			FlowID string `json:"flow_id"`
+		}
+		api.get(t, "/deployments/"+dep.ID, &pooled)
+		unusable := map[string]string{}
+		for name, vars := range map[string]obj{"deleted": {}, "no-command": {"command": "praetor-no-such-command --flag"}, "no-entrypoint": {}} {
+			var d deploymentInfo
+			api.post(t, "/deployments/", obj{"name": name, "flow_id": pooled.FlowID, "work_pool_name": "my-pool", "job_variables": vars}, &d)
+			var run servedRun
+			api.post(t, "/deployments/"+d.ID+"/create_flow_run", obj{}, &run)
+			unusable[name] = run.ID
+			if name == "deleted" {
+				if err := api.call(t.Context(), "DELETE", "/deployments/"+d.ID, nil, nil); err != nil {
+					t.Fatal(err)
+				}
+				unusable["deleted-deployment"] = d.ID
+			}
+		}
+		startPraetorWorker(t, api, "my-pool", "--work-queue", "default", "--cancel-poll", "10m")
+		r := waitRunState(t, api, unusable["deleted"], "CANCELLED", 60*time.Second)
+		if want := "Deployment " + unusable["deleted-deployment"] + " no longer exists, cancelled run."; r.State == nil || r.State.Message == nil || *r.State.Message != want {
+			t.Errorf("the run of a deleted deployment: %+v, want the message %q", r.State, want)
+		}
+		r = waitRunState(t, api, unusable["no-command"], "CRASHED", 60*time.Second)
+		if r.State == nil || r.State.Message == nil || !strings.Contains(*r.State.Message, "could not be started") {
+			t.Errorf("the run whose command does not exist: %+v", r.State)
+		}
+		r = waitRunState(t, api, unusable["no-entrypoint"], "CRASHED", 60*time.Second)
+		if want := "does not have an entrypoint and can not be run."; r.State == nil || r.State.Message == nil || !strings.HasSuffix(*r.State.Message, want) {
+			t.Errorf("the run of a deployment without an entrypoint: %+v, want a message ending %q", r.State, want)
+		}
+
+		noSocket := newAPIClient(socketlessProxy(t, api.base))
+		polling := startPraetorWorker(t, noSocket, "my-pool", "--work-queue", "socketless", "--cancel-poll", "1s")
+		var cancelled, polled, killed servedRun
 		api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": 1, "hold": 600}}, &cancelled)
 		api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": 2, "hold": 600}}, &killed)
+		api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": 3, "hold": 600}, "work_queue_name": "socketless"}, &polled)
 
-		r := waitRunState(t, api, cancelled.ID, "RUNNING", 180*time.Second)
-		pid := localPID(t, r)
-		api.post(t, "/flow_runs/"+cancelled.ID+"/set_state", obj{"state": obj{"type": "CANCELLING"}}, nil)
-		waitRunState(t, api, cancelled.ID, "CANCELLED", 60*time.Second)
-		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
-			t.Errorf("the cancelled run's process %d is still there (%v)", pid, err)
+		for _, id := range []string{cancelled.ID, polled.ID} {
+			r := waitRunState(t, api, id, "RUNNING", 180*time.Second)
+			pid := localPID(t, r)
+			api.post(t, "/flow_runs/"+id+"/set_state", obj{"state": obj{"type": "CANCELLING"}}, nil)
+			waitRunState(t, api, id, "CANCELLED", 30*time.Second)
+			if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+				t.Errorf("the cancelled run's process %d is still there (%v)", pid, err)
+			}
+		}
+		if !strings.Contains(polling.log(), "the events stream is unavailable") {
+			t.Errorf("the worker behind the proxy does not say its events stream is down")
 		}
 
 		r = waitRunState(t, api, killed.ID, "RUNNING", 180*time.Second)
@@ -184,27 +243,140 @@ func TestPraetorWorkerCancelAndCrash(t *testing.T) {
 	})
 }
 
+// proxyAPI serves the API at base through a reverse proxy on loopback
+// and returns the proxy's API URL; handle answers each request, passing on
+// what it lets through to forward.
+func proxyAPI(t *testing.T, base string, handle func(w http.ResponseWriter, r *http.Request, forward http.Handler)) string {
+	t.Helper()
+	target, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No X-Forwarded-For: the server lets only local callers in without a
+	// key, and a forwarded request is not local.
+	forward := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(&url.URL{Scheme: target.Scheme, Host: target.Host})
+	}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handle(w, r, forward) }))
+	t.Cleanup(srv.Close)
+	return srv.URL + target.Path
+}
+
+// socketlessProxy is a proxy that refuses websocket upgrades, as some
+// proxies do.
+func socketlessProxy(t *testing.T, base string) string {
+	return proxyAPI(t, base, func(w http.ResponseWriter, r *http.Request, forward http.Handler) {
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			http.Error(w, "websockets are not proxied", http.StatusForbidden)
+			return
+		}
+		forward.ServeHTTP(w, r)
+	})
+}
+
+// claimProxy is a proxy that calls claimed when a worker's claim of a run
+// (its first PENDING proposal) is accepted, before the worker hears the
+// answer; prefect tells Prefect's worker (by its User-Agent) from
+// praetor's.
+func claimProxy(t *testing.T, base string, claimed func(run string, prefect bool)) string {
+	return proxyAPI(t, base, func(w http.ResponseWriter, r *http.Request, forward http.Handler) {
+		_, rest, _ := strings.Cut(r.URL.Path, "/flow_runs/")
+		run, isSetState := strings.CutSuffix(rest, "/set_state")
+		if r.Method != "POST" || !isSetState {
+			forward.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var in struct {
+			State struct{ Type, Name string } `json:"state"`
+		}
+		_ = json.Unmarshal(body, &in)
+		rec := httptest.NewRecorder()
+		forward.ServeHTTP(rec, r)
+		var out struct {
+			Status string `json:"status"`
+		}
+		_ = json.Unmarshal(rec.Body.Bytes(), &out)
+		if in.State.Type == "PENDING" && (in.State.Name == "" || in.State.Name == "Pending") && out.Status == "ACCEPT" {
+			claimed(run, strings.HasPrefix(r.UserAgent(), "prefect/"))
+		}
+		maps.Copy(w.Header(), rec.Header())
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	})
+}
+
 // Acceptance 3 of #18: Prefect's worker and praetor's on one pool with 20
 // queued runs: every run runs exactly once, from its states (one RUNNING
-// each, all COMPLETED) and from the file each run writes.
+// each, all COMPLETED) and from the file each run writes. And a run
+// cancelled before it starts never starts, with either worker: two runs
+// set CANCELLED and CANCELLING while SCHEDULED are never taken, and the
+// first run each worker claims is set CANCELLING (through a proxy, between
+// the claim and the worker hearing of it): neither ever runs or writes its
+// file.
 func TestTwoWorkersOnePool(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, api *apiClient) {
 		record := t.TempDir()
 		dep := deployPooled(t, api, "my-pool", fmt.Sprintf(`{"env": {"POOLED_RECORD_DIR": %q}}`, record))
+		never := map[int]string{}
+		for n, state := range map[int]string{101: "CANCELLED", 102: "CANCELLING"} {
+			var run servedRun
+			api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": n}}, &run)
+			api.post(t, "/flow_runs/"+run.ID+"/set_state", obj{"state": obj{"type": state}}, nil)
+			never[n] = run.ID
+		}
 		const runs = 20
 		ids := make([]string, 0, runs)
+		byID := map[string]int{}
 		for n := 1; n <= runs; n++ {
 			var run servedRun
 			api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": n}}, &run)
 			ids = append(ids, run.ID)
+			byID[run.ID] = n
 		}
-		startWorker(t, api, "my-pool", "PREFECT_WORKER_QUERY_SECONDS=1")
-		startPraetorWorker(t, api, "my-pool", "--limit", "4")
+		var mu sync.Mutex
+		cancelledOnClaim := map[bool]string{} // by worker kind: Prefect's or not
+		proxy := newAPIClient(claimProxy(t, api.base, func(run string, prefect bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			if _, done := cancelledOnClaim[prefect]; done {
+				return
+			}
+			cancelledOnClaim[prefect] = run
+			if err := api.call(context.Background(), "POST", "/flow_runs/"+run+"/set_state", obj{"state": obj{"type": "CANCELLING"}}, nil); err != nil {
+				t.Errorf("cancelling the claimed run %s: %v", run, err)
+			}
+		}))
+		startWorker(t, proxy, "my-pool", "PREFECT_WORKER_QUERY_SECONDS=1")
+		startPraetorWorker(t, proxy, "my-pool", "--limit", "4")
 
+		onClaim := func(id string) (cancelled, byPrefect bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			for prefect, run := range cancelledOnClaim {
+				if run == id {
+					return true, prefect
+				}
+			}
+			return false, false
+		}
 		byType := map[string]int{}
 		for _, id := range ids {
-			r := waitRunState(t, api, id, "COMPLETED", 400*time.Second)
-			byType[fmt.Sprint(r.Labels["prefect.worker.type"])+" "+strings.Fields(fmt.Sprint(r.Labels["prefect.worker.name"]))[0]]++
+			n := byID[id]
+			var r workerRun
+			eventually(t, 400*time.Second, fmt.Sprintf("run n=%d to end", n), func(ctx context.Context) (bool, string) {
+				err := api.call(ctx, "GET", "/flow_runs/"+id, nil, &r)
+				cancelled, _ := onClaim(id)
+				// A run cancelled on its claim cannot leave CANCELLING
+				// but for CANCELLED: it will not run.
+				return r.StateType == "COMPLETED" || r.StateType == "CANCELLED" || cancelled && r.StateType == "CANCELLING",
+					fmt.Sprintf("%s %s (%v)", r.StateType, r.StateName, err)
+			})
 			var states []stateInfo
 			api.get(t, "/flow_run_states/?flow_run_id="+id, &states)
 			running := 0
@@ -213,37 +385,87 @@ func TestTwoWorkersOnePool(t *testing.T) {
 					running++
 				}
 			}
-			if running != 1 {
-				t.Errorf("run %s ran %d times", id, running)
+			files, _ := filepath.Glob(filepath.Join(record, fmt.Sprintf("%d-*.txt", n)))
+			if cancelled, prefect := onClaim(id); cancelled {
+				if running != 0 || len(files) != 0 {
+					t.Errorf("run n=%d, cancelled on its claim by the worker (Prefect's: %v), ran %d times and wrote %d records", n, prefect, running, len(files))
+				}
+				// praetor worker marks it CANCELLED itself.
+				if !prefect && r.StateType != "CANCELLED" {
+					t.Errorf("run n=%d, cancelled on praetor worker's claim, ended %s", n, r.StateType)
+				}
+				t.Logf("run n=%d, cancelled on the claim of the worker (Prefect's: %v), ended %s %q", n, prefect, r.StateType, r.StateName)
+				continue
+			}
+			if r.StateType != "COMPLETED" || running != 1 || len(files) != 1 {
+				t.Errorf("run n=%d ended %s, ran %d times, wrote %d records", n, r.StateType, running, len(files))
+			}
+			byType[fmt.Sprint(r.Labels["prefect.worker.type"])+" "+strings.Fields(fmt.Sprint(r.Labels["prefect.worker.name"]))[0]]++
+		}
+		mu.Lock()
+		if len(cancelledOnClaim) != 2 {
+			t.Errorf("claims cancelled %v: want one of each worker", cancelledOnClaim)
+		}
+		mu.Unlock()
+		for n, id := range never {
+			var r workerRun
+			api.get(t, "/flow_runs/"+id, &r)
+			if r.StateType != "CANCELLED" || r.InfrastructurePID != nil {
+				t.Errorf("the run n=%d cancelled while SCHEDULED is %s with infrastructure %v", n, r.StateType, r.InfrastructurePID)
+			}
+			if files, _ := filepath.Glob(filepath.Join(record, fmt.Sprintf("%d-*.txt", n))); len(files) != 0 {
+				t.Errorf("the run n=%d cancelled while SCHEDULED ran", n)
 			}
 		}
-		for n := 1; n <= runs; n++ {
-			if files, _ := filepath.Glob(filepath.Join(record, fmt.Sprintf("%d-*.txt", n))); len(files) != 1 {
-				t.Errorf("run n=%d wrote %d records", n, len(files))
-			}
-		}
-		t.Logf("runs by worker: %v", byType)
+		t.Logf("runs by worker: %v; cancelled on their claim: %v", byType, cancelledOnClaim)
 	})
 }
 
 // SIGTERM stops the worker cleanly: it terminates its running flow run's
 // process with a log that says so, the run does not stay RUNNING, and the
-// worker exits 0.
+// worker exits 0. A run it has claimed but not started when the signal
+// comes (the proxy sends SIGTERM as the claim passes, and lets the answer
+// through once the worker says it is stopping) is given back: SCHEDULED,
+// never RUNNING, and the next worker runs it. Prefect's worker leaves such
+// a run PENDING; giving it back is what lets another worker run it.
 func TestPraetorWorkerShutdown(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, api *apiClient) {
 		dep := deployPooled(t, api, "my-pool", `{}`)
-		w := startPraetorWorker(t, api, "my-pool")
-		var run servedRun
+		var (
+			mu     sync.Mutex
+			w      *process
+			claims int
+		)
+		proxy := newAPIClient(claimProxy(t, api.base, func(string, bool) {
+			mu.Lock()
+			claims++
+			second, worker := claims == 2, w
+			mu.Unlock()
+			if !second {
+				return
+			}
+			if err := syscall.Kill(worker.cmd.Process.Pid, syscall.SIGTERM); err != nil {
+				t.Errorf("SIGTERM: %v", err)
+				return
+			}
+			if ok, _ := poll(context.Background(), 30*time.Second, func(context.Context) (bool, string) {
+				return strings.Contains(worker.log(), "worker stopping"), ""
+			}); !ok {
+				t.Errorf("the worker did not start stopping within 30 s of SIGTERM")
+			}
+		}))
+		mu.Lock()
+		w = startPraetorWorker(t, proxy, "my-pool")
+		mu.Unlock()
+		var run, claimed servedRun
 		api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": 1, "hold": 600}}, &run)
 		pid := localPID(t, waitRunState(t, api, run.ID, "RUNNING", 180*time.Second))
+		api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": 2}}, &claimed)
 
-		if err := syscall.Kill(w.cmd.Process.Pid, syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
 		select {
 		case <-w.done:
-		case <-time.After(60 * time.Second):
-			t.Fatal("the worker did not stop within 60 s of SIGTERM")
+		case <-time.After(90 * time.Second):
+			t.Fatal("the worker did not stop within 90 s of SIGTERM")
 		}
 		if w.waitErr != nil {
 			t.Errorf("worker exit: %v", w.waitErr)
@@ -259,6 +481,21 @@ func TestPraetorWorkerShutdown(t *testing.T) {
 		if r.StateType != "CRASHED" && r.StateType != "CANCELLED" && r.StateType != "FAILED" {
 			t.Errorf("the stopped run is %s", r.StateType)
 		}
+
+		api.get(t, "/flow_runs/"+claimed.ID, &r)
+		if r.StateType != "SCHEDULED" || r.InfrastructurePID != nil || r.State == nil || r.State.Message == nil ||
+			*r.State.Message != "The worker stopped before starting the run." {
+			t.Errorf("the run claimed at SIGTERM: %s %+v, infrastructure %v", r.StateType, r.State, r.InfrastructurePID)
+		}
+		var states []stateInfo
+		api.get(t, "/flow_run_states/?flow_run_id="+claimed.ID, &states)
+		for _, s := range states {
+			if s.Type == "RUNNING" {
+				t.Errorf("the run claimed at SIGTERM ran: %+v", states)
+			}
+		}
+		startPraetorWorker(t, api, "my-pool")
+		waitRunState(t, api, claimed.ID, "COMPLETED", 180*time.Second)
 	})
 }
 

@@ -2,9 +2,12 @@ package compat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -124,6 +127,24 @@ func TestProcessWorker(t *testing.T) {
 		api.get(t, "/deployments/"+dep.ID, &d)
 		if d.Status != "READY" {
 			t.Errorf("deployment of a polled queue: %s", d.Status)
+		}
+
+		// Acceptance 4 with Prefect's worker: a running flow set to
+		// CANCELLING ends CANCELLED and its process is gone. Prefect
+		// 3.8.8's process worker watches each run it starts for
+		// cancellation (events/out, polling as the fallback) by default.
+		var hold servedRun
+		api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": 8, "hold": 600}}, &hold)
+		running := waitRunState(t, api, hold.ID, "RUNNING", 180*time.Second)
+		// Prefect's worker records the bare pid.
+		pid, err := strconv.Atoi(fmt.Sprint(*running.InfrastructurePID))
+		if err != nil || pid <= 0 {
+			t.Fatalf("infrastructure_pid %v", running.InfrastructurePID)
+		}
+		api.post(t, "/flow_runs/"+hold.ID+"/set_state", obj{"state": obj{"type": "CANCELLING"}}, nil)
+		waitRunState(t, api, hold.ID, "CANCELLED", 60*time.Second)
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("the cancelled run's process %d is still there (%v)", pid, err)
 		}
 	})
 }

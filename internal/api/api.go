@@ -60,6 +60,12 @@ type API struct {
 	cloud   []cloudRoute   // the account routes, with what each requires
 	table   []routeEntry   // the workspace routes, for the OpenAPI document
 	docs    docs
+
+	// ids holds the routes whose {id} stands where a route of mux has a
+	// literal (GET /work_queues/{id}/status and /work_queues/name/{name}):
+	// net/http refuses the two in one mux as a conflict, but a typed {id}
+	// never matches the literal, so routeOf tries ids first, then mux.
+	ids *http.ServeMux
 }
 
 // routeEntry is a registered workspace route.
@@ -77,7 +83,7 @@ func New(cfg Config) *API {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real
 	}
-	a := &API{Config: cfg, mux: http.NewServeMux()}
+	a := &API{Config: cfg, mux: http.NewServeMux(), ids: http.NewServeMux()}
 	a.routes()
 	return a
 }
@@ -196,32 +202,48 @@ func (a *API) serveIn(w http.ResponseWriter, r *http.Request, acc *access) {
 	u.Path = "/" + r.PathValue("rest")
 	u.RawPath = ""
 	r2.URL = &u
-	pattern := a.routeOf(r2)
+	mux, pattern := a.match(r2)
 	if pattern == "" {
 		a.noRoute(w, r2)
 		return
 	}
 	metrics.SetRoute(r.Context(), pattern)
-	a.mux.ServeHTTP(w, r2)
+	mux.ServeHTTP(w, r2)
 }
 
-// routeOf returns the pattern of the route that serves r, "" for none. As
-// in Prefect, whose id path parameters are typed, a path whose {id} is not
-// a UUID matches no route.
+// routeOf returns the pattern of the route that serves r, "" for none.
 func (a *API) routeOf(r *http.Request) string {
-	_, pattern := a.mux.Handler(r)
+	_, pattern := a.match(r)
+	return pattern
+}
+
+// match returns the mux and pattern of the route that serves r, "" for
+// none.
+func (a *API) match(r *http.Request) (*http.ServeMux, string) {
+	for _, mux := range []*http.ServeMux{a.ids, a.mux} {
+		if _, pattern := mux.Handler(r); typedMatch(pattern, r) {
+			return mux, pattern
+		}
+	}
+	return nil, ""
+}
+
+// typedMatch reports whether the mux's pattern matches r once its {id}
+// segments are typed: as in Prefect, whose id path parameters are typed,
+// a path whose {id} is not a UUID matches no route.
+func typedMatch(pattern string, r *http.Request) bool {
 	if pattern == "" {
-		return ""
+		return false
 	}
 	_, path, _ := strings.Cut(pattern, " ")
 	want, got := strings.Split(path, "/"), strings.Split(r.URL.Path, "/")
 	for i, seg := range want {
 		// Starlette's uuid convertor takes 32 hex digits, hyphenated or not.
 		if seg == "{id}" && (i >= len(got) || len(got[i]) != 32 && len(got[i]) != 36 || uuid.Validate(got[i]) != nil) {
-			return ""
+			return false
 		}
 	}
-	return pattern
+	return true
 }
 
 // noRoute answers a request no route serves: 405 if the path has routes
@@ -270,6 +292,16 @@ const public auth.Permission = ""
 // "/" is also served without it, and one without it also with it, since
 // clients use both forms.
 func (a *API) route(method, path string, perm auth.Permission, h handlerFunc) {
+	a.handle(a.mux, method, path, perm, h)
+}
+
+// idRoute is route for a path whose {id} stands where another route has
+// a literal (see API.ids).
+func (a *API) idRoute(method, path string, perm auth.Permission, h handlerFunc) {
+	a.handle(a.ids, method, path, perm, h)
+}
+
+func (a *API) handle(mux *http.ServeMux, method, path string, perm auth.Permission, h handlerFunc) {
 	serve := func(w http.ResponseWriter, r *http.Request) {
 		if perm != public {
 			if err := authorize(r, perm); err != nil {
@@ -287,9 +319,9 @@ func (a *API) route(method, path string, perm auth.Permission, h handlerFunc) {
 	}
 	trimmed := strings.TrimSuffix(path, "/")
 	a.table = append(a.table, routeEntry{method: method, path: path, perm: perm})
-	a.mux.HandleFunc(method+" "+trimmed+"/{$}", serve)
+	mux.HandleFunc(method+" "+trimmed+"/{$}", serve)
 	if trimmed != "" {
-		a.mux.HandleFunc(method+" "+trimmed, serve)
+		mux.HandleFunc(method+" "+trimmed, serve)
 	}
 }
 
@@ -314,6 +346,7 @@ func (a *API) routes() {
 	a.artifactRoutes()
 	a.deploymentRoutes()
 	a.workPoolRoutes()
+	a.workQueueRoutes()
 	a.collectionRoutes()
 	a.savedSearchRoutes()
 	a.uiRoutes()

@@ -37,7 +37,6 @@ var pendingOperations = map[string]string{
 	"POST /concurrency_limits/tag/{tag}/reset":            "concurrency limits: issue 19",
 	"DELETE /concurrency_limits/{id}":                     "concurrency limits: issue 19",
 	"GET /concurrency_limits/{id}":                        "concurrency limits: issue 19",
-	"GET /deployments/{id}/work_queue_check":              "issue 19",
 	"POST /task_workers/filter":                           "background task workers (task.serve, task.delay) are not served yet: there is no task-run subscription socket, so this list has nothing to list",
 	"POST /templates/validate":                            "automations: issue 20",
 	"POST /v2/concurrency_limits/":                        "concurrency limits: issue 19",
@@ -50,11 +49,6 @@ var pendingOperations = map[string]string{
 	"DELETE /v2/concurrency_limits/{id_or_name}":          "concurrency limits: issue 19",
 	"GET /v2/concurrency_limits/{id_or_name}":             "concurrency limits: issue 19",
 	"PATCH /v2/concurrency_limits/{id_or_name}":           "concurrency limits: issue 19",
-	"POST /work_pools/{name}/concurrency_status":          "work pool and queue routes: issue 18",
-	"POST /work_queues/":                                  "work pool and queue routes: issue 18",
-	"POST /work_queues/{id}/concurrency_status":           "work pool and queue routes: issue 18",
-	"POST /work_queues/{id}/get_runs":                     "work pool and queue routes: issue 18",
-	"GET /work_queues/{id}/status":                        "work pool and queue routes: issue 18",
 }
 
 // pathParam matches a path parameter in Prefect's OpenAPI paths.

@@ -148,6 +148,9 @@ func TestWorkspaceIsolation(t *testing.T) {
 			{"GET", "/saved_searches/" + search, ""}, {"DELETE", "/saved_searches/" + search, ""}, {"POST", "/saved_searches/filter", "{}"},
 			{"PUT", "/saved_searches/", `{"name":"intruder","filters":[]}`},
 			{"POST", "/ui/flow_runs/history", "{}"}, {"POST", "/ui/task_runs/count", "{}"}, {"POST", "/ui/schemas/validate", `{"schema":{},"values":{}}`},
+			{"POST", "/work_queues/", `{"name":"intruder"}`}, {"POST", "/work_queues/" + queueID + "/get_runs", "{}"},
+			{"GET", "/work_queues/" + queueID + "/status", ""}, {"POST", "/work_queues/" + queueID + "/concurrency_status", "{}"},
+			{"POST", "/work_pools/private-pool/concurrency_status", "{}"}, {"GET", "/deployments/" + depID + "/work_queue_check", ""},
 		}
 		// Aggregates keyed by alice's ids count nothing of hers through bob's
 		// workspace.

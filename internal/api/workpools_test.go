@@ -246,7 +246,7 @@ func TestWorkPoolRoles(t *testing.T) {
 	forEachEngineWith(t, closedServer, func(t *testing.T, ts *testServer) {
 		alice, bob := newTenant(t, ts, "alice"), newTenant(t, ts, "bob")
 		a, ab := alice.client, alice.base()
-		a.do("POST", ab+"/work_pools/", map[string]any{"name": "p", "type": "process"}).expect(http.StatusCreated)
+		queue := a.do("POST", ab+"/work_pools/", map[string]any{"name": "p", "type": "process"}).expect(http.StatusCreated).object()["default_queue_id"].(string)
 		a.do("POST", ab+"/work_pools/p/queues", map[string]any{"name": "q"}).expect(http.StatusCreated)
 		flow := a.do("POST", ab+"/flows/", map[string]any{"name": "f"}).expect(http.StatusCreated).object()["id"].(string)
 		dep := a.do("POST", ab+"/deployments/", map[string]any{"name": "d", "flow_id": flow, "work_pool_name": "p"}).expect(http.StatusCreated).object()["id"].(string)
@@ -260,7 +260,7 @@ func TestWorkPoolRoles(t *testing.T) {
 			{"POST", "/work_pools/", `{"name":"new","type":"process"}`}, {"PATCH", "/work_pools/p", `{"is_paused":true}`},
 			{"DELETE", "/work_pools/p", ""}, {"POST", "/work_pools/p/queues", `{"name":"new"}`},
 			{"PATCH", "/work_pools/p/queues/q", `{"is_paused":true}`}, {"DELETE", "/work_pools/p/queues/q", ""},
-			{"DELETE", "/work_pools/p/workers/w", ""},
+			{"DELETE", "/work_pools/p/workers/w", ""}, {"POST", "/work_queues/", `{"name":"new"}`},
 		}
 		refused := func(role string, extra ...struct{ method, path, body string }) {
 			t.Helper()
@@ -279,10 +279,21 @@ func TestWorkPoolRoles(t *testing.T) {
 		b.do("GET", ab+"/work_pools/p", nil).expect(http.StatusOK)
 		refused("viewer", struct{ method, path, body string }{"POST", "/work_pools/p/workers/heartbeat", `{"name":"w"}`},
 			struct{ method, path, body string }{"POST", "/work_pools/p/get_scheduled_flow_runs", "{}"},
-			struct{ method, path, body string }{"POST", "/flow_runs/" + run + "/input", `{"key":"k","value":"1"}`})
+			struct{ method, path, body string }{"POST", "/flow_runs/" + run + "/input", `{"key":"k","value":"1"}`},
+			struct{ method, path, body string }{"POST", "/work_queues/" + queue + "/get_runs", "{}"})
+		// What a worker reads of its queues and pool, viewers read too.
+		views := []struct{ method, path string }{{"GET", "/work_queues/" + queue + "/status"}, {"POST", "/work_queues/" + queue + "/concurrency_status"},
+			{"POST", "/work_pools/p/concurrency_status"}, {"GET", "/deployments/" + dep + "/work_queue_check"}}
+		for _, v := range views {
+			b.do(v.method, ab+v.path, nil).expect(http.StatusOK)
+		}
 
 		setRole("worker")
 		b.do("GET", ab+"/work_pools/p", nil).expect(http.StatusOK)
+		for _, v := range views {
+			b.do(v.method, ab+v.path, nil).expect(http.StatusOK)
+		}
+		b.do("POST", ab+"/work_queues/"+queue+"/get_runs", map[string]any{"limit": 0}).expect(http.StatusOK)
 		b.do("GET", ab+"/deployments/"+dep, nil).expect(http.StatusOK)
 		b.do("POST", ab+"/work_pools/p/workers/heartbeat", map[string]any{"name": "w"}).expect(http.StatusNoContent)
 		if got := b.do("POST", ab+"/work_pools/p/get_scheduled_flow_runs", map[string]any{}).expect(http.StatusOK).list(); len(got) != 1 {

@@ -37,6 +37,6 @@ func newWorkerStartCmd() *cobra.Command {
 	f.StringVarP(&s.Name, "name", "n", "", "the worker's name (default: PraetorWorker <uuid>)")
 	f.StringVar(&s.APIURL, "api-url", "", "the API URL (default: PRAETOR_API_URL, PREFECT_API_URL, then the active Prefect profile)")
 	f.DurationVar(&s.KillGrace, "kill-grace", s.KillGrace, "how long a stopped flow run's process has between SIGTERM and SIGKILL")
-	f.DurationVar(&s.CancelInterval, "cancel-poll", s.CancelInterval, "how often the states of the runs in flight are checked for cancellation")
+	f.DurationVar(&s.CancelInterval, "cancel-poll", s.CancelInterval, "while the events stream is down, how often the states of the runs in flight are checked for cancellation")
 	return cmd
 }

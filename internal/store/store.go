@@ -398,6 +398,19 @@ type WorkPools interface {
 	// most p.Limit; runs retried in process are left out. The queues
 	// polled, and the deployments in them, become READY, polled now.
 	PollWorkPool(ctx context.Context, ws uuid.UUID, pool string, p WorkPoolPoll) ([]model.WorkerRun, error)
+	// PollWorkQueue is the legacy poll of one queue by id: its SCHEDULED
+	// runs due by p.Before, soonest first, within the queue's concurrency
+	// limit, at most p.Limit (0: none); none when the queue is paused. The
+	// pool's pause and limit do not apply, as in Prefect. With mark, the
+	// queue and its deployments become READY, polled now.
+	PollWorkQueue(ctx context.Context, ws, queue uuid.UUID, p WorkPoolPoll, mark bool) ([]*model.FlowRun, error)
+	// WorkQueueSlots returns a page of the runs holding a slot of a queue
+	// as Prefect's queue concurrency view counts them (PENDING, RUNNING or
+	// CANCELLING), by id, and how many hold one in all.
+	WorkQueueSlots(ctx context.Context, ws, queue uuid.UUID, limit, offset int) ([]*model.FlowRun, int, error)
+	// WorkPoolSlots returns the runs holding a slot of a pool (PENDING or
+	// RUNNING), by id, grouped by queue.
+	WorkPoolSlots(ctx context.Context, ws, pool uuid.UUID) (map[uuid.UUID][]*model.FlowRun, error)
 }
 
 // WorkPoolPoll is what a worker's poll asks for.

@@ -26,7 +26,7 @@ type Settings struct {
 	PollInterval      time.Duration // how often the pool is polled
 	HeartbeatInterval time.Duration
 	Prefetch          time.Duration // how far ahead of their start runs are taken
-	CancelInterval    time.Duration // how often in-flight runs are checked for CANCELLING
+	CancelInterval    time.Duration // how often in-flight runs are checked for CANCELLING while the events stream is down
 	KillGrace         time.Duration // between SIGTERM and SIGKILL of a run's process group
 }
 

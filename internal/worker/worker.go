@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -40,6 +41,9 @@ type Worker struct {
 	flights  map[uuid.UUID]*flight
 	stopping bool // set at shutdown: nothing more is claimed or started
 	wg       sync.WaitGroup
+	// streamUp tells whether the events stream brings cancellations; while
+	// it does not, the runs in flight are polled.
+	streamUp atomic.Bool
 }
 
 // flight is one flow run the worker has taken, from its claim to the end of
@@ -90,6 +94,18 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer poll.Stop()
 	cancels := time.NewTicker(w.s.CancelInterval)
 	defer cancels.Stop()
+	cancelling := make(chan uuid.UUID, 16)
+	resync := make(chan struct{}, 1)
+	w.mu.Lock()
+	poolID := w.pool.ID
+	w.mu.Unlock()
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		w.watchCancelling(watchCtx, poolID, cancelling, resync)
+	}()
+	defer func() { stopWatch(); <-watched }()
 	w.poll(ctx)
 	for {
 		select {
@@ -106,7 +122,13 @@ func (w *Worker) Run(ctx context.Context) error {
 		case <-poll.C:
 			w.poll(ctx)
 		case <-cancels.C:
+			if !w.streamUp.Load() {
+				w.checkCancellations(ctx)
+			}
+		case <-resync:
 			w.checkCancellations(ctx)
+		case id := <-cancelling:
+			w.checkCancellation(ctx, id)
 		}
 	}
 }
@@ -239,6 +261,12 @@ func (w *Worker) submit(ctx context.Context, f *flight, run model.FlowRun) {
 		log.Warn("labelling the run", "err", err)
 	}
 	j := jobFrom(JobConfiguration(pool.BaseJobTemplate, JobVariables(pool.BaseJobTemplate, deployment.JobVariables, run.JobVariables)))
+	if run.DeploymentID != nil && j.command == defaultCommand && (deployment.Entrypoint == nil || *deployment.Entrypoint == "") {
+		// The engine would only start to fail on it, as it does under
+		// Prefect's worker; say why without starting it.
+		w.crash(ctx, log, run.ID, fmt.Sprintf("Deployment %s does not have an entrypoint and can not be run.", deployment.ID))
+		return
+	}
 
 	res, err = w.client.SetState(ctx, run.ID, NewState{Type: model.Pending, Name: "Submitting"}, false)
 	if err != nil {
@@ -412,29 +440,41 @@ func (w *Worker) checkCancellations(ctx context.Context) {
 	}
 	w.mu.Unlock()
 	for _, id := range ids {
-		run, err := w.client.ReadFlowRun(ctx, id)
-		if err != nil {
-			if ctx.Err() == nil {
-				w.log.Warn("reading an in-flight run's state", "flow_run", id, "err", err)
-			}
-			continue
+		w.checkCancellation(ctx, id)
+	}
+}
+
+// checkCancellation stops the run id if it is in flight and its state,
+// read afresh (an event may be replayed or late), is CANCELLING or
+// CANCELLED.
+func (w *Worker) checkCancellation(ctx context.Context, id uuid.UUID) {
+	w.mu.Lock()
+	f := w.flights[id]
+	w.mu.Unlock()
+	if f == nil {
+		return // not this worker's run
+	}
+	run, err := w.client.ReadFlowRun(ctx, id)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.Warn("reading an in-flight run's state", "flow_run", id, "err", err)
 		}
-		if run.StateType == nil || (*run.StateType != model.Cancelling && *run.StateType != model.Cancelled) {
-			continue
-		}
-		w.mu.Lock()
-		f := w.flights[id]
-		if f == nil || f.cancelled {
-			w.mu.Unlock()
-			continue
-		}
-		f.cancelled = true
-		started := f.proc != nil
+		return
+	}
+	if run.StateType == nil || (*run.StateType != model.Cancelling && *run.StateType != model.Cancelled) {
+		return
+	}
+	w.mu.Lock()
+	if w.flights[id] != f || f.cancelled {
 		w.mu.Unlock()
-		w.log.Info("flow run is cancelling: stopping its process", "flow_run", id)
-		if started {
-			go w.terminate(f)
-		}
+		return
+	}
+	f.cancelled = true
+	started := f.proc != nil
+	w.mu.Unlock()
+	w.log.Info("flow run is cancelling: stopping its process", "flow_run", id)
+	if started {
+		go w.terminate(f)
 	}
 }
 

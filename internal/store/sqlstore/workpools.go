@@ -748,6 +748,77 @@ func (db *DB) PollWorkPool(ctx context.Context, ws uuid.UUID, pool string, poll 
 	return out, err
 }
 
+// PollWorkQueue answers the legacy poll of one queue in one write, as
+// PollWorkPool does for a pool.
+func (db *DB) PollWorkQueue(ctx context.Context, ws, queue uuid.UUID, poll store.WorkPoolPoll, mark bool) ([]*model.FlowRun, error) {
+	var out []*model.FlowRun
+	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		out = []*model.FlowRun{}
+		q, err := db.getQueue(ctx, tx, ws, "q.id = ?", queue)
+		if err != nil {
+			return err
+		}
+		if mark {
+			if err := db.markPolled(ctx, tx, ws, []*model.WorkQueue{q}); err != nil {
+				return err
+			}
+		}
+		limit := poll.Limit
+		if q.ConcurrencyLimit != nil {
+			active, err := db.activeInQueue(ctx, tx, q.ID)
+			if err != nil {
+				return err
+			}
+			limit = min(limit, max(0, *q.ConcurrencyLimit-active))
+		}
+		if q.IsPaused || limit <= 0 {
+			return nil
+		}
+		out, err = db.queueRuns(ctx, tx, ws, q.ID, poll, limit)
+		return err
+	})
+	return out, err
+}
+
+// queueSlotStates are the states that hold a slot in Prefect's queue
+// concurrency view, which counts CANCELLING too.
+const queueSlotStates = `('PENDING', 'RUNNING', 'CANCELLING')`
+
+// WorkQueueSlots returns a page of a queue's slot holders and their count.
+func (db *DB) WorkQueueSlots(ctx context.Context, ws, queue uuid.UUID, limit, offset int) ([]*model.FlowRun, int, error) {
+	where := ` WHERE fr.workspace_id = ? AND fr.work_queue_id = ? AND fr.state_type IN ` + queueSlotStates
+	var n int
+	if err := db.read.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM flow_runs fr`+where), ws, queue).Scan(&n); err != nil {
+		return nil, 0, fmt.Errorf("count queue slot holders: %w", err)
+	}
+	rows, err := db.read.QueryContext(ctx, db.d.rebind(`SELECT `+flowRunColumns+flowRunFrom+where+` ORDER BY fr.id`+page(limit, offset)), ws, queue)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read queue slot holders: %w", err)
+	}
+	runs, err := collect(rows, db.scanFlowRun)
+	return runs, n, err
+}
+
+// WorkPoolSlots returns a pool's slot holders by queue.
+func (db *DB) WorkPoolSlots(ctx context.Context, ws, pool uuid.UUID) (map[uuid.UUID][]*model.FlowRun, error) {
+	rows, err := db.read.QueryContext(ctx, db.d.rebind(`SELECT `+flowRunColumns+flowRunFrom+` WHERE fr.workspace_id = ? AND fr.state_type IN `+activeStates+`
+		AND fr.work_queue_id IN (SELECT id FROM work_queues WHERE work_pool_id = ?) ORDER BY fr.id`), ws, pool)
+	if err != nil {
+		return nil, fmt.Errorf("read pool slot holders: %w", err)
+	}
+	runs, err := collect(rows, db.scanFlowRun)
+	if err != nil {
+		return nil, err
+	}
+	out := map[uuid.UUID][]*model.FlowRun{}
+	for _, r := range runs {
+		if r.WorkQueueID != nil {
+			out[*r.WorkQueueID] = append(out[*r.WorkQueueID], r)
+		}
+	}
+	return out, nil
+}
+
 // queueRuns reads a queue's runs due in the poll's window, soonest first.
 func (db *DB) queueRuns(ctx context.Context, tx *sql.Tx, ws, queue uuid.UUID, poll store.WorkPoolPoll, limit int) ([]*model.FlowRun, error) {
 	q, args := db.queueRunsSQL(ws, queue, poll, limit)

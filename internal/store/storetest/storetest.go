@@ -213,6 +213,9 @@ var contracts = map[string]contract{
 	"ListWorkers":        testListWorkers,
 	"DeleteWorker":       testDeleteWorker,
 	"PollWorkPool":       testPollWorkPool,
+	"PollWorkQueue":      testPollWorkQueue,
+	"WorkQueueSlots":     testWorkQueueSlots,
+	"WorkPoolSlots":      testWorkPoolSlots,
 
 	// Foreman
 	"MarkWorkersOffline": testMarkWorkersOffline,

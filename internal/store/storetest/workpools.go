@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -448,6 +449,122 @@ func testPollWorkPool(t *testing.T, h *harness) {
 	h.wantNotFound(err, "a missing queue")
 	_, err = h.s.PollWorkPool(h.ctx, other, "p", store.WorkPoolPoll{})
 	h.wantNotFound(err, "another workspace's pool")
+}
+
+// pooledRuns makes a pool "p" with a queue "other", a deployment in it
+// and, for each name, a run of it scheduled a minute apart in the default
+// queue, or in "other" for names starting with "other".
+func (h *harness) pooledRuns(ws uuid.UUID, names ...string) (*model.WorkPool, *model.WorkQueue, *model.Deployment, map[string]*model.FlowRun) {
+	h.t.Helper()
+	pool := h.pool(ws, "p")
+	other := h.queue(ws, "p", "other")
+	flow := h.flow(ws, "f")
+	d := h.deployment(ws, flow.ID, "d", func(d *model.Deployment) { d.WorkPoolName = ptr("p") })
+	c := newClock()
+	runs := map[string]*model.FlowRun{}
+	for i, name := range names {
+		queue := "default"
+		if strings.HasPrefix(name, "other") {
+			queue = "other"
+		}
+		runs[name] = h.flowRun(ws, flow.ID, name, scheduledFor(c.at(time.Duration(i)*time.Minute), c.at(0)), func(r *model.FlowRun) {
+			r.DeploymentID, r.WorkPoolName, r.WorkQueueName = &d.ID, ptr("p"), ptr(queue)
+		})
+	}
+	return pool, other, d, runs
+}
+
+func testPollWorkQueue(t *testing.T, h *harness) {
+	ws, other := h.ws(), h.ws()
+	pool, _, d, runs := h.pooledRuns(ws, "first", "second", "other", "later")
+	poll := func(p store.WorkPoolPoll, mark bool) []uuid.UUID {
+		t.Helper()
+		got, err := h.s.PollWorkQueue(h.ctx, ws, pool.DefaultQueueID, p, mark)
+		h.must(err, "poll queue")
+		return runIDs(got)
+	}
+	// A look marks nothing polled.
+	if got := poll(store.WorkPoolPoll{Limit: 10}, false); !slices.Equal(got, runIDs([]*model.FlowRun{runs["first"], runs["second"], runs["later"]})) {
+		t.Errorf("the queue's runs: %v", got)
+	}
+	if q, _ := h.s.GetWorkQueue(h.ctx, ws, pool.DefaultQueueID); q.LastPolled != nil {
+		t.Errorf("a look polled the queue: %+v", q)
+	}
+	before := newClock().at(90 * time.Second).Time
+	if got := poll(store.WorkPoolPoll{Limit: 10, Before: &before}, true); !slices.Equal(got, runIDs([]*model.FlowRun{runs["first"], runs["second"]})) {
+		t.Errorf("runs due by 90 s: %v", got)
+	}
+	q, _ := h.s.GetWorkQueue(h.ctx, ws, pool.DefaultQueueID)
+	if q.LastPolled == nil || q.Status != model.QueueReady {
+		t.Errorf("a polled queue %+v", q)
+	}
+	if got, _ := h.s.GetDeployment(h.ctx, ws, d.ID); got.Status != model.DeploymentReady {
+		t.Errorf("the polled queue's deployment %s", got.Status)
+	}
+	if got := poll(store.WorkPoolPoll{Limit: 1}, true); !slices.Equal(got, runIDs([]*model.FlowRun{runs["first"]})) {
+		t.Errorf("limit 1: %v", got)
+	}
+	// Its own limit counts its PENDING and RUNNING runs; the pool's pause
+	// does not apply, its own does.
+	h.setFlowRunState(ws, runs["first"].ID, state(model.Running), false)
+	h.must(h.s.UpdateWorkQueue(h.ctx, ws, pool.DefaultQueueID, func(q *model.WorkQueue) error { q.ConcurrencyLimit = ptr(2); return nil }), "queue limit")
+	h.must(h.s.UpdateWorkPool(h.ctx, ws, "p", func(p *model.WorkPool) error { p.IsPaused = true; return nil }), "pause pool")
+	if got := poll(store.WorkPoolPoll{Limit: 10}, true); !slices.Equal(got, runIDs([]*model.FlowRun{runs["second"]})) {
+		t.Errorf("one slot left in a paused pool: %v", got)
+	}
+	h.must(h.s.UpdateWorkQueue(h.ctx, ws, pool.DefaultQueueID, func(q *model.WorkQueue) error { q.IsPaused = true; return nil }), "pause queue")
+	if got := poll(store.WorkPoolPoll{Limit: 10}, true); len(got) != 0 {
+		t.Errorf("a paused queue: %v", got)
+	}
+	_, err := h.s.PollWorkQueue(h.ctx, other, pool.DefaultQueueID, store.WorkPoolPoll{Limit: 10}, true)
+	h.wantNotFound(err, "another workspace's queue")
+}
+
+func testWorkQueueSlots(t *testing.T, h *harness) {
+	ws, other := h.ws(), h.ws()
+	pool, _, _, runs := h.pooledRuns(ws, "pending", "running", "cancelling", "scheduled", "other-running")
+	h.setFlowRunState(ws, runs["pending"].ID, state(model.Pending), false)
+	h.setFlowRunState(ws, runs["running"].ID, state(model.Running), false)
+	h.setFlowRunState(ws, runs["cancelling"].ID, state(model.Running), false)
+	h.setFlowRunState(ws, runs["cancelling"].ID, state(model.Cancelling), false)
+	h.setFlowRunState(ws, runs["other-running"].ID, state(model.Running), false)
+	holders := []*model.FlowRun{runs["pending"], runs["running"], runs["cancelling"]}
+	slices.SortFunc(holders, func(a, b *model.FlowRun) int { return strings.Compare(a.ID.String(), b.ID.String()) })
+	got, n, err := h.s.WorkQueueSlots(h.ctx, ws, pool.DefaultQueueID, 10, 0)
+	h.must(err, "queue slots")
+	if n != 3 || !slices.Equal(runIDs(got), runIDs(holders)) {
+		t.Errorf("slot holders (%d): %v, want %v", n, runIDs(got), runIDs(holders))
+	}
+	if got[0].StateType == nil || got[0].StateTimestamp == nil {
+		t.Errorf("a slot holder without its state: %+v", got[0])
+	}
+	got, n, err = h.s.WorkQueueSlots(h.ctx, ws, pool.DefaultQueueID, 2, 2)
+	h.must(err, "second page")
+	if n != 3 || !slices.Equal(runIDs(got), runIDs(holders[2:])) {
+		t.Errorf("the second page of two (%d): %v", n, runIDs(got))
+	}
+	if got, n, err := h.s.WorkQueueSlots(h.ctx, other, pool.DefaultQueueID, 10, 0); err != nil || n != 0 || len(got) != 0 {
+		t.Errorf("another workspace's queue: %v %d %v", runIDs(got), n, err)
+	}
+}
+
+func testWorkPoolSlots(t *testing.T, h *harness) {
+	ws, other := h.ws(), h.ws()
+	pool, otherQueue, _, runs := h.pooledRuns(ws, "pending", "cancelling", "scheduled", "other-running")
+	h.setFlowRunState(ws, runs["pending"].ID, state(model.Pending), false)
+	h.setFlowRunState(ws, runs["cancelling"].ID, state(model.Running), false)
+	h.setFlowRunState(ws, runs["cancelling"].ID, state(model.Cancelling), false)
+	h.setFlowRunState(ws, runs["other-running"].ID, state(model.Running), false)
+	got, err := h.s.WorkPoolSlots(h.ctx, ws, pool.ID)
+	h.must(err, "pool slots")
+	// CANCELLING holds no slot of the pool, as its poll counts them.
+	if len(got) != 2 || !slices.Equal(runIDs(got[pool.DefaultQueueID]), runIDs([]*model.FlowRun{runs["pending"]})) ||
+		!slices.Equal(runIDs(got[otherQueue.ID]), runIDs([]*model.FlowRun{runs["other-running"]})) {
+		t.Errorf("pool slot holders %v", got)
+	}
+	if got, err := h.s.WorkPoolSlots(h.ctx, other, pool.ID); err != nil || len(got) != 0 {
+		t.Errorf("another workspace's pool: %v %v", got, err)
+	}
 }
 
 // foremanHarness is a harness on a store of its own: the foreman's methods

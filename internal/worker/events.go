@@ -1,0 +1,159 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+
+	"github.com/praetorhq/praetor/internal/model"
+)
+
+// cancellingEvent is the event the server emits when a flow run enters
+// CANCELLING.
+const cancellingEvent = "prefect.flow-run.Cancelling"
+
+// Bounds of the reconnect backoff of the events stream.
+const (
+	minStreamBackoff = time.Second
+	maxStreamBackoff = 30 * time.Second
+)
+
+// Subscribe streams the workspace's events/out with Prefect's handshake:
+// the "prefect" subprotocol, an auth frame with the key, then a filter
+// frame. It calls connected once subscribed, then each for every event,
+// until the socket or ctx ends.
+func (c *Client) Subscribe(ctx context.Context, filter map[string]any, connected func(), each func(model.Event)) error {
+	u := c.base + "/events/out"
+	opts := &websocket.DialOptions{Subprotocols: []string{"prefect"}, HTTPHeader: http.Header{}}
+	if c.key != "" {
+		opts.HTTPHeader.Set("Authorization", "Bearer "+c.key)
+	}
+	conn, resp, err := websocket.Dial(ctx, u, opts)
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("connecting to %s: %w", u, err)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(2 << 20) // Prefect's events are at most 1.5 MB
+	var token any
+	if c.key != "" {
+		token = c.key
+	}
+	if err := writeJSON(ctx, conn, map[string]any{"type": "auth", "token": token}); err != nil {
+		return err
+	}
+	var answer struct {
+		Type   string `json:"type"`
+		Reason string `json:"reason"`
+	}
+	if err := readJSON(ctx, conn, &answer); err != nil {
+		return fmt.Errorf("authenticating to the events stream: %w", err)
+	}
+	if answer.Type != "auth_success" {
+		return fmt.Errorf("the events stream refused the worker: %s %s", answer.Type, answer.Reason)
+	}
+	if err := writeJSON(ctx, conn, map[string]any{"type": "filter", "filter": filter}); err != nil {
+		return err
+	}
+	connected()
+	for {
+		var msg struct {
+			Type  string      `json:"type"`
+			Event model.Event `json:"event"`
+		}
+		if err := readJSON(ctx, conn, &msg); err != nil {
+			return fmt.Errorf("reading the events stream: %w", err)
+		}
+		if msg.Type == "event" {
+			each(msg.Event)
+		}
+	}
+}
+
+func writeJSON(ctx context.Context, conn *websocket.Conn, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding an events stream frame: %w", err)
+	}
+	if err := conn.Write(ctx, websocket.MessageText, data); err != nil {
+		return fmt.Errorf("writing to the events stream: %w", err)
+	}
+	return nil
+}
+
+func readJSON(ctx context.Context, conn *websocket.Conn, v any) error {
+	_, data, err := conn.Read(ctx)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("decoding an events stream frame: %w", err)
+	}
+	return nil
+}
+
+// watchCancelling keeps a subscription to the pool's
+// prefect.flow-run.Cancelling events open until ctx ends, as Prefect's
+// worker does, and sends the run of each event to found. While the stream
+// is down (refused, or dropped and reconnecting with backoff) w.streamUp
+// is false, so the Run loop polls the runs in flight instead; each
+// (re)connect asks for one poll too, for what the gap may have hidden.
+func (w *Worker) watchCancelling(ctx context.Context, poolID uuid.UUID, found chan<- uuid.UUID, resync chan<- struct{}) {
+	filter := map[string]any{
+		"event":        map[string]any{"name": []string{cancellingEvent}},
+		"any_resource": map[string]any{"id": []string{"prefect.work-pool." + poolID.String()}},
+		// A minute back, as Prefect's subscriber asks, for a cancellation
+		// stamped by a clock a little behind this one.
+		"occurred": map[string]any{"since": model.Time{Time: w.clock.Now().Add(-time.Minute)}},
+	}
+	backoff := minStreamBackoff
+	for {
+		connectedAt := time.Time{}
+		err := w.client.Subscribe(ctx, filter, func() {
+			connectedAt = time.Now()
+			w.streamUp.Store(true)
+			w.log.Debug("watching the events stream for cancellations")
+			select {
+			case resync <- struct{}{}:
+			default:
+			}
+		}, func(e model.Event) {
+			id, err := uuid.Parse(strings.TrimPrefix(e.Resource.ID(), model.FlowRunResource))
+			if e.Event != cancellingEvent || err != nil {
+				return
+			}
+			select {
+			case found <- id:
+			case <-ctx.Done():
+			}
+		})
+		w.streamUp.Store(false)
+		if ctx.Err() != nil {
+			return
+		}
+		if !connectedAt.IsZero() && time.Since(connectedAt) > maxStreamBackoff {
+			backoff = minStreamBackoff // it was up a while: a fresh failure
+		}
+		w.log.Warn("the events stream is unavailable: polling the runs in flight for cancellation until it is back",
+			"err", err, "retry_in", backoff, "poll", w.s.CancelInterval)
+		// The next connect replays from a minute before the stream went
+		// down; the resync poll after it covers the rest.
+		filter["occurred"] = map[string]any{"since": model.Time{Time: w.clock.Now().Add(-time.Minute)}}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(2*backoff, maxStreamBackoff)
+	}
+}
