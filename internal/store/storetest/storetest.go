@@ -187,6 +187,21 @@ var contracts = map[string]contract{
 	// Unresponsive
 	"UnresponsiveRuns":     testUnresponsiveRuns,
 	"CrashUnresponsiveRun": testCrashUnresponsiveRun,
+
+	// ConcurrencyLimits
+	"CreateConcurrencyLimit":    testCreateConcurrencyLimit,
+	"GetConcurrencyLimit":       testGetConcurrencyLimit,
+	"GetConcurrencyLimitByName": testGetConcurrencyLimitByName,
+	"ListConcurrencyLimits":     testListConcurrencyLimits,
+	"UpdateConcurrencyLimit":    testUpdateConcurrencyLimit,
+	"DeleteConcurrencyLimit":    testDeleteConcurrencyLimit,
+	"AcquireConcurrencySlots":   testAcquireConcurrencySlots,
+	"ReleaseConcurrencySlots":   testReleaseConcurrencySlots,
+	"ReleaseConcurrencyLease":   testReleaseConcurrencyLease,
+	"RenewConcurrencyLease":     testRenewConcurrencyLease,
+	"ListConcurrencyLeases":     testListConcurrencyLeases,
+	"ResetConcurrencyLimit":     testResetConcurrencyLimit,
+	"ExpireConcurrencyLeases":   testExpireConcurrencyLeases,
 }
 
 // Uncovered returns the methods of store.Store without a contract, and the

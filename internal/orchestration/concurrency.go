@@ -1,0 +1,100 @@
+package orchestration
+
+import (
+	"math"
+	"time"
+
+	"github.com/praetorhq/praetor/internal/model"
+)
+
+// Prefect's constants of slot accounting.
+const (
+	// MaxSlotWaitSeconds caps how long a client denied a slot of a limit
+	// without decay is told to wait (Prefect's
+	// maximum_concurrency_slot_wait_seconds and
+	// tag_concurrency_slot_wait_seconds, both 30 by default).
+	MaxSlotWaitSeconds = 30.0
+	// minOccupancySeconds keeps the average occupancy, a divisor, off zero.
+	minOccupancySeconds = 0.1
+	// occupancySamples weighs the average occupancy over limit × this many
+	// releases.
+	occupancySamples = 2
+)
+
+// DecaySlots brings l's active and denied slots to now, as Prefect counts
+// them: a rate limit's active slots drain by SlotDecayPerSecond, and denied
+// slots drain at the same rate, or for a limit without decay at one slot per
+// average occupancy (clamped to [0.1, 30] s), whole slots only, from the
+// last time the row changed. It sets l.Updated to now, so a write of l
+// starts the next decay from there.
+func DecaySlots(l *model.ConcurrencyLimit, now time.Time) {
+	elapsed := now.Sub(l.Updated.Time).Seconds()
+	if elapsed < 0 {
+		elapsed = 0
+	}
+	l.ActiveSlots = max(0, l.ActiveSlots-int(math.Floor(l.SlotDecayPerSecond*elapsed)))
+	rate := l.SlotDecayPerSecond
+	if rate <= 0 {
+		rate = 1 / max(minOccupancySeconds, min(l.AvgSlotOccupancySeconds, MaxSlotWaitSeconds))
+	}
+	l.DeniedSlots = max(0, l.DeniedSlots-int(math.Floor(rate*elapsed)))
+	l.Updated = model.At(now)
+}
+
+// RecordOccupancy folds a release of slots held for seconds into l's
+// average occupancy per slot, a moving average over the last limit × 2
+// releases.
+func RecordOccupancy(l *model.ConcurrencyLimit, seconds float64, slots int) {
+	if seconds <= 0 || slots <= 0 || l.Limit <= 0 {
+		return
+	}
+	perSlot := max(seconds/float64(slots), minOccupancySeconds)
+	n := float64(l.Limit * occupancySamples)
+	l.AvgSlotOccupancySeconds += perSlot/n - l.AvgSlotOccupancySeconds/n
+}
+
+// SlotWait is how long, on average, a client denied slots of limits (the
+// active ones, with their denied slots before this denial) should wait
+// before it asks again: by the most contended limit, one decay interval per
+// blocking slot for a rate limit, else its average occupancy per slot
+// scaled by how oversubscribed it is, capped at MaxSlotWaitSeconds.
+func SlotWait(limits []*model.ConcurrencyLimit, slots int) float64 {
+	var (
+		blocking *model.ConcurrencyLimit
+		most     = math.Inf(-1)
+	)
+	blockingSlots := func(l *model.ConcurrencyLimit) float64 {
+		n := float64(slots + l.DeniedSlots)
+		if l.SlotDecayPerSecond > 0 || l.Limit == 0 {
+			return n
+		}
+		return n / float64(l.Limit)
+	}
+	for _, l := range limits {
+		if b := blockingSlots(l); b > most {
+			blocking, most = l, b
+		}
+	}
+	if blocking == nil {
+		return 0
+	}
+	if blocking.SlotDecayPerSecond > 0 {
+		return most / blocking.SlotDecayPerSecond
+	}
+	return min(min(blocking.AvgSlotOccupancySeconds, MaxSlotWaitSeconds)*most, MaxSlotWaitSeconds)
+}
+
+// Jitter draws a wait around average from Prefect's clamped Poisson
+// distribution (at most 1.3 × average, a lower bound keeping the mean), so
+// that clients denied together do not retry together. u is uniform in
+// [0, 1).
+func Jitter(average, u float64) float64 {
+	if average <= 0 {
+		return 0
+	}
+	const upperMultiple = 1.3
+	lowerMultiple := math.Log2(math.Exp2(upperMultiple) / (math.Exp2(upperMultiple) - 1))
+	cdf := func(x float64) float64 { return 1 - math.Exp(-x/average) }
+	lo, hi := cdf(average*lowerMultiple), cdf(average*upperMultiple)
+	return -math.Log(max(1-(lo+u*(hi-lo)), 1e-10)) * average
+}
