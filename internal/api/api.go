@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/auth"
+	"github.com/praetorhq/praetor/internal/clock"
 	"github.com/praetorhq/praetor/internal/events"
 	"github.com/praetorhq/praetor/internal/metrics"
 	"github.com/praetorhq/praetor/internal/model"
@@ -43,6 +45,12 @@ type Config struct {
 	// change which runs deployments' schedules make (the server nudges its
 	// scheduler).
 	OnDeploymentsChanged func()
+	// MinLeaseDuration is the shortest concurrency lease a client may ask
+	// for; zero: Prefect's minute.
+	MinLeaseDuration time.Duration
+	// Clock tells the time slots and leases are counted at; nil: the
+	// system clock.
+	Clock clock.Clock
 	// Metrics counts the open websockets; nil: a set of its own.
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
@@ -296,5 +304,6 @@ func (a *API) routes() {
 	a.deploymentRoutes()
 	a.workPoolRoutes()
 	a.collectionRoutes()
+	a.concurrencyRoutes()
 	a.memberRoutes()
 }

@@ -31,6 +31,9 @@ var workerPermissions = map[Permission]bool{
 	"read:deployment": true, "read:work_pool": true, "poll:work_pool": true, "read:work_queue": true,
 	"read:worker": true, "update:worker": true, "read:variable": true, "read:artifact": true, "create:artifact": true,
 	"read:workspace": true,
+	// The flows a worker runs take and give back concurrency slots (their
+	// tasks' tag limits, concurrency()), and hold a deployment's.
+	"read:concurrency_limit": true, "use:concurrency_limit": true,
 }
 
 // Can reports whether a workspace role grants p.

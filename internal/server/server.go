@@ -56,6 +56,12 @@ type Config struct {
 	// CRASHED, checked every ForemanInterval; zero: never (the CLI's
 	// default is 5 minutes).
 	UnresponsiveRunsAfter time.Duration
+	// LeaseReaperInterval is how often expired concurrency leases give
+	// their slots back; zero: 15 s.
+	LeaseReaperInterval time.Duration
+	// MinLeaseDuration is the shortest concurrency lease a client may ask
+	// for; zero: Prefect's minute.
+	MinLeaseDuration time.Duration
 	// Clock is where the timestamps the server writes come from; nil:
 	// clock.Real.
 	Clock  clock.Clock
@@ -144,7 +150,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	scheduling, nudgeScheduler := schedulingServices(cfg, db, clk, log, m)
 	a := api.New(api.Wire(db, api.Config{Default: def, Anonymous: cfg.anonymous(), SignUp: cfg.SignUp, Metrics: m, Logger: log,
-		OnDeploymentsChanged: nudgeScheduler}))
+		OnDeploymentsChanged: nudgeScheduler, MinLeaseDuration: cfg.MinLeaseDuration, Clock: clk}))
 	pages, err := ui.New(ui.Config{Store: db, Authn: a.Authn, SignUp: cfg.SignUp, Anonymous: cfg.anonymous(), Clock: clk, Logger: log,
 		PollInterval: cfg.UIPollInterval, RunDeployment: a.RunDeployment, OnDeploymentsChanged: a.OnDeploymentsChanged})
 	if err != nil {
@@ -214,14 +220,15 @@ func storeServices(db *sqlstore.DB, clk clock.Clock, log *slog.Logger, m *metric
 
 // Defaults of the scheduling services, as Prefect's.
 const (
-	defaultSchedulerInterval = 60 * time.Second
-	defaultLateRunsInterval  = 5 * time.Second
-	defaultLateRunsAfter     = 15 * time.Second
-	defaultForemanInterval   = 15 * time.Second
+	defaultSchedulerInterval   = 60 * time.Second
+	defaultLateRunsInterval    = 5 * time.Second
+	defaultLateRunsAfter       = 15 * time.Second
+	defaultForemanInterval     = 15 * time.Second
+	defaultLeaseReaperInterval = 15 * time.Second
 )
 
-// schedulingServices are the scheduler, the late-run marker, the foreman
-// and, when enabled, the unresponsive-run detector; nudge makes the scheduler pass now, for the API to call when
+// schedulingServices are the scheduler, the late-run marker, the foreman,
+// the lease reaper and, when enabled, the unresponsive-run detector; nudge makes the scheduler pass now, for the API to call when
 // deployments change.
 func schedulingServices(cfg Config, db *sqlstore.DB, clk clock.Clock, log *slog.Logger, m *metrics.Metrics) (loops []*services.Loop, nudge func()) {
 	or := func(d, def time.Duration) time.Duration {
@@ -237,6 +244,7 @@ func schedulingServices(cfg Config, db *sqlstore.DB, clk clock.Clock, log *slog.
 	late := &services.LateRuns{Store: db, After: or(cfg.LateRunsAfter, defaultLateRunsAfter), Logger: log.With("service", "late_runs"),
 		Count: count("late_runs")}
 	foreman := &services.Foreman{Store: db, Logger: log.With("service", "foreman"), Count: count("foreman")}
+	reaper := &services.LeaseReaper{Store: db, Logger: log.With("service", "lease_reaper"), Count: count("lease_reaper")}
 	scheduler := &services.Loop{Service: "scheduler", Interval: or(cfg.SchedulerInterval, defaultSchedulerInterval), Run: sched.Pass,
 		Clock: clk, Logger: log, Observe: observePass(m)}
 	loops = []*services.Loop{
@@ -244,6 +252,8 @@ func schedulingServices(cfg Config, db *sqlstore.DB, clk clock.Clock, log *slog.
 		{Service: "late_runs", Interval: or(cfg.LateRunsInterval, defaultLateRunsInterval), Run: late.Pass,
 			Clock: clk, Logger: log, Observe: observePass(m)},
 		{Service: "foreman", Interval: or(cfg.ForemanInterval, defaultForemanInterval), Run: foreman.Pass,
+			Clock: clk, Logger: log, Observe: observePass(m)},
+		{Service: "lease_reaper", Interval: or(cfg.LeaseReaperInterval, defaultLeaseReaperInterval), Run: reaper.Pass,
 			Clock: clk, Logger: log, Observe: observePass(m)},
 	}
 	if cfg.UnresponsiveRunsAfter > 0 {

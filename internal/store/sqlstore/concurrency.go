@@ -221,7 +221,8 @@ func (db *DB) AcquireConcurrencySlots(ctx context.Context, ws uuid.UUID, a store
 				return err
 			}
 		}
-		if !grant.Acquired || a.Lease == nil {
+		// Nothing to hold (no active limit named): no lease to keep.
+		if !grant.Acquired || a.Lease == nil || len(active) == 0 {
 			return nil
 		}
 		ids := make([]uuid.UUID, len(active))

@@ -190,8 +190,8 @@ func testAcquireConcurrencySlots(t *testing.T, h *harness) {
 	if active, _ := h.slots(other, theirs.ID); active != 0 {
 		t.Errorf("the other workspace's limit of the same name took %d slots", active)
 	}
-	// Nothing named exists: granted with no limits.
-	if g := h.acquire(ws, 1, true, "missing"); !g.Acquired || len(g.Limits) != 0 {
+	// Nothing active named: granted, and no lease to hold.
+	if g := h.acquire(ws, 1, true, "missing", "off"); !g.Acquired || len(g.Limits) != 1 || g.Lease != nil {
 		t.Errorf("no limits: %+v", g)
 	}
 	_, err := h.s.AcquireConcurrencySlots(h.ctx, ws, store.SlotAcquisition{Names: []string{"a"}, Slots: 4, Now: time.Now()})
