@@ -68,24 +68,6 @@ func (a *API) concurrencyRoutes() {
 
 func (a *API) now() time.Time { return a.clock().Now() }
 
-// limitResponse is Prefect's GlobalConcurrencyLimitResponse: a limit
-// without its denied slots and occupancy.
-type limitResponse struct {
-	ID                 uuid.UUID  `json:"id"`
-	Created            model.Time `json:"created"`
-	Updated            model.Time `json:"updated"`
-	Active             bool       `json:"active"`
-	Name               string     `json:"name"`
-	Limit              int        `json:"limit"`
-	ActiveSlots        int        `json:"active_slots"`
-	SlotDecayPerSecond float64    `json:"slot_decay_per_second"`
-}
-
-func globalLimit(l *model.ConcurrencyLimit) limitResponse {
-	return limitResponse{ID: l.ID, Created: l.Created, Updated: l.Updated, Active: l.Active, Name: l.Name, Limit: l.Limit,
-		ActiveSlots: l.ActiveSlots, SlotDecayPerSecond: l.SlotDecayPerSecond}
-}
-
 // minimalLimit is Prefect's MinimalConcurrencyLimitResponse.
 type minimalLimit struct {
 	ID    uuid.UUID `json:"id"`
@@ -221,7 +203,7 @@ func (a *API) readLimit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, globalLimit(l))
+	writeJSON(w, http.StatusOK, l.Global())
 	return nil
 }
 
@@ -293,9 +275,9 @@ func (a *API) filterLimits(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]limitResponse, len(limits))
+	out := make([]*model.GlobalConcurrencyLimit, len(limits))
 	for i, l := range limits {
-		out[i] = globalLimit(l)
+		out[i] = l.Global()
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

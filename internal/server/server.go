@@ -62,6 +62,10 @@ type Config struct {
 	// MinLeaseDuration is the shortest concurrency lease a client may ask
 	// for; zero: Prefect's minute.
 	MinLeaseDuration time.Duration
+	// ConcurrencySlotWait is how long a deployment's run that found the
+	// deployment's concurrency limit full waits before it may try again;
+	// zero: Prefect's 30 s.
+	ConcurrencySlotWait time.Duration
 	// Clock is where the timestamps the server writes come from; nil:
 	// clock.Real.
 	Clock  clock.Clock
@@ -135,6 +139,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		sqlstore.Observe(sqlstore.Observer{WriterBatch: m.WriterBatch, EventsIngested: m.EventsIngested})}
 	if cfg.SQLiteSynchronous != "" {
 		opts = append(opts, sqlstore.SQLiteSynchronous(cfg.SQLiteSynchronous))
+	}
+	if cfg.ConcurrencySlotWait > 0 {
+		opts = append(opts, sqlstore.SlotWait(cfg.ConcurrencySlotWait))
 	}
 	db, err := sqlstore.Open(ctx, dsn, log, opts...)
 	if err != nil {

@@ -158,10 +158,7 @@ func (db *DB) DeleteConcurrencyLimit(ctx context.Context, ws, id uuid.UUID, now 
 		if _, err := db.getLimit(ctx, tx, db.d.forUpdate(), `l.id = ?`, ws, id); err != nil {
 			return err
 		}
-		if err := db.releaseLeasesOf(ctx, tx, ws, id, now); err != nil {
-			return err
-		}
-		return db.execOneIn(ctx, tx, "Concurrency limit", `DELETE FROM concurrency_limits WHERE workspace_id = ? AND id = ?`, ws, id)
+		return db.deleteLimit(ctx, tx, ws, id, now)
 	})
 }
 
@@ -191,52 +188,59 @@ func (db *DB) AcquireConcurrencySlots(ctx context.Context, ws uuid.UUID, a store
 		if err != nil {
 			return err
 		}
-		grant = &store.SlotGrant{Limits: limits}
-		var active []*model.ConcurrencyLimit
-		var steady []string
-		for _, l := range limits {
-			orchestration.DecaySlots(l, a.Now)
-			if !l.Active {
-				continue
-			}
-			active = append(active, l)
-			if l.Limit < a.Slots {
-				return apperr.Errorf(apperr.EInvalid, "Slots requested is greater than the limit")
-			}
-			if l.SlotDecayPerSecond == 0 {
-				steady = append(steady, l.Name)
-			}
-		}
-		if a.RateLimit && len(steady) > 0 {
-			return apperr.Errorf(apperr.EInvalid, "Only concurrency limits with slot decay can be used for rate limiting. The following limits do not have a decay configured: '%s'", strings.Join(steady, ","))
-		}
-		grant.Acquired = !slices.ContainsFunc(active, func(l *model.ConcurrencyLimit) bool { return l.ActiveSlots+a.Slots > l.Limit })
-		for _, l := range active {
-			if grant.Acquired {
-				l.ActiveSlots += a.Slots
-			} else {
-				l.DeniedSlots += a.Slots
-			}
-			if err := db.saveLimit(ctx, tx, ws, l); err != nil {
-				return err
-			}
-		}
-		// Nothing to hold (no active limit named): no lease to keep.
-		if !grant.Acquired || a.Lease == nil || len(active) == 0 {
-			return nil
-		}
-		ids := make([]uuid.UUID, len(active))
-		for i, l := range active {
-			ids[i] = l.ID
-		}
-		grant.Lease = &model.ConcurrencyLease{ID: uuid.Must(uuid.NewV7()), LimitIDs: ids, Slots: a.Slots, Holder: a.Lease.Holder,
-			Created: model.At(a.Now), Expiration: model.At(a.Now.Add(a.Lease.Duration))}
-		return db.insertLease(ctx, tx, ws, grant.Lease)
+		grant, err = db.acquire(ctx, tx, ws, limits, a)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return grant, nil
+}
+
+// acquire takes slots of limits, read locked in tx, as
+// AcquireConcurrencySlots does.
+func (db *DB) acquire(ctx context.Context, tx *sql.Tx, ws uuid.UUID, limits []*model.ConcurrencyLimit, a store.SlotAcquisition) (*store.SlotGrant, error) {
+	grant := &store.SlotGrant{Limits: limits}
+	var active []*model.ConcurrencyLimit
+	var steady []string
+	for _, l := range limits {
+		orchestration.DecaySlots(l, a.Now)
+		if !l.Active {
+			continue
+		}
+		active = append(active, l)
+		if l.Limit < a.Slots {
+			return nil, apperr.Errorf(apperr.EInvalid, "Slots requested is greater than the limit")
+		}
+		if l.SlotDecayPerSecond == 0 {
+			steady = append(steady, l.Name)
+		}
+	}
+	if a.RateLimit && len(steady) > 0 {
+		return nil, apperr.Errorf(apperr.EInvalid, "Only concurrency limits with slot decay can be used for rate limiting. The following limits do not have a decay configured: '%s'", strings.Join(steady, ","))
+	}
+	grant.Acquired = !slices.ContainsFunc(active, func(l *model.ConcurrencyLimit) bool { return l.ActiveSlots+a.Slots > l.Limit })
+	for _, l := range active {
+		if grant.Acquired {
+			l.ActiveSlots += a.Slots
+		} else {
+			l.DeniedSlots += a.Slots
+		}
+		if err := db.saveLimit(ctx, tx, ws, l); err != nil {
+			return nil, err
+		}
+	}
+	// Nothing to hold (no active limit named): no lease to keep.
+	if !grant.Acquired || a.Lease == nil || len(active) == 0 {
+		return grant, nil
+	}
+	ids := make([]uuid.UUID, len(active))
+	for i, l := range active {
+		ids[i] = l.ID
+	}
+	grant.Lease = &model.ConcurrencyLease{ID: uuid.Must(uuid.NewV7()), LimitIDs: ids, Slots: a.Slots, Holder: a.Lease.Holder,
+		Created: model.At(a.Now), Expiration: model.At(a.Now.Add(a.Lease.Duration))}
+	return grant, db.insertLease(ctx, tx, ws, grant.Lease)
 }
 
 func (db *DB) insertLease(ctx context.Context, tx *sql.Tx, ws uuid.UUID, l *model.ConcurrencyLease) error {

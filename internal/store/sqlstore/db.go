@@ -39,6 +39,9 @@ type DB struct {
 	ingested func(n int)
 	// publish receives the events a write emitted, after it committed.
 	publish store.Publisher
+	// slotWait is how long a deployment's run waits, AwaitingConcurrencySlot,
+	// before it may try for a slot again.
+	slotWait time.Duration
 }
 
 // OnEvents sets where the events that transitions emit (Prefect's
@@ -70,6 +73,7 @@ type writer interface {
 type Option func(*options) error
 
 type options struct {
+	slotWait          time.Duration
 	sqliteSynchronous string
 	clock             clock.Clock
 	observer          Observer
@@ -80,6 +84,23 @@ type options struct {
 func Clock(c clock.Clock) Option {
 	return func(o *options) error {
 		o.clock = c
+		return nil
+	}
+}
+
+// DefaultSlotWait is how long a deployment's run waits for a concurrency
+// slot before it tries again (Prefect's concurrency_slot_wait_seconds).
+const DefaultSlotWait = 30 * time.Second
+
+// SlotWait sets how long a run that found its deployment's concurrency
+// limit full waits, AwaitingConcurrencySlot, before it may try again;
+// DefaultSlotWait when not set.
+func SlotWait(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 0 {
+			return fmt.Errorf("concurrency slot wait %s: want zero or more", d)
+		}
+		o.slotWait = d
 		return nil
 	}
 }
@@ -138,7 +159,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger, opts ...Option) (*D
 	if log == nil {
 		log = slog.Default()
 	}
-	o := options{sqliteSynchronous: "FULL", clock: clock.Real}
+	o := options{sqliteSynchronous: "FULL", clock: clock.Real, slotWait: DefaultSlotWait}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -157,7 +178,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger, opts ...Option) (*D
 		return nil, err
 	}
 	db.log = log
-	db.clock = o.clock
+	db.clock, db.slotWait = o.clock, o.slotWait
 	db.ingested = o.observer.EventsIngested
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
