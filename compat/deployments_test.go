@@ -30,7 +30,14 @@ type servedRun struct {
 // process of its own against api; it is interrupted when the test ends.
 func startServe(t *testing.T, api *apiClient) *process {
 	t.Helper()
-	script, err := filepath.Abs(filepath.Join("flows", "serve_flow.py"))
+	return startServing(t, api, "serve_flow.py")
+}
+
+// startServing runs script, a flow script of flows/ that serves
+// deployments, as startServe does.
+func startServing(t *testing.T, api *apiClient, name string) *process {
+	t.Helper()
+	script, err := filepath.Abs(filepath.Join("flows", name))
 	if err != nil {
 		t.Fatal(err)
 	}
