@@ -1,7 +1,9 @@
 package orchestration
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/praetorhq/praetor/internal/model"
@@ -97,4 +99,41 @@ func Jitter(average, u float64) float64 {
 	cdf := func(x float64) float64 { return 1 - math.Exp(-x/average) }
 	lo, hi := cdf(average*lowerMultiple), cdf(average*upperMultiple)
 	return -math.Log(max(1-(lo+u*(hi-lo)), 1e-10)) * average
+}
+
+// Tag limits of task runs proposed RUNNING through the API (Prefect's
+// SecureTaskConcurrencySlots; its client's task engine takes the same
+// slots itself, with concurrency()).
+
+// TagLimitZero aborts a RUNNING proposal of a task run with a tag whose
+// limit is 0: the task could never run.
+func TagLimitZero(tag string) Decision {
+	return abort(fmt.Sprintf("The concurrency limit on tag %q is 0 and will deadlock if the task tries to run again.", tag))
+}
+
+// TagLimitsFull makes a RUNNING proposal of a task run wait when its tags'
+// limits (the active ones, none of them 0) are full: by the most contended limit's average
+// occupancy, at most MaxSlotWaitSeconds, jittered by u (uniform in [0, 1)).
+func TagLimitsFull(limits []*model.ConcurrencyLimit, u float64) Decision {
+	var blocking *model.ConcurrencyLimit
+	tags := make([]string, len(limits))
+	for i, l := range limits {
+		tags[i] = strings.TrimPrefix(l.Name, model.ConcurrencyLimitTagPrefix)
+		// The fullest (limits are above 0 here: a 0 aborts first).
+		if blocking == nil || l.ActiveSlots*blocking.Limit > blocking.ActiveSlots*l.Limit {
+			blocking = l
+		}
+	}
+	wait := MaxSlotWaitSeconds
+	if blocking != nil && blocking.AvgSlotOccupancySeconds > 0 {
+		wait = min(blocking.AvgSlotOccupancySeconds, MaxSlotWaitSeconds)
+	}
+	return Decision{Status: Wait, Delay: int(math.Round(Jitter(wait, u))),
+		Reason: "Concurrency limit reached for tags: " + strings.Join(tags, ", ")}
+}
+
+// HoldsTagSlots reports whether a task run in s keeps the slots of its
+// tags' limits: while RUNNING or CANCELLING.
+func HoldsTagSlots(s *model.State) bool {
+	return s.Type == model.Running || s.Type == model.Cancelling
 }

@@ -29,6 +29,8 @@ CREATE TABLE concurrency_leases (
     created TEXT NOT NULL
 );
 CREATE INDEX concurrency_leases_expiration ON concurrency_leases (expiration);
+-- A task run's end gives back the leases it holds.
+CREATE INDEX concurrency_leases_holder ON concurrency_leases (holder_id);
 
 CREATE TABLE concurrency_lease_limits (
     lease_id TEXT NOT NULL REFERENCES concurrency_leases(id) ON DELETE CASCADE,

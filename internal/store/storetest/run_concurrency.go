@@ -116,3 +116,50 @@ func testDeploymentConcurrency(t *testing.T, h *harness) {
 	_, err = h.s.GetConcurrencyLimitByName(h.ctx, ws, model.DeploymentLimitName(gone.ID), time.Now())
 	h.wantNotFound(err, "a deleted deployment's limit")
 }
+
+// testTagConcurrency (part of SetTaskRunState's contract): a task run
+// proposed RUNNING takes a slot of each of its tags' limits, or waits when
+// one is full, or aborts when one is 0; its end gives the slots back.
+func testTagConcurrency(t *testing.T, h *harness) {
+	ws := h.ws()
+	etl := h.limit(ws, "tag:etl", 1)
+	h.limit(ws, "tag:off", 0, func(l *model.ConcurrencyLimit) { l.Active = false })
+	tagged := func(name string, tags ...string) *model.TaskRun {
+		return h.taskRun(ws, nil, name, state(model.Pending), func(r *model.TaskRun) { r.Tags = tags })
+	}
+	propose := func(r *model.TaskRun, typ model.StateType) *orchestration.Result {
+		t.Helper()
+		res, err := h.s.SetTaskRunState(h.ctx, ws, r.ID, state(typ), false)
+		h.must(err, "set task run state")
+		return res
+	}
+	a, b := tagged("a", "etl", "off", "untracked"), tagged("b", "etl")
+	if res := propose(a, model.Running); res.Status != orchestration.Accept {
+		t.Fatalf("the first tagged run: %s %+v", res.Status, res.Details)
+	}
+	if leases, _ := h.s.ListConcurrencyLeases(h.ctx, ws, etl.ID, time.Now()); len(leases) != 1 || *leases[0].Holder != (model.LeaseHolder{Type: "task_run", ID: a.ID}) {
+		t.Errorf("the tag's leases: %+v", leases)
+	}
+	res := propose(b, model.Running)
+	if res.Status != orchestration.Wait || res.Written || res.Details.DelaySeconds == nil || *res.Details.DelaySeconds > 3 ||
+		res.Details.Reason == nil || *res.Details.Reason != "Concurrency limit reached for tags: etl" {
+		t.Errorf("a run of a full tag: %s %+v", res.Status, res.Details)
+	}
+	propose(a, model.Completed)
+	if active, _ := h.slots(ws, etl.ID); active != 0 {
+		t.Errorf("%d slots held after the holder completed", active)
+	}
+	if res := propose(b, model.Running); res.Status != orchestration.Accept {
+		t.Errorf("once the slot is free: %s %+v", res.Status, res.Details)
+	}
+	h.limit(ws, "tag:never", 0)
+	if res := propose(tagged("c", "never"), model.Running); res.Status != orchestration.Abort || res.Details.Reason == nil ||
+		*res.Details.Reason != `The concurrency limit on tag "never" is 0 and will deadlock if the task tries to run again.` {
+		t.Errorf("a tag limited to 0: %s %+v", res.Status, res.Details)
+	}
+	// A forced end gives the slot back too.
+	h.setTaskRunState(ws, b.ID, state(model.Crashed), true)
+	if active, _ := h.slots(ws, etl.ID); active != 0 {
+		t.Errorf("%d slots held after the holder crashed", active)
+	}
+}
