@@ -372,7 +372,9 @@ func (a *API) incrementSlots(withLease bool) handlerFunc {
 		if !g.Acquired {
 			return locked(w, g, *in.Slots)
 		}
-		limits := minimalLimits(activeLimits(g.Limits), limitName)
+		// Prefect answers with every limit named that exists, inactive
+		// ones too.
+		limits := minimalLimits(g.Limits, limitName)
 		if !withLease {
 			writeJSON(w, http.StatusOK, limits)
 			return nil

@@ -142,9 +142,13 @@ func TestGlobalConcurrencyLimits(t *testing.T) {
 		if got := ts.do("GET", "/v2/concurrency_limits/db", nil).object(); got["limit"] != jsonNum("5") || got["active"] != false {
 			t.Errorf("patched %v", got)
 		}
-		// An inactive limit takes no slots and answers no limits.
-		if g := ts.do("POST", "/v2/concurrency_limits/increment", map[string]any{"names": []string{"db"}, "slots": 9}).expect(http.StatusOK).list(); len(g) != 0 {
-			t.Errorf("an inactive limit granted %v", g)
+		// An inactive limit takes no slots, whatever is asked, and is named
+		// in the answer, as Prefect names it.
+		if g := ts.do("POST", "/v2/concurrency_limits/increment", map[string]any{"names": []string{"db"}, "slots": 9}).expect(http.StatusOK).list(); len(g) != 1 || g[0]["id"] != id {
+			t.Errorf("an inactive limit answered %v", g)
+		}
+		if got := ts.do("GET", "/v2/concurrency_limits/db", nil).object(); got["active_slots"] != jsonNum("0") {
+			t.Errorf("an inactive limit took slots: %v", got)
 		}
 		ts.do("DELETE", "/v2/concurrency_limits/db", nil).expect(http.StatusNoContent)
 		ts.do("GET", "/v2/concurrency_limits/"+id, nil).expect(http.StatusNotFound)

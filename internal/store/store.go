@@ -447,8 +447,8 @@ type SlotGrant struct {
 	Acquired bool
 	// Limits are the limits named, as the acquisition left them.
 	Limits []*model.ConcurrencyLimit
-	// Lease is the lease taken, if one was asked for and granted and it
-	// holds slots of some limit.
+	// Lease is the lease taken, if one was asked for and granted and some
+	// limit was named; it holds the limits named, inactive ones too.
 	Lease *model.ConcurrencyLease
 }
 

@@ -230,12 +230,13 @@ func (db *DB) acquire(ctx context.Context, tx *sql.Tx, ws uuid.UUID, limits []*m
 			return nil, err
 		}
 	}
-	// Nothing to hold (no active limit named): no lease to keep.
-	if !grant.Acquired || a.Lease == nil || len(active) == 0 {
+	// No limit named: no lease to keep. As in Prefect, a lease holds the
+	// inactive limits named too; they give nothing back.
+	if !grant.Acquired || a.Lease == nil || len(limits) == 0 {
 		return grant, nil
 	}
-	ids := make([]uuid.UUID, len(active))
-	for i, l := range active {
+	ids := make([]uuid.UUID, len(limits))
+	for i, l := range limits {
 		ids[i] = l.ID
 	}
 	grant.Lease = &model.ConcurrencyLease{ID: uuid.Must(uuid.NewV7()), LimitIDs: ids, Slots: a.Slots, Holder: a.Lease.Holder,

@@ -171,7 +171,7 @@ func testAcquireConcurrencySlots(t *testing.T, h *harness) {
 
 	g := h.acquire(ws, 1, true, "a", "b", "off", "missing")
 	if !g.Acquired || len(g.Limits) != 3 || g.Lease == nil || g.Lease.Slots != 1 || g.Lease.Holder == nil ||
-		!slices.Equal(g.Lease.LimitIDs, idOrder(a.ID, b.ID)) {
+		!slices.Equal(g.Lease.LimitIDs, idOrder(a.ID, b.ID, off.ID)) {
 		t.Fatalf("grant %+v", g)
 	}
 	if got := g.Lease.Expiration.Sub(g.Lease.Created.Time); got != time.Minute {
@@ -190,9 +190,18 @@ func testAcquireConcurrencySlots(t *testing.T, h *harness) {
 	if active, _ := h.slots(other, theirs.ID); active != 0 {
 		t.Errorf("the other workspace's limit of the same name took %d slots", active)
 	}
-	// Nothing active named: granted, and no lease to hold.
-	if g := h.acquire(ws, 1, true, "missing", "off"); !g.Acquired || len(g.Limits) != 1 || g.Lease != nil {
+	// No limit named: granted, and no lease to hold. Only an inactive
+	// one: a lease on it, which takes nothing.
+	if g := h.acquire(ws, 1, true, "missing"); !g.Acquired || len(g.Limits) != 0 || g.Lease != nil {
 		t.Errorf("no limits: %+v", g)
+	}
+	if g := h.acquire(ws, 1, true, "off"); !g.Acquired || len(g.Limits) != 1 || g.Lease == nil || !slices.Equal(g.Lease.LimitIDs, []uuid.UUID{off.ID}) {
+		t.Errorf("an inactive limit: %+v", g)
+	} else {
+		h.must(h.s.ReleaseConcurrencyLease(h.ctx, ws, g.Lease.ID, time.Now()), "release the inactive limit's lease")
+	}
+	if active, _ := h.slots(ws, off.ID); active != 0 {
+		t.Errorf("an inactive limit's lease took or gave back slots: %d", active)
 	}
 	_, err := h.s.AcquireConcurrencySlots(h.ctx, ws, store.SlotAcquisition{Names: []string{"a"}, Slots: 4, Now: time.Now()})
 	h.wantCode(err, apperr.EInvalid, "more slots than the limit")
