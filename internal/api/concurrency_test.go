@@ -235,3 +235,51 @@ func TestTagConcurrencyLimits(t *testing.T) {
 func jsonNum(s string) any { return json.Number(s) }
 
 func jsonBody(s string) io.Reader { return strings.NewReader(s) }
+
+// A deployment's concurrency_limit is a global limit of its own, shown as
+// global_concurrency_limit, which its runs' slots are taken from; bad
+// limits and options are refused as Prefect refuses them.
+func TestDeploymentConcurrencyLimit(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ts *testServer) {
+		flow := ts.do("POST", "/flows/", map[string]any{"name": "f"}).expect(http.StatusCreated).object()["id"].(string)
+		dep := ts.do("POST", "/deployments/", map[string]any{"name": "d", "flow_id": flow, "concurrency_limit": 1,
+			"concurrency_options": map[string]any{"collision_strategy": "ENQUEUE", "grace_period_seconds": 120}}).expect(http.StatusCreated).object()
+		id := dep["id"].(string)
+		gcl, _ := dep["global_concurrency_limit"].(map[string]any)
+		if gcl == nil || gcl["name"] != "deployment:"+id || gcl["limit"] != jsonNum("1") ||
+			!slices.Equal(keys(gcl), []string{"active", "active_slots", "created", "id", "limit", "name", "slot_decay_per_second", "updated"}) {
+			t.Fatalf("global_concurrency_limit %v", dep["global_concurrency_limit"])
+		}
+		runs := make([]map[string]any, 2)
+		for i := range runs {
+			run := ts.do("POST", "/deployments/"+id+"/create_flow_run", map[string]any{}).expect(http.StatusCreated).object()["id"].(string)
+			runs[i] = ts.do("POST", "/flow_runs/"+run+"/set_state", map[string]any{"state": map[string]any{"type": "PENDING"}}).object()
+		}
+		if runs[0]["status"] != "ACCEPT" || runs[1]["status"] != "REJECT" ||
+			runs[1]["state"].(map[string]any)["name"] != "AwaitingConcurrencySlot" {
+			t.Errorf("two runs to PENDING: %v, %v", runs[0], runs[1])
+		}
+		if lease := runs[0]["state"].(map[string]any)["state_details"].(map[string]any)["deployment_concurrency_lease_id"]; lease == nil {
+			t.Errorf("the first run's state has no lease: %v", runs[0]["state"])
+		}
+		if got := ts.do("GET", "/deployments/"+id, nil).object()["global_concurrency_limit"].(map[string]any); got["active_slots"] != jsonNum("1") {
+			t.Errorf("the deployment's limit after a run took its slot: %v", got)
+		}
+		snapshot := func() string {
+			return normJSON(t, []any{ts.do("POST", "/deployments/filter", "{}").expect(http.StatusOK).list(), limitsSnapshot(t, ts)()})
+		}
+		create := `{"name":"e","flow_id":"` + flow + `",`
+		expectRefused(t, ts, snapshot, []refused{
+			{"POST", "/deployments/", create + `"concurrency_limit":0}`, http.StatusUnprocessableEntity, "greater_than"},
+			{"POST", "/deployments/", create + `"concurrency_limit":1,"concurrency_options":{"collision_strategy":"NOPE"}}`, http.StatusUnprocessableEntity, "enum"},
+			{"POST", "/deployments/", create + `"concurrency_options":{"grace_period_seconds":90}}`, http.StatusUnprocessableEntity, "missing"},
+			{"POST", "/deployments/", create + `"concurrency_options":{"collision_strategy":"ENQUEUE","grace_period_seconds":5}}`, http.StatusUnprocessableEntity, "greater_than_equal"},
+			{"PATCH", "/deployments/" + id, `{"concurrency_limit":-1}`, http.StatusUnprocessableEntity, "greater_than"},
+		})
+		ts.do("PATCH", "/deployments/"+id, map[string]any{"concurrency_limit": nil}).expect(http.StatusNoContent)
+		if got := ts.do("GET", "/deployments/"+id, nil).object(); got["global_concurrency_limit"] != nil {
+			t.Errorf("a deployment without a limit: %v", got["global_concurrency_limit"])
+		}
+		ts.do("GET", "/v2/concurrency_limits/deployment:"+id, nil).expect(http.StatusNotFound)
+	})
+}

@@ -27,14 +27,15 @@ func (db *DB) lockDeploymentLimit(ctx context.Context, tx *sql.Tx, ws, id uuid.U
 }
 
 // syncDeploymentLimit gives deployment d the limit its concurrency_limit
-// asks for: created, resized, or deleted (with its leases) when it has
-// none.
+// asks for (created, resized, or deleted with its leases when it has
+// none) and sets d's GlobalConcurrencyLimit to it.
 func (db *DB) syncDeploymentLimit(ctx context.Context, tx *sql.Tx, ws uuid.UUID, d *model.Deployment) error {
 	now := db.now()
 	l, err := db.lockDeploymentLimit(ctx, tx, ws, d.ID)
 	if err != nil {
 		return err
 	}
+	d.GlobalConcurrencyLimit = nil
 	switch {
 	case d.ConcurrencyLimit == nil && l != nil:
 		return db.deleteLimit(ctx, tx, ws, l.ID, now)
@@ -43,13 +44,16 @@ func (db *DB) syncDeploymentLimit(ctx context.Context, tx *sql.Tx, ws uuid.UUID,
 	case l == nil:
 		l = &model.ConcurrencyLimit{ID: uuid.Must(uuid.NewV7()), Name: model.DeploymentLimitName(d.ID), Limit: *d.ConcurrencyLimit, Active: true,
 			AvgSlotOccupancySeconds: 2, Created: model.At(now), Updated: model.At(now)}
-		return db.insertLimit(ctx, tx, ws, l)
+		err = db.insertLimit(ctx, tx, ws, l)
 	case l.Limit != *d.ConcurrencyLimit:
 		orchestration.DecaySlots(l, now)
 		l.Limit = *d.ConcurrencyLimit
-		return db.saveLimit(ctx, tx, ws, l)
+		err = db.saveLimit(ctx, tx, ws, l)
+	default:
+		decayed(l, now)
 	}
-	return nil
+	d.GlobalConcurrencyLimit = l.Global()
+	return err
 }
 
 // deleteLimit deletes a limit, locked in tx, and its leases.
