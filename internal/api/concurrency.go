@@ -302,11 +302,10 @@ func (in *slotsBody) check(body []byte) error {
 	case *in.Slots <= 0:
 		errs = append(errs, fieldErr("greater_than", "Input should be greater than 0", *in.Slots, "slots"))
 	}
-	switch {
-	case in.Names == nil:
+	// Prefect declares at least one name, but its FastAPI ignores that
+	// bound: no names take no slots.
+	if in.Names == nil {
 		errs = append(errs, fieldErr("missing", "Field required", nil, "names"))
-	case len(in.Names) == 0:
-		errs = append(errs, fieldErr("too_short", "List should have at least 1 item after validation, not 0", []string{}, "names"))
 	}
 	if in.Mode != nil && *in.Mode != "concurrency" && *in.Mode != "rate_limit" {
 		errs = append(errs, fieldErr("literal_error", "Input should be 'concurrency' or 'rate_limit'", *in.Mode, "mode"))

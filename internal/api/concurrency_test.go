@@ -124,7 +124,7 @@ func TestGlobalConcurrencyLimits(t *testing.T) {
 			{"GET", "/v2/concurrency_limits/" + uuid.Must(uuid.NewV7()).String(), "", http.StatusNotFound, "Concurrency Limit not found"},
 			{"DELETE", "/v2/concurrency_limits/nope", "", http.StatusNotFound, "Concurrency Limit not found"},
 			{"POST", "/v2/concurrency_limits/increment", `{"names":["db"],"slots":0}`, http.StatusUnprocessableEntity, "greater_than"},
-			{"POST", "/v2/concurrency_limits/increment", `{"names":[],"slots":1}`, http.StatusUnprocessableEntity, "too_short"},
+			{"POST", "/v2/concurrency_limits/increment", `{"slots":1}`, http.StatusUnprocessableEntity, "missing"},
 			{"POST", "/v2/concurrency_limits/increment", `{"names":["db"],"slots":3}`, http.StatusUnprocessableEntity, "Slots requested is greater than the limit"},
 			{"POST", "/v2/concurrency_limits/increment", `{"names":["db"],"slots":1,"mode":"rate_limit"}`, http.StatusUnprocessableEntity,
 				"Only concurrency limits with slot decay can be used for rate limiting. The following limits do not have a decay configured: 'db'"},
@@ -141,6 +141,10 @@ func TestGlobalConcurrencyLimits(t *testing.T) {
 		ts.do("PATCH", "/v2/concurrency_limits/"+id, map[string]any{"limit": 5, "active": false}).expect(http.StatusNoContent)
 		if got := ts.do("GET", "/v2/concurrency_limits/db", nil).object(); got["limit"] != jsonNum("5") || got["active"] != false {
 			t.Errorf("patched %v", got)
+		}
+		// No names: nothing to take, as Prefect answers.
+		if g := ts.do("POST", "/v2/concurrency_limits/increment", map[string]any{"names": []string{}, "slots": 1}).expect(http.StatusOK).list(); len(g) != 0 {
+			t.Errorf("no names answered %v", g)
 		}
 		// An inactive limit takes no slots, whatever is asked, and is named
 		// in the answer, as Prefect names it.
