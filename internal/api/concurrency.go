@@ -708,7 +708,8 @@ func tagNames(tags []string) []string {
 
 // incrementTagSlots takes a slot of each tag's limit for a task run, held
 // by a lease that v1 clients never renew. A limit of 0 would deadlock the
-// task and is refused; a full one answers 423 with Prefect's fixed wait.
+// task and is refused; a full one answers 423 with Prefect's fixed wait
+// for tags.
 func (a *API) incrementTagSlots(w http.ResponseWriter, r *http.Request) error {
 	var in tagSlotsBody
 	body, err := decode(w, r, &in, false)
@@ -735,7 +736,8 @@ func (a *API) incrementTagSlots(w http.ResponseWriter, r *http.Request) error {
 	}
 	active := activeLimits(g.Limits)
 	if !g.Acquired {
-		w.Header().Set("Retry-After", strconv.Itoa(int(orchestration.MaxSlotWaitSeconds)))
+		// Python's spelling of the float, as Prefect sends it.
+		w.Header().Set("Retry-After", strconv.FormatFloat(orchestration.TagSlotWaitSeconds, 'f', 1, 64))
 		return detail(http.StatusLocked, "Concurrency limit for the %s tag has been reached", fullTag(active))
 	}
 	writeJSON(w, http.StatusOK, minimalLimits(active, func(l *model.ConcurrencyLimit) string {

@@ -186,6 +186,12 @@ func TestTagConcurrencyLimits(t *testing.T) {
 		if denied.Status != http.StatusLocked || denied.detail() != "Concurrency limit for the etl tag has been reached" {
 			t.Errorf("a full tag: %d %s", denied.Status, denied.Body)
 		}
+		resp, err := http.Post(ts.url+"/api/concurrency_limits/increment", "application/json", jsonBody(`{"names":["etl"],"task_run_id":"`+b+`"}`))
+		check(t, err)
+		resp.Body.Close()
+		if got := resp.Header.Get("Retry-After"); resp.StatusCode != http.StatusLocked || got != "10.0" {
+			t.Errorf("a full tag: %d, Retry-After %q, want Prefect's 10.0", resp.StatusCode, got)
+		}
 		for _, path := range []string{"/concurrency_limits/tag/etl", "/concurrency_limits/" + first["id"].(string)} {
 			if got := ts.do("GET", path, nil).expect(http.StatusOK).object(); normJSON(t, got["active_slots"]) != normJSON(t, []string{a}) {
 				t.Errorf("GET %s: %v", path, got)

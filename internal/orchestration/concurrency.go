@@ -13,9 +13,12 @@ import (
 const (
 	// MaxSlotWaitSeconds caps how long a client denied a slot of a limit
 	// without decay is told to wait (Prefect's
-	// maximum_concurrency_slot_wait_seconds and
-	// tag_concurrency_slot_wait_seconds, both 30 by default).
+	// maximum_concurrency_slot_wait_seconds).
 	MaxSlotWaitSeconds = 30.0
+	// TagSlotWaitSeconds is that cap for tag limits, and the fixed wait of
+	// a task run denied a tag's slot (Prefect's
+	// tag_concurrency_slot_wait_seconds).
+	TagSlotWaitSeconds = 10.0
 	// minOccupancySeconds keeps the average occupancy, a divisor, off zero.
 	minOccupancySeconds = 0.1
 	// occupancySamples weighs the average occupancy over limit × this many
@@ -37,7 +40,7 @@ func DecaySlots(l *model.ConcurrencyLimit, now time.Time) {
 	l.ActiveSlots = max(0, l.ActiveSlots-int(math.Floor(l.SlotDecayPerSecond*elapsed)))
 	rate := l.SlotDecayPerSecond
 	if rate <= 0 {
-		rate = 1 / max(minOccupancySeconds, min(l.AvgSlotOccupancySeconds, MaxSlotWaitSeconds))
+		rate = 1 / max(minOccupancySeconds, min(l.AvgSlotOccupancySeconds, maxWait(l)))
 	}
 	l.DeniedSlots = max(0, l.DeniedSlots-int(math.Floor(rate*elapsed)))
 	l.Updated = model.At(now)
@@ -59,7 +62,7 @@ func RecordOccupancy(l *model.ConcurrencyLimit, seconds float64, slots int) {
 // active ones, with their denied slots before this denial) should wait
 // before it asks again: by the most contended limit, one decay interval per
 // blocking slot for a rate limit, else its average occupancy per slot
-// scaled by how oversubscribed it is, capped at MaxSlotWaitSeconds.
+// scaled by how oversubscribed it is, capped at its maxWait.
 func SlotWait(limits []*model.ConcurrencyLimit, slots int) float64 {
 	var (
 		blocking *model.ConcurrencyLimit
@@ -83,7 +86,17 @@ func SlotWait(limits []*model.ConcurrencyLimit, slots int) float64 {
 	if blocking.SlotDecayPerSecond > 0 {
 		return most / blocking.SlotDecayPerSecond
 	}
-	return min(min(blocking.AvgSlotOccupancySeconds, MaxSlotWaitSeconds)*most, MaxSlotWaitSeconds)
+	ceiling := maxWait(blocking)
+	return min(min(blocking.AvgSlotOccupancySeconds, ceiling)*most, ceiling)
+}
+
+// maxWait caps the wait for a slot of l without decay: tag limits have
+// their own cap.
+func maxWait(l *model.ConcurrencyLimit) float64 {
+	if strings.HasPrefix(l.Name, model.ConcurrencyLimitTagPrefix) {
+		return TagSlotWaitSeconds
+	}
+	return MaxSlotWaitSeconds
 }
 
 // Jitter draws a wait around average from Prefect's clamped Poisson
@@ -113,7 +126,7 @@ func TagLimitZero(tag string) Decision {
 
 // TagLimitsFull makes a RUNNING proposal of a task run wait when its tags'
 // limits (the active ones, none of them 0) are full: by the most contended limit's average
-// occupancy, at most MaxSlotWaitSeconds, jittered by u (uniform in [0, 1)).
+// occupancy, at most TagSlotWaitSeconds, jittered by u (uniform in [0, 1)).
 func TagLimitsFull(limits []*model.ConcurrencyLimit, u float64) Decision {
 	var blocking *model.ConcurrencyLimit
 	tags := make([]string, len(limits))
@@ -124,9 +137,9 @@ func TagLimitsFull(limits []*model.ConcurrencyLimit, u float64) Decision {
 			blocking = l
 		}
 	}
-	wait := MaxSlotWaitSeconds
+	wait := TagSlotWaitSeconds
 	if blocking != nil && blocking.AvgSlotOccupancySeconds > 0 {
-		wait = min(blocking.AvgSlotOccupancySeconds, MaxSlotWaitSeconds)
+		wait = min(blocking.AvgSlotOccupancySeconds, TagSlotWaitSeconds)
 	}
 	return Decision{Status: Wait, Delay: int(math.Round(Jitter(wait, u))),
 		Reason: "Concurrency limit reached for tags: " + strings.Join(tags, ", ")}

@@ -23,6 +23,8 @@ func TestDecaySlots(t *testing.T) {
 		{"never below zero", model.ConcurrencyLimit{ActiveSlots: 2, DeniedSlots: 1, SlotDecayPerSecond: 10}, time.Minute, 0, 0},
 		{"occupancy clamped to 30 s: one denied slot a 30 s",
 			model.ConcurrencyLimit{DeniedSlots: 4, AvgSlotOccupancySeconds: 600}, time.Minute, 0, 2},
+		{"a tag's occupancy clamped to 10 s: one denied slot a 10 s",
+			model.ConcurrencyLimit{Name: "tag:etl", DeniedSlots: 4, AvgSlotOccupancySeconds: 600}, 25 * time.Second, 0, 2},
 		{"occupancy clamped to 0.1 s", model.ConcurrencyLimit{DeniedSlots: 40, AvgSlotOccupancySeconds: 0}, 3 * time.Second, 0, 10},
 		{"a clock behind the row decays nothing", model.ConcurrencyLimit{ActiveSlots: 2, SlotDecayPerSecond: 1}, -time.Minute, 2, 0},
 	} {
@@ -56,6 +58,7 @@ func TestSlotWait(t *testing.T) {
 	}{
 		{"occupancy times oversubscription", []*model.ConcurrencyLimit{{Limit: 2, DeniedSlots: 3, AvgSlotOccupancySeconds: 4}}, 1, 8},
 		{"capped at 30 s", []*model.ConcurrencyLimit{{Limit: 1, DeniedSlots: 100, AvgSlotOccupancySeconds: 4}}, 1, 30},
+		{"a tag's capped at 10 s", []*model.ConcurrencyLimit{{Name: "tag:etl", Limit: 1, DeniedSlots: 100, AvgSlotOccupancySeconds: 40}}, 1, 10},
 		{"the most contended limit decides", []*model.ConcurrencyLimit{
 			{Limit: 10, DeniedSlots: 1, AvgSlotOccupancySeconds: 20}, {Limit: 1, DeniedSlots: 1, AvgSlotOccupancySeconds: 1}}, 1, 2},
 		{"a rate limit waits a decay interval a slot", []*model.ConcurrencyLimit{{Limit: 5, DeniedSlots: 3, SlotDecayPerSecond: 0.5}}, 1, 8},
