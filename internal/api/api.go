@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/auth"
@@ -44,7 +45,11 @@ type Config struct {
 	// change which runs deployments' schedules make (the server nudges its
 	// scheduler).
 	OnDeploymentsChanged func()
-	// Clock is the API's now; nil: clock.Real.
+	// MinLeaseDuration is the shortest concurrency lease a client may ask
+	// for; zero: Prefect's minute.
+	MinLeaseDuration time.Duration
+	// Clock tells the time slots and leases are counted at; nil: the
+	// system clock.
 	Clock clock.Clock
 	// Metrics counts the open websockets; nil: a set of its own.
 	Metrics *metrics.Metrics
@@ -351,5 +356,6 @@ func (a *API) routes() {
 	a.savedSearchRoutes()
 	a.uiRoutes()
 	a.docsRoutes()
+	a.concurrencyRoutes()
 	a.memberRoutes()
 }

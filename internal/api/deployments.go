@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"slices"
 	"time"
@@ -150,6 +151,40 @@ func checkCatchUp(body []byte, c *model.CatchUp) error {
 	return nil
 }
 
+// checkConcurrency applies Prefect's rules to a deployment's concurrency
+// limit (above 0) and options (a collision strategy, a grace period of
+// 60 s to a day), which the server enforces with a global limit.
+func checkConcurrency(body []byte, in *deploymentBody) error {
+	if in.ConcurrencyLimit != nil && *in.ConcurrencyLimit <= 0 {
+		return invalid(body, fieldErr("greater_than", "Input should be greater than 0", *in.ConcurrencyLimit, "concurrency_limit"))
+	}
+	o := in.ConcurrencyOptions
+	if o == nil {
+		return nil
+	}
+	var errs []fieldError
+	switch s, ok := o["collision_strategy"]; {
+	case !ok:
+		errs = append(errs, fieldErr("missing", "Field required", nil, "concurrency_options", "collision_strategy"))
+	case s != "ENQUEUE" && s != "CANCEL_NEW":
+		errs = append(errs, fieldErr("enum", "Input should be 'ENQUEUE' or 'CANCEL_NEW'", s, "concurrency_options", "collision_strategy"))
+	}
+	if g, ok := o["grace_period_seconds"]; ok && g != nil {
+		switch n, isNum := g.(float64); {
+		case !isNum || n != math.Trunc(n):
+			errs = append(errs, fieldErr("int_type", "Input should be a valid integer", g, "concurrency_options", "grace_period_seconds"))
+		case n < 60:
+			errs = append(errs, fieldErr("greater_than_equal", "Input should be greater than or equal to 60", g, "concurrency_options", "grace_period_seconds"))
+		case n > 86400:
+			errs = append(errs, fieldErr("less_than_equal", "Input should be less than or equal to 86400", g, "concurrency_options", "grace_period_seconds"))
+		}
+	}
+	if len(errs) > 0 {
+		return invalid(body, errs...)
+	}
+	return nil
+}
+
 // newSchedule is the schedule a create entry describes.
 func newSchedule(s scheduleBody) model.DeploymentSchedule {
 	active := true
@@ -192,6 +227,9 @@ func (a *API) createDeployment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := checkCatchUp(body, in.CatchUp); err != nil {
+		return err
+	}
+	if err := checkConcurrency(body, &in); err != nil {
 		return err
 	}
 	if err := a.checkDeploymentPool(r, in.WorkPoolName, in.JobVariables, "Error creating deployment"); err != nil {
@@ -323,6 +361,9 @@ func (a *API) updateDeployment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := checkCatchUp(body, in.CatchUp); err != nil {
+		return err
+	}
+	if err := checkConcurrency(body, &in); err != nil {
 		return err
 	}
 	set := members(body)

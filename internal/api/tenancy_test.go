@@ -85,6 +85,12 @@ func TestWorkspaceIsolation(t *testing.T) {
 			"block_schema_id": blocks.schemaID, "block_type_id": blocks.typeID}).expect(http.StatusCreated).object()["id"].(string)
 
 		search := a.do("PUT", ab+"/saved_searches/", map[string]any{"name": "secret-search", "filters": []any{}}).expect(http.StatusCreated).object()["id"].(string)
+		limit := a.do("POST", ab+"/v2/concurrency_limits/", map[string]any{"name": "secret-limit", "limit": 2}).expect(http.StatusCreated).object()["id"].(string)
+		tagLimit := a.do("POST", ab+"/concurrency_limits/", map[string]any{"tag": "secret-tag", "concurrency_limit": 2}).expect(http.StatusCreated).object()["id"].(string)
+		lease := a.do("POST", ab+"/v2/concurrency_limits/increment-with-lease", map[string]any{"names": []string{"secret-limit"}, "slots": 1}).
+			expect(http.StatusOK).object()["lease_id"].(string)
+		holder := uuid.Must(uuid.NewV7()).String()
+		a.do("POST", ab+"/concurrency_limits/increment", map[string]any{"names": []string{"secret-tag"}, "task_run_id": holder}).expect(http.StatusOK)
 
 		b := bob.client
 		probes := []struct{ method, path, body string }{
@@ -151,6 +157,21 @@ func TestWorkspaceIsolation(t *testing.T) {
 			{"POST", "/work_queues/", `{"name":"intruder"}`}, {"POST", "/work_queues/" + queueID + "/get_runs", "{}"},
 			{"GET", "/work_queues/" + queueID + "/status", ""}, {"POST", "/work_queues/" + queueID + "/concurrency_status", "{}"},
 			{"POST", "/work_pools/private-pool/concurrency_status", "{}"}, {"GET", "/deployments/" + depID + "/work_queue_check", ""},
+			{"GET", "/v2/concurrency_limits/" + limit, ""}, {"GET", "/v2/concurrency_limits/secret-limit", ""},
+			{"PATCH", "/v2/concurrency_limits/" + limit, `{"limit":9}`}, {"PATCH", "/v2/concurrency_limits/secret-limit", `{"limit":9}`},
+			{"DELETE", "/v2/concurrency_limits/" + limit, ""}, {"DELETE", "/v2/concurrency_limits/secret-limit", ""},
+			{"POST", "/v2/concurrency_limits/filter", "{}"}, {"POST", "/v2/concurrency_limits/", `{"name":"intruder","limit":1}`},
+			{"POST", "/v2/concurrency_limits/increment", `{"names":["secret-limit"],"slots":1}`},
+			{"POST", "/v2/concurrency_limits/increment-with-lease", `{"names":["secret-limit"],"slots":1}`},
+			{"POST", "/v2/concurrency_limits/decrement", `{"names":["secret-limit"],"slots":1}`},
+			{"POST", "/v2/concurrency_limits/decrement-with-lease", `{"lease_id":"` + lease + `"}`},
+			{"POST", "/v2/concurrency_limits/leases/" + lease + "/renew", `{}`},
+			{"GET", "/concurrency_limits/" + tagLimit, ""}, {"GET", "/concurrency_limits/tag/secret-tag", ""},
+			{"DELETE", "/concurrency_limits/" + tagLimit, ""}, {"DELETE", "/concurrency_limits/tag/secret-tag", ""},
+			{"POST", "/concurrency_limits/filter", "{}"}, {"POST", "/concurrency_limits/", `{"tag":"intruder","concurrency_limit":9}`},
+			{"POST", "/concurrency_limits/tag/secret-tag/reset", `{}`},
+			{"POST", "/concurrency_limits/increment", `{"names":["secret-tag"],"task_run_id":"` + holder + `"}`},
+			{"POST", "/concurrency_limits/decrement", `{"names":["secret-tag"],"task_run_id":"` + holder + `"}`},
 		}
 		// Aggregates keyed by alice's ids count nothing of hers through bob's
 		// workspace.
@@ -283,7 +304,7 @@ func snapshotOf(t *testing.T, c *testServer, base string) string {
 	var parts []any
 	for _, p := range []string{"/flows/filter", "/flow_runs/filter", "/task_runs/filter", "/logs/filter", "/variables/filter", "/artifacts/filter", "/deployments/filter",
 		"/work_pools/filter", "/work_queues/filter", "/work_pools/private-pool/workers/filter", "/saved_searches/filter",
-		"/block_types/filter", "/block_schemas/filter", "/block_documents/filter"} {
+		"/block_types/filter", "/block_schemas/filter", "/block_documents/filter", "/v2/concurrency_limits/filter", "/concurrency_limits/filter"} {
 		items := c.do("POST", base+p, map[string]any{}).expect(http.StatusOK).list()
 		for _, it := range items {
 			delete(it, "estimated_run_time")

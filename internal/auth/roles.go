@@ -40,6 +40,9 @@ var workerPermissions = map[Permission]bool{
 	// The flows a worker runs register the block types they save and load
 	// their result storage with its key.
 	"read:block": true, "create:block": true, ReadBlockSecrets: true,
+	// The flows a worker runs take and give back concurrency slots (their
+	// tasks' tag limits, concurrency()), and hold a deployment's.
+	"read:concurrency_limit": true, "use:concurrency_limit": true,
 }
 
 // Can reports whether a workspace role grants p.

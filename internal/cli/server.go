@@ -62,6 +62,9 @@ func newServerStartCmd() *cobra.Command {
 	f.DurationVar(&cfg.UnresponsiveRunsAfter, "unresponsive-runs-after", envDuration("PRAETOR_UNRESPONSIVE_RUNS_AFTER", 5*time.Minute), "how long a running run of a worker that stopped heartbeating may send nothing before the server marks it crashed; 0 disables ($PRAETOR_UNRESPONSIVE_RUNS_AFTER)")
 	f.StringVar(&cfg.SecretsKey, "secrets-key", os.Getenv("PRAETOR_SECRETS_KEY"), "key that seals block secrets at rest, base64 of 32 bytes; empty: the key in the home's secrets.key, made on first start ($PRAETOR_SECRETS_KEY)")
 	f.StringVar(&cfg.SecretsOldKeys, "secrets-old-keys", os.Getenv("PRAETOR_SECRETS_OLD_KEYS"), "earlier secrets keys, comma-separated: block secrets they sealed are resealed with the current key at start ($PRAETOR_SECRETS_OLD_KEYS)")
+	f.DurationVar(&cfg.LeaseReaperInterval, "lease-reaper-interval", envDuration("PRAETOR_LEASE_REAPER_INTERVAL", 15*time.Second), "how often concurrency leases that expired (their client died or stopped renewing) give their slots back ($PRAETOR_LEASE_REAPER_INTERVAL)")
+	f.DurationVar(&cfg.MinLeaseDuration, "min-lease-duration", envDuration("PRAETOR_MIN_LEASE_DURATION", time.Minute), "the shortest concurrency lease a client may ask for (Prefect's bound is a minute) ($PRAETOR_MIN_LEASE_DURATION)")
+	f.DurationVar(&cfg.ConcurrencySlotWait, "concurrency-slot-wait", envDuration("PRAETOR_CONCURRENCY_SLOT_WAIT", 30*time.Second), "how long a deployment's run that found the deployment's concurrency limit full waits (AwaitingConcurrencySlot) before it may try again ($PRAETOR_CONCURRENCY_SLOT_WAIT)")
 	f.StringVar(&cfg.SQLiteSynchronous, "sqlite-synchronous", envOr("PRAETOR_SQLITE_SYNCHRONOUS", "FULL"), "SQLite's synchronous mode: FULL keeps every acknowledged write across a power cut; NORMAL is faster but may lose the last ones ($PRAETOR_SQLITE_SYNCHRONOUS)")
 	return cmd
 }

@@ -68,6 +68,16 @@ type Config struct {
 	// CRASHED, checked every ForemanInterval; zero: never (the CLI's
 	// default is 5 minutes).
 	UnresponsiveRunsAfter time.Duration
+	// LeaseReaperInterval is how often expired concurrency leases give
+	// their slots back; zero: 15 s.
+	LeaseReaperInterval time.Duration
+	// MinLeaseDuration is the shortest concurrency lease a client may ask
+	// for; zero: Prefect's minute.
+	MinLeaseDuration time.Duration
+	// ConcurrencySlotWait is how long a deployment's run that found the
+	// deployment's concurrency limit full waits before it may try again;
+	// zero: Prefect's 30 s.
+	ConcurrencySlotWait time.Duration
 	// Clock is where the timestamps the server writes come from; nil:
 	// clock.Real.
 	Clock  clock.Clock
@@ -147,6 +157,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	opts = append(opts, sqlstore.Secrets(keyring))
+	if cfg.ConcurrencySlotWait > 0 {
+		opts = append(opts, sqlstore.SlotWait(cfg.ConcurrencySlotWait))
+	}
 	db, err := sqlstore.Open(ctx, dsn, log, opts...)
 	if err != nil {
 		return nil, err
@@ -168,8 +181,8 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	scheduling, nudgeScheduler := schedulingServices(cfg, db, clk, log, m)
-	a := api.New(api.Wire(db, api.Config{Default: def, Clock: clk, Anonymous: cfg.anonymous(), SignUp: cfg.SignUp, Metrics: m, Logger: log,
-		OnDeploymentsChanged: nudgeScheduler}))
+	a := api.New(api.Wire(db, api.Config{Default: def, Anonymous: cfg.anonymous(), SignUp: cfg.SignUp, Metrics: m, Logger: log,
+		OnDeploymentsChanged: nudgeScheduler, MinLeaseDuration: cfg.MinLeaseDuration, Clock: clk}))
 	pages, err := ui.New(ui.Config{Store: db, Authn: a.Authn, SignUp: cfg.SignUp, Anonymous: cfg.anonymous(), Clock: clk, Logger: log,
 		PollInterval: cfg.UIPollInterval, RunDeployment: a.RunDeployment, OnDeploymentsChanged: a.OnDeploymentsChanged})
 	if err != nil {
@@ -273,16 +286,17 @@ func storeServices(db *sqlstore.DB, clk clock.Clock, log *slog.Logger, m *metric
 
 // Defaults of the scheduling services, as Prefect's.
 const (
-	defaultSchedulerInterval = 60 * time.Second
-	defaultLateRunsInterval  = 5 * time.Second
-	defaultLateRunsAfter     = 15 * time.Second
-	defaultForemanInterval   = 15 * time.Second
+	defaultSchedulerInterval   = 60 * time.Second
+	defaultLateRunsInterval    = 5 * time.Second
+	defaultLateRunsAfter       = 15 * time.Second
+	defaultForemanInterval     = 15 * time.Second
+	defaultLeaseReaperInterval = 15 * time.Second
 	// Prefect's pause-expiration service passes every 5 s too.
 	defaultPauseExpirationsInterval = 5 * time.Second
 )
 
 // schedulingServices are the scheduler, the late-run marker, the foreman,
-// the pause expirations and, when enabled, the unresponsive-run detector; nudge makes the scheduler pass now, for the API to call when
+// the pause expirations, the lease reaper and, when enabled, the unresponsive-run detector; nudge makes the scheduler pass now, for the API to call when
 // deployments change.
 func schedulingServices(cfg Config, db *sqlstore.DB, clk clock.Clock, log *slog.Logger, m *metrics.Metrics) (loops []*services.Loop, nudge func()) {
 	or := func(d, def time.Duration) time.Duration {
@@ -299,6 +313,7 @@ func schedulingServices(cfg Config, db *sqlstore.DB, clk clock.Clock, log *slog.
 		Count: count("late_runs")}
 	foreman := &services.Foreman{Store: db, Logger: log.With("service", "foreman"), Count: count("foreman")}
 	pauses := &services.PauseExpirations{Store: db, Logger: log.With("service", "pause_expirations"), Count: count("pause_expirations")}
+	reaper := &services.LeaseReaper{Store: db, Logger: log.With("service", "lease_reaper"), Count: count("lease_reaper")}
 	scheduler := &services.Loop{Service: "scheduler", Interval: or(cfg.SchedulerInterval, defaultSchedulerInterval), Run: sched.Pass,
 		Clock: clk, Logger: log, Observe: observePass(m)}
 	loops = []*services.Loop{
@@ -308,6 +323,8 @@ func schedulingServices(cfg Config, db *sqlstore.DB, clk clock.Clock, log *slog.
 		{Service: "foreman", Interval: or(cfg.ForemanInterval, defaultForemanInterval), Run: foreman.Pass,
 			Clock: clk, Logger: log, Observe: observePass(m)},
 		{Service: "pause_expirations", Interval: or(cfg.PauseExpirationsInterval, defaultPauseExpirationsInterval), Run: pauses.Pass,
+			Clock: clk, Logger: log, Observe: observePass(m)},
+		{Service: "lease_reaper", Interval: or(cfg.LeaseReaperInterval, defaultLeaseReaperInterval), Run: reaper.Pass,
 			Clock: clk, Logger: log, Observe: observePass(m)},
 	}
 	if cfg.UnresponsiveRunsAfter > 0 {

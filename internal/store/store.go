@@ -41,6 +41,7 @@ type Store interface {
 	Foreman
 	Unresponsive
 	Pauses
+	ConcurrencyLimits
 }
 
 // Workspaces reads and writes tenancy: accounts, users, workspaces,
@@ -462,6 +463,93 @@ type Pauses interface {
 // WorkspaceRun names a flow run and its workspace.
 type WorkspaceRun struct {
 	Workspace, Run uuid.UUID
+}
+
+// ConcurrencyLimits stores global (v2) concurrency limits and the leases
+// that hold their slots. Slots are taken and given back in one write that
+// holds the limits' rows, so concurrent acquisitions never exceed a limit.
+// Methods that count slots take the time to count them at (now), since a
+// rate limit's slots decay with it.
+type ConcurrencyLimits interface {
+	// CreateConcurrencyLimit inserts l, filling its id and timestamps; a
+	// limit of l's name is a conflict.
+	CreateConcurrencyLimit(ctx context.Context, ws uuid.UUID, l *model.ConcurrencyLimit) error
+	// GetConcurrencyLimit returns a limit with its slots as of now.
+	GetConcurrencyLimit(ctx context.Context, ws, id uuid.UUID, now time.Time) (*model.ConcurrencyLimit, error)
+	GetConcurrencyLimitByName(ctx context.Context, ws uuid.UUID, name string, now time.Time) (*model.ConcurrencyLimit, error)
+	// ListConcurrencyLimits returns limits by name, with their slots as of
+	// q.Now.
+	ListConcurrencyLimits(ctx context.Context, ws uuid.UUID, q ConcurrencyLimitQuery) ([]*model.ConcurrencyLimit, error)
+	// UpdateConcurrencyLimit applies patch to a limit (its slots brought to
+	// now first) inside a write; a rename onto another limit's name is a
+	// conflict.
+	UpdateConcurrencyLimit(ctx context.Context, ws, id uuid.UUID, now time.Time, patch func(*model.ConcurrencyLimit) error) error
+	// DeleteConcurrencyLimit deletes a limit and the leases on it, giving
+	// their slots of other limits back.
+	DeleteConcurrencyLimit(ctx context.Context, ws, id uuid.UUID, now time.Time) error
+	// AcquireConcurrencySlots takes a.Slots of each active limit a.Names
+	// names, all or none, and with a.Lease a lease on them. Names of no
+	// limit are skipped. Denied, it counts the denial on the limits.
+	AcquireConcurrencySlots(ctx context.Context, ws uuid.UUID, a SlotAcquisition) (*SlotGrant, error)
+	// ReleaseConcurrencySlots gives back slots of the active limits names
+	// names (never below zero), counting occupancySeconds (0: unknown) into
+	// their average occupancy, and returns the limits found.
+	ReleaseConcurrencySlots(ctx context.Context, ws uuid.UUID, names []string, slots int, occupancySeconds float64, now time.Time) ([]*model.ConcurrencyLimit, error)
+	// ReleaseConcurrencyLease gives back a lease's slots, with the time it
+	// held them, and deletes it; a lease that does not exist is not found.
+	ReleaseConcurrencyLease(ctx context.Context, ws, id uuid.UUID, now time.Time) error
+	// RenewConcurrencyLease moves a lease's expiration to expiration; a
+	// lease that does not exist (released, or expired and reaped) is not
+	// found.
+	RenewConcurrencyLease(ctx context.Context, ws, id uuid.UUID, expiration time.Time) error
+	// ListConcurrencyLeases returns the leases on a limit that have not
+	// expired at now, oldest first.
+	ListConcurrencyLeases(ctx context.Context, ws, limitID uuid.UUID, now time.Time) ([]*model.ConcurrencyLease, error)
+	// ResetConcurrencyLimit deletes a limit's leases (giving their slots
+	// of other limits back) and gives the limit one slot per holder, each
+	// held by a lease of its own until expiration.
+	ResetConcurrencyLimit(ctx context.Context, ws, id uuid.UUID, holders []model.LeaseHolder, expiration, now time.Time) error
+	// ExpireConcurrencyLeases releases at most limit leases, of any
+	// workspace, that expired before now, as ReleaseConcurrencyLease does,
+	// and returns how many.
+	ExpireConcurrencyLeases(ctx context.Context, now time.Time, limit int) (int, error)
+}
+
+// SlotAcquisition is what AcquireConcurrencySlots is asked for.
+type SlotAcquisition struct {
+	Names []string
+	Slots int
+	// RateLimit asks for slots of rate limits: every active limit named
+	// must decay (EInvalid otherwise).
+	RateLimit bool
+	// Lease, when set, asks for a lease on the slots taken.
+	Lease *LeaseRequest
+	Now   time.Time
+}
+
+// LeaseRequest asks for a lease that expires Duration after it is taken.
+type LeaseRequest struct {
+	Duration time.Duration
+	Holder   *model.LeaseHolder
+}
+
+// SlotGrant is AcquireConcurrencySlots' answer.
+type SlotGrant struct {
+	Acquired bool
+	// Limits are the limits named, as the acquisition left them.
+	Limits []*model.ConcurrencyLimit
+	// Lease is the lease taken, if one was asked for and granted and some
+	// limit was named; it holds the limits named, inactive ones too.
+	Lease *model.ConcurrencyLease
+}
+
+// ConcurrencyLimitQuery pages through limits by name.
+type ConcurrencyLimitQuery struct {
+	// NamePrefix keeps the limits whose name starts with it.
+	NamePrefix string
+	Limit      int // 0: 200, as for every list
+	Offset     int
+	Now        time.Time
 }
 
 // UnresponsiveRun is a run UnresponsiveRuns found, with why.

@@ -42,6 +42,9 @@ type DB struct {
 	publish store.Publisher
 	// secrets seals block documents' data; nil refuses to store them.
 	secrets *secretbox.Keyring
+	// slotWait is how long a deployment's run waits, AwaitingConcurrencySlot,
+	// before it may try for a slot again.
+	slotWait time.Duration
 }
 
 // OnEvents sets where the events that transitions emit (Prefect's
@@ -73,6 +76,7 @@ type writer interface {
 type Option func(*options) error
 
 type options struct {
+	slotWait          time.Duration
 	sqliteSynchronous string
 	clock             clock.Clock
 	observer          Observer
@@ -94,6 +98,23 @@ func Clock(c clock.Clock) Option {
 func Secrets(k *secretbox.Keyring) Option {
 	return func(o *options) error {
 		o.secrets = k
+		return nil
+	}
+}
+
+// DefaultSlotWait is how long a deployment's run waits for a concurrency
+// slot before it tries again (Prefect's concurrency_slot_wait_seconds).
+const DefaultSlotWait = 30 * time.Second
+
+// SlotWait sets how long a run that found its deployment's concurrency
+// limit full waits, AwaitingConcurrencySlot, before it may try again;
+// DefaultSlotWait when not set.
+func SlotWait(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 0 {
+			return fmt.Errorf("concurrency slot wait %s: want zero or more", d)
+		}
+		o.slotWait = d
 		return nil
 	}
 }
@@ -152,7 +173,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger, opts ...Option) (*D
 	if log == nil {
 		log = slog.Default()
 	}
-	o := options{sqliteSynchronous: "FULL", clock: clock.Real}
+	o := options{sqliteSynchronous: "FULL", clock: clock.Real, slotWait: DefaultSlotWait}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -171,7 +192,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger, opts ...Option) (*D
 		return nil, err
 	}
 	db.log = log
-	db.clock = o.clock
+	db.clock, db.slotWait = o.clock, o.slotWait
 	db.secrets = o.secrets
 	db.ingested = o.observer.EventsIngested
 	if err := db.migrate(ctx); err != nil {

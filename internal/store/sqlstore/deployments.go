@@ -165,7 +165,10 @@ func (db *DB) getDeployment(ctx context.Context, q queryer, lock, cond string, w
 	if err != nil {
 		return nil, fmt.Errorf("read deployment: %w", err)
 	}
-	return d, db.withSchedules(ctx, q, ws, []*model.Deployment{d})
+	if err := db.withSchedules(ctx, q, ws, []*model.Deployment{d}); err != nil {
+		return nil, err
+	}
+	return d, db.withDeploymentLimits(ctx, q, ws, []*model.Deployment{d})
 }
 
 // GetDeployment returns a deployment with its schedules.
@@ -269,6 +272,9 @@ func (db *DB) saveDeployment(ctx context.Context, tx *sql.Tx, ws uuid.UUID, old,
 	if err := db.saveSchedules(ctx, tx, ws, old, d, now); err != nil {
 		return err
 	}
+	if err := db.syncDeploymentLimit(ctx, tx, ws, d); err != nil {
+		return err
+	}
 	// Pausing removes every waiting auto-scheduled run, as Prefect's
 	// pause does; any other change only those still in the future.
 	var after *model.Time
@@ -367,6 +373,15 @@ func (db *DB) DeleteDeployments(ctx context.Context, ws uuid.UUID, ids []uuid.UU
 		if err := db.deleteAutoScheduled(ctx, tx, ws, id, nil); err != nil {
 			return err
 		}
+		l, err := db.lockDeploymentLimit(ctx, tx, ws, id)
+		if err != nil {
+			return err
+		}
+		if l != nil {
+			if err := db.deleteLimit(ctx, tx, ws, l.ID, db.now()); err != nil {
+				return err
+			}
+		}
 		return db.execOneIn(ctx, tx, "Deployment", `DELETE FROM deployments WHERE workspace_id = ? AND id = ?`, ws, id)
 	})
 }
@@ -445,7 +460,10 @@ func (db *DB) ListDeployments(ctx context.Context, ws uuid.UUID, q store.Deploym
 	if err != nil {
 		return nil, fmt.Errorf("list deployments: %w", err)
 	}
-	return ds, db.withSchedules(ctx, db.read, ws, ds)
+	if err := db.withSchedules(ctx, db.read, ws, ds); err != nil {
+		return nil, err
+	}
+	return ds, db.withDeploymentLimits(ctx, db.read, ws, ds)
 }
 
 // CountDeployments counts the deployments matching q.

@@ -370,7 +370,10 @@ func (db *DB) setFlowRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *
 	p := orchestration.NewState(proposed, now)
 	p.StateDetails.FlowRunID = &r.ID
 	p.StateDetails.TaskRunID = nil
-	d := orchestration.DecideFlowRun(orchestration.FlowRunTransition{Run: r, Proposed: p, Force: force, Now: now})
+	d, err := db.deploymentConcurrency(ctx, tx, ws, r, orchestration.DecideFlowRun(orchestration.FlowRunTransition{Run: r, Proposed: p, Force: force, Now: now}), force, now)
+	if err != nil {
+		return nil, err
+	}
 	res := &orchestration.Result{Status: d.Status, State: r.State, Details: d.Details()}
 	if d.Write == nil {
 		return res, nil

@@ -218,7 +218,10 @@ func (db *DB) setTaskRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *
 		flowRun = fr
 	}
 	p := orchestration.NewState(proposed, now)
-	d := orchestration.DecideTaskRun(orchestration.TaskRunTransition{Run: r, FlowRun: flowRun, Proposed: p, Force: force, Now: now})
+	d, err := db.tagConcurrency(ctx, tx, ws, r, orchestration.DecideTaskRun(orchestration.TaskRunTransition{Run: r, FlowRun: flowRun, Proposed: p, Force: force, Now: now}), force, now)
+	if err != nil {
+		return nil, err
+	}
 	res := &orchestration.Result{Status: d.Status, State: r.State, Details: d.Details()}
 	if d.Write == nil {
 		return res, nil

@@ -578,6 +578,7 @@ func testSetFlowRunState(t *testing.T, h *harness) {
 	if states, err := h.s.ListFlowRunStates(h.ctx, ws, claimed.ID); err != nil || len(states) != 2 {
 		t.Errorf("states of the claimed run: %d (%v), want 2", len(states), err)
 	}
+	testDeploymentConcurrency(t, h)
 }
 
 func testResumeFlowRun(t *testing.T, h *harness) {

@@ -228,6 +228,20 @@ var contracts = map[string]contract{
 
 	// Pauses
 	"ExpiredPauses": testExpiredPauses,
+	// ConcurrencyLimits
+	"CreateConcurrencyLimit":    testCreateConcurrencyLimit,
+	"GetConcurrencyLimit":       testGetConcurrencyLimit,
+	"GetConcurrencyLimitByName": testGetConcurrencyLimitByName,
+	"ListConcurrencyLimits":     testListConcurrencyLimits,
+	"UpdateConcurrencyLimit":    testUpdateConcurrencyLimit,
+	"DeleteConcurrencyLimit":    testDeleteConcurrencyLimit,
+	"AcquireConcurrencySlots":   testAcquireConcurrencySlots,
+	"ReleaseConcurrencySlots":   testReleaseConcurrencySlots,
+	"ReleaseConcurrencyLease":   testReleaseConcurrencyLease,
+	"RenewConcurrencyLease":     testRenewConcurrencyLease,
+	"ListConcurrencyLeases":     testListConcurrencyLeases,
+	"ResetConcurrencyLimit":     testResetConcurrencyLimit,
+	"ExpireConcurrencyLeases":   testExpireConcurrencyLeases,
 }
 
 // Uncovered returns the methods of store.Store without a contract, and the

@@ -383,6 +383,7 @@ func testSetTaskRunState(t *testing.T, h *harness) {
 	if states, err := h.s.ListTaskRunStates(h.ctx, ws, racing.ID); err != nil || len(states) != 2 {
 		t.Errorf("states of the raced task run: %d (%v), want 2", len(states), err)
 	}
+	testTagConcurrency(t, h)
 }
 
 func testListTaskRunStates(t *testing.T, h *harness) {
