@@ -246,11 +246,17 @@ func stateTypes(states []stateInfo) ([]string, error) {
 	return types, orderErr
 }
 
+// logWait is how long findLog and settledTaskRuns wait for what the client
+// ships in the background.
+const logWait = 60 * time.Second
+
 // findLog waits until the logs of a flow run include one with the given level
 // and message (the client ships logs in the background) and returns it.
 func findLog(ctx context.Context, api *apiClient, flowRunID string, level int, message string) (map[string]any, error) {
 	var found map[string]any
-	ok, status := poll(ctx, 10*time.Second, func(ctx context.Context) (bool, string) {
+	// Logs reach the server in the client's batches, late on a loaded
+	// machine: the wait is long, and ends as soon as the log is there.
+	ok, status := poll(ctx, logWait, func(ctx context.Context) (bool, string) {
 		var raw []json.RawMessage
 		body := obj{"logs": obj{"flow_run_id": anyOf(flowRunID)}}
 		if err := api.call(ctx, "POST", "/logs/filter", body, &raw); err != nil {
@@ -273,7 +279,7 @@ func findLog(ctx context.Context, api *apiClient, flowRunID string, level int, m
 		return false, fmt.Sprintf("%d logs: %s", len(raw), strings.Join(seen, ", "))
 	})
 	if !ok {
-		return nil, fmt.Errorf("POST /logs/filter: no level-%d log %q on flow run %s after 10s; last seen: %s", level, message, flowRunID, status)
+		return nil, fmt.Errorf("POST /logs/filter: no level-%d log %q on flow run %s after %s; last seen: %s", level, message, flowRunID, logWait, status)
 	}
 	return found, nil
 }

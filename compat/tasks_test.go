@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 // retriesMapSubflowTasks counts the task runs of retries_map_subflow.py's
@@ -85,7 +84,7 @@ func TestRetriesMapSubflow(t *testing.T) {
 // after the client has finished.
 func settledTaskRuns(ctx context.Context, api *apiClient, flowRunID string, want map[string]int) ([]taskRunInfo, error) {
 	var tasks []taskRunInfo
-	ok, status := poll(ctx, 10*time.Second, func(ctx context.Context) (bool, string) {
+	ok, status := poll(ctx, logWait, func(ctx context.Context) (bool, string) {
 		tasks = nil
 		body := obj{"task_runs": obj{"flow_run_id": anyOf(flowRunID)}}
 		if err := api.call(ctx, "POST", "/task_runs/filter", body, &tasks); err != nil {
@@ -104,7 +103,7 @@ func settledTaskRuns(ctx context.Context, api *apiClient, flowRunID string, want
 		return true, ""
 	})
 	if !ok {
-		return nil, fmt.Errorf("POST /task_runs/filter: the task runs of flow run %s are not all recorded COMPLETED after 10s; last seen: %s", flowRunID, status)
+		return nil, fmt.Errorf("POST /task_runs/filter: the task runs of flow run %s are not all recorded COMPLETED after %s; last seen: %s", flowRunID, logWait, status)
 	}
 	return tasks, nil
 }

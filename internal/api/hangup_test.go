@@ -6,7 +6,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -156,4 +158,32 @@ func (d *directDB) countLogs(t *testing.T, text string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// A request whose client hung up ends in 499, logged at debug: not a 500
+// and an error in the log, which would send an operator after a fault that
+// is not there.
+func TestHangUpIsNotAServerError(t *testing.T) {
+	logs := &syncBuffer{}
+	a := &API{Config: Config{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))}}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+		err  error
+		want int
+	}{
+		{"hung up", ctx, fmt.Errorf("write run: %w", context.Canceled), statusClientClosed},
+		{"a canceled context while the client waits is ours", t.Context(), context.Canceled, http.StatusInternalServerError},
+	} {
+		w := httptest.NewRecorder()
+		a.writeError(w, httptest.NewRequestWithContext(c.ctx, "POST", "/flow_runs/", nil), c.err)
+		if w.Code != c.want {
+			t.Errorf("%s: %d, want %d", c.name, w.Code, c.want)
+		}
+	}
+	if n := strings.Count(logs.String(), "request failed"); n != 1 {
+		t.Errorf("%d errors logged, want 1 (the second case's):\n%s", n, logs)
+	}
 }
