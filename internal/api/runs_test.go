@@ -255,7 +255,7 @@ func dialEvents(t *testing.T, ts *testServer, path, token string) (*websocket.Co
 // deadline is long, for a loaded machine, and costs nothing when cond holds.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
