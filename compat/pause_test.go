@@ -132,9 +132,15 @@ func TestPauseAndSuspendWithInput(t *testing.T) {
 		}
 
 		waitPaused(suspended.ID, "Suspended")
-		started, err := logsStartingWith(t.Context(), api, suspended.ID, "started pid=")
-		if err != nil || len(started) != 1 {
-			t.Fatalf("the suspended run's start: %v (%v)", started, err)
+		// The client ships the log in the background: it may come after
+		// the suspension.
+		var started []string
+		if !eventually(t, logWait, "the suspended run's start log", func(ctx context.Context) (bool, string) {
+			var err error
+			started, err = logsStartingWith(ctx, api, suspended.ID, "started pid=")
+			return err == nil && len(started) == 1, fmt.Sprintf("%v (%v)", started, err)
+		}) {
+			return
 		}
 		pid, err := strconv.Atoi(strings.TrimPrefix(started[0], "started pid="))
 		if err != nil {
