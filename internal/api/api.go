@@ -93,6 +93,9 @@ func New(cfg Config) *API {
 	return a
 }
 
+// now is the API's clock: slots, leases and windows are counted at it.
+func (a *API) now() time.Time { return a.Clock.Now() }
+
 // Register mounts the API on mux under /api.
 func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("/api/accounts/{account_id}/workspaces/{workspace_id}/{rest...}", http.HandlerFunc(a.serveWorkspace))

@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/apperr"
-	"github.com/praetorhq/praetor/internal/clock"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/orchestration"
 	"github.com/praetorhq/praetor/internal/store"
@@ -65,8 +64,6 @@ func (a *API) concurrencyRoutes() {
 	a.route("POST", "/concurrency_limits/increment", useLimit, a.incrementTagSlots)
 	a.route("POST", "/concurrency_limits/decrement", useLimit, a.decrementTagSlots)
 }
-
-func (a *API) now() time.Time { return a.clock().Now() }
 
 // minimalLimit is Prefect's MinimalConcurrencyLimitResponse.
 type minimalLimit struct {
@@ -152,15 +149,8 @@ func (a *API) createLimit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var missing []fieldError
-	if in.Name == nil {
-		missing = append(missing, fieldErr("missing", "Field required", nil, "name"))
-	}
-	if in.Limit == nil {
-		missing = append(missing, fieldErr("missing", "Field required", nil, "limit"))
-	}
-	if len(missing) > 0 {
-		return invalid(body, missing...)
+	if err := requireFields(body, sentField{"name", in.Name != nil}, sentField{"limit", in.Limit != nil}); err != nil {
+		return err
 	}
 	if err := in.check(body); err != nil {
 		return err
@@ -528,15 +518,8 @@ func (a *API) createTagLimit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var missing []fieldError
-	if in.Tag == nil {
-		missing = append(missing, fieldErr("missing", "Field required", nil, "tag"))
-	}
-	if in.ConcurrencyLimit == nil {
-		missing = append(missing, fieldErr("missing", "Field required", nil, "concurrency_limit"))
-	}
-	if len(missing) > 0 {
-		return invalid(body, missing...)
+	if err := requireFields(body, sentField{"tag", in.Tag != nil}, sentField{"concurrency_limit", in.ConcurrencyLimit != nil}); err != nil {
+		return err
 	}
 	ws, name := workspaceID(r), model.ConcurrencyLimitTagPrefix+*in.Tag
 	for {
@@ -795,11 +778,4 @@ func (a *API) decrementTagSlots(w http.ResponseWriter, r *http.Request) error {
 	// Prefect names them by their v2 names here.
 	writeJSON(w, http.StatusOK, minimalLimits(found, limitName))
 	return nil
-}
-
-func (a *API) clock() clock.Clock {
-	if a.Clock == nil {
-		return clock.Real
-	}
-	return a.Clock
 }

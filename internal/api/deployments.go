@@ -883,7 +883,7 @@ func (a *API) scheduleDeployment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return notFound(err, deploymentNotFoundRead)
 	}
-	win := services.DefaultWindow(a.Clock.Now())
+	win := services.DefaultWindow(a.now())
 	if in.Start != nil {
 		win = services.DefaultWindow(in.Start.Time)
 	}

@@ -592,7 +592,7 @@ func (a *API) countEvents(w http.ResponseWriter, r *http.Request) error {
 		unit, interval = "day", 1
 	}
 	// Prefect's defaults for the window: 180 days before today, until now.
-	now := a.Clock.Now().UTC()
+	now := a.now().UTC()
 	f := *in.Filter
 	occurred := struct {
 		Since *model.Time `json:"since"`

@@ -27,17 +27,9 @@ func (a *API) runHistory(tasks bool) handlerFunc {
 		if err != nil {
 			return err
 		}
-		var missing []fieldError
-		for _, f := range []struct {
-			name string
-			sent bool
-		}{{"history_start", in.Start != nil}, {"history_end", in.End != nil}, {"history_interval_seconds", in.Interval != nil}} {
-			if !f.sent {
-				missing = append(missing, fieldErr("missing", "Field required", nil, f.name))
-			}
-		}
-		if len(missing) > 0 {
-			return invalid(body, missing...)
+		if err := requireFields(body, sentField{"history_start", in.Start != nil}, sentField{"history_end", in.End != nil},
+			sentField{"history_interval_seconds", in.Interval != nil}); err != nil {
+			return err
 		}
 		if *in.Interval < 1 {
 			return detail(http.StatusUnprocessableEntity, "History interval must not be less than 1 second.")

@@ -75,6 +75,27 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 }
 
+// sentField is a body field a route requires, and whether it was sent.
+type sentField struct {
+	name string
+	sent bool
+}
+
+// requireFields is FastAPI's 422 naming each required field not sent; nil
+// when all were.
+func requireFields(body []byte, fields ...sentField) error {
+	var missing []fieldError
+	for _, f := range fields {
+		if !f.sent {
+			missing = append(missing, fieldErr("missing", "Field required", nil, f.name))
+		}
+	}
+	if missing == nil {
+		return nil
+	}
+	return invalid(body, missing...)
+}
+
 // statusClientClosed is nginx's status for a request whose client closed
 // the connection before the answer.
 const statusClientClosed = 499

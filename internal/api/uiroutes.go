@@ -213,7 +213,7 @@ func (a *API) uiTaskRunDashboardCounts(w http.ResponseWriter, r *http.Request) e
 	}
 	const buckets = 20
 	start := q.TaskRuns.StartTime.After.UTC().Truncate(time.Minute)
-	end := a.Clock.Now().UTC()
+	end := a.now().UTC()
 	if b := q.TaskRuns.StartTime.Before; b != nil {
 		end = b.UTC()
 	}
@@ -285,15 +285,8 @@ func (a *API) uiValidateSchema(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if in.Schema == nil || in.Values == nil {
-		var missing []fieldError
-		if in.Schema == nil {
-			missing = append(missing, fieldErr("missing", "Field required", nil, "schema"))
-		}
-		if in.Values == nil {
-			missing = append(missing, fieldErr("missing", "Field required", nil, "values"))
-		}
-		return invalid(body, missing...)
+	if err := requireFields(body, sentField{"schema", in.Schema != nil}, sentField{"values", in.Values != nil}); err != nil {
+		return err
 	}
 	err = schemacheck.Validate(in.Schema, in.Values, schemacheck.Options{})
 	var se *schemacheck.Error

@@ -229,7 +229,7 @@ func (a *API) workQueueConcurrency(w http.ResponseWriter, r *http.Request) error
 		runs = nil // the store's 0 is its default page
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"active_slots": total, "concurrency_limit": q.ConcurrencyLimit,
-		"flow_runs": slotSummaries(runs, time.Now()), "count": total, "limit": limit, "pages": pages(total, limit), "page": page})
+		"flow_runs": slotSummaries(runs, a.now()), "count": total, "limit": limit, "pages": pages(total, limit), "page": page})
 	return nil
 }
 
@@ -273,7 +273,7 @@ func (a *API) workPoolConcurrency(w http.ResponseWriter, r *http.Request) error 
 	for _, runs := range slots {
 		active += len(runs)
 	}
-	now := time.Now()
+	now := a.now()
 	details := []map[string]any{}
 	for i := (page - 1) * limit; i < len(queues) && i < page*limit; i++ {
 		q := queues[i]
