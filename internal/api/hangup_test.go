@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/praetorhq/praetor/internal/httpx"
 )
 
 // A client that hangs up while its big log batch is being written costs
@@ -174,7 +176,7 @@ func TestHangUpIsNotAServerError(t *testing.T) {
 		err  error
 		want int
 	}{
-		{"hung up", ctx, fmt.Errorf("write run: %w", context.Canceled), statusClientClosed},
+		{"hung up", ctx, fmt.Errorf("write run: %w", context.Canceled), httpx.StatusClientClosed},
 		{"a canceled context while the client waits is ours", t.Context(), context.Canceled, http.StatusInternalServerError},
 	} {
 		w := httptest.NewRecorder()

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -96,10 +95,6 @@ func requireFields(body []byte, fields ...sentField) error {
 	return invalid(body, missing...)
 }
 
-// statusClientClosed is nginx's status for a request whose client closed
-// the connection before the answer.
-const statusClientClosed = 499
-
 // writeError maps err to a response: application errors keep their message,
 // anything else is logged and answered with a generic 500 so internal detail
 // never leaks.
@@ -113,12 +108,11 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, status, map[string]string{"detail": msg})
 		return
 	}
-	if r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-		// The client hung up before the answer: no fault of ours, and
-		// nobody reads it. The access log and metrics say 499, as nginx
-		// does, rather than a 500.
+	if httpx.ClientGone(r, err) {
+		// The access log and metrics say 499, as nginx does, rather than
+		// a 500 and an error to chase.
 		a.Logger.Debug("client went away", "method", r.Method, "path", r.URL.Path)
-		w.WriteHeader(statusClientClosed)
+		w.WriteHeader(httpx.StatusClientClosed)
 		return
 	}
 	a.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -4,6 +4,7 @@
 package httpx
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -81,4 +82,15 @@ func BaseURL(r *http.Request) string {
 func firstValue(h string) string {
 	first, _, _ := strings.Cut(h, ",")
 	return first
+}
+
+// StatusClientClosed is nginx's status for a request whose client closed
+// the connection before the answer.
+const StatusClientClosed = 499
+
+// ClientGone reports whether err is r's own cancellation: the client hung
+// up, so the failure is no fault of the server's and nobody reads an
+// answer.
+func ClientGone(r *http.Request, err error) bool {
+	return r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }

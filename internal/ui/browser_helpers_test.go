@@ -62,7 +62,7 @@ import (
 
 // actionTimeout bounds one browser step or HTTP request: a page that never
 // appears fails the test instead of hanging it.
-const actionTimeout = 20 * time.Second
+const actionTimeout = 60 * time.Second
 
 // testServer is a real Praetor server, as `praetor server start` runs it,
 // serving on a random port of 127.0.0.1 until the test ends.

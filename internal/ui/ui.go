@@ -486,6 +486,10 @@ func (u *UI) renderError(q *request, err error) {
 				msg = "Page not found"
 			}
 			he = &httpError{status, msg}
+		} else if httpx.ClientGone(q.r, err) {
+			u.Logger.Debug("client went away", "path", q.r.URL.Path)
+			q.w.WriteHeader(httpx.StatusClientClosed)
+			return
 		} else {
 			u.Logger.Error("page failed", "path", q.r.URL.Path, "err", err)
 			he = &httpError{http.StatusInternalServerError, "Something went wrong on our side. The server log has the details."}
