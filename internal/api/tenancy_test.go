@@ -151,6 +151,8 @@ func TestWorkspaceIsolation(t *testing.T) {
 			{"POST", "/flow_runs/bulk_set_state", `{"flow_runs":{"id":{"any_":["` + runID + `"]}},"state":{"type":"CANCELLED"},"force":true}`},
 			{"POST", "/task_runs/paginate", "{}"}, {"POST", "/deployments/bulk_delete", `{"deployments":{"id":{"any_":["` + depID + `"]}}}`},
 			{"POST", "/deployments/" + depID + "/create_flow_run/bulk", `[{}]`}, {"GET", "/ui/task_runs/" + task, ""},
+			{"POST", "/deployments/" + depID + "/schedule", "{}"}, {"GET", "/flow_runs/" + runID + "/graph-v2", ""},
+			{"GET", "/flow_runs/" + runID + "/logs/download", ""},
 			{"GET", "/saved_searches/" + search, ""}, {"DELETE", "/saved_searches/" + search, ""}, {"POST", "/saved_searches/filter", "{}"},
 			{"PUT", "/saved_searches/", `{"name":"intruder","filters":[]}`},
 			{"POST", "/ui/flow_runs/history", "{}"}, {"POST", "/ui/task_runs/count", "{}"}, {"POST", "/ui/schemas/validate", `{"schema":{},"values":{}}`},
@@ -183,6 +185,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 			{"/ui/flows/count-deployments", `{"flow_ids":["` + flow + `"]}`, `{"` + flow + `":0}`},
 			{"/ui/flows/next-runs", `{"flow_ids":["` + flow + `"]}`, `{"` + flow + `":null}`},
 			{"/ui/flow_runs/count-task-runs", `{"flow_run_ids":["` + runID + `"]}`, `{"` + runID + `":0}`},
+			{"/events/count-by/event", `{"filter":{}}`, `[]`},
 		} {
 			if got := normJSON(t, json.RawMessage(b.do("POST", bob.base()+agg.path, agg.body).expect(http.StatusOK).Body)); got != agg.want {
 				t.Errorf("bob's %s over alice's ids: %s, want %s", agg.path, got, agg.want)

@@ -277,7 +277,7 @@ func (db *DB) CountEvents(ctx context.Context, ws uuid.UUID, f *store.EventFilte
 	// A value's label may change from event to event: as in Prefect, the
 	// group takes its latest event's.
 	merged := map[string]*store.EventCount{}
-	var out []store.EventCount
+	out := []store.EventCount{} // none is [], as Prefect answers
 	for _, p := range parts {
 		m, ok := merged[p.Value]
 		if !ok {
