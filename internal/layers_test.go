@@ -40,6 +40,7 @@ var layers = map[string]int{
 
 	"internal/auth":     50,
 	"internal/events":   50,
+	"internal/notify":   50, // automation templates and notification blocks
 	"internal/rungraph": 50,
 
 	"internal/store/sqlstore":  42,
