@@ -166,11 +166,16 @@ func TestWorkspaceIsolation(t *testing.T) {
 		t.Fatalf("create flow run: %d %s", r.Status, r.Body)
 	}
 	r.decode(t, &run)
+	r = cb.api(http.MethodPost, api+"/events", bobKey, []any{map[string]any{"id": "5b1c0a3e-8a1d-4d57-9b0e-3f1c6f0e2a11",
+		"event": "bob.secret-event", "occurred": time.Now().UTC().Format(time.RFC3339Nano), "resource": map[string]string{"prefect.resource.id": "bob.vault"}}})
+	if r.Status >= 300 {
+		t.Fatalf("post event: %d %s", r.Status, r.Body)
+	}
 
 	secrets := []string{wsB.AccountID, wsB.ID, flow.ID, run.ID, "Bob Secret Lab", wsB.Handle, "Quarterly numbers",
-		bob.Handle, "bob-secret-flow", "bob-secret-run"}
+		bob.Handle, "bob-secret-flow", "bob-secret-run", "bob.secret-event", "bob.vault"}
 	pages := []string{wsB.path("/"), wsB.path("/dashboard"), wsB.path("/runs"), wsB.path("/runs/flow-run/" + run.ID),
-		wsB.path("/flows"), wsB.path("/settings"), wsB.path("/radar"), wsB.path("/no-such-page"), "/account/" + wsB.AccountID + "/members"}
+		wsB.path("/flows"), wsB.path("/settings"), wsB.path("/radar"), wsB.path("/events"), wsB.path("/events?event=bob."), wsB.path("/no-such-page"), "/account/" + wsB.AccountID + "/members"}
 	leaks := func(body string) []string {
 		var found []string
 		for _, s := range secrets {
@@ -221,6 +226,10 @@ func TestWorkspaceIsolation(t *testing.T) {
 	}
 	if r := cb.get(wsB.path("/settings")); r.Status != http.StatusOK || !strings.Contains(r.Body, "Bob Secret Lab") || strings.Contains(r.Body, alice.Email) {
 		t.Errorf("bob's workspace changed: %d", r.Status)
+	}
+	// The pages alice was refused do show bob his data.
+	if r := cb.get(wsB.path("/events")); r.Status != http.StatusOK || !strings.Contains(r.Body, "bob.secret-event") {
+		t.Errorf("bob's event feed: %d, without his event", r.Status)
 	}
 
 	// Nor can she see or revoke his API keys.

@@ -42,6 +42,7 @@ var workspaceNav = []navGroup{
 	{"Orchestrate", []navItem{
 		{"Deployments", "/deployments", "read:deployment", "/deployments"},
 		{"Work pools", "/work-pools", "read:work_pool", "/work-pools"},
+		{"Events", "/events", "read:event", "/events"},
 	}},
 	{"Workspace", []navItem{
 		{"Settings", "/settings", "read:workspace", "/settings"},

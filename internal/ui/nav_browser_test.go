@@ -100,7 +100,8 @@ func TestSidebarReachesEveryPage(t *testing.T) {
 		b.visit(ws.path("/dashboard"))
 		links := b.sidebarLinks()
 		want := [][2]string{{ws.path("/dashboard"), "Dashboard"}, {ws.path("/runs"), "Runs"}, {ws.path("/flows"), "Flows"},
-			{ws.path("/deployments"), "Deployments"}, {ws.path("/work-pools"), "Work pools"}, {ws.path("/settings"), "Settings"}}
+			{ws.path("/deployments"), "Deployments"}, {ws.path("/work-pools"), "Work pools"},
+			{ws.path("/events"), "Events"}, {ws.path("/settings"), "Settings"}}
 		if len(links) != len(want) {
 			t.Fatalf("the workspace sidebar has %q, want %q", links, want)
 		}
@@ -128,6 +129,7 @@ func TestSidebarReachesEveryPage(t *testing.T) {
 			"/deployments/deployment/" + f.deployment:          "/deployments",
 			"/deployments/deployment/" + f.deployment + "/run": "/deployments",
 			"/work-pools/work-pool/" + f.pool:                  "/work-pools",
+			"/events?event=prefect.flow-run.":                  "/events",
 		} {
 			if status := b.visit(ws.path(page)); status != http.StatusOK {
 				t.Errorf("%s answered %d", page, status)
@@ -230,7 +232,7 @@ func (f *frameFixture) phonePages() []string {
 		ws.path("/flows/flow/" + f.flow), ws.path("/flows/flow/" + f.other), ws.path("/settings"),
 		ws.path("/deployments"), ws.path("/deployments?name=no-such"), ws.path("/deployments/deployment/" + f.deployment),
 		ws.path("/deployments/deployment/" + f.deployment + "/run"), ws.path("/runs?deployment=" + f.deployment),
-		ws.path("/work-pools"), ws.path("/work-pools/work-pool/" + f.pool),
+		ws.path("/work-pools"), ws.path("/work-pools/work-pool/" + f.pool), ws.path("/events"),
 		ws.path("/no-such-page"),
 	}
 }

@@ -71,6 +71,13 @@ func TestWorkPoolPagesNeedTheAPIsPermissions(t *testing.T) {
 	})
 }
 
+// The event feed needs what the API's event routes need, read:event.
+func TestEventPagesNeedTheAPIsPermissions(t *testing.T) {
+	pagesNeed(t, map[string]pageNeed{
+		"GET /account/{account_id}/workspace/{workspace_id}/events": {"read:event", false},
+	})
+}
+
 // pageNeed is what a page's route must declare: the permission, and
 // whether a caller without it is refused with a message (403) rather than
 // not found.
