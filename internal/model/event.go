@@ -12,6 +12,12 @@ import (
 const (
 	FlowRunResource = "prefect.flow-run."
 	TaskRunResource = "prefect.task-run."
+	// And of the other resources automations act on.
+	FlowResource       = "prefect.flow."
+	DeploymentResource = "prefect.deployment."
+	WorkPoolResource   = "prefect.work-pool."
+	WorkQueueResource  = "prefect.work-queue."
+	AutomationResource = "prefect.automation."
 )
 
 // Resource is a flat label map that names a resource; it always carries

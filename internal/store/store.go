@@ -42,6 +42,7 @@ type Store interface {
 	Unresponsive
 	Pauses
 	ConcurrencyLimits
+	Automations
 }
 
 // Workspaces reads and writes tenancy: accounts, users, workspaces,
