@@ -9,4 +9,5 @@ func (u *UI) routes(mux *http.ServeMux) {
 	u.deploymentRoutes(mux)
 	u.workPoolRoutes(mux)
 	u.eventRoutes(mux)
+	u.automationRoutes(mux)
 }
