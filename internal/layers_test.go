@@ -48,6 +48,7 @@ var layers = map[string]int{
 
 	"internal/orchestration": 30,
 
+	"internal/automations": 20, // pure: automation checks, trigger matching and the bucket algorithm
 	"internal/schedule":    20, // pure: schedule parsing and start times
 	"internal/schemacheck": 20, // pure: JSON schema validation of parameters and job variables
 	"internal/workertypes": 20, // pure: the worker-type catalogue and default job templates

@@ -360,5 +360,6 @@ func (a *API) routes() {
 	a.uiRoutes()
 	a.docsRoutes()
 	a.concurrencyRoutes()
+	a.automationRoutes()
 	a.memberRoutes()
 }

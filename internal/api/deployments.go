@@ -758,6 +758,18 @@ func (a *API) RunDeployment(ctx context.Context, ws, id uuid.UUID, parameters ma
 	return run, err
 }
 
+// RunDeploymentAt creates a run of the deployment id scheduled at start,
+// with parameters and job variables over the deployment's, by
+// create_flow_run's rules; automations' run-deployment actions call it.
+func (a *API) RunDeploymentAt(ctx context.Context, ws, id uuid.UUID, parameters, jobVariables map[string]any, start time.Time) (*model.FlowRun, error) {
+	state := model.StateCreate{Type: model.Scheduled, StateDetails: &model.StateDetails{ScheduledTime: model.At(start).Ptr()}}
+	run, _, err := a.runDeployment(ctx, ws, id, &deploymentRunBody{Parameters: parameters, JobVariables: jobVariables, State: &state})
+	if err == nil {
+		a.deploymentsChanged()
+	}
+	return run, err
+}
+
 // runDeployment creates the run in describes; created is false when its
 // idempotency key named an existing run, which is returned.
 func (a *API) runDeployment(ctx context.Context, ws, id uuid.UUID, in *deploymentRunBody) (*model.FlowRun, bool, error) {

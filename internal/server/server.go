@@ -63,6 +63,9 @@ type Config struct {
 	// PauseExpirationsInterval is how often PAUSED runs past their
 	// pause_timeout are failed; zero: 5 s.
 	PauseExpirationsInterval time.Duration
+	// AutomationsInterval is how often automations look at new events
+	// and run due actions (proactive triggers at twice it); 0 is 1s.
+	AutomationsInterval time.Duration
 	// UnresponsiveRunsAfter is how long a RUNNING run of a worker that
 	// stopped heartbeating may send nothing before the server marks it
 	// CRASHED, checked every ForemanInterval; zero: never (the CLI's
@@ -217,6 +220,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	for _, l := range scheduling {
 		all = append(all, l)
 	}
+	for _, l := range automationServices(cfg, db, a, clk, log, m) {
+		all = append(all, l)
+	}
 	s.services = services.NewGroup(append(all, cfg.services...)...)
 	s.http = &http.Server{
 		Handler:           observeRequests(log, m, mux),
@@ -293,6 +299,7 @@ const (
 	defaultLeaseReaperInterval = 15 * time.Second
 	// Prefect's pause-expiration service passes every 5 s too.
 	defaultPauseExpirationsInterval = 5 * time.Second
+	defaultAutomationsInterval      = time.Second
 )
 
 // schedulingServices are the scheduler, the late-run marker, the foreman,
@@ -336,6 +343,29 @@ func schedulingServices(cfg Config, db *sqlstore.DB, clk clock.Clock, log *slog.
 			Run: u.Pass, Clock: clk, Logger: log, Observe: observePass(m)})
 	}
 	return loops, scheduler.Nudge
+}
+
+// automationServices are the automations' evaluator (reactive and
+// proactive) and their action executor.
+func automationServices(cfg Config, db *sqlstore.DB, a *api.API, clk clock.Clock, log *slog.Logger, m *metrics.Metrics) []*services.Loop {
+	or := func(d, def time.Duration) time.Duration {
+		if d > 0 {
+			return d
+		}
+		return def
+	}
+	triggers := &services.Triggers{Store: db, Clock: clk, Logger: log.With("service", "triggers"),
+		Count: func(n int) { m.ServiceItems("triggers", "events", n) }}
+	actions := &services.Actions{Store: db, Clock: clk, Logger: log.With("service", "actions"), Run: a.RunDeploymentAt,
+		Changed: a.OnDeploymentsChanged}
+	return []*services.Loop{
+		{Service: "triggers", Interval: or(cfg.AutomationsInterval, defaultAutomationsInterval), Run: triggers.Reactive,
+			Clock: clk, Logger: log, Observe: observePass(m)},
+		{Service: "proactive_triggers", Interval: or(cfg.AutomationsInterval, defaultAutomationsInterval) * 2, Run: triggers.Proactive,
+			Clock: clk, Logger: log, Observe: observePass(m)},
+		{Service: "actions", Interval: or(cfg.AutomationsInterval, defaultAutomationsInterval), Run: actions.Pass,
+			Clock: clk, Logger: log, Observe: observePass(m)},
+	}
 }
 
 // observePass reports a service's passes to the metrics.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/automations"
 	"github.com/praetorhq/praetor/internal/model"
 )
 
@@ -48,8 +49,48 @@ type AutomationFilter struct {
 // AutomationQuery selects automations, sorted by Sort (Prefect's
 // AutomationSort; NAME_ASC when empty).
 type AutomationQuery struct {
-	Automations *AutomationFilter
-	Sort        string
-	Limit       int
-	Offset      int
+	Automations *AutomationFilter `json:"automations"`
+	Sort        string            `json:"sort"`
+	Limit       int               `json:"limit"`
+	Offset      int               `json:"offset"`
+}
+
+// AutomationSorts are Prefect's AutomationSort values.
+var AutomationSorts = []string{"CREATED_DESC", "UPDATED_DESC", "NAME_ASC", "NAME_DESC"}
+
+// Page returns the query's page and sort.
+func (q AutomationQuery) Page() (limit, offset int, sort string) { return q.Limit, q.Offset, q.Sort }
+
+// AutomationEvaluation is the store's side of the automation evaluator and
+// action executor.
+type AutomationEvaluation interface {
+	// EvaluateQueuedEvents takes up to limit of the oldest events queued
+	// for automations (stored while their workspace had an enabled one)
+	// and calls fn with each workspace's events, oldest first, and its
+	// enabled automations, in one transaction that also takes the events
+	// off the queue: each event is evaluated exactly once, even across a
+	// crash. It returns how many it took.
+	EvaluateQueuedEvents(ctx context.Context, limit int, fn EvaluateFunc) (int, error)
+	// EvaluateProactive calls fn with each workspace's enabled automations
+	// that have a proactive trigger, in one transaction per workspace.
+	EvaluateProactive(ctx context.Context, fn ProactiveFunc) error
+	// DueActions returns up to limit pending triggered actions whose next
+	// attempt is at or before now, of every workspace, oldest first.
+	DueActions(ctx context.Context, now time.Time, limit int) ([]WorkspaceAction, error)
+	// RecordAction saves the outcome of an attempt of a pending action and
+	// stores the events it emitted, in one transaction; it reports false,
+	// changing nothing, for an action no longer pending.
+	RecordAction(ctx context.Context, ws uuid.UUID, a *model.TriggeredAction, events []*model.Event) (bool, error)
+}
+
+// EvaluateFunc evaluates a workspace's events against its automations.
+type EvaluateFunc func(ctx context.Context, ws uuid.UUID, list []*model.Automation, tx automations.Tx, events []*model.Event) error
+
+// ProactiveFunc evaluates a workspace's automations as time passes.
+type ProactiveFunc func(ctx context.Context, ws uuid.UUID, list []*model.Automation, tx automations.Tx) error
+
+// WorkspaceAction is a triggered action and its workspace.
+type WorkspaceAction struct {
+	Workspace uuid.UUID
+	Action    *model.TriggeredAction
 }

@@ -43,6 +43,7 @@ type Store interface {
 	Pauses
 	ConcurrencyLimits
 	Automations
+	AutomationEvaluation
 }
 
 // Workspaces reads and writes tenancy: accounts, users, workspaces,

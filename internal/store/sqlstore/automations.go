@@ -219,7 +219,7 @@ func scanTriggeredAction(row scanner) (*model.TriggeredAction, error) {
 		triggered, next, done nullTime
 	)
 	if err := row.Scan(&t.ID, &t.AutomationID, &t.Index, jsonCol{&t.Action}, &triggered, jsonCol{&t.TriggeringLabels}, jsonCol{&t.TriggeringEvent},
-		&t.TriggeredEventID, &t.State, &t.Attempts, &next, &t.LastError, &done, &t.ResultDescription); err != nil {
+		nullID{&t.TriggeredEventID}, &t.State, &t.Attempts, &next, nullStr{&t.LastError}, &done, nullStr{&t.ResultDescription}); err != nil {
 		return nil, err
 	}
 	t.Triggered, t.NextAttempt, t.Finished = triggered.T, next.ptr(), done.ptr()

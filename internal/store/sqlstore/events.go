@@ -36,14 +36,24 @@ func (db *DB) IngestEvents(ctx context.Context, ws uuid.UUID, events []*model.Ev
 	return err
 }
 
-// insertEvent stores one event; a redelivered id is ignored.
+// insertEvent stores one event; a redelivered id is ignored. A new event
+// of a workspace with enabled automations is queued for them in the same
+// transaction, so the evaluator sees each stored event exactly once.
 func (db *DB) insertEvent(ctx context.Context, q queryer, ws uuid.UUID, e *model.Event) error {
-	_, err := q.ExecContext(ctx, db.d.rebind(`INSERT INTO events (workspace_id, id, occurred, event, resource_id, resource, related, payload, follows, received)
+	res, err := q.ExecContext(ctx, db.d.rebind(`INSERT INTO events (workspace_id, id, occurred, event, resource_id, resource, related, payload, follows, received)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id, id) DO NOTHING`),
 		ws, e.ID, db.d.time(e.Occurred), e.Event, e.Resource.ID(), mustJSON(e.Resource), mustJSON(e.Related),
 		payloadArg(e.Payload), e.Follows, db.d.time(e.Received))
 	if err != nil {
 		return fmt.Errorf("insert event: %w", err)
+	}
+	// Automations never see log events, as in Prefect.
+	if n, _ := res.RowsAffected(); n == 0 || e.Event == "prefect.log.write" {
+		return nil
+	}
+	if _, err := q.ExecContext(ctx, db.d.rebind(`INSERT INTO automation_event_queue (workspace_id, event_id)
+		SELECT ?, ? WHERE EXISTS (SELECT 1 FROM automations WHERE workspace_id = ? AND enabled = ?)`), ws, e.ID, ws, true); err != nil {
+		return fmt.Errorf("queue event for automations: %w", err)
 	}
 	return nil
 }

@@ -1,0 +1,153 @@
+package server
+
+import (
+	"testing"
+	"time"
+
+	"github.com/praetorhq/praetor/internal/testdb"
+)
+
+type automationRef struct {
+	ID string `json:"id"`
+}
+
+type eventRef struct {
+	ID       string            `json:"id"`
+	Event    string            `json:"event"`
+	Resource map[string]string `json:"resource"`
+}
+
+// eventsNamed lists the workspace's events of name about resource.
+func eventsNamed(t *testing.T, srv *Server, name, resource string) []eventRef {
+	t.Helper()
+	var page struct {
+		Events []eventRef `json:"events"`
+	}
+	call(t, srv, "POST", "/events/filter", map[string]any{"limit": 50, "filter": map[string]any{
+		"occurred": map[string]any{"since": time.Now().Add(-time.Hour).Format(time.RFC3339)},
+		"event":    map[string]any{"name": []string{name}}, "resource": map[string]any{"id": []string{resource}}}}, &page)
+	return page.Events
+}
+
+func flowRunState(t *testing.T, srv *Server, id string) string {
+	var run scheduledRun
+	call(t, srv, "GET", "/flow_runs/"+id, nil, &run)
+	return run.StateType
+}
+
+func setState(t *testing.T, srv *Server, run, state string) {
+	call(t, srv, "POST", "/flow_runs/"+run+"/set_state", map[string]any{"state": map[string]any{"type": state}}, nil)
+}
+
+// Acceptance 1 and 2 of #20, with actions that need no receiver: a
+// reactive "flow run Failed" automation pauses a deployment as soon as a
+// run of its flow fails, and records what it did as Prefect's events; a
+// proactive "not Completed within 10 s of Running" automation fails the
+// run that hangs and leaves the one that completed in time alone, firing
+// once.
+func TestAutomationsReactAndProact(t *testing.T) {
+	testdb.Engines(t, func(t *testing.T, dsn string) {
+		cfg := engineConfig(t, dsn)
+		cfg.AutomationsInterval = 100 * time.Millisecond
+		srv, _ := openServer(t, cfg)
+		var f1, f2 automationRef
+		call(t, srv, "POST", "/flows/", map[string]any{"name": "nightly"}, &f1)
+		call(t, srv, "POST", "/flows/", map[string]any{"name": "hourly"}, &f2)
+		var dep automationRef
+		call(t, srv, "POST", "/deployments/", map[string]any{"name": "d", "flow_id": f1.ID}, &dep)
+
+		var onFailure, notCompleted automationRef
+		call(t, srv, "POST", "/automations/", map[string]any{"name": "nightly failed",
+			"trigger": map[string]any{"posture": "Reactive", "expect": []string{"prefect.flow-run.Failed"},
+				"match":         map[string]any{"prefect.resource.id": "prefect.flow-run.*"},
+				"match_related": map[string]any{"prefect.resource.role": "flow", "prefect.resource.id": "prefect.flow." + f1.ID}},
+			"actions": []map[string]any{{"type": "pause-deployment", "source": "selected", "deployment_id": dep.ID}, {"type": "do-nothing"}}}, &onFailure)
+		call(t, srv, "POST", "/automations/", map[string]any{"name": "hourly hangs",
+			"trigger": map[string]any{"posture": "Proactive", "after": []string{"prefect.flow-run.Running"}, "expect": []string{"prefect.flow-run.Completed"},
+				"for_each": []string{"prefect.resource.id"}, "within": 10, "threshold": 1,
+				"match_related": map[string]any{"prefect.resource.role": "flow", "prefect.resource.id": "prefect.flow." + f2.ID}},
+			"actions": []map[string]any{{"type": "change-flow-run-state", "state": "FAILED", "message": "hung"}}}, &notCompleted)
+
+		run := func(flow string) string {
+			var r automationRef
+			call(t, srv, "POST", "/flow_runs/", map[string]any{"flow_id": flow, "state": map[string]any{"type": "PENDING"}}, &r)
+			setState(t, srv, r.ID, "RUNNING")
+			return r.ID
+		}
+		hangs, completes := run(f2.ID), run(f2.ID)
+		setState(t, srv, completes, "COMPLETED")
+		failed := run(f1.ID)
+		setState(t, srv, failed, "FAILED")
+
+		deadline := time.Now().Add(5 * time.Second)
+		waitFor(t, "the failure to pause the deployment", func() bool {
+			var d struct {
+				Paused bool `json:"paused"`
+			}
+			call(t, srv, "GET", "/deployments/"+dep.ID, nil, &d)
+			return d.Paused
+		})
+		if time.Now().After(deadline) {
+			t.Errorf("the deployment was paused more than 5 s after the failure")
+		}
+		automation := "prefect.automation." + onFailure.ID
+		waitFor(t, "the action events", func() bool { return len(eventsNamed(t, srv, "prefect.automation.action.executed", automation)) == 2 })
+		if got := eventsNamed(t, srv, "prefect.automation.triggered", automation); len(got) != 1 {
+			t.Errorf("the reactive automation triggered %d times", len(got))
+		} else if got[0].Resource["prefect.resource.name"] != "nightly failed" || got[0].Resource["prefect.posture"] != "Reactive" {
+			t.Errorf("triggered event resource: %v", got[0].Resource)
+		}
+
+		waitFor(t, "the hanging run to be failed", func() bool {
+			return flowRunState(t, srv, hangs) == "FAILED"
+		})
+		if got := flowRunState(t, srv, completes); got != "COMPLETED" {
+			t.Errorf("the run that completed in time is %s", got)
+		}
+		if got := eventsNamed(t, srv, "prefect.automation.triggered", "prefect.automation."+notCompleted.ID); len(got) != 1 {
+			t.Errorf("the proactive automation triggered %d times, want once", len(got))
+		}
+		// A failure of another flow is not the reactive automation's.
+		if got := eventsNamed(t, srv, "prefect.automation.triggered", automation); len(got) != 1 {
+			t.Errorf("the reactive automation triggered %d times after the hourly run failed", len(got))
+		}
+	})
+}
+
+// Acceptance 5 of #20: the server stops between an event and its
+// evaluation (its evaluator passes only at start, before the event); the
+// next server evaluates it, and the automation fires exactly once.
+func TestAutomationFiresOnceAcrossARestart(t *testing.T) {
+	testdb.Engines(t, func(t *testing.T, dsn string) {
+		cfg := engineConfig(t, dsn)
+		cfg.AutomationsInterval = time.Hour
+		srv, stop := openServer(t, cfg)
+		var flow, a automationRef
+		call(t, srv, "POST", "/flows/", map[string]any{"name": "f"}, &flow)
+		call(t, srv, "POST", "/automations/", map[string]any{"name": "on failure",
+			"trigger": map[string]any{"posture": "Reactive", "expect": []string{"prefect.flow-run.Failed"}},
+			"actions": []map[string]any{{"type": "do-nothing"}}}, &a)
+		var run automationRef
+		call(t, srv, "POST", "/flow_runs/", map[string]any{"flow_id": flow.ID, "state": map[string]any{"type": "RUNNING"}}, &run)
+		setState(t, srv, run.ID, "FAILED")
+		resource := "prefect.automation." + a.ID
+		if got := eventsNamed(t, srv, "prefect.automation.triggered", resource); len(got) != 0 {
+			t.Fatalf("the automation fired before the restart: %v", got)
+		}
+		stop()
+
+		cfg.AutomationsInterval = 100 * time.Millisecond
+		srv, _ = openServer(t, cfg)
+		waitFor(t, "the action after the restart", func() bool {
+			return len(eventsNamed(t, srv, "prefect.automation.action.executed", resource)) > 0
+		})
+		// Three more passes of each: nothing fires again.
+		before, acted := passes(t, srv, "triggers"), passes(t, srv, "actions")
+		waitFor(t, "more passes", func() bool { return passes(t, srv, "triggers") > before+2 && passes(t, srv, "actions") > acted+2 })
+		for name, want := range map[string]int{"prefect.automation.triggered": 1, "prefect.automation.action.triggered": 1, "prefect.automation.action.executed": 1} {
+			if got := eventsNamed(t, srv, name, resource); len(got) != want {
+				t.Errorf("%s: %d events, want %d", name, len(got), want)
+			}
+		}
+	})
+}
