@@ -148,7 +148,7 @@ func TestAutomationPages(t *testing.T) {
 			!strings.Contains(act["payload"].(string), "{{ flow_run|ui_url }}") {
 			t.Errorf("the failed template's action %v calls the block %v", act, hook)
 		}
-		if !strings.Contains(body, "When prefect.flow-run.Failed happens") || !strings.Contains(body, `id="no-actions"`) {
+		if !strings.Contains(body, `<dd id="automation-trigger">prefect.flow-run.Failed</dd>`) || !strings.Contains(body, `id="no-actions"`) {
 			t.Errorf("the automation's page does not summarize its trigger or say it has not fired")
 		}
 
@@ -189,7 +189,7 @@ func TestAutomationPages(t *testing.T) {
 			t.Fatalf("creating from JSON: %d to %q\n%s", r.Status, r.location(), r.Body)
 		}
 		jsonPath := r.location()
-		if body := c.get(jsonPath).Body; !strings.Contains(body, "When any of 2 triggers fire") {
+		if body := c.get(jsonPath).Body; !strings.Contains(body, `<dd id="automation-trigger">compound of 2 triggers</dd>`) {
 			t.Errorf("the compound automation's trigger is not summarized")
 		}
 

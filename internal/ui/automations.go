@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/auth"
+	"github.com/praetorhq/praetor/internal/automations"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -94,7 +95,7 @@ func (u *UI) automationsList(q *request) error {
 	blocks := blockNames{}
 	// One read of actions per automation: a page has 25 at most.
 	for _, a := range list {
-		row := automationRow{A: a, URL: automationURL(q.Workspace, a.ID), Trigger: triggerSummary(a.Trigger)}
+		row := automationRow{A: a, URL: automationURL(q.Workspace, a.ID), Trigger: automations.Summary(a.Trigger)}
 		acts, err := u.Store.ListTriggeredActions(ctx, ws, a.ID, 1)
 		if err != nil {
 			return fmt.Errorf("list the actions of automation %s: %w", a.ID, err)
@@ -183,48 +184,6 @@ func (u *UI) actionSummary(q *request, blocks blockNames, a *model.Action) strin
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// triggerSummary says when a trigger fires, in words.
-func triggerSummary(t *model.Trigger) string {
-	if t == nil {
-		return ""
-	}
-	switch t.Type {
-	case model.TriggerCompound:
-		need := t.Require
-		if need == "" {
-			need = "all"
-		}
-		return fmt.Sprintf("When %s of %d triggers fire", need, len(t.Triggers))
-	case model.TriggerSequence:
-		return fmt.Sprintf("When %d triggers fire in sequence", len(t.Triggers))
-	}
-	events := "any event"
-	if len(t.Expect) > 0 {
-		events = strings.Join(t.Expect, " or ")
-	}
-	var b strings.Builder
-	if t.Posture == model.PostureProactive {
-		fmt.Fprintf(&b, "When %s does not happen within %s", events, duration(t.Within))
-	} else {
-		b.WriteString("When " + events + " happens")
-		if t.Threshold > 1 {
-			fmt.Fprintf(&b, " %d times", t.Threshold)
-		}
-		if t.Within > 0 {
-			b.WriteString(" within " + duration(t.Within))
-		}
-	}
-	if ids := t.Match["prefect.resource.id"].Values; len(ids) > 0 {
-		b.WriteString(", for " + strings.Join(ids, " or "))
-	}
-	for _, r := range t.MatchRelated {
-		if ids := r["prefect.resource.id"].Values; len(ids) > 0 {
-			b.WriteString(", related to " + strings.Join(ids, " or "))
-		}
-	}
-	return b.String()
-}
-
 // automationView is the data of an automation's page.
 type automationView struct {
 	A       *model.Automation
@@ -254,7 +213,7 @@ func (u *UI) renderAutomation(q *request, status int, a *model.Automation, js, f
 		return fmt.Errorf("list the actions of automation %s: %w", a.ID, err)
 	}
 	blocks := blockNames{}
-	v := automationView{A: a, URL: automationURL(q.Workspace, a.ID), Trigger: triggerSummary(a.Trigger), JSON: js, Error: formErr,
+	v := automationView{A: a, URL: automationURL(q.Workspace, a.ID), Trigger: automations.Summary(a.Trigger), JSON: js, Error: formErr,
 		CanChange: auth.Can(q.Role, updateAutomation), CanDelete: auth.Can(q.Role, deleteAutomation),
 		ListURL:   automationsURL(q.Workspace),
 		EventsURL: eventFilters{Resource: "prefect.automation." + a.ID.String()}.withOffset(WorkspaceURL(q.Workspace)+"/events", 0)}
@@ -395,55 +354,40 @@ func (u *UI) readAutomationJSON(q *request, js string) (*model.Automation, strin
 	return a, ""
 }
 
-// checkAutomation makes the checks of Prefect's schema that the JSON's
-// types do not, and that the blocks the actions name are the
-// workspace's.
+// checkAutomation checks a as the API does (automations.Prepare, which
+// also gives its triggers their ids), and that the blocks its actions
+// name are the workspace's, so the form says so rather than the first
+// firing.
 func (u *UI) checkAutomation(q *request, a *model.Automation) string {
 	if strings.TrimSpace(a.Name) == "" {
 		return "An automation needs a name."
 	}
-	if a.Trigger == nil {
-		return "An automation needs a trigger."
-	}
-	for _, t := range a.Trigger.All() {
-		if t.Type == model.TriggerEvent && t.Posture != model.PostureReactive && t.Posture != model.PostureProactive {
-			return fmt.Sprintf("A trigger's posture is Reactive or Proactive, not %q.", t.Posture)
+	if err := automations.Prepare(a); err != nil {
+		var ve *automations.Error
+		if !errors.As(err, &ve) {
+			return err.Error()
 		}
-	}
-	// Prefect gives each trigger an id when none is sent; the evaluator
-	// keeps its state by it.
-	for _, t := range a.Trigger.All() {
-		if t.ID == uuid.Nil {
-			t.ID = uuid.New()
+		var loc []string
+		for _, l := range ve.Loc {
+			loc = append(loc, fmt.Sprint(l))
 		}
-	}
-	if len(a.AllActions()) == 0 {
-		return "An automation needs at least one action."
+		if len(loc) == 0 {
+			return ve.Msg
+		}
+		return strings.Join(loc, ".") + ": " + ve.Msg
 	}
 	for _, act := range a.AllActions() {
-		if act == nil || !model.KnownAction(act.Type) {
-			return "Unknown action type " + strconv.Quote(actionType(act)) + "."
+		if act.BlockDocumentID == nil {
+			continue
 		}
-		if act.Type == model.ActionSendNotification || act.Type == model.ActionCallWebhook {
-			if act.BlockDocumentID == nil {
-				return "The action " + act.Type + " needs a block_document_id."
+		if _, err := u.Store.GetBlockDocument(q.ctx(), q.Workspace.ID, *act.BlockDocumentID, false); err != nil {
+			if apperr.IsNotFound(err) {
+				return "The action " + act.Type + " names the block " + act.BlockDocumentID.String() + ", which this workspace does not have."
 			}
-			if _, err := u.Store.GetBlockDocument(q.ctx(), q.Workspace.ID, *act.BlockDocumentID, false); err != nil {
-				if apperr.IsNotFound(err) {
-					return "The action " + act.Type + " names the block " + act.BlockDocumentID.String() + ", which this workspace does not have."
-				}
-				return "Could not read the block of the action " + act.Type + "."
-			}
+			return "Could not read the block of the action " + act.Type + "."
 		}
 	}
 	return ""
-}
-
-func actionType(a *model.Action) string {
-	if a == nil {
-		return ""
-	}
-	return a.Type
 }
 
 // storeNewAutomation stores a and sends the browser to its page.

@@ -88,8 +88,8 @@ type eventRow struct {
 	Event *model.Event
 	// ResourceName is the resource's name label, when it has one.
 	ResourceName string
-	// RunURL opens the flow run the event is about, when it is one.
-	RunURL string
+	// PageURL opens the page of the resource, when Praetor has one.
+	PageURL string
 	// ResourceURL narrows the feed to the event's resource.
 	ResourceURL string
 	JSON        string // the event as the API serves it, indented
@@ -131,12 +131,23 @@ func (u *UI) eventsList(q *request) error {
 	return u.render(q, http.StatusOK, "events.html", p)
 }
 
+// resourcePages are the pages of resources by id prefix, below the
+// workspace's root.
+var resourcePages = map[string]string{
+	model.FlowRunResource:    "/runs/flow-run/",
+	model.FlowResource:       "/flows/flow/",
+	model.DeploymentResource: "/deployments/deployment/",
+	model.AutomationResource: "/automations/automation/",
+}
+
 func newEventRow(base, list string, e *model.Event) eventRow {
 	id := e.Resource.ID()
 	row := eventRow{Event: e, ResourceName: e.Resource["prefect.resource.name"], JSON: prettyJSON(e),
 		ResourceURL: eventFilters{Resource: id}.withOffset(list, 0)}
-	if run, ok := strings.CutPrefix(id, model.FlowRunResource); ok {
-		row.RunURL = base + "/runs/flow-run/" + url.PathEscape(run)
+	for prefix, page := range resourcePages {
+		if rest, ok := strings.CutPrefix(id, prefix); ok {
+			row.PageURL = base + page + url.PathEscape(rest)
+		}
 	}
 	return row
 }
