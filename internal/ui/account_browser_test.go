@@ -166,11 +166,24 @@ func TestWorkspaceIsolation(t *testing.T) {
 		t.Fatalf("create flow run: %d %s", r.Status, r.Body)
 	}
 	r.decode(t, &run)
+	r = cb.api(http.MethodPost, api+"/events", bobKey, []any{map[string]any{"id": "5b1c0a3e-8a1d-4d57-9b0e-3f1c6f0e2a11",
+		"event": "bob.secret-event", "occurred": time.Now().UTC().Format(time.RFC3339Nano), "resource": map[string]string{"prefect.resource.id": "bob.vault"}}})
+	if r.Status >= 300 {
+		t.Fatalf("post event: %d %s", r.Status, r.Body)
+	}
+
+	r = cb.postCSRF(wsB.path("/automations/new/json"), url.Values{"automation": {`{"name": "bob-secret-automation",
+		"trigger": {"expect": ["bob.secret-event"], "posture": "Reactive"}, "actions": [{"type": "do-nothing"}]}`}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("create automation: %d %s", r.Status, r.Body)
+	}
+	automation := r.location()
 
 	secrets := []string{wsB.AccountID, wsB.ID, flow.ID, run.ID, "Bob Secret Lab", wsB.Handle, "Quarterly numbers",
-		bob.Handle, "bob-secret-flow", "bob-secret-run"}
+		bob.Handle, "bob-secret-flow", "bob-secret-run", "bob.secret-event", "bob.vault", "bob-secret-automation"}
 	pages := []string{wsB.path("/"), wsB.path("/dashboard"), wsB.path("/runs"), wsB.path("/runs/flow-run/" + run.ID),
-		wsB.path("/flows"), wsB.path("/settings"), wsB.path("/radar"), wsB.path("/no-such-page"), "/account/" + wsB.AccountID + "/members"}
+		wsB.path("/flows"), wsB.path("/settings"), wsB.path("/radar"), wsB.path("/events"), wsB.path("/events?event=bob."),
+		wsB.path("/automations"), wsB.path("/automations/new"), automation, wsB.path("/no-such-page"), "/account/" + wsB.AccountID + "/members"}
 	leaks := func(body string) []string {
 		var found []string
 		for _, s := range secrets {
@@ -209,6 +222,10 @@ func TestWorkspaceIsolation(t *testing.T) {
 		wsB.path("/settings/members"):                   {"email": {alice.Email}, "role": {"owner"}},
 		"/account/" + wsB.AccountID + "/members":        {"email": {alice.Email}, "role": {"owner"}},
 		"/account/" + wsB.AccountID + "/members/x/role": {"role": {"owner"}},
+		automation + "/delete":                          nil,
+		automation + "/disable":                         nil,
+		automation + "/edit":                            {"automation": {`{"name": "hijacked", "trigger": {"posture": "Reactive"}, "actions": [{"type": "do-nothing"}]}`}},
+		wsB.path("/automations/new/json"):               {"automation": {`{"name": "planted", "trigger": {"posture": "Reactive"}, "actions": [{"type": "do-nothing"}]}`}},
 	}
 	for p, form := range forged {
 		r := ca.postCSRF(p, form)
@@ -221,6 +238,14 @@ func TestWorkspaceIsolation(t *testing.T) {
 	}
 	if r := cb.get(wsB.path("/settings")); r.Status != http.StatusOK || !strings.Contains(r.Body, "Bob Secret Lab") || strings.Contains(r.Body, alice.Email) {
 		t.Errorf("bob's workspace changed: %d", r.Status)
+	}
+	// The pages alice was refused do show bob his data.
+	if r := cb.get(wsB.path("/events")); r.Status != http.StatusOK || !strings.Contains(r.Body, "bob.secret-event") {
+		t.Errorf("bob's event feed: %d, without his event", r.Status)
+	}
+	if r := cb.get(wsB.path("/automations")); r.Status != http.StatusOK || !strings.Contains(r.Body, `data-automation="bob-secret-automation"`) ||
+		strings.Contains(r.Body, "hijacked") || strings.Contains(r.Body, "planted") || !strings.Contains(r.Body, `data-enabled="true"`) {
+		t.Errorf("bob's automations changed: %d", r.Status)
 	}
 
 	// Nor can she see or revoke his API keys.

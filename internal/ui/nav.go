@@ -42,6 +42,8 @@ var workspaceNav = []navGroup{
 	{"Orchestrate", []navItem{
 		{"Deployments", "/deployments", "read:deployment", "/deployments"},
 		{"Work pools", "/work-pools", "read:work_pool", "/work-pools"},
+		{"Automations", "/automations", "read:automation", "/automations"},
+		{"Events", "/events", "read:event", "/events"},
 	}},
 	{"Workspace", []navItem{
 		{"Settings", "/settings", "read:workspace", "/settings"},

@@ -23,6 +23,7 @@ type frameFixture struct {
 	flow, run, task, other string
 	deployment             string
 	pool                   string
+	automation             string // its page's path
 }
 
 // seedFrame registers a user with a workspace and fills it through the API.
@@ -65,6 +66,13 @@ func seedFrame(t *testing.T, ts *testServer) *frameFixture {
 	api.log(f.run, "", 40, strings.Repeat("an error line without spaces_", 12))
 	api.log(f.run, f.task, 20, "extracted 30 rows")
 	api.call("POST", "/artifacts/", map[string]any{"key": "report", "type": "markdown", "data": "# Rows: 30", "flow_run_id": f.run}, nil)
+	r := c.postCSRF(ws.path("/automations/new/json"), url.Values{"automation": {`{"name": "crashed-runs-of-the-nightly-warehouse-load",
+		"trigger": {"expect": ["prefect.flow-run.Crashed"], "match": {"prefect.resource.id": "prefect.flow-run.*"}, "posture": "Reactive"},
+		"actions": [{"type": "do-nothing"}]}`}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("create an automation: %d\n%s", r.Status, r.Body)
+	}
+	f.automation = r.location()
 	return f
 }
 
@@ -100,7 +108,8 @@ func TestSidebarReachesEveryPage(t *testing.T) {
 		b.visit(ws.path("/dashboard"))
 		links := b.sidebarLinks()
 		want := [][2]string{{ws.path("/dashboard"), "Dashboard"}, {ws.path("/runs"), "Runs"}, {ws.path("/flows"), "Flows"},
-			{ws.path("/deployments"), "Deployments"}, {ws.path("/work-pools"), "Work pools"}, {ws.path("/settings"), "Settings"}}
+			{ws.path("/deployments"), "Deployments"}, {ws.path("/work-pools"), "Work pools"},
+			{ws.path("/automations"), "Automations"}, {ws.path("/events"), "Events"}, {ws.path("/settings"), "Settings"}}
 		if len(links) != len(want) {
 			t.Fatalf("the workspace sidebar has %q, want %q", links, want)
 		}
@@ -128,6 +137,9 @@ func TestSidebarReachesEveryPage(t *testing.T) {
 			"/deployments/deployment/" + f.deployment:          "/deployments",
 			"/deployments/deployment/" + f.deployment + "/run": "/deployments",
 			"/work-pools/work-pool/" + f.pool:                  "/work-pools",
+			"/events?event=prefect.flow-run.":                  "/events",
+			"/automations/new":                                 "/automations",
+			strings.TrimPrefix(f.automation, ws.path("")):      "/automations",
 		} {
 			if status := b.visit(ws.path(page)); status != http.StatusOK {
 				t.Errorf("%s answered %d", page, status)
@@ -230,7 +242,8 @@ func (f *frameFixture) phonePages() []string {
 		ws.path("/flows/flow/" + f.flow), ws.path("/flows/flow/" + f.other), ws.path("/settings"),
 		ws.path("/deployments"), ws.path("/deployments?name=no-such"), ws.path("/deployments/deployment/" + f.deployment),
 		ws.path("/deployments/deployment/" + f.deployment + "/run"), ws.path("/runs?deployment=" + f.deployment),
-		ws.path("/work-pools"), ws.path("/work-pools/work-pool/" + f.pool),
+		ws.path("/work-pools"), ws.path("/work-pools/work-pool/" + f.pool), ws.path("/events"),
+		ws.path("/automations"), ws.path("/automations/new"), f.automation,
 		ws.path("/no-such-page"),
 	}
 }

@@ -8,4 +8,6 @@ func (u *UI) routes(mux *http.ServeMux) {
 	u.workspaceRoutes(mux)
 	u.deploymentRoutes(mux)
 	u.workPoolRoutes(mux)
+	u.eventRoutes(mux)
+	u.automationRoutes(mux)
 }

@@ -71,6 +71,32 @@ func TestWorkPoolPagesNeedTheAPIsPermissions(t *testing.T) {
 	})
 }
 
+// The event feed needs what the API's event routes need, read:event.
+func TestEventPagesNeedTheAPIsPermissions(t *testing.T) {
+	pagesNeed(t, map[string]pageNeed{
+		"GET /account/{account_id}/workspace/{workspace_id}/events": {"read:event", false},
+	})
+}
+
+// The automations pages need what Prefect's automation routes need: read
+// to see, create, update and delete to change; the forms are refused
+// (403) to those who can see the automations.
+func TestAutomationPagesNeedTheAPIsPermissions(t *testing.T) {
+	const base = "/account/{account_id}/workspace/{workspace_id}/automations"
+	const one = base + "/automation/{id}"
+	pagesNeed(t, map[string]pageNeed{
+		"GET " + base:                {"read:automation", false},
+		"GET " + base + "/new":       {"create:automation", false},
+		"POST " + base + "/new":      {"create:automation", true},
+		"POST " + base + "/new/json": {"create:automation", true},
+		"GET " + one:                 {"read:automation", false},
+		"POST " + one + "/edit":      {"update:automation", true},
+		"POST " + one + "/enable":    {"update:automation", true},
+		"POST " + one + "/disable":   {"update:automation", true},
+		"POST " + one + "/delete":    {"delete:automation", true},
+	})
+}
+
 // pageNeed is what a page's route must declare: the permission, and
 // whether a caller without it is refused with a message (403) rather than
 // not found.

@@ -1,0 +1,255 @@
+package ui_test
+
+import (
+	"encoding/json"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// blockType registers a block type with one schema, as the Prefect client
+// does when it first saves a block of that type, and returns the ids.
+func (a *wsAPI) blockType(slug string, fields map[string]any, capabilities ...string) (typeID, schemaID string) {
+	a.t.Helper()
+	var bt, bs idOnly
+	a.call("POST", "/block_types/", map[string]any{"name": slug, "slug": slug}, &bt)
+	if capabilities == nil {
+		capabilities = []string{}
+	}
+	a.call("POST", "/block_schemas/", map[string]any{"block_type_id": bt.ID, "fields": fields, "capabilities": capabilities}, &bs)
+	return bt.ID, bs.ID
+}
+
+// webhookBlockType registers Prefect's Webhook block type.
+func (a *wsAPI) webhookBlockType() {
+	a.t.Helper()
+	a.blockType("webhook", map[string]any{"title": "Webhook", "type": "object", "secret_fields": []string{"url", "headers.*"},
+		"properties": map[string]any{"method": map[string]any{"type": "string"}, "url": map[string]any{"type": "string", "format": "password"},
+			"headers": map[string]any{"type": "object"}}})
+}
+
+// blockDocuments lists the workspace's named blocks with their data.
+func (a *wsAPI) blockDocuments() []struct {
+	ID   string         `json:"id"`
+	Name string         `json:"name"`
+	Data map[string]any `json:"data"`
+} {
+	a.t.Helper()
+	var docs []struct {
+		ID   string         `json:"id"`
+		Name string         `json:"name"`
+		Data map[string]any `json:"data"`
+	}
+	a.call("POST", "/block_documents/filter", map[string]any{"include_secrets": true}, &docs)
+	return docs
+}
+
+var (
+	automationJSON = regexp.MustCompile(`(?s)<textarea id="automation-json" name="automation"[^>]*>(.*?)</textarea>`)
+	automationPath = regexp.MustCompile(`/automations/automation/[0-9a-f-]{36}$`)
+)
+
+// automationOf reads the AutomationCore JSON an automation's page shows.
+func automationOf(t *testing.T, body string) map[string]any {
+	t.Helper()
+	m := automationJSON.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("the automation's page has no JSON editor")
+	}
+	var a map[string]any
+	if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &a); err != nil {
+		t.Fatalf("the automation's JSON %q: %v", m[1], err)
+	}
+	return a
+}
+
+// jsonOf is v as JSON, for comparisons.
+func jsonOf(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// createAutomation posts the template form and follows it to the new
+// automation's page.
+func createAutomation(t *testing.T, c *client, ws workspace, form url.Values) (path, body string) {
+	t.Helper()
+	r := c.postCSRF(ws.path("/automations/new"), form)
+	if r.Status != http.StatusSeeOther || !automationPath.MatchString(r.location()) {
+		t.Fatalf("create automation %v: %d to %q\n%s", form, r.Status, r.location(), r.Body)
+	}
+	return r.location(), c.get(r.location()).Body
+}
+
+// The automations pages make the common automations from their templates
+// in Prefect's AutomationCore shape (a webhook target becomes a webhook
+// block), take JSON for anything else, and show, edit, disable, enable and
+// delete them; a refused form shows its errors next to its fields and
+// stores nothing; another workspace's member finds nothing.
+func TestAutomationPages(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ts *testServer) {
+		api, c, ws := newWorkspaceAPI(t, ts, "otto")
+		if body := wsPage(t, c, ws, "/automations"); !strings.Contains(body, `id="no-automations"`) {
+			t.Errorf("a new workspace's automations page shows no empty-state hint")
+		}
+		api.webhookBlockType()
+		slackType, slackSchema := api.blockType("slack-webhook", map[string]any{"title": "Slack", "type": "object",
+			"secret_fields": []string{"url"}, "properties": map[string]any{"url": map[string]any{"type": "string", "format": "password"}}}, "notify")
+		var slack idOnly
+		api.call("POST", "/block_documents/", map[string]any{"name": "on-call", "block_type_id": slackType, "block_schema_id": slackSchema,
+			"data": map[string]any{"url": "http://127.0.0.1:9/slack"}}, &slack)
+		flow := api.flow("etl")
+		dep := api.deployment(flow, "nightly", nil)
+		api.pool("big-pool", "process", nil)
+		var pools []idOnly
+		api.call("POST", "/work_pools/filter", map[string]any{}, &pools)
+
+		// Refused: errors next to their fields, nothing stored.
+		r := c.postCSRF(ws.path("/automations/new"), url.Values{"template": {"deployment-not-completed"}, "hours": {"0"},
+			"target": {"webhook"}, "webhook_url": {"ftp://example.com"}})
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("a form in error answered %d", r.Status)
+		}
+		for _, id := range []string{"name-error", "deployment-error", "hours-error", "webhook-url-error"} {
+			if !strings.Contains(r.Body, `id="`+id+`"`) {
+				t.Errorf("the refused form has no %s", id)
+			}
+		}
+		if docs := api.blockDocuments(); len(docs) != 1 {
+			t.Errorf("the refused form left blocks: %+v", docs)
+		}
+		if body := wsPage(t, c, ws, "/automations"); !strings.Contains(body, `id="no-automations"`) {
+			t.Errorf("the refused form stored an automation")
+		}
+
+		// "A flow run failed" → a webhook.
+		failedPath, body := createAutomation(t, c, ws, url.Values{"template": {"flow-run-failed"}, "name": {"Failures to ops"},
+			"target": {"webhook"}, "webhook_url": {"http://127.0.0.1:9/hook"}})
+		if !strings.Contains(body, "Created the automation Failures to ops.") {
+			t.Errorf("no flash after creating the automation")
+		}
+		a := automationOf(t, body)
+		trig := a["trigger"].(map[string]any)
+		if jsonOf(trig["expect"]) != `["prefect.flow-run.Failed"]` || trig["posture"] != "Reactive" || trig["threshold"] != 1.0 ||
+			trig["within"] != 0.0 || trig["id"] == "00000000-0000-0000-0000-000000000000" || jsonOf(trig["match"]) != `{"prefect.resource.id":"prefect.flow-run.*"}` || a["enabled"] != true {
+			t.Errorf("the failed template's automation: %s", jsonOf(a))
+		}
+		acts := a["actions"].([]any)
+		act := acts[0].(map[string]any)
+		var hook map[string]any
+		for _, d := range api.blockDocuments() {
+			if d.ID == act["block_document_id"] {
+				hook = d.Data
+			}
+		}
+		if len(acts) != 1 || act["type"] != "call-webhook" || hook["url"] != "http://127.0.0.1:9/hook" || hook["method"] != "POST" ||
+			!strings.Contains(act["payload"].(string), "{{ flow_run|ui_url }}") {
+			t.Errorf("the failed template's action %v calls the block %v", act, hook)
+		}
+		if !strings.Contains(body, `<dd id="automation-trigger">prefect.flow-run.Failed</dd>`) || !strings.Contains(body, `id="no-actions"`) {
+			t.Errorf("the automation's page does not summarize its trigger or say it has not fired")
+		}
+
+		// "A deployment has not completed in N hours" → a notification block.
+		_, body = createAutomation(t, c, ws, url.Values{"template": {"deployment-not-completed"}, "name": {"nightly stalled"},
+			"deployment": {dep}, "hours": {"3"}, "target": {"notification"}, "block": {slack.ID}})
+		a = automationOf(t, body)
+		trig, act = a["trigger"].(map[string]any), a["actions"].([]any)[0].(map[string]any)
+		if trig["posture"] != "Proactive" || trig["within"] != 10800.0 || jsonOf(trig["expect"]) != `["prefect.flow-run.Completed"]` ||
+			jsonOf(trig["match_related"]) != `{"prefect.resource.id":"prefect.deployment.`+dep+`","prefect.resource.role":"deployment"}` ||
+			act["type"] != "send-notification" || act["block_document_id"] != slack.ID {
+			t.Errorf("the not-completed template's automation: %s", jsonOf(a))
+		}
+		// "A flow run is late", "a work pool has no online worker".
+		_, body = createAutomation(t, c, ws, url.Values{"template": {"flow-run-late"}, "name": {"late"}, "target": {"notification"}, "block": {slack.ID}})
+		if trig = automationOf(t, body)["trigger"].(map[string]any); jsonOf(trig["expect"]) != `["prefect.flow-run.Late"]` {
+			t.Errorf("the late template's trigger: %s", jsonOf(trig))
+		}
+		_, body = createAutomation(t, c, ws, url.Values{"template": {"work-pool-not-ready"}, "name": {"pool down"}, "work_pool": {pools[0].ID},
+			"target": {"notification"}, "block": {slack.ID}})
+		if trig = automationOf(t, body)["trigger"].(map[string]any); jsonOf(trig["expect"]) != `["prefect.work-pool.not-ready"]` ||
+			jsonOf(trig["match"]) != `{"prefect.resource.id":"prefect.work-pool.`+pools[0].ID+`"}` {
+			t.Errorf("the work pool template's trigger: %s", jsonOf(trig))
+		}
+
+		// The JSON editor: refusals keep what was typed; then an automation.
+		for _, bad := range []string{`{"name": "x"`, `{"name": "x", "trigger": {"posture": "Sideways"}, "actions": [{"type": "do-nothing"}]}`,
+			`{"name": "x", "trigger": {"expect": ["a"]}, "actions": [{"type": "call-webhook", "block_document_id": "` + flow + `"}]}`} {
+			r := c.postCSRF(ws.path("/automations/new/json"), url.Values{"automation": {bad}})
+			if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `role="alert"`) || !strings.Contains(r.Body, html.EscapeString(bad)) {
+				t.Errorf("the JSON %s answered %d, want 422 with its error and the JSON kept", bad, r.Status)
+			}
+		}
+		r = c.postCSRF(ws.path("/automations/new/json"), url.Values{"automation": {`{"name": "crashes", "trigger": {"type": "compound", "require": "any",
+			"triggers": [{"expect": ["prefect.flow-run.Crashed"], "posture": "Reactive"}, {"expect": ["prefect.flow-run.TimedOut"], "posture": "Reactive"}]},
+			"actions": [{"type": "do-nothing"}]}`}})
+		if r.Status != http.StatusSeeOther || !automationPath.MatchString(r.location()) {
+			t.Fatalf("creating from JSON: %d to %q\n%s", r.Status, r.location(), r.Body)
+		}
+		jsonPath := r.location()
+		if body := c.get(jsonPath).Body; !strings.Contains(body, `<dd id="automation-trigger">compound of 2 triggers</dd>`) {
+			t.Errorf("the compound automation's trigger is not summarized")
+		}
+
+		// The list, sorted by name, never fired.
+		body = wsPage(t, c, ws, "/automations")
+		rows := regexp.MustCompile(`<tr data-automation="([^"]+)">`).FindAllStringSubmatch(body, -1)
+		if got := len(rows); got != 5 || rows[0][1] != "Failures to ops" || strings.Count(body, `<span class="muted">never</span>`) != 5 {
+			t.Errorf("the list has %v, want 5 automations by name, none fired", rows)
+		}
+
+		// Edit, disable, enable, delete.
+		edited := automationOf(t, c.get(failedPath).Body)
+		edited["name"], edited["description"] = "Failures to ops, edited", "pages the on-call"
+		if r := c.postCSRF(failedPath+"/edit", url.Values{"automation": {jsonOf(edited)}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("edit: %d\n%s", r.Status, r.Body)
+		}
+		if body := c.get(failedPath).Body; !strings.Contains(body, "<h1>Failures to ops, edited</h1>") || !strings.Contains(body, "pages the on-call") {
+			t.Errorf("the edit did not save")
+		}
+		if r := c.postCSRF(failedPath+"/edit", url.Values{"automation": {`{"name": ""}`}}); r.Status != http.StatusUnprocessableEntity {
+			t.Errorf("an edit without a name answered %d", r.Status)
+		}
+		if a := automationOf(t, c.get(failedPath).Body); a["name"] != "Failures to ops, edited" {
+			t.Errorf("a refused edit changed the automation: %s", jsonOf(a))
+		}
+		c.postCSRF(failedPath+"/disable", nil)
+		if body := c.get(failedPath).Body; !strings.Contains(body, `data-enabled="false"`) || !strings.Contains(body, `id="enable-automation"`) {
+			t.Errorf("the disabled automation does not read Disabled with an Enable button")
+		}
+		c.postCSRF(failedPath+"/enable", nil)
+		if a := automationOf(t, c.get(failedPath).Body); a["enabled"] != true {
+			t.Errorf("the enabled automation reads %v", a["enabled"])
+		}
+
+		// Another workspace's member finds neither the page nor its forms.
+		_, mallory, _ := newWorkspaceAPI(t, ts, "mallory")
+		if r := mallory.get(failedPath); r.Status != http.StatusNotFound || strings.Contains(r.Body, "Failures") {
+			t.Errorf("another workspace's member reads the automation: %d", r.Status)
+		}
+		for _, p := range []string{"/delete", "/disable", "/edit"} {
+			if r := mallory.postCSRF(failedPath+p, url.Values{"automation": {`{}`}}); r.Status != http.StatusNotFound {
+				t.Errorf("another workspace's member's POST %s answered %d", p, r.Status)
+			}
+		}
+		if r := c.post(jsonPath+"/delete", url.Values{}); r.Status != http.StatusForbidden {
+			t.Errorf("a delete without the CSRF token answered %d", r.Status)
+		}
+
+		r = c.postCSRF(jsonPath+"/delete", nil)
+		if r.Status != http.StatusSeeOther || r.location() != ws.path("/automations") {
+			t.Fatalf("delete: %d to %q", r.Status, r.location())
+		}
+		if body := c.get(r.location()).Body; !strings.Contains(body, "Deleted the automation crashes.") || strings.Contains(body, `data-automation="crashes"`) {
+			t.Errorf("the list after the delete still shows it, or no flash")
+		}
+		if r := c.get(jsonPath); r.Status != http.StatusNotFound {
+			t.Errorf("the deleted automation's page answered %d", r.Status)
+		}
+		if a := automationOf(t, c.get(failedPath).Body); a["enabled"] != true {
+			t.Errorf("another workspace's member changed the automation: %s", jsonOf(a))
+		}
+	})
+}
