@@ -523,6 +523,10 @@ func (f *File) Rename(from, to string) error {
 // first checks that the edited text decodes to what the edits meant, and
 // writes nothing when it does not (a layout the line editor misread).
 func (f *File) Save() error {
+	if f.active == nil {
+		// Prefect's client always writes the active profile.
+		f.SetActive(DefaultActive)
+	}
 	text := strings.Join(f.lines, "\n") + "\n"
 	check := &File{Path: f.Path}
 	if err := check.decode(text); err != nil {
