@@ -412,17 +412,25 @@ func newDeploymentCmd() *cobra.Command {
 	return cmd
 }
 
-// readDeployment reads a deployment named FLOW/NAME, or by id.
-func readDeployment(ctx context.Context, c *client.Client, name string) (model.Deployment, error) {
-	if id, err := uuid.Parse(name); err == nil {
-		var d model.Deployment
-		err := c.Do(ctx, "GET", "/deployments/"+id.String(), nil, &d)
-		return d, notFound(err, "deployment "+name)
+// checkDeploymentName refuses a name that is neither FLOW/NAME nor an id.
+func checkDeploymentName(name string) error {
+	if _, err := uuid.Parse(name); err == nil {
+		return nil
 	}
 	flow, dep, ok := strings.Cut(name, "/")
 	if !ok || flow == "" || dep == "" {
-		return model.Deployment{}, usagef("%q is not FLOW/DEPLOYMENT (as `praetor deployment ls` shows) or a deployment id", name)
+		return usagef("%q is not FLOW/DEPLOYMENT (as `praetor deployment ls` shows) or a deployment id", name)
 	}
+	return nil
+}
+
+// readDeployment reads a deployment named FLOW/NAME, or by id.
+func readDeployment(ctx context.Context, c *client.Client, name string) (model.Deployment, error) {
+	if id, err := uuid.Parse(name); err == nil {
+		d, err := c.Deployment(ctx, id)
+		return d, notFound(err, "deployment "+name)
+	}
+	flow, dep, _ := strings.Cut(name, "/")
 	d, err := c.DeploymentByName(ctx, flow, dep)
 	return d, notFound(err, "deployment "+name)
 }
@@ -475,6 +483,9 @@ func newDeploymentInspectCmd() *cobra.Command {
 		Example: "  praetor deployment inspect etl/nightly",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			if err := checkDeploymentName(a[0]); err != nil {
+				return err
+			}
 			c, err := workspace()
 			if err != nil {
 				return err
@@ -538,6 +549,9 @@ run's state changes and exits when the run ends: 0 when it ended COMPLETED, 1 ot
 		RunE: func(cmd *cobra.Command, a []string) error {
 			params, err := parseParams(raw)
 			if err != nil {
+				return err
+			}
+			if err := checkDeploymentName(a[0]); err != nil {
 				return err
 			}
 			c, err := workspace()

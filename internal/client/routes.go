@@ -96,6 +96,13 @@ func (c *Client) Deployments(ctx context.Context, f Filter) ([]model.Deployment,
 	return out, err
 }
 
+// Deployment reads a deployment by id.
+func (c *Client) Deployment(ctx context.Context, id uuid.UUID) (model.Deployment, error) {
+	var out model.Deployment
+	err := c.Do(ctx, "GET", "/deployments/"+id.String(), nil, &out)
+	return out, err
+}
+
 // DeploymentByName reads a deployment by its flow's name and its own.
 func (c *Client) DeploymentByName(ctx context.Context, flow, name string) (model.Deployment, error) {
 	var out model.Deployment
