@@ -396,11 +396,13 @@ func newFlowRunCancelCmd() *cobra.Command {
 			if err != nil {
 				return notFound(err, "flow run "+a[0])
 			}
-			if res.Status != "ACCEPT" {
+			// A run that nothing runs yet is cancelled at once: the answer
+			// is then a REJECT whose state is CANCELLED.
+			if res.State == nil || (res.State.Type != "CANCELLING" && res.State.Type != "CANCELLED") {
 				reason, _ := res.Details["reason"].(string)
 				return fmt.Errorf("flow run %s was not cancelled (%s): %s", a[0], res.Status, strOr(&reason, "the server gave no reason"))
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Flow run %s was set to %s.\n", a[0], res.State.Name)
+			fmt.Fprintf(cmd.OutOrStdout(), "Flow run %s is %s.\n", a[0], res.State.Name)
 			return nil
 		},
 	}
