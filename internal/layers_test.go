@@ -56,6 +56,9 @@ var layers = map[string]int{
 
 	"internal/testdb": 12,
 
+	"internal/client":   15, // the Go client of the Prefect API: imports model only
+	"internal/profiles": 15, // pure: Prefect's profiles.toml, edited in place
+
 	// Leaves.
 	"internal/model":     10,
 	"internal/apperr":    10,
