@@ -245,7 +245,11 @@ func oracleQueries() []oracleQuery {
 			for _, c := range trigger["triggers"].([]any) {
 				delete(c.(map[string]any), "id")
 			}
-			b, _ := json.Marshal([]any{m["name"], m["enabled"], m["tags"], trigger, m["actions"], m["actions_on_trigger"]})
+			actions, _ := m["actions"].([]any)
+			for _, a := range actions {
+				delete(a.(map[string]any), "block_document_id") // each server's own document
+			}
+			b, _ := json.Marshal([]any{m["name"], m["enabled"], m["tags"], trigger, actions, m["actions_on_trigger"]})
 			return string(b)
 		}},
 		{label: "POST /templates/validate", call: func(ctx context.Context, api *apiClient, ids snapshotIDs) (any, error) {
