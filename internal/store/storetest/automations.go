@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -177,8 +178,8 @@ func (h *harness) queuedEvent(ws uuid.UUID, name string) *model.Event {
 	return e
 }
 
-// evaluateOwn drains the queue, evaluating ws's events (other contracts'
-// workspaces queue none: only this one has automations with events).
+// evaluateOwn drains the queue, evaluating ws's events and skipping the
+// rest; callers hold queueMu.
 func (h *harness) evaluateOwn(ws uuid.UUID) (seen []string) {
 	for {
 		n, err := h.s.EvaluateQueuedEvents(h.ctx, 10, func(ctx context.Context, w uuid.UUID, list []*model.Automation, tx automations.Tx, events []*model.Event) error {
@@ -206,10 +207,35 @@ func (h *harness) evaluateOwn(ws uuid.UUID) (seen []string) {
 // Events are queued only while the workspace has an enabled automation,
 // evaluated once each, and their firings queue the automation's actions
 // with a prefect.automation.triggered event.
+// queueMu serializes the contracts that queue events and take them off
+// the queue: a store has one queue, and taking it evaluates (or, for
+// another contract's workspace, skips) every workspace's events.
+var queueMu sync.Mutex
+
 func testEvaluateQueuedEvents(t *testing.T, h *harness) {
-	ws := h.ws()
+	queueMu.Lock()
+	defer queueMu.Unlock()
+	ws, other := h.ws(), h.ws()
 	h.queuedEvent(ws, "prefect.flow-run.Failed") // before any automation: not queued
 	a := h.named(ws, "a")
+	// Another workspace's automation of the same trigger, and its event:
+	// each workspace's events meet its own automations only.
+	theirs := h.named(other, "theirs")
+	theirEvent := h.queuedEvent(other, "prefect.flow-run.Crashed")
+	_, err := h.s.EvaluateQueuedEvents(h.ctx, 1000, func(ctx context.Context, w uuid.UUID, list []*model.Automation, tx automations.Tx, events []*model.Event) error {
+		for _, e := range events {
+			if e.ID == theirEvent.ID && w != other {
+				t.Errorf("workspace %s got another workspace's event", w)
+			}
+		}
+		for _, x := range list {
+			if (x.ID == theirs.ID) != (w == other) || x.ID == a.ID && w != ws {
+				t.Errorf("workspace %s evaluates automation %s of another", w, x.Name)
+			}
+		}
+		return nil
+	})
+	h.must(err, "evaluate the other workspace's event")
 	h.queuedEvent(ws, "prefect.flow-run.Running")
 	h.queuedEvent(ws, "prefect.flow-run.Failed")
 	h.queuedEvent(ws, "prefect.log.write")
@@ -265,6 +291,8 @@ func testEvaluateProactive(t *testing.T, h *harness) {
 }
 
 func (h *harness) pendingAction(ws uuid.UUID) (*model.Automation, *model.TriggeredAction) {
+	queueMu.Lock()
+	defer queueMu.Unlock()
 	a := h.named(ws, "a")
 	h.queuedEvent(ws, "prefect.flow-run.Failed")
 	h.evaluateOwn(ws)
