@@ -1,7 +1,9 @@
 package notify
 
 import (
+	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -142,6 +144,28 @@ func TestRenderPrefectFilters(t *testing.T) {
 		if got != c.want {
 			t.Errorf("Render(%q) = %q, want %q", c.tmpl, got, c.want)
 		}
+	}
+}
+
+// TestRenderWebhookPayloadExample renders the JSON payload of
+// docs/notifications.md into JSON a receiver can decode.
+func TestRenderWebhookPayloadExample(t *testing.T) {
+	const payload = `{"run": {{ flow_run.name|tojson }}, "state": {{ flow_run.state.name|tojson }},
+ "url": {{ (flow_run|ui_url)|tojson }}, "tags": {{ flow_run.tags|tojson }}}`
+	vars := map[string]any{"flow_run": Object{Kind: "flow-run", ID: "r1", Fields: map[string]any{
+		"id": "r1", "name": "a \"quoted\" <run>", "state": map[string]any{"name": "Failed"}, "tags": []any{"x"},
+	}}}
+	out, err := Render(payload, vars, testLinks{"http://ui"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%s: %v", out, err)
+	}
+	want := map[string]any{"run": "a \"quoted\" <run>", "state": "Failed", "url": "http://ui/runs/r1", "tags": []any{"x"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }
 
