@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -272,4 +273,19 @@ func TestRenderDoesNotChangeVars(t *testing.T) {
 	if vars["x"] != "kept" {
 		t.Errorf("vars[x] = %v", vars["x"])
 	}
+}
+
+func TestVariables(t *testing.T) {
+	got := Variables("{{ flow_run.name }} {% if deployment %}{{ x|default(work_pool.name) }}{% endif %}",
+		"{% for e in events %}{{ e.id ~ flow.name }}{% endfor %}", "{% if %}")
+	want := []string{"deployment", "events", "e", "flow", "flow_run", "work_pool", "x"}
+	if strings.Join(got, ",") != strings.Join(sortStrings(want), ",") {
+		t.Errorf("Variables = %v, want %v", got, want)
+	}
+}
+
+func sortStrings(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
 }
