@@ -7,6 +7,7 @@
 package notify
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -31,6 +32,20 @@ type Object struct {
 	Kind   string         // Prefect's resource kind: "flow-run", "flow", "deployment", "work-pool", "work-queue", "task-run", "automation"
 	ID     string         //
 	Fields map[string]any // the object as the API answers it
+}
+
+// ObjectOf is v (a model struct, as the API encodes it) as an Object of
+// kind and id, its fields decoded from its JSON.
+func ObjectOf(kind, id string, v any) (Object, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return Object{}, fmt.Errorf("template object %s: %w", kind, err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return Object{}, fmt.Errorf("template object %s: %w", kind, err)
+	}
+	return Object{Kind: kind, ID: id, Fields: fields}, nil
 }
 
 // Links gives the URLs of objects in Praetor's UI.
@@ -149,7 +164,9 @@ func exprNames(e expr, seen map[string]bool) {
 }
 
 // Render renders a template with vars in the Jinja subset Prefect's
-// automation templates use. It never executes anything; a syntax error is
+// automation templates use. Values must be shaped as decoded JSON
+// (map[string]any, []any, string, float64 or int64, bool, nil) or be an
+// Object; ObjectOf makes one of a model struct. It never executes anything; a syntax error is
 // a *SyntaxError, a template past the bounds ErrLimit.
 func Render(tmpl string, vars map[string]any, links Links) (string, error) {
 	// Prefect leaves a string without {{ or {% as it is.

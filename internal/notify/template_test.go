@@ -289,3 +289,28 @@ func sortStrings(s []string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TestObjectOf: a struct becomes an Object whose fields are its JSON, so
+// templates read the names the API answers.
+func TestObjectOf(t *testing.T) {
+	type state struct {
+		Name string `json:"name"`
+	}
+	run := struct {
+		ID    string `json:"id"`
+		Name  string `json:"name"`
+		State *state `json:"state"`
+		Tags  []string
+	}{"r1", "nightly", &state{"Failed"}, []string{"a"}}
+	o, err := ObjectOf("flow-run", run.ID, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Render("{{ flow_run.name }} {{ flow_run.state.name }} {{ flow_run.Tags|join(',') }} {{ flow_run|ui_url }}", map[string]any{"flow_run": o}, testLinks{"http://ui"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "nightly Failed a http://ui/runs/r1"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
