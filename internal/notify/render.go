@@ -725,11 +725,11 @@ var stringMethods = map[string]func(s string, args []any) (any, error){
 func rangeOf(args []any) (any, error) {
 	ints := make([]int64, len(args))
 	for i, a := range args {
-		n, ok := a.(int64)
-		if !ok {
+		f, ok := number(a)
+		if _, isBool := a.(bool); !ok || isBool || f != math.Trunc(f) {
 			return nil, fmt.Errorf("range takes integers, not %s", typeName(a))
 		}
-		ints[i] = n
+		ints[i] = int64(f)
 	}
 	start, stop, step := int64(0), int64(0), int64(1)
 	switch len(ints) {
@@ -796,6 +796,9 @@ func index(obj, idx any) any {
 
 func number(v any) (float64, bool) {
 	switch v := v.(type) {
+	case json.Number: // how the store decodes numbers
+		f, err := v.Float64()
+		return f, err == nil
 	case int64:
 		return float64(v), true
 	case int:
@@ -913,6 +916,11 @@ func typeName(v any) string {
 		return "bool"
 	case int64, int:
 		return "int"
+	case json.Number:
+		if _, err := v.(json.Number).Int64(); err == nil {
+			return "int"
+		}
+		return "float"
 	case float64:
 		return "float"
 	case string:
@@ -955,6 +963,8 @@ func repr(v any) string {
 		return strconv.FormatInt(v, 10)
 	case int:
 		return strconv.Itoa(v)
+	case json.Number:
+		return v.String()
 	case float64:
 		// Numbers decoded from JSON are float64: whole ones were integers.
 		if v == math.Trunc(v) && math.Abs(v) < 1e15 {

@@ -280,6 +280,22 @@ func (b blockData) boolean(key string, def bool) bool {
 	return def
 }
 
+// number is the number at key, which the store decodes as json.Number.
+func (b blockData) number(key string) (float64, bool) {
+	switch v := b[key].(type) {
+	case json.Number:
+		f, err := v.Float64()
+		return f, err == nil
+	case float64:
+		return v, true
+	case int:
+		return float64(v), true
+	case int64:
+		return float64(v), true
+	}
+	return 0, false
+}
+
 // url is the block's URL at key: http or https, with a host.
 func (b blockData) url(key string) (*url.URL, error) {
 	raw, ok := b[key].(string)

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"errors"
 	"io"
 	"log"
@@ -15,6 +16,7 @@ import (
 	"mime/quotedprintable"
 	"net"
 	"net/mail"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -142,7 +144,8 @@ func startSMTP(t *testing.T, security string, cert tls.Certificate) (*mailbox, i
 
 func smtpBlock(security string, port int) map[string]any {
 	return map[string]any{
-		"smtp_server": "127.0.0.1", "smtp_port": float64(port), "smtp_type": security,
+		// The store decodes numbers as json.Number.
+		"smtp_server": "127.0.0.1", "smtp_port": json.Number(strconv.Itoa(port)), "smtp_type": security,
 		"username": "praetor", "password": "s3cret", "from_email": "Praetor <alerts@example.com>",
 		"email_to": []any{"ops@example.com", "Night Shift <night@example.com>"},
 	}
@@ -266,7 +269,7 @@ func TestEmailFailures(t *testing.T) {
 		"no recipients": func(b map[string]any) { b["email_to"] = []any{} },
 		"bad recipient": func(b map[string]any) { b["email_to"] = []any{"not an address"} },
 		"bad type":      func(b map[string]any) { b["smtp_type"] = "TLS13" },
-		"bad port":      func(b map[string]any) { b["smtp_port"] = 70000.0 },
+		"bad port":      func(b map[string]any) { b["smtp_port"] = json.Number("70000") },
 	} {
 		block := smtpBlock(SMTPStartTLS, port)
 		change(block)

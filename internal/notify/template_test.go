@@ -314,3 +314,16 @@ func TestObjectOf(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// TestRenderJSONNumbers: the store decodes numbers as json.Number; they
+// print, compare, count and loop as numbers.
+func TestRenderJSONNumbers(t *testing.T) {
+	vars := map[string]any{"n": json.Number("2"), "f": json.Number("2.5"), "d": map[string]any{"n": json.Number("7")}}
+	got, err := Render("{{ n + 1 }} {{ f * 2 }} {{ n > 1 }} {% for i in range(n) %}{{ i }}{% endfor %} {{ d|tojson }} {{ d }}", vars, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `3 5 True 01 {"n": 7} {'n': 7}`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
