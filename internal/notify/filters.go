@@ -234,7 +234,7 @@ func (r *renderer) writeJSON(b *strings.Builder, v any, indent, depth int) error
 			return fmt.Errorf("%v is not JSON", v)
 		}
 		b.WriteString(repr(v))
-	case int64, int:
+	case int64, int, json.Number:
 		b.WriteString(repr(v))
 	default:
 		enc, err := json.Marshal(v)

@@ -7,6 +7,7 @@
 package notify
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -18,7 +19,8 @@ import (
 // Bounds on rendering, so a hostile template cannot exhaust memory or CPU.
 const (
 	MaxOutput = 1 << 20 // bytes one Render may produce
-	maxSteps  = 1_000_000
+	maxSteps  = 250_000
+	maxItems  = 100_000 // items of a list a template builds
 )
 
 // ErrLimit is a template that went past Render's bounds on output or work.
@@ -30,6 +32,20 @@ type Object struct {
 	Kind   string         // Prefect's resource kind: "flow-run", "flow", "deployment", "work-pool", "work-queue", "task-run", "automation"
 	ID     string         //
 	Fields map[string]any // the object as the API answers it
+}
+
+// ObjectOf is v (a model struct, as the API encodes it) as an Object of
+// kind and id, its fields decoded from its JSON.
+func ObjectOf(kind, id string, v any) (Object, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return Object{}, fmt.Errorf("template object %s: %w", kind, err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return Object{}, fmt.Errorf("template object %s: %w", kind, err)
+	}
+	return Object{Kind: kind, ID: id, Fields: fields}, nil
 }
 
 // Links gives the URLs of objects in Praetor's UI.
@@ -54,8 +70,103 @@ func Validate(tmpl string) error {
 	return err
 }
 
+// Variables lists the top-level variables that templates read, so that
+// the executor fetches only the objects they need (as Prefect's
+// matching_types_in_templates does). Templates that do not parse add none.
+func Variables(tmpls ...string) []string {
+	seen := map[string]bool{}
+	for _, t := range tmpls {
+		nodes, err := parse(t)
+		if err != nil {
+			continue
+		}
+		walkNames(nodes, seen)
+	}
+	return sortedKeysBool(seen)
+}
+
+func sortedKeysBool(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func walkNames(nodes []node, seen map[string]bool) {
+	for _, n := range nodes {
+		switch n := n.(type) {
+		case *outputNode:
+			exprNames(n.expr, seen)
+		case *ifNode:
+			for i, c := range n.conds {
+				exprNames(c, seen)
+				walkNames(n.bodies[i], seen)
+			}
+			walkNames(n.orElse, seen)
+		case *forNode:
+			exprNames(n.iter, seen)
+			walkNames(n.body, seen)
+			walkNames(n.orElse, seen)
+		case *setNode:
+			exprNames(n.value, seen)
+		}
+	}
+}
+
+func exprNames(e expr, seen map[string]bool) {
+	switch e := e.(type) {
+	case *nameExpr:
+		seen[e.name] = true
+	case *attrExpr:
+		exprNames(e.obj, seen)
+	case *indexExpr:
+		exprNames(e.obj, seen)
+		exprNames(e.index, seen)
+	case *callExpr:
+		exprNames(e.fn, seen)
+		for _, a := range e.args {
+			exprNames(a, seen)
+		}
+		for _, a := range e.kw {
+			exprNames(a, seen)
+		}
+	case *filterExpr:
+		exprNames(e.value, seen)
+		for _, a := range e.args {
+			exprNames(a, seen)
+		}
+		for _, a := range e.kw {
+			exprNames(a, seen)
+		}
+	case *testExpr:
+		exprNames(e.value, seen)
+	case *unaryExpr:
+		exprNames(e.x, seen)
+	case *binaryExpr:
+		exprNames(e.l, seen)
+		exprNames(e.r, seen)
+	case *condExpr:
+		exprNames(e.cond, seen)
+		exprNames(e.yes, seen)
+		exprNames(e.no, seen)
+	case *listExpr:
+		for _, x := range e.items {
+			exprNames(x, seen)
+		}
+	case *dictExpr:
+		for i := range e.keys {
+			exprNames(e.keys[i], seen)
+			exprNames(e.values[i], seen)
+		}
+	}
+}
+
 // Render renders a template with vars in the Jinja subset Prefect's
-// automation templates use. It never executes anything; a syntax error is
+// automation templates use. Values must be shaped as decoded JSON
+// (map[string]any, []any, string, float64 or int64, bool, nil) or be an
+// Object; ObjectOf makes one of a model struct. It never executes anything; a syntax error is
 // a *SyntaxError, a template past the bounds ErrLimit.
 func Render(tmpl string, vars map[string]any, links Links) (string, error) {
 	// Prefect leaves a string without {{ or {% as it is.
@@ -191,15 +302,37 @@ func (r *renderer) loop(n *forNode) error {
 				scope[name] = parts[j]
 			}
 		}
-		scope["loop"] = map[string]any{
-			"index": int64(i + 1), "index0": int64(i), "first": i == 0, "last": i == len(items)-1,
-			"length": int64(len(items)), "revindex": int64(len(items) - i), "revindex0": int64(len(items) - i - 1),
-		}
+		scope["loop"] = loopState{i, len(items)}
 		if err := r.nodes(n.body); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// loopState is a for loop's `loop` variable; its members are computed
+// when read, as building a map per iteration would cost more than the
+// loop's own work.
+type loopState struct{ i, n int }
+
+func (l loopState) attr(name string) any {
+	switch name {
+	case "index":
+		return int64(l.i + 1)
+	case "index0":
+		return int64(l.i)
+	case "first":
+		return l.i == 0
+	case "last":
+		return l.i == l.n-1
+	case "length":
+		return int64(l.n)
+	case "revindex":
+		return int64(l.n - l.i)
+	case "revindex0":
+		return int64(l.n - l.i - 1)
+	}
+	return undefined{}
 }
 
 // iterate lists what a for loop walks: a list's items, a map's keys
@@ -436,7 +569,7 @@ func (r *renderer) binary(e *binaryExpr) (any, error) {
 		}
 		if ll, ok := l.([]any); ok {
 			if rl, ok := rv.([]any); ok {
-				if len(ll)+len(rl) > MaxOutput {
+				if len(ll)+len(rl) > maxItems {
 					return nil, ErrLimit
 				}
 				return append(append([]any{}, ll...), rl...), nil
@@ -592,11 +725,11 @@ var stringMethods = map[string]func(s string, args []any) (any, error){
 func rangeOf(args []any) (any, error) {
 	ints := make([]int64, len(args))
 	for i, a := range args {
-		n, ok := a.(int64)
-		if !ok {
+		f, ok := number(a)
+		if _, isBool := a.(bool); !ok || isBool || f != math.Trunc(f) {
 			return nil, fmt.Errorf("range takes integers, not %s", typeName(a))
 		}
-		ints[i] = n
+		ints[i] = int64(f)
 	}
 	start, stop, step := int64(0), int64(0), int64(1)
 	switch len(ints) {
@@ -625,6 +758,8 @@ func rangeOf(args []any) (any, error) {
 // attr is obj.name: a member of a map or object, else undefined.
 func attr(obj any, name string) any {
 	switch o := obj.(type) {
+	case loopState:
+		return o.attr(name)
 	case Object:
 		if v, ok := o.Fields[name]; ok {
 			return v
@@ -661,6 +796,9 @@ func index(obj, idx any) any {
 
 func number(v any) (float64, bool) {
 	switch v := v.(type) {
+	case json.Number: // how the store decodes numbers
+		f, err := v.Float64()
+		return f, err == nil
 	case int64:
 		return float64(v), true
 	case int:
@@ -778,6 +916,11 @@ func typeName(v any) string {
 		return "bool"
 	case int64, int:
 		return "int"
+	case json.Number:
+		if _, err := v.(json.Number).Int64(); err == nil {
+			return "int"
+		}
+		return "float"
 	case float64:
 		return "float"
 	case string:
@@ -820,6 +963,8 @@ func repr(v any) string {
 		return strconv.FormatInt(v, 10)
 	case int:
 		return strconv.Itoa(v)
+	case json.Number:
+		return v.String()
 	case float64:
 		// Numbers decoded from JSON are float64: whole ones were integers.
 		if v == math.Trunc(v) && math.Abs(v) < 1e15 {

@@ -126,9 +126,9 @@ func (s *Sender) do(req *http.Request, allowPrivate, verify bool, timeout time.D
 	}
 	dialer := &net.Dialer{Timeout: timeout}
 	if !allowPrivate {
-		// Checked on the address connected to, after DNS and on every
-		// redirect, so that a name resolving to a private address cannot
-		// slip through between a check and the connection.
+		// Checked on the address connected to, after DNS, so that a name
+		// resolving to a private address cannot slip through between a
+		// check and the connection.
 		dialer.Control = refusePrivate
 	}
 	transport := &http.Transport{
@@ -139,7 +139,10 @@ func (s *Sender) do(req *http.Request, allowPrivate, verify bool, timeout time.D
 		DisableKeepAlives:     true,
 	}
 	defer transport.CloseIdleConnections()
-	client := &http.Client{Transport: transport, Timeout: timeout}
+	// Redirects are not followed (as httpx, behind Prefect's webhooks,
+	// does not): a webhook that moved is the block's to fix.
+	client := &http.Client{Transport: transport, Timeout: timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	where := req.Method + " " + req.URL.Scheme + "://" + req.URL.Host
 	resp, err := client.Do(req)
 	if err != nil {
@@ -275,6 +278,22 @@ func (b blockData) boolean(key string, def bool) bool {
 		return v
 	}
 	return def
+}
+
+// number is the number at key, which the store decodes as json.Number.
+func (b blockData) number(key string) (float64, bool) {
+	switch v := b[key].(type) {
+	case json.Number:
+		f, err := v.Float64()
+		return f, err == nil
+	case float64:
+		return v, true
+	case int:
+		return float64(v), true
+	case int64:
+		return float64(v), true
+	}
+	return 0, false
 }
 
 // url is the block's URL at key: http or https, with a host.

@@ -184,7 +184,7 @@ func TestCustomWebhook(t *testing.T) {
 		"json_data": map[string]any{"text": "{{subject}}\n{{body}}", "title": "{{name}}", "token": "{{tok}}", "nested": map[string]any{"l": []any{"{{body}}", float64(1)}}, "raw": "{{ num }}"},
 		"headers":   map[string]any{"X-Token": "Bearer {{tok}}"},
 		"cookies":   map[string]any{"c": "{{tok}}"},
-		"secrets":   map[string]any{"tok": "s3cr3t", "num": float64(5)},
+		"secrets":   map[string]any{"tok": "s3cr3t", "num": json.Number("5")},
 	}
 	if err := s.Notify(t.Context(), "custom-webhook", block, "Subj", "Body é <x>"); err != nil {
 		t.Fatal(err)

@@ -41,7 +41,7 @@ func (s *Sender) email(ctx context.Context, data map[string]any, subject, body s
 	if !ok {
 		return permanentf("smtp email: smtp_type %q is not one of SSL, STARTTLS, INSECURE", security)
 	}
-	if p, ok := b["smtp_port"].(float64); ok && p > 0 {
+	if p, ok := b.number("smtp_port"); ok && p > 0 {
 		if p != float64(int(p)) || p > 65535 {
 			return permanentf("smtp email: smtp_port %v is not a port", p)
 		}

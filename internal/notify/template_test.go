@@ -1,7 +1,10 @@
 package notify
 
 import (
+	"encoding/json"
 	"errors"
+	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -145,6 +148,28 @@ func TestRenderPrefectFilters(t *testing.T) {
 	}
 }
 
+// TestRenderWebhookPayloadExample renders the JSON payload of
+// docs/notifications.md into JSON a receiver can decode.
+func TestRenderWebhookPayloadExample(t *testing.T) {
+	const payload = `{"run": {{ flow_run.name|tojson }}, "state": {{ flow_run.state.name|tojson }},
+ "url": {{ (flow_run|ui_url)|tojson }}, "tags": {{ flow_run.tags|tojson }}}`
+	vars := map[string]any{"flow_run": Object{Kind: "flow-run", ID: "r1", Fields: map[string]any{
+		"id": "r1", "name": "a \"quoted\" <run>", "state": map[string]any{"name": "Failed"}, "tags": []any{"x"},
+	}}}
+	out, err := Render(payload, vars, testLinks{"http://ui"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%s: %v", out, err)
+	}
+	want := map[string]any{"run": "a \"quoted\" <run>", "state": "Failed", "url": "http://ui/runs/r1", "tags": []any{"x"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
 func TestRenderToJSONLikePython(t *testing.T) {
 	vars := map[string]any{"d": map[string]any{"b": []any{int64(1), 2.5, nil, true}, "a": "<é>'", "c": map[string]any{}}}
 	got, err := Render("{{ d|tojson }}", vars, nil)
@@ -247,5 +272,58 @@ func TestRenderDoesNotChangeVars(t *testing.T) {
 	}
 	if vars["x"] != "kept" {
 		t.Errorf("vars[x] = %v", vars["x"])
+	}
+}
+
+func TestVariables(t *testing.T) {
+	got := Variables("{{ flow_run.name }} {% if deployment %}{{ x|default(work_pool.name) }}{% endif %}",
+		"{% for e in events %}{{ e.id ~ flow.name }}{% endfor %}", "{% if %}")
+	want := []string{"deployment", "events", "e", "flow", "flow_run", "work_pool", "x"}
+	if strings.Join(got, ",") != strings.Join(sortStrings(want), ",") {
+		t.Errorf("Variables = %v, want %v", got, want)
+	}
+}
+
+func sortStrings(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
+}
+
+// TestObjectOf: a struct becomes an Object whose fields are its JSON, so
+// templates read the names the API answers.
+func TestObjectOf(t *testing.T) {
+	type state struct {
+		Name string `json:"name"`
+	}
+	run := struct {
+		ID    string `json:"id"`
+		Name  string `json:"name"`
+		State *state `json:"state"`
+		Tags  []string
+	}{"r1", "nightly", &state{"Failed"}, []string{"a"}}
+	o, err := ObjectOf("flow-run", run.ID, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Render("{{ flow_run.name }} {{ flow_run.state.name }} {{ flow_run.Tags|join(',') }} {{ flow_run|ui_url }}", map[string]any{"flow_run": o}, testLinks{"http://ui"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "nightly Failed a http://ui/runs/r1"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestRenderJSONNumbers: the store decodes numbers as json.Number; they
+// print, compare, count and loop as numbers.
+func TestRenderJSONNumbers(t *testing.T) {
+	vars := map[string]any{"n": json.Number("2"), "f": json.Number("2.5"), "d": map[string]any{"n": json.Number("7")}}
+	got, err := Render("{{ n + 1 }} {{ f * 2 }} {{ n > 1 }} {% for i in range(n) %}{{ i }}{% endfor %} {{ d|tojson }} {{ d }}", vars, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `3 5 True 01 {"n": 7} {'n': 7}`; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -200,7 +200,7 @@ func (s *Sender) customWebhook(ctx context.Context, data map[string]any, subject
 		req.AddCookie(&http.Cookie{Name: k, Value: v})
 	}
 	var timeout time.Duration
-	if secs, ok := b["timeout"].(float64); ok && secs > 0 {
+	if secs, ok := b.number("timeout"); ok && secs > 0 {
 		timeout = time.Duration(secs * float64(time.Second))
 	}
 	_, err = s.do(req, b.boolean("allow_private_urls", true), true, timeout)
