@@ -341,6 +341,14 @@ and exits when the run ends: 0 when it ended COMPLETED, 1 for any other final st
 					offset += len(logs)
 				}
 			}
+			wait := func() error {
+				select {
+				case <-ctx.Done():
+					return errInterrupted
+				case <-time.After(pollInterval):
+					return nil
+				}
+			}
 			for {
 				ended := terminal(run)
 				if err := print(); err != nil {
@@ -350,14 +358,19 @@ and exits when the run ends: 0 when it ended COMPLETED, 1 for any other final st
 					return nil
 				}
 				if ended {
-					// The lines of a run that ended were read after it
-					// ended: none is missed.
+					// A client ships its last lines as its process exits,
+					// just after the final state: one more read a poll
+					// later gets them.
+					if err := wait(); err != nil {
+						return err
+					}
+					if err := print(); err != nil {
+						return err
+					}
 					return finalExit(cmd.ErrOrStderr(), run)
 				}
-				select {
-				case <-ctx.Done():
-					return errInterrupted
-				case <-time.After(pollInterval):
+				if err := wait(); err != nil {
+					return err
 				}
 				if run, err = c.FlowRun(ctx, id); err != nil {
 					return explain(err)
