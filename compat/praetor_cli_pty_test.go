@@ -173,6 +173,18 @@ func TestPraetorCLIInteractiveLogin(t *testing.T) {
 		t.Errorf("after workspace set PREFECT_API_URL = %s, want alice/other's", got)
 	}
 
+	// Without a terminal: one-line reasons for a user without workspaces
+	// and for an expired key.
+	admin(t, api, "correct horse battery\n", "user", "create", "--email", "carol@example.com", "--handle", "carol", "--password-stdin")
+	carolKey := strings.TrimSpace(admin(t, api, "", "api-key", "create", "--user", "carol@example.com", "--name", "k"))
+	if _, errOut, code := p.run(nil, "cloud", "login", "--url", server, "-k", carolKey); code != 1 || !strings.Contains(errOut, "no workspaces: create one at "+server+"/workspaces") {
+		t.Errorf("login of a user without workspaces: exit %d, %s", code, errOut)
+	}
+	expired := strings.TrimSpace(admin(t, api, "", "api-key", "create", "--user", "alice@example.com", "--name", "brief", "--expires-in", "1ms"))
+	if _, errOut, code := p.run(nil, "cloud", "login", "--url", server, "-k", expired, "-w", "alice/prod"); code != 1 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "expired") {
+		t.Errorf("login with an expired key: exit %d, %s", code, errOut)
+	}
+
 	// The browser path, in a fresh home.
 	exe := os.Getenv("PRAETOR_TEST_CHROMIUM")
 	if exe == "" {

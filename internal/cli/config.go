@@ -46,9 +46,7 @@ func newConfigSetCmd() *cobra.Command {
 			for _, p := range pairs {
 				s.file.Set(s.profile, p[0], p[1])
 				fmt.Fprintf(out, "Set %q to %q.\n", p[0], maskedValue(p[0], p[1], false))
-				if _, ok := os.LookupEnv(p[0]); ok {
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s is also set by an environment variable, which overrides the profile.\n", p[0])
-				}
+				warnOverridden(cmd, p[0])
 			}
 			if err := s.file.Save(); err != nil {
 				return err
@@ -177,6 +175,9 @@ func newProfileCreateCmd() *cobra.Command {
 		Example: "  praetor profile create staging --from default",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			if strings.TrimSpace(a[0]) == "" {
+				return usagef("a profile needs a name")
+			}
 			err := editProfiles(func(s *settings) error {
 				var copied map[string]string
 				if from != "" {
@@ -296,6 +297,9 @@ func newProfileRenameCmd() *cobra.Command {
 		Example: "  praetor profile rename staging stage",
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			if strings.TrimSpace(a[1]) == "" {
+				return usagef("a profile needs a name")
+			}
 			if err := editProfiles(func(s *settings) error { return s.file.Rename(a[0], a[1]) }); err != nil {
 				return err
 			}
