@@ -2,7 +2,9 @@ package cli
 
 import (
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -106,7 +108,7 @@ func newConfigViewCmd() *cobra.Command {
 			}
 			var b strings.Builder
 			fmt.Fprintf(&b, "PREFECT_PROFILE=%q\n", s.profile)
-			for _, k := range sortedKeys(names) {
+			for _, k := range slices.Sorted(maps.Keys(names)) {
 				v, source := s.get(k)
 				fmt.Fprintf(&b, "%s=%q", k, maskedValue(k, v, showSecrets))
 				if showSources {
@@ -278,7 +280,7 @@ func newProfileInspectCmd() *cobra.Command {
 			if len(values) == 0 {
 				fmt.Fprintf(&b, "Profile %q has no settings.\n", name)
 			}
-			for _, k := range sortedKeys(values) {
+			for _, k := range slices.Sorted(maps.Keys(values)) {
 				fmt.Fprintf(&b, "%s=%q\n", k, values[k])
 			}
 			_, err = fmt.Fprint(cmd.OutOrStdout(), b.String())
