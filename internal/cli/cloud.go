@@ -219,7 +219,7 @@ func newWorkspaceLsCmd() *cobra.Command {
 				return printJSON(cmd.OutOrStdout(), list)
 			}
 			current := currentWorkspace(list, c.Base(), s.value("PREFECT_API_URL"))
-			t := table{headers: []string{"", "WORKSPACE", "NAME", "ROLE"}}
+			t := table{headers: []string{"", "WORKSPACE", "NAME", "ROLE"}, keep: map[int]bool{1: true}}
 			for _, w := range list {
 				mark := ""
 				if w.Handle() == current {

@@ -84,7 +84,7 @@ func newFlowCmd() *cobra.Command {
 			if o.json() {
 				return printJSON(cmd.OutOrStdout(), flows)
 			}
-			t := table{headers: []string{"ID", "NAME", "CREATED"}}
+			t := table{headers: []string{"ID", "NAME", "CREATED"}, keep: map[int]bool{0: true}}
 			for _, f := range flows {
 				t.add(nil, f.ID.String(), f.Name, timeOf(&f.Created))
 			}
@@ -171,7 +171,7 @@ func newFlowRunLsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			t := table{headers: []string{"ID", "FLOW", "NAME", "STATE", "WHEN"}}
+			t := table{headers: []string{"ID", "FLOW", "NAME", "STATE", "WHEN"}, keep: map[int]bool{0: true, 3: true}}
 			for _, r := range runs {
 				when := r.StartTime
 				if when == nil {
@@ -478,7 +478,7 @@ func newDeploymentLsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			t := table{headers: []string{"NAME", "ID", "WORK POOL", "STATUS", "PAUSED"}}
+			t := table{headers: []string{"NAME", "ID", "WORK POOL", "STATUS", "PAUSED"}, keep: map[int]bool{1: true}}
 			for _, d := range deps {
 				t.add(nil, names[d.FlowID]+"/"+d.Name, d.ID.String(), strOr(d.WorkPoolName, "-"), d.Status, strconv.FormatBool(d.Paused))
 			}
@@ -634,7 +634,7 @@ func newWorkPoolCmd() *cobra.Command {
 			if o.json() {
 				return printJSON(cmd.OutOrStdout(), pools)
 			}
-			t := table{headers: []string{"NAME", "TYPE", "STATUS", "CONCURRENCY", "ID"}}
+			t := table{headers: []string{"NAME", "TYPE", "STATUS", "CONCURRENCY", "ID"}, keep: map[int]bool{4: true}}
 			for _, p := range pools {
 				limit := "-"
 				if p.ConcurrencyLimit != nil {
