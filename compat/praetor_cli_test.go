@@ -251,7 +251,13 @@ func testFollowAndRun(t *testing.T, p praetorCLI, ws *apiClient) {
 		logLine(run.ID, "second line") // while the run still runs
 		waitLine("second line")
 		setState(run.ID, end.state)
-		for range lines {
+		logLine(run.ID, "last line") // as a client's final flush, after the final state
+		gotLast := false
+		for l := range lines {
+			gotLast = gotLast || strings.HasSuffix(l, "last line")
+		}
+		if !gotLast {
+			t.Errorf("logs --follow of a run that ended %s missed the line shipped after the final state", end.state)
 		}
 		err = cmd.Wait()
 		if code := cmd.ProcessState.ExitCode(); code != end.code {

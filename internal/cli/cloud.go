@@ -91,6 +91,7 @@ never asks: --key (and --workspace when the key has several) must be given.`,
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Authenticated with Praetor! Using workspace %q (profile %q).\n", chosen.Handle(), s.profile)
+			warnOverridden(cmd, "PREFECT_API_URL", "PREFECT_CLOUD_API_URL")
 			return nil
 		},
 	}
@@ -100,6 +101,16 @@ never asks: --key (and --workspace when the key has several) must be given.`,
 	f.StringVar(&server, "url", "", "the Praetor server (default: PREFECT_CLOUD_API_URL)")
 	f.BoolVar(&noPrompt, "no-prompt", false, "never ask: fail when --key or --workspace is needed")
 	return cmd
+}
+
+// warnOverridden says which of the settings just written an environment
+// variable overrides.
+func warnOverridden(cmd *cobra.Command, names ...string) {
+	for _, n := range names {
+		if _, ok := os.LookupEnv(n); ok {
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s is also set in the environment, which overrides the profile's value.\n", n)
+		}
+	}
 }
 
 // loginError says in one line what went wrong with a key.
@@ -208,7 +219,7 @@ func newWorkspaceLsCmd() *cobra.Command {
 				return printJSON(cmd.OutOrStdout(), list)
 			}
 			current := currentWorkspace(list, c.Base(), s.value("PREFECT_API_URL"))
-			t := table{headers: []string{"", "WORKSPACE", "NAME", "ROLE"}}
+			t := table{headers: []string{"", "WORKSPACE", "NAME", "ROLE"}, keep: map[int]bool{1: true}}
 			for _, w := range list {
 				mark := ""
 				if w.Handle() == current {
@@ -253,6 +264,7 @@ func newWorkspaceSetCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Using workspace %q (profile %q).\n", chosen.Handle(), s.profile)
+			warnOverridden(cmd, "PREFECT_API_URL")
 			return nil
 		},
 	}

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -46,9 +48,7 @@ func newConfigSetCmd() *cobra.Command {
 			for _, p := range pairs {
 				s.file.Set(s.profile, p[0], p[1])
 				fmt.Fprintf(out, "Set %q to %q.\n", p[0], maskedValue(p[0], p[1], false))
-				if _, ok := os.LookupEnv(p[0]); ok {
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s is also set by an environment variable, which overrides the profile.\n", p[0])
-				}
+				warnOverridden(cmd, p[0])
 			}
 			if err := s.file.Save(); err != nil {
 				return err
@@ -108,7 +108,7 @@ func newConfigViewCmd() *cobra.Command {
 			}
 			var b strings.Builder
 			fmt.Fprintf(&b, "PREFECT_PROFILE=%q\n", s.profile)
-			for _, k := range sortedKeys(names) {
+			for _, k := range slices.Sorted(maps.Keys(names)) {
 				v, source := s.get(k)
 				fmt.Fprintf(&b, "%s=%q", k, maskedValue(k, v, showSecrets))
 				if showSources {
@@ -177,6 +177,9 @@ func newProfileCreateCmd() *cobra.Command {
 		Example: "  praetor profile create staging --from default",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			if strings.TrimSpace(a[0]) == "" {
+				return usagef("a profile needs a name")
+			}
 			err := editProfiles(func(s *settings) error {
 				var copied map[string]string
 				if from != "" {
@@ -277,7 +280,7 @@ func newProfileInspectCmd() *cobra.Command {
 			if len(values) == 0 {
 				fmt.Fprintf(&b, "Profile %q has no settings.\n", name)
 			}
-			for _, k := range sortedKeys(values) {
+			for _, k := range slices.Sorted(maps.Keys(values)) {
 				fmt.Fprintf(&b, "%s=%q\n", k, values[k])
 			}
 			_, err = fmt.Fprint(cmd.OutOrStdout(), b.String())
@@ -296,6 +299,9 @@ func newProfileRenameCmd() *cobra.Command {
 		Example: "  praetor profile rename staging stage",
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			if strings.TrimSpace(a[1]) == "" {
+				return usagef("a profile needs a name")
+			}
 			if err := editProfiles(func(s *settings) error { return s.file.Rename(a[0], a[1]) }); err != nil {
 				return err
 			}

@@ -95,6 +95,8 @@ type table struct {
 	headers []string
 	rows    [][]string
 	styles  [][]string
+	// keep are the columns never cut, such as ids that are copied.
+	keep map[int]bool
 }
 
 func (t *table) add(style map[int]string, cells ...string) {
@@ -118,18 +120,21 @@ func (t *table) print(w io.Writer) error {
 		}
 	}
 	if limit := tableWidth(w); limit > 0 {
-		// Narrow the widest column, one character at a time, down to 6.
-		for sum(widths)+2*(n-1) > limit {
-			widest := 0
-			for i := range widths {
-				if widths[i] > widths[widest] {
-					widest = i
+		// Narrow the widest column that may be cut, one character at a
+		// time: down to 6, then (a terminal narrower still) down to 1.
+		for _, least := range []int{6, 1} {
+			for sum(widths)+2*(n-1) > limit {
+				widest := -1
+				for i := range widths {
+					if !t.keep[i] && (widest < 0 || widths[i] > widths[widest]) {
+						widest = i
+					}
 				}
+				if widest < 0 || widths[widest] <= least {
+					break
+				}
+				widths[widest]--
 			}
-			if widths[widest] <= 6 {
-				break
-			}
-			widths[widest]--
 		}
 	}
 	useColour := colour(w)

@@ -84,7 +84,7 @@ func newFlowCmd() *cobra.Command {
 			if o.json() {
 				return printJSON(cmd.OutOrStdout(), flows)
 			}
-			t := table{headers: []string{"ID", "NAME", "CREATED"}}
+			t := table{headers: []string{"ID", "NAME", "CREATED"}, keep: map[int]bool{0: true}}
 			for _, f := range flows {
 				t.add(nil, f.ID.String(), f.Name, timeOf(&f.Created))
 			}
@@ -171,7 +171,7 @@ func newFlowRunLsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			t := table{headers: []string{"ID", "FLOW", "NAME", "STATE", "WHEN"}}
+			t := table{headers: []string{"ID", "FLOW", "NAME", "STATE", "WHEN"}, keep: map[int]bool{0: true, 3: true}}
 			for _, r := range runs {
 				when := r.StartTime
 				if when == nil {
@@ -341,6 +341,14 @@ and exits when the run ends: 0 when it ended COMPLETED, 1 for any other final st
 					offset += len(logs)
 				}
 			}
+			wait := func() error {
+				select {
+				case <-ctx.Done():
+					return errInterrupted
+				case <-time.After(pollInterval):
+					return nil
+				}
+			}
 			for {
 				ended := terminal(run)
 				if err := print(); err != nil {
@@ -350,14 +358,19 @@ and exits when the run ends: 0 when it ended COMPLETED, 1 for any other final st
 					return nil
 				}
 				if ended {
-					// The lines of a run that ended were read after it
-					// ended: none is missed.
+					// A client ships its last lines as its process exits,
+					// just after the final state: one more read a poll
+					// later gets them.
+					if err := wait(); err != nil {
+						return err
+					}
+					if err := print(); err != nil {
+						return err
+					}
 					return finalExit(cmd.ErrOrStderr(), run)
 				}
-				select {
-				case <-ctx.Done():
-					return errInterrupted
-				case <-time.After(pollInterval):
+				if err := wait(); err != nil {
+					return err
 				}
 				if run, err = c.FlowRun(ctx, id); err != nil {
 					return explain(err)
@@ -465,7 +478,7 @@ func newDeploymentLsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			t := table{headers: []string{"NAME", "ID", "WORK POOL", "STATUS", "PAUSED"}}
+			t := table{headers: []string{"NAME", "ID", "WORK POOL", "STATUS", "PAUSED"}, keep: map[int]bool{1: true}}
 			for _, d := range deps {
 				t.add(nil, names[d.FlowID]+"/"+d.Name, d.ID.String(), strOr(d.WorkPoolName, "-"), d.Status, strconv.FormatBool(d.Paused))
 			}
@@ -621,7 +634,7 @@ func newWorkPoolCmd() *cobra.Command {
 			if o.json() {
 				return printJSON(cmd.OutOrStdout(), pools)
 			}
-			t := table{headers: []string{"NAME", "TYPE", "STATUS", "CONCURRENCY", "ID"}}
+			t := table{headers: []string{"NAME", "TYPE", "STATUS", "CONCURRENCY", "ID"}, keep: map[int]bool{4: true}}
 			for _, p := range pools {
 				limit := "-"
 				if p.ConcurrencyLimit != nil {

@@ -206,7 +206,7 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 		f.Set("p", "PREFECT_API_URL", fmt.Sprintf("http://%d/api", i))
-		f.Set("p", "BIG", strings.Repeat("x", 64<<10))
+		f.Set("p", "BIG", strings.Repeat("x", 8<<10))
 		files[i] = f
 	}
 	if os.Getenv("PROFILES_TEST_STOP_MIDWAY") != "" {
@@ -264,11 +264,11 @@ func TestKilledWriteLeavesAWholeFile(t *testing.T) {
 		t.Fatalf("a write killed halfway changed the file:\n%.300s", data)
 	}
 	// Killed anywhere in a run of writes: the old file or a new one.
-	for range 8 {
+	for range 5 {
 		killWriter(t, path, false, 20*time.Millisecond)
 		f := load(t, path)
 		url := f.Settings("p")["PREFECT_API_URL"]
-		if f.Active() != "p" || (url != "http://0/api" && url != "http://1/api") || len(f.Settings("p")["BIG"]) != 64<<10 {
+		if f.Active() != "p" || (url != "http://0/api" && url != "http://1/api") || len(f.Settings("p")["BIG"]) != 8<<10 {
 			data, _ := os.ReadFile(path)
 			t.Fatalf("after a kill the file is neither the old nor the new one (%d bytes):\n%.300s", len(data), data)
 		}
