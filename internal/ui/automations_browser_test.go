@@ -38,6 +38,7 @@ func TestAutomationFromTemplateFires(t *testing.T) {
 
 		b.visit(ws.path("/automations"))
 		b.follow("#new-automation")
+		b.screenshot("automation-new")
 		if status := b.submit("#template-form", map[string]string{"name": "failures-to-ops", "webhook_url": receiver.URL + "/hook"}); status != http.StatusOK {
 			t.Fatalf("creating the automation answered %d", status)
 		}
