@@ -91,6 +91,37 @@ func TestServe(t *testing.T) {
 			}
 			return done, err
 		}
+		// Once the runner has taken the first three scheduled runs, the
+		// schedule is switched off: left on, it starts a Python process
+		// every 3 s until the test ends, more than a loaded machine
+		// finishes, and later runs would check nothing more. The
+		// deployment stays unpaused, for the Ctrl-C check below.
+		var taken []servedRun
+		if !eventually(t, 120*time.Second, "the runner to take three scheduled runs", func(ctx context.Context) (bool, string) {
+			runs, err := runsOfDeployment(ctx, api, dep.ID)
+			taken = taken[:0]
+			for _, r := range runs {
+				if r.AutoScheduled && r.StateType != "SCHEDULED" {
+					taken = append(taken, r)
+				}
+			}
+			return len(taken) >= 3, fmt.Sprintf("%d taken (%v)", len(taken), err)
+		}) {
+			return
+		}
+		var withSchedules struct {
+			Schedules []struct {
+				ID string `json:"id"`
+			} `json:"schedules"`
+		}
+		api.get(t, "/deployments/"+dep.ID, &withSchedules)
+		if len(withSchedules.Schedules) != 1 {
+			t.Fatalf("the served deployment has schedules %+v, want one", withSchedules.Schedules)
+		}
+		if err := api.call(t.Context(), "PATCH", "/deployments/"+dep.ID+"/schedules/"+withSchedules.Schedules[0].ID, obj{"active": false}, nil); err != nil {
+			t.Fatalf("switch the schedule off: %v", err)
+		}
+
 		// Three runs scheduled within 20 s of the deployment's creation
 		// complete. How long their Python processes take to start depends
 		// on the machine's load, so the wait for them is longer.
@@ -163,7 +194,12 @@ func TestServe(t *testing.T) {
 			seen[r.ExpectedStart] = true
 		}
 
-		// Ctrl-C pauses the deployment.
+		// Ctrl-C pauses the deployment (switching its schedule off did not).
+		var d deploymentInfo
+		api.get(t, "/deployments/"+dep.ID, &d)
+		if d.Paused {
+			t.Fatalf("the deployment is paused before Ctrl-C")
+		}
 		serve.interrupt()
 		eventually(t, 30*time.Second, "the interrupted serve to pause its deployment", func(ctx context.Context) (bool, string) {
 			var d deploymentInfo

@@ -31,11 +31,19 @@ type workerInfo struct {
 // are the same.
 func startWorker(t *testing.T, api *apiClient, pool string, extraEnv ...string) *process {
 	t.Helper()
+	return startWorkerWith(t, api, pool, nil, extraEnv...)
+}
+
+// startWorkerWith is startWorker with more arguments for `prefect worker
+// start` (--limit).
+func startWorkerWith(t *testing.T, api *apiClient, pool string, args []string, extraEnv ...string) *process {
+	t.Helper()
 	env := append(environWithout("PREFECT_"), "PREFECT_HOME="+t.TempDir(), "PREFECT_API_URL="+api.base,
 		"PREFECT_SERVER_ANALYTICS_ENABLED=false", "PYTHONUNBUFFERED=1",
 		"PREFECT_WORKER_QUERY_SECONDS=2", "PREFECT_WORKER_HEARTBEAT_SECONDS=5")
 	env = append(env, extraEnv...)
-	p, err := startProcess("prefect worker", filepath.Join(t.TempDir(), "worker.log"), env, prefectBin, "worker", "start", "--pool", pool)
+	args = append([]string{"worker", "start", "--pool", pool}, args...)
+	p, err := startProcess("prefect worker", filepath.Join(t.TempDir(), "worker.log"), env, prefectBin, args...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,7 @@ var layers = map[string]int{
 
 	"internal/auth":     50,
 	"internal/events":   50,
+	"internal/notify":   50, // automation templates and notification blocks
 	"internal/rungraph": 50,
 
 	"internal/store/sqlstore":  42,
@@ -54,6 +55,9 @@ var layers = map[string]int{
 	"internal/workertypes": 20, // pure: the worker-type catalogue and default job templates
 
 	"internal/testdb": 12,
+
+	"internal/client":   15, // the Go client of the Prefect API: imports model only
+	"internal/profiles": 15, // pure: Prefect's profiles.toml, edited in place
 
 	// Leaves.
 	"internal/model":     10,

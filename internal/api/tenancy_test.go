@@ -84,6 +84,9 @@ func TestWorkspaceIsolation(t *testing.T) {
 		blockDoc := a.do("POST", ab+"/block_documents/", map[string]any{"name": "private-token", "data": map[string]any{"value": "secret-value"},
 			"block_schema_id": blocks.schemaID, "block_type_id": blocks.typeID}).expect(http.StatusCreated).object()["id"].(string)
 
+		automation := a.do("POST", ab+"/automations/", map[string]any{"name": "secret-automation", "owner_resource": "prefect.deployment." + depID,
+			"trigger": map[string]any{"posture": "Reactive", "expect": []string{"prefect.flow-run.Failed"}}, "actions": []any{map[string]any{"type": "do-nothing"}}}).
+			expect(http.StatusCreated).object()["id"].(string)
 		search := a.do("PUT", ab+"/saved_searches/", map[string]any{"name": "secret-search", "filters": []any{}}).expect(http.StatusCreated).object()["id"].(string)
 		limit := a.do("POST", ab+"/v2/concurrency_limits/", map[string]any{"name": "secret-limit", "limit": 2}).expect(http.StatusCreated).object()["id"].(string)
 		tagLimit := a.do("POST", ab+"/concurrency_limits/", map[string]any{"tag": "secret-tag", "concurrency_limit": 2}).expect(http.StatusCreated).object()["id"].(string)
@@ -155,6 +158,10 @@ func TestWorkspaceIsolation(t *testing.T) {
 			{"GET", "/flow_runs/" + runID + "/logs/download", ""},
 			{"GET", "/saved_searches/" + search, ""}, {"DELETE", "/saved_searches/" + search, ""}, {"POST", "/saved_searches/filter", "{}"},
 			{"PUT", "/saved_searches/", `{"name":"intruder","filters":[]}`},
+			{"GET", "/automations/" + automation, ""}, {"PUT", "/automations/" + automation, `{"name":"x","trigger":{"posture":"Reactive"},"actions":[]}`},
+			{"PATCH", "/automations/" + automation, `{"enabled":false}`}, {"DELETE", "/automations/" + automation, ""},
+			{"POST", "/automations/filter", "{}"}, {"POST", "/automations/count", "{}"}, {"POST", "/automations/", `{"name":"intruder","trigger":{"posture":"Reactive"},"actions":[]}`},
+			{"GET", "/automations/related-to/prefect.deployment." + depID, ""}, {"DELETE", "/automations/owned-by/prefect.deployment." + depID, ""},
 			{"POST", "/ui/flow_runs/history", "{}"}, {"POST", "/ui/task_runs/count", "{}"}, {"POST", "/ui/schemas/validate", `{"schema":{},"values":{}}`},
 			{"POST", "/work_queues/", `{"name":"intruder"}`}, {"POST", "/work_queues/" + queueID + "/get_runs", "{}"},
 			{"GET", "/work_queues/" + queueID + "/status", ""}, {"POST", "/work_queues/" + queueID + "/concurrency_status", "{}"},
@@ -307,7 +314,7 @@ func snapshotOf(t *testing.T, c *testServer, base string) string {
 	var parts []any
 	for _, p := range []string{"/flows/filter", "/flow_runs/filter", "/task_runs/filter", "/logs/filter", "/variables/filter", "/artifacts/filter", "/deployments/filter",
 		"/work_pools/filter", "/work_queues/filter", "/work_pools/private-pool/workers/filter", "/saved_searches/filter",
-		"/block_types/filter", "/block_schemas/filter", "/block_documents/filter", "/v2/concurrency_limits/filter", "/concurrency_limits/filter"} {
+		"/block_types/filter", "/block_schemas/filter", "/block_documents/filter", "/v2/concurrency_limits/filter", "/concurrency_limits/filter", "/automations/filter"} {
 		items := c.do("POST", base+p, map[string]any{}).expect(http.StatusOK).list()
 		for _, it := range items {
 			delete(it, "estimated_run_time")

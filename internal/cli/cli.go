@@ -4,6 +4,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -18,13 +19,21 @@ import (
 func Main(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	return execute(ctx, args, os.Stdout, os.Stderr)
+}
+
+// execute runs the command line with these outputs and returns the exit
+// code; an error is printed on one line.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRoot()
 	root.SetArgs(args)
-	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		return 1
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err != nil && err.Error() != "" {
+		fmt.Fprintln(stderr, "Error:", err)
 	}
-	return 0
+	return exitCode(err)
 }
 
 func newRoot() *cobra.Command {
@@ -34,7 +43,13 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCmd(), newAdminCmd(), newWorkerCmd())
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usagef("%s (see %s --help)", err, cmd.CommandPath())
+	})
+	root.AddCommand(newServerCmd(), newAdminCmd(), newWorkerCmd(),
+		newCloudCmd(), newConfigCmd(), newProfileCmd(),
+		newFlowCmd(), newFlowRunCmd(), newDeploymentCmd(), newWorkPoolCmd())
+	usageRules(root)
 	return root
 }
 

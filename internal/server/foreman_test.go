@@ -91,5 +91,21 @@ func TestForeman(t *testing.T) {
 				t.Errorf("foreman/%s counted %v", action, counted["foreman/"+action])
 			}
 		}
+		// Each change is one event, in Prefect's names.
+		var page struct {
+			Events []struct {
+				Event    string            `json:"event"`
+				Resource map[string]string `json:"resource"`
+			} `json:"events"`
+		}
+		call(t, srv, "POST", "/events/filter", map[string]any{"filter": map[string]any{"order": "ASC",
+			"event": map[string]any{"name": []string{"prefect.work-pool.not-ready", "prefect.work-queue.not-ready", "prefect.deployment.not-ready"}}}}, &page)
+		var got []string
+		for _, e := range page.Events {
+			got = append(got, e.Event+" "+e.Resource["prefect.resource.name"])
+		}
+		if want := "prefect.work-pool.not-ready P,prefect.work-pool.not-ready P,prefect.work-queue.not-ready default,prefect.deployment.not-ready d"; strings.Join(got, ",") != want {
+			t.Errorf("foreman's events:\n got %v\nwant %s", got, want)
+		}
 	})
 }

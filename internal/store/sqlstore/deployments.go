@@ -478,22 +478,19 @@ func (db *DB) PollDeployments(ctx context.Context, ws uuid.UUID, ids []uuid.UUID
 		return []*model.FlowRun{}, nil
 	}
 	now := model.At(db.now())
+	var o outbox
 	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		o = outbox{}
 		c := newClause(db.d, "")
 		c.add("workspace_id = ?", ws)
 		inList(c, "id", ids, nil)
 		where, args := c.sql()
-		// updated stays: polling is not a change of the deployment.
-		_, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE deployments SET status = ?, last_polled = ? WHERE `+where),
-			append([]any{model.DeploymentReady, db.d.time(now)}, args...)...)
-		if err != nil {
-			return fmt.Errorf("mark deployments polled: %w", err)
-		}
-		return nil
+		return db.markDeploymentsPolled(ctx, tx, o, db.d.time(now), where, args)
 	})
 	if err != nil {
 		return nil, err
 	}
+	db.publishAll(o)
 	c := newClause(db.d, "")
 	c.add("fr.workspace_id = ?", ws)
 	inList(c, "fr.deployment_id", ids, nil)

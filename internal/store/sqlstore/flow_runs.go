@@ -401,7 +401,7 @@ func (db *DB) setFlowRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *
 			return nil, err
 		}
 	}
-	flow, err := scanFlow(tx.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowColumns+` FROM flows f WHERE f.workspace_id = ? AND f.id = ?`), ws, r.FlowID))
+	flow, err := db.flowIn(ctx, tx, ws, r.FlowID)
 	if err != nil {
 		return nil, fmt.Errorf("read flow of run: %w", err)
 	}

@@ -66,6 +66,11 @@ func (db *DB) GetFlowByName(ctx context.Context, ws uuid.UUID, name string) (*mo
 	return db.getFlow(ctx, `f.name = ?`, ws, name)
 }
 
+// flowIn reads a flow by id through q, inside a write.
+func (db *DB) flowIn(ctx context.Context, q queryer, ws, id uuid.UUID) (*model.Flow, error) {
+	return scanFlow(q.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowColumns+` FROM flows f WHERE f.workspace_id = ? AND f.id = ?`), ws, id))
+}
+
 func (db *DB) getFlow(ctx context.Context, cond string, ws uuid.UUID, arg any) (*model.Flow, error) {
 	f, err := scanFlow(db.read.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowColumns+` FROM flows f WHERE f.workspace_id = ? AND `+cond), ws, arg))
 	if errors.Is(err, sql.ErrNoRows) {

@@ -246,17 +246,10 @@ func (db *DB) DueRuns(ctx context.Context, ws, deploymentID uuid.UUID, before ti
 	return collect(rows, db.scanFlowRun)
 }
 
-// MarkDeploymentsNotReady makes deployments nothing polled lately NOT_READY.
+// MarkDeploymentsNotReady makes deployments nothing polled lately
+// NOT_READY, with a prefect.deployment.not-ready event for each.
 func (db *DB) MarkDeploymentsNotReady(ctx context.Context, before time.Time) (int, error) {
-	var n int64
-	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE deployments SET status = ? WHERE status = ? AND (last_polled IS NULL OR last_polled < ?)`),
-			model.DeploymentNotReady, model.DeploymentReady, db.d.time(model.At(before)))
-		if err != nil {
-			return fmt.Errorf("mark deployments not ready: %w", err)
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	return int(n), err
+	return db.markStatus(ctx, "mark deployments not ready", db.deploymentStatusEvents, `UPDATE deployments SET status = ?
+		WHERE status = ? AND (last_polled IS NULL OR last_polled < ?) RETURNING workspace_id, id`,
+		model.DeploymentNotReady, model.DeploymentReady, db.d.time(model.At(before)))
 }

@@ -53,10 +53,13 @@ func normalizeTaskRun(r *model.TaskRun) {
 // CreateTaskRun inserts a task run with its initial state forced, or returns
 // the existing run of the same (flow_run_id, task_key, dynamic_key).
 func (db *DB) CreateTaskRun(ctx context.Context, ws uuid.UUID, r *model.TaskRun, initial model.StateCreate) (bool, error) {
-	var created bool
+	var (
+		created bool
+		o       outbox
+	)
 	in := *r
 	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		*r, created = in, false // as given, should fn run again
+		*r, created, o = in, false, outbox{} // as given, should fn run again
 		if r.FlowRunID != nil {
 			if _, err := db.lockFlowRun(ctx, tx, ws, "fr.id = ?", *r.FlowRunID); err != nil {
 				return err
@@ -74,9 +77,12 @@ func (db *DB) CreateTaskRun(ctx context.Context, ws uuid.UUID, r *model.TaskRun,
 			return err
 		}
 		created = true
-		_, err := db.setTaskRunState(ctx, tx, ws, r, initial, true)
+		_, err := db.setTaskRunState(ctx, tx, o, ws, r, initial, true)
 		return err
 	})
+	if err == nil {
+		db.publishAll(o)
+	}
 	return created, err
 }
 
@@ -195,19 +201,29 @@ func (db *DB) deleteTaskRuns(ctx context.Context, tx *sql.Tx, ws uuid.UUID, wher
 
 // SetTaskRunState orchestrates a proposed state for a task run.
 func (db *DB) SetTaskRunState(ctx context.Context, ws, id uuid.UUID, proposed model.StateCreate, force bool) (*orchestration.Result, error) {
-	var res *orchestration.Result
+	var (
+		res *orchestration.Result
+		o   outbox
+	)
 	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		o = outbox{}
 		r, err := db.lockTaskRun(ctx, tx, ws, "tr.id = ?", id)
 		if err != nil {
 			return err
 		}
-		res, err = db.setTaskRunState(ctx, tx, ws, r, proposed, force)
+		res, err = db.setTaskRunState(ctx, tx, o, ws, r, proposed, force)
 		return err
 	})
+	if err == nil {
+		db.publishAll(o)
+	}
 	return res, err
 }
 
-func (db *DB) setTaskRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.TaskRun, proposed model.StateCreate, force bool) (*orchestration.Result, error) {
+// setTaskRunState decides and, when the decision writes, records a state
+// for r inside tx, with its prefect.task-run.<state> event (kept in o, to
+// publish after commit).
+func (db *DB) setTaskRunState(ctx context.Context, tx *sql.Tx, o outbox, ws uuid.UUID, r *model.TaskRun, proposed model.StateCreate, force bool) (*orchestration.Result, error) {
 	now := db.now()
 	var flowRun *model.FlowRun
 	if r.FlowRunID != nil && !force {
@@ -230,6 +246,7 @@ func (db *DB) setTaskRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *
 	s.StateDetails.FlowRunID = r.FlowRunID
 	s.StateDetails.TaskRunID = &r.ID
 	uniqueAfter(s, r.State)
+	initial := r.State
 	orchestration.Track(&r.RunTracking, s, false)
 	if err := db.insertState(ctx, tx, "task_run_states", "task_run_id", ws, r.ID, s); err != nil {
 		return nil, err
@@ -238,6 +255,27 @@ func (db *DB) setTaskRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *
 		return nil, err
 	}
 	res.State, res.Written = s, true
+	var flow *model.Flow
+	if flowRun == nil && r.FlowRunID != nil {
+		fr, err := db.scanFlowRun(tx.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowRunColumns+flowRunFrom+` WHERE fr.workspace_id = ? AND fr.id = ?`), ws, *r.FlowRunID))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return nil, fmt.Errorf("read flow run of task run: %w", err)
+		default:
+			flowRun = fr
+		}
+	}
+	if flowRun != nil {
+		f, err := db.flowIn(ctx, tx, ws, flowRun.FlowID)
+		if err != nil {
+			return nil, fmt.Errorf("read flow of task run: %w", err)
+		}
+		flow = f
+	}
+	if err := db.emit(ctx, tx, o, ws, orchestration.TaskRunStateEvent(r, flowRun, flow, initial, s, model.At(db.now()))); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/orchestration"
 	"github.com/praetorhq/praetor/internal/store"
 )
 
@@ -185,11 +186,13 @@ func (db *DB) activeInQueue(ctx context.Context, q queryer, queue uuid.UUID) (in
 	return n, nil
 }
 
-// CreateWorkPool creates a pool and its default queue.
+// CreateWorkPool creates a pool and its default queue, with the status
+// event Prefect's server emits for a new pool.
 func (db *DB) CreateWorkPool(ctx context.Context, ws uuid.UUID, p *model.WorkPool) error {
 	in := *p
-	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		*p = in
+	var o outbox
+	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		*p, o = in, outbox{}
 		now := model.At(db.now())
 		p.ID, p.Created, p.Updated = uuid.Must(uuid.NewV7()), now, now
 		if p.BaseJobTemplate == nil {
@@ -221,8 +224,12 @@ func (db *DB) CreateWorkPool(ctx context.Context, ws uuid.UUID, p *model.WorkPoo
 			zero := 0
 			p.ActiveSlots = &zero
 		}
-		return nil
+		return db.emit(ctx, tx, o, ws, orchestration.WorkPoolStatusEvent(p, now))
 	})
+	if err == nil {
+		db.publishAll(o)
+	}
+	return err
 }
 
 func ptrTo[T any](v T) *T { return &v }
@@ -275,9 +282,12 @@ func (db *DB) CountWorkPools(ctx context.Context, ws uuid.UUID, q store.WorkPool
 	return db.count(ctx, `SELECT COUNT(*) FROM work_pools p WHERE `+where, args...)
 }
 
-// UpdateWorkPool applies patch to a pool and saves it.
+// UpdateWorkPool applies patch to a pool and saves it, with a status event
+// when its status changed.
 func (db *DB) UpdateWorkPool(ctx context.Context, ws uuid.UUID, name string, patch func(*model.WorkPool) error) error {
-	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	var o outbox
+	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		o = outbox{}
 		old, err := db.poolByName(ctx, tx, db.d.forUpdate(), ws, name)
 		if err != nil {
 			return err
@@ -313,8 +323,15 @@ func (db *DB) UpdateWorkPool(ctx context.Context, ws uuid.UUID, name string, pat
 		if err != nil {
 			return fmt.Errorf("update work pool: %w", err)
 		}
+		if p.Status != old.Status {
+			return db.emit(ctx, tx, o, ws, orchestration.WorkPoolStatusEvent(&p, p.Updated))
+		}
 		return nil
 	})
+	if err == nil {
+		db.publishAll(o)
+	}
+	return err
 }
 
 // onlineWorkers counts a pool's workers that are ONLINE as of now.
@@ -518,9 +535,12 @@ func (db *DB) ListWorkQueues(ctx context.Context, ws uuid.UUID, q store.WorkQueu
 	return queues, db.withQueueSlots(ctx, db.read, queues...)
 }
 
-// UpdateWorkQueue applies patch to a queue and saves it.
+// UpdateWorkQueue applies patch to a queue and saves it, with a status
+// event when its status changed.
 func (db *DB) UpdateWorkQueue(ctx context.Context, ws, id uuid.UUID, patch func(*model.WorkQueue) error) error {
-	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	var o outbox
+	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		o = outbox{}
 		if err := db.lockRows(ctx, tx, "work_queues", "q", ws, "q.id = ?", []any{id}); err != nil {
 			return err
 		}
@@ -554,10 +574,19 @@ func (db *DB) UpdateWorkQueue(ctx context.Context, ws, id uuid.UUID, patch func(
 			if q.Priority < 1 {
 				return apperr.Errorf(apperr.EInvalid, "priority must be at least 1")
 			}
-			return db.reprioritize(ctx, tx, q.WorkPoolID, q.ID, q.Priority)
+			if err := db.reprioritize(ctx, tx, q.WorkPoolID, q.ID, q.Priority); err != nil {
+				return err
+			}
+		}
+		if q.Status != old.Status {
+			return db.emitQueueStatus(ctx, tx, o, ws, &q)
 		}
 		return nil
 	})
+	if err == nil {
+		db.publishAll(o)
+	}
+	return err
 }
 
 // DeleteWorkQueue deletes a queue other than its pool's default.
@@ -580,7 +609,9 @@ func (db *DB) DeleteWorkQueue(ctx context.Context, ws, id uuid.UUID) error {
 
 // WorkerHeartbeat records a worker's heartbeat.
 func (db *DB) WorkerHeartbeat(ctx context.Context, ws uuid.UUID, pool, name string, intervalSeconds *int) error {
-	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	var o outbox
+	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		o = outbox{}
 		p, err := db.poolByName(ctx, tx, "", ws, pool)
 		if err != nil {
 			return err
@@ -596,13 +627,19 @@ func (db *DB) WorkerHeartbeat(ctx context.Context, ws uuid.UUID, pool, name stri
 			return fmt.Errorf("record heartbeat: %w", err)
 		}
 		if p.Status == model.PoolNotReady {
-			if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE work_pools SET status = ? WHERE id = ? AND status = ?`),
-				model.PoolReady, p.ID, model.PoolNotReady); err != nil {
+			changed, err := db.updateReturning(ctx, tx, `UPDATE work_pools SET status = ? WHERE id = ? AND status = ? RETURNING workspace_id, id`,
+				model.PoolReady, p.ID, model.PoolNotReady)
+			if err != nil {
 				return fmt.Errorf("mark pool ready: %w", err)
 			}
+			return db.poolStatusEvents(ctx, tx, o, changed)
 		}
 		return nil
 	})
+	if err == nil {
+		db.publishAll(o)
+	}
+	return err
 }
 
 // ListWorkers returns a pool's workers.
@@ -674,9 +711,12 @@ func (db *DB) DeleteWorker(ctx context.Context, ws uuid.UUID, pool, name string)
 // PollWorkPool answers a worker's poll in one write, so the slots it
 // counts and the runs it hands out agree, and marks what it polled.
 func (db *DB) PollWorkPool(ctx context.Context, ws uuid.UUID, pool string, poll store.WorkPoolPoll) ([]model.WorkerRun, error) {
-	var out []model.WorkerRun
+	var (
+		out []model.WorkerRun
+		o   outbox
+	)
 	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		out = []model.WorkerRun{}
+		out, o = []model.WorkerRun{}, outbox{}
 		p, err := db.poolByName(ctx, tx, "", ws, pool)
 		if err != nil {
 			return err
@@ -699,7 +739,7 @@ func (db *DB) PollWorkPool(ctx context.Context, ws uuid.UUID, pool string, poll 
 			}
 			slices.SortFunc(queues, func(a, b *model.WorkQueue) int { return a.Priority - b.Priority })
 		}
-		if err := db.markPolled(ctx, tx, ws, queues); err != nil {
+		if err := db.markPolled(ctx, tx, o, ws, queues); err != nil {
 			return err
 		}
 		if p.IsPaused {
@@ -745,21 +785,27 @@ func (db *DB) PollWorkPool(ctx context.Context, ws uuid.UUID, pool string, poll 
 		}
 		return nil
 	})
+	if err == nil {
+		db.publishAll(o)
+	}
 	return out, err
 }
 
 // PollWorkQueue answers the legacy poll of one queue in one write, as
 // PollWorkPool does for a pool.
 func (db *DB) PollWorkQueue(ctx context.Context, ws, queue uuid.UUID, poll store.WorkPoolPoll, mark bool) ([]*model.FlowRun, error) {
-	var out []*model.FlowRun
+	var (
+		out []*model.FlowRun
+		o   outbox
+	)
 	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		out = []*model.FlowRun{}
+		out, o = []*model.FlowRun{}, outbox{}
 		q, err := db.getQueue(ctx, tx, ws, "q.id = ?", queue)
 		if err != nil {
 			return err
 		}
 		if mark {
-			if err := db.markPolled(ctx, tx, ws, []*model.WorkQueue{q}); err != nil {
+			if err := db.markPolled(ctx, tx, o, ws, []*model.WorkQueue{q}); err != nil {
 				return err
 			}
 		}
@@ -777,6 +823,9 @@ func (db *DB) PollWorkQueue(ctx context.Context, ws, queue uuid.UUID, poll store
 		out, err = db.queueRuns(ctx, tx, ws, q.ID, poll, limit)
 		return err
 	})
+	if err == nil {
+		db.publishAll(o)
+	}
 	return out, err
 }
 
@@ -849,8 +898,8 @@ func (db *DB) queueRunsSQL(ws, queue uuid.UUID, poll store.WorkPoolPoll, limit i
 }
 
 // markPolled marks queues polled now (READY unless paused) and their
-// deployments READY.
-func (db *DB) markPolled(ctx context.Context, tx *sql.Tx, ws uuid.UUID, queues []*model.WorkQueue) error {
+// deployments READY, with an event for each that was not READY.
+func (db *DB) markPolled(ctx context.Context, tx *sql.Tx, o outbox, ws uuid.UUID, queues []*model.WorkQueue) error {
 	if len(queues) == 0 {
 		return nil
 	}
@@ -862,20 +911,37 @@ func (db *DB) markPolled(ctx context.Context, tx *sql.Tx, ws uuid.UUID, queues [
 	c := newClause(db.d, "")
 	inList(c, "id", ids, nil)
 	where, args := c.sql()
-	if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE work_queues SET last_polled = ?,
-		status = CASE WHEN is_paused = ? THEN status ELSE ? END WHERE `+where), append([]any{now, true, model.QueueReady}, args...)...); err != nil {
+	ready, err := db.updateReturning(ctx, tx, `UPDATE work_queues SET status = ? WHERE is_paused = ? AND status <> ? AND `+where+
+		` RETURNING workspace_id, id`, append([]any{model.QueueReady, false, model.QueueReady}, args...)...)
+	if err != nil {
+		return fmt.Errorf("mark queues ready: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE work_queues SET last_polled = ? WHERE `+where), append([]any{now}, args...)...); err != nil {
 		return fmt.Errorf("mark queues polled: %w", err)
+	}
+	if err := db.queueStatusEvents(ctx, tx, o, ready); err != nil {
+		return err
 	}
 	c = newClause(db.d, "")
 	c.add("workspace_id = ?", ws)
 	inList(c, "work_queue_id", ids, nil)
 	where, args = c.sql()
-	// updated stays: polling is not a change of the deployment.
-	if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE deployments SET status = ?, last_polled = ? WHERE `+where),
-		append([]any{model.DeploymentReady, now}, args...)...); err != nil {
+	return db.markDeploymentsPolled(ctx, tx, o, now, where, args)
+}
+
+// markDeploymentsPolled marks the deployments where selects polled at now
+// and READY, with a prefect.deployment.ready event for each that was not.
+// Their updated stays: polling is not a change of the deployment.
+func (db *DB) markDeploymentsPolled(ctx context.Context, tx *sql.Tx, o outbox, now any, where string, args []any) error {
+	ready, err := db.updateReturning(ctx, tx, `UPDATE deployments SET status = ? WHERE status <> ? AND `+where+` RETURNING workspace_id, id`,
+		append([]any{model.DeploymentReady, model.DeploymentReady}, args...)...)
+	if err != nil {
+		return fmt.Errorf("mark deployments ready: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE deployments SET last_polled = ? WHERE `+where), append([]any{now}, args...)...); err != nil {
 		return fmt.Errorf("mark deployments polled: %w", err)
 	}
-	return nil
+	return db.deploymentStatusEvents(ctx, tx, o, ready)
 }
 
 // resolveQueue gives a pooled run or deployment its queue inside a write:
@@ -935,29 +1001,42 @@ func (db *DB) MarkWorkersOffline(ctx context.Context, now time.Time) (int, error
 	return n, err
 }
 
-// MarkPoolsNotReady makes READY pools without an online worker NOT_READY.
+// MarkPoolsNotReady makes READY pools without an online worker NOT_READY,
+// with a prefect.work-pool.not-ready event for each.
 func (db *DB) MarkPoolsNotReady(ctx context.Context) (int, error) {
-	return db.execCount(ctx, "mark pools not ready", `UPDATE work_pools SET status = ? WHERE status = ?
-		AND NOT EXISTS (SELECT 1 FROM workers w WHERE w.work_pool_id = work_pools.id AND w.status = ?)`,
+	return db.markStatus(ctx, "mark pools not ready", db.poolStatusEvents, `UPDATE work_pools SET status = ? WHERE status = ?
+		AND NOT EXISTS (SELECT 1 FROM workers w WHERE w.work_pool_id = work_pools.id AND w.status = ?) RETURNING workspace_id, id`,
 		model.PoolNotReady, model.PoolReady, model.WorkerOnline)
 }
 
-// MarkQueuesNotReady makes READY queues nothing polled lately NOT_READY.
+// MarkQueuesNotReady makes READY queues nothing polled lately NOT_READY,
+// with a prefect.work-queue.not-ready event for each.
 func (db *DB) MarkQueuesNotReady(ctx context.Context, before time.Time) (int, error) {
-	return db.execCount(ctx, "mark queues not ready", `UPDATE work_queues SET status = ? WHERE status = ? AND (last_polled IS NULL OR last_polled < ?)`,
+	return db.markStatus(ctx, "mark queues not ready", db.queueStatusEvents, `UPDATE work_queues SET status = ?
+		WHERE status = ? AND (last_polled IS NULL OR last_polled < ?) RETURNING workspace_id, id`,
 		model.QueueNotReady, model.QueueReady, db.d.time(model.At(before)))
 }
 
-// execCount runs one write statement and returns the rows it changed.
-func (db *DB) execCount(ctx context.Context, what, q string, args ...any) (int, error) {
-	var n int64
+// markStatus runs one status update across workspaces, which returns the
+// rows it changed, and stores their status events in the same transaction;
+// it returns how many changed.
+func (db *DB) markStatus(ctx context.Context, what string, events func(context.Context, *sql.Tx, outbox, []changedRow) error, q string, args ...any) (int, error) {
+	var (
+		n int
+		o outbox
+	)
 	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, db.d.rebind(q), args...)
+		o = outbox{}
+		changed, err := db.updateReturning(ctx, tx, q, args...)
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		n, err = res.RowsAffected()
-		return err
+		n = len(changed)
+		return events(ctx, tx, o, changed)
 	})
-	return int(n), err
+	if err != nil {
+		return 0, err
+	}
+	db.publishAll(o)
+	return n, nil
 }

@@ -196,6 +196,22 @@ var contracts = map[string]contract{
 	"ListSavedSearches":       testListSavedSearches,
 	"DeleteSavedSearch":       testDeleteSavedSearch,
 
+	// Automations
+	"CreateAutomation":         testCreateAutomation,
+	"GetAutomation":            testGetAutomation,
+	"ListAutomations":          testListAutomations,
+	"CountAutomations":         testCountAutomations,
+	"UpdateAutomation":         testUpdateAutomation,
+	"SetAutomationEnabled":     testSetAutomationEnabled,
+	"DeleteAutomation":         testDeleteAutomation,
+	"AutomationsRelatedTo":     testAutomationsRelatedTo,
+	"DeleteAutomationsOwnedBy": testDeleteAutomationsOwnedBy,
+	"ListTriggeredActions":     testListTriggeredActions,
+	"EvaluateQueuedEvents":     testEvaluateQueuedEvents,
+	"EvaluateProactive":        testEvaluateProactive,
+	"DueActions":               testDueActions,
+	"RecordAction":             testRecordAction,
+
 	// WorkPools
 	"CreateWorkPool":     testCreateWorkPool,
 	"GetWorkPool":        testGetWorkPool,

@@ -1,0 +1,196 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// serverEvent is an event as /events/filter answers it.
+type serverEvent struct {
+	ID       string            `json:"id"`
+	Event    string            `json:"event"`
+	Resource map[string]string `json:"resource"`
+	Related  []map[string]string
+	Payload  map[string]any `json:"payload"`
+	Follows  *string        `json:"follows"`
+}
+
+// eventsWithPrefix reads the workspace's events whose names start with
+// prefix, oldest first.
+func eventsWithPrefix(ts *testServer, prefix string) []serverEvent {
+	ts.t.Helper()
+	var page struct {
+		Events []serverEvent `json:"events"`
+	}
+	ts.do("POST", "/events/filter", map[string]any{"limit": 50, "filter": map[string]any{
+		"event": map[string]any{"prefix": []string{prefix}}, "order": "ASC"}}).expect(http.StatusOK).decode(&page)
+	return page.Events
+}
+
+func eventNames(events []serverEvent) []string {
+	var out []string
+	for _, e := range events {
+		out = append(out, e.Event)
+	}
+	return out
+}
+
+// related returns e's related resource of role, or nil.
+func (e serverEvent) related(role string) map[string]string {
+	for _, r := range e.Related {
+		if r["prefect.resource.role"] == role {
+			return r
+		}
+	}
+	return nil
+}
+
+// Status changes of pools, queues and deployments are events with
+// Prefect's names and resources, one per change that committed: creating
+// the pool, the first heartbeat, the first poll, pausing and resuming;
+// repeating a heartbeat, a poll or a pause changes nothing and emits
+// nothing, nor does a refused update.
+func TestStatusChangesAreEvents(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ts *testServer) {
+		pool := ts.do("POST", "/work_pools/", map[string]any{"name": "p", "type": "process"}).expect(http.StatusCreated).object()
+		poolRes := "prefect.work-pool." + pool["id"].(string)
+		queue := ts.do("GET", "/work_pools/p/queues/default", nil).expect(http.StatusOK).object()
+		queueRes := "prefect.work-queue." + queue["id"].(string)
+		flowID := createFlow(t, ts, "f")
+		dep := ts.do("POST", "/deployments/", map[string]any{"name": "d", "flow_id": flowID, "work_pool_name": "p"}).expect(http.StatusCreated).object()
+		depRes := "prefect.deployment." + dep["id"].(string)
+
+		for range 2 {
+			ts.do("POST", "/work_pools/p/workers/heartbeat", map[string]any{"name": "w"}).expect(http.StatusNoContent)
+			ts.do("POST", "/work_pools/p/get_scheduled_flow_runs", map[string]any{}).expect(http.StatusOK)
+		}
+		// A refused update (the name is taken) pauses nothing.
+		ts.do("POST", "/work_pools/p/queues", map[string]any{"name": "other"}).expect(http.StatusCreated)
+		ts.do("PATCH", "/work_pools/p/queues/default", map[string]any{"name": "other", "is_paused": true}).expect(http.StatusConflict)
+		for range 2 {
+			ts.do("PATCH", "/work_pools/p/queues/default", map[string]any{"is_paused": true}).expect(http.StatusNoContent)
+			ts.do("PATCH", "/work_pools/p", map[string]any{"is_paused": true}).expect(http.StatusNoContent)
+		}
+		ts.do("PATCH", "/work_pools/p", map[string]any{"is_paused": false}).expect(http.StatusNoContent)
+
+		pools := eventsWithPrefix(ts, "prefect.work-pool.")
+		if got, want := eventNames(pools), []string{"prefect.work-pool.not-ready", "prefect.work-pool.ready", "prefect.work-pool.paused", "prefect.work-pool.ready"}; !slices.Equal(got, want) {
+			t.Errorf("work pool events %v, want %v", got, want)
+		}
+		for _, e := range pools {
+			if e.Resource["prefect.resource.id"] != poolRes || e.Resource["prefect.resource.name"] != "p" || e.Resource["prefect.work-pool.type"] != "process" || len(e.Related) != 0 {
+				t.Errorf("%s: resource %v, related %v", e.Event, e.Resource, e.Related)
+			}
+		}
+		queues := eventsWithPrefix(ts, "prefect.work-queue.")
+		if got, want := eventNames(queues), []string{"prefect.work-queue.ready", "prefect.work-queue.paused"}; !slices.Equal(got, want) {
+			t.Errorf("work queue events %v, want %v", got, want)
+		}
+		for _, e := range queues {
+			p := e.related("work-pool")
+			if e.Resource["prefect.resource.id"] != queueRes || e.Resource["prefect.resource.name"] != "default" || e.Resource["prefect.resource.role"] != "work-queue" ||
+				p == nil || p["prefect.resource.id"] != poolRes || p["prefect.resource.name"] != "p" || p["prefect.work-pool.type"] != "process" {
+				t.Errorf("%s: resource %v, related %v", e.Event, e.Resource, e.Related)
+			}
+		}
+		deps := eventsWithPrefix(ts, "prefect.deployment.")
+		if got, want := eventNames(deps), []string{"prefect.deployment.ready"}; !slices.Equal(got, want) {
+			t.Fatalf("deployment events %v, want %v", got, want)
+		}
+		e := deps[0]
+		if e.Resource["prefect.resource.id"] != depRes || e.Resource["prefect.resource.name"] != "d" {
+			t.Errorf("deployment event resource %v", e.Resource)
+		}
+		if f, q, p := e.related("flow"), e.related("work-queue"), e.related("work-pool"); f == nil || f["prefect.resource.id"] != "prefect.flow."+flowID ||
+			f["prefect.resource.name"] != "f" || q == nil || q["prefect.resource.id"] != queueRes || p == nil || p["prefect.resource.id"] != poolRes {
+			t.Errorf("deployment event related %v", e.Related)
+		}
+		// A runner's poll of a deployment already READY changes nothing.
+		ts.do("POST", "/deployments/get_scheduled_flow_runs", map[string]any{"deployment_ids": []string{dep["id"].(string)}}).expect(http.StatusOK)
+		if got := eventNames(eventsWithPrefix(ts, "prefect.deployment.")); len(got) != 1 {
+			t.Errorf("a runner's poll of a READY deployment: %v", got)
+		}
+	})
+}
+
+// Task runs orchestrated over REST emit prefect.task-run.<state> as the
+// flow runs' transitions do, labelled prefect.orchestration=server; the
+// task-run recorder, which takes the client's events only, does not record
+// them again when they come back to events/in, and a refused proposal
+// emits nothing.
+func TestRESTTaskRunStatesAreEvents(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ts *testServer) {
+		flowID := createFlow(t, ts, "f")
+		run := createFlowRun(t, ts, flowID, map[string]any{"name": "the-run"})
+		runID := run["id"].(string)
+		task := ts.do("POST", "/task_runs/", map[string]any{"flow_run_id": runID, "task_key": "k", "dynamic_key": "0", "name": "t-0",
+			"tags": []string{"b", "a", "b"}, "state": map[string]any{"type": "PENDING"}}).expect(http.StatusCreated).object()
+		taskID := task["id"].(string)
+		// Refused: the flow run is not running yet; and not a state at all.
+		if res := ts.do("POST", "/task_runs/"+taskID+"/set_state", map[string]any{"state": map[string]any{"type": "RUNNING"}}).object(); res["status"] != "ABORT" {
+			t.Fatalf("RUNNING in a PENDING flow run: %v", res)
+		}
+		ts.do("POST", "/task_runs/"+taskID+"/set_state", map[string]any{"state": map[string]any{"type": "BOGUS"}}).expect(http.StatusUnprocessableEntity)
+		ts.do("POST", "/flow_runs/"+runID+"/set_state", map[string]any{"state": map[string]any{"type": "RUNNING"}}).expect(http.StatusCreated)
+		ts.do("POST", "/task_runs/"+taskID+"/set_state", map[string]any{"state": map[string]any{"type": "RUNNING", "message": "go"}}).expect(http.StatusCreated)
+		ts.do("POST", "/task_runs/"+taskID+"/set_state", map[string]any{"state": map[string]any{"type": "COMPLETED"}}).expect(http.StatusCreated)
+
+		events := eventsWithPrefix(ts, "prefect.task-run.")
+		if got, want := eventNames(events), []string{"prefect.task-run.Pending", "prefect.task-run.Running", "prefect.task-run.Completed"}; !slices.Equal(got, want) {
+			t.Fatalf("task run events %v, want %v", got, want)
+		}
+		states := ts.do("GET", "/task_run_states/?task_run_id="+taskID, nil).expect(http.StatusOK).list()
+		if len(states) != 3 {
+			t.Fatalf("states %v", states)
+		}
+		for i, e := range events {
+			if e.ID != states[i]["id"] {
+				t.Errorf("%s: id %s, want the state's %s", e.Event, e.ID, states[i]["id"])
+			}
+			r := e.Resource
+			if r["prefect.resource.id"] != "prefect.task-run."+taskID || r["prefect.resource.name"] != "t-0" || r["prefect.orchestration"] != "server" ||
+				r["prefect.state-type"] != states[i]["type"] || r["prefect.state-name"] != states[i]["name"] || r["prefect.state-timestamp"] == "" {
+				t.Errorf("%s: resource %v", e.Event, r)
+			}
+			fr, f := e.related("flow-run"), e.related("flow")
+			if fr == nil || fr["prefect.resource.id"] != "prefect.flow-run."+runID || fr["prefect.resource.name"] != "the-run" ||
+				f == nil || f["prefect.resource.id"] != "prefect.flow."+flowID || f["prefect.resource.name"] != "f" {
+				t.Errorf("%s: related %v", e.Event, e.Related)
+			}
+			var tags []string
+			for _, rel := range e.Related {
+				if rel["prefect.resource.role"] == "tag" {
+					tags = append(tags, strings.TrimPrefix(rel["prefect.resource.id"], "prefect.tag."))
+				}
+			}
+			if !slices.Equal(tags, []string{"a", "b"}) {
+				t.Errorf("%s: tags %v", e.Event, tags)
+			}
+		}
+		running := events[1]
+		if running.Follows == nil || *running.Follows != events[0].ID || running.Resource["prefect.state-message"] != "go" {
+			t.Errorf("Running: follows %v, resource %v", running.Follows, running.Resource)
+		}
+		if intended, _ := running.Payload["intended"].(map[string]any); intended["from"] != "PENDING" || intended["to"] != "RUNNING" {
+			t.Errorf("Running payload %v", running.Payload)
+		}
+
+		// Sent back to events/in with a new id (a relay, say), the event is
+		// stored but records no state: the run is the server's already.
+		relayed := map[string]any{"id": "0190c8c4-0000-7000-8000-000000000001", "occurred": states[1]["timestamp"], "event": running.Event,
+			"resource": running.Resource, "related": running.Related, "payload": running.Payload}
+		ts.do("POST", "/events", []any{relayed}).expect(http.StatusNoContent)
+		if got := eventsWithPrefix(ts, "prefect.task-run."); len(got) != 4 {
+			t.Fatalf("the relayed event was not stored: %v", eventNames(got))
+		}
+		if got := ts.do("GET", "/task_run_states/?task_run_id="+taskID, nil).expect(http.StatusOK).list(); len(got) != 3 {
+			t.Errorf("the relayed server event was recorded: states %v", got)
+		}
+		// Nothing else was emitted for the flow run by its task run.
+		if got := eventNames(eventsWithPrefix(ts, "prefect.flow-run.")); !slices.Equal(got, []string{"prefect.flow-run.Pending", "prefect.flow-run.Running"}) {
+			t.Errorf("flow run events %v", got)
+		}
+	})
+}
