@@ -15,6 +15,7 @@ import (
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/automations"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/notify"
 	"github.com/praetorhq/praetor/internal/store"
 )
 
@@ -660,13 +661,9 @@ func (u *UI) templateAutomation(q *request, f *newAutomation) (*model.Automation
 		return nil, nil
 	}
 	if f.Target == targetWebhook {
-		id, msg, err := u.createWebhookBlock(q, f.Name, f.WebhookURL)
+		id, err := u.createWebhookBlock(q, f.Name, f.WebhookURL)
 		if err != nil {
 			return nil, err
-		}
-		if msg != "" {
-			f.Errors["webhook_url"] = msg
-			return nil, nil
 		}
 		action["block_document_id"] = id
 	}
@@ -708,38 +705,39 @@ func checkWebhookURL(s string) string {
 	return ""
 }
 
-// webhookBlockType is the slug of Prefect's Webhook block, the block a
-// call-webhook action calls.
-const webhookBlockType = "webhook"
-
-// createWebhookBlock saves a webhook block that POSTs to target, named
-// after the automation; msg explains why it cannot, for the form.
-func (u *UI) createWebhookBlock(q *request, automation, target string) (id uuid.UUID, msg string, err error) {
+// createWebhookBlock saves a webhook block (Prefect's Webhook, registered
+// in the workspace by notify.Ensure) that POSTs to target, named after
+// the automation.
+func (u *UI) createWebhookBlock(q *request, automation, target string) (uuid.UUID, error) {
 	ctx, ws := q.ctx(), q.Workspace.ID
-	bt, err := u.Store.GetBlockTypeBySlug(ctx, ws, webhookBlockType)
-	if apperr.IsNotFound(err) {
-		return uuid.Nil, "This workspace has no webhook block type yet.", nil
+	if err := notify.Ensure(ctx, u.Store, ws); err != nil {
+		return uuid.Nil, fmt.Errorf("register the notification block types: %w", err)
 	}
+	bt, err := u.Store.GetBlockTypeBySlug(ctx, ws, notify.SlugWebhook)
 	if err != nil {
-		return uuid.Nil, "", fmt.Errorf("get the webhook block type: %w", err)
+		return uuid.Nil, fmt.Errorf("get the webhook block type: %w", err)
 	}
+	// The schema Ensure registered, not one a client may have added.
 	schemas, err := u.Store.ListBlockSchemas(ctx, ws, store.BlockSchemaQuery{Limit: 1, BlockSchemas: &store.BlockSchemaFilter{
 		BlockTypeID: &struct {
 			Any []uuid.UUID `json:"any_"`
-		}{Any: []uuid.UUID{bt.ID}}}})
+		}{Any: []uuid.UUID{bt.ID}},
+		Version: &struct {
+			Any []string `json:"any_"`
+		}{Any: []string{notify.SchemaVersion}}}})
 	if err != nil {
-		return uuid.Nil, "", fmt.Errorf("list the webhook block's schemas: %w", err)
+		return uuid.Nil, fmt.Errorf("list the webhook block's schemas: %w", err)
 	}
 	if len(schemas) == 0 {
-		return uuid.Nil, "This workspace has no webhook block schema yet.", nil
+		return uuid.Nil, fmt.Errorf("the webhook block type has no schema of version %s", notify.SchemaVersion)
 	}
 	name := blockName(automation) + "-webhook-" + randomSuffix()
 	d := &model.BlockDocument{Name: &name, BlockTypeID: bt.ID, BlockSchemaID: schemas[0].ID,
 		Data: map[string]any{"method": "POST", "url": target, "headers": map[string]any{}}}
 	if err := u.Store.CreateBlockDocument(ctx, ws, d); err != nil {
-		return uuid.Nil, "", fmt.Errorf("create the webhook block: %w", err)
+		return uuid.Nil, fmt.Errorf("create the webhook block: %w", err)
 	}
-	return d.ID, "", nil
+	return d.ID, nil
 }
 
 // blockName makes a block document name (lower-case letters, digits and

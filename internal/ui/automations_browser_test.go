@@ -34,7 +34,6 @@ func TestAutomationFromTemplateFires(t *testing.T) {
 		c := ts.newClient(t)
 		c.signIn(u)
 		api := &wsAPI{t: t, c: c, ws: ws, key: c.createKey("alerts")}
-		api.webhookBlockType()
 
 		b.visit(ws.path("/automations"))
 		b.follow("#new-automation")
