@@ -159,9 +159,22 @@ func TestAutomationPages(t *testing.T) {
 			t.Errorf("the not-completed template's automation: %s", jsonOf(a))
 		}
 		// "A flow run is late", "a work pool has no online worker".
-		_, body = createAutomation(t, c, ws, url.Values{"template": {"flow-run-late"}, "name": {"late"}, "target": {"notification"}, "block": {slack.ID}})
-		if trig = automationOf(t, body)["trigger"].(map[string]any); jsonOf(trig["expect"]) != `["prefect.flow-run.Late"]` {
+		_, body = createAutomation(t, c, ws, url.Values{"template": {"flow-run-late"}, "name": {"late"}, "target": {"slack"},
+			"slack_url": {"https://hooks.slack.example/T0/B0/x"}})
+		a = automationOf(t, body)
+		if trig = a["trigger"].(map[string]any); jsonOf(trig["expect"]) != `["prefect.flow-run.Late"]` {
 			t.Errorf("the late template's trigger: %s", jsonOf(trig))
+		}
+		act = a["actions"].([]any)[0].(map[string]any)
+		var slackData map[string]any
+		for _, d := range api.blockDocuments() {
+			if d.ID == act["block_document_id"] && strings.HasPrefix(d.Name, "late-slack-webhook-") {
+				slackData = d.Data
+			}
+		}
+		if act["type"] != "send-notification" || slackData["url"] != "https://hooks.slack.example/T0/B0/x" ||
+			!strings.Contains(act["body"].(string), "{{ flow_run|ui_url }}") {
+			t.Errorf("the Slack target's action %v sends through %v", act, slackData)
 		}
 		_, body = createAutomation(t, c, ws, url.Values{"template": {"work-pool-not-ready"}, "name": {"pool down"}, "work_pool": {pools[0].ID},
 			"target": {"notification"}, "block": {slack.ID}})
