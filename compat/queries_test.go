@@ -226,6 +226,54 @@ func oracleQueries() []oracleQuery {
 			b, _ := json.Marshal([]any{m["name"], m["filters"]})
 			return string(b)
 		}},
+		{label: "POST /automations/", call: func(ctx context.Context, api *apiClient, ids snapshotIDs) (any, error) {
+			var out any
+			err := api.call(ctx, "POST", "/automations/", map[string]any{"name": "compat-automation", "tags": []string{"t"},
+				"trigger": map[string]any{"type": "compound", "require": "any", "within": 30, "triggers": []any{
+					map[string]any{"posture": "Proactive", "expect": []string{"x.*"}, "after": []string{"y"}, "for_each": []string{"prefect.resource.id"},
+						"within": 15, "match_related": []any{map[string]any{"prefect.resource.role": "flow"}}},
+					map[string]any{"posture": "Reactive", "expect": []string{"prefect.flow-run.Failed"}, "match": map[string]any{"prefect.resource.id": []string{"prefect.flow-run.*"}}}}},
+				"actions": []any{map[string]any{"type": "change-flow-run-state", "state": "FAILED"}, map[string]any{"type": "do-nothing"},
+					map[string]any{"type": "send-notification", "block_document_id": ids.flowRun, "body": "{{ flow_run.name }}"},
+					map[string]any{"type": "run-deployment", "source": "inferred"}, map[string]any{"type": "pause-work-pool", "source": "inferred"}},
+				"owner_resource": "prefect.deployment.compat"}, &out)
+			return out, err
+		}, shape: top, facts: func(a any) string {
+			m, _ := a.(map[string]any)
+			trigger, _ := m["trigger"].(map[string]any)
+			delete(trigger, "id")
+			for _, c := range trigger["triggers"].([]any) {
+				delete(c.(map[string]any), "id")
+			}
+			b, _ := json.Marshal([]any{m["name"], m["enabled"], m["tags"], trigger, m["actions"], m["actions_on_trigger"]})
+			return string(b)
+		}},
+		{label: "POST /templates/validate", call: func(ctx context.Context, api *apiClient, ids snapshotIDs) (any, error) {
+			out := map[string]any{}
+			for _, tmpl := range []string{"hello {{ flow_run.name }}", "hello {{ flow_run.name ", "{% if %}"} {
+				body, _ := json.Marshal(tmpl)
+				req, err := http.NewRequestWithContext(ctx, "POST", api.base+"/templates/validate", strings.NewReader(string(body)))
+				if err != nil {
+					return nil, err
+				}
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := api.http.Do(req)
+				if err != nil {
+					return nil, err
+				}
+				var answer map[string]any
+				_ = json.NewDecoder(resp.Body).Decode(&answer)
+				resp.Body.Close()
+				if e, ok := answer["error"].(map[string]any); ok {
+					delete(e, "message") // Jinja's wording is not ours
+				}
+				out[tmpl] = map[string]any{"status": resp.StatusCode, "answer": answer}
+			}
+			return out, nil
+		}, facts: func(a any) string {
+			b, _ := json.Marshal(a)
+			return string(b)
+		}},
 		{label: "POST /events/count-by/event", call: post("/events/count-by/event", func(ids snapshotIDs) any {
 			return map[string]any{"filter": map[string]any{"resource": map[string]any{"id": []string{"prefect.flow-run." + ids.parent}}}}
 		}), shape: first, facts: func(a any) string {

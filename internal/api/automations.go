@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/automations"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/notify"
 	"github.com/praetorhq/praetor/internal/store"
 )
 
@@ -25,6 +26,8 @@ func (a *API) automationRoutes() {
 	a.route("POST", "/automations/count", "read:automation", query(filterQuery[store.AutomationQuery](nil), a.Store.CountAutomations))
 	a.route("GET", "/automations/related-to/{resource_id}", "read:automation", a.automationsRelatedTo)
 	a.route("DELETE", "/automations/owned-by/{resource_id}", "delete:automation", a.deleteAutomationsOwnedBy)
+	a.route("POST", "/templates/validate", "read:automation", a.validateTemplate)
+	a.route("POST", "/automations/templates/validate", "read:automation", a.validateTemplate)
 }
 
 // automationBody is Prefect's AutomationCreate and AutomationUpdate.
@@ -206,5 +209,24 @@ func (a *API) validateRunJobVariables(ctx context.Context, ws, deployment uuid.U
 		}
 		return err
 	}
+	return nil
+}
+
+// validateTemplate answers POST /templates/validate (and its older
+// /automations/ path): 204 for a template notify can render, else 422 with
+// the line and message, in Prefect's shape.
+func (a *API) validateTemplate(w http.ResponseWriter, r *http.Request) error {
+	var tmpl string
+	if _, err := decode(w, r, &tmpl, true); err != nil {
+		return err
+	}
+	var se *notify.SyntaxError
+	if err := notify.Validate(tmpl); errors.As(err, &se) {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": map[string]any{"line": se.Line, "message": se.Message, "source": tmpl}})
+		return nil
+	} else if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

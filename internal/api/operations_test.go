@@ -18,9 +18,7 @@ import (
 // pendingOperations are Prefect operations Praetor does not route yet, with
 // the reason. The list only shrinks: an entry that is routed fails the test.
 var pendingOperations = map[string]string{
-	"POST /automations/templates/validate": "automations: issue 20",
-	"POST /task_workers/filter":            "background task workers (task.serve, task.delay) are not served yet: there is no task-run subscription socket, so this list has nothing to list",
-	"POST /templates/validate":             "automations: issue 20",
+	"POST /task_workers/filter": "background task workers (task.serve, task.delay) are not served yet: there is no task-run subscription socket, so this list has nothing to list",
 }
 
 // pathParam matches a path parameter in Prefect's OpenAPI paths.

@@ -1,10 +1,19 @@
 package server
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/notify"
 	"github.com/praetorhq/praetor/internal/testdb"
+	"github.com/praetorhq/praetor/internal/ui"
 )
 
 type automationRef struct {
@@ -148,6 +157,120 @@ func TestAutomationFiresOnceAcrossARestart(t *testing.T) {
 			if got := eventsNamed(t, srv, name, resource); len(got) != want {
 				t.Errorf("%s: %d events, want %d", name, len(got), want)
 			}
+		}
+	})
+}
+
+// webhookBlock makes a block document of Praetor's webhook block type that
+// calls url, and returns its id.
+func webhookBlock(t *testing.T, srv *Server, name, url string) string {
+	t.Helper()
+	def, err := srv.store.DefaultWorkspace(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := notify.Ensure(t.Context(), srv.store, def.ID); err != nil {
+		t.Fatal(err)
+	}
+	var typ, schema automationRef
+	call(t, srv, "GET", "/block_types/slug/webhook", nil, &typ)
+	var schemas []automationRef
+	call(t, srv, "POST", "/block_schemas/filter", map[string]any{"block_schemas": map[string]any{"block_type_id": map[string]any{"any_": []string{typ.ID}}}}, &schemas)
+	if len(schemas) == 0 {
+		t.Fatal("the webhook block type has no schema")
+	}
+	schema = schemas[0]
+	var doc automationRef
+	call(t, srv, "POST", "/block_documents/", map[string]any{"name": name, "block_type_id": typ.ID, "block_schema_id": schema.ID,
+		"data": map[string]any{"url": url, "method": "POST", "headers": map[string]any{"Content-Type": "application/json"}}}, &doc)
+	return doc.ID
+}
+
+// Acceptance 1 and 5 of #20: a failed run reaches a local receiver within
+// 5 s as a POST whose body has the run's name and a link to its page in
+// Praetor's UI; a receiver that answers 503 gets the call again (the
+// action stays pending with the error meanwhile) until it takes it; one
+// that is gone leaves the action pending with the error recorded.
+func TestFailedRunWebhook(t *testing.T) {
+	testdb.Engines(t, func(t *testing.T, dsn string) {
+		cfg := engineConfig(t, dsn)
+		cfg.AutomationsInterval = 100 * time.Millisecond
+		srv, _ := openServer(t, cfg)
+		bodies := make(chan string, 10)
+		receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			bodies <- r.Method + " " + string(b)
+		}))
+		defer receiver.Close()
+		var refusals atomic.Int32
+		flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if refusals.Add(1) == 1 {
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+		}))
+		defer flaky.Close()
+		gone := httptest.NewServer(http.NotFoundHandler())
+		gone.Close()
+
+		payload := `{"run": "{{ flow_run.name }}", "state": "{{ flow_run.state.name }}", "flow": "{{ flow.name }}", "link": "{{ flow_run|ui_url }}"}`
+		automation := func(name, block string) string {
+			var a automationRef
+			call(t, srv, "POST", "/automations/", map[string]any{"name": name,
+				"trigger": map[string]any{"posture": "Reactive", "expect": []string{"prefect.flow-run.Failed"}, "match": map[string]any{"prefect.resource.id": "prefect.flow-run.*"}},
+				"actions": []map[string]any{{"type": "call-webhook", "block_document_id": block, "payload": payload}}}, &a)
+			return a.ID
+		}
+		automation("to receiver", webhookBlock(t, srv, "receiver", receiver.URL))
+		toFlaky := automation("to flaky", webhookBlock(t, srv, "flaky", flaky.URL))
+		toGone := automation("to gone", webhookBlock(t, srv, "gone", gone.URL))
+
+		var flow, run struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		}
+		call(t, srv, "POST", "/flows/", map[string]any{"name": "nightly-etl"}, &flow)
+		call(t, srv, "POST", "/flow_runs/", map[string]any{"flow_id": flow.ID, "state": map[string]any{"type": "RUNNING"}}, &run)
+		failedAt := time.Now()
+		setState(t, srv, run.ID, "FAILED")
+		select {
+		case got := <-bodies:
+			if d := time.Since(failedAt); d > 5*time.Second {
+				t.Errorf("the webhook came %v after the failure", d)
+			}
+			def, _ := srv.store.DefaultWorkspace(t.Context())
+			link := srv.URL() + ui.WorkspaceURL(&def) + "/runs/flow-run/" + run.ID
+			want := `POST {"run": "` + run.Name + `", "state": "Failed", "flow": "nightly-etl", "link": "` + link + `"}`
+			if got != want {
+				t.Errorf("webhook body:\n%s\nwant\n%s", got, want)
+			}
+			// The link is a page of the UI (which asks a visitor to sign in).
+			resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(link)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusNotFound {
+				t.Errorf("the link %s is not a page: %d", link, resp.StatusCode)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("the receiver got nothing")
+		}
+
+		actionOf := func(id string) *model.TriggeredAction {
+			def, _ := srv.store.DefaultWorkspace(t.Context())
+			list, err := srv.store.ListTriggeredActions(t.Context(), def.ID, uuid.MustParse(id), 10)
+			if err != nil || len(list) != 1 {
+				t.Fatalf("actions of %s: %v (%v)", id, list, err)
+			}
+			return list[0]
+		}
+		waitFor(t, "the flaky receiver to take the retry", func() bool { return actionOf(toFlaky).State == model.ActionExecuted })
+		if a := actionOf(toFlaky); a.Attempts != 2 || a.LastError == nil || !strings.Contains(*a.LastError, "503") {
+			t.Errorf("flaky delivery: %d attempts, last error %v", a.Attempts, deref(a.LastError))
+		}
+		waitFor(t, "the gone receiver's first attempt", func() bool { return actionOf(toGone).Attempts > 0 })
+		if a := actionOf(toGone); a.State != model.ActionPending || a.LastError == nil || a.NextAttempt == nil {
+			t.Errorf("undeliverable action: %+v", a)
 		}
 	})
 }

@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/praetorhq/praetor/internal/api"
 	"github.com/praetorhq/praetor/internal/clock"
 	"github.com/praetorhq/praetor/internal/metrics"
+	"github.com/praetorhq/praetor/internal/notify"
 	"github.com/praetorhq/praetor/internal/secretbox"
 	"github.com/praetorhq/praetor/internal/services"
 	"github.com/praetorhq/praetor/internal/store/sqlstore"
@@ -63,6 +65,12 @@ type Config struct {
 	// PauseExpirationsInterval is how often PAUSED runs past their
 	// pause_timeout are failed; zero: 5 s.
 	PauseExpirationsInterval time.Duration
+	// PublicURL is the URL users reach Praetor's UI at, for the links in
+	// notifications; empty is the address the server listens on.
+	PublicURL string
+	// NotifyRootCAs verifies the certificates of notification receivers
+	// (HTTPS, SMTP over TLS); nil is the system's pool.
+	NotifyRootCAs *x509.CertPool
 	// AutomationsInterval is how often automations look at new events
 	// and run due actions (proactive triggers at twice it); 0 is 1s.
 	AutomationsInterval time.Duration
@@ -220,7 +228,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	for _, l := range scheduling {
 		all = append(all, l)
 	}
-	for _, l := range automationServices(cfg, db, a, clk, log, m) {
+	publicURL := cfg.PublicURL
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+	for _, l := range automationServices(cfg, db, a, publicURL, clk, log, m) {
 		all = append(all, l)
 	}
 	s.services = services.NewGroup(append(all, cfg.services...)...)
@@ -347,7 +359,7 @@ func schedulingServices(cfg Config, db *sqlstore.DB, clk clock.Clock, log *slog.
 
 // automationServices are the automations' evaluator (reactive and
 // proactive) and their action executor.
-func automationServices(cfg Config, db *sqlstore.DB, a *api.API, clk clock.Clock, log *slog.Logger, m *metrics.Metrics) []*services.Loop {
+func automationServices(cfg Config, db *sqlstore.DB, a *api.API, publicURL string, clk clock.Clock, log *slog.Logger, m *metrics.Metrics) []*services.Loop {
 	or := func(d, def time.Duration) time.Duration {
 		if d > 0 {
 			return d
@@ -357,7 +369,8 @@ func automationServices(cfg Config, db *sqlstore.DB, a *api.API, clk clock.Clock
 	triggers := &services.Triggers{Store: db, Clock: clk, Logger: log.With("service", "triggers"),
 		Count: func(n int) { m.ServiceItems("triggers", "events", n) }}
 	actions := &services.Actions{Store: db, Clock: clk, Logger: log.With("service", "actions"), Run: a.RunDeploymentAt,
-		Changed: a.OnDeploymentsChanged}
+		Notifier: &services.BlockNotifier{Store: db, Sender: &notify.Sender{RootCAs: cfg.NotifyRootCAs}, UIURL: publicURL},
+		Changed:  a.OnDeploymentsChanged}
 	return []*services.Loop{
 		{Service: "triggers", Interval: or(cfg.AutomationsInterval, defaultAutomationsInterval), Run: triggers.Reactive,
 			Clock: clk, Logger: log, Observe: observePass(m)},

@@ -153,7 +153,8 @@ func (x *Actions) execute(ctx context.Context, ws uuid.UUID, ta *model.Triggered
 	var events []*model.Event
 	switch {
 	case runErr == nil:
-		ta.State, ta.NextAttempt, ta.LastError = model.ActionExecuted, nil, nil
+		// The last error stays: it tells why an action needed retries.
+		ta.State, ta.NextAttempt = model.ActionExecuted, nil
 		ta.Finished = model.At(now).Ptr()
 		if result != "" {
 			ta.ResultDescription = &result

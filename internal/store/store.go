@@ -53,6 +53,9 @@ type Workspaces interface {
 	// creating it (and its account) on first use.
 	DefaultWorkspace(ctx context.Context) (model.Workspace, error)
 	GetWorkspace(ctx context.Context, accountID, workspaceID uuid.UUID) (model.Workspace, error)
+	// GetWorkspaceByID returns a workspace of any account, for background
+	// work that knows only the id (an automation's links to its pages).
+	GetWorkspaceByID(ctx context.Context, workspaceID uuid.UUID) (model.Workspace, error)
 	GetWorkspaceByHandle(ctx context.Context, accountHandle, workspaceHandle string) (model.Workspace, error)
 	// ClaimDefaultAccount makes the user owner of the default workspace's
 	// account if it and the default workspace have no members yet, and

@@ -79,6 +79,16 @@ func (db *DB) GetWorkspaceByHandle(ctx context.Context, accountHandle, workspace
 	return w, err
 }
 
+// GetWorkspaceByID returns a workspace by its id alone.
+func (db *DB) GetWorkspaceByID(ctx context.Context, workspaceID uuid.UUID) (model.Workspace, error) {
+	q := `SELECT ` + workspaceColumns + ` FROM workspaces w JOIN accounts a ON a.id = w.account_id WHERE w.id = ?`
+	w, err := scanWorkspace(db.read.QueryRowContext(ctx, db.d.rebind(q), workspaceID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return w, notFound("Workspace")
+	}
+	return w, err
+}
+
 // GetWorkspace returns a workspace of an account.
 func (db *DB) GetWorkspace(ctx context.Context, accountID, workspaceID uuid.UUID) (model.Workspace, error) {
 	q := `SELECT ` + workspaceColumns + ` FROM workspaces w JOIN accounts a ON a.id = w.account_id WHERE w.id = ? AND w.account_id = ?`

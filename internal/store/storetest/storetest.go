@@ -48,6 +48,7 @@ var contracts = map[string]contract{
 	// Workspaces
 	"DefaultWorkspace":            testDefaultWorkspace,
 	"GetWorkspace":                testGetWorkspace,
+	"GetWorkspaceByID":            testGetWorkspaceByID,
 	"GetWorkspaceByHandle":        testGetWorkspaceByHandle,
 	"ClaimDefaultAccount":         testClaimDefaultAccount,
 	"CreateUser":                  testCreateUser,

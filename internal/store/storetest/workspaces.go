@@ -166,6 +166,17 @@ func testGetWorkspace(t *testing.T, h *harness) {
 	h.wantNotFound(err, "an unknown workspace")
 }
 
+func testGetWorkspaceByID(t *testing.T, h *harness) {
+	ws := h.workspace()
+	got, err := h.s.GetWorkspaceByID(h.ctx, ws.ID)
+	h.must(err, "get workspace by id")
+	if d := sameWorkspace(got, ws); d != "" {
+		t.Errorf("GetWorkspaceByID: %s", d)
+	}
+	_, err = h.s.GetWorkspaceByID(h.ctx, newID())
+	h.wantNotFound(err, "an unknown workspace")
+}
+
 func testGetWorkspaceByHandle(t *testing.T, h *harness) {
 	a := h.workspace()
 	// Handles are per account: another account's workspace of the same handle.
