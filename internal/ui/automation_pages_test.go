@@ -10,25 +10,21 @@ import (
 	"testing"
 )
 
-// blockType registers a block type with one schema, as the Prefect client
-// does when it first saves a block of that type, and returns the ids.
-func (a *wsAPI) blockType(slug string, fields map[string]any, capabilities ...string) (typeID, schemaID string) {
+// slackBlock saves a Slack webhook block through the API, of the block
+// type and schema notify.Ensure registered in the workspace.
+func (a *wsAPI) slackBlock(name string) string {
 	a.t.Helper()
-	var bt, bs idOnly
-	a.call("POST", "/block_types/", map[string]any{"name": slug, "slug": slug}, &bt)
-	if capabilities == nil {
-		capabilities = []string{}
+	var bt idOnly
+	a.call("GET", "/block_types/slug/slack-webhook", nil, &bt)
+	var schemas []idOnly
+	a.call("POST", "/block_schemas/filter", map[string]any{"block_schemas": map[string]any{"block_type_id": map[string]any{"any_": []string{bt.ID}}}}, &schemas)
+	if len(schemas) == 0 {
+		a.t.Fatal("the slack-webhook block type has no schema")
 	}
-	a.call("POST", "/block_schemas/", map[string]any{"block_type_id": bt.ID, "fields": fields, "capabilities": capabilities}, &bs)
-	return bt.ID, bs.ID
-}
-
-// webhookBlockType registers Prefect's Webhook block type.
-func (a *wsAPI) webhookBlockType() {
-	a.t.Helper()
-	a.blockType("webhook", map[string]any{"title": "Webhook", "type": "object", "secret_fields": []string{"url", "headers.*"},
-		"properties": map[string]any{"method": map[string]any{"type": "string"}, "url": map[string]any{"type": "string", "format": "password"},
-			"headers": map[string]any{"type": "object"}}})
+	var d idOnly
+	a.call("POST", "/block_documents/", map[string]any{"name": name, "block_type_id": bt.ID, "block_schema_id": schemas[0].ID,
+		"data": map[string]any{"url": "http://127.0.0.1:9/slack"}}, &d)
+	return d.ID
 }
 
 // blockDocuments lists the workspace's named blocks with their data.
@@ -94,12 +90,6 @@ func TestAutomationPages(t *testing.T) {
 		if body := wsPage(t, c, ws, "/automations"); !strings.Contains(body, `id="no-automations"`) {
 			t.Errorf("a new workspace's automations page shows no empty-state hint")
 		}
-		api.webhookBlockType()
-		slackType, slackSchema := api.blockType("slack-webhook", map[string]any{"title": "Slack", "type": "object",
-			"secret_fields": []string{"url"}, "properties": map[string]any{"url": map[string]any{"type": "string", "format": "password"}}}, "notify")
-		var slack idOnly
-		api.call("POST", "/block_documents/", map[string]any{"name": "on-call", "block_type_id": slackType, "block_schema_id": slackSchema,
-			"data": map[string]any{"url": "http://127.0.0.1:9/slack"}}, &slack)
 		flow := api.flow("etl")
 		dep := api.deployment(flow, "nightly", nil)
 		api.pool("big-pool", "process", nil)
@@ -117,7 +107,7 @@ func TestAutomationPages(t *testing.T) {
 				t.Errorf("the refused form has no %s", id)
 			}
 		}
-		if docs := api.blockDocuments(); len(docs) != 1 {
+		if docs := api.blockDocuments(); len(docs) != 0 {
 			t.Errorf("the refused form left blocks: %+v", docs)
 		}
 		if body := wsPage(t, c, ws, "/automations"); !strings.Contains(body, `id="no-automations"`) {
@@ -152,6 +142,12 @@ func TestAutomationPages(t *testing.T) {
 			t.Errorf("the automation's page does not summarize its trigger or say it has not fired")
 		}
 
+		// The webhook registered the notification block types: a Slack one.
+		slack := idOnly{api.slackBlock("on-call")}
+		if body := wsPage(t, c, ws, "/automations/new"); !strings.Contains(body, `<option value="`+slack.ID+`">on-call (Slack Webhook)</option>`) {
+			t.Errorf("the form does not offer the Slack block")
+		}
+
 		// "A deployment has not completed in N hours" → a notification block.
 		_, body = createAutomation(t, c, ws, url.Values{"template": {"deployment-not-completed"}, "name": {"nightly stalled"},
 			"deployment": {dep}, "hours": {"3"}, "target": {"notification"}, "block": {slack.ID}})
@@ -163,9 +159,22 @@ func TestAutomationPages(t *testing.T) {
 			t.Errorf("the not-completed template's automation: %s", jsonOf(a))
 		}
 		// "A flow run is late", "a work pool has no online worker".
-		_, body = createAutomation(t, c, ws, url.Values{"template": {"flow-run-late"}, "name": {"late"}, "target": {"notification"}, "block": {slack.ID}})
-		if trig = automationOf(t, body)["trigger"].(map[string]any); jsonOf(trig["expect"]) != `["prefect.flow-run.Late"]` {
+		_, body = createAutomation(t, c, ws, url.Values{"template": {"flow-run-late"}, "name": {"late"}, "target": {"slack"},
+			"slack_url": {"https://hooks.slack.example/T0/B0/x"}})
+		a = automationOf(t, body)
+		if trig = a["trigger"].(map[string]any); jsonOf(trig["expect"]) != `["prefect.flow-run.Late"]` {
 			t.Errorf("the late template's trigger: %s", jsonOf(trig))
+		}
+		act = a["actions"].([]any)[0].(map[string]any)
+		var slackData map[string]any
+		for _, d := range api.blockDocuments() {
+			if d.ID == act["block_document_id"] && strings.HasPrefix(d.Name, "late-slack-webhook-") {
+				slackData = d.Data
+			}
+		}
+		if act["type"] != "send-notification" || slackData["url"] != "https://hooks.slack.example/T0/B0/x" ||
+			!strings.Contains(act["body"].(string), "{{ flow_run|ui_url }}") {
+			t.Errorf("the Slack target's action %v sends through %v", act, slackData)
 		}
 		_, body = createAutomation(t, c, ws, url.Values{"template": {"work-pool-not-ready"}, "name": {"pool down"}, "work_pool": {pools[0].ID},
 			"target": {"notification"}, "block": {slack.ID}})

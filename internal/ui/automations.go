@@ -15,6 +15,7 @@ import (
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/automations"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/notify"
 	"github.com/praetorhq/praetor/internal/store"
 )
 
@@ -405,6 +406,7 @@ const (
 	tmplNotCompleted   = "deployment-not-completed"
 	tmplPoolNotReady   = "work-pool-not-ready"
 	targetWebhook      = "webhook"
+	targetSlack        = "slack"
 	targetNotification = "notification"
 )
 
@@ -421,7 +423,10 @@ type newAutomation struct {
 	Deployment, WorkPool string
 	Hours                string
 	Target, WebhookURL   string
-	Block                string
+	SlackURL, Block      string
+	// made is the block the form saved for its target, deleted again
+	// when the automation is refused.
+	made uuid.UUID
 	// Errors are by field name; JSONError is the JSON form's.
 	Errors          map[string]string
 	JSON, JSONError string
@@ -518,7 +523,7 @@ func (u *UI) createFromTemplate(q *request) error {
 	pf := q.r.PostForm
 	f := newAutomation{Template: pf.Get("template"), Name: strings.TrimSpace(pf.Get("name")), Deployment: pf.Get("deployment"),
 		WorkPool: pf.Get("work_pool"), Hours: strings.TrimSpace(pf.Get("hours")), Target: pf.Get("target"),
-		WebhookURL: strings.TrimSpace(pf.Get("webhook_url")), Block: pf.Get("block"), Errors: map[string]string{}, JSON: exampleAutomationJSON}
+		WebhookURL: strings.TrimSpace(pf.Get("webhook_url")), SlackURL: strings.TrimSpace(pf.Get("slack_url")), Block: pf.Get("block"), Errors: map[string]string{}, JSON: exampleAutomationJSON}
 	a, err := u.templateAutomation(q, &f)
 	if err != nil {
 		return err
@@ -527,11 +532,11 @@ func (u *UI) createFromTemplate(q *request) error {
 		return u.renderNewAutomation(q, http.StatusUnprocessableEntity, f)
 	}
 	if err := u.storeNewAutomation(q, a); err != nil {
-		// The webhook block made for it goes too: a refused form
-		// leaves nothing behind.
-		if f.Target == targetWebhook {
-			if derr := u.Store.DeleteBlockDocument(q.ctx(), q.Workspace.ID, *a.Actions[0].BlockDocumentID); derr != nil {
-				u.Logger.Warn("delete the webhook block of an automation not created", "err", derr)
+		// The block made for it goes too: a refused form leaves nothing
+		// behind.
+		if f.made != uuid.Nil {
+			if derr := u.Store.DeleteBlockDocument(q.ctx(), q.Workspace.ID, f.made); derr != nil {
+				u.Logger.Warn("delete the block of an automation not created", "err", derr)
 			}
 		}
 		if status, msg, ok := invalidInput(err); ok {
@@ -636,8 +641,13 @@ func (u *UI) templateAutomation(q *request, f *newAutomation) (*model.Automation
 		if msg := checkWebhookURL(f.WebhookURL); msg != "" {
 			f.Errors["webhook_url"] = msg
 		} else {
-			// The block is made last, once nothing else is refused.
 			action = map[string]any{"type": model.ActionCallWebhook, "payload": payload}
+		}
+	case targetSlack:
+		if msg := checkWebhookURL(f.SlackURL); msg != "" {
+			f.Errors["slack_url"] = msg
+		} else {
+			action = map[string]any{"type": model.ActionSendNotification, "subject": subject, "body": body}
 		}
 	case targetNotification:
 		id, err := uuid.Parse(f.Block)
@@ -659,16 +669,19 @@ func (u *UI) templateAutomation(q *request, f *newAutomation) (*model.Automation
 	if len(f.Errors) > 0 {
 		return nil, nil
 	}
-	if f.Target == targetWebhook {
-		id, msg, err := u.createWebhookBlock(q, f.Name, f.WebhookURL)
-		if err != nil {
-			return nil, err
-		}
-		if msg != "" {
-			f.Errors["webhook_url"] = msg
-			return nil, nil
-		}
-		action["block_document_id"] = id
+	// The block is made last, once nothing else is refused.
+	var err error
+	switch f.Target {
+	case targetWebhook:
+		f.made, err = u.createTargetBlock(q, notify.SlugWebhook, f.Name, map[string]any{"method": "POST", "url": f.WebhookURL, "headers": map[string]any{}})
+	case targetSlack:
+		f.made, err = u.createTargetBlock(q, notify.SlugSlack, f.Name, map[string]any{"url": f.SlackURL})
+	}
+	if err != nil {
+		return nil, err
+	}
+	if f.made != uuid.Nil {
+		action["block_document_id"] = f.made
 	}
 	js, err := json.Marshal(map[string]any{"name": f.Name, "description": "", "enabled": true, "trigger": trigger, "actions": []any{action}})
 	if err != nil {
@@ -708,38 +721,38 @@ func checkWebhookURL(s string) string {
 	return ""
 }
 
-// webhookBlockType is the slug of Prefect's Webhook block, the block a
-// call-webhook action calls.
-const webhookBlockType = "webhook"
-
-// createWebhookBlock saves a webhook block that POSTs to target, named
-// after the automation; msg explains why it cannot, for the form.
-func (u *UI) createWebhookBlock(q *request, automation, target string) (id uuid.UUID, msg string, err error) {
+// createTargetBlock saves a block of the type slug (one notify.Ensure
+// registers in the workspace: Prefect's Webhook, or Slack Webhook) with
+// data, named after the automation.
+func (u *UI) createTargetBlock(q *request, slug, automation string, data map[string]any) (uuid.UUID, error) {
 	ctx, ws := q.ctx(), q.Workspace.ID
-	bt, err := u.Store.GetBlockTypeBySlug(ctx, ws, webhookBlockType)
-	if apperr.IsNotFound(err) {
-		return uuid.Nil, "This workspace has no webhook block type yet.", nil
+	if err := notify.Ensure(ctx, u.Store, ws); err != nil {
+		return uuid.Nil, fmt.Errorf("register the notification block types: %w", err)
 	}
+	bt, err := u.Store.GetBlockTypeBySlug(ctx, ws, slug)
 	if err != nil {
-		return uuid.Nil, "", fmt.Errorf("get the webhook block type: %w", err)
+		return uuid.Nil, fmt.Errorf("get the block type %s: %w", slug, err)
 	}
+	// The schema Ensure registered, not one a client may have added.
 	schemas, err := u.Store.ListBlockSchemas(ctx, ws, store.BlockSchemaQuery{Limit: 1, BlockSchemas: &store.BlockSchemaFilter{
 		BlockTypeID: &struct {
 			Any []uuid.UUID `json:"any_"`
-		}{Any: []uuid.UUID{bt.ID}}}})
+		}{Any: []uuid.UUID{bt.ID}},
+		Version: &struct {
+			Any []string `json:"any_"`
+		}{Any: []string{notify.SchemaVersion}}}})
 	if err != nil {
-		return uuid.Nil, "", fmt.Errorf("list the webhook block's schemas: %w", err)
+		return uuid.Nil, fmt.Errorf("list the schemas of the block type %s: %w", slug, err)
 	}
 	if len(schemas) == 0 {
-		return uuid.Nil, "This workspace has no webhook block schema yet.", nil
+		return uuid.Nil, fmt.Errorf("the block type %s has no schema of version %s", slug, notify.SchemaVersion)
 	}
-	name := blockName(automation) + "-webhook-" + randomSuffix()
-	d := &model.BlockDocument{Name: &name, BlockTypeID: bt.ID, BlockSchemaID: schemas[0].ID,
-		Data: map[string]any{"method": "POST", "url": target, "headers": map[string]any{}}}
+	name := blockName(automation) + "-" + slug + "-" + randomSuffix()
+	d := &model.BlockDocument{Name: &name, BlockTypeID: bt.ID, BlockSchemaID: schemas[0].ID, Data: data}
 	if err := u.Store.CreateBlockDocument(ctx, ws, d); err != nil {
-		return uuid.Nil, "", fmt.Errorf("create the webhook block: %w", err)
+		return uuid.Nil, fmt.Errorf("create a %s block: %w", slug, err)
 	}
-	return d.ID, "", nil
+	return d.ID, nil
 }
 
 // blockName makes a block document name (lower-case letters, digits and
