@@ -91,11 +91,11 @@ const (
 	ActionBatch   = 50
 )
 
-// Notifier delivers the notifications and webhook calls of actions. The
-// vars are the template variables of the action's firing.
+// Notifier delivers the notifications and webhook calls of the triggered
+// actions of an automation.
 type Notifier interface {
-	Notify(ctx context.Context, ws uuid.UUID, a *model.Action, vars map[string]any) error
-	CallWebhook(ctx context.Context, ws uuid.UUID, a *model.Action, vars map[string]any) error
+	Notify(ctx context.Context, ws uuid.UUID, a *model.Automation, ta *model.TriggeredAction) error
+	CallWebhook(ctx context.Context, ws uuid.UUID, a *model.Automation, ta *model.TriggeredAction) error
 	// Permanent reports whether an error of Notify or CallWebhook will not
 	// pass by trying again.
 	Permanent(err error) bool
@@ -306,17 +306,13 @@ func (x *Actions) act(ctx context.Context, ws uuid.UUID, a *model.Automation, ta
 		if x.Notifier == nil {
 			return "", nil, failf("notifications are not available")
 		}
-		vars, err := x.templateVars(ctx, ws, a, ta)
-		if err != nil {
-			return "", nil, err
-		}
 		if act.Type == model.ActionSendNotification {
-			if err := x.Notifier.Notify(ctx, ws, act, vars); err != nil {
+			if err := x.Notifier.Notify(ctx, ws, a, ta); err != nil {
 				return "", nil, err
 			}
 			return "sent notification", nil, nil
 		}
-		if err := x.Notifier.CallWebhook(ctx, ws, act, vars); err != nil {
+		if err := x.Notifier.CallWebhook(ctx, ws, a, ta); err != nil {
 			return "", nil, err
 		}
 		return "called webhook", nil, nil
@@ -372,53 +368,6 @@ func (x *Actions) flowRunAction(ctx context.Context, ws uuid.UUID, a *model.Auto
 		return "", nil, failf("set flow run %s %s: %s %s", id, proposed.Type, res.Status, reason(res.Details.Reason))
 	}
 	return "set flow run " + string(proposed.Type), rel, nil
-}
-
-// templateVars are the variables a notification's templates see: the
-// objects the triggering event names (its flow run, flow, deployment, work
-// pool and queue), the event, the automation and its labels.
-func (x *Actions) templateVars(ctx context.Context, ws uuid.UUID, a *model.Automation, ta *model.TriggeredAction) (map[string]any, error) {
-	vars := map[string]any{"automation": a, "labels": ta.TriggeringLabels, "event": ta.TriggeringEvent}
-	e := ta.TriggeringEvent
-	if e == nil {
-		return vars, nil
-	}
-	for _, r := range append([]model.Resource{e.Resource}, e.Related...) {
-		rid := r.ID()
-		switch {
-		case strings.HasPrefix(rid, model.FlowRunResource) && vars["flow_run"] == nil:
-			if id, err := uuid.Parse(strings.TrimPrefix(rid, model.FlowRunResource)); err == nil {
-				if run, err := x.Store.GetFlowRun(ctx, ws, id); err == nil {
-					vars["flow_run"] = run
-				}
-			}
-		case strings.HasPrefix(rid, model.FlowResource) && vars["flow"] == nil:
-			if id, err := uuid.Parse(strings.TrimPrefix(rid, model.FlowResource)); err == nil {
-				if f, err := x.Store.GetFlow(ctx, ws, id); err == nil {
-					vars["flow"] = f
-				}
-			}
-		case strings.HasPrefix(rid, model.DeploymentResource) && vars["deployment"] == nil:
-			if id, err := uuid.Parse(strings.TrimPrefix(rid, model.DeploymentResource)); err == nil {
-				if d, err := x.Store.GetDeployment(ctx, ws, id); err == nil {
-					vars["deployment"] = d
-				}
-			}
-		case strings.HasPrefix(rid, model.WorkQueueResource) && vars["work_queue"] == nil:
-			if id, err := uuid.Parse(strings.TrimPrefix(rid, model.WorkQueueResource)); err == nil {
-				if q, err := x.Store.GetWorkQueue(ctx, ws, id); err == nil {
-					vars["work_queue"] = q
-				}
-			}
-		case strings.HasPrefix(rid, model.WorkPoolResource) && vars["work_pool"] == nil:
-			if name := r["prefect.resource.name"]; name != "" {
-				if p, err := x.Store.GetWorkPool(ctx, ws, name); err == nil {
-					vars["work_pool"] = p
-				}
-			}
-		}
-	}
-	return vars, nil
 }
 
 // target is the id an action acts on: the selected one, or the one of

@@ -2,8 +2,8 @@ package services
 
 import (
 	"context"
-	"encoding/json"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -25,17 +25,21 @@ type BlockNotifier struct {
 }
 
 // Notify sends an automation's notification.
-func (n *BlockNotifier) Notify(ctx context.Context, ws uuid.UUID, a *model.Action, vars map[string]any) error {
-	doc, links, err := n.prepare(ctx, ws, a)
+func (n *BlockNotifier) Notify(ctx context.Context, ws uuid.UUID, a *model.Automation, ta *model.TriggeredAction) error {
+	act := ta.Action
+	doc, links, err := n.prepare(ctx, ws, act)
 	if err != nil {
 		return err
 	}
-	objects := templateObjects(vars)
-	subject, err := notify.Render(a.Subject, objects, links)
+	vars, err := n.templateVars(ctx, ws, a, ta, notify.Variables(act.Subject, act.Body))
+	if err != nil {
+		return err
+	}
+	subject, err := notify.Render(act.Subject, vars, links)
 	if err != nil {
 		return failf("subject template: %v", err)
 	}
-	body, err := notify.Render(a.Body, objects, links)
+	body, err := notify.Render(act.Body, vars, links)
 	if err != nil {
 		return failf("body template: %v", err)
 	}
@@ -43,12 +47,17 @@ func (n *BlockNotifier) Notify(ctx context.Context, ws uuid.UUID, a *model.Actio
 }
 
 // CallWebhook calls an automation's webhook with its rendered payload.
-func (n *BlockNotifier) CallWebhook(ctx context.Context, ws uuid.UUID, a *model.Action, vars map[string]any) error {
-	doc, links, err := n.prepare(ctx, ws, a)
+func (n *BlockNotifier) CallWebhook(ctx context.Context, ws uuid.UUID, a *model.Automation, ta *model.TriggeredAction) error {
+	act := ta.Action
+	doc, links, err := n.prepare(ctx, ws, act)
 	if err != nil {
 		return err
 	}
-	payload, err := notify.Render(a.Payload, templateObjects(vars), links)
+	vars, err := n.templateVars(ctx, ws, a, ta, notify.Variables(act.Payload))
+	if err != nil {
+		return err
+	}
+	payload, err := notify.Render(act.Payload, vars, links)
 	if err != nil {
 		return failf("payload template: %v", err)
 	}
@@ -102,30 +111,73 @@ func (l uiLinks) UIEventsURL(resourceID string) string {
 	return string(l) + "/events?resource=" + url.QueryEscape(resourceID)
 }
 
-// templateObjects turns the objects among vars into notify.Objects (their
-// API answers, with what they are), so templates read their fields and
-// filters know their kind.
-func templateObjects(vars map[string]any) map[string]any {
-	kinds := map[string]string{"flow_run": "flow-run", "flow": "flow", "deployment": "deployment", "work_queue": "work-queue",
-		"work_pool": "work-pool", "automation": "automation"}
-	out := make(map[string]any, len(vars))
-	for name, v := range vars {
-		b, err := json.Marshal(v)
+// templateVars are the variables among names that a notification's
+// templates read: the objects the triggering event names (its flow run,
+// flow, deployment, work pool and queue), the event, the automation and
+// the firing's labels. An object that is gone is left undefined.
+func (n *BlockNotifier) templateVars(ctx context.Context, ws uuid.UUID, a *model.Automation, ta *model.TriggeredAction, names []string) (map[string]any, error) {
+	vars := map[string]any{}
+	wanted := func(name string) bool { return slices.Contains(names, name) && vars[name] == nil }
+	add := func(name, kind string, id uuid.UUID, v any, err error) error {
 		if err != nil {
-			continue
+			if apperr.IsNotFound(err) {
+				return nil
+			}
+			return err
 		}
-		var fields any
-		if json.Unmarshal(b, &fields) != nil {
-			continue
+		o, err := notify.ObjectOf(kind, id.String(), v)
+		if err == nil {
+			vars[name] = o
 		}
-		m, isMap := fields.(map[string]any)
-		kind, known := kinds[name]
-		if !known || !isMap {
-			out[name] = fields
-			continue
-		}
-		id, _ := m["id"].(string)
-		out[name] = notify.Object{Kind: kind, ID: id, Fields: m}
+		return err
 	}
-	return out
+	if wanted("automation") {
+		if err := add("automation", "automation", a.ID, a, nil); err != nil {
+			return nil, err
+		}
+	}
+	if wanted("labels") {
+		labels := map[string]any{}
+		for k, v := range ta.TriggeringLabels {
+			labels[k] = v
+		}
+		vars["labels"] = labels
+	}
+	e := ta.TriggeringEvent
+	if e == nil {
+		return vars, nil
+	}
+	if wanted("event") {
+		if o, err := notify.ObjectOf("event", e.ID.String(), e); err == nil {
+			vars["event"] = o.Fields
+		}
+	}
+	for _, r := range append([]model.Resource{e.Resource}, e.Related...) {
+		rid := r.ID()
+		idOf := func(prefix string) (uuid.UUID, bool) {
+			id, err := uuid.Parse(strings.TrimPrefix(rid, prefix))
+			return id, err == nil && strings.HasPrefix(rid, prefix)
+		}
+		var err error
+		if id, ok := idOf(model.FlowRunResource); ok && wanted("flow_run") {
+			run, gerr := n.Store.GetFlowRun(ctx, ws, id)
+			err = add("flow_run", "flow-run", id, run, gerr)
+		} else if id, ok := idOf(model.FlowResource); ok && wanted("flow") {
+			f, gerr := n.Store.GetFlow(ctx, ws, id)
+			err = add("flow", "flow", id, f, gerr)
+		} else if id, ok := idOf(model.DeploymentResource); ok && wanted("deployment") {
+			d, gerr := n.Store.GetDeployment(ctx, ws, id)
+			err = add("deployment", "deployment", id, d, gerr)
+		} else if id, ok := idOf(model.WorkQueueResource); ok && wanted("work_queue") {
+			q, gerr := n.Store.GetWorkQueue(ctx, ws, id)
+			err = add("work_queue", "work-queue", id, q, gerr)
+		} else if id, ok := idOf(model.WorkPoolResource); ok && wanted("work_pool") && r["prefect.resource.name"] != "" {
+			p, gerr := n.Store.GetWorkPool(ctx, ws, r["prefect.resource.name"])
+			err = add("work_pool", "work-pool", id, p, gerr)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return vars, nil
 }
