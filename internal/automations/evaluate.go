@@ -42,9 +42,12 @@ type Firing struct {
 // Tx is the state an evaluation reads and writes, in one transaction of
 // the automation's workspace.
 type Tx interface {
-	// Bucket returns the trigger's bucket for key, nil if there is none.
+	// Bucket returns the trigger's bucket for key, nil if there is none;
+	// like the buckets EnsureBucket and IncrementBucket return, without its
+	// last event.
 	Bucket(ctx context.Context, trigger uuid.UUID, key []string) (*Bucket, error)
-	// Buckets returns the trigger's buckets, by start.
+	// Buckets returns the trigger's buckets, by start, with their last
+	// events.
 	Buckets(ctx context.Context, trigger uuid.UUID) ([]*Bucket, error)
 	// EnsureBucket stores b unless the trigger has a bucket for its key,
 	// whose last event it then sets to b's when b has one; it returns the
@@ -102,6 +105,12 @@ func (ev *Evaluator) Event(ctx context.Context, e *model.Event) error {
 
 func (ev *Evaluator) reactive(ctx context.Context, t *model.Trigger, e *model.Event) error {
 	key := BucketingKey(t, e)
+	// Only a proactive firing reads a window's last event (a reactive one
+	// fires on the event at hand), so only proactive windows keep it.
+	keep := e
+	if t.Posture != model.PostureProactive {
+		keep = nil
+	}
 	occurred := e.Occurred.Time
 	within := seconds(t.Within)
 	var b *Bucket
@@ -113,13 +122,13 @@ func (ev *Evaluator) reactive(ctx context.Context, t *model.Trigger, e *model.Ev
 		if Expects(t, e.Event) {
 			initial = -1
 		}
-		b, err = ev.Tx.EnsureBucket(ctx, ev.bucket(t, key, occurred, occurred.Add(within), initial, e))
+		b, err = ev.Tx.EnsureBucket(ctx, ev.bucket(t, key, occurred, occurred.Add(within), initial, keep))
 		if err != nil {
 			return err
 		}
 	}
 	if b == nil && len(t.After) == 0 && Expects(t, e.Event) {
-		b, err = ev.Tx.EnsureBucket(ctx, ev.bucket(t, key, occurred.Add(-Lookback), occurred.Add(within), 0, e))
+		b, err = ev.Tx.EnsureBucket(ctx, ev.bucket(t, key, occurred.Add(-Lookback), occurred.Add(within), 0, keep))
 		if err != nil {
 			return err
 		}
@@ -186,7 +195,11 @@ func (ev *Evaluator) evaluate(ctx context.Context, t *model.Trigger, b *Bucket, 
 	immediate := t.Posture == model.PostureReactive && t.Within == 0
 	var err error
 	if count > 0 && (immediate || !now.Before(b.Start) && now.Before(b.End)) {
-		if b, err = ev.Tx.IncrementBucket(ctx, b, count, e); err != nil {
+		last := e
+		if t.Posture != model.PostureProactive {
+			last = nil
+		}
+		if b, err = ev.Tx.IncrementBucket(ctx, b, count, last); err != nil {
 			return nil, err
 		}
 		count = 0

@@ -32,7 +32,7 @@ type Triggers struct {
 }
 
 // Reactive evaluates the queued events, batch by batch, until the queue is
-// empty.
+// empty (the events firings emit included).
 func (t *Triggers) Reactive(ctx context.Context, _ time.Time) error {
 	total := 0
 	defer func() {
@@ -56,7 +56,7 @@ func (t *Triggers) Reactive(ctx context.Context, _ time.Time) error {
 		if err != nil {
 			return fmt.Errorf("evaluate events: %w", err)
 		}
-		if n < TriggerBatch {
+		if n == 0 {
 			return nil
 		}
 	}

@@ -18,6 +18,14 @@ import (
 // workspace's to fn with its enabled automations, in one transaction that
 // also takes them off the queue.
 func (db *DB) EvaluateQueuedEvents(ctx context.Context, limit int, fn store.EvaluateFunc) (int, error) {
+	// Most passes find nothing: look without a write transaction first.
+	var one int
+	switch err := db.read.QueryRowContext(ctx, `SELECT 1 FROM automation_event_queue LIMIT 1`).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("look at the automations' queue: %w", err)
+	}
 	var (
 		taken   int
 		emitted map[uuid.UUID][]*model.Event
@@ -167,9 +175,53 @@ type automationTx struct {
 	tx      *sql.Tx
 	ws      uuid.UUID
 	emitted []*model.Event
+	stmts   map[string]*sql.Stmt
+}
+
+// stmt prepares q once per transaction: the evaluator runs the same few
+// statements for every event and trigger, and parsing them again each
+// time cost SQLite more than running them.
+func (v *automationTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if s, ok := v.stmts[q]; ok {
+		return s, nil
+	}
+	s, err := v.tx.PrepareContext(ctx, v.db.d.rebind(q))
+	if err != nil {
+		return nil, err
+	}
+	if v.stmts == nil {
+		v.stmts = map[string]*sql.Stmt{}
+	}
+	v.stmts[q] = s
+	return s, nil
+}
+
+func (v *automationTx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	s, err := v.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return s.ExecContext(ctx, args...)
+}
+
+// bucketRow reads the bucket q returns, nil for none.
+func (v *automationTx) bucketRow(ctx context.Context, q string, args ...any) (*automations.Bucket, error) {
+	s, err := v.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	b, err := scanBucket(s.QueryRowContext(ctx, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return b, err
 }
 
 const bucketColumns = `automation_id, trigger_id, bucketing_key, start_time, end_time, count, last_event`
+
+// bucketWindow is a bucket without its last event, which only proactive
+// firings read (from Buckets): the reactive path's reads skip decoding it.
+const bucketWindow = `automation_id, trigger_id, bucketing_key, start_time, end_time, count, NULL`
 
 func scanBucket(row scanner) (*automations.Bucket, error) {
 	var (
@@ -189,11 +241,8 @@ func scanBucket(row scanner) (*automations.Bucket, error) {
 func bucketKey(key []string) any { return mustJSON(key) }
 
 func (v *automationTx) Bucket(ctx context.Context, trigger uuid.UUID, key []string) (*automations.Bucket, error) {
-	b, err := scanBucket(v.tx.QueryRowContext(ctx, v.db.d.rebind(`SELECT `+bucketColumns+` FROM automation_buckets
-		WHERE workspace_id = ? AND trigger_id = ? AND bucketing_key = ?`), v.ws, trigger, bucketKey(key)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
+	b, err := v.bucketRow(ctx, `SELECT `+bucketWindow+` FROM automation_buckets WHERE workspace_id = ? AND trigger_id = ? AND bucketing_key = ?`,
+		v.ws, trigger, bucketKey(key))
 	if err != nil {
 		return nil, fmt.Errorf("read bucket: %w", err)
 	}
@@ -210,24 +259,27 @@ func (v *automationTx) Buckets(ctx context.Context, trigger uuid.UUID) ([]*autom
 }
 
 func (v *automationTx) EnsureBucket(ctx context.Context, b *automations.Bucket) (*automations.Bucket, error) {
-	now := v.db.d.time(model.At(v.db.now()))
 	set := `count = automation_buckets.count`
 	if b.LastEvent != nil {
 		set = `last_event = excluded.last_event`
 	}
-	if _, err := v.tx.ExecContext(ctx, v.db.d.rebind(`INSERT INTO automation_buckets (workspace_id, `+bucketColumns+`, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (automation_id, trigger_id, bucketing_key) DO UPDATE SET `+set),
+	got, err := v.bucketRow(ctx, `INSERT INTO automation_buckets (workspace_id, `+bucketColumns+`, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (automation_id, trigger_id, bucketing_key) DO UPDATE SET `+set+` RETURNING `+bucketWindow,
 		v.ws, b.AutomationID, b.TriggerID, bucketKey(b.Key), v.db.d.time(model.At(b.Start)), v.db.d.time(model.At(b.End)), b.Count,
-		mustJSON(b.LastEvent), now); err != nil {
+		mustJSON(b.LastEvent), v.db.d.time(model.At(v.db.now())))
+	if err == nil && got == nil {
+		err = errors.New("no bucket returned")
+	}
+	if err != nil {
 		return nil, fmt.Errorf("ensure bucket: %w", err)
 	}
-	return v.Bucket(ctx, b.TriggerID, b.Key)
+	return got, nil
 }
 
 func (v *automationTx) StartBucket(ctx context.Context, b *automations.Bucket) error {
-	if _, err := v.tx.ExecContext(ctx, v.db.d.rebind(`INSERT INTO automation_buckets (workspace_id, `+bucketColumns+`, updated)
+	if _, err := v.exec(ctx, `INSERT INTO automation_buckets (workspace_id, `+bucketColumns+`, updated)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (automation_id, trigger_id, bucketing_key) DO UPDATE SET
-		start_time = excluded.start_time, end_time = excluded.end_time, count = excluded.count, last_event = excluded.last_event, updated = excluded.updated`),
+		start_time = excluded.start_time, end_time = excluded.end_time, count = excluded.count, last_event = excluded.last_event, updated = excluded.updated`,
 		v.ws, b.AutomationID, b.TriggerID, bucketKey(b.Key), v.db.d.time(model.At(b.Start)), v.db.d.time(model.At(b.End)), b.Count,
 		mustJSON(b.LastEvent), v.db.d.time(model.At(v.db.now()))); err != nil {
 		return fmt.Errorf("start bucket: %w", err)
@@ -236,25 +288,21 @@ func (v *automationTx) StartBucket(ctx context.Context, b *automations.Bucket) e
 }
 
 func (v *automationTx) IncrementBucket(ctx context.Context, b *automations.Bucket, n int, last *model.Event) (*automations.Bucket, error) {
-	q := `UPDATE automation_buckets SET count = count + ?, updated = ?`
-	args := []any{n, v.db.d.time(model.At(v.db.now()))}
-	if last != nil {
-		q += `, last_event = ?`
-		args = append(args, mustJSON(last))
+	// COALESCE keeps the stored last event when none is given.
+	got, err := v.bucketRow(ctx, `UPDATE automation_buckets SET count = count + ?, updated = ?, last_event = COALESCE(?, last_event)
+		WHERE workspace_id = ? AND trigger_id = ? AND bucketing_key = ? RETURNING `+bucketWindow,
+		n, v.db.d.time(model.At(v.db.now())), mustJSON(last), v.ws, b.TriggerID, bucketKey(b.Key))
+	if err == nil && got == nil {
+		err = errors.New("the bucket is gone")
 	}
-	args = append(args, v.ws, b.TriggerID, bucketKey(b.Key))
-	if _, err := v.tx.ExecContext(ctx, v.db.d.rebind(q+` WHERE workspace_id = ? AND trigger_id = ? AND bucketing_key = ?`), args...); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("increment bucket: %w", err)
 	}
-	got, err := v.Bucket(ctx, b.TriggerID, b.Key)
-	if err == nil && got == nil {
-		err = fmt.Errorf("increment bucket: the bucket is gone")
-	}
-	return got, err
+	return got, nil
 }
 
 func (v *automationTx) RemoveBucket(ctx context.Context, b *automations.Bucket) error {
-	if _, err := v.tx.ExecContext(ctx, v.db.d.rebind(`DELETE FROM automation_buckets WHERE workspace_id = ? AND trigger_id = ? AND bucketing_key = ?`),
+	if _, err := v.exec(ctx, `DELETE FROM automation_buckets WHERE workspace_id = ? AND trigger_id = ? AND bucketing_key = ?`,
 		v.ws, b.TriggerID, bucketKey(b.Key)); err != nil {
 		return fmt.Errorf("remove bucket: %w", err)
 	}

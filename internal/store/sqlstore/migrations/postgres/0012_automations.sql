@@ -51,6 +51,8 @@ CREATE TABLE automation_buckets (
     updated TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (automation_id, trigger_id, bucketing_key)
 );
+-- Triggers' ids are unique: the evaluator finds a bucket by its trigger.
+CREATE INDEX automation_buckets_trigger ON automation_buckets (trigger_id, bucketing_key);
 CREATE INDEX automation_buckets_end ON automation_buckets (end_time);
 
 CREATE TABLE automation_child_firings (
@@ -63,6 +65,7 @@ CREATE TABLE automation_child_firings (
     child_firing JSONB NOT NULL,
     PRIMARY KEY (automation_id, parent_trigger_id, child_trigger_id)
 );
+CREATE INDEX automation_child_firings_parent ON automation_child_firings (parent_trigger_id);
 
 CREATE TABLE automation_actions (
     id UUID PRIMARY KEY,
