@@ -491,6 +491,7 @@ func TestPraetorWorkerShutdown(t *testing.T) {
 		if !strings.Contains(w.log(), "terminating the running flow runs") {
 			t.Errorf("the worker's log does not say it terminates its runs")
 		}
+		checkWorkerLifecycleEvents(t, api, "my-pool")
 		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
 			t.Errorf("the run's process %d outlived the worker (%v)", pid, err)
 		}
@@ -571,4 +572,45 @@ func TestPoolConcurrencyLimitWithAWorker(t *testing.T) {
 		}
 		t.Logf("at most %d runs at once", most)
 	})
+}
+
+// checkWorkerLifecycleEvents checks that the one worker that served pool
+// emitted prefect.worker.started and, once stopped, prefect.worker.stopped
+// as Prefect's worker does: the worker as prefect.worker.<type>.<slug of
+// its name> with its name, type and version, the pool as related resource,
+// and stopped following started.
+func checkWorkerLifecycleEvents(t *testing.T, api *apiClient, pool string) {
+	t.Helper()
+	var p struct{ ID string }
+	api.get(t, "/work_pools/"+pool, &p)
+	var page struct {
+		Events []struct {
+			ID       string              `json:"id"`
+			Event    string              `json:"event"`
+			Resource map[string]string   `json:"resource"`
+			Related  []map[string]string `json:"related"`
+			Follows  *string             `json:"follows"`
+		} `json:"events"`
+	}
+	api.post(t, "/events/filter", obj{"filter": obj{"order": "ASC", "event": obj{"prefix": []string{"prefect.worker."}}}}, &page)
+	if len(page.Events) != 2 || page.Events[0].Event != "prefect.worker.started" || page.Events[1].Event != "prefect.worker.stopped" {
+		t.Fatalf("worker events %+v", page.Events)
+	}
+	started, stopped := page.Events[0], page.Events[1]
+	for _, e := range page.Events {
+		r := e.Resource
+		name := r["prefect.resource.name"]
+		slug := strings.ToLower(strings.ReplaceAll(name, " ", "-"))
+		if !strings.HasPrefix(name, "PraetorWorker ") || r["prefect.resource.id"] != "prefect.worker.process."+slug ||
+			r["prefect.worker-type"] != "process" || r["prefect.version"] == "" {
+			t.Errorf("%s: resource %v", e.Event, r)
+		}
+		if len(e.Related) != 1 || e.Related[0]["prefect.resource.id"] != "prefect.work-pool."+p.ID ||
+			e.Related[0]["prefect.resource.role"] != "work-pool" || e.Related[0]["prefect.resource.name"] != pool {
+			t.Errorf("%s: related %v", e.Event, e.Related)
+		}
+	}
+	if stopped.Follows == nil || *stopped.Follows != started.ID {
+		t.Errorf("stopped follows %v, want started's %s", stopped.Follows, started.ID)
+	}
 }

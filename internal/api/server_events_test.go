@@ -47,25 +47,40 @@ func (e serverEvent) related(role string) map[string]string {
 	return nil
 }
 
-// Status changes of pools, queues and deployments are events with
-// Prefect's names and resources, one per change that committed: creating
-// the pool, the first heartbeat, the first poll, pausing and resuming;
-// repeating a heartbeat, a poll or a pause changes nothing and emits
-// nothing, nor does a refused update.
-func TestStatusChangesAreEvents(t *testing.T) {
+// shapes lists events as "name resource-name", oldest first.
+func shapes(events []serverEvent) []string {
+	var out []string
+	for _, e := range events {
+		out = append(out, e.Event+" "+e.Resource["prefect.resource.name"])
+	}
+	return out
+}
+
+// Pools, queues and deployments emit Prefect's events, with its names and
+// resources: created, updated (with the changed fields), deleted, and one
+// per status change that committed (the pool's first status, the first
+// heartbeat, the first poll, pausing and resuming); repeating a heartbeat,
+// a poll or a pause changes nothing and emits nothing, nor does a refused
+// update. A run of the deployment relates its state events to the
+// deployment and to the pool with its type.
+func TestWorkPoolAndDeploymentEvents(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, ts *testServer) {
 		pool := ts.do("POST", "/work_pools/", map[string]any{"name": "p", "type": "process"}).expect(http.StatusCreated).object()
 		poolRes := "prefect.work-pool." + pool["id"].(string)
 		queue := ts.do("GET", "/work_pools/p/queues/default", nil).expect(http.StatusOK).object()
 		queueRes := "prefect.work-queue." + queue["id"].(string)
 		flowID := createFlow(t, ts, "f")
-		dep := ts.do("POST", "/deployments/", map[string]any{"name": "d", "flow_id": flowID, "work_pool_name": "p"}).expect(http.StatusCreated).object()
-		depRes := "prefect.deployment." + dep["id"].(string)
+		dep := ts.do("POST", "/deployments/", map[string]any{"name": "d", "flow_id": flowID, "work_pool_name": "p", "tags": []string{"dt"}}).
+			expect(http.StatusCreated).object()
+		depID := dep["id"].(string)
 
 		for range 2 {
 			ts.do("POST", "/work_pools/p/workers/heartbeat", map[string]any{"name": "w"}).expect(http.StatusNoContent)
 			ts.do("POST", "/work_pools/p/get_scheduled_flow_runs", map[string]any{}).expect(http.StatusOK)
 		}
+		// A runner's poll of a deployment already READY changes nothing.
+		ts.do("POST", "/deployments/get_scheduled_flow_runs", map[string]any{"deployment_ids": []string{depID}}).expect(http.StatusOK)
+		run := ts.do("POST", "/deployments/"+depID+"/create_flow_run", map[string]any{}).expect(http.StatusCreated).object()
 		// A refused update (the name is taken) pauses nothing.
 		ts.do("POST", "/work_pools/p/queues", map[string]any{"name": "other"}).expect(http.StatusCreated)
 		ts.do("PATCH", "/work_pools/p/queues/default", map[string]any{"name": "other", "is_paused": true}).expect(http.StatusConflict)
@@ -73,44 +88,74 @@ func TestStatusChangesAreEvents(t *testing.T) {
 			ts.do("PATCH", "/work_pools/p/queues/default", map[string]any{"is_paused": true}).expect(http.StatusNoContent)
 			ts.do("PATCH", "/work_pools/p", map[string]any{"is_paused": true}).expect(http.StatusNoContent)
 		}
-		ts.do("PATCH", "/work_pools/p", map[string]any{"is_paused": false}).expect(http.StatusNoContent)
+		ts.do("PATCH", "/work_pools/p", map[string]any{"is_paused": false, "description": "pd"}).expect(http.StatusNoContent)
+		ts.do("PATCH", "/work_pools/p/queues/other", map[string]any{"description": "qd"}).expect(http.StatusNoContent)
+		ts.do("PATCH", "/deployments/"+depID, map[string]any{"description": "dd"}).expect(http.StatusNoContent)
+		ts.do("PATCH", "/deployments/"+depID, map[string]any{"description": "dd"}).expect(http.StatusNoContent) // no change
+		ts.do("DELETE", "/work_pools/p/queues/other", nil).expect(http.StatusNoContent)
+		ts.do("DELETE", "/deployments/"+depID, nil).expect(http.StatusNoContent)
+		ts.do("DELETE", "/work_pools/p", nil).expect(http.StatusNoContent)
 
 		pools := eventsWithPrefix(ts, "prefect.work-pool.")
-		if got, want := eventNames(pools), []string{"prefect.work-pool.not-ready", "prefect.work-pool.ready", "prefect.work-pool.paused", "prefect.work-pool.ready"}; !slices.Equal(got, want) {
-			t.Errorf("work pool events %v, want %v", got, want)
+		if got, want := strings.Join(shapes(pools), ", "), "prefect.work-pool.created p, prefect.work-pool.not-ready p, prefect.work-pool.ready p, "+
+			"prefect.work-pool.paused p, prefect.work-pool.updated p, prefect.work-pool.ready p, prefect.work-pool.deleted p"; got != want {
+			t.Errorf("work pool events\n got %s\nwant %s", got, want)
 		}
 		for _, e := range pools {
-			if e.Resource["prefect.resource.id"] != poolRes || e.Resource["prefect.resource.name"] != "p" || e.Resource["prefect.work-pool.type"] != "process" || len(e.Related) != 0 {
-				t.Errorf("%s: resource %v, related %v", e.Event, e.Resource, e.Related)
+			if e.Resource["prefect.resource.id"] != poolRes || e.Resource["prefect.work-pool.type"] != "process" {
+				t.Errorf("%s: resource %v", e.Event, e.Resource)
+			}
+			status := !strings.HasSuffix(e.Event, ".created") && !strings.HasSuffix(e.Event, ".updated") && !strings.HasSuffix(e.Event, ".deleted")
+			if status && (len(e.Related) != 0 || e.Resource["prefect.resource.role"] != "") {
+				t.Errorf("%s: a status event with a role or related resources: %v %v", e.Event, e.Resource, e.Related)
+			}
+			if q := e.related("default-queue"); (e.Event == "prefect.work-pool.created" || e.Event == "prefect.work-pool.deleted") && (q == nil || q["prefect.resource.id"] != queueRes) {
+				t.Errorf("%s: related %v", e.Event, e.Related)
+			}
+			if e.Event == "prefect.work-pool.updated" && normJSON(t, e.Payload["updated_fields"]) != `["description"]` {
+				t.Errorf("pool updated: payload %v", e.Payload)
 			}
 		}
 		queues := eventsWithPrefix(ts, "prefect.work-queue.")
-		if got, want := eventNames(queues), []string{"prefect.work-queue.ready", "prefect.work-queue.paused"}; !slices.Equal(got, want) {
-			t.Errorf("work queue events %v, want %v", got, want)
+		if got, want := strings.Join(shapes(queues), ", "), "prefect.work-queue.created default, prefect.work-queue.ready default, "+
+			"prefect.work-queue.created other, prefect.work-queue.paused default, prefect.work-queue.updated other, "+
+			"prefect.work-queue.deleted other, prefect.work-queue.deleted default"; got != want {
+			t.Errorf("work queue events\n got %s\nwant %s", got, want)
 		}
 		for _, e := range queues {
 			p := e.related("work-pool")
-			if e.Resource["prefect.resource.id"] != queueRes || e.Resource["prefect.resource.name"] != "default" || e.Resource["prefect.resource.role"] != "work-queue" ||
-				p == nil || p["prefect.resource.id"] != poolRes || p["prefect.resource.name"] != "p" || p["prefect.work-pool.type"] != "process" {
+			if e.Resource["prefect.resource.role"] != "work-queue" || p == nil || p["prefect.resource.id"] != poolRes || p["prefect.resource.name"] != "p" ||
+				p["prefect.work-pool.type"] != "process" {
 				t.Errorf("%s: resource %v, related %v", e.Event, e.Resource, e.Related)
+			}
+			if e.Resource["prefect.resource.name"] == "default" && e.Resource["prefect.resource.id"] != queueRes {
+				t.Errorf("%s: resource %v", e.Event, e.Resource)
 			}
 		}
 		deps := eventsWithPrefix(ts, "prefect.deployment.")
-		if got, want := eventNames(deps), []string{"prefect.deployment.ready"}; !slices.Equal(got, want) {
-			t.Fatalf("deployment events %v, want %v", got, want)
+		if got, want := strings.Join(shapes(deps), ", "), "prefect.deployment.created d, prefect.deployment.ready d, prefect.deployment.updated d, prefect.deployment.deleted d"; got != want {
+			t.Errorf("deployment events\n got %s\nwant %s", got, want)
 		}
-		e := deps[0]
-		if e.Resource["prefect.resource.id"] != depRes || e.Resource["prefect.resource.name"] != "d" {
-			t.Errorf("deployment event resource %v", e.Resource)
+		for _, e := range deps {
+			f, q, p := e.related("flow"), e.related("work-queue"), e.related("work-pool")
+			if e.Resource["prefect.resource.id"] != "prefect.deployment."+depID || f == nil || f["prefect.resource.id"] != "prefect.flow."+flowID ||
+				f["prefect.resource.name"] != "f" || q == nil || q["prefect.resource.id"] != queueRes || p == nil || p["prefect.resource.id"] != poolRes {
+				t.Errorf("%s: resource %v, related %v", e.Event, e.Resource, e.Related)
+			}
+			if e.Event == "prefect.deployment.updated" {
+				if normJSON(t, e.Payload["updated_fields"]) != `["description"]` || normJSON(t, e.Payload["updates"]) != `{"description":{"from":null,"to":"dd"}}` {
+					t.Errorf("deployment updated: payload %v", e.Payload)
+				}
+			}
 		}
-		if f, q, p := e.related("flow"), e.related("work-queue"), e.related("work-pool"); f == nil || f["prefect.resource.id"] != "prefect.flow."+flowID ||
-			f["prefect.resource.name"] != "f" || q == nil || q["prefect.resource.id"] != queueRes || p == nil || p["prefect.resource.id"] != poolRes {
-			t.Errorf("deployment event related %v", e.Related)
+		runEvents := eventsWithPrefix(ts, "prefect.flow-run.")
+		if len(runEvents) != 1 || runEvents[0].Resource["prefect.resource.id"] != "prefect.flow-run."+run["id"].(string) {
+			t.Fatalf("flow run events %v", shapes(runEvents))
 		}
-		// A runner's poll of a deployment already READY changes nothing.
-		ts.do("POST", "/deployments/get_scheduled_flow_runs", map[string]any{"deployment_ids": []string{dep["id"].(string)}}).expect(http.StatusOK)
-		if got := eventNames(eventsWithPrefix(ts, "prefect.deployment.")); len(got) != 1 {
-			t.Errorf("a runner's poll of a READY deployment: %v", got)
+		d, p := runEvents[0].related("deployment"), runEvents[0].related("work-pool")
+		if d == nil || d["prefect.resource.id"] != "prefect.deployment."+depID || d["prefect.resource.name"] != "d" ||
+			p == nil || p["prefect.work-pool.type"] != "process" || runEvents[0].related("tag")["prefect.resource.id"] != "prefect.tag.dt" {
+			t.Errorf("the deployment's run: related %v", runEvents[0].Related)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package orchestration
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,11 +18,13 @@ const maxStateMessage = 100_000
 
 // FlowRunStateEvent is the event Prefect's server emits when a flow run
 // enters a state: prefect.flow-run.<state name>, whose id is the state's id,
-// with the run as resource and its flow, parent task run, work queue, work
-// pool and tags as related resources. Workers and runners watch these on
-// /events/out (for cancellation, for instance). received is when the server
-// made it, from the store's clock.
-func FlowRunStateEvent(run *model.FlowRun, flow *model.Flow, parentTask *model.TaskRun, initial, validated *model.State, received model.Time) *model.Event {
+// with the run as resource and its flow, deployment, work queue, work pool
+// (of poolType), parent task run, tags and creator as related resources.
+// Workers and runners watch these on /events/out (for cancellation, for
+// instance), and automations match them by those resources. deployment
+// needs only its id, name and tags. received is when the server made it,
+// from the store's clock.
+func FlowRunStateEvent(run *model.FlowRun, flow *model.Flow, deployment *model.Deployment, poolType string, parentTask *model.TaskRun, initial, validated *model.State, received model.Time) *model.Event {
 	resource := model.Resource{
 		"prefect.resource.id":     model.FlowRunResource + run.ID.String(),
 		"prefect.resource.name":   run.Name,
@@ -43,13 +46,20 @@ func FlowRunStateEvent(run *model.FlowRun, flow *model.Flow, parentTask *model.T
 			tags[t] = true
 		}
 	}
+	if deployment != nil {
+		related = append(related, model.Resource{"prefect.resource.id": "prefect.deployment." + deployment.ID.String(),
+			"prefect.resource.role": "deployment", "prefect.resource.name": deployment.Name})
+		for _, t := range deployment.Tags {
+			tags[t] = true
+		}
+	}
 	if run.WorkQueueID != nil && run.WorkQueueName != nil {
 		related = append(related, model.Resource{"prefect.resource.id": "prefect.work-queue." + run.WorkQueueID.String(),
 			"prefect.resource.role": "work-queue", "prefect.resource.name": *run.WorkQueueName})
 	}
 	if run.WorkPoolID != nil && run.WorkPoolName != nil {
 		related = append(related, model.Resource{"prefect.resource.id": "prefect.work-pool." + run.WorkPoolID.String(),
-			"prefect.resource.role": "work-pool", "prefect.resource.name": *run.WorkPoolName})
+			"prefect.resource.role": "work-pool", "prefect.resource.name": *run.WorkPoolName, "prefect.work-pool.type": poolType})
 	}
 	if parentTask != nil {
 		related = append(related, model.Resource{"prefect.resource.id": model.TaskRunResource + parentTask.ID.String(),
@@ -60,6 +70,9 @@ func FlowRunStateEvent(run *model.FlowRun, flow *model.Flow, parentTask *model.T
 	}
 	for _, t := range sortedKeys(tags) {
 		related = append(related, model.Resource{"prefect.resource.id": "prefect.tag." + t, "prefect.resource.role": "tag"})
+	}
+	if c := creatorResource(run.CreatedBy); c != nil {
+		related = append(related, c)
 	}
 	payload := map[string]any{
 		"intended":        map[string]any{"from": stateType(initial), "to": stateType(validated)},
@@ -78,6 +91,27 @@ func FlowRunStateEvent(run *model.FlowRun, flow *model.Flow, parentTask *model.T
 		}
 	}
 	return e
+}
+
+// creatorResource is the deployment or automation that created a run, as a
+// related resource of role creator; nil for anything else.
+func creatorResource(by *model.CreatedBy) model.Resource {
+	if by == nil || by.ID == nil || by.Type == nil {
+		return nil
+	}
+	var r model.Resource
+	switch *by.Type {
+	case "DEPLOYMENT":
+		r = model.Resource{"prefect.resource.id": "prefect.deployment." + by.ID.String(), "prefect.resource.role": "creator"}
+	case "AUTOMATION":
+		r = model.Resource{"prefect.resource.id": "prefect.automation." + by.ID.String(), "prefect.resource.role": "creator"}
+	default:
+		return nil
+	}
+	if by.DisplayValue != nil && *by.DisplayValue != "" {
+		r["prefect.resource.name"] = *by.DisplayValue
+	}
+	return r
 }
 
 // isoformat writes a time as Python's datetime.isoformat does for UTC:
@@ -137,10 +171,11 @@ func sortedKeys(m map[string]bool) []string {
 // entering a state: prefect.task-run.<state name>, whose id is the state's
 // id, shaped as the client's own task-run events but labelled
 // prefect.orchestration=server, so the task-run recorder (which records
-// only the client's) leaves it alone. Its related resources are the flow
-// run and what that run relates to, and the tags. Prefect's open-source
-// server emits none for these runs; automations on task runs need them.
-func TaskRunStateEvent(run *model.TaskRun, flowRun *model.FlowRun, flow *model.Flow, initial, validated *model.State, received model.Time) *model.Event {
+// only the client's) leaves it alone. Its related resources are those of
+// the client's: the flow run, its flow, deployment, work queue and work
+// pool, and the task run's tags. Prefect's open-source server emits none
+// for these runs; automations on task runs need them.
+func TaskRunStateEvent(run *model.TaskRun, flowRun *model.FlowRun, flow *model.Flow, deployment *model.Deployment, initial, validated *model.State, received model.Time) *model.Event {
 	resource := model.Resource{
 		"prefect.resource.id":     model.TaskRunResource + run.ID.String(),
 		"prefect.resource.name":   run.Name,
@@ -158,6 +193,10 @@ func TaskRunStateEvent(run *model.TaskRun, flowRun *model.FlowRun, flow *model.F
 		if flow != nil {
 			related = append(related, model.Resource{"prefect.resource.id": "prefect.flow." + flow.ID.String(),
 				"prefect.resource.role": "flow", "prefect.resource.name": flow.Name})
+		}
+		if deployment != nil {
+			related = append(related, model.Resource{"prefect.resource.id": "prefect.deployment." + deployment.ID.String(),
+				"prefect.resource.role": "deployment", "prefect.resource.name": deployment.Name})
 		}
 		if flowRun.WorkQueueID != nil && flowRun.WorkQueueName != nil {
 			related = append(related, model.Resource{"prefect.resource.id": "prefect.work-queue." + flowRun.WorkQueueID.String(),
@@ -271,4 +310,143 @@ func WorkQueueStatusEvent(q *model.WorkQueue, pool *model.WorkPool, at model.Tim
 func workPoolRelated(p *model.WorkPool) model.Resource {
 	return model.Resource{"prefect.resource.id": "prefect.work-pool." + p.ID.String(), "prefect.resource.name": p.Name,
 		"prefect.work-pool.type": p.Type, "prefect.resource.role": "work-pool"}
+}
+
+// DeploymentChanges are the fields of a deployment Prefect's server reports
+// in prefect.deployment.updated that differ between old and d, each with
+// its from and to values, by Prefect's field names.
+func DeploymentChanges(old, d *model.Deployment) map[string]map[string]any {
+	limitID := func(d *model.Deployment) *uuid.UUID {
+		if d.GlobalConcurrencyLimit == nil {
+			return nil
+		}
+		return &d.GlobalConcurrencyLimit.ID
+	}
+	fields := []fieldChange{
+		{"description", old.Description, d.Description},
+		{"tags", old.Tags, d.Tags},
+		{"parameters", old.Parameters, d.Parameters},
+		{"parameter_openapi_schema", old.ParameterOpenAPISchema, d.ParameterOpenAPISchema},
+		{"enforce_parameter_schema", old.EnforceParameterSchema, d.EnforceParameterSchema},
+		{"entrypoint", old.Entrypoint, d.Entrypoint},
+		{"path", old.Path, d.Path},
+		{"pull_steps", old.PullSteps, d.PullSteps},
+		{"work_queue_id", old.WorkQueueID, d.WorkQueueID},
+		{"infra_overrides", old.JobVariables, d.JobVariables},
+		{"paused", old.Paused, d.Paused},
+		{"labels", old.Labels, d.Labels},
+		{"version", old.Version, d.Version},
+		{"concurrency_limit_id", limitID(old), limitID(d)},
+		{"concurrency_options", old.ConcurrencyOptions, d.ConcurrencyOptions},
+	}
+	return changes(fields)
+}
+
+// fieldChange is one field of an object before and after a change.
+type fieldChange struct {
+	name     string
+	from, to any
+}
+
+// changes keeps the fields whose values differ, each with its from and to.
+func changes(fields []fieldChange) map[string]map[string]any {
+	changed := map[string]map[string]any{}
+	for _, f := range fields {
+		// Compared as JSON, so an empty list and none of a stored value
+		// read back alike are not a change.
+		a, _ := json.Marshal(f.from)
+		b, _ := json.Marshal(f.to)
+		if string(a) != string(b) {
+			changed[f.name] = map[string]any{"from": f.from, "to": f.to}
+		}
+	}
+	return changed
+}
+
+// updatesPayload is the payload of Prefect's *.updated events: the names of
+// the changed fields and their from and to values.
+func updatesPayload(changed map[string]map[string]any) ([]byte, error) {
+	names := make([]string, 0, len(changed))
+	for k := range changed {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	payload, err := json.Marshal(map[string]any{"updated_fields": names, "updates": changed})
+	if err != nil {
+		return nil, fmt.Errorf("updated event payload: %w", err)
+	}
+	return payload, nil
+}
+
+// DeploymentUpdatedEvent is prefect.deployment.updated with Prefect's
+// payload of the changed fields.
+func DeploymentUpdatedEvent(d *model.Deployment, changed map[string]map[string]any, flow *model.Flow, queue *model.WorkQueue, pool *model.WorkPool, at model.Time) (*model.Event, error) {
+	payload, err := updatesPayload(changed)
+	if err != nil {
+		return nil, err
+	}
+	return DeploymentEvent("updated", d, flow, queue, pool, payload, at), nil
+}
+
+// WorkPoolChanges are the fields of a pool Prefect's server reports in
+// prefect.work-pool.updated that differ between old and p (its status has
+// events of its own).
+func WorkPoolChanges(old, p *model.WorkPool) map[string]map[string]any {
+	return changes([]fieldChange{
+		{"description", old.Description, p.Description},
+		{"base_job_template", old.BaseJobTemplate, p.BaseJobTemplate},
+		{"concurrency_limit", old.ConcurrencyLimit, p.ConcurrencyLimit},
+		{"storage_configuration", old.StorageConfiguration, p.StorageConfiguration},
+	})
+}
+
+// WorkQueueChanges are the fields of a queue Prefect's server reports in
+// prefect.work-queue.updated that differ between old and q.
+func WorkQueueChanges(old, q *model.WorkQueue) map[string]map[string]any {
+	return changes([]fieldChange{
+		{"name", old.Name, q.Name},
+		{"description", old.Description, q.Description},
+		{"concurrency_limit", old.ConcurrencyLimit, q.ConcurrencyLimit},
+		{"priority", old.Priority, q.Priority},
+	})
+}
+
+// WorkPoolEvent is prefect.work-pool.created, .updated (with changed) or
+// .deleted: the pool as resource, its default queue and default result
+// storage block as related resources when created or deleted.
+func WorkPoolEvent(what string, p *model.WorkPool, changed map[string]map[string]any, at model.Time) (*model.Event, error) {
+	e := &model.Event{ID: uuid.Must(uuid.NewV7()), Occurred: at, Received: at, Event: "prefect.work-pool." + what,
+		Resource: workPoolRelated(p), Related: []model.Resource{}}
+	if what == "updated" {
+		payload, err := updatesPayload(changed)
+		if err != nil {
+			return nil, err
+		}
+		e.Payload = payload
+		return e, nil
+	}
+	if p.DefaultQueueID != uuid.Nil {
+		e.Related = append(e.Related, model.Resource{"prefect.resource.id": "prefect.work-queue." + p.DefaultQueueID.String(),
+			"prefect.resource.role": "default-queue"})
+	}
+	if id := p.StorageConfiguration.DefaultResultStorageBlockID; id != nil {
+		e.Related = append(e.Related, model.Resource{"prefect.resource.id": "prefect.block-document." + id.String(),
+			"prefect.resource.role": "result-storage"})
+	}
+	return e, nil
+}
+
+// WorkQueueEvent is prefect.work-queue.created, .updated (with changed) or
+// .deleted, with the queue's pool as related resource.
+func WorkQueueEvent(what string, q *model.WorkQueue, pool *model.WorkPool, changed map[string]map[string]any, at model.Time) (*model.Event, error) {
+	e := WorkQueueStatusEvent(q, pool, at)
+	e.Event = "prefect.work-queue." + what
+	if what == "updated" {
+		payload, err := updatesPayload(changed)
+		if err != nil {
+			return nil, err
+		}
+		e.Payload = payload
+	}
+	return e, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -156,4 +157,74 @@ func (w *Worker) watchCancelling(ctx context.Context, poolID uuid.UUID, found ch
 		}
 		backoff = min(2*backoff, maxStreamBackoff)
 	}
+}
+
+// Emit posts events to the server's events/in over HTTP (POST /events).
+func (c *Client) Emit(ctx context.Context, events []map[string]any) error {
+	return c.do(ctx, "POST", "/events", events, nil)
+}
+
+// lifecycleEvent is prefect.worker.started or .stopped as Prefect's worker
+// emits them: the worker (prefect.worker.<type>.<slug of its name>) as
+// resource, its pool as related resource; stopped follows started.
+func (w *Worker) lifecycleEvent(name string, pool model.WorkPool, follows *uuid.UUID) map[string]any {
+	e := map[string]any{
+		"id": uuid.Must(uuid.NewV7()), "occurred": model.Time{Time: w.clock.Now()}, "event": name, "payload": map[string]any{},
+		"resource": map[string]string{
+			"prefect.resource.id":   "prefect.worker." + w.s.Type + "." + slugify(w.s.Name),
+			"prefect.resource.name": w.s.Name,
+			"prefect.version":       workerVersion(),
+			"prefect.worker-type":   w.s.Type,
+		},
+		"related": []map[string]string{{"prefect.resource.id": "prefect.work-pool." + pool.ID.String(),
+			"prefect.resource.role": "work-pool", "prefect.resource.name": pool.Name}},
+	}
+	if follows != nil {
+		e["follows"] = *follows
+	}
+	return e
+}
+
+// emitLifecycle sends a lifecycle event and returns its id, nil if it
+// could not be sent: losing it is logged, not fatal, as in Prefect.
+func (w *Worker) emitLifecycle(ctx context.Context, name string, follows *uuid.UUID) *uuid.UUID {
+	w.mu.Lock()
+	pool := w.pool
+	w.mu.Unlock()
+	e := w.lifecycleEvent(name, pool, follows)
+	if err := w.client.Emit(ctx, []map[string]any{e}); err != nil {
+		w.log.Warn("emitting "+name, "err", err)
+		return nil
+	}
+	id := e["id"].(uuid.UUID)
+	return &id
+}
+
+// slugify is the worker name's slug as Prefect's worker makes it (with
+// python-slugify) for ASCII names: lower case, each run of other
+// characters one hyphen, none at the ends.
+func slugify(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+			continue
+		}
+		dash = true
+	}
+	return b.String()
+}
+
+// workerVersion is the prefect.version label of the worker's events: the
+// version of the praetor binary, as Prefect's worker gives its own.
+func workerVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "unknown"
 }

@@ -87,6 +87,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		w.log.Warn("heartbeat failed", "err", err)
 	}
 	w.log.Info("worker started", "type", w.s.Type, "queues", w.s.Queues, "limit", w.s.Limit, "api", w.s.APIURL)
+	started := w.emitLifecycle(ctx, "prefect.worker.started", nil)
 
 	heartbeat := time.NewTicker(w.s.HeartbeatInterval)
 	defer heartbeat.Stop()
@@ -111,6 +112,10 @@ func (w *Worker) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			w.shutdown()
+			// ctx has ended: the last word gets a moment of its own.
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			w.emitLifecycle(stopCtx, "prefect.worker.stopped", started)
+			cancel()
 			return nil
 		case <-heartbeat.C:
 			if err := w.syncPool(ctx); err != nil {

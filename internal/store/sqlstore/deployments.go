@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/orchestration"
 	"github.com/praetorhq/praetor/internal/store"
 )
 
@@ -187,9 +188,10 @@ func (db *DB) UpsertDeployment(ctx context.Context, ws uuid.UUID, d *model.Deplo
 	var (
 		created bool
 		in      = *d
+		o       outbox
 	)
 	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		*d = in
+		*d, o = in, outbox{}
 		var n int
 		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM flows WHERE workspace_id = ? AND id = ?`), ws, d.FlowID).Scan(&n); err != nil {
 			return fmt.Errorf("read flow: %w", err)
@@ -231,14 +233,26 @@ func (db *DB) UpsertDeployment(ctx context.Context, ws uuid.UUID, d *model.Deplo
 			schedules[i].ID = uuid.Nil
 		}
 		d.Schedules = schedules
-		return db.saveDeployment(ctx, tx, ws, existing, d)
+		if err := db.saveDeployment(ctx, tx, ws, existing, d); err != nil {
+			return err
+		}
+		if created {
+			return db.emitDeploymentSaved(ctx, tx, o, ws, nil, d.ID)
+		}
+		return db.emitDeploymentSaved(ctx, tx, o, ws, existing, d.ID)
 	})
+	if err == nil {
+		db.publishAll(o)
+	}
 	return created, err
 }
 
-// UpdateDeployment applies patch to a deployment and saves it.
+// UpdateDeployment applies patch to a deployment and saves it, with
+// prefect.deployment.updated when a field Prefect reports changed.
 func (db *DB) UpdateDeployment(ctx context.Context, ws, id uuid.UUID, patch func(*model.Deployment) error) error {
-	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	var o outbox
+	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		o = outbox{}
 		old, err := db.getDeployment(ctx, tx, db.d.forUpdate(), "d.id = ?", ws, id)
 		if err != nil {
 			return err
@@ -251,8 +265,15 @@ func (db *DB) UpdateDeployment(ctx context.Context, ws, id uuid.UUID, patch func
 			return err
 		}
 		d.ID, d.FlowID, d.Name, d.Created = old.ID, old.FlowID, old.Name, old.Created
-		return db.saveDeployment(ctx, tx, ws, old, d)
+		if err := db.saveDeployment(ctx, tx, ws, old, d); err != nil {
+			return err
+		}
+		return db.emitDeploymentSaved(ctx, tx, o, ws, old, d.ID)
 	})
+	if err == nil {
+		db.publishAll(o)
+	}
+	return err
 }
 
 // saveDeployment writes d over old (the row as the transaction read it):
@@ -367,9 +388,26 @@ func (db *DB) deleteAutoScheduled(ctx context.Context, tx *sql.Tx, ws, deploymen
 }
 
 // DeleteDeployments deletes deployments with their schedules and their
-// waiting auto-scheduled runs.
+// waiting auto-scheduled runs, with a prefect.deployment.deleted event for
+// each, built before it goes.
 func (db *DB) DeleteDeployments(ctx context.Context, ws uuid.UUID, ids []uuid.UUID) ([]uuid.UUID, error) {
-	return db.deleteEach(ctx, ids, func(ctx context.Context, tx *sql.Tx, id uuid.UUID) error {
+	// By id, so a write that runs again replaces what it built before.
+	events := map[uuid.UUID]*model.Event{}
+	deleted, err := db.deleteEach(ctx, ids, func(ctx context.Context, tx *sql.Tx, id uuid.UUID) error {
+		d, err := db.getDeployment(ctx, tx, db.d.forUpdate(), "d.id = ?", ws, id)
+		if err != nil {
+			return err
+		}
+		e, err := db.deploymentEvent(ctx, tx, ws, d, func(flow *model.Flow, queue *model.WorkQueue, pool *model.WorkPool, at model.Time) (*model.Event, error) {
+			return orchestration.DeploymentEvent("deleted", d, flow, queue, pool, nil, at), nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := db.insertEvent(ctx, tx, ws, e); err != nil {
+			return err
+		}
+		events[id] = e
 		if err := db.deleteAutoScheduled(ctx, tx, ws, id, nil); err != nil {
 			return err
 		}
@@ -384,6 +422,15 @@ func (db *DB) DeleteDeployments(ctx context.Context, ws uuid.UUID, ids []uuid.UU
 		}
 		return db.execOneIn(ctx, tx, "Deployment", `DELETE FROM deployments WHERE workspace_id = ? AND id = ?`, ws, id)
 	})
+	if err != nil {
+		return nil, err
+	}
+	published := make([]*model.Event, 0, len(deleted))
+	for _, id := range deleted {
+		published = append(published, events[id])
+	}
+	db.published(ws, published)
+	return deleted, nil
 }
 
 var deploymentSorts = map[string]string{

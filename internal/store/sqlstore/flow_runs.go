@@ -405,12 +405,43 @@ func (db *DB) setFlowRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *
 	if err != nil {
 		return nil, fmt.Errorf("read flow of run: %w", err)
 	}
-	e := orchestration.FlowRunStateEvent(r, flow, parentTask, initial, s, model.At(db.now()))
+	deployment, poolType, err := db.flowRunEventRelations(ctx, tx, ws, r)
+	if err != nil {
+		return nil, err
+	}
+	e := orchestration.FlowRunStateEvent(r, flow, deployment, poolType, parentTask, initial, s, model.At(db.now()))
 	if err := db.insertEvent(ctx, tx, ws, e); err != nil {
 		return nil, err
 	}
 	*emitted = append(*emitted, e)
 	return res, nil
+}
+
+// flowRunEventRelations reads the little of a run's deployment and work
+// pool its state events name: the deployment's id, name and tags (nil
+// without one, or once it is deleted) and the pool's type.
+func (db *DB) flowRunEventRelations(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.FlowRun) (*model.Deployment, string, error) {
+	var (
+		d        *model.Deployment
+		poolType string
+	)
+	if r.DeploymentID != nil {
+		d = &model.Deployment{ID: *r.DeploymentID}
+		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT name, tags FROM deployments WHERE workspace_id = ? AND id = ?`), ws, *r.DeploymentID).
+			Scan(&d.Name, jsonCol{&d.Tags})
+		if errors.Is(err, sql.ErrNoRows) {
+			d = nil
+		} else if err != nil {
+			return nil, "", fmt.Errorf("read deployment of run: %w", err)
+		}
+	}
+	if r.WorkPoolID != nil {
+		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT type FROM work_pools WHERE workspace_id = ? AND id = ?`), ws, *r.WorkPoolID).Scan(&poolType)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, "", fmt.Errorf("read work pool of run: %w", err)
+		}
+	}
+	return d, poolType, nil
 }
 
 // uniqueAfter keeps state timestamps of one run strictly increasing.

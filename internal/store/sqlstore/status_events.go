@@ -88,6 +88,32 @@ func (db *DB) emitQueueStatus(ctx context.Context, tx *sql.Tx, o outbox, ws uuid
 	return db.emit(ctx, tx, o, ws, orchestration.WorkQueueStatusEvent(q, p, model.At(db.now())))
 }
 
+// emitQueueEvent emits prefect.work-queue.<what> (created, updated with
+// changed, deleted) for q of pool p, read when nil.
+func (db *DB) emitQueueEvent(ctx context.Context, tx *sql.Tx, o outbox, ws uuid.UUID, what string, q *model.WorkQueue, p *model.WorkPool, changed map[string]map[string]any) error {
+	if p == nil {
+		var err error
+		if p, err = db.getPool(ctx, tx, "", ws, "p.id = ?", q.WorkPoolID); err != nil {
+			return fmt.Errorf("read pool of queue: %w", err)
+		}
+	}
+	e, err := orchestration.WorkQueueEvent(what, q, p, changed, model.At(db.now()))
+	if err != nil {
+		return err
+	}
+	return db.emit(ctx, tx, o, ws, e)
+}
+
+// emitPoolEvent emits prefect.work-pool.<what> (created, updated with
+// changed, deleted) for p.
+func (db *DB) emitPoolEvent(ctx context.Context, tx *sql.Tx, o outbox, ws uuid.UUID, what string, p *model.WorkPool, changed map[string]map[string]any) error {
+	e, err := orchestration.WorkPoolEvent(what, p, changed, model.At(db.now()))
+	if err != nil {
+		return err
+	}
+	return db.emit(ctx, tx, o, ws, e)
+}
+
 // deploymentStatusEvents emits prefect.deployment.<status> for deployments
 // whose status changed.
 func (db *DB) deploymentStatusEvents(ctx context.Context, tx *sql.Tx, o outbox, changed []changedRow) error {
@@ -96,15 +122,54 @@ func (db *DB) deploymentStatusEvents(ctx context.Context, tx *sql.Tx, o outbox, 
 		if err != nil {
 			return err
 		}
-		flow, queue, pool, err := db.deploymentRelations(ctx, tx, c.ws, d)
+		e, err := db.deploymentEvent(ctx, tx, c.ws, d, func(flow *model.Flow, queue *model.WorkQueue, pool *model.WorkPool, at model.Time) (*model.Event, error) {
+			return orchestration.DeploymentStatusEvent(d, flow, queue, pool, at), nil
+		})
 		if err != nil {
 			return err
 		}
-		if err := db.emit(ctx, tx, o, c.ws, orchestration.DeploymentStatusEvent(d, flow, queue, pool, model.At(db.now()))); err != nil {
+		if err := db.emit(ctx, tx, o, c.ws, e); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// deploymentEvent builds an event about d with build, given what d's
+// events name as related, as the transaction reads them.
+func (db *DB) deploymentEvent(ctx context.Context, tx *sql.Tx, ws uuid.UUID, d *model.Deployment,
+	build func(flow *model.Flow, queue *model.WorkQueue, pool *model.WorkPool, at model.Time) (*model.Event, error)) (*model.Event, error) {
+	flow, queue, pool, err := db.deploymentRelations(ctx, tx, ws, d)
+	if err != nil {
+		return nil, err
+	}
+	return build(flow, queue, pool, model.At(db.now()))
+}
+
+// emitDeploymentSaved emits prefect.deployment.created for a new
+// deployment, else prefect.deployment.updated if a field Prefect reports
+// changed from old; d is read again as the write left it.
+func (db *DB) emitDeploymentSaved(ctx context.Context, tx *sql.Tx, o outbox, ws uuid.UUID, old *model.Deployment, id uuid.UUID) error {
+	d, err := db.getDeployment(ctx, tx, "", "d.id = ?", ws, id)
+	if err != nil {
+		return err
+	}
+	var changed map[string]map[string]any
+	if old != nil {
+		if changed = orchestration.DeploymentChanges(old, d); len(changed) == 0 {
+			return nil
+		}
+	}
+	e, err := db.deploymentEvent(ctx, tx, ws, d, func(flow *model.Flow, queue *model.WorkQueue, pool *model.WorkPool, at model.Time) (*model.Event, error) {
+		if old == nil {
+			return orchestration.DeploymentEvent("created", d, flow, queue, pool, nil, at), nil
+		}
+		return orchestration.DeploymentUpdatedEvent(d, changed, flow, queue, pool, at)
+	})
+	if err != nil {
+		return err
+	}
+	return db.emit(ctx, tx, o, ws, e)
 }
 
 // deploymentRelations reads what a deployment's events name as related:

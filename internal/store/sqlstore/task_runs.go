@@ -255,7 +255,10 @@ func (db *DB) setTaskRunState(ctx context.Context, tx *sql.Tx, o outbox, ws uuid
 		return nil, err
 	}
 	res.State, res.Written = s, true
-	var flow *model.Flow
+	var (
+		flow       *model.Flow
+		deployment *model.Deployment
+	)
 	if flowRun == nil && r.FlowRunID != nil {
 		fr, err := db.scanFlowRun(tx.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowRunColumns+flowRunFrom+` WHERE fr.workspace_id = ? AND fr.id = ?`), ws, *r.FlowRunID))
 		switch {
@@ -272,8 +275,11 @@ func (db *DB) setTaskRunState(ctx context.Context, tx *sql.Tx, o outbox, ws uuid
 			return nil, fmt.Errorf("read flow of task run: %w", err)
 		}
 		flow = f
+		if deployment, _, err = db.flowRunEventRelations(ctx, tx, ws, flowRun); err != nil {
+			return nil, err
+		}
 	}
-	if err := db.emit(ctx, tx, o, ws, orchestration.TaskRunStateEvent(r, flowRun, flow, initial, s, model.At(db.now()))); err != nil {
+	if err := db.emit(ctx, tx, o, ws, orchestration.TaskRunStateEvent(r, flowRun, flow, deployment, initial, s, model.At(db.now()))); err != nil {
 		return nil, err
 	}
 	return res, nil

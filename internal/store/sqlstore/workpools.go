@@ -186,8 +186,8 @@ func (db *DB) activeInQueue(ctx context.Context, q queryer, queue uuid.UUID) (in
 	return n, nil
 }
 
-// CreateWorkPool creates a pool and its default queue, with the status
-// event Prefect's server emits for a new pool.
+// CreateWorkPool creates a pool and its default queue, with the events
+// Prefect's server emits for them: both created, and the pool's status.
 func (db *DB) CreateWorkPool(ctx context.Context, ws uuid.UUID, p *model.WorkPool) error {
 	in := *p
 	var o outbox
@@ -224,7 +224,14 @@ func (db *DB) CreateWorkPool(ctx context.Context, ws uuid.UUID, p *model.WorkPoo
 			zero := 0
 			p.ActiveSlots = &zero
 		}
-		return db.emit(ctx, tx, o, ws, orchestration.WorkPoolStatusEvent(p, now))
+		// Prefect's order: the default queue, the pool, its first status.
+		if err := db.emitQueueEvent(ctx, tx, o, ws, "created", q, p, nil); err != nil {
+			return err
+		}
+		if err := db.emitPoolEvent(ctx, tx, o, ws, "created", p, nil); err != nil {
+			return err
+		}
+		return db.emit(ctx, tx, o, ws, orchestration.WorkPoolStatusEvent(p, model.At(db.now())))
 	})
 	if err == nil {
 		db.publishAll(o)
@@ -282,8 +289,9 @@ func (db *DB) CountWorkPools(ctx context.Context, ws uuid.UUID, q store.WorkPool
 	return db.count(ctx, `SELECT COUNT(*) FROM work_pools p WHERE `+where, args...)
 }
 
-// UpdateWorkPool applies patch to a pool and saves it, with a status event
-// when its status changed.
+// UpdateWorkPool applies patch to a pool and saves it, with
+// prefect.work-pool.updated when a field Prefect reports changed and a
+// status event when its status did.
 func (db *DB) UpdateWorkPool(ctx context.Context, ws uuid.UUID, name string, patch func(*model.WorkPool) error) error {
 	var o outbox
 	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -323,8 +331,13 @@ func (db *DB) UpdateWorkPool(ctx context.Context, ws uuid.UUID, name string, pat
 		if err != nil {
 			return fmt.Errorf("update work pool: %w", err)
 		}
+		if changed := orchestration.WorkPoolChanges(old, &p); len(changed) > 0 {
+			if err := db.emitPoolEvent(ctx, tx, o, ws, "updated", &p, changed); err != nil {
+				return err
+			}
+		}
 		if p.Status != old.Status {
-			return db.emit(ctx, tx, o, ws, orchestration.WorkPoolStatusEvent(&p, p.Updated))
+			return db.emit(ctx, tx, o, ws, orchestration.WorkPoolStatusEvent(&p, model.At(db.now())))
 		}
 		return nil
 	})
@@ -357,9 +370,24 @@ func (db *DB) onlineWorkers(ctx context.Context, q queryer, pool uuid.UUID) (int
 // its deployments lose their queue and so their pool, as Prefect's foreign
 // key leaves them.
 func (db *DB) DeleteWorkPool(ctx context.Context, ws uuid.UUID, name string) error {
-	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	var o outbox
+	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		o = outbox{}
 		p, err := db.poolByName(ctx, tx, db.d.forUpdate(), ws, name)
 		if err != nil {
+			return err
+		}
+		// Its queues go with it, each with its event, as in Prefect.
+		queues, err := db.poolQueues(ctx, tx, p.ID)
+		if err != nil {
+			return err
+		}
+		for _, q := range queues {
+			if err := db.emitQueueEvent(ctx, tx, o, ws, "deleted", q, p, nil); err != nil {
+				return err
+			}
+		}
+		if err := db.emitPoolEvent(ctx, tx, o, ws, "deleted", p, nil); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE deployments SET work_queue_id = NULL, work_pool_name = NULL
@@ -368,6 +396,10 @@ func (db *DB) DeleteWorkPool(ctx context.Context, ws uuid.UUID, name string) err
 		}
 		return db.execOneIn(ctx, tx, "Work pool", `DELETE FROM work_pools WHERE workspace_id = ? AND id = ?`, ws, p.ID)
 	})
+	if err == nil {
+		db.publishAll(o)
+	}
+	return err
 }
 
 // createQueue inserts q into pool p with Prefect's priority rule.
@@ -457,17 +489,22 @@ func (db *DB) reprioritize(ctx context.Context, tx *sql.Tx, pool, id uuid.UUID, 
 // CreateWorkQueue creates a queue in a pool.
 func (db *DB) CreateWorkQueue(ctx context.Context, ws uuid.UUID, pool string, q *model.WorkQueue) error {
 	in := *q
+	var o outbox
 	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		*q = in
+		*q, o = in, outbox{}
 		p, err := db.poolByName(ctx, tx, db.d.forUpdate(), ws, pool)
 		if err != nil {
 			return err
 		}
-		return db.createQueue(ctx, tx, ws, p, q)
+		if err := db.createQueue(ctx, tx, ws, p, q); err != nil {
+			return err
+		}
+		return db.emitQueueEvent(ctx, tx, o, ws, "created", q, p, nil)
 	})
 	if err != nil {
 		return err
 	}
+	db.publishAll(o)
 	got, err := db.GetWorkQueue(ctx, ws, q.ID)
 	if err == nil {
 		*q = *got
@@ -535,8 +572,9 @@ func (db *DB) ListWorkQueues(ctx context.Context, ws uuid.UUID, q store.WorkQueu
 	return queues, db.withQueueSlots(ctx, db.read, queues...)
 }
 
-// UpdateWorkQueue applies patch to a queue and saves it, with a status
-// event when its status changed.
+// UpdateWorkQueue applies patch to a queue and saves it, with
+// prefect.work-queue.updated when a field Prefect reports changed and a
+// status event when its status did.
 func (db *DB) UpdateWorkQueue(ctx context.Context, ws, id uuid.UUID, patch func(*model.WorkQueue) error) error {
 	var o outbox
 	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -578,6 +616,11 @@ func (db *DB) UpdateWorkQueue(ctx context.Context, ws, id uuid.UUID, patch func(
 				return err
 			}
 		}
+		if changed := orchestration.WorkQueueChanges(old, &q); len(changed) > 0 {
+			if err := db.emitQueueEvent(ctx, tx, o, ws, "updated", &q, nil, changed); err != nil {
+				return err
+			}
+		}
 		if q.Status != old.Status {
 			return db.emitQueueStatus(ctx, tx, o, ws, &q)
 		}
@@ -589,9 +632,12 @@ func (db *DB) UpdateWorkQueue(ctx context.Context, ws, id uuid.UUID, patch func(
 	return err
 }
 
-// DeleteWorkQueue deletes a queue other than its pool's default.
+// DeleteWorkQueue deletes a queue other than its pool's default, with
+// prefect.work-queue.deleted.
 func (db *DB) DeleteWorkQueue(ctx context.Context, ws, id uuid.UUID) error {
-	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	var o outbox
+	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		o = outbox{}
 		var isDefault int
 		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM work_pools WHERE workspace_id = ? AND default_queue_id = ?`), ws, id).Scan(&isDefault)
 		if err != nil {
@@ -600,11 +646,22 @@ func (db *DB) DeleteWorkQueue(ctx context.Context, ws, id uuid.UUID) error {
 		if isDefault > 0 {
 			return apperr.Errorf(apperr.EInvalid, "Can't delete a pool's default queue.")
 		}
+		q, err := db.getQueue(ctx, tx, ws, "q.id = ?", id)
+		if err != nil {
+			return err
+		}
+		if err := db.emitQueueEvent(ctx, tx, o, ws, "deleted", q, nil, nil); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE deployments SET work_queue_id = NULL WHERE workspace_id = ? AND work_queue_id = ?`), ws, id); err != nil {
 			return fmt.Errorf("detach deployments: %w", err)
 		}
 		return db.execOneIn(ctx, tx, "Work queue", `DELETE FROM work_queues WHERE workspace_id = ? AND id = ?`, ws, id)
 	})
+	if err == nil {
+		db.publishAll(o)
+	}
+	return err
 }
 
 // WorkerHeartbeat records a worker's heartbeat.
