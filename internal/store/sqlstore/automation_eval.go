@@ -87,6 +87,9 @@ func (db *DB) EvaluateQueuedEvents(ctx context.Context, limit int, fn store.Eval
 			if err := fn(ctx, ws, list, v, byWS[ws]); err != nil {
 				return err
 			}
+			if err := v.flush(ctx); err != nil {
+				return err
+			}
 			emitted[ws] = v.emitted
 		}
 		if _, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM automation_event_queue WHERE seq <= ?`), last); err != nil {
@@ -143,7 +146,10 @@ func (db *DB) EvaluateProactive(ctx context.Context, fn store.ProactiveFunc) err
 			list = slices.DeleteFunc(list, func(a *model.Automation) bool {
 				return !slices.ContainsFunc(byWS[ws], func(b *model.Automation) bool { return b.ID == a.ID })
 			})
-			return fn(ctx, ws, list, v)
+			if err := fn(ctx, ws, list, v); err != nil {
+				return err
+			}
+			return v.flush(ctx)
 		})
 		if err != nil {
 			return err
@@ -176,6 +182,7 @@ type automationTx struct {
 	ws      uuid.UUID
 	emitted []*model.Event
 	stmts   map[string]*sql.Stmt
+	buckets map[bucketID]*cachedBucket
 }
 
 // stmt prepares q once per transaction: the evaluator runs the same few
@@ -240,16 +247,144 @@ func scanBucket(row scanner) (*automations.Bucket, error) {
 
 func bucketKey(key []string) any { return mustJSON(key) }
 
-func (v *automationTx) Bucket(ctx context.Context, trigger uuid.UUID, key []string) (*automations.Bucket, error) {
+// The transaction keeps the buckets it touched in memory and writes them
+// back once, at flush: one batch of events meets the same few buckets over
+// and over (a trigger without for_each has one), and a statement per
+// change cost more than the evaluation itself.
+
+// bucketID names a trigger's bucket for one key.
+type bucketID struct {
+	trigger uuid.UUID
+	key     string
+}
+
+// cachedBucket is a bucket as the transaction sees it: present or not,
+// and whether (and which of) it must be written back.
+type cachedBucket struct {
+	b       automations.Bucket
+	present bool
+	dirty   bool
+	// lastSet: b.LastEvent replaces the stored last event at flush;
+	// otherwise the stored one (which was not read) stays.
+	lastSet bool
+}
+
+func (v *automationTx) cached(ctx context.Context, trigger uuid.UUID, key []string) (*cachedBucket, error) {
+	id := bucketID{trigger, bucketKey(key).(string)}
+	if c, ok := v.buckets[id]; ok {
+		return c, nil
+	}
 	b, err := v.bucketRow(ctx, `SELECT `+bucketWindow+` FROM automation_buckets WHERE workspace_id = ? AND trigger_id = ? AND bucketing_key = ?`,
-		v.ws, trigger, bucketKey(key))
+		v.ws, trigger, id.key)
 	if err != nil {
 		return nil, fmt.Errorf("read bucket: %w", err)
 	}
-	return b, nil
+	c := &cachedBucket{}
+	if b != nil {
+		c.b, c.present = *b, true
+	}
+	if v.buckets == nil {
+		v.buckets = map[bucketID]*cachedBucket{}
+	}
+	v.buckets[id] = c
+	return c, nil
+}
+
+func (c *cachedBucket) view() *automations.Bucket {
+	b := c.b
+	b.LastEvent = nil // as the store answers: without its last event
+	return &b
+}
+
+func (v *automationTx) Bucket(ctx context.Context, trigger uuid.UUID, key []string) (*automations.Bucket, error) {
+	c, err := v.cached(ctx, trigger, key)
+	if err != nil || !c.present {
+		return nil, err
+	}
+	return c.view(), nil
+}
+
+func (v *automationTx) EnsureBucket(ctx context.Context, b *automations.Bucket) (*automations.Bucket, error) {
+	c, err := v.cached(ctx, b.TriggerID, b.Key)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !c.present:
+		c.b, c.present, c.dirty, c.lastSet = *b, true, true, true
+	case b.LastEvent != nil:
+		c.b.LastEvent, c.dirty, c.lastSet = b.LastEvent, true, true
+	}
+	return c.view(), nil
+}
+
+func (v *automationTx) StartBucket(ctx context.Context, b *automations.Bucket) error {
+	c, err := v.cached(ctx, b.TriggerID, b.Key)
+	if err != nil {
+		return err
+	}
+	c.b, c.present, c.dirty, c.lastSet = *b, true, true, true
+	return nil
+}
+
+func (v *automationTx) IncrementBucket(ctx context.Context, b *automations.Bucket, n int, last *model.Event) (*automations.Bucket, error) {
+	c, err := v.cached(ctx, b.TriggerID, b.Key)
+	if err != nil {
+		return nil, err
+	}
+	if !c.present {
+		return nil, errors.New("increment bucket: the bucket is gone")
+	}
+	c.b.Count += n
+	c.dirty = true
+	if last != nil {
+		c.b.LastEvent, c.lastSet = last, true
+	}
+	return c.view(), nil
+}
+
+func (v *automationTx) RemoveBucket(ctx context.Context, b *automations.Bucket) error {
+	c, err := v.cached(ctx, b.TriggerID, b.Key)
+	if err != nil {
+		return err
+	}
+	c.present, c.dirty = false, true
+	return nil
+}
+
+// flush writes the buckets the transaction changed back and forgets them.
+func (v *automationTx) flush(ctx context.Context) error {
+	for id, c := range v.buckets {
+		if !c.dirty {
+			continue
+		}
+		var err error
+		switch {
+		case !c.present:
+			_, err = v.exec(ctx, `DELETE FROM automation_buckets WHERE workspace_id = ? AND trigger_id = ? AND bucketing_key = ?`, v.ws, id.trigger, id.key)
+		case c.lastSet:
+			_, err = v.exec(ctx, `INSERT INTO automation_buckets (workspace_id, `+bucketColumns+`, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (automation_id, trigger_id, bucketing_key) DO UPDATE SET start_time = excluded.start_time, end_time = excluded.end_time,
+				count = excluded.count, last_event = excluded.last_event, updated = excluded.updated`,
+				v.ws, c.b.AutomationID, id.trigger, id.key, v.db.d.time(model.At(c.b.Start)), v.db.d.time(model.At(c.b.End)), c.b.Count,
+				mustJSON(c.b.LastEvent), v.db.d.time(model.At(v.db.now())))
+		default:
+			_, err = v.exec(ctx, `UPDATE automation_buckets SET start_time = ?, end_time = ?, count = ?, updated = ?
+				WHERE workspace_id = ? AND trigger_id = ? AND bucketing_key = ?`,
+				v.db.d.time(model.At(c.b.Start)), v.db.d.time(model.At(c.b.End)), c.b.Count, v.db.d.time(model.At(v.db.now())), v.ws, id.trigger, id.key)
+		}
+		if err != nil {
+			return fmt.Errorf("write bucket: %w", err)
+		}
+	}
+	v.buckets = nil
+	return nil
 }
 
 func (v *automationTx) Buckets(ctx context.Context, trigger uuid.UUID) ([]*automations.Bucket, error) {
+	if err := v.flush(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := v.tx.QueryContext(ctx, v.db.d.rebind(`SELECT `+bucketColumns+` FROM automation_buckets WHERE workspace_id = ? AND trigger_id = ?
 		ORDER BY start_time`), v.ws, trigger)
 	if err != nil {
@@ -258,58 +393,10 @@ func (v *automationTx) Buckets(ctx context.Context, trigger uuid.UUID) ([]*autom
 	return collect(rows, scanBucket)
 }
 
-func (v *automationTx) EnsureBucket(ctx context.Context, b *automations.Bucket) (*automations.Bucket, error) {
-	set := `count = automation_buckets.count`
-	if b.LastEvent != nil {
-		set = `last_event = excluded.last_event`
-	}
-	got, err := v.bucketRow(ctx, `INSERT INTO automation_buckets (workspace_id, `+bucketColumns+`, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (automation_id, trigger_id, bucketing_key) DO UPDATE SET `+set+` RETURNING `+bucketWindow,
-		v.ws, b.AutomationID, b.TriggerID, bucketKey(b.Key), v.db.d.time(model.At(b.Start)), v.db.d.time(model.At(b.End)), b.Count,
-		mustJSON(b.LastEvent), v.db.d.time(model.At(v.db.now())))
-	if err == nil && got == nil {
-		err = errors.New("no bucket returned")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("ensure bucket: %w", err)
-	}
-	return got, nil
-}
-
-func (v *automationTx) StartBucket(ctx context.Context, b *automations.Bucket) error {
-	if _, err := v.exec(ctx, `INSERT INTO automation_buckets (workspace_id, `+bucketColumns+`, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (automation_id, trigger_id, bucketing_key) DO UPDATE SET
-		start_time = excluded.start_time, end_time = excluded.end_time, count = excluded.count, last_event = excluded.last_event, updated = excluded.updated`,
-		v.ws, b.AutomationID, b.TriggerID, bucketKey(b.Key), v.db.d.time(model.At(b.Start)), v.db.d.time(model.At(b.End)), b.Count,
-		mustJSON(b.LastEvent), v.db.d.time(model.At(v.db.now()))); err != nil {
-		return fmt.Errorf("start bucket: %w", err)
-	}
-	return nil
-}
-
-func (v *automationTx) IncrementBucket(ctx context.Context, b *automations.Bucket, n int, last *model.Event) (*automations.Bucket, error) {
-	// COALESCE keeps the stored last event when none is given.
-	got, err := v.bucketRow(ctx, `UPDATE automation_buckets SET count = count + ?, updated = ?, last_event = COALESCE(?, last_event)
-		WHERE workspace_id = ? AND trigger_id = ? AND bucketing_key = ? RETURNING `+bucketWindow,
-		n, v.db.d.time(model.At(v.db.now())), mustJSON(last), v.ws, b.TriggerID, bucketKey(b.Key))
-	if err == nil && got == nil {
-		err = errors.New("the bucket is gone")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("increment bucket: %w", err)
-	}
-	return got, nil
-}
-
-func (v *automationTx) RemoveBucket(ctx context.Context, b *automations.Bucket) error {
-	if _, err := v.exec(ctx, `DELETE FROM automation_buckets WHERE workspace_id = ? AND trigger_id = ? AND bucketing_key = ?`,
-		v.ws, b.TriggerID, bucketKey(b.Key)); err != nil {
-		return fmt.Errorf("remove bucket: %w", err)
-	}
-	return nil
-}
-
 func (v *automationTx) RemoveBucketsReaching(ctx context.Context, trigger uuid.UUID, n int) error {
+	if err := v.flush(ctx); err != nil {
+		return err
+	}
 	if _, err := v.tx.ExecContext(ctx, v.db.d.rebind(`DELETE FROM automation_buckets WHERE workspace_id = ? AND trigger_id = ? AND count >= ?`),
 		v.ws, trigger, n); err != nil {
 		return fmt.Errorf("remove full buckets: %w", err)
