@@ -39,9 +39,18 @@ type Firing struct {
 	Children  []*Firing         `json:"triggering_firings"`
 }
 
+// BucketRef names a trigger's bucket for one key.
+type BucketRef struct {
+	Trigger uuid.UUID
+	Key     []string
+}
+
 // Tx is the state an evaluation reads and writes, in one transaction of
 // the automation's workspace.
 type Tx interface {
+	// Prefetch tells the transaction which buckets the evaluations to come
+	// touch, so it can read them at once.
+	Prefetch(ctx context.Context, refs []BucketRef) error
 	// Bucket returns the trigger's bucket for key, nil if there is none;
 	// like the buckets EnsureBucket and IncrementBucket return, without its
 	// last event.
@@ -88,6 +97,18 @@ type Evaluator struct {
 	Automation *model.Automation
 	// Now is the wall clock, for the time firings are triggered.
 	Now func() time.Time
+}
+
+// Touches lists the buckets evaluating e would touch: one per event
+// trigger of the automation that covers e.
+func (ev *Evaluator) Touches(e *model.Event) []BucketRef {
+	var refs []BucketRef
+	for _, t := range ev.Automation.Trigger.All() {
+		if t.Type == model.TriggerEvent && Covers(t, e) {
+			refs = append(refs, BucketRef{Trigger: t.ID, Key: BucketingKey(t, e)})
+		}
+	}
+	return refs
 }
 
 // Event evaluates every event trigger of the automation that covers e.

@@ -42,10 +42,20 @@ func (t *Triggers) Reactive(ctx context.Context, _ time.Time) error {
 	}()
 	for {
 		n, err := t.Store.EvaluateQueuedEvents(ctx, TriggerBatch, func(ctx context.Context, ws uuid.UUID, list []*model.Automation, tx automations.Tx, events []*model.Event) error {
+			evaluators := make([]automations.Evaluator, len(list))
+			var refs []automations.BucketRef
+			for i, a := range list {
+				evaluators[i] = automations.Evaluator{Tx: tx, Automation: a, Now: t.Clock.Now}
+				for _, e := range events {
+					refs = append(refs, evaluators[i].Touches(e)...)
+				}
+			}
+			if err := tx.Prefetch(ctx, refs); err != nil {
+				return err
+			}
 			for _, e := range events {
-				for _, a := range list {
-					ev := automations.Evaluator{Tx: tx, Automation: a, Now: t.Clock.Now}
-					if err := ev.Event(ctx, e); err != nil {
+				for i := range evaluators {
+					if err := evaluators[i].Event(ctx, e); err != nil {
 						return err
 					}
 				}

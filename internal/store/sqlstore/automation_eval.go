@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -352,32 +353,91 @@ func (v *automationTx) RemoveBucket(ctx context.Context, b *automations.Bucket) 
 	return nil
 }
 
-// flush writes the buckets the transaction changed back and forgets them.
+// flush writes the buckets the transaction changed back, a few statements
+// for all of them, and forgets them.
 func (v *automationTx) flush(ctx context.Context) error {
+	var gone, withLast, window []bucketID
 	for id, c := range v.buckets {
-		if !c.dirty {
-			continue
-		}
-		var err error
 		switch {
+		case !c.dirty:
 		case !c.present:
-			_, err = v.exec(ctx, `DELETE FROM automation_buckets WHERE workspace_id = ? AND trigger_id = ? AND bucketing_key = ?`, v.ws, id.trigger, id.key)
+			gone = append(gone, id)
 		case c.lastSet:
-			_, err = v.exec(ctx, `INSERT INTO automation_buckets (workspace_id, `+bucketColumns+`, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (automation_id, trigger_id, bucketing_key) DO UPDATE SET start_time = excluded.start_time, end_time = excluded.end_time,
-				count = excluded.count, last_event = excluded.last_event, updated = excluded.updated`,
-				v.ws, c.b.AutomationID, id.trigger, id.key, v.db.d.time(model.At(c.b.Start)), v.db.d.time(model.At(c.b.End)), c.b.Count,
-				mustJSON(c.b.LastEvent), v.db.d.time(model.At(v.db.now())))
+			withLast = append(withLast, id)
 		default:
-			_, err = v.exec(ctx, `UPDATE automation_buckets SET start_time = ?, end_time = ?, count = ?, updated = ?
-				WHERE workspace_id = ? AND trigger_id = ? AND bucketing_key = ?`,
-				v.db.d.time(model.At(c.b.Start)), v.db.d.time(model.At(c.b.End)), c.b.Count, v.db.d.time(model.At(v.db.now())), v.ws, id.trigger, id.key)
+			window = append(window, id)
 		}
-		if err != nil {
-			return fmt.Errorf("write bucket: %w", err)
+	}
+	now := v.db.d.time(model.At(v.db.now()))
+	for chunk := range slices.Chunk(gone, 200) {
+		args := []any{v.ws}
+		conds := make([]string, len(chunk))
+		for i, id := range chunk {
+			conds[i] = "(trigger_id = ? AND bucketing_key = ?)"
+			args = append(args, id.trigger, id.key)
+		}
+		if _, err := v.tx.ExecContext(ctx, v.db.d.rebind(`DELETE FROM automation_buckets WHERE workspace_id = ? AND (`+strings.Join(conds, " OR ")+`)`), args...); err != nil {
+			return fmt.Errorf("remove buckets: %w", err)
+		}
+	}
+	// A window's last event is written only where it changed; the others
+	// keep what is stored (their rows exist: they were read).
+	for _, list := range []struct {
+		ids  []bucketID
+		last string
+	}{{withLast, ", last_event = excluded.last_event"}, {window, ""}} {
+		for chunk := range slices.Chunk(list.ids, 100) {
+			var args []any
+			for _, id := range chunk {
+				c := v.buckets[id]
+				args = append(args, v.ws, c.b.AutomationID, id.trigger, id.key, v.db.d.time(model.At(c.b.Start)), v.db.d.time(model.At(c.b.End)), c.b.Count,
+					mustJSON(c.b.LastEvent), now)
+			}
+			values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?),", len(chunk)), ",")
+			if _, err := v.tx.ExecContext(ctx, v.db.d.rebind(`INSERT INTO automation_buckets (workspace_id, `+bucketColumns+`, updated) VALUES `+values+`
+				ON CONFLICT (automation_id, trigger_id, bucketing_key) DO UPDATE SET start_time = excluded.start_time, end_time = excluded.end_time,
+				count = excluded.count, updated = excluded.updated`+list.last), args...); err != nil {
+				return fmt.Errorf("write buckets: %w", err)
+			}
 		}
 	}
 	v.buckets = nil
+	return nil
+}
+
+// Prefetch reads the buckets of refs the transaction has not seen, a few
+// queries for all of them, so evaluating a batch costs no query per event.
+func (v *automationTx) Prefetch(ctx context.Context, refs []automations.BucketRef) error {
+	if v.buckets == nil {
+		v.buckets = map[bucketID]*cachedBucket{}
+	}
+	var want []bucketID
+	for _, r := range refs {
+		id := bucketID{r.Trigger, bucketKey(r.Key).(string)}
+		if _, ok := v.buckets[id]; !ok {
+			v.buckets[id] = &cachedBucket{}
+			want = append(want, id)
+		}
+	}
+	for chunk := range slices.Chunk(want, 200) {
+		args := []any{v.ws}
+		conds := make([]string, len(chunk))
+		for i, id := range chunk {
+			conds[i] = "(trigger_id = ? AND bucketing_key = ?)"
+			args = append(args, id.trigger, id.key)
+		}
+		rows, err := v.tx.QueryContext(ctx, v.db.d.rebind(`SELECT `+bucketWindow+` FROM automation_buckets WHERE workspace_id = ? AND (`+strings.Join(conds, " OR ")+`)`), args...)
+		if err != nil {
+			return fmt.Errorf("read buckets: %w", err)
+		}
+		found, err := collect(rows, scanBucket)
+		if err != nil {
+			return fmt.Errorf("read buckets: %w", err)
+		}
+		for _, b := range found {
+			v.buckets[bucketID{b.TriggerID, bucketKey(b.Key).(string)}] = &cachedBucket{b: *b, present: true}
+		}
+	}
 	return nil
 }
 
