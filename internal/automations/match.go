@@ -20,8 +20,14 @@ func Glob(pattern, s string) bool {
 	if strings.Contains(s, "/") && !strings.Contains(pattern, "/") {
 		return globSlashes(pattern, s)
 	}
-	ok, err := path.Match(pattern, s)
-	return err == nil && ok
+	// fnmatch negates a class with "!" and has no escapes; path.Match
+	// negates with "^" and escapes with "\".
+	ok, err := path.Match(strings.ReplaceAll(strings.ReplaceAll(pattern, `\`, `\\`), "[!", "[^"), s)
+	if err != nil {
+		// fnmatch reads an unclosed "[" as itself.
+		return pattern == s
+	}
+	return ok
 }
 
 // globSlashes matches with "*" and "?" crossing "/", by matching runes in
