@@ -22,7 +22,7 @@ func (a *API) automationRoutes() {
 	a.route("PUT", "/automations/{id}", "update:automation", a.updateAutomation)
 	a.route("PATCH", "/automations/{id}", "update:automation", a.patchAutomation)
 	a.route("DELETE", "/automations/{id}", "delete:automation", deleteByID(a.Store.DeleteAutomation, automationNotFound))
-	a.route("POST", "/automations/filter", "read:automation", a.listAutomations)
+	a.route("POST", "/automations/filter", "read:automation", query(filterQuery[store.AutomationQuery](store.AutomationSorts), a.Store.ListAutomations))
 	a.route("POST", "/automations/count", "read:automation", query(filterQuery[store.AutomationQuery](nil), a.Store.CountAutomations))
 	a.route("GET", "/automations/related-to/{resource_id}", "read:automation", a.automationsRelatedTo)
 	a.route("DELETE", "/automations/owned-by/{resource_id}", "delete:automation", a.deleteAutomationsOwnedBy)
@@ -155,19 +155,6 @@ func (a *API) patchAutomation(w http.ResponseWriter, r *http.Request) error {
 		return objectNotFound(err, automationNotFound)
 	}
 	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func (a *API) listAutomations(w http.ResponseWriter, r *http.Request) error {
-	q, err := filterQuery[store.AutomationQuery](store.AutomationSorts)(w, r)
-	if err != nil {
-		return err
-	}
-	out, err := a.Store.ListAutomations(r.Context(), workspaceID(r), q)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -370,13 +370,8 @@ func (v *automationTx) flush(ctx context.Context) error {
 	}
 	now := v.db.d.time(model.At(v.db.now()))
 	for chunk := range slices.Chunk(gone, 200) {
-		args := []any{v.ws}
-		conds := make([]string, len(chunk))
-		for i, id := range chunk {
-			conds[i] = "(trigger_id = ? AND bucketing_key = ?)"
-			args = append(args, id.trigger, id.key)
-		}
-		if _, err := v.tx.ExecContext(ctx, v.db.d.rebind(`DELETE FROM automation_buckets WHERE workspace_id = ? AND (`+strings.Join(conds, " OR ")+`)`), args...); err != nil {
+		where, args := v.bucketsWhere(chunk)
+		if _, err := v.tx.ExecContext(ctx, v.db.d.rebind(`DELETE FROM automation_buckets WHERE `+where), args...); err != nil {
 			return fmt.Errorf("remove buckets: %w", err)
 		}
 	}
@@ -405,6 +400,17 @@ func (v *automationTx) flush(ctx context.Context) error {
 	return nil
 }
 
+// bucketsWhere is the condition on the workspace's buckets of ids.
+func (v *automationTx) bucketsWhere(ids []bucketID) (string, []any) {
+	args := []any{v.ws}
+	conds := make([]string, len(ids))
+	for i, id := range ids {
+		conds[i] = "(trigger_id = ? AND bucketing_key = ?)"
+		args = append(args, id.trigger, id.key)
+	}
+	return "workspace_id = ? AND (" + strings.Join(conds, " OR ") + ")", args
+}
+
 // Prefetch reads the buckets of refs the transaction has not seen, a few
 // queries for all of them, so evaluating a batch costs no query per event.
 func (v *automationTx) Prefetch(ctx context.Context, refs []automations.BucketRef) error {
@@ -420,13 +426,8 @@ func (v *automationTx) Prefetch(ctx context.Context, refs []automations.BucketRe
 		}
 	}
 	for chunk := range slices.Chunk(want, 200) {
-		args := []any{v.ws}
-		conds := make([]string, len(chunk))
-		for i, id := range chunk {
-			conds[i] = "(trigger_id = ? AND bucketing_key = ?)"
-			args = append(args, id.trigger, id.key)
-		}
-		rows, err := v.tx.QueryContext(ctx, v.db.d.rebind(`SELECT `+bucketWindow+` FROM automation_buckets WHERE workspace_id = ? AND (`+strings.Join(conds, " OR ")+`)`), args...)
+		where, args := v.bucketsWhere(chunk)
+		rows, err := v.tx.QueryContext(ctx, v.db.d.rebind(`SELECT `+bucketWindow+` FROM automation_buckets WHERE `+where), args...)
 		if err != nil {
 			return fmt.Errorf("read buckets: %w", err)
 		}
