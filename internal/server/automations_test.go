@@ -274,3 +274,49 @@ func TestFailedRunWebhook(t *testing.T) {
 		}
 	})
 }
+
+// Compound and sequence triggers of #20: "all" of two failures fires once
+// both happened (not after the first); a sequence fires only when its
+// children fire in order.
+func TestCompositeTriggers(t *testing.T) {
+	testdb.Engines(t, func(t *testing.T, dsn string) {
+		cfg := engineConfig(t, dsn)
+		cfg.AutomationsInterval = 50 * time.Millisecond
+		srv, _ := openServer(t, cfg)
+		child := func(event string) map[string]any {
+			return map[string]any{"posture": "Reactive", "expect": []string{event}}
+		}
+		var all, seq automationRef
+		call(t, srv, "POST", "/automations/", map[string]any{"name": "both",
+			"trigger": map[string]any{"type": "compound", "require": "all", "within": 60, "triggers": []any{child("shop.a"), child("shop.b")}},
+			"actions": []any{map[string]any{"type": "do-nothing"}}}, &all)
+		call(t, srv, "POST", "/automations/", map[string]any{"name": "a then c",
+			"trigger": map[string]any{"type": "sequence", "within": 60, "triggers": []any{child("shop.a"), child("shop.c")}},
+			"actions": []any{map[string]any{"type": "do-nothing"}}}, &seq)
+		emit := func(name string) {
+			call(t, srv, "POST", "/events", []map[string]any{{"id": uuid.Must(uuid.NewV7()).String(), "occurred": time.Now().UTC().Format(time.RFC3339Nano),
+				"event": name, "resource": map[string]any{"prefect.resource.id": "shop.order.1"}}}, nil)
+			// The evaluator sees each event on its own, in order.
+			before := passes(t, srv, "triggers")
+			waitFor(t, "the event's evaluation", func() bool { return passes(t, srv, "triggers") > before+1 })
+		}
+		fired := func(a automationRef) int {
+			return len(eventsNamed(t, srv, "prefect.automation.triggered", "prefect.automation."+a.ID))
+		}
+		emit("shop.c") // c before a: no sequence
+		emit("shop.a")
+		if fired(all) != 0 || fired(seq) != 0 {
+			t.Fatalf("fired after c and a: all %d, sequence %d", fired(all), fired(seq))
+		}
+		emit("shop.b")
+		waitFor(t, "the compound trigger", func() bool { return fired(all) == 1 })
+		if fired(seq) != 0 {
+			t.Errorf("the sequence fired with c before a")
+		}
+		emit("shop.c") // a (still held) then c: the sequence fires
+		waitFor(t, "the sequence trigger", func() bool { return fired(seq) == 1 })
+		if fired(all) != 1 {
+			t.Errorf("the compound trigger fired %d times, want once", fired(all))
+		}
+	})
+}
