@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // slackBlock saves a Slack webhook block through the API, of the block
@@ -259,6 +261,41 @@ func TestAutomationPages(t *testing.T) {
 		}
 		if a := automationOf(t, c.get(failedPath).Body); a["enabled"] != true {
 			t.Errorf("another workspace's member changed the automation: %s", jsonOf(a))
+		}
+	})
+}
+
+// Acceptance 5 of #20, on the automation's page: a delivery to a receiver
+// that is gone shows Retrying with the error, one the receiver refuses
+// shows Failed with it.
+func TestAutomationPageShowsFailedDeliveries(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ts *testServer) {
+		api, c, ws := newWorkspaceAPI(t, ts, "rita")
+		refusing := httptest.NewServer(http.NotFoundHandler())
+		t.Cleanup(refusing.Close)
+		gone := httptest.NewServer(http.NotFoundHandler())
+		gone.Close()
+		retrying, _ := createAutomation(t, c, ws, url.Values{"template": {"flow-run-failed"}, "name": {"to a gone receiver"},
+			"target": {"webhook"}, "webhook_url": {gone.URL + "/hook"}})
+		failing, _ := createAutomation(t, c, ws, url.Values{"template": {"flow-run-failed"}, "name": {"to a refusing receiver"},
+			"target": {"webhook"}, "webhook_url": {refusing.URL + "/hook"}})
+		run := api.flowRun(api.flow("etl"), "nightly", state("RUNNING", "", time.Time{}, nil), nil)
+		api.setFlowRunState(run, state("FAILED", "", time.Time{}, nil))
+		for path, want := range map[string]string{retrying: `data-outcome="retrying"`, failing: `data-outcome="failed"`} {
+			deadline := time.Now().Add(actionTimeout)
+			for {
+				body := c.get(path).Body
+				if strings.Contains(body, want) && strings.Contains(body, "data-detail") {
+					if want == `data-outcome="failed"` && !strings.Contains(body, "404") {
+						t.Errorf("the failed delivery's page does not say the receiver answered 404")
+					}
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s never showed %s", path, want)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
 		}
 	})
 }
