@@ -9,6 +9,7 @@ import (
 	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/notify"
 	"github.com/praetorhq/praetor/internal/store"
 )
 
@@ -141,12 +142,15 @@ func (a *API) updateBlockType(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// installSystemBlockTypes answers Prefect's request to register the block
-// types of the server's own Python package. Praetor has no Python package
-// to read them from; the client registers every type and schema it saves
-// (and `prefect block register` those of a module), so there is nothing
-// to install.
+// installSystemBlockTypes answers Prefect's request to register the
+// server's own block types: Praetor's are the notification and webhook
+// blocks automations deliver through (notify.Ensure). The client
+// registers every other type and schema it saves (and `prefect block
+// register` those of a module).
 func (a *API) installSystemBlockTypes(w http.ResponseWriter, r *http.Request) error {
+	if err := notify.Ensure(r.Context(), a.Store, workspaceID(r)); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, nil)
 	return nil
 }
