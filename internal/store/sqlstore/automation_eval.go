@@ -184,6 +184,10 @@ type automationTx struct {
 	emitted []*model.Event
 	stmts   map[string]*sql.Stmt
 	buckets map[bucketID]*cachedBucket
+	// actions are those queued since the last flush; emitted[stored:] the
+	// events not yet stored.
+	actions []*model.TriggeredAction
+	stored  int
 }
 
 // stmt prepares q once per transaction: the evaluator runs the same few
@@ -397,7 +401,7 @@ func (v *automationTx) flush(ctx context.Context) error {
 		}
 	}
 	v.buckets = nil
-	return nil
+	return v.writeFirings(ctx)
 }
 
 // bucketsWhere is the condition on the workspace's buckets of ids.
@@ -510,30 +514,38 @@ func (v *automationTx) ClearChildFiringsBefore(ctx context.Context, parent uuid.
 	return nil
 }
 
+// Emit keeps e to store at flush, with the rest of the transaction's.
 func (v *automationTx) Emit(ctx context.Context, e *model.Event) error {
-	if err := v.db.insertEvent(ctx, v.tx, v.ws, e); err != nil {
-		return err
-	}
 	v.emitted = append(v.emitted, e)
 	return nil
 }
 
+// QueueActions keeps actions to store at flush.
 func (v *automationTx) QueueActions(ctx context.Context, actions []*model.TriggeredAction) error {
-	for _, a := range actions {
-		if err := v.db.insertTriggeredAction(ctx, v.tx, v.ws, a); err != nil {
-			return err
-		}
-	}
+	v.actions = append(v.actions, actions...)
 	return nil
 }
 
-func (db *DB) insertTriggeredAction(ctx context.Context, tx *sql.Tx, ws uuid.UUID, a *model.TriggeredAction) error {
-	if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO automation_actions (id, workspace_id, automation_id, action_index, action, triggered,
-		triggering_labels, triggering_event, triggered_event_id, state, attempts, next_attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		a.ID, ws, a.AutomationID, a.Index, mustJSON(a.Action), db.d.time(a.Triggered), mustJSON(a.TriggeringLabels), mustJSON(a.TriggeringEvent),
-		a.TriggeredEventID, a.State, a.Attempts, db.timeArg(a.NextAttempt)); err != nil {
-		return fmt.Errorf("queue triggered action: %w", err)
+// writeFirings stores the events and actions the transaction's firings
+// made since the last flush.
+func (v *automationTx) writeFirings(ctx context.Context) error {
+	if err := v.db.insertAutomationEvents(ctx, v.tx, v.ws, v.emitted[v.stored:]); err != nil {
+		return err
 	}
+	v.stored = len(v.emitted)
+	for chunk := range slices.Chunk(v.actions, 50) {
+		var args []any
+		for _, a := range chunk {
+			args = append(args, a.ID, v.ws, a.AutomationID, a.Index, mustJSON(a.Action), v.db.d.time(a.Triggered), mustJSON(a.TriggeringLabels),
+				mustJSON(a.TriggeringEvent), a.TriggeredEventID, a.State, a.Attempts, v.db.timeArg(a.NextAttempt))
+		}
+		if _, err := v.tx.ExecContext(ctx, v.db.d.rebind(`INSERT INTO automation_actions (id, workspace_id, automation_id, action_index, action, triggered,
+			triggering_labels, triggering_event, triggered_event_id, state, attempts, next_attempt) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", len(chunk)), ",")), args...); err != nil {
+			return fmt.Errorf("queue triggered actions: %w", err)
+		}
+	}
+	v.actions = nil
 	return nil
 }
 

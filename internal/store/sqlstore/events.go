@@ -36,14 +36,20 @@ func (db *DB) IngestEvents(ctx context.Context, ws uuid.UUID, events []*model.Ev
 	return err
 }
 
+const eventInsert = `INSERT INTO events (workspace_id, id, occurred, event, resource_id, resource, related, payload, follows, received) VALUES `
+
+func (db *DB) eventRow(ws uuid.UUID, e *model.Event) []any {
+	return []any{ws, e.ID, db.d.time(e.Occurred), e.Event, e.Resource.ID(), mustJSON(e.Resource), mustJSON(e.Related),
+		payloadArg(e.Payload), e.Follows, db.d.time(e.Received)}
+}
+
+const eventValues = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
 // insertEvent stores one event; a redelivered id is ignored. A new event
 // of a workspace with enabled automations is queued for them in the same
 // transaction, so the evaluator sees each stored event exactly once.
 func (db *DB) insertEvent(ctx context.Context, q queryer, ws uuid.UUID, e *model.Event) error {
-	res, err := q.ExecContext(ctx, db.d.rebind(`INSERT INTO events (workspace_id, id, occurred, event, resource_id, resource, related, payload, follows, received)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id, id) DO NOTHING`),
-		ws, e.ID, db.d.time(e.Occurred), e.Event, e.Resource.ID(), mustJSON(e.Resource), mustJSON(e.Related),
-		payloadArg(e.Payload), e.Follows, db.d.time(e.Received))
+	res, err := q.ExecContext(ctx, db.d.rebind(eventInsert+eventValues+` ON CONFLICT (workspace_id, id) DO NOTHING`), db.eventRow(ws, e)...)
 	if err != nil {
 		return fmt.Errorf("insert event: %w", err)
 	}
@@ -54,6 +60,27 @@ func (db *DB) insertEvent(ctx context.Context, q queryer, ws uuid.UUID, e *model
 	if _, err := q.ExecContext(ctx, db.d.rebind(`INSERT INTO automation_event_queue (workspace_id, event_id)
 		SELECT ?, ? WHERE EXISTS (SELECT 1 FROM automations WHERE workspace_id = ? AND enabled = ?)`), ws, e.ID, ws, true); err != nil {
 		return fmt.Errorf("queue event for automations: %w", err)
+	}
+	return nil
+}
+
+// insertAutomationEvents stores events the automations of ws made (fresh
+// ids: nothing to ignore) and queues them for those automations, a few
+// statements for all of them.
+func (db *DB) insertAutomationEvents(ctx context.Context, q queryer, ws uuid.UUID, events []*model.Event) error {
+	for chunk := range slices.Chunk(events, 50) {
+		var args, queued []any
+		for _, e := range chunk {
+			args = append(args, db.eventRow(ws, e)...)
+			queued = append(queued, ws, e.ID)
+		}
+		if _, err := q.ExecContext(ctx, db.d.rebind(eventInsert+strings.TrimSuffix(strings.Repeat(eventValues+",", len(chunk)), ",")), args...); err != nil {
+			return fmt.Errorf("insert automation events: %w", err)
+		}
+		if _, err := q.ExecContext(ctx, db.d.rebind(`INSERT INTO automation_event_queue (workspace_id, event_id) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?, ?),", len(chunk)), ",")), queued...); err != nil {
+			return fmt.Errorf("queue automation events: %w", err)
+		}
 	}
 	return nil
 }
