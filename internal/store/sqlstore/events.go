@@ -18,9 +18,21 @@ import (
 // task-run records derived from them, all in one transaction.
 func (db *DB) IngestEvents(ctx context.Context, ws uuid.UUID, events []*model.Event, records []store.TaskRunRecord) error {
 	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		// Whether to queue the batch for automations is read once: most
+		// workspaces have none, and the ingest path is the hot one.
+		var queue bool
+		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT EXISTS (SELECT 1 FROM automations WHERE workspace_id = ? AND enabled = ?)`), ws, true).Scan(&queue); err != nil {
+			return fmt.Errorf("look for automations: %w", err)
+		}
 		for _, e := range events {
-			if err := db.insertEvent(ctx, tx, ws, e); err != nil {
+			inserted, err := db.storeEvent(ctx, tx, ws, e)
+			if err != nil {
 				return err
+			}
+			if inserted && queue && e.Event != logEvent {
+				if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO automation_event_queue (workspace_id, event_id) VALUES (?, ?)`), ws, e.ID); err != nil {
+					return fmt.Errorf("queue event for automations: %w", err)
+				}
 			}
 		}
 		for _, rec := range records {
@@ -45,17 +57,28 @@ func (db *DB) eventRow(ws uuid.UUID, e *model.Event) []any {
 
 const eventValues = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
+// logEvent is the client's log event, which automations never see (as in
+// Prefect).
+const logEvent = "prefect.log.write"
+
+// storeEvent stores one event and reports whether it is new: a redelivered
+// id is ignored.
+func (db *DB) storeEvent(ctx context.Context, q queryer, ws uuid.UUID, e *model.Event) (bool, error) {
+	res, err := q.ExecContext(ctx, db.d.rebind(eventInsert+eventValues+` ON CONFLICT (workspace_id, id) DO NOTHING`), db.eventRow(ws, e)...)
+	if err != nil {
+		return false, fmt.Errorf("insert event: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
 // insertEvent stores one event; a redelivered id is ignored. A new event
 // of a workspace with enabled automations is queued for them in the same
 // transaction, so the evaluator sees each stored event exactly once.
 func (db *DB) insertEvent(ctx context.Context, q queryer, ws uuid.UUID, e *model.Event) error {
-	res, err := q.ExecContext(ctx, db.d.rebind(eventInsert+eventValues+` ON CONFLICT (workspace_id, id) DO NOTHING`), db.eventRow(ws, e)...)
-	if err != nil {
-		return fmt.Errorf("insert event: %w", err)
-	}
-	// Automations never see log events, as in Prefect.
-	if n, _ := res.RowsAffected(); n == 0 || e.Event == "prefect.log.write" {
-		return nil
+	inserted, err := db.storeEvent(ctx, q, ws, e)
+	if err != nil || !inserted || e.Event == logEvent {
+		return err
 	}
 	if _, err := q.ExecContext(ctx, db.d.rebind(`INSERT INTO automation_event_queue (workspace_id, event_id)
 		SELECT ?, ? WHERE EXISTS (SELECT 1 FROM automations WHERE workspace_id = ? AND enabled = ?)`), ws, e.ID, ws, true); err != nil {
