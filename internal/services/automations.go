@@ -1,12 +1,14 @@
 package services
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -99,6 +101,7 @@ const (
 	RetryMax      = 5 * time.Minute
 	RetryAttempts = 8
 	ActionBatch   = 50
+	ActionWorkers = 4 // actions a pass runs at once
 )
 
 // Notifier delivers the notifications and webhook calls of the triggered
@@ -144,12 +147,27 @@ func (x *Actions) Pass(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("read due actions: %w", err)
 	}
+	// A few at a time: one receiver that hangs until its timeout must not
+	// hold up the others' deliveries.
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		slots = make(chan struct{}, ActionWorkers)
+	)
 	for _, wa := range due {
-		if err := x.execute(ctx, wa.Workspace, wa.Action); err != nil {
-			return err
-		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if err := x.execute(ctx, wa.Workspace, wa.Action); err != nil {
+				mu.Lock()
+				first = cmp.Or(first, err)
+				mu.Unlock()
+			}
+		})
 	}
-	return nil
+	wg.Wait()
+	return first
 }
 
 func (x *Actions) execute(ctx context.Context, ws uuid.UUID, ta *model.TriggeredAction) error {
