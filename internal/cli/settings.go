@@ -21,19 +21,9 @@ type settings struct {
 }
 
 func loadSettings() (*settings, error) {
-	path, err := profiles.Path(os.Getenv)
+	f, name, err := profiles.Open(os.Getenv)
 	if err != nil {
 		return nil, err
-	}
-	f, err := profiles.Load(path)
-	if err != nil {
-		return nil, err
-	}
-	name := os.Getenv("PREFECT_PROFILE")
-	if name == "" {
-		name = f.Active()
-	} else if !f.Has(name) {
-		return nil, fmt.Errorf("PREFECT_PROFILE names the profile %q, which %s does not define", name, path)
 	}
 	return &settings{file: f, profile: name}, nil
 }

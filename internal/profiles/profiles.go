@@ -122,6 +122,27 @@ func (f *File) decode(text string) error {
 	return nil
 }
 
+// Open loads the file the Python client reads (Path) and names the
+// profile in force: PREFECT_PROFILE over the file's `active`, as the
+// client has it; a PREFECT_PROFILE the file does not define is an error.
+func Open(getenv func(string) string) (f *File, profile string, err error) {
+	path, err := Path(getenv)
+	if err != nil {
+		return nil, "", err
+	}
+	if f, err = Load(path); err != nil {
+		return nil, "", err
+	}
+	profile = getenv("PREFECT_PROFILE")
+	if profile == "" {
+		return f, f.Active(), nil
+	}
+	if !f.Has(profile) {
+		return nil, "", fmt.Errorf("PREFECT_PROFILE names the profile %q, which %s does not define", profile, path)
+	}
+	return f, profile, nil
+}
+
 // Active is the name of the active profile: the file's, else Prefect's
 // default.
 func (f *File) Active() string {

@@ -1,117 +1,34 @@
 package worker
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/praetorhq/praetor/internal/client"
 	"github.com/praetorhq/praetor/internal/model"
 )
 
 // Client is the worker's typed client of the few Prefect API routes a
-// worker uses.
+// worker uses, over the shared API client (its auth and retries).
 type Client struct {
-	base string
-	key  string
-	http *http.Client
+	api *client.Client
+	key string // for the events stream's auth
 }
 
 // NewClient returns a client of the API at base (PREFECT_API_URL) that
 // authenticates with key when it is set.
 func NewClient(base, key string) *Client {
-	return &Client{base: strings.TrimRight(base, "/"), key: key, http: &http.Client{Timeout: 30 * time.Second}}
-}
-
-// StatusError is an answer of the API other than 2xx.
-type StatusError struct {
-	Method, Path string
-	Code         int
-	Body         string
-}
-
-func (e *StatusError) Error() string {
-	return fmt.Sprintf("%s %s: %d %s", e.Method, e.Path, e.Code, e.Body)
+	return &Client{api: client.New(base, client.Credentials{APIKey: key}), key: key}
 }
 
 // IsStatus reports whether err is an answer of the API with that code.
-func IsStatus(err error, code int) bool {
-	var se *StatusError
-	return errors.As(err, &se) && se.Code == code
-}
-
-// retries are the waits before the attempts after the first, when the
-// server answers that it is busy or unavailable (as Prefect's client
-// retries 429, 502 and 503).
-var retries = []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}
+func IsStatus(err error, code int) bool { return client.IsStatus(err, code) }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
-	var payload []byte
-	if in != nil {
-		data, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("encoding %s %s: %w", method, path, err)
-		}
-		payload = data
-	}
-	for _, wait := range retries {
-		err := c.once(ctx, method, path, payload, out)
-		var se *StatusError
-		if !errors.As(err, &se) || (se.Code != http.StatusTooManyRequests && se.Code != http.StatusBadGateway && se.Code != http.StatusServiceUnavailable) {
-			return err
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-	}
-	return c.once(ctx, method, path, payload, out)
-}
-
-func (c *Client) once(ctx context.Context, method, path string, payload []byte, out any) error {
-	var body io.Reader
-	if payload != nil {
-		body = bytes.NewReader(payload)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.key != "" {
-		req.Header.Set("Authorization", "Bearer "+c.key)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		return &StatusError{Method: method, Path: path, Code: resp.StatusCode, Body: strings.TrimSpace(string(data))}
-	}
-	if out != nil && len(data) > 0 {
-		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("%s %s: decoding the answer: %w", method, path, err)
-		}
-	}
-	return nil
+	return c.api.Do(ctx, method, path, in, out)
 }
 
 // ReadPool reads a work pool by name.

@@ -30,7 +30,7 @@ const (
 // frame. It calls connected once subscribed, then each for every event,
 // until the socket or ctx ends.
 func (c *Client) Subscribe(ctx context.Context, filter map[string]any, connected func(), each func(model.Event)) error {
-	u := c.base + "/events/out"
+	u := c.api.Base() + "/events/out"
 	opts := &websocket.DialOptions{Subprotocols: []string{"prefect"}, HTTPHeader: http.Header{}}
 	if c.key != "" {
 		opts.HTTPHeader.Set("Authorization", "Bearer "+c.key)

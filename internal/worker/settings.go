@@ -3,13 +3,10 @@ package worker
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
-	"github.com/BurntSushi/toml"
+	"github.com/praetorhq/praetor/internal/profiles"
 )
 
 // Settings configure a worker.
@@ -43,48 +40,14 @@ func Defaults() Settings {
 	}
 }
 
-// profileFile is the part of Prefect's profiles.toml the worker reads.
-type profileFile struct {
-	Active   string                       `toml:"active"`
-	Profiles map[string]map[string]string `toml:"profiles"`
-}
-
-// activeProfile returns the settings of the active profile in
-// $PREFECT_HOME/profiles.toml (PREFECT_PROFILE overrides the file's
-// `active`, as it does for Prefect); none when the file is missing.
+// activeProfile returns the settings of the Prefect profile in force, as
+// the Python client and praetor's own commands read it (profiles.Open).
 func activeProfile(getenv func(string) string) (map[string]string, error) {
-	home := getenv("PREFECT_HOME")
-	if home == "" {
-		dir, err := os.UserHomeDir()
-		if err != nil {
-			return nil, nil
-		}
-		home = filepath.Join(dir, ".prefect")
-	}
-	path := filepath.Join(home, "profiles.toml")
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+	f, name, err := profiles.Open(getenv)
 	if err != nil {
-		return nil, fmt.Errorf("reading profiles: %w", err)
+		return nil, err
 	}
-	var f profileFile
-	if err := toml.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	name := getenv("PREFECT_PROFILE")
-	if name == "" {
-		name = f.Active
-	}
-	if name == "" {
-		return nil, nil
-	}
-	p, ok := f.Profiles[name]
-	if !ok {
-		return nil, fmt.Errorf("%s: the active profile %q is not defined", path, name)
-	}
-	return p, nil
+	return f.Settings(name), nil
 }
 
 // Resolve fills what the flags left empty from the environment, then from

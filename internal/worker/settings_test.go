@@ -21,7 +21,7 @@ func writeProfiles(t *testing.T, text string) string {
 	return home
 }
 
-const profiles = `active = "work"
+const profilesTOML = `active = "work"
 
 [profiles.default]
 PREFECT_API_URL = "http://default.invalid/api"
@@ -35,7 +35,7 @@ PREFECT_WORKER_QUERY_SECONDS = "3"
 // Flags win over the environment, PRAETOR_ over PREFECT_, and the
 // environment over the active profile.
 func TestSettingsPrecedence(t *testing.T) {
-	home := writeProfiles(t, profiles)
+	home := writeProfiles(t, profilesTOML)
 	cases := []struct {
 		name             string
 		flagURL          string
@@ -78,7 +78,7 @@ func TestSettingsErrors(t *testing.T) {
 	if got, err := s.Resolve(envOf(map[string]string{"PREFECT_HOME": t.TempDir(), "PREFECT_API_URL": "http://x.invalid/api"})); err != nil || got.APIURL != "http://x.invalid/api" {
 		t.Errorf("no profiles file: %+v %v", got, err)
 	}
-	home := writeProfiles(t, profiles)
+	home := writeProfiles(t, profilesTOML)
 	if _, err := s.Resolve(envOf(map[string]string{"PREFECT_HOME": home, "PREFECT_PROFILE": "nope"})); err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Errorf("unknown profile: %v", err)
 	}
