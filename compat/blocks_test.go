@@ -30,6 +30,7 @@ func TestBlocksAndResultStorage(t *testing.T) {
 	requirePython(t)
 	for _, engine := range engines() {
 		t.Run(engine, func(t *testing.T) {
+			t.Parallel() // as forEachEngine: most of the time goes to waiting on Python
 			var api *apiClient
 			if engine == "prefect" {
 				api = startServer(t, engine)

@@ -53,20 +53,18 @@ func startPraetorWorker(t *testing.T, api *apiClient, pool string, args ...strin
 }
 
 // deployPooled makes a process pool and the pooled deployment of
-// compat/flows/deploy_pooled.py in it, with the given job variables.
+// compat/flows/deploy_pooled.py in it, with the given job variables, in one
+// Python process (TestProcessWorker makes its pool with the CLI).
 func deployPooled(t *testing.T, api *apiClient, pool, jobVariables string) deploymentInfo {
 	t.Helper()
 	home := t.TempDir()
-	env := []string{"PREFECT_API_URL=" + api.base}
-	if out, err := runClient(t.Context(), home, env, "-m", "prefect", "work-pool", "create", pool, "--type", "process"); err != nil {
-		t.Fatalf("prefect work-pool create: %v\n%s", err, out)
-	}
+	env := []string{"PREFECT_API_URL=" + api.base, "PRAETOR_COMPAT_CREATE_POOL=1"}
 	deploy, err := filepath.Abs(filepath.Join("flows", "deploy_pooled.py"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if out, err := runClient(t.Context(), home, env, deploy, pool, jobVariables); err != nil {
-		t.Fatalf("flow.deploy: %v\n%s", err, out)
+		t.Fatalf("create the pool and flow.deploy: %v\n%s", err, out)
 	}
 	var dep deploymentInfo
 	api.get(t, "/deployments/name/pooled/pooled-deployment", &dep)

@@ -21,6 +21,7 @@ func TestUnresponsiveRunOfKilledWorker(t *testing.T) {
 			continue // Prefect's open-source server leaves the run RUNNING
 		}
 		t.Run(engine, func(t *testing.T) {
+			t.Parallel() // as forEachEngine: most of the time goes to waiting on Python
 			api := startPraetor(t, engine, "PRAETOR_UNRESPONSIVE_RUNS_AFTER=3s", "PRAETOR_FOREMAN_INTERVAL=500ms")
 			dep := deployPooled(t, api, "my-pool", `{}`)
 			// Heartbeats every 5 s: OFFLINE 15 s after the last.

@@ -47,6 +47,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,27 +183,38 @@ func chromiumPath() string {
 	return p
 }
 
-// shortTempDir is a temporary directory with a short path, removed when the
-// test ends.
-func shortTempDir(t *testing.T) string {
-	t.Helper()
-	d, err := os.MkdirTemp("", "cr")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(d) })
-	return d
+// chromium is the package's one Chromium process, started by the first
+// browser test and stopped by TestMain. Starting a browser costs more than
+// a test's pages, so each test gets a browser context of its own in it
+// instead: its own cookies, storage and cache, as a fresh profile has.
+var chromium struct {
+	mu     sync.Mutex
+	ctx    context.Context // the browser, through its first tab
+	cancel func()
+	dirs   []string // its profile and TMPDIR
 }
 
-// newBrowser starts a headless Chromium with a fresh profile and a
-// 1280x800 window, closed when the test ends. It skips the test when there
-// is no browser.
-func (ts *testServer) newBrowser(t *testing.T) *browser {
-	t.Helper()
-	exe := chromiumPath()
-	if exe == "" {
-		testenv.Missing(t, "no Chromium: install Debian's chromium or set PRAETOR_TEST_CHROMIUM")
+// sharedChromium returns the browser's context, starting Chromium (again,
+// should it have exited) when there is none.
+func sharedChromium(exe string) (context.Context, error) {
+	chromium.mu.Lock()
+	defer chromium.mu.Unlock()
+	if chromium.ctx != nil && chromium.ctx.Err() == nil {
+		return chromium.ctx, nil
 	}
+	stopChromium()
+	profile, err := os.MkdirTemp("", "praetor-ui-chromium-")
+	if err != nil {
+		return nil, err
+	}
+	// Chromium keeps its singleton socket in TMPDIR; a short directory of
+	// its own, as a socket's path is at most 107 bytes.
+	tmp, err := os.MkdirTemp("", "cr")
+	if err != nil {
+		os.RemoveAll(profile)
+		return nil, err
+	}
+	chromium.dirs = []string{profile, tmp}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
 		chromedp.Headless,
@@ -213,23 +225,63 @@ func (ts *testServer) newBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		// Chromium keeps its singleton socket in TMPDIR, removed with the
-		// test; a short directory of its own, as a socket's path is at most
-		// 107 bytes and t.TempDir() holds the test's (long) name.
-		chromedp.Env("TMPDIR="+shortTempDir(t)),
+		chromedp.UserDataDir(profile),
+		chromedp.Env("TMPDIR="+tmp),
 		chromedp.WindowSize(1280, 800),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelTab := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		cancelTab()
+	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	chromium.ctx = ctx
+	chromium.cancel = func() {
+		cancelBrowser()
 		cancelAlloc()
-	})
+	}
 	// The first action starts the browser and binds it to ctx, which must
 	// therefore carry no timeout.
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+	if err := chromedp.Do(ctx); err != nil {
+		stopChromium()
+		return nil, err
+	}
+	return ctx, nil
+}
+
+// stopChromium stops the shared browser, if any, and removes its
+// directories; chromium.mu is held or the tests are over.
+func stopChromium() {
+	if chromium.cancel != nil {
+		chromium.cancel()
+	}
+	for _, d := range chromium.dirs {
+		os.RemoveAll(d)
+	}
+	chromium.ctx, chromium.cancel, chromium.dirs = nil, nil, nil
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	stopChromium()
+	os.Exit(code)
+}
+
+// newBrowser opens a tab with a 1280x800 viewport in a browser context of
+// its own (a fresh profile's cookies and storage) of the shared Chromium,
+// closed when the test ends. It skips the test when there is no browser.
+func (ts *testServer) newBrowser(t *testing.T) *browser {
+	t.Helper()
+	exe := chromiumPath()
+	if exe == "" {
+		testenv.Missing(t, "no Chromium: install Debian's chromium or set PRAETOR_TEST_CHROMIUM")
+	}
+	browserCtx, err := sharedChromium(exe)
+	if err != nil {
 		t.Fatalf("start chromium %s: %v", exe, err)
+	}
+	ctx, cancelTab := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancelTab)
+	// The first action opens the tab and binds it to ctx, which must
+	// therefore carry no timeout.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatalf("open a tab in chromium %s: %v", exe, err)
 	}
 	b := &browser{t: t, ts: ts, ctx: ctx, dialogs: make(chan string, 16)}
 	// A dialog blocks the page, and the click that opened it, until someone
