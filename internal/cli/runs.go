@@ -248,23 +248,6 @@ func newFlowRunInspectCmd() *cobra.Command {
 	return cmd
 }
 
-// levelName is a log level's name, as Python's logging names it.
-func levelName(level int) string {
-	switch {
-	case level >= 50:
-		return "CRITICAL"
-	case level >= 40:
-		return "ERROR"
-	case level >= 30:
-		return "WARNING"
-	case level >= 20:
-		return "INFO"
-	case level >= 10:
-		return "DEBUG"
-	}
-	return strconv.Itoa(level)
-}
-
 // finalExit is the exit code for a run that ended: 0 when it COMPLETED,
 // 1 otherwise.
 func finalExit(w io.Writer, r model.FlowRun) error {
@@ -333,7 +316,7 @@ and exits when the run ends: 0 when it ended COMPLETED, 1 for any other final st
 							}
 							continue
 						}
-						fmt.Fprintf(out, "%s | %-7s | %s - %s\n", l.Timestamp.Local().Format("2006-01-02 15:04:05.000"), levelName(l.Level), l.Name, l.Message)
+						fmt.Fprintf(out, "%s | %-7s | %s - %s\n", l.Timestamp.Local().Format("2006-01-02 15:04:05.000"), model.LevelName(l.Level), l.Name, l.Message)
 					}
 					if len(logs) < 200 {
 						return nil

@@ -5,6 +5,7 @@ package model
 
 import (
 	"encoding/json"
+	"strconv"
 
 	"github.com/google/uuid"
 )
@@ -222,6 +223,24 @@ type TaskRun struct {
 }
 
 // Log is one log line of a flow or task run.
+// LevelName names a log level as Python's logging does: CRITICAL (50),
+// ERROR, WARNING, INFO, DEBUG (10); a level below DEBUG's is its number.
+func LevelName(level int) string {
+	switch {
+	case level >= 50:
+		return "CRITICAL"
+	case level >= 40:
+		return "ERROR"
+	case level >= 30:
+		return "WARNING"
+	case level >= 20:
+		return "INFO"
+	case level >= 10:
+		return "DEBUG"
+	}
+	return strconv.Itoa(level)
+}
+
 type Log struct {
 	ID        uuid.UUID  `json:"id"`
 	Created   Time       `json:"created"`

@@ -68,21 +68,6 @@ func stateClass(t any) string {
 	return "state-none"
 }
 
-// levelName names a stdlib log level.
-func levelName(level int) string {
-	switch {
-	case level >= 50:
-		return "CRITICAL"
-	case level >= 40:
-		return "ERROR"
-	case level >= 30:
-		return "WARNING"
-	case level >= 20:
-		return "INFO"
-	}
-	return "DEBUG"
-}
-
 func derefString(s *string) string {
 	if s == nil {
 		return ""

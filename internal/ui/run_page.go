@@ -614,7 +614,7 @@ func (u *UI) logsOf(q *request, f store.LogFilter, level int, after *store.LogCu
 	}
 	base := WorkspaceURL(q.Workspace)
 	for _, lg := range logs {
-		name := levelName(lg.Level)
+		name := model.LevelName(lg.Level)
 		line := logLine{Time: lg.Timestamp.Ptr(), Level: name, Class: "log-" + toLowerASCII(name), Logger: lg.Name, Message: lg.Message,
 			Cursor: lg.Timestamp.UTC().Format(time.RFC3339Nano) + "_" + lg.ID.String()}
 		if lg.TaskRunID != nil && f.TaskRunID == nil {

@@ -115,7 +115,7 @@ func (u *UI) loadTemplates() error {
 		"when":       when,
 		"duration":   duration,
 		"stateClass": stateClass,
-		"levelName":  levelName,
+		"levelName":  model.LevelName,
 		"deref":      func(s *string) string { return derefString(s) },
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/partials/*.html")
