@@ -194,6 +194,24 @@ func currentWorkspace(list []client.Workspace, cloud, apiURL string) string {
 	return ""
 }
 
+// myWorkspaces lists the logged-in user's workspaces, with the settings
+// and the Cloud API client it used.
+func myWorkspaces(ctx context.Context) (*settings, *client.Client, []client.Workspace, error) {
+	s, err := loadSettings()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	c, err := s.cloudClient()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	list, err := c.MyWorkspaces(ctx)
+	if err != nil {
+		return nil, nil, nil, explain(err)
+	}
+	return s, c, list, nil
+}
+
 func newWorkspaceLsCmd() *cobra.Command {
 	var o output
 	cmd := &cobra.Command{
@@ -202,17 +220,9 @@ func newWorkspaceLsCmd() *cobra.Command {
 		Example: "  praetor cloud workspace ls",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := loadSettings()
+			s, c, list, err := myWorkspaces(cmd.Context())
 			if err != nil {
 				return err
-			}
-			c, err := s.cloudClient()
-			if err != nil {
-				return err
-			}
-			list, err := c.MyWorkspaces(cmd.Context())
-			if err != nil {
-				return explain(err)
 			}
 			slices.SortFunc(list, func(a, b client.Workspace) int { return strings.Compare(a.Handle(), b.Handle()) })
 			if o.json() {
@@ -243,17 +253,9 @@ func newWorkspaceSetCmd() *cobra.Command {
 		Example: "  praetor cloud workspace set --workspace acme/staging",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := loadSettings()
+			s, c, list, err := myWorkspaces(cmd.Context())
 			if err != nil {
 				return err
-			}
-			c, err := s.cloudClient()
-			if err != nil {
-				return err
-			}
-			list, err := c.MyWorkspaces(cmd.Context())
-			if err != nil {
-				return explain(err)
 			}
 			chosen, err := chooseWorkspace(list, workspace, interactive(noPrompt), c.Base(), currentWorkspace(list, c.Base(), s.value("PREFECT_API_URL")))
 			if err != nil {
