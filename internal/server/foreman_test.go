@@ -66,18 +66,19 @@ func TestForeman(t *testing.T) {
 		if got := status("/work_pools/P/queues/default"); got != "READY" {
 			t.Errorf("queue polled 31 s ago: %s", got)
 		}
-		clk.Advance(30 * time.Second)
-		waitFor(t, "the queue and deployment to be NOT_READY", func() bool {
-			return status("/work_pools/P/queues/default") == "NOT_READY" && status("/deployments/"+dep.ID) == "NOT_READY"
-		})
+		// Marked at the first pass past 15 s late: 31 s after the poll (the
+		// clock moves on only once it is).
 		waitFor(t, "the run to be Late", func() bool {
 			call(t, srv, "GET", "/flow_runs/"+run.ID, nil, &run)
 			return run.StateName == "Late"
 		})
-		// Marked at the first pass past 15 s late: 31 s after the poll.
 		if run.State.Message == nil || !strings.Contains(*run.State.Message, `No worker polled work pool "P" (queue "default") in 31s`) {
 			t.Errorf("late reason %q", deref(run.State.Message))
 		}
+		clk.Advance(30 * time.Second)
+		waitFor(t, "the queue and deployment to be NOT_READY", func() bool {
+			return status("/work_pools/P/queues/default") == "NOT_READY" && status("/deployments/"+dep.ID) == "NOT_READY"
+		})
 		counted := map[string]float64{}
 		for _, m := range scrape(t, srv)["praetor_service_items_total"].GetMetric() {
 			labels := map[string]string{}
