@@ -25,33 +25,18 @@ const maxStateMessage = 100_000
 // needs only its id, name and tags. received is when the server made it,
 // from the store's clock.
 func FlowRunStateEvent(run *model.FlowRun, flow *model.Flow, deployment *model.Deployment, poolType string, parentTask *model.TaskRun, initial, validated *model.State, received model.Time) *model.Event {
-	resource := model.Resource{
-		"prefect.resource.id":     model.FlowRunResource + run.ID.String(),
-		"prefect.resource.name":   run.Name,
-		"prefect.run-count":       strconv.Itoa(run.RunCount),
-		"prefect.state-message":   truncate(validated.Message),
-		"prefect.state-name":      validated.Name,
-		"prefect.state-timestamp": isoformat(validated.Timestamp),
-		"prefect.state-type":      string(validated.Type),
-	}
+	resource := stateResource(model.FlowRunResource+run.ID.String(), run.Name, run.RunCount, validated)
 	related := []model.Resource{}
-	tags := map[string]bool{}
-	for _, t := range run.Tags {
-		tags[t] = true
-	}
+	tags := slices.Clone(run.Tags)
 	if flow != nil {
 		related = append(related, model.Resource{"prefect.resource.id": "prefect.flow." + flow.ID.String(),
 			"prefect.resource.role": "flow", "prefect.resource.name": flow.Name})
-		for _, t := range flow.Tags {
-			tags[t] = true
-		}
+		tags = append(tags, flow.Tags...)
 	}
 	if deployment != nil {
 		related = append(related, model.Resource{"prefect.resource.id": "prefect.deployment." + deployment.ID.String(),
 			"prefect.resource.role": "deployment", "prefect.resource.name": deployment.Name})
-		for _, t := range deployment.Tags {
-			tags[t] = true
-		}
+		tags = append(tags, deployment.Tags...)
 	}
 	if run.WorkQueueID != nil && run.WorkQueueName != nil {
 		related = append(related, model.Resource{"prefect.resource.id": "prefect.work-queue." + run.WorkQueueID.String(),
@@ -64,23 +49,39 @@ func FlowRunStateEvent(run *model.FlowRun, flow *model.Flow, deployment *model.D
 	if parentTask != nil {
 		related = append(related, model.Resource{"prefect.resource.id": model.TaskRunResource + parentTask.ID.String(),
 			"prefect.resource.role": "task-run", "prefect.resource.name": parentTask.Name})
-		for _, t := range parentTask.Tags {
-			tags[t] = true
-		}
+		tags = append(tags, parentTask.Tags...)
 	}
-	for _, t := range sortedKeys(tags) {
-		related = append(related, model.Resource{"prefect.resource.id": "prefect.tag." + t, "prefect.resource.role": "tag"})
-	}
+	related = append(related, tagResources(tags)...)
 	if c := creatorResource(run.CreatedBy); c != nil {
 		related = append(related, c)
 	}
-	payload := map[string]any{
+	return stateEvent(model.FlowRunResource, resource, related, initial, validated, received)
+}
+
+// stateResource is the resource of a run's state event: the run and the
+// state it entered.
+func stateResource(id, name string, runCount int, validated *model.State) model.Resource {
+	return model.Resource{
+		"prefect.resource.id":     id,
+		"prefect.resource.name":   name,
+		"prefect.run-count":       strconv.Itoa(runCount),
+		"prefect.state-message":   truncate(validated.Message),
+		"prefect.state-name":      validated.Name,
+		"prefect.state-timestamp": isoformat(validated.Timestamp),
+		"prefect.state-type":      string(validated.Type),
+	}
+}
+
+// stateEvent is a run's state event, <prefix><state name> ("prefect.flow-run.",
+// "prefect.task-run."), whose id is the state's, with the transition as its
+// payload.
+func stateEvent(prefix string, resource model.Resource, related []model.Resource, initial, validated *model.State, received model.Time) *model.Event {
+	body, _ := json.Marshal(map[string]any{ // maps of strings always encode
 		"intended":        map[string]any{"from": stateType(initial), "to": stateType(validated)},
 		"initial_state":   statePayload(initial),
 		"validated_state": statePayload(validated),
-	}
-	body, _ := json.Marshal(payload) // maps of strings always encode
-	e := &model.Event{ID: validated.ID, Occurred: validated.Timestamp, Event: "prefect.flow-run." + validated.Name,
+	})
+	e := &model.Event{ID: validated.ID, Occurred: validated.Timestamp, Event: prefix + validated.Name,
 		Resource: resource, Related: related, Payload: body, Received: received}
 	// Like Prefect, link to the previous state's event only when the two
 	// are close enough in time for the order to be in doubt.
@@ -176,16 +177,8 @@ func sortedKeys(m map[string]bool) []string {
 // pool, and the task run's tags. Prefect's open-source server emits none
 // for these runs; automations on task runs need them.
 func TaskRunStateEvent(run *model.TaskRun, flowRun *model.FlowRun, flow *model.Flow, deployment *model.Deployment, initial, validated *model.State, received model.Time) *model.Event {
-	resource := model.Resource{
-		"prefect.resource.id":     model.TaskRunResource + run.ID.String(),
-		"prefect.resource.name":   run.Name,
-		"prefect.run-count":       strconv.Itoa(run.RunCount),
-		"prefect.state-message":   truncate(validated.Message),
-		"prefect.state-name":      validated.Name,
-		"prefect.state-timestamp": isoformat(validated.Timestamp),
-		"prefect.state-type":      string(validated.Type),
-		"prefect.orchestration":   "server",
-	}
+	resource := stateResource(model.TaskRunResource+run.ID.String(), run.Name, run.RunCount, validated)
+	resource["prefect.orchestration"] = "server"
 	related := []model.Resource{}
 	if flowRun != nil {
 		related = append(related, model.Resource{"prefect.resource.id": model.FlowRunResource + flowRun.ID.String(),
@@ -208,20 +201,7 @@ func TaskRunStateEvent(run *model.TaskRun, flowRun *model.FlowRun, flow *model.F
 		}
 	}
 	related = append(related, tagResources(run.Tags)...)
-	body, _ := json.Marshal(map[string]any{ // maps of strings always encode
-		"intended":        map[string]any{"from": stateType(initial), "to": stateType(validated)},
-		"initial_state":   statePayload(initial),
-		"validated_state": statePayload(validated),
-	})
-	e := &model.Event{ID: validated.ID, Occurred: validated.Timestamp, Event: model.TaskRunResource + validated.Name,
-		Resource: resource, Related: related, Payload: body, Received: received}
-	if initial != nil {
-		if d := validated.Timestamp.Sub(initial.Timestamp.Time); d > -5*time.Minute && d < 5*time.Minute {
-			id := initial.ID
-			e.Follows = &id
-		}
-	}
-	return e
+	return stateEvent(model.TaskRunResource, resource, related, initial, validated, received)
 }
 
 // tagResources are tags as related resources, sorted and without repeats.
