@@ -272,10 +272,9 @@ func valueLines(lines []string, i int, value string) int {
 	return len(lines) - i
 }
 
-// bracketDepth counts opening minus closing brackets outside strings and
-// comments.
-func bracketDepth(s string) int {
-	depth := 0
+// outsideStrings calls fn with each byte of a TOML line that is not in a
+// string, until fn returns false.
+func outsideStrings(s string, fn func(i int, c byte) bool) {
 	var quote byte
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -288,14 +287,29 @@ func bracketDepth(s string) int {
 			}
 		case c == '"' || c == '\'':
 			quote = c
-		case c == '#':
-			return depth
-		case c == '[' || c == '{':
-			depth++
-		case c == ']' || c == '}':
-			depth--
+		default:
+			if !fn(i, c) {
+				return
+			}
 		}
 	}
+}
+
+// bracketDepth counts opening minus closing brackets outside strings and
+// comments.
+func bracketDepth(s string) int {
+	depth := 0
+	outsideStrings(s, func(_ int, c byte) bool {
+		switch c {
+		case '#':
+			return false
+		case '[', '{':
+			depth++
+		case ']', '}':
+			depth--
+		}
+		return true
+	})
 	return depth
 }
 
@@ -388,27 +402,21 @@ func (f *File) replaceValue(s span, name, value string) {
 
 // trailingComment is the whitespace and comment after a one-line value.
 func trailingComment(value string) string {
-	var quote byte
-	for i := 0; i < len(value); i++ {
-		c := value[i]
-		switch {
-		case quote != 0:
-			if c == '\\' && quote == '"' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '#':
-			j := i
-			for j > 0 && (value[j-1] == ' ' || value[j-1] == '\t') {
-				j--
-			}
-			return value[j:]
+	at := -1
+	outsideStrings(value, func(i int, c byte) bool {
+		if c == '#' {
+			at = i
+			return false
 		}
+		return true
+	})
+	if at < 0 {
+		return ""
 	}
-	return ""
+	for at > 0 && (value[at-1] == ' ' || value[at-1] == '\t') {
+		at--
+	}
+	return value[at:]
 }
 
 // ensureTable gives a profile its own table in the file; a built-in
