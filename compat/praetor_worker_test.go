@@ -319,10 +319,9 @@ func claimProxy(t *testing.T, base string, claimed func(run string, prefect bool
 // file.
 //
 // Both workers poll the pool before the runs are queued, each limited to
-// 4 at once, so both claim from the same 8 runs at the same moments (the
+// 4 at once, so both claim from the same 20 runs at the same moments (the
 // race exactly-once is about) and each takes a share whatever the order
-// they poll in. Each run is a Python process: 8 rather than the 20
-// keep CI's time down; more runs add no claim the first round lacks.
+// they poll in.
 func TestTwoWorkersOnePool(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, api *apiClient) {
 		record := t.TempDir()
@@ -357,7 +356,7 @@ func TestTwoWorkersOnePool(t *testing.T) {
 		}) {
 			return
 		}
-		const runs = 8
+		const runs = 20
 		ids := make([]string, 0, runs)
 		byID := map[string]int{}
 		for n := 1; n <= runs; n++ {
