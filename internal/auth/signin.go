@@ -224,7 +224,10 @@ func (a *Authenticator) SignIn(ctx context.Context, email, password, addr string
 
 func (a *Authenticator) checkPassword(ctx context.Context, email, password string) (*model.User, error) {
 	u, hash, err := a.store.GetUserByEmail(ctx, email)
-	if apperr.IsNotFound(err) {
+	// A user made by an identity provider has no password (an empty hash):
+	// no password signs them in, and answering takes as long as for a
+	// missing user.
+	if apperr.IsNotFound(err) || err == nil && hash == "" {
 		// Spend the same time as a real check, so timing does not reveal
 		// which emails have accounts.
 		if _, err := CheckPassword(ctx, dummyHash, password); err != nil {
