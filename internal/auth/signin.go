@@ -248,6 +248,22 @@ func (a *Authenticator) checkPassword(ctx context.Context, email, password strin
 	return u, nil
 }
 
+// AllowProviderSignIn records a sign-in with an identity provider started
+// from addr, or refuses it with ErrRateLimited when the address has used
+// the attempts it shares with password sign-ins: each start stores a
+// sign-in in progress, so unbounded starts would fill the database.
+func (a *Authenticator) AllowProviderSignIn(addr string) error {
+	l := a.signIns
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now, key := a.now(), addrKey(addr)
+	if !l.addrs.allows(now, key) {
+		return ErrRateLimited
+	}
+	l.addrs.record(now, key)
+	return nil
+}
+
 // AllowSignUp records a sign-up from addr, or refuses it with
 // ErrTooManySignUps when the address has used its allowance: each one
 // costs a password hash.

@@ -100,6 +100,7 @@ client_secret = "shown-not-used"
 		if got := b.text("#sso-state"); !strings.Contains(got, "must sign in with an identity provider (Test IdP, GitHub)") {
 			t.Fatalf("after requiring SSO the settings say %q", got)
 		}
+		b.screenshot("account-settings-sso")
 
 		// Dave's password is refused, naming the button; his key works.
 		b.visit("/signin")

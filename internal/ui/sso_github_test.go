@@ -137,3 +137,28 @@ allowed_domains = ["example.test"]
 		}
 	})
 }
+
+// Starting sign-ins with a provider counts against the address's sign-in
+// attempts, as passwords do: each start stores a sign-in in progress.
+func TestProviderSignInStartsAreLimited(t *testing.T) {
+	ts := startServerWithProviders(t, "", `
+[[provider]]
+id = "github"
+kind = "github"
+client_id = "x"
+client_secret = "y"
+web_url = "http://127.0.0.1:9"
+`)
+	c := ts.newClient(t)
+	for i := range 10 {
+		if r := c.get("/auth/sso/github"); r.Status != http.StatusSeeOther {
+			t.Fatalf("start %d: %d", i+1, r.Status)
+		}
+	}
+	if r := c.get("/auth/sso/github"); r.Status != http.StatusTooManyRequests || !strings.Contains(r.Body, "Too many attempts") {
+		t.Errorf("the 11th start in a row: %d: %s", r.Status, r.Body)
+	}
+	if r := c.postCSRF("/signin", url.Values{"email": {"nobody@example.test"}, "password": {"whatever"}}); r.Status != http.StatusTooManyRequests {
+		t.Errorf("a password sign-in after them: %d, want 429", r.Status)
+	}
+}

@@ -65,6 +65,9 @@ func (u *UI) ssoStart(q *request) error {
 	if p == nil {
 		return errNotFound()
 	}
+	if err := u.Authn.AllowProviderSignIn(auth.ClientAddr(q.r)); err != nil {
+		return u.render(q, http.StatusTooManyRequests, "signin.html", signInData{SignUp: u.SignUp, Error: "Too many attempts. Wait a minute and try again."})
+	}
 	var toks [3]string
 	for i := range toks {
 		t, err := auth.NewToken(32)
