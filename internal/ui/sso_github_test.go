@@ -63,6 +63,12 @@ allowed_domains = ["example.test"]
 			t.Fatalf("frank's second GitHub sign-in: %d: %s", r.Status, r.Body)
 		}
 		signedIn(c, frank)
+		// Frank has no password: none signs him in, and the refusal is the
+		// one of a wrong password.
+		if r := ts.newClient(t).postCSRF("/signin", url.Values{"email": {frank.Email}, "password": {frank.Password}}); r.Status != http.StatusUnauthorized ||
+			!strings.Contains(r.Body, "Wrong email or password.") {
+			t.Errorf("a password sign-in of a user made by GitHub: %d: %s", r.Status, r.Body)
+		}
 
 		// Erin has a password; her GitHub account claims her email but
 		// GitHub has not verified it.
