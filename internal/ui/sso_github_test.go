@@ -3,6 +3,7 @@ package ui_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -47,6 +48,14 @@ allowed_domains = ["example.test"]
 			r := c.get("/profile/api-keys")
 			if r.Status != http.StatusOK || !strings.Contains(r.Body, u.Email) {
 				t.Errorf("the API keys page answered %d, not as %s", r.Status, u.Email)
+			}
+		}
+
+		// Both signed-out pages offer the provider, carrying next on.
+		for _, page := range []string{"/signin?next=%2Fprofile%2Fapi-keys", "/register?next=%2Fprofile%2Fapi-keys"} {
+			r := ts.newClient(t).get(page)
+			if r.Status != http.StatusOK || !regexp.MustCompile(`href="/auth/sso/github\?next=%2fprofile%2fapi-keys"`).MatchString(r.Body) {
+				t.Errorf("%s has no GitHub button that returns to next: %d", page, r.Status)
 			}
 		}
 
@@ -105,6 +114,10 @@ allowed_domains = ["example.test"]
 		if r := oc.postCSRF("/account/"+acct+"/settings/sso", url.Values{"sso_required": {"on"}}); r.Status != http.StatusUnprocessableEntity ||
 			!strings.Contains(r.Body, "yourself first") {
 			t.Errorf("requiring SSO without a provider identity: %d: %s", r.Status, r.Body)
+		}
+		if r := oc.post("/account/"+acct+"/settings/sso", url.Values{"sso_required": {"on"}}); r.Status != http.StatusForbidden ||
+			!strings.Contains(r.Body, "did not come from Praetor") {
+			t.Errorf("the SSO setting posted without a CSRF token: %d", r.Status)
 		}
 		if r := c.postCSRF("/account/"+acct+"/settings/sso", url.Values{"sso_required": {"on"}}); r.Status != http.StatusForbidden {
 			t.Errorf("a member requiring SSO: %d: %s", r.Status, r.Body)
