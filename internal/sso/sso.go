@@ -56,6 +56,10 @@ type Config struct {
 	// Scopes replaces the scopes asked for: "openid email profile" for
 	// OpenID Connect, "read:user user:email" for GitHub.
 	Scopes []string `toml:"scopes"`
+	// TrustEmail treats every email the provider gives as verified, for a
+	// provider whose emails its administrators manage but which sends no
+	// email_verified claim (Microsoft Entra ID). OpenID Connect only.
+	TrustEmail bool `toml:"trust_email"`
 	// AllowedDomains, when set, limits who may create a user by signing in
 	// to these email domains; existing users link as usual.
 	AllowedDomains []string `toml:"allowed_domains"`
@@ -103,6 +107,9 @@ func (c *Config) check() error {
 			c.Scopes = []string{oidc.ScopeOpenID, "email", "profile"}
 		}
 	case KindGitHub:
+		if c.TrustEmail {
+			return fmt.Errorf("provider %s: trust_email is for OpenID Connect providers; GitHub says which emails it verified", c.ID)
+		}
 		if c.Name == "" {
 			c.Name = "GitHub"
 		}
@@ -304,7 +311,8 @@ func (p *Provider) Exchange(ctx context.Context, redirectURL, code, verifier, no
 			return nil, fail("Could not read your email from "+p.Name, err)
 		}
 	}
-	return &Identity{Provider: p.ID, Subject: idt.Subject, Email: claims.Email, Name: claims.Name, EmailVerified: bool(claims.EmailVerified)}, nil
+	verified := bool(claims.EmailVerified) || p.TrustEmail && claims.Email != ""
+	return &Identity{Provider: p.ID, Subject: idt.Subject, Email: claims.Email, Name: claims.Name, EmailVerified: verified}, nil
 }
 
 // flexBool reads a claim sent as a JSON boolean or, as a few providers

@@ -69,6 +69,7 @@ func TestLoadFileRefusesMistakes(t *testing.T) {
 		"no issuer":       {"[[provider]]\nid = \"corp\"\nclient_id = \"x\"\nclient_secret = \"y\"\n", "issuer"},
 		"unknown kind":    {"[[provider]]\nid = \"corp\"\nkind = \"saml\"\nclient_id = \"x\"\nclient_secret = \"y\"\n", "kind \"saml\""},
 		"not toml":        {"[[provider]\n", "read identity providers"},
+		"trusted github":  {"[[provider]]\nid = \"gh\"\n" + github + "trust_email = true\n", "trust_email is for OpenID Connect"},
 	} {
 		if _, err := LoadFile(writeFile(t, c.body)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one saying %q", name, err, c.want)

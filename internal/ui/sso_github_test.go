@@ -181,3 +181,40 @@ web_url = "http://127.0.0.1:9"
 		t.Errorf("a password sign-in after them: %d, want 429", r.Status)
 	}
 }
+
+// An OpenID Connect provider that does not vouch for a user's email
+// (email_verified false or absent) neither links nor creates a user,
+// unless the operator set trust_email for it.
+func TestOIDCUnverifiedEmail(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, databaseURL string) {
+		idp := startIdP(t)
+		ts := startServerWithProviders(t, databaseURL, `
+[[provider]]
+id = "strict"
+issuer = "`+idp.Issuer+`"
+client_id = "strict"
+client_secret = "strict-secret"
+
+[[provider]]
+id = "trusted"
+issuer = "`+idp.Issuer+`"
+client_id = "trusted"
+client_secret = "trusted-secret"
+trust_email = true
+`)
+		idp.register("strict", "strict-secret", ts.URL+"/auth/sso/strict/callback")
+		idp.register("trusted", "trusted-secret", ts.URL+"/auth/sso/trusted/callback")
+		hank := newUser("hank")
+		idp.addUser(hank, false)
+		c := ts.newClient(t)
+		if r := idp.signInOverHTTP(t, c, "strict", hank); r.Status != http.StatusForbidden || !strings.Contains(r.Body, "is verified") {
+			t.Errorf("an unverified email: %d: %s", r.Status, r.Body)
+		}
+		if r := c.get("/workspaces"); r.Status != http.StatusSeeOther {
+			t.Errorf("the refused sign-in signed hank in: /workspaces answered %d", r.Status)
+		}
+		if r := idp.signInOverHTTP(t, c, "trusted", hank); r.Status != http.StatusSeeOther || r.location() != "/workspaces/new" {
+			t.Errorf("an unverified email at a provider trusted for its emails: %d to %q: %s", r.Status, r.location(), r.Body)
+		}
+	})
+}

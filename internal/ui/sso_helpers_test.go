@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -149,6 +150,41 @@ func (idp *testIdP) lastCallback(t *testing.T) string {
 		t.Fatal("the provider redirected to no callback")
 	}
 	return idp.callbacks[len(idp.callbacks)-1]
+}
+
+// signInOverHTTP signs u in at the provider through provider id's button,
+// as a browser would but with plain HTTP (its login page is a form), and
+// returns Praetor's answer to the callback.
+func (idp *testIdP) signInOverHTTP(t *testing.T, c *client, id string, u user) *response {
+	t.Helper()
+	start := c.get("/auth/sso/" + id)
+	if start.Status != http.StatusSeeOther {
+		t.Fatalf("start the sign-in with %s: %d", id, start.Status)
+	}
+	praetor, _ := url.Parse(c.ts.URL)
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+		if req.URL.Host == praetor.Host {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	login, err := browser.Get(start.location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	login.Body.Close()
+	back, err := browser.PostForm(idp.Issuer+"/login/username", url.Values{"id": {login.Request.URL.Query().Get("authRequestID")},
+		"username": {u.Handle}, "password": {"verysecure"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	back.Body.Close()
+	callback, err := url.Parse(back.Header.Get("Location"))
+	if err != nil || callback.Host != praetor.Host {
+		t.Fatalf("the provider sent the browser to %q (%d), not to Praetor", back.Header.Get("Location"), back.StatusCode)
+	}
+	return c.get(callback.RequestURI())
 }
 
 // addUser gives the provider a user with u's email.
