@@ -66,6 +66,7 @@ func newServerStartCmd() *cobra.Command {
 	f.DurationVar(&cfg.MinLeaseDuration, "min-lease-duration", envDuration("PRAETOR_MIN_LEASE_DURATION", time.Minute), "the shortest concurrency lease a client may ask for (Prefect's bound is a minute) ($PRAETOR_MIN_LEASE_DURATION)")
 	f.DurationVar(&cfg.ConcurrencySlotWait, "concurrency-slot-wait", envDuration("PRAETOR_CONCURRENCY_SLOT_WAIT", 30*time.Second), "how long a deployment's run that found the deployment's concurrency limit full waits (AwaitingConcurrencySlot) before it may try again ($PRAETOR_CONCURRENCY_SLOT_WAIT)")
 	f.StringVar(&cfg.PublicURL, "public-url", os.Getenv("PRAETOR_PUBLIC_URL"), "URL users reach this server's UI at, for the links in notifications; empty: the address it listens on ($PRAETOR_PUBLIC_URL)")
+	f.StringVar(&cfg.IdentityProvidersFile, "identity-providers-file", os.Getenv("PRAETOR_IDENTITY_PROVIDERS_FILE"), "TOML file of the OpenID Connect and GitHub providers users may sign in with (docs/cloud.md); empty: none ($PRAETOR_IDENTITY_PROVIDERS_FILE)")
 	f.DurationVar(&cfg.AutomationsInterval, "automations-interval", envDuration("PRAETOR_AUTOMATIONS_INTERVAL", time.Second), "how often automations look at new events and due actions; proactive triggers at twice it ($PRAETOR_AUTOMATIONS_INTERVAL)")
 	f.StringVar(&cfg.SQLiteSynchronous, "sqlite-synchronous", envOr("PRAETOR_SQLITE_SYNCHRONOUS", "FULL"), "SQLite's synchronous mode: FULL keeps every acknowledged write across a power cut; NORMAL is faster but may lose the last ones ($PRAETOR_SQLITE_SYNCHRONOUS)")
 	return cmd

@@ -24,6 +24,7 @@ type Store interface {
 	Close() error
 
 	Workspaces
+	Identities
 	Flows
 	FlowRuns
 	TaskRuns

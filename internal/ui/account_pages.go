@@ -103,6 +103,13 @@ func (u *UI) signIn(q *request) error {
 		}
 		return u.render(q, status, "signin.html", data)
 	}
+	// Checked only once the password is right, so the refusal tells
+	// nothing to whoever does not know it.
+	if required, err := u.Store.UserSSORequired(q.ctx(), user.ID); err != nil {
+		return fmt.Errorf("sso requirement: %w", err)
+	} else if required {
+		return u.render(q, http.StatusForbidden, "signin.html", signInData{Email: email, Next: next, SignUp: u.SignUp, Error: u.ssoRequiredMessage()})
+	}
 	if err := q.startSession(user); err != nil {
 		return err
 	}

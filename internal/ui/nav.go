@@ -58,7 +58,7 @@ var (
 		{"Workspaces", []navItem{{"All workspaces", "/workspaces", "", "/workspaces"}}},
 		{"You", []navItem{{"API keys", "/profile/api-keys", "", "/profile"}}},
 	}
-	accountNav = []navItem{{"Members", "/members", "", "/members"}}
+	accountNav = []navItem{{"Members", "/members", "", "/members"}, {"Settings", "/settings", "", "/settings"}}
 )
 
 // navView is the sidebar as the layout renders it.

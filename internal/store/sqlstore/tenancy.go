@@ -18,30 +18,36 @@ import (
 // CreateUser creates a user and the account they own.
 func (db *DB) CreateUser(ctx context.Context, u *model.User, passwordHash string, account *model.Account) error {
 	now := model.At(db.now())
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return db.insertUser(ctx, tx, now, u, passwordHash, account)
+	})
+}
+
+// insertUser inserts a user, the account they own and their ownership of
+// it; passwordHash is empty for a user who signs in only with a provider.
+func (db *DB) insertUser(ctx context.Context, tx *sql.Tx, now model.Time, u *model.User, passwordHash string, account *model.Account) error {
 	u.ID, u.Created = uuid.Must(uuid.NewV7()), now
 	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
 	account.ID, account.Created = uuid.Must(uuid.NewV7()), now
-	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO users (id, email, handle, display_name, password_hash, created) VALUES (?, ?, ?, ?, ?, ?)`),
-			u.ID, u.Email, u.Handle, u.DisplayName, passwordHash, db.d.time(now))
-		if db.d.isUniqueViolation(err) {
-			return apperr.Errorf(apperr.EConflict, "A user with this email or handle already exists.")
-		}
-		if err != nil {
-			return fmt.Errorf("insert user: %w", err)
-		}
-		_, err = tx.ExecContext(ctx, db.d.rebind(`INSERT INTO accounts (id, handle, name, created) VALUES (?, ?, ?, ?)`),
-			account.ID, account.Handle, account.Name, db.d.time(now))
-		if db.d.isUniqueViolation(err) {
-			return apperr.Errorf(apperr.EConflict, "An account with handle %q already exists.", account.Handle)
-		}
-		if err != nil {
-			return fmt.Errorf("insert account: %w", err)
-		}
-		_, err = tx.ExecContext(ctx, db.d.rebind(`INSERT INTO account_members (account_id, user_id, role, created) VALUES (?, ?, ?, ?)`),
-			account.ID, u.ID, roles.AccountOwner, db.d.time(now))
-		return err
-	})
+	_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO users (id, email, handle, display_name, password_hash, created) VALUES (?, ?, ?, ?, ?, ?)`),
+		u.ID, u.Email, u.Handle, u.DisplayName, passwordHash, db.d.time(now))
+	if db.d.isUniqueViolation(err) {
+		return apperr.Errorf(apperr.EConflict, "A user with this email or handle already exists.")
+	}
+	if err != nil {
+		return fmt.Errorf("insert user: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, db.d.rebind(`INSERT INTO accounts (id, handle, name, created) VALUES (?, ?, ?, ?)`),
+		account.ID, account.Handle, account.Name, db.d.time(now))
+	if db.d.isUniqueViolation(err) {
+		return apperr.Errorf(apperr.EConflict, "An account with handle %q already exists.", account.Handle)
+	}
+	if err != nil {
+		return fmt.Errorf("insert account: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, db.d.rebind(`INSERT INTO account_members (account_id, user_id, role, created) VALUES (?, ?, ?, ?)`),
+		account.ID, u.ID, roles.AccountOwner, db.d.time(now))
+	return err
 }
 
 const userColumns = `u.id, u.email, u.handle, u.display_name, u.created`

@@ -78,6 +78,17 @@ var contracts = map[string]contract{
 	"GetSession":                  testGetSession,
 	"DeleteSession":               testDeleteSession,
 
+	// Identities
+	"GetUserByIdentity":      testGetUserByIdentity,
+	"CreateUserWithIdentity": testCreateUserWithIdentity,
+	"LinkIdentity":           testLinkIdentity,
+	"ListIdentities":         testListIdentities,
+	"CreateSSOLogin":         testCreateSSOLogin,
+	"TakeSSOLogin":           testTakeSSOLogin,
+	"SetAccountSSORequired":  testSetAccountSSORequired,
+	"AccountSSORequired":     testAccountSSORequired,
+	"UserSSORequired":        testUserSSORequired,
+
 	// Flows
 	"UpsertFlow":    testUpsertFlow,
 	"GetFlow":       testGetFlow,
