@@ -78,6 +78,24 @@ var contracts = map[string]contract{
 	"GetSession":                  testGetSession,
 	"DeleteSession":               testDeleteSession,
 
+	// ServiceAccounts
+	"CreateServiceAccount":    testCreateServiceAccount,
+	"ListServiceAccounts":     testListServiceAccounts,
+	"GetServiceAccount":       testGetServiceAccount,
+	"RenameServiceAccount":    testRenameServiceAccount,
+	"DeleteServiceAccount":    testDeleteServiceAccount,
+	"RotateServiceAccountKey": testRotateServiceAccountKey,
+
+	// Teams
+	"CreateTeam":           testCreateTeam,
+	"ListTeams":            testListTeams,
+	"GetTeam":              testGetTeam,
+	"UpdateTeam":           testUpdateTeam,
+	"DeleteTeam":           testDeleteTeam,
+	"AddTeamMember":        testAddTeamMember,
+	"RemoveTeamMember":     testRemoveTeamMember,
+	"SetTeamWorkspaceRole": testSetTeamWorkspaceRole,
+
 	// Flows
 	"UpsertFlow":    testUpsertFlow,
 	"GetFlow":       testGetFlow,
