@@ -122,8 +122,8 @@ type Workspaces interface {
 type AccountMembership struct {
 	ActorRole, Role string
 	Owners          int
-	// Service says the member is a service account, whose membership is
-	// managed with it (ServiceAccounts), not as a person's.
+	// Service says the user is a service account (of any account), whose
+	// membership is managed with it (ServiceAccounts), not as a person's.
 	Service bool
 }
 

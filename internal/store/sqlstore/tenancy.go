@@ -333,7 +333,7 @@ func (db *DB) ChangeAccountMember(ctx context.Context, accountID, actorID, userI
 			return fmt.Errorf("read account members: %w", err)
 		}
 		var m store.AccountMembership
-		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) > 0 FROM service_accounts WHERE account_id = ? AND user_id = ?`), accountID, userID).Scan(&m.Service); err != nil {
+		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) > 0 FROM service_accounts WHERE user_id = ?`), userID).Scan(&m.Service); err != nil {
 			return fmt.Errorf("read service account: %w", err)
 		}
 		for _, r := range list {
