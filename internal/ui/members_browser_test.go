@@ -46,7 +46,8 @@ func TestServiceAccountAndTeamPages(t *testing.T) {
 			t.Fatalf("the key's workspaces after the Worker role: %s", r.Body)
 		}
 		b.visit(page)
-		if strings.Contains(b.html(), key) || b.exists("#new-key") {
+		b.waitVisible("#rotate-key")
+		if b.exists("#new-key") || strings.Contains(ca.get(page).Body, key) {
 			t.Fatal("the service account's page shows its key again")
 		}
 		// Rotate with no grace: the old key stops at once.
