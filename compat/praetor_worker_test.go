@@ -34,6 +34,9 @@ func startPraetorWorker(t *testing.T, api *apiClient, pool string, args ...strin
 		"PATH="+filepath.Dir(pythonBin)+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"PREFECT_SERVER_ANALYTICS_ENABLED=false", "PYTHONUNBUFFERED=1",
 		"PREFECT_WORKER_QUERY_SECONDS=1", "PREFECT_WORKER_HEARTBEAT_SECONDS=5")
+	if api.key != "" {
+		env = append(env, "PREFECT_API_KEY="+api.key)
+	}
 	args = append([]string{"worker", "start", "--pool", pool, "--cancel-poll", "1s", "--kill-grace", "10s"}, args...)
 	p, err := startProcess("praetor worker", filepath.Join(t.TempDir(), "praetor-worker.log"), env, praetorBinary(t), args...)
 	if err != nil {
@@ -59,6 +62,9 @@ func deployPooled(t *testing.T, api *apiClient, pool, jobVariables string) deplo
 	t.Helper()
 	home := t.TempDir()
 	env := []string{"PREFECT_API_URL=" + api.base, "PRAETOR_COMPAT_CREATE_POOL=1"}
+	if api.key != "" {
+		env = append(env, "PREFECT_API_KEY="+api.key)
+	}
 	deploy, err := filepath.Abs(filepath.Join("flows", "deploy_pooled.py"))
 	if err != nil {
 		t.Fatal(err)

@@ -36,6 +36,7 @@ func (a *API) cloudRoutes(mux *http.ServeMux) {
 	handle("POST /api/accounts/{account_id}/members/{$}", accountMember, a.addAccountMember)
 	handle("PATCH /api/accounts/{account_id}/members/{user_id}", accountMember, a.setAccountMemberRole)
 	handle("DELETE /api/accounts/{account_id}/members/{user_id}", accountMember, a.removeAccountMember)
+	a.serviceAccountAndTeamRoutes(handle)
 }
 
 // need is what an account route requires of its caller: a key, and
@@ -182,6 +183,11 @@ func (a *API) myWorkspaces(w http.ResponseWriter, r *http.Request, c *caller) er
 }
 
 func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if c.Service {
+		// A key it minted itself would outlive a rotation of the leaked
+		// key that made it.
+		return detail(http.StatusForbidden, "A service account's keys are made by rotating them, by an owner or admin of its account.")
+	}
 	var in struct {
 		Name       string      `json:"name"`
 		Expiration *model.Time `json:"expiration"`

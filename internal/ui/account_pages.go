@@ -305,6 +305,14 @@ func (u *UI) renderAPIKeys(q *request, status int, data apiKeysData) error {
 		return fmt.Errorf("list api keys: %w", err)
 	}
 	now := u.Clock.Now()
+	data.Keys = keyRows(keys, now)
+	data.MinExpires = now.UTC().Format(time.DateOnly)
+	return u.render(q, status, "api_keys.html", data)
+}
+
+// keyRows lists keys as the pages show them, at now.
+func keyRows(keys []*model.APIKey, now time.Time) []apiKeyRow {
+	var out []apiKeyRow
 	for _, k := range keys {
 		row := apiKeyRow{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Created: when(k.Created.Ptr()), Expires: "Never", LastUsed: "Never"}
 		if k.Expires != nil {
@@ -313,10 +321,9 @@ func (u *UI) renderAPIKeys(q *request, status int, data apiKeysData) error {
 		if k.LastUsed != nil {
 			row.LastUsed = ago(k.LastUsed, now)
 		}
-		data.Keys = append(data.Keys, row)
+		out = append(out, row)
 	}
-	data.MinExpires = now.UTC().Format(time.DateOnly)
-	return u.render(q, status, "api_keys.html", data)
+	return out
 }
 
 func (u *UI) apiKeys(q *request) error {

@@ -58,7 +58,8 @@ var (
 		{"Workspaces", []navItem{{"All workspaces", "/workspaces", "", "/workspaces"}}},
 		{"You", []navItem{{"API keys", "/profile/api-keys", "", "/profile"}}},
 	}
-	accountNav = []navItem{{"Members", "/members", "", "/members"}, {"Settings", "/settings", "", "/settings"}}
+	accountNav = []navItem{{"Members", "/members", "", "/members"}, {"Service accounts", "/service-accounts", "", "/service-accounts"},
+		{"Teams", "/teams", "", "/teams"}, {"Settings", "/settings", "", "/settings"}}
 )
 
 // navView is the sidebar as the layout renders it.

@@ -88,6 +88,23 @@ var contracts = map[string]contract{
 	"SetAccountSSORequired":  testSetAccountSSORequired,
 	"AccountSSORequired":     testAccountSSORequired,
 	"UserSSORequired":        testUserSSORequired,
+	// ServiceAccounts
+	"CreateServiceAccount":    testCreateServiceAccount,
+	"ListServiceAccounts":     testListServiceAccounts,
+	"GetServiceAccount":       testGetServiceAccount,
+	"RenameServiceAccount":    testRenameServiceAccount,
+	"DeleteServiceAccount":    testDeleteServiceAccount,
+	"RotateServiceAccountKey": testRotateServiceAccountKey,
+
+	// Teams
+	"CreateTeam":           testCreateTeam,
+	"ListTeams":            testListTeams,
+	"GetTeam":              testGetTeam,
+	"UpdateTeam":           testUpdateTeam,
+	"DeleteTeam":           testDeleteTeam,
+	"AddTeamMember":        testAddTeamMember,
+	"RemoveTeamMember":     testRemoveTeamMember,
+	"SetTeamWorkspaceRole": testSetTeamWorkspaceRole,
 
 	// Flows
 	"UpsertFlow":    testUpsertFlow,
