@@ -251,9 +251,15 @@ func (db *DB) lockRows(ctx context.Context, q queryer, table, alias string, ws u
 	return nil
 }
 
+const getFlowRunSQL = `SELECT ` + flowRunColumns + flowRunFrom + ` WHERE fr.workspace_id = ? AND fr.id = ?`
+
 // GetFlowRun returns a flow run with its current state.
 func (db *DB) GetFlowRun(ctx context.Context, ws, id uuid.UUID) (*model.FlowRun, error) {
-	r, err := db.scanFlowRun(db.read.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowRunColumns+flowRunFrom+` WHERE fr.workspace_id = ? AND fr.id = ?`), ws, id))
+	stmt, err := db.prepared(ctx, getFlowRunSQL)
+	if err != nil {
+		return nil, err
+	}
+	r, err := db.scanFlowRun(stmt.QueryRowContext(ctx, ws, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Flow run")
 	}
