@@ -177,8 +177,10 @@ func run(ctx context.Context, p profile, only, outDir string) error {
 			ms, err := w.run(ctx, r, s)
 			wall, cpu := time.Since(start), s.usage().cpu-before
 			if err != nil {
+				// A failed workload keeps only what it counted of the
+				// failure (drops), never a speed.
 				res.Failed[w.name] = err.Error()
-				res.order = append(res.order, w.name)
+				res.add(w.name, ms...)
 				fmt.Fprintf(os.Stderr, "  %s: FAILED: %v\n", w.name, err)
 				continue
 			}

@@ -419,20 +419,26 @@ func eventIngest(ctx context.Context, r *runner, s *server) ([]metric, error) {
 			"event":    obj{"prefix": []string{"bench."}}}, "limit": 1}, &page)
 		return page.Total, err
 	}
+	// Wait until all are stored, or the count has not moved for 15 s
+	// (Prefect's server flushes its events every 5 s).
 	var stored int
 	var err error
-	for wait := time.Now(); time.Since(wait) < 60*time.Second; time.Sleep(50 * time.Millisecond) {
+	for moved := time.Now(); time.Since(moved) < 15*time.Second; time.Sleep(50 * time.Millisecond) {
+		last := stored
 		if stored, err = count(); err != nil {
 			return nil, err
 		}
 		if stored >= n {
 			break
 		}
+		if stored != last {
+			moved = time.Now()
+		}
 	}
 	lag := time.Since(start) - sent
 	if stored != n {
 		return []metric{{Name: "events dropped", Unit: "count", Value: float64(n - stored)}},
-			fmt.Errorf("%d of %d events stored after 60 s", stored, n)
+			fmt.Errorf("%d of %d events stored, and no more for 15 s", stored, n)
 	}
 	return []metric{
 		{Name: fmt.Sprintf("ingest %d events", n), Unit: "events/s", Value: float64(n) / sent.Seconds(), Higher: true},
