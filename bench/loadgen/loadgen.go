@@ -23,6 +23,7 @@ type Request struct {
 	Method string
 	URL    string
 	Body   []byte // sent as application/json when not nil
+	Header map[string]string
 }
 
 // Config describes a load.
@@ -189,6 +190,9 @@ func do(ctx context.Context, client *http.Client, req Request, buf *bytes.Buffer
 	}
 	if req.Body != nil {
 		r.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range req.Header {
+		r.Header.Set(k, v)
 	}
 	resp, err := client.Do(r)
 	if err != nil {

@@ -42,8 +42,8 @@ type profile struct {
 }
 
 var profiles = map[string]profile{
-	"quick": {name: "quick", idle: 5 * time.Second, loadTime: 2 * time.Second, filterRuns: 1000,
-		tasks: 100, burstProcs: 2, burstFlows: 4, logLines: 20_000, events: 10_000},
+	"quick": {name: "quick", idle: 5 * time.Second, loadTime: 2 * time.Second, filterRuns: 500,
+		tasks: 100, burstProcs: 2, burstFlows: 2, logLines: 10_000, events: 5_000},
 	"full": {name: "full", idle: 60 * time.Second, loadTime: 10 * time.Second, filterRuns: 10_000,
 		tasks: 1000, burstProcs: 10, burstFlows: 10, logLines: 100_000, events: 100_000, pages: true},
 }
@@ -174,6 +174,7 @@ func run(ctx context.Context, p profile, only, outDir string) error {
 				continue
 			}
 			start, before := time.Now(), s.usage().cpu
+			deadlocks := s.logCount("deadlock")
 			ms, err := w.run(ctx, r, s)
 			wall, cpu := time.Since(start), s.usage().cpu-before
 			if err != nil {
@@ -184,7 +185,8 @@ func run(ctx context.Context, p profile, only, outDir string) error {
 				fmt.Fprintf(os.Stderr, "  %s: FAILED: %v\n", w.name, err)
 				continue
 			}
-			ms = append(ms, metric{Name: "server CPU", Unit: "s", Value: cpu})
+			ms = append(ms, metric{Name: "server CPU", Unit: "s", Value: cpu},
+				metric{Name: `"deadlock" in the server's log`, Unit: "count", Value: float64(s.logCount("deadlock") - deadlocks)})
 			res.add(w.name, ms...)
 			fmt.Fprintf(os.Stderr, "  %s: %.1fs\n", w.name, wall.Seconds())
 		}

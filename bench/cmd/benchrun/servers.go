@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,6 +41,9 @@ type server struct {
 	dir     string // its home and log
 	logPath string
 	dbName  string // the PostgreSQL database made for it
+	env     []string
+	bin     string
+	header  string // Authorization for the API calls, when set
 	exited  chan struct{}
 	startup time.Duration // exec to the first healthy /api/health
 }
@@ -85,7 +89,7 @@ func (r *runner) startServer(ctx context.Context, t target) (*server, error) {
 	}
 	defer logf.Close()
 	s.cmd = exec.Command(argv[0], argv[1:]...)
-	s.cmd.Env = env
+	s.cmd.Env, s.env, s.bin = env, env, argv[0]
 	s.cmd.Dir = dir
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -147,6 +151,38 @@ func (s *server) stop(ctx context.Context, pgURL string) {
 		_ = pgExec(context.WithoutCancel(ctx), pgURL, "DROP DATABASE IF EXISTS "+s.dbName+" WITH (FORCE)")
 	}
 	os.RemoveAll(s.dir)
+}
+
+// keyedWorkspace makes a user with a workspace and an API key with
+// `praetor admin` on a Praetor server's database, and returns the
+// workspace's API root and the key.
+func (s *server) keyedWorkspace(ctx context.Context) (string, string, error) {
+	admin := func(stdin string, args ...string) (string, error) {
+		cmd := exec.CommandContext(ctx, s.bin, append([]string{"admin"}, args...)...)
+		cmd.Env, cmd.Dir, cmd.Stdin = s.env, s.dir, strings.NewReader(stdin)
+		out, err := cmd.Output()
+		if err != nil {
+			return "", fmt.Errorf("praetor admin %s: %w", strings.Join(args, " "), err)
+		}
+		return string(out), nil
+	}
+	const email = "bench@example.com"
+	if _, err := admin("bench password\n", "user", "create", "--email", email, "--handle", "bench", "--password-stdin"); err != nil {
+		return "", "", err
+	}
+	out, err := admin("", "workspace", "create", "--account", "bench", "--owner", email, "--name", "bench")
+	if err != nil {
+		return "", "", err
+	}
+	path := regexp.MustCompile(`/api/accounts/[0-9a-f-]{36}/workspaces/[0-9a-f-]{36}`).FindString(out)
+	if path == "" {
+		return "", "", fmt.Errorf("workspace create printed no API path: %s", out)
+	}
+	key, err := admin("", "api-key", "create", "--user", email, "--name", "bench")
+	if err != nil {
+		return "", "", err
+	}
+	return strings.TrimSuffix(s.api, "/api") + path, strings.TrimSpace(key), nil
 }
 
 // usage is the server's process tree as the kernel counts it.

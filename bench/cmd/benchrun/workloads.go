@@ -42,7 +42,10 @@ type workload struct {
 	run  func(ctx context.Context, r *runner, s *server) ([]metric, error)
 }
 
-var httpClient = &http.Client{Timeout: 60 * time.Second}
+// httpClient makes the setup and check calls, a connection each: Prefect's
+// server closes idle connections after 5 s, and a call on one it just
+// closed fails with a reset.
+var httpClient = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 
 // call sends a JSON request to the server's API and decodes the answer
 // into out (when not nil); a non-2xx answer is an error.
@@ -60,6 +63,9 @@ func call(ctx context.Context, s *server, method, path string, body, out any) er
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if s.header != "" {
+		req.Header.Set("Authorization", s.header)
+	}
 	resp, err := httpClient.Do(req)
 	if err != nil {
 		return err
@@ -279,6 +285,35 @@ func apiLoads(ctx context.Context, r *runner, s *server) ([]metric, error) {
 				}})
 			m[0].Ceiling = ceil.RPS()
 		}
+		out = append(out, m...)
+	}
+
+	// Praetor with an API key: the same read in a workspace of its own,
+	// so each request also authenticates the key and resolves its role.
+	if s.kind == "praetor" {
+		root, key, err := s.keyedWorkspace(ctx)
+		if err != nil {
+			return nil, err
+		}
+		ks := &server{api: root, header: "Bearer " + key}
+		fid, err := newFlow(ctx, ks, "bench-key")
+		if err != nil {
+			return nil, err
+		}
+		kid, err := newFlowRun(ctx, ks, fid, "PENDING")
+		if err != nil {
+			return nil, err
+		}
+		_, m = load(ctx, "read one run with an API key, 16 conns", loadgen.Config{Connections: conns, Duration: r.p.loadTime,
+			Check: func(_ int, b []byte) error {
+				if !bytes.Contains(b, []byte(kid)) {
+					return errors.New("the answer does not name the run")
+				}
+				return nil
+			},
+			Next: func(int) loadgen.Request {
+				return loadgen.Request{Method: "GET", URL: root + "/flow_runs/" + kid, Header: map[string]string{"Authorization": ks.header}}
+			}})
 		out = append(out, m...)
 	}
 
