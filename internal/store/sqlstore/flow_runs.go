@@ -389,9 +389,13 @@ func (db *DB) setFlowRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *
 	uniqueAfter(s, r.State)
 	initial := r.State
 	resuming := r.EmpiricalPolicy.Resuming
+	fromType, fromStart := r.StateType, r.ExpectedStartTime
 	orchestration.Track(&r.RunTracking, s, resuming)
 	if s.Type == model.Running || s.Type.Terminal() {
 		r.EmpiricalPolicy.Resuming = false
+	}
+	if err := db.lockFlowRunCounters(ctx, tx, ws, r.FlowID, [2]*model.StateType{fromType, r.StateType}, [2]*model.Time{fromStart, r.ExpectedStartTime}); err != nil {
+		return nil, err
 	}
 	if err := db.insertState(ctx, tx, "flow_run_states", "flow_run_id", ws, r.ID, s); err != nil {
 		return nil, err
