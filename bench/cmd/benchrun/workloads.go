@@ -216,12 +216,16 @@ func apiLoads(ctx context.Context, r *runner, s *server) ([]metric, error) {
 	if n != res.OK {
 		return nil, fmt.Errorf("create: %d runs stored, %d creates answered OK", n, res.OK)
 	}
-	// Top up to the filter's history size (not timed), one create at a
-	// time, retrying a 503 as the client would.
-	for tries := 0; n < r.p.filterRuns; {
-		if _, err := newFlowRun(ctx, s, flowID, ""); err != nil {
-			// Prefect's server on SQLite answers 503 or drops the
-			// connection while it catches up.
+	// Filter: the newest 200 of a flow of exactly filterRuns runs, seeded
+	// one create at a time (not timed), retrying as the client would:
+	// Prefect's server on SQLite answers 503 or drops the connection while
+	// it catches up.
+	filterFlow, err := newFlow(ctx, s, "bench-filter")
+	if err != nil {
+		return nil, err
+	}
+	for n, tries := 0, 0; n < r.p.filterRuns; {
+		if _, err := newFlowRun(ctx, s, filterFlow, ""); err != nil {
 			if tries++; tries > 100 {
 				return nil, fmt.Errorf("seeding runs for the filter: %w", err)
 			}
@@ -230,21 +234,18 @@ func apiLoads(ctx context.Context, r *runner, s *server) ([]metric, error) {
 		}
 		n++
 	}
-	if n, err = countFlowRuns(ctx, s, flowID); err != nil {
-		return nil, err
+	if n, err = countFlowRuns(ctx, s, filterFlow); err != nil || n != r.p.filterRuns {
+		return nil, fmt.Errorf("the filter's flow has %d runs (%v), want %d", n, err, r.p.filterRuns)
 	}
-
-	// Filter: the newest 200 of the flow's runs.
-	filterBody, _ := json.Marshal(obj{"flows": obj{"id": anyOf(flowID)}, "sort": "EXPECTED_START_TIME_DESC", "limit": 200})
-	want := min(n, 200)
-	_, m = load(ctx, fmt.Sprintf("filter 200 of %d runs", n), loadgen.Config{Connections: conns, Duration: r.p.loadTime,
+	filterBody, _ := json.Marshal(obj{"flows": obj{"id": anyOf(filterFlow)}, "sort": "EXPECTED_START_TIME_DESC", "limit": 200})
+	_, m = load(ctx, fmt.Sprintf("filter newest 200 of %d runs", r.p.filterRuns), loadgen.Config{Connections: conns, Duration: r.p.loadTime,
 		Next: func(int) loadgen.Request {
 			return loadgen.Request{Method: "POST", URL: s.api + "/flow_runs/filter", Body: filterBody}
 		},
 		Check: func(_ int, b []byte) error {
 			var runs []json.RawMessage
-			if err := json.Unmarshal(b, &runs); err != nil || len(runs) != want {
-				return fmt.Errorf("filter answered %d runs (%v), want %d", len(runs), err, want)
+			if err := json.Unmarshal(b, &runs); err != nil || len(runs) != 200 {
+				return fmt.Errorf("filter answered %d runs (%v), want 200", len(runs), err)
 			}
 			return nil
 		}})
@@ -360,8 +361,19 @@ func apiLoads(ctx context.Context, r *runner, s *server) ([]metric, error) {
 			return loadgen.Request{Method: "POST", URL: s.api + "/logs/", Body: logBatch(logRun, i, 100)}
 		}})
 	out = append(out, m...)
-	if _, _, err := readLogs(ctx, s, logRun, 100*res.OK); err != nil {
-		return nil, fmt.Errorf("log batches: %w", err)
+	// Reading every line back pages with OFFSET, quadratic in the lines
+	// (the log workload below does it); here the two pages around the
+	// last line prove the count.
+	want := 100 * res.OK
+	for _, c := range []struct{ offset, lines int }{{want - 1, 1}, {want, 0}} {
+		var page []json.RawMessage
+		if err := call(ctx, s, "POST", "/logs/filter", obj{"logs": obj{"flow_run_id": anyOf(logRun)},
+			"sort": "TIMESTAMP_ASC", "limit": 200, "offset": c.offset}, &page); err != nil {
+			return nil, err
+		}
+		if len(page) != c.lines {
+			return nil, fmt.Errorf("log batches: %d lines at offset %d, want %d (%d lines sent)", len(page), c.offset, c.lines, want)
+		}
 	}
 	return out, nil
 }
