@@ -68,6 +68,9 @@ var layers = map[string]int{
 	"internal/metrics":   10,
 	"internal/secretbox": 10, // sealing at rest: AES-GCM keyring and key file
 	"internal/testenv":   10,
+	"bench/loadgen":      10, // the benchmarks' HTTP load generator: standard library only
+
+	"bench/cmd/benchrun": 100, // bench/run: starts the servers and drives the workloads
 }
 
 type goPackage struct {

@@ -24,8 +24,15 @@ func (db *DB) IngestEvents(ctx context.Context, ws uuid.UUID, events []*model.Ev
 		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT EXISTS (SELECT 1 FROM automations WHERE workspace_id = ? AND enabled = ?)`), ws, true).Scan(&queue); err != nil {
 			return fmt.Errorf("look for automations: %w", err)
 		}
+		// Prepared once for the batch: SQLite would otherwise parse the
+		// insert's text again for every event.
+		ins, err := tx.PrepareContext(ctx, db.d.rebind(storeEventSQL))
+		if err != nil {
+			return fmt.Errorf("prepare event insert: %w", err)
+		}
+		defer ins.Close()
 		for _, e := range events {
-			inserted, err := db.storeEvent(ctx, tx, ws, e)
+			inserted, err := db.storeEvent(ctx, ins.ExecContext, ws, e)
 			if err != nil {
 				return err
 			}
@@ -57,14 +64,17 @@ func (db *DB) eventRow(ws uuid.UUID, e *model.Event) []any {
 
 const eventValues = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
+// storeEventSQL stores one event; a redelivered id is ignored.
+const storeEventSQL = eventInsert + eventValues + ` ON CONFLICT (workspace_id, id) DO NOTHING`
+
 // logEvent is the client's log event, which automations never see (as in
 // Prefect).
 const logEvent = "prefect.log.write"
 
-// storeEvent stores one event and reports whether it is new: a redelivered
-// id is ignored.
-func (db *DB) storeEvent(ctx context.Context, q queryer, ws uuid.UUID, e *model.Event) (bool, error) {
-	res, err := q.ExecContext(ctx, db.d.rebind(eventInsert+eventValues+` ON CONFLICT (workspace_id, id) DO NOTHING`), db.eventRow(ws, e)...)
+// storeEvent stores one event with exec, which runs storeEventSQL, and
+// reports whether it is new: a redelivered id is ignored.
+func (db *DB) storeEvent(ctx context.Context, exec func(ctx context.Context, args ...any) (sql.Result, error), ws uuid.UUID, e *model.Event) (bool, error) {
+	res, err := exec(ctx, db.eventRow(ws, e)...)
 	if err != nil {
 		return false, fmt.Errorf("insert event: %w", err)
 	}
@@ -76,7 +86,10 @@ func (db *DB) storeEvent(ctx context.Context, q queryer, ws uuid.UUID, e *model.
 // of a workspace with enabled automations is queued for them in the same
 // transaction, so the evaluator sees each stored event exactly once.
 func (db *DB) insertEvent(ctx context.Context, q queryer, ws uuid.UUID, e *model.Event) error {
-	inserted, err := db.storeEvent(ctx, q, ws, e)
+	exec := func(ctx context.Context, args ...any) (sql.Result, error) {
+		return q.ExecContext(ctx, db.d.rebind(storeEventSQL), args...)
+	}
+	inserted, err := db.storeEvent(ctx, exec, ws, e)
 	if err != nil || !inserted || e.Event == logEvent {
 		return err
 	}

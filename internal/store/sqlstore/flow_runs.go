@@ -251,9 +251,15 @@ func (db *DB) lockRows(ctx context.Context, q queryer, table, alias string, ws u
 	return nil
 }
 
+const getFlowRunSQL = `SELECT ` + flowRunColumns + flowRunFrom + ` WHERE fr.workspace_id = ? AND fr.id = ?`
+
 // GetFlowRun returns a flow run with its current state.
 func (db *DB) GetFlowRun(ctx context.Context, ws, id uuid.UUID) (*model.FlowRun, error) {
-	r, err := db.scanFlowRun(db.read.QueryRowContext(ctx, db.d.rebind(`SELECT `+flowRunColumns+flowRunFrom+` WHERE fr.workspace_id = ? AND fr.id = ?`), ws, id))
+	stmt, err := db.prepared(ctx, getFlowRunSQL)
+	if err != nil {
+		return nil, err
+	}
+	r, err := db.scanFlowRun(stmt.QueryRowContext(ctx, ws, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Flow run")
 	}
@@ -383,9 +389,13 @@ func (db *DB) setFlowRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *
 	uniqueAfter(s, r.State)
 	initial := r.State
 	resuming := r.EmpiricalPolicy.Resuming
+	fromType, fromStart := r.StateType, r.ExpectedStartTime
 	orchestration.Track(&r.RunTracking, s, resuming)
 	if s.Type == model.Running || s.Type.Terminal() {
 		r.EmpiricalPolicy.Resuming = false
+	}
+	if err := db.lockFlowRunCounters(ctx, tx, ws, r.FlowID, [2]*model.StateType{fromType, r.StateType}, [2]*model.Time{fromStart, r.ExpectedStartTime}); err != nil {
+		return nil, err
 	}
 	if err := db.insertState(ctx, tx, "flow_run_states", "flow_run_id", ws, r.ID, s); err != nil {
 		return nil, err

@@ -3,12 +3,16 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/store"
 	"github.com/praetorhq/praetor/internal/testdb"
 )
 
@@ -109,5 +113,85 @@ func TestPostgresWriterRetriesADeadlock(t *testing.T) {
 	var a, b int
 	if err := db.read.QueryRowContext(ctx, `SELECT (SELECT n FROM dl WHERE k = 1), (SELECT n FROM dl WHERE k = 2)`).Scan(&a, &b); err != nil || a != 2 || b != 2 {
 		t.Errorf("rows after both writes: %d and %d (%v), want 2 and 2", a, b, err)
+	}
+}
+
+// deadlockLog counts the writer's deadlock retries in its log.
+type deadlockLog struct {
+	slog.Handler
+	n *atomic.Int64
+}
+
+func (h deadlockLog) Handle(ctx context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "deadlocked") {
+		h.n.Add(1)
+	}
+	return nil
+}
+
+// Runs of one flow moving between two states in opposite directions at
+// once (RUNNING to COMPLETED and back, forced) never deadlock on the run
+// counters their transitions change: each takes the counters' locks in
+// one order.
+func TestOppositeTransitionsOfOneFlowDoNotDeadlock(t *testing.T) {
+	ctx := t.Context()
+	var deadlocks atomic.Int64
+	db, err := Open(ctx, testdb.Postgres(t), slog.New(deadlockLog{slog.DiscardHandler, &deadlocks}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ws, err := db.DefaultWorkspace(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flow := &model.Flow{Name: "one"}
+	if _, err := db.UpsertFlow(ctx, ws.ID, flow); err != nil {
+		t.Fatal(err)
+	}
+	// As bench/run's set_state load: runs created PENDING, then forced
+	// RUNNING and COMPLETED in turn by writers that each take the next
+	// transition of the next run, so that at any moment some runs move
+	// one way and some the other.
+	const writers, runs, transitions = 16, 64, 640
+	ids := make([]uuid.UUID, runs)
+	for i := range ids {
+		run := &model.FlowRun{ID: uuid.Must(uuid.NewV7()), FlowID: flow.ID, Name: fmt.Sprint("run-", i)}
+		if _, err := db.CreateFlowRun(ctx, ws.ID, run, model.StateCreate{Type: model.Pending}); err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = run.ID
+	}
+	types := [2]model.StateType{model.Running, model.Completed}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make([]error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < transitions; i = int(next.Add(1) - 1) {
+				if _, err := db.SetFlowRunState(ctx, ws.ID, ids[i%runs], model.StateCreate{Type: types[(i/runs)%2]}, true); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := deadlocks.Load(); n != 0 {
+		t.Errorf("%d transitions deadlocked and were retried", n)
+	}
+	counts, err := db.CountFlowRunsByState(ctx, ws.ID, store.RunQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts[model.Completed] != runs || len(counts) != 1 {
+		t.Errorf("counts by state: %v, want all %d runs COMPLETED", counts, runs)
 	}
 }

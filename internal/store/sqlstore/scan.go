@@ -75,6 +75,21 @@ func (j jsonCol) Scan(v any) error {
 	if len(b) == 0 {
 		return nil
 	}
+	// Most runs' parameters, context, labels and tags are empty: set them
+	// without a decode, which was a quarter of a flow-run filter's CPU.
+	// Only into an unset destination, where a decode makes the same value.
+	switch dst := j.dst.(type) {
+	case *map[string]any:
+		if *dst == nil && string(b) == "{}" {
+			*dst = map[string]any{}
+			return nil
+		}
+	case *[]string:
+		if *dst == nil && string(b) == "[]" {
+			*dst = []string{}
+			return nil
+		}
+	}
 	return json.Unmarshal(b, j.dst)
 }
 

@@ -1,0 +1,138 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/api"
+	"github.com/praetorhq/praetor/internal/model"
+)
+
+// BenchmarkHotPaths measures the API's hot paths one request at a time,
+// in process (the handler's ServeHTTP, no network), on each engine: the
+// read of one flow run, a forced set_state, a batch of 100 log lines, a
+// batch of 100 events (as POST /events stores them) and the filter of the
+// newest 200 of 1,000 runs. Names are benchstat's; profile one with
+//
+//	go test ./bench -run '^$' -bench 'HotPaths/sqlite/read' -benchtime 20000x -cpuprofile cpu.out -memprofile mem.out
+//
+// CI runs each once (-benchtime=1x) so they keep working; nothing asserts a
+// time.
+func BenchmarkHotPaths(b *testing.B) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		b.Run(engine, func(b *testing.B) {
+			h := newHotPaths(b, engine)
+			b.Run("read-flow-run", func(b *testing.B) {
+				h.loop(b, func(int) (string, string, []byte) { return "GET", "/api/flow_runs/" + h.run, nil }, http.StatusOK)
+			})
+			bodies := [2][]byte{[]byte(`{"state": {"type": "RUNNING"}, "force": true}`), []byte(`{"state": {"type": "COMPLETED"}, "force": true}`)}
+			b.Run("set-state", func(b *testing.B) {
+				h.loop(b, func(i int) (string, string, []byte) {
+					return "POST", "/api/flow_runs/" + h.run + "/set_state", bodies[i%2]
+				}, http.StatusCreated)
+			})
+			b.Run("log-batch-100", func(b *testing.B) {
+				h.loop(b, func(i int) (string, string, []byte) { return "POST", "/api/logs/", h.logs(i) }, http.StatusCreated)
+			})
+			b.Run("event-batch-100", func(b *testing.B) {
+				h.loop(b, func(i int) (string, string, []byte) { return "POST", "/api/events", h.events(i) }, http.StatusNoContent)
+			})
+			filter := []byte(fmt.Sprintf(`{"flows": {"id": {"any_": ["%s"]}}, "sort": "EXPECTED_START_TIME_DESC", "limit": 200}`, h.flow))
+			b.Run("filter-200-of-1000", func(b *testing.B) {
+				h.loop(b, func(int) (string, string, []byte) { return "POST", "/api/flow_runs/filter", filter }, http.StatusOK)
+			})
+		})
+	}
+}
+
+// hotPaths is the API over an empty store of one engine, with one flow of
+// 1,000 runs.
+type hotPaths struct {
+	handler http.Handler
+	flow    string
+	run     string // the run read and transitioned
+}
+
+func newHotPaths(b *testing.B, engine string) *hotPaths {
+	ctx := b.Context()
+	db := openEmpty(b, engine)
+	ws, err := db.DefaultWorkspace(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a := api.New(api.Wire(db, api.Config{Default: ws, Anonymous: true, Logger: slog.New(slog.DiscardHandler)}))
+	mux := http.NewServeMux()
+	a.Register(mux)
+	flow := &model.Flow{Name: "hot"}
+	if _, err := db.UpsertFlow(ctx, ws.ID, flow); err != nil {
+		b.Fatal(err)
+	}
+	h := &hotPaths{handler: mux, flow: flow.ID.String()}
+	for i := range 1000 {
+		run := &model.FlowRun{ID: uuid.Must(uuid.NewV7()), FlowID: flow.ID, Name: fmt.Sprint("run-", i)}
+		if _, err := db.CreateFlowRun(ctx, ws.ID, run, model.StateCreate{Type: model.Pending}); err != nil {
+			b.Fatal(err)
+		}
+		h.run = run.ID.String()
+	}
+	return h
+}
+
+// loop sends the request next builds b.N times and fails on any other
+// status than want.
+func (h *hotPaths) loop(b *testing.B, next func(i int) (method, path string, body []byte), want int) {
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		method, path, body := next(i)
+		i++
+		req := httptest.NewRequest(method, "http://127.0.0.1:4200"+path, bytes.NewReader(body))
+		req.RemoteAddr = "127.0.0.1:40000"
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		rec := httptest.NewRecorder()
+		h.handler.ServeHTTP(rec, req)
+		if rec.Code != want {
+			body, _ := io.ReadAll(rec.Body)
+			b.Fatalf("%s %s: %d %s", method, path, rec.Code, body)
+		}
+	}
+}
+
+func (h *hotPaths) logs(i int) []byte {
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	now := time.Now().UTC()
+	for j := range 100 {
+		if j > 0 {
+			buf.WriteByte(',')
+		}
+		fmt.Fprintf(&buf, `{"name": "hot", "level": 20, "message": "line %d", "timestamp": "%s", "flow_run_id": "%s"}`,
+			i*100+j, now.Add(time.Duration(j)*time.Microsecond).Format(time.RFC3339Nano), h.run)
+	}
+	buf.WriteByte(']')
+	return buf.Bytes()
+}
+
+func (h *hotPaths) events(i int) []byte {
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	for j := range 100 {
+		if j > 0 {
+			buf.WriteByte(',')
+		}
+		fmt.Fprintf(&buf, `{"id": "%s", "occurred": "%s", "event": "hot.event", "resource": {"prefect.resource.id": "hot.resource.%d"}, "payload": {"i": %d}}`,
+			uuid.New(), now, j%10, i*100+j)
+	}
+	buf.WriteByte(']')
+	return buf.Bytes()
+}
