@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -246,20 +247,37 @@ func (db *DB) migrate(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied TEXT NOT NULL)`); err != nil {
 			return fmt.Errorf("create schema_migrations: %w", err)
 		}
-		var current int
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		// Versions are the files' numbers and each is applied once, whether
+		// or not a lower one came later: branches that take numbers side by
+		// side (0013, 0014, 0015) merge in any order.
+		rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+		if err != nil {
 			return fmt.Errorf("read schema version: %w", err)
 		}
-		if current > len(entries) {
-			return fmt.Errorf("database schema version %d is newer than this binary knows (%d); upgrade praetor", current, len(entries))
+		applied, err := collect(rows, func(row scanner) (int, error) {
+			var v int
+			return v, row.Scan(&v)
+		})
+		if err != nil {
+			return fmt.Errorf("read schema version: %w", err)
 		}
-		for i, e := range entries {
-			version := i + 1
-			if version <= current {
-				continue
-			}
-			if !strings.HasPrefix(e.Name(), fmt.Sprintf("%04d_", version)) {
+		known := map[int]bool{}
+		for _, e := range entries {
+			v, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
+			if err != nil || known[v] {
 				return fmt.Errorf("migration %s is out of sequence", e.Name())
+			}
+			known[v] = true
+		}
+		for _, v := range applied {
+			if !known[v] {
+				return fmt.Errorf("database schema version %d is newer than this binary knows (%d); upgrade praetor", v, len(entries))
+			}
+		}
+		for _, e := range entries {
+			version, _ := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
+			if slices.Contains(applied, version) {
+				continue
 			}
 			body, err := fs.ReadFile(migrationFS, dir+"/"+e.Name())
 			if err != nil {
