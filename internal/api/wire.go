@@ -4,6 +4,7 @@ import (
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/events"
 	"github.com/praetorhq/praetor/internal/store"
+	"github.com/praetorhq/praetor/internal/tenancy"
 )
 
 // EventStore is a store whose committed transitions emit events.
@@ -26,5 +27,8 @@ func Wire(db EventStore, cfg Config) Config {
 	cfg.Store = db
 	cfg.Ingest = events.NewIngester(db, publish, bus, cfg.Logger)
 	cfg.Authn = auth.NewAuthenticator(db, cfg.Logger)
+	if cfg.Invitations == nil {
+		cfg.Invitations = &tenancy.Invitations{Store: db, Logger: cfg.Logger}
+	}
 	return cfg
 }

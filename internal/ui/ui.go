@@ -50,6 +50,8 @@ type Config struct {
 	// OnDeploymentsChanged, when set, is called after the pages pause or
 	// resume a deployment, as the API calls its own.
 	OnDeploymentsChanged func()
+	// Invitations invites people to accounts, as the API does.
+	Invitations *tenancy.Invitations
 	// Clock is the pages' now (how long ago, session expiry); nil: clock.Real.
 	Clock clock.Clock
 	// PollInterval is how often live pages refresh; zero: every 2 s.
@@ -228,14 +230,17 @@ func (u *UI) page(h handler) http.HandlerFunc {
 // may not make is refused with denied.
 type need struct {
 	signedIn, account bool
-	perm              auth.Permission
-	denied            string
+	// admin: of the account, only its owners and admins.
+	admin  bool
+	perm   auth.Permission
+	denied string
 }
 
 var (
 	anyone        = need{}
 	signedIn      = need{signedIn: true}
 	accountMember = need{signedIn: true, account: true}
+	accountAdmin  = need{signedIn: true, account: true, admin: true}
 )
 
 // inWorkspace is a workspace page or form that needs perm.
@@ -291,6 +296,9 @@ func (n need) wrap(u *UI, h handler) handler {
 			if q.Account, err = u.Store.GetAccount(q.ctx(), id); err != nil {
 				return fmt.Errorf("get account: %w", err)
 			}
+			if n.admin && !tenancy.CanAdminAccount(q.AccountRole) {
+				return &httpError{http.StatusForbidden, "Only owners and admins of the account can see this page."}
+			}
 		}
 		return h(q)
 	}
@@ -338,6 +346,12 @@ func (u *UI) prepare(q *request) error {
 			return err
 		}
 	}
+	// The audit log's actor of whatever this request changes.
+	var actor *uuid.UUID
+	if session != nil {
+		actor = &q.User.ID
+	}
+	q.r = q.r.WithContext(httpx.WithActor(q.r, actor))
 	if session != nil {
 		q.CSRF, q.sessionID = session.CSRF, session.ID
 	} else if c, err := q.r.Cookie(q.cookieName(csrfCookie)); err == nil && len(c.Value) >= 32 {
