@@ -230,4 +230,3 @@ func lines[T any](list []T) string {
 	}
 	return b.String()
 }
-
