@@ -183,6 +183,26 @@ func TestAuditLogRecordsASession(t *testing.T) {
 			t.Fatalf("the audit log has\n%s\nwant\n%s", lines(got), lines(wants))
 		}
 
+		// Alice, the first to register here, claimed the server's default
+		// account: recorded there, as her doing.
+		var mine []struct {
+			AccountID     string `json:"account_id"`
+			AccountHandle string `json:"account_handle"`
+		}
+		ca.api(http.MethodGet, "/me/workspaces", key, nil).decode(t, &mine)
+		claimed := false
+		for _, w := range mine {
+			if w.AccountHandle != "default" {
+				continue
+			}
+			for _, e := range ca.auditLog(w.AccountID, key) {
+				claimed = claimed || e.Event == "account-member.added" && e.ActorEmail == alice.Email && e.TargetName == alice.Email && e.SourceAddr == "127.0.0.1"
+			}
+		}
+		if !claimed {
+			t.Errorf("the default account's log does not record alice claiming it")
+		}
+
 		// A plain member reads neither the log nor its page.
 		status("dave reads the log", cd.api(http.MethodGet, "/accounts/"+acct+"/audit_log", daveKey, nil), http.StatusForbidden)
 		status("dave opens the audit page", cd.get("/account/"+acct+"/audit"), http.StatusForbidden)

@@ -414,6 +414,8 @@ func (q *request) startSession(u *model.User) error {
 	http.SetCookie(q.w, &http.Cookie{Name: q.cookieName(sessionCookie), Value: tok, Path: "/", HttpOnly: true, Secure: q.secure(),
 		SameSite: http.SameSiteLaxMode, Expires: s.Expires.Time})
 	q.User, q.CSRF, q.sessionID = u, csrf, s.ID
+	// What the rest of the request changes is the new user's doing.
+	q.r = q.r.WithContext(httpx.WithActor(q.r, &u.ID))
 	return nil
 }
 
