@@ -31,7 +31,7 @@ type Invitations struct {
 	Mailer Mailer
 	// BaseURL is the root of the UI that invitation links point to.
 	BaseURL string
-	Logger  *slog.Logger
+	Logger  *slog.Logger // nil: slog.Default()
 	// Now is the time invitations are made at; nil: time.Now.
 	Now func() time.Time
 }
@@ -111,7 +111,7 @@ func (iv *Invitations) Invite(ctx context.Context, actorID uuid.UUID, actorRole 
 func (iv *Invitations) mail(ctx context.Context, actorID uuid.UUID, inv *NewInvitation) bool {
 	acct, err := iv.Store.GetAccount(ctx, inv.AccountID)
 	if err != nil {
-		iv.Logger.Error("mail invitation: read account", "invitation", inv.ID, "err", err)
+		iv.logger().Error("mail invitation: read account", "invitation", inv.ID, "err", err)
 		return false
 	}
 	inviter := "Someone"
@@ -124,10 +124,17 @@ func (iv *Invitations) mail(ctx context.Context, actorID uuid.UUID, inv *NewInvi
 		"The link works once, until %s.\n",
 		inviter, acct.Name, acct.Handle, inv.Role, inv.URL, inv.Expires.UTC().Format(time.RFC1123))
 	if err := iv.Mailer.Mail(ctx, inv.Email, subject, body); err != nil {
-		iv.Logger.Warn("mail invitation", "invitation", inv.ID, "err", err)
+		iv.logger().Warn("mail invitation", "invitation", inv.ID, "err", err)
 		return false
 	}
 	return true
+}
+
+func (iv *Invitations) logger() *slog.Logger {
+	if iv.Logger == nil {
+		return slog.Default()
+	}
+	return iv.Logger
 }
 
 // Revoke revokes an open invitation of an account, for a caller whose
