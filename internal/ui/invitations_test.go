@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"testing"
 )
 
 var invitationLink = regexp.MustCompile(`<pre id="invitation-link"><code>([^<]+)</code>`)
@@ -53,5 +54,49 @@ func (c *client) accept(path string) {
 	c.t.Helper()
 	if r := c.postCSRF(path, nil); r.Status != http.StatusSeeOther {
 		c.t.Fatalf("accept the invitation: %d %s", r.Status, r.alert())
+	}
+}
+
+// The invitation page, over HTTP: another signed-in user is told whose it
+// is and cannot accept it; a revoked link is not valid; the page tells no
+// cache or other site its address.
+func TestInvitationPageRefusesOthers(t *testing.T) {
+	ts := startServer(t)
+	owner, invitee, other := newUser("owen"), newUser("ivan"), newUser("oscar")
+	co, cx := ts.newClient(t), ts.newClient(t)
+	co.register(owner)
+	cx.register(other)
+	acct := co.ownAccountID(owner)
+	link := co.invite(acct, invitee.Email, "member")
+
+	page := cx.get(link)
+	if page.Status != http.StatusOK || !strings.Contains(page.Body, "Only "+invitee.Email+" can accept") || strings.Contains(page.Body, `id="accept-invitation"`) {
+		t.Errorf("another user's view of the invitation: %d", page.Status)
+	}
+	if page.Header.Get("Cache-Control") != "no-store" || page.Header.Get("Referrer-Policy") != "no-referrer" {
+		t.Errorf("the invitation page's headers: %v", page.Header)
+	}
+	if r := cx.postCSRF(link, nil); r.Status != http.StatusForbidden || !strings.Contains(r.alert(), "another email") {
+		t.Errorf("another user accepts: %d %q", r.Status, r.alert())
+	}
+	if strings.Contains(co.get("/account/"+acct+"/members").Body, other.Email) {
+		t.Errorf("the other user joined the account")
+	}
+	// Revoked from the members page, the link no longer works.
+	members := co.get("/account/" + acct + "/members").Body
+	revoke := regexp.MustCompile(`action="(/account/[^"]+/invitations/[^"]+/revoke)"`).FindStringSubmatch(members)
+	if revoke == nil {
+		t.Fatal("the members page offers no revoke")
+	}
+	if r := co.postCSRF(revoke[1], nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("revoke: %d %s", r.Status, r.alert())
+	}
+	ci := ts.newClient(t)
+	ci.register(invitee)
+	if r := ci.get(link); r.Status != http.StatusNotFound || !strings.Contains(r.Body, "not valid") {
+		t.Errorf("a revoked invitation's page: %d", r.Status)
+	}
+	if r := ci.postCSRF(link, nil); r.Status != http.StatusNotFound {
+		t.Errorf("accepting a revoked invitation: %d", r.Status)
 	}
 }
