@@ -34,6 +34,9 @@ func startPraetorWorker(t *testing.T, api *apiClient, pool string, args ...strin
 		"PATH="+filepath.Dir(pythonBin)+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"PREFECT_SERVER_ANALYTICS_ENABLED=false", "PYTHONUNBUFFERED=1",
 		"PREFECT_WORKER_QUERY_SECONDS=1", "PREFECT_WORKER_HEARTBEAT_SECONDS=5")
+	if api.key != "" {
+		env = append(env, "PREFECT_API_KEY="+api.key)
+	}
 	args = append([]string{"worker", "start", "--pool", pool, "--cancel-poll", "1s", "--kill-grace", "10s"}, args...)
 	p, err := startProcess("praetor worker", filepath.Join(t.TempDir(), "praetor-worker.log"), env, praetorBinary(t), args...)
 	if err != nil {
@@ -59,6 +62,9 @@ func deployPooled(t *testing.T, api *apiClient, pool, jobVariables string) deplo
 	t.Helper()
 	home := t.TempDir()
 	env := []string{"PREFECT_API_URL=" + api.base, "PRAETOR_COMPAT_CREATE_POOL=1"}
+	if api.key != "" {
+		env = append(env, "PREFECT_API_KEY="+api.key)
+	}
 	deploy, err := filepath.Abs(filepath.Join("flows", "deploy_pooled.py"))
 	if err != nil {
 		t.Fatal(err)
@@ -319,10 +325,9 @@ func claimProxy(t *testing.T, base string, claimed func(run string, prefect bool
 // file.
 //
 // Both workers poll the pool before the runs are queued, each limited to
-// 4 at once, so both claim from the same 8 runs at the same moments (the
+// 4 at once, so both claim from the same 20 runs at the same moments (the
 // race exactly-once is about) and each takes a share whatever the order
-// they poll in. Each run is a Python process: 8 rather than the 20
-// keep CI's time down; more runs add no claim the first round lacks.
+// they poll in.
 func TestTwoWorkersOnePool(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, api *apiClient) {
 		record := t.TempDir()
@@ -357,7 +362,7 @@ func TestTwoWorkersOnePool(t *testing.T) {
 		}) {
 			return
 		}
-		const runs = 8
+		const runs = 20
 		ids := make([]string, 0, runs)
 		byID := map[string]int{}
 		for n := 1; n <= runs; n++ {

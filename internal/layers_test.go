@@ -42,6 +42,7 @@ var layers = map[string]int{
 	"internal/events":   50,
 	"internal/notify":   50, // automation templates and notification blocks
 	"internal/rungraph": 50,
+	"internal/sso":      50, // identity providers: OpenID Connect and GitHub sign-in
 
 	"internal/store/sqlstore":  42,
 	"internal/store/storetest": 42,

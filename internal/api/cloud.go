@@ -42,6 +42,7 @@ func (a *API) cloudRoutes(mux *http.ServeMux) {
 	handle("DELETE /api/accounts/{account_id}/invitations/{id}", accountMember, a.revokeInvitation)
 	handle("POST /api/invitations/accept", anyKey, a.acceptInvitation)
 	handle("GET /api/accounts/{account_id}/audit_log", accountMember, a.readAuditLog)
+	a.serviceAccountAndTeamRoutes(handle)
 }
 
 // need is what an account route requires of its caller: a key, and
@@ -188,6 +189,11 @@ func (a *API) myWorkspaces(w http.ResponseWriter, r *http.Request, c *caller) er
 }
 
 func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if c.Service {
+		// A key it minted itself would outlive a rotation of the leaked
+		// key that made it.
+		return detail(http.StatusForbidden, "A service account's keys are made by rotating them, by an owner or admin of its account.")
+	}
 	var in struct {
 		Name       string      `json:"name"`
 		Expiration *model.Time `json:"expiration"`

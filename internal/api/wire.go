@@ -27,6 +27,10 @@ func Wire(db EventStore, cfg Config) Config {
 	cfg.Store = db
 	cfg.Ingest = events.NewIngester(db, publish, bus, cfg.Logger)
 	cfg.Authn = auth.NewAuthenticator(db, cfg.Logger)
+	if cfg.Clock != nil {
+		// Keys expire by the server's clock, as rotations set them.
+		cfg.Authn.SetClock(cfg.Clock.Now)
+	}
 	if cfg.Invitations == nil {
 		cfg.Invitations = &tenancy.Invitations{Store: db, Logger: cfg.Logger}
 	}

@@ -85,7 +85,14 @@ func TestRoles(t *testing.T) {
 		{roles.WorkspaceViewer, ReadBlockSecrets, false},
 		{roles.WorkspaceRunner, ReadBlockSecrets, false},
 		{roles.WorkspaceDeveloper, ReadBlockSecrets, true},
-		{roles.WorkspaceWorker, ReadBlockSecrets, true},
+		// Issue #22: a worker's key does not read secret values.
+		{roles.WorkspaceWorker, ReadBlockSecrets, false},
+		{roles.WorkspaceWorker, "delete:deployment", false},
+		// A worker and a viewer role held at once give both's permissions.
+		{roles.WorkspaceViewer + roles.Both + roles.WorkspaceWorker, "update:flow_run", true},
+		{roles.WorkspaceViewer + roles.Both + roles.WorkspaceWorker, "read:log", true},
+		{roles.WorkspaceRunner + roles.Both + roles.WorkspaceWorker, "run:deployment", true},
+		{roles.WorkspaceRunner + roles.Both + roles.WorkspaceWorker, "delete:deployment", false},
 		{roles.WorkspaceWorker, "create:block", true},
 		{roles.WorkspaceWorker, "delete:block", false},
 		{AnonymousRole, ReadBlockSecrets, true},

@@ -30,6 +30,9 @@ type Principal struct {
 	KeyID *uuid.UUID
 	// KeyExpires is when that key expires, nil for never (or a session).
 	KeyExpires *model.Time
+	// Service says the key is a service account's (pnb_): only service
+	// accounts are given those.
+	Service bool
 }
 
 // Authenticator checks API keys and sessions against the store.
@@ -44,6 +47,10 @@ type Authenticator struct {
 	touched map[uuid.UUID]time.Time // when each key's last_used was last written
 	signUps *window
 }
+
+// SetClock makes the authenticator read time from now (the server's
+// clock), so expiries and limits can be tested without waiting.
+func (a *Authenticator) SetClock(now func() time.Time) { a.now = now }
 
 // touchEvery throttles last_used writes: a busy key would otherwise cost a
 // write per request.
@@ -80,7 +87,7 @@ func (a *Authenticator) Key(ctx context.Context, presented string) (*Principal, 
 		return nil, ErrInvalidCredentials
 	}
 	a.touch(ctx, k.ID, now)
-	return &Principal{UserID: k.UserID, KeyID: &k.ID, KeyExpires: k.Expires}, nil
+	return &Principal{UserID: k.UserID, KeyID: &k.ID, KeyExpires: k.Expires, Service: strings.HasPrefix(presented, ServiceKeyPrefix)}, nil
 }
 
 func (a *Authenticator) touch(ctx context.Context, id uuid.UUID, now time.Time) {

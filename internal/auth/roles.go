@@ -24,8 +24,9 @@ const (
 
 // ReadBlockSecrets lets a caller read the secret values of block
 // documents (include_secrets=true). Prefect Cloud's viewers and runners
-// see blocks, its developers "blocks and their secrets"; a worker needs
-// them too: the runs it starts load result storage and credentials.
+// see blocks, its developers "blocks and their secrets"; a worker does not
+// (issue #22): a worker's key polls and reports, and the flows it starts
+// that load credentials from blocks need a key that may read them.
 const ReadBlockSecrets Permission = "read:block_secrets"
 
 // workerPermissions is the least a worker needs: read its pool, heartbeat
@@ -37,16 +38,20 @@ var workerPermissions = map[Permission]bool{
 	"read:deployment": true, "read:work_pool": true, "poll:work_pool": true, "read:work_queue": true,
 	"read:worker": true, "update:worker": true, "read:variable": true, "read:artifact": true, "create:artifact": true,
 	"read:workspace": true,
-	// The flows a worker runs register the block types they save and load
-	// their result storage with its key.
-	"read:block": true, "create:block": true, ReadBlockSecrets: true,
+	// The flows a worker runs register the block types they save and read
+	// their result storage's block with its key.
+	"read:block": true, "create:block": true,
 	// The flows a worker runs take and give back concurrency slots (their
 	// tasks' tag limits, concurrency()), and hold a deployment's.
 	"read:concurrency_limit": true, "use:concurrency_limit": true,
 }
 
-// Can reports whether a workspace role grants p.
+// Can reports whether a workspace role grants p. An effective role that
+// joins two (roles.Both) grants what either does.
 func Can(role string, p Permission) bool {
+	if first, second, ok := strings.Cut(role, roles.Both); ok {
+		return Can(first, p) || Can(second, p)
+	}
 	verb, _, _ := strings.Cut(string(p), ":")
 	switch role {
 	case roles.WorkspaceOwner:

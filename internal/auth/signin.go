@@ -224,7 +224,10 @@ func (a *Authenticator) SignIn(ctx context.Context, email, password, addr string
 
 func (a *Authenticator) checkPassword(ctx context.Context, email, password string) (*model.User, error) {
 	u, hash, err := a.store.GetUserByEmail(ctx, email)
-	if apperr.IsNotFound(err) {
+	// A user made by an identity provider has no password (an empty hash):
+	// no password signs them in, and answering takes as long as for a
+	// missing user.
+	if apperr.IsNotFound(err) || err == nil && hash == "" {
 		// Spend the same time as a real check, so timing does not reveal
 		// which emails have accounts.
 		if _, err := CheckPassword(ctx, dummyHash, password); err != nil {
@@ -243,6 +246,22 @@ func (a *Authenticator) checkPassword(ctx context.Context, email, password strin
 		return nil, ErrInvalidCredentials
 	}
 	return u, nil
+}
+
+// AllowProviderSignIn records a sign-in with an identity provider started
+// from addr, or refuses it with ErrRateLimited when the address has used
+// the attempts it shares with password sign-ins: each start stores a
+// sign-in in progress, so unbounded starts would fill the database.
+func (a *Authenticator) AllowProviderSignIn(addr string) error {
+	l := a.signIns
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now, key := a.now(), addrKey(addr)
+	if !l.addrs.allows(now, key) {
+		return ErrRateLimited
+	}
+	l.addrs.record(now, key)
+	return nil
 }
 
 // AllowSignUp records a sign-up from addr, or refuses it with

@@ -391,6 +391,41 @@ type Member struct {
 	Role string `json:"role"`
 }
 
+// ServiceAccount is a non-human member of an account (Prefect Cloud's
+// "bot"): a user that never signs in and acts with its pnb_ keys. ID is its
+// user id, so memberships and keys name it as they name a user.
+type ServiceAccount struct {
+	ID        uuid.UUID `json:"id"`
+	AccountID uuid.UUID `json:"account_id"`
+	Name      string    `json:"name"`
+	Created   Time      `json:"created"`
+}
+
+// Team groups members of an account (users and service accounts) and gives
+// them workspace roles.
+type Team struct {
+	ID          uuid.UUID `json:"id"`
+	AccountID   uuid.UUID `json:"account_id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	Created     Time      `json:"created"`
+	Updated     Time      `json:"updated"`
+}
+
+// TeamDetail is a team with its members and workspace roles.
+type TeamDetail struct {
+	Team
+	Members    []Member            `json:"members"`
+	Workspaces []TeamWorkspaceRole `json:"workspace_roles"`
+}
+
+// TeamWorkspaceRole is the role a team gives its members in a workspace.
+type TeamWorkspaceRole struct {
+	WorkspaceID     uuid.UUID `json:"workspace_id"`
+	WorkspaceHandle string    `json:"workspace_handle"`
+	Role            string    `json:"role"`
+}
+
 // Session is a signed-in browser session.
 type Session struct {
 	ID      string // the hash of the cookie's token

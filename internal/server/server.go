@@ -20,6 +20,7 @@ import (
 	"github.com/praetorhq/praetor/internal/notify"
 	"github.com/praetorhq/praetor/internal/secretbox"
 	"github.com/praetorhq/praetor/internal/services"
+	"github.com/praetorhq/praetor/internal/sso"
 	"github.com/praetorhq/praetor/internal/store/sqlstore"
 	"github.com/praetorhq/praetor/internal/tenancy"
 	"github.com/praetorhq/praetor/internal/ui"
@@ -69,6 +70,9 @@ type Config struct {
 	// PublicURL is the URL users reach Praetor's UI at, for the links in
 	// notifications; empty is the address the server listens on.
 	PublicURL string
+	// IdentityProvidersFile is a TOML file of the identity providers users
+	// may sign in with (docs/cloud.md); empty: none.
+	IdentityProvidersFile string
 	// NotifyRootCAs verifies the certificates of notification receivers
 	// (HTTPS, SMTP over TLS); nil is the system's pool.
 	NotifyRootCAs *x509.CertPool
@@ -214,8 +218,14 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	a := api.New(api.Wire(db, api.Config{Default: def, Anonymous: cfg.anonymous(), SignUp: cfg.SignUp, Metrics: m, Logger: log,
 		OnDeploymentsChanged: nudgeScheduler, MinLeaseDuration: cfg.MinLeaseDuration, Clock: clk, Invitations: invitations}))
+	providers, err := identityProviders(cfg.IdentityProvidersFile, log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	pages, err := ui.New(ui.Config{Store: db, Authn: a.Authn, SignUp: cfg.SignUp, Anonymous: cfg.anonymous(), Clock: clk, Logger: log,
-		PollInterval: cfg.UIPollInterval, RunDeployment: a.RunDeployment, OnDeploymentsChanged: a.OnDeploymentsChanged, Invitations: invitations})
+		PollInterval: cfg.UIPollInterval, RunDeployment: a.RunDeployment, OnDeploymentsChanged: a.OnDeploymentsChanged,
+		Providers: providers, PublicURL: cfg.PublicURL, Invitations: invitations})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -272,6 +282,22 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// identityProviders reads the providers file, if any, and logs the
+// providers it configures (never their secrets).
+func identityProviders(path string, log *slog.Logger) ([]*sso.Provider, error) {
+	if path == "" {
+		return nil, nil
+	}
+	cfgs, err := sso.LoadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cfgs {
+		log.Info("identity provider", "provider", c)
+	}
+	return sso.New(cfgs, nil), nil
 }
 
 // secretsKeyFile is where the server keeps the key it generated, in Home.

@@ -24,6 +24,9 @@ type Store interface {
 	Close() error
 
 	Workspaces
+	Identities
+	ServiceAccounts
+	Teams
 	Flows
 	FlowRuns
 	TaskRuns
@@ -122,6 +125,50 @@ type Workspaces interface {
 type AccountMembership struct {
 	ActorRole, Role string
 	Owners          int
+	// Service says the user is a service account (of any account), whose
+	// membership is managed with it (ServiceAccounts), not as a person's.
+	Service bool
+}
+
+// ServiceAccounts stores an account's service accounts: users (so keys and
+// workspace memberships work for them as for anyone) that are members of
+// one account, never with an owner's or admin's role, and never sign in.
+type ServiceAccounts interface {
+	// CreateServiceAccount creates the service account's user (with
+	// passwordHash, of a secret nobody is told), its membership of the
+	// account and its first key, in one transaction. It sets sa's and key's
+	// ids and times.
+	CreateServiceAccount(ctx context.Context, sa *model.ServiceAccount, passwordHash string, key *model.APIKey) error
+	ListServiceAccounts(ctx context.Context, accountID uuid.UUID) ([]model.ServiceAccount, error)
+	GetServiceAccount(ctx context.Context, accountID, id uuid.UUID) (*model.ServiceAccount, error)
+	RenameServiceAccount(ctx context.Context, accountID, id uuid.UUID, name string) error
+	// DeleteServiceAccount deletes it with its keys and memberships: its
+	// keys stop working at once.
+	DeleteServiceAccount(ctx context.Context, accountID, id uuid.UUID) error
+	// RotateServiceAccountKey adds key (minted for the service account) and
+	// makes each of its other keys expire at graceEnds at the latest, in
+	// one transaction.
+	RotateServiceAccountKey(ctx context.Context, accountID, id uuid.UUID, key *model.APIKey, graceEnds model.Time) error
+}
+
+// Teams stores an account's teams, their members (members of the account)
+// and the workspace roles they give; WorkspaceRole and ListWorkspaces count
+// those roles.
+type Teams interface {
+	CreateTeam(ctx context.Context, t *model.Team) error
+	ListTeams(ctx context.Context, accountID uuid.UUID) ([]model.Team, error)
+	// GetTeam returns a team with its members (with their account roles)
+	// and workspace roles.
+	GetTeam(ctx context.Context, accountID, id uuid.UUID) (*model.TeamDetail, error)
+	UpdateTeam(ctx context.Context, t *model.Team) error
+	DeleteTeam(ctx context.Context, accountID, id uuid.UUID) error
+	// AddTeamMember adds a member of the team's account to it (anyone else
+	// is not found), checked with the account locked.
+	AddTeamMember(ctx context.Context, accountID, teamID, userID uuid.UUID) error
+	RemoveTeamMember(ctx context.Context, accountID, teamID, userID uuid.UUID) error
+	// SetTeamWorkspaceRole gives the team's members role in a workspace of
+	// its account; "" takes the role away.
+	SetTeamWorkspaceRole(ctx context.Context, accountID, teamID, workspaceID uuid.UUID, role string) error
 }
 
 // Flows stores flows.

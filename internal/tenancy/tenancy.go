@@ -134,12 +134,8 @@ const BrowserLoginKeyLifetime = 90 * 24 * time.Hour
 // cannot mint one that outlives it, so a key without an expiry of its own
 // gets the parent's.
 func CreateAPIKey(ctx context.Context, s store.Store, userID uuid.UUID, name string, expires, parent *model.Time) (*NewAPIKey, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
-		return nil, apperr.Errorf(apperr.EInvalid, "An API key needs a name of 1 to 100 characters.")
-	}
-	if expires != nil && !expires.After(model.Now().Time) {
-		return nil, apperr.Errorf(apperr.EInvalid, "The expiration must be in the future.")
+	if err := checkKey(name, expires); err != nil {
+		return nil, err
 	}
 	if parent != nil {
 		if expires == nil {
@@ -148,15 +144,37 @@ func CreateAPIKey(ctx context.Context, s store.Store, userID uuid.UUID, name str
 			return nil, apperr.Errorf(apperr.EInvalid, "A key cannot outlive the key that creates it: the expiration must be no later than %s.", parent.Format(time.RFC3339))
 		}
 	}
-	key, prefix, hash, err := auth.NewKey(auth.UserKeyPrefix)
+	k, err := mintKey(auth.UserKeyPrefix, name, expires)
 	if err != nil {
 		return nil, err
 	}
-	k := model.APIKey{UserID: userID, Name: name, Prefix: prefix, Hash: hash, Expires: expires}
-	if err := s.CreateAPIKey(ctx, &k); err != nil {
+	k.UserID = userID
+	if err := s.CreateAPIKey(ctx, &k.APIKey); err != nil {
 		return nil, err
 	}
-	return &NewAPIKey{APIKey: k, Key: key}, nil
+	return k, nil
+}
+
+// checkKey validates a new key's name and expiry.
+func checkKey(name string, expires *model.Time) error {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 100 {
+		return apperr.Errorf(apperr.EInvalid, "An API key needs a name of 1 to 100 characters.")
+	}
+	if expires != nil && !expires.After(model.Now().Time) {
+		return apperr.Errorf(apperr.EInvalid, "The expiration must be in the future.")
+	}
+	return nil
+}
+
+// mintKey makes a key with the type prefix (auth.UserKeyPrefix or
+// auth.ServiceKeyPrefix), not yet stored.
+func mintKey(typePrefix, name string, expires *model.Time) (*NewAPIKey, error) {
+	key, prefix, hash, err := auth.NewKey(typePrefix)
+	if err != nil {
+		return nil, err
+	}
+	return &NewAPIKey{APIKey: model.APIKey{Name: strings.TrimSpace(name), Prefix: prefix, Hash: hash, Expires: expires}, Key: key}, nil
 }
 
 // WorkspaceInput is a workspace's editable fields.
@@ -239,6 +257,8 @@ func DeleteWorkspace(ctx context.Context, s store.Store, role string, ws *model.
 	return s.DeleteWorkspace(ctx, ws.AccountID, ws.ID)
 }
 
+var errWorkspaceRole = apperr.Errorf(apperr.EInvalid, "Workspace roles are owner, developer, runner, viewer and worker.")
+
 // errNotInAccount answers both "no such user" and "not in the account":
 // whoever adds a member must not learn from it who has registered.
 var errNotInAccount = apperr.Errorf(apperr.ENotFound, "No member of this workspace's account has that id or email: add them to the account first.")
@@ -249,7 +269,7 @@ var errNotInAccount = apperr.Errorf(apperr.ENotFound, "No member of this workspa
 // the caller (the API route's permission, the UI's settings page).
 func SetWorkspaceMember(ctx context.Context, s store.Store, workspaceID, userID uuid.UUID, role string) error {
 	if !roles.ValidWorkspaceRole(role) {
-		return apperr.Errorf(apperr.EInvalid, "Workspace roles are owner, developer, runner, viewer and worker.")
+		return errWorkspaceRole
 	}
 	err := s.SetWorkspaceMemberInAccount(ctx, workspaceID, userID, role)
 	if apperr.IsNotFound(err) {
@@ -277,6 +297,9 @@ var (
 	errAccountRole  = apperr.Errorf(apperr.EInvalid, "Account roles are owner, admin and member.")
 )
 
+var errServiceAccountMember = apperr.Errorf(apperr.EConflict,
+	"This is a service account: its membership is managed with it, under the account's service accounts.")
+
 // memberChange is a change of one account membership: role is the new role
 // ("" removes the member), and self says the actor changes their own
 // membership. Nobody is added here: people join by accepting an
@@ -297,6 +320,11 @@ func (c memberChange) decide(m store.AccountMembership) (string, error) {
 	case m.ActorRole == "":
 		// The actor left or was removed since the request began.
 		return "", ErrNoAccount
+	case m.Service:
+		// Its account role stays member (it is never an owner or admin,
+		// nor a member of another account), and deleting it, not removing
+		// it, revokes its keys.
+		return "", errServiceAccountMember
 	case c.self && c.role == "":
 		if m.ActorRole == roles.AccountOwner {
 			return "", apperr.Errorf(apperr.EConflict, "An owner cannot leave their own account.")

@@ -113,6 +113,13 @@ func (u *UI) signIn(q *request) error {
 		}
 		return u.render(q, status, "signin.html", data)
 	}
+	// Checked only once the password is right, so the refusal tells
+	// nothing to whoever does not know it.
+	if required, err := u.Store.UserSSORequired(q.ctx(), user.ID); err != nil {
+		return fmt.Errorf("sso requirement: %w", err)
+	} else if required {
+		return u.render(q, http.StatusForbidden, "signin.html", signInData{Email: email, Next: next, SignUp: u.SignUp, Error: u.ssoRequiredMessage()})
+	}
 	if err := q.startSession(user); err != nil {
 		return err
 	}
@@ -309,6 +316,14 @@ func (u *UI) renderAPIKeys(q *request, status int, data apiKeysData) error {
 		return fmt.Errorf("list api keys: %w", err)
 	}
 	now := u.Clock.Now()
+	data.Keys = keyRows(keys, now)
+	data.MinExpires = now.UTC().Format(time.DateOnly)
+	return u.render(q, status, "api_keys.html", data)
+}
+
+// keyRows lists keys as the pages show them, at now.
+func keyRows(keys []*model.APIKey, now time.Time) []apiKeyRow {
+	var out []apiKeyRow
 	for _, k := range keys {
 		row := apiKeyRow{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Created: when(k.Created.Ptr()), Expires: "Never", LastUsed: "Never"}
 		if k.Expires != nil {
@@ -317,10 +332,9 @@ func (u *UI) renderAPIKeys(q *request, status int, data apiKeysData) error {
 		if k.LastUsed != nil {
 			row.LastUsed = ago(k.LastUsed, now)
 		}
-		data.Keys = append(data.Keys, row)
+		out = append(out, row)
 	}
-	data.MinExpires = now.UTC().Format(time.DateOnly)
-	return u.render(q, status, "api_keys.html", data)
+	return out
 }
 
 func (u *UI) apiKeys(q *request) error {

@@ -59,7 +59,8 @@ var (
 		{"Workspaces", []navItem{{"All workspaces", "/workspaces", "", "/workspaces"}}},
 		{"You", []navItem{{"API keys", "/profile/api-keys", "", "/profile"}}},
 	}
-	accountNav = []navItem{{"Members", "/members", "", "/members"}, {"Audit log", "/audit", adminAccount, "/audit"}}
+	accountNav = []navItem{{"Members", "/members", "", "/members"}, {"Service accounts", "/service-accounts", "", "/service-accounts"},
+		{"Teams", "/teams", "", "/teams"}, {"Settings", "/settings", "", "/settings"}, {"Audit log", "/audit", adminAccount, "/audit"}}
 )
 
 // adminAccount marks the account items only its owners and admins see.

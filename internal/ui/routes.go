@@ -4,6 +4,8 @@ import "net/http"
 
 func (u *UI) routes(mux *http.ServeMux) {
 	u.accountRoutes(mux)
+	u.ssoRoutes(mux)
+	u.memberRoutes(mux)
 	u.settingsRoutes(mux)
 	u.workspaceRoutes(mux)
 	u.deploymentRoutes(mux)

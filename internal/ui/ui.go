@@ -27,6 +27,7 @@ import (
 	"github.com/praetorhq/praetor/internal/clock"
 	"github.com/praetorhq/praetor/internal/httpx"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/sso"
 	"github.com/praetorhq/praetor/internal/store"
 	"github.com/praetorhq/praetor/internal/tenancy"
 )
@@ -52,6 +53,11 @@ type Config struct {
 	OnDeploymentsChanged func()
 	// Invitations invites people to accounts, as the API does.
 	Invitations *tenancy.Invitations
+	// Providers are the identity providers users may sign in with.
+	Providers []*sso.Provider
+	// PublicURL is where users reach the UI (the providers' callbacks are
+	// under it); empty: the URL each request was made to.
+	PublicURL string
 	// Clock is the pages' now (how long ago, session expiry); nil: clock.Real.
 	Clock clock.Clock
 	// PollInterval is how often live pages refresh; zero: every 2 s.

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -18,30 +17,36 @@ import (
 // CreateUser creates a user and the account they own.
 func (db *DB) CreateUser(ctx context.Context, u *model.User, passwordHash string, account *model.Account) error {
 	now := model.At(db.now())
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return db.insertUser(ctx, tx, now, u, passwordHash, account)
+	})
+}
+
+// insertUser inserts a user, the account they own and their ownership of
+// it; passwordHash is empty for a user who signs in only with a provider.
+func (db *DB) insertUser(ctx context.Context, tx *sql.Tx, now model.Time, u *model.User, passwordHash string, account *model.Account) error {
 	u.ID, u.Created = uuid.Must(uuid.NewV7()), now
 	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
 	account.ID, account.Created = uuid.Must(uuid.NewV7()), now
-	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO users (id, email, handle, display_name, password_hash, created) VALUES (?, ?, ?, ?, ?, ?)`),
-			u.ID, u.Email, u.Handle, u.DisplayName, passwordHash, db.d.time(now))
-		if db.d.isUniqueViolation(err) {
-			return apperr.Errorf(apperr.EConflict, "A user with this email or handle already exists.")
-		}
-		if err != nil {
-			return fmt.Errorf("insert user: %w", err)
-		}
-		_, err = tx.ExecContext(ctx, db.d.rebind(`INSERT INTO accounts (id, handle, name, created) VALUES (?, ?, ?, ?)`),
-			account.ID, account.Handle, account.Name, db.d.time(now))
-		if db.d.isUniqueViolation(err) {
-			return apperr.Errorf(apperr.EConflict, "An account with handle %q already exists.", account.Handle)
-		}
-		if err != nil {
-			return fmt.Errorf("insert account: %w", err)
-		}
-		_, err = tx.ExecContext(ctx, db.d.rebind(`INSERT INTO account_members (account_id, user_id, role, created) VALUES (?, ?, ?, ?)`),
-			account.ID, u.ID, roles.AccountOwner, db.d.time(now))
-		return err
-	})
+	_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO users (id, email, handle, display_name, password_hash, created) VALUES (?, ?, ?, ?, ?, ?)`),
+		u.ID, u.Email, u.Handle, u.DisplayName, passwordHash, db.d.time(now))
+	if db.d.isUniqueViolation(err) {
+		return apperr.Errorf(apperr.EConflict, "A user with this email or handle already exists.")
+	}
+	if err != nil {
+		return fmt.Errorf("insert user: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, db.d.rebind(`INSERT INTO accounts (id, handle, name, created) VALUES (?, ?, ?, ?)`),
+		account.ID, account.Handle, account.Name, db.d.time(now))
+	if db.d.isUniqueViolation(err) {
+		return apperr.Errorf(apperr.EConflict, "An account with handle %q already exists.", account.Handle)
+	}
+	if err != nil {
+		return fmt.Errorf("insert account: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, db.d.rebind(`INSERT INTO account_members (account_id, user_id, role, created) VALUES (?, ?, ?, ?)`),
+		account.ID, u.ID, roles.AccountOwner, db.d.time(now))
+	return err
 }
 
 const userColumns = `u.id, u.email, u.handle, u.display_name, u.created`
@@ -199,52 +204,86 @@ func (db *DB) DeleteWorkspace(ctx context.Context, accountID, workspaceID uuid.U
 	})
 }
 
+// teamRoles joins the workspace roles w's teams give the user (the first
+// ?), one row each, for the members of w's account (am).
+const teamRoles = `LEFT JOIN team_workspace_roles tr ON tr.workspace_id = w.id AND am.user_id IS NOT NULL
+		AND tr.team_id IN (SELECT tm.team_id FROM team_members tm WHERE tm.user_id = ?)`
+
 // ListWorkspaces returns the workspaces a user reaches through workspace
-// membership or as owner or admin of the account. The query returns every
-// workspace of the user's accounts with both roles, and
-// roles.EffectiveWorkspaceRole alone decides which of them the user reaches.
+// membership, a team or as owner or admin of the account. The query returns
+// every workspace of the user's accounts with all their roles (a row per
+// team role), and roles.EffectiveWorkspaceRole alone decides which of them
+// the user reaches.
 func (db *DB) ListWorkspaces(ctx context.Context, userID uuid.UUID) ([]model.WorkspaceAccess, error) {
-	rows, err := db.query(ctx, `SELECT `+workspaceColumns+`, COALESCE(am.role, ''), COALESCE(wm.role, '')
+	rows, err := db.query(ctx, `SELECT `+workspaceColumns+`, COALESCE(am.role, ''), COALESCE(wm.role, ''), COALESCE(tr.role, '')
 		FROM workspaces w JOIN accounts a ON a.id = w.account_id
 		LEFT JOIN account_members am ON am.account_id = w.account_id AND am.user_id = ?
 		LEFT JOIN workspace_members wm ON wm.workspace_id = w.id AND wm.user_id = ?
+		`+teamRoles+`
 		WHERE wm.user_id IS NOT NULL OR am.user_id IS NOT NULL
-		ORDER BY a.handle, w.handle`, userID, userID)
+		ORDER BY a.handle, w.handle, w.id`, userID, userID, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list workspaces: %w", err)
 	}
-	all, err := collect(rows, func(row scanner) (model.WorkspaceAccess, error) {
-		var accountRole, workspaceRole string
+	type row struct {
+		w                 model.WorkspaceAccess
+		account, ws, team string
+	}
+	all, err := collect(rows, func(sc scanner) (row, error) {
 		var (
-			w                model.WorkspaceAccess
+			r                row
 			created, updated nullTime
 		)
-		err := row.Scan(&w.ID, &w.AccountID, &w.AccountHandle, &w.AccountName, &w.Handle, &w.Name, &w.Description, &w.IsDefault,
-			&created, &updated, &accountRole, &workspaceRole)
-		w.Created, w.Updated = created.T, updated.T
-		w.Role = roles.EffectiveWorkspaceRole(accountRole, workspaceRole)
-		return w, err
+		err := sc.Scan(&r.w.ID, &r.w.AccountID, &r.w.AccountHandle, &r.w.AccountName, &r.w.Handle, &r.w.Name, &r.w.Description, &r.w.IsDefault,
+			&created, &updated, &r.account, &r.ws, &r.team)
+		r.w.Created, r.w.Updated = created.T, updated.T
+		return r, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(all, func(w model.WorkspaceAccess) bool { return w.Role == "" }), nil
+	out := []model.WorkspaceAccess{}
+	for i := 0; i < len(all); {
+		held := []string{all[i].ws}
+		j := i
+		for ; j < len(all) && all[j].w.ID == all[i].w.ID; j++ {
+			held = append(held, all[j].team)
+		}
+		w := all[i].w
+		if w.Role = roles.EffectiveWorkspaceRole(all[i].account, held...); w.Role != "" {
+			out = append(out, w)
+		}
+		i = j
+	}
+	return out, nil
 }
 
-// WorkspaceRole returns the user's effective role in a workspace.
+// WorkspaceRole returns the user's effective role in a workspace, in one
+// query by primary keys and the team indexes: every authenticated request
+// asks it.
 func (db *DB) WorkspaceRole(ctx context.Context, userID, workspaceID uuid.UUID) (string, error) {
-	var accountRole, workspaceRole string
-	err := db.read.QueryRowContext(ctx, db.d.rebind(`SELECT COALESCE(am.role, ''), COALESCE(wm.role, '') FROM workspaces w
+	rows, err := db.query(ctx, `SELECT COALESCE(am.role, ''), COALESCE(wm.role, ''), COALESCE(tr.role, '') FROM workspaces w
 		LEFT JOIN account_members am ON am.account_id = w.account_id AND am.user_id = ?
 		LEFT JOIN workspace_members wm ON wm.workspace_id = w.id AND wm.user_id = ?
-		WHERE w.id = ?`), userID, userID, workspaceID).Scan(&accountRole, &workspaceRole)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
+		`+teamRoles+`
+		WHERE w.id = ?`, userID, userID, userID, workspaceID)
 	if err != nil {
 		return "", fmt.Errorf("workspace role: %w", err)
 	}
-	return roles.EffectiveWorkspaceRole(accountRole, workspaceRole), nil
+	var accountRole string
+	var held []string
+	list, err := collect(rows, func(sc scanner) ([2]string, error) {
+		var ws, team string
+		err := sc.Scan(&accountRole, &ws, &team)
+		return [2]string{ws, team}, err
+	})
+	if err != nil {
+		return "", fmt.Errorf("workspace role: %w", err)
+	}
+	for _, r := range list {
+		held = append(held, r[0], r[1])
+	}
+	return roles.EffectiveWorkspaceRole(accountRole, held...), nil
 }
 
 func (db *DB) listMembers(ctx context.Context, table, col string, id uuid.UUID) ([]model.Member, error) {
@@ -318,6 +357,9 @@ func (db *DB) ChangeAccountMember(ctx context.Context, accountID, actorID, userI
 			return fmt.Errorf("read account members: %w", err)
 		}
 		var m store.AccountMembership
+		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) > 0 FROM service_accounts WHERE user_id = ?`), userID).Scan(&m.Service); err != nil {
+			return fmt.Errorf("read service account: %w", err)
+		}
 		for _, r := range list {
 			if r.role == roles.AccountOwner {
 				m.Owners++
@@ -354,6 +396,10 @@ func (db *DB) ChangeAccountMember(ctx context.Context, accountID, actorID, userI
 			_, err = tx.ExecContext(ctx, db.d.rebind(`DELETE FROM workspace_members WHERE user_id = ? AND workspace_id IN (SELECT id FROM workspaces WHERE account_id = ?)`), userID, accountID)
 			if err != nil {
 				return fmt.Errorf("remove member from workspaces: %w", err)
+			}
+			_, err = tx.ExecContext(ctx, db.d.rebind(`DELETE FROM team_members WHERE user_id = ? AND team_id IN (SELECT id FROM teams WHERE account_id = ?)`), userID, accountID)
+			if err != nil {
+				return fmt.Errorf("remove member from teams: %w", err)
 			}
 			return nil
 		default:
@@ -472,10 +518,8 @@ func scanAPIKey(row scanner) (*model.APIKey, error) {
 func (db *DB) CreateAPIKey(ctx context.Context, k *model.APIKey) error {
 	k.ID, k.Created = uuid.Must(uuid.NewV7()), model.At(db.now())
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO api_keys (`+apiKeyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)`),
-			k.ID, k.UserID, k.Name, k.Prefix, k.Hash, db.timeArg(k.Expires), db.d.time(k.Created))
-		if err != nil {
-			return fmt.Errorf("insert api key: %w", err)
+		if err := db.insertAPIKey(ctx, tx, k); err != nil {
+			return err
 		}
 		a, _ := store.ActorOf(ctx)
 		return db.auditUser(ctx, tx, a, k.UserID, apiKeyRecord(k, store.AuditAPIKeyCreated))

@@ -90,6 +90,34 @@ var contracts = map[string]contract{
 	"ListAuditLog":       testListAuditLog,
 	"PruneAuditLog":      testPruneAuditLog,
 
+	// Identities
+	"GetUserByIdentity":      testGetUserByIdentity,
+	"CreateUserWithIdentity": testCreateUserWithIdentity,
+	"LinkIdentity":           testLinkIdentity,
+	"ListIdentities":         testListIdentities,
+	"CreateSSOLogin":         testCreateSSOLogin,
+	"TakeSSOLogin":           testTakeSSOLogin,
+	"SetAccountSSORequired":  testSetAccountSSORequired,
+	"AccountSSORequired":     testAccountSSORequired,
+	"UserSSORequired":        testUserSSORequired,
+	// ServiceAccounts
+	"CreateServiceAccount":    testCreateServiceAccount,
+	"ListServiceAccounts":     testListServiceAccounts,
+	"GetServiceAccount":       testGetServiceAccount,
+	"RenameServiceAccount":    testRenameServiceAccount,
+	"DeleteServiceAccount":    testDeleteServiceAccount,
+	"RotateServiceAccountKey": testRotateServiceAccountKey,
+
+	// Teams
+	"CreateTeam":           testCreateTeam,
+	"ListTeams":            testListTeams,
+	"GetTeam":              testGetTeam,
+	"UpdateTeam":           testUpdateTeam,
+	"DeleteTeam":           testDeleteTeam,
+	"AddTeamMember":        testAddTeamMember,
+	"RemoveTeamMember":     testRemoveTeamMember,
+	"SetTeamWorkspaceRole": testSetTeamWorkspaceRole,
+
 	// Flows
 	"UpsertFlow":    testUpsertFlow,
 	"GetFlow":       testGetFlow,
