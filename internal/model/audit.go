@@ -29,9 +29,10 @@ type WorkspaceGrant struct {
 
 // Actor kinds of audit entries.
 const (
-	ActorUser      = "user"
-	ActorAnonymous = "anonymous" // a failed sign-in: nobody proved who they are
-	ActorSystem    = "system"    // the server or an admin command on its host
+	ActorUser           = "user"
+	ActorServiceAccount = "service-account" // acting with its pnb_ key
+	ActorAnonymous      = "anonymous"       // a failed sign-in: nobody proved who they are
+	ActorSystem         = "system"          // the server or an admin command on its host
 )
 
 // AuditEntry is one recorded action. The actor's name and email and the

@@ -29,6 +29,19 @@ const (
 	AuditMemberRemoved       = "account-member.removed"
 	AuditWorkspaceMemberRole = "workspace-member.role-changed"
 	AuditWorkspaceMemberGone = "workspace-member.removed"
+
+	AuditIdentityLinked        = "user.identity-linked"
+	AuditSSOConfigured         = "sso.configured"
+	AuditServiceAccountCreated = "service-account.created"
+	AuditServiceAccountUpdated = "service-account.updated"
+	AuditServiceAccountDeleted = "service-account.deleted"
+	AuditAPIKeyRotated         = "api-key.rotated"
+	AuditTeamCreated           = "team.created"
+	AuditTeamUpdated           = "team.updated"
+	AuditTeamDeleted           = "team.deleted"
+	AuditTeamMemberAdded       = "team-member.added"
+	AuditTeamMemberRemoved     = "team-member.removed"
+	AuditTeamWorkspaceRole     = "team.workspace-role-changed"
 )
 
 // AuditEvents lists every event the store records, for filters.
@@ -37,6 +50,9 @@ var AuditEvents = []string{
 	AuditWorkspaceCreated, AuditWorkspaceUpdated, AuditWorkspaceDeleted,
 	AuditInvitationCreated, AuditInvitationAccepted, AuditInvitationRevoked,
 	AuditMemberAdded, AuditMemberRoleChanged, AuditMemberRemoved, AuditWorkspaceMemberRole, AuditWorkspaceMemberGone,
+	AuditIdentityLinked, AuditSSOConfigured,
+	AuditServiceAccountCreated, AuditServiceAccountUpdated, AuditServiceAccountDeleted, AuditAPIKeyRotated,
+	AuditTeamCreated, AuditTeamUpdated, AuditTeamDeleted, AuditTeamMemberAdded, AuditTeamMemberRemoved, AuditTeamWorkspaceRole,
 }
 
 // Actor is who makes a request's changes, as the audit log records them:
@@ -94,10 +110,10 @@ type AuditQuery struct {
 
 // AuditLog reads the audit log; entries are written by the actions.
 type AuditLog interface {
-	// RecordFailedSignIn records a sign-in with email that failed its
-	// check, in each account of the user with that email (or in none,
-	// with no account, when nobody has it).
-	RecordFailedSignIn(ctx context.Context, email string) error
+	// RecordFailedSignIn records a refused sign-in with email (for the
+	// reason given), in each account of the user with that email (or in
+	// none, with no account, when nobody has it or the email is unknown).
+	RecordFailedSignIn(ctx context.Context, email, reason string) error
 	// ListAuditLog returns an account's entries, newest first.
 	ListAuditLog(ctx context.Context, accountID uuid.UUID, q AuditQuery) ([]*model.AuditEntry, error)
 	// PruneAuditLog deletes the entries older than before, the retention

@@ -107,7 +107,7 @@ func (u *UI) signIn(q *request) error {
 		case !errors.Is(err, auth.ErrInvalidCredentials):
 			return err
 		case len(email) <= auth.MaxEmailLength:
-			if err := u.Store.RecordFailedSignIn(q.ctx(), auth.NormalizeEmail(email)); err != nil {
+			if err := u.Store.RecordFailedSignIn(q.ctx(), auth.NormalizeEmail(email), "wrong email or password"); err != nil {
 				u.Logger.Error("record a failed sign-in", "err", err)
 			}
 		}
@@ -118,9 +118,12 @@ func (u *UI) signIn(q *request) error {
 	if required, err := u.Store.UserSSORequired(q.ctx(), user.ID); err != nil {
 		return fmt.Errorf("sso requirement: %w", err)
 	} else if required {
+		if err := u.Store.RecordFailedSignIn(q.ctx(), user.Email, "a password, where an account requires SSO"); err != nil {
+			u.Logger.Error("record a failed sign-in", "err", err)
+		}
 		return u.render(q, http.StatusForbidden, "signin.html", signInData{Email: email, Next: next, SignUp: u.SignUp, Error: u.ssoRequiredMessage()})
 	}
-	if err := q.startSession(user); err != nil {
+	if err := q.startSession(user, "password"); err != nil {
 		return err
 	}
 	return q.redirect(safeNext(next))
@@ -158,7 +161,7 @@ func (u *UI) register(q *request) error {
 		again.Error = se.Message
 		return u.render(q, http.StatusUnprocessableEntity, "register.html", again)
 	}
-	if err := q.startSession(user); err != nil {
+	if err := q.startSession(user, "registration"); err != nil {
 		return err
 	}
 	// In anonymous mode the first user to register from this machine owns

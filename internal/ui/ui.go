@@ -402,7 +402,8 @@ func (q *request) cookieName(name string) string {
 }
 
 // startSession signs a user in on this browser.
-func (q *request) startSession(u *model.User) error {
+// method says how ("password", "registration" or a provider's id).
+func (q *request) startSession(u *model.User, method string) error {
 	tok, err := auth.NewToken(32)
 	if err != nil {
 		return err
@@ -413,7 +414,7 @@ func (q *request) startSession(u *model.User) error {
 	if err != nil {
 		return err
 	}
-	s := &model.Session{ID: auth.HashKey(tok), UserID: u.ID, CSRF: csrf, Expires: model.At(q.ui.Clock.Now().Add(sessionTTL))}
+	s := &model.Session{ID: auth.HashKey(tok), UserID: u.ID, CSRF: csrf, Expires: model.At(q.ui.Clock.Now().Add(sessionTTL)), Method: method}
 	if err := q.ui.Store.CreateSession(q.r.Context(), s); err != nil {
 		return err
 	}

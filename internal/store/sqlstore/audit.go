@@ -35,9 +35,14 @@ func (db *DB) auditAs(ctx context.Context, tx *sql.Tx, a store.Actor, r auditRec
 	switch {
 	case a.UserID != nil:
 		kind = model.ActorUser
-		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT display_name, email FROM users WHERE id = ?`), *a.UserID).Scan(&name, &email)
+		var service bool
+		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT u.display_name, u.email, sa.user_id IS NOT NULL FROM users u
+			LEFT JOIN service_accounts sa ON sa.user_id = u.id WHERE u.id = ?`), *a.UserID).Scan(&name, &email, &service)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("audit %s: read actor: %w", r.event, err)
+		}
+		if service {
+			kind = model.ActorServiceAccount
 		}
 	case a.Addr != "":
 		kind, email = model.ActorAnonymous, r.claimed
@@ -97,11 +102,11 @@ func idArg(id *uuid.UUID) any {
 }
 
 // RecordFailedSignIn records a failed sign-in with email.
-func (db *DB) RecordFailedSignIn(ctx context.Context, email string) error {
+func (db *DB) RecordFailedSignIn(ctx context.Context, email, reason string) error {
 	a, _ := store.ActorOf(ctx)
 	a.UserID = nil
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		r := auditRecord{event: store.AuditLoginFailed, targetType: "user", targetName: email, claimed: email}
+		r := auditRecord{event: store.AuditLoginFailed, targetType: "user", targetName: email, claimed: email, details: map[string]any{"reason": reason}}
 		var id uuid.UUID
 		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT id FROM users WHERE email = ?`), email).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {

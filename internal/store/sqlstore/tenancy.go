@@ -586,7 +586,7 @@ func (db *DB) CreateSession(ctx context.Context, s *model.Session) error {
 		// actor was until then.
 		a, _ := store.ActorOf(ctx)
 		a.UserID = &s.UserID
-		r := auditRecord{event: store.AuditLoggedIn}
+		r := auditRecord{event: store.AuditLoggedIn, details: map[string]any{"method": s.Method}}
 		if err := db.userTarget(ctx, tx, &r, s.UserID); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,8 +152,8 @@ func testAcceptInvitation(t *testing.T, h *harness) {
 func testRecordFailedSignIn(t *testing.T, h *harness) {
 	u, a := h.user()
 	ctx := store.WithActor(h.ctx, store.Actor{Addr: "192.0.2.7", UserAgent: "test agent"})
-	h.must(h.s.RecordFailedSignIn(ctx, u.Email), "record a failed sign-in")
-	h.must(h.s.RecordFailedSignIn(ctx, "nobody-"+unique("x")+"@example.com"), "record a failed sign-in of an unknown email")
+	h.must(h.s.RecordFailedSignIn(ctx, u.Email, "wrong password"), "record a failed sign-in")
+	h.must(h.s.RecordFailedSignIn(ctx, "nobody-"+unique("x")+"@example.com", "wrong password"), "record a failed sign-in of an unknown email")
 	list, err := h.s.ListAuditLog(h.ctx, a.ID, store.AuditQuery{})
 	h.must(err, "list audit log")
 	if len(list) != 1 {
@@ -160,7 +161,7 @@ func testRecordFailedSignIn(t *testing.T, h *harness) {
 	}
 	e := list[0]
 	if e.Event != store.AuditLoginFailed || e.ActorID != nil || e.ActorKind != model.ActorAnonymous || e.ActorEmail != u.Email ||
-		e.TargetID != u.ID.String() || e.SourceAddr != "192.0.2.7" || e.UserAgent != "test agent" {
+		e.TargetID != u.ID.String() || e.SourceAddr != "192.0.2.7" || e.UserAgent != "test agent" || !strings.Contains(string(e.Details), "wrong password") {
 		t.Errorf("entry %+v", e)
 	}
 }
