@@ -16,6 +16,7 @@ import (
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/clock"
 	"github.com/praetorhq/praetor/internal/events"
+	"github.com/praetorhq/praetor/internal/httpx"
 	"github.com/praetorhq/praetor/internal/metrics"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
@@ -51,6 +52,9 @@ type Config struct {
 	// Clock tells the time slots and leases are counted at; nil: the
 	// system clock.
 	Clock clock.Clock
+	// Invitations invites people to accounts; Wire makes one that mails
+	// nothing and links relative to the server's root.
+	Invitations *tenancy.Invitations
 	// Metrics counts the open websockets; nil: a set of its own.
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
@@ -205,7 +209,11 @@ func callerOf(p *auth.Principal, anonymous bool) tenancy.Caller {
 // serveIn serves the path below the workspace root with acc in context.
 func (a *API) serveIn(w http.ResponseWriter, r *http.Request, acc *access) {
 	acc.root = strings.TrimSuffix(strings.TrimSuffix(r.URL.Path, r.PathValue("rest")), "/")
-	r2 := r.WithContext(context.WithValue(r.Context(), accessKey, acc))
+	var user *uuid.UUID
+	if acc.principal != nil {
+		user = &acc.principal.UserID
+	}
+	r2 := r.WithContext(context.WithValue(httpx.WithActor(r, user), accessKey, acc))
 	u := *r.URL
 	u.Path = "/" + r.PathValue("rest")
 	u.RawPath = ""

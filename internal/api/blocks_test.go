@@ -220,7 +220,7 @@ func TestBlockSecretsByRole(t *testing.T) {
 		fx := registerSecret(t, a, ab)
 		doc := a.do("POST", ab+"/block_documents/", map[string]any{"name": "token", "data": map[string]any{"value": secretValue},
 			"block_schema_id": fx.schemaID, "block_type_id": fx.typeID}).expect(http.StatusCreated).object()["id"].(string)
-		a.do("POST", "/accounts/"+alice.accountID+"/members/", map[string]any{"email": "bob@example.com", "role": "member"}).expect(http.StatusCreated)
+		join(t, alice, bob, "member")
 		b := bob.client
 		withSecrets := []struct{ method, path, body string }{
 			{"GET", "/block_documents/" + doc + "?include_secrets=true", ""},

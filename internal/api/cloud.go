@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/auth"
+	"github.com/praetorhq/praetor/internal/httpx"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/tenancy"
 )
@@ -36,6 +37,11 @@ func (a *API) cloudRoutes(mux *http.ServeMux) {
 	handle("POST /api/accounts/{account_id}/members/{$}", accountMember, a.addAccountMember)
 	handle("PATCH /api/accounts/{account_id}/members/{user_id}", accountMember, a.setAccountMemberRole)
 	handle("DELETE /api/accounts/{account_id}/members/{user_id}", accountMember, a.removeAccountMember)
+	handle("GET /api/accounts/{account_id}/invitations/{$}", accountMember, a.listInvitations)
+	handle("POST /api/accounts/{account_id}/invitations/{$}", accountMember, a.createInvitation)
+	handle("DELETE /api/accounts/{account_id}/invitations/{id}", accountMember, a.revokeInvitation)
+	handle("POST /api/invitations/accept", anyKey, a.acceptInvitation)
+	handle("GET /api/accounts/{account_id}/audit_log", accountMember, a.readAuditLog)
 	a.serviceAccountAndTeamRoutes(handle)
 }
 
@@ -115,7 +121,7 @@ func (a *API) withCaller(n need, h callerFunc) http.HandlerFunc {
 			}
 			c.account = accountID
 		}
-		return h(w, r, c)
+		return h(w, r.WithContext(httpx.WithActor(r, &p.UserID)), c)
 	})
 }
 
@@ -303,20 +309,20 @@ type memberInput struct {
 }
 
 func (a *API) addAccountMember(w http.ResponseWriter, r *http.Request, c *caller) error {
-	id, role := c.account, c.accountRole
 	var in memberInput
 	if _, err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	m, added, err := tenancy.AddAccountMember(r.Context(), a.Store, c.UserID, role, id, in.Email, in.Role)
+	m, inv, err := a.Invitations.AddAccountMember(r.Context(), c.UserID, c.accountRole, c.account, in.Email, in.Role)
 	if err != nil {
 		return err
 	}
-	status := http.StatusOK
-	if added {
-		status = http.StatusCreated
+	if inv != nil {
+		// Not a member yet: they are invited, and join when they accept.
+		writeJSON(w, http.StatusAccepted, inv)
+		return nil
 	}
-	writeJSON(w, status, m)
+	writeJSON(w, http.StatusOK, m)
 	return nil
 }
 

@@ -160,7 +160,7 @@ func TestDeploymentRoles(t *testing.T) {
 			"schedules": []map[string]any{{"schedule": map[string]any{"interval": 3600}}}}).expect(http.StatusCreated).object()
 		id := dep["id"].(string)
 		sid := dep["schedules"].([]any)[0].(map[string]any)["id"].(string)
-		alice.client.do("POST", "/accounts/"+alice.accountID+"/members/", map[string]any{"email": "bob@example.com", "role": "member"}).expect(http.StatusCreated)
+		join(t, alice, bob, "member")
 		setRole := func(role string) {
 			alice.client.do("PUT", ab+"/members/"+bob.userID.String(), map[string]any{"role": role}).expect(http.StatusNoContent)
 		}

@@ -28,7 +28,7 @@ func TestAdminCannotDemoteOwner(t *testing.T) {
 	forEachEngineWith(t, closedServer, func(t *testing.T, ts *testServer) {
 		alice, bob := newTenant(t, ts, "alice"), newTenant(t, ts, "bob")
 		members := "/accounts/" + alice.accountID + "/members/"
-		alice.client.do("POST", members, map[string]any{"email": "bob@example.com", "role": "admin"}).expect(http.StatusCreated)
+		join(t, alice, bob, "admin")
 		snapshot := func() string { return normJSON(t, accountRoles(t, alice.client, alice.accountID)) }
 		expectRefused(t, bob.client, snapshot, []refused{
 			{"POST", members, `{"email":"alice@example.com","role":"member"}`, http.StatusForbidden, ""},
@@ -68,7 +68,7 @@ func TestConcurrentOwnerDemotions(t *testing.T) {
 		acct := owners[0].accountID
 		members := "/accounts/" + acct + "/members/"
 		for _, o := range owners[1:] {
-			owners[0].client.do("POST", members, map[string]any{"email": o.email(), "role": "owner"}).expect(http.StatusCreated)
+			join(t, owners[0], o, "owner")
 		}
 		emails := make([]string, n)
 		for i, o := range owners {
@@ -179,7 +179,7 @@ func TestWorkspaceMembersComeFromTheAccount(t *testing.T) {
 		}
 		bob.client.do("POST", alice.base()+"/flows/filter", nil).expect(http.StatusNotFound)
 		// Once bob is in alice's account, he can be given a role.
-		alice.client.do("POST", "/accounts/"+alice.accountID+"/members/", map[string]any{"email": "bob@example.com", "role": "member"}).expect(http.StatusCreated)
+		join(t, alice, bob, "member")
 		alice.client.do("PUT", wsMembers+bob.userID.String(), map[string]any{"role": "viewer"}).expect(http.StatusNoContent)
 		bob.client.do("POST", alice.base()+"/flows/filter", nil).expect(http.StatusOK)
 		// Removed from the account, he is out of its workspaces too, and

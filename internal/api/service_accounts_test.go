@@ -24,7 +24,7 @@ func TestRolesMatchTheirPermissions(t *testing.T) {
 	forEachEngineWith(t, closedServer, func(t *testing.T, ts *testServer) {
 		alice, bob := newTenant(t, ts, "alice"), newTenant(t, ts, "bob")
 		a, acct := alice.client, "/accounts/"+alice.accountID
-		a.do("POST", acct+"/members/", map[string]any{"email": "bob@example.com", "role": "member"}).expect(http.StatusCreated)
+		join(t, alice, bob, "member")
 		team := a.do("POST", acct+"/teams/", map[string]any{"name": "crew"}).expect(http.StatusCreated).object()["id"].(string)
 		a.do("PUT", acct+"/teams/"+team+"/members/"+bob.userID.String(), nil).expect(http.StatusNoContent)
 
@@ -78,7 +78,7 @@ func TestTeamRoleRaisesAndLowers(t *testing.T) {
 	forEachEngineWith(t, closedServer, func(t *testing.T, ts *testServer) {
 		alice, bob := newTenant(t, ts, "alice"), newTenant(t, ts, "bob")
 		a, acct, ab := alice.client, "/accounts/"+alice.accountID, alice.base()
-		a.do("POST", acct+"/members/", map[string]any{"email": "bob@example.com", "role": "member"}).expect(http.StatusCreated)
+		join(t, alice, bob, "member")
 		a.do("PUT", ab+"/members/"+bob.userID.String(), map[string]any{"role": "viewer"}).expect(http.StatusNoContent)
 		b := bob.client
 		b.do("POST", ab+"/flows/", map[string]any{"name": "f"}).expect(http.StatusForbidden)
@@ -141,7 +141,7 @@ func TestServiceAccountKeys(t *testing.T) {
 	forEachEngineWith(t, withClock, func(t *testing.T, ts *testServer) {
 		alice, bob := newTenant(t, ts, "alice"), newTenant(t, ts, "bob")
 		a, acct, ab := alice.client, "/accounts/"+alice.accountID, alice.base()
-		a.do("POST", acct+"/members/", map[string]any{"email": "bob@example.com", "role": "member"}).expect(http.StatusCreated)
+		join(t, alice, bob, "member")
 		// Members list service accounts; only owners and admins make them.
 		bob.client.do("POST", acct+"/bots/", map[string]any{"name": "mine"}).expect(http.StatusForbidden)
 		a.do("POST", acct+"/bots/", map[string]any{"name": " "}).expect(http.StatusUnprocessableEntity)

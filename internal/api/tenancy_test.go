@@ -333,7 +333,7 @@ func TestViewerCannotWrite(t *testing.T) {
 		flow := alice.client.do("POST", ab+"/flows/", map[string]any{"name": "f"}).object()["id"].(string)
 		run := alice.client.do("POST", ab+"/flow_runs/", map[string]any{"flow_id": flow}).object()["id"].(string)
 		// Workspace members come from the workspace's account.
-		alice.client.do("POST", "/accounts/"+alice.accountID+"/members/", map[string]any{"email": "bob@example.com", "role": "member"}).expect(http.StatusCreated)
+		join(t, alice, bob, "member")
 		alice.client.do("PUT", ab+"/members/"+bob.userID.String(), map[string]any{"role": "viewer"}).expect(http.StatusNoContent)
 		v := bob.client
 		v.do("POST", ab+"/flow_runs/filter", nil).expect(http.StatusOK)
@@ -509,7 +509,7 @@ func TestLastOwnerStays(t *testing.T) {
 		alice, bob := newTenant(t, ts, "alice"), newTenant(t, ts, "bob")
 		members := "/accounts/" + alice.accountID + "/members/"
 		alice.client.do("PATCH", members+alice.userID.String(), map[string]any{"role": "admin"}).expect(http.StatusConflict)
-		alice.client.do("POST", members, map[string]any{"email": "bob@example.com", "role": "owner"}).expect(http.StatusCreated)
+		join(t, alice, bob, "owner")
 		alice.client.do("PATCH", members+alice.userID.String(), map[string]any{"role": "admin"}).expect(http.StatusNoContent)
 		if role, err := ts.store.AccountRole(t.Context(), uuid.MustParse(alice.accountID), bob.userID); err != nil || role != "owner" {
 			t.Fatalf("bob's role: %q %v", role, err)

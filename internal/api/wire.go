@@ -4,6 +4,7 @@ import (
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/events"
 	"github.com/praetorhq/praetor/internal/store"
+	"github.com/praetorhq/praetor/internal/tenancy"
 )
 
 // EventStore is a store whose committed transitions emit events.
@@ -29,6 +30,9 @@ func Wire(db EventStore, cfg Config) Config {
 	if cfg.Clock != nil {
 		// Keys expire by the server's clock, as rotations set them.
 		cfg.Authn.SetClock(cfg.Clock.Now)
+	}
+	if cfg.Invitations == nil {
+		cfg.Invitations = &tenancy.Invitations{Store: db, Logger: cfg.Logger}
 	}
 	return cfg
 }

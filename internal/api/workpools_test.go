@@ -251,7 +251,7 @@ func TestWorkPoolRoles(t *testing.T) {
 		flow := a.do("POST", ab+"/flows/", map[string]any{"name": "f"}).expect(http.StatusCreated).object()["id"].(string)
 		dep := a.do("POST", ab+"/deployments/", map[string]any{"name": "d", "flow_id": flow, "work_pool_name": "p"}).expect(http.StatusCreated).object()["id"].(string)
 		run := a.do("POST", ab+"/deployments/"+dep+"/create_flow_run", map[string]any{}).expect(http.StatusCreated).object()["id"].(string)
-		a.do("POST", "/accounts/"+alice.accountID+"/members/", map[string]any{"email": "bob@example.com", "role": "member"}).expect(http.StatusCreated)
+		join(t, alice, bob, "member")
 		setRole := func(role string) {
 			a.do("PUT", ab+"/members/"+bob.userID.String(), map[string]any{"role": role}).expect(http.StatusNoContent)
 		}

@@ -65,9 +65,12 @@ func newServerStartCmd() *cobra.Command {
 	f.DurationVar(&cfg.LeaseReaperInterval, "lease-reaper-interval", envDuration("PRAETOR_LEASE_REAPER_INTERVAL", 15*time.Second), "how often concurrency leases that expired (their client died or stopped renewing) give their slots back ($PRAETOR_LEASE_REAPER_INTERVAL)")
 	f.DurationVar(&cfg.MinLeaseDuration, "min-lease-duration", envDuration("PRAETOR_MIN_LEASE_DURATION", time.Minute), "the shortest concurrency lease a client may ask for (Prefect's bound is a minute) ($PRAETOR_MIN_LEASE_DURATION)")
 	f.DurationVar(&cfg.ConcurrencySlotWait, "concurrency-slot-wait", envDuration("PRAETOR_CONCURRENCY_SLOT_WAIT", 30*time.Second), "how long a deployment's run that found the deployment's concurrency limit full waits (AwaitingConcurrencySlot) before it may try again ($PRAETOR_CONCURRENCY_SLOT_WAIT)")
-	f.StringVar(&cfg.PublicURL, "public-url", os.Getenv("PRAETOR_PUBLIC_URL"), "URL users reach this server's UI at, for the links in notifications; empty: the address it listens on ($PRAETOR_PUBLIC_URL)")
+	f.StringVar(&cfg.PublicURL, "public-url", os.Getenv("PRAETOR_PUBLIC_URL"), "URL users reach this server's UI at, for the links in notifications and invitations; empty: the address it listens on ($PRAETOR_PUBLIC_URL)")
 	f.StringVar(&cfg.IdentityProvidersFile, "identity-providers-file", os.Getenv("PRAETOR_IDENTITY_PROVIDERS_FILE"), "TOML file of the OpenID Connect and GitHub providers users may sign in with (docs/cloud.md); empty: none ($PRAETOR_IDENTITY_PROVIDERS_FILE)")
 	f.DurationVar(&cfg.AutomationsInterval, "automations-interval", envDuration("PRAETOR_AUTOMATIONS_INTERVAL", time.Second), "how often automations look at new events and due actions; proactive triggers at twice it ($PRAETOR_AUTOMATIONS_INTERVAL)")
+	f.StringVar(&cfg.SMTPURL, "smtp-url", os.Getenv("PRAETOR_SMTP_URL"), "SMTP server that mails invitations, smtp://user:password@host:587 (STARTTLS), smtps://… (TLS) or smtp+insecure://…; empty: invitation links are only shown to the inviter ($PRAETOR_SMTP_URL)")
+	f.StringVar(&cfg.SMTPFrom, "smtp-from", os.Getenv("PRAETOR_SMTP_FROM"), "sender address of the server's mail; empty: the SMTP user name ($PRAETOR_SMTP_FROM)")
+	f.DurationVar(&cfg.AuditRetention, "audit-retention", envDuration("PRAETOR_AUDIT_RETENTION", 365*24*time.Hour), "how long audit log entries are kept; older ones are deleted hourly ($PRAETOR_AUDIT_RETENTION)")
 	f.StringVar(&cfg.SQLiteSynchronous, "sqlite-synchronous", envOr("PRAETOR_SQLITE_SYNCHRONOUS", "FULL"), "SQLite's synchronous mode: FULL keeps every acknowledged write across a power cut; NORMAL is faster but may lose the last ones ($PRAETOR_SQLITE_SYNCHRONOUS)")
 	return cmd
 }

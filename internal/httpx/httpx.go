@@ -10,7 +10,10 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/apperr"
+	"github.com/praetorhq/praetor/internal/auth"
+	"github.com/praetorhq/praetor/internal/store"
 )
 
 // statuses maps application error codes to HTTP statuses.
@@ -93,4 +96,12 @@ const StatusClientClosed = 499
 // answer.
 func ClientGone(r *http.Request, err error) bool {
 	return r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
+}
+
+// WithActor returns r's context carrying who makes its changes, for the
+// audit log: userID (nil before sign-in), the client's address as the rate
+// limits see it (auth.ClientAddr: the connection's, never a forwarding
+// header) and its User-Agent.
+func WithActor(r *http.Request, userID *uuid.UUID) context.Context {
+	return store.WithActor(r.Context(), store.Actor{UserID: userID, Addr: auth.ClientAddr(r), UserAgent: r.UserAgent()})
 }

@@ -432,4 +432,7 @@ type Session struct {
 	UserID  uuid.UUID
 	CSRF    string
 	Expires Time
+	// Method is how it was started, for the audit log: "password",
+	// "registration" or an identity provider's id. Not stored.
+	Method string
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/praetorhq/praetor/internal/services"
 	"github.com/praetorhq/praetor/internal/sso"
 	"github.com/praetorhq/praetor/internal/store/sqlstore"
+	"github.com/praetorhq/praetor/internal/tenancy"
 	"github.com/praetorhq/praetor/internal/ui"
 )
 
@@ -93,6 +94,14 @@ type Config struct {
 	// deployment's concurrency limit full waits before it may try again;
 	// zero: Prefect's 30 s.
 	ConcurrencySlotWait time.Duration
+	// SMTPURL is the SMTP server that mails invitations
+	// (smtp://user:password@host:port, smtps://…, smtp+insecure://…);
+	// empty: none, and inviters pass the links on themselves.
+	SMTPURL string
+	// SMTPFrom is the sender of the server's mail; empty: the SMTP user.
+	SMTPFrom string
+	// AuditRetention is how long audit log entries are kept; zero: a year.
+	AuditRetention time.Duration
 	// Clock is where the timestamps the server writes come from; nil:
 	// clock.Real.
 	Clock  clock.Clock
@@ -196,8 +205,19 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	scheduling, nudgeScheduler := schedulingServices(cfg, db, clk, log, m)
+	// The links invitations carry point at the public URL, known once the
+	// listener is bound (below).
+	invitations := &tenancy.Invitations{Store: db, Logger: log, Now: clk.Now}
+	if cfg.SMTPURL != "" {
+		mailer, err := notify.NewMailer(&notify.Sender{RootCAs: cfg.NotifyRootCAs}, cfg.SMTPURL, cfg.SMTPFrom)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		invitations.Mailer = mailer
+	}
 	a := api.New(api.Wire(db, api.Config{Default: def, Anonymous: cfg.anonymous(), SignUp: cfg.SignUp, Metrics: m, Logger: log,
-		OnDeploymentsChanged: nudgeScheduler, MinLeaseDuration: cfg.MinLeaseDuration, Clock: clk}))
+		OnDeploymentsChanged: nudgeScheduler, MinLeaseDuration: cfg.MinLeaseDuration, Clock: clk, Invitations: invitations}))
 	providers, err := identityProviders(cfg.IdentityProvidersFile, log)
 	if err != nil {
 		db.Close()
@@ -205,7 +225,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	pages, err := ui.New(ui.Config{Store: db, Authn: a.Authn, SignUp: cfg.SignUp, Anonymous: cfg.anonymous(), Clock: clk, Logger: log,
 		PollInterval: cfg.UIPollInterval, RunDeployment: a.RunDeployment, OnDeploymentsChanged: a.OnDeploymentsChanged,
-		Providers: providers, PublicURL: cfg.PublicURL})
+		Providers: providers, PublicURL: cfg.PublicURL, Invitations: invitations})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -242,6 +262,8 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
 	}
+	invitations.BaseURL = publicURL
+	all = append(all, auditServices(cfg, db, clk, log, m)...)
 	for _, l := range automationServices(cfg, db, a, publicURL, clk, log, m) {
 		all = append(all, l)
 	}
@@ -326,6 +348,24 @@ func storeServices(db *sqlstore.DB, clk clock.Clock, log *slog.Logger, m *metric
 		Logger:   log,
 		Observe:  observePass(m),
 	}}
+}
+
+// Defaults of the audit log's retention and how often it is applied.
+const (
+	defaultAuditRetention = 365 * 24 * time.Hour
+	auditRetentionEvery   = time.Hour
+)
+
+// auditServices is the audit log's retention pass.
+func auditServices(cfg Config, db *sqlstore.DB, clk clock.Clock, log *slog.Logger, m *metrics.Metrics) []services.Service {
+	keep := cfg.AuditRetention
+	if keep <= 0 {
+		keep = defaultAuditRetention
+	}
+	r := &services.AuditRetention{Store: db, Keep: keep, Logger: log.With("service", "audit_retention"),
+		Count: func(action string, n int) { m.ServiceItems("audit_retention", action, n) }}
+	return []services.Service{&services.Loop{Service: "audit_retention", Interval: auditRetentionEvery, Run: r.Pass, Clock: clk, Logger: log,
+		Observe: observePass(m)}}
 }
 
 // Defaults of the scheduling services, as Prefect's.

@@ -47,6 +47,8 @@ type Store interface {
 	ConcurrencyLimits
 	Automations
 	AutomationEvaluation
+	Invitations
+	AuditLog
 }
 
 // Workspaces reads and writes tenancy: accounts, users, workspaces,

@@ -292,17 +292,6 @@ func SetWorkspaceMemberByEmail(ctx context.Context, s store.Store, workspaceID u
 	return SetWorkspaceMember(ctx, s, workspaceID, u.ID, role)
 }
 
-// userByEmail finds an existing user to add to an account. Its answer tells
-// whether an email is registered; until members are invited rather than
-// added, an account admin has to be told.
-func userByEmail(ctx context.Context, s store.Store, email string) (*model.User, error) {
-	u, _, err := s.GetUserByEmail(ctx, email)
-	if apperr.IsNotFound(err) {
-		return nil, apperr.Errorf(apperr.ENotFound, "No user has the email %q; they need to register first.", strings.TrimSpace(email))
-	}
-	return u, err
-}
-
 var (
 	errAccountAdmin = apperr.Errorf(apperr.EForbidden, "Only owners and admins of the account can do this.")
 	errAccountRole  = apperr.Errorf(apperr.EInvalid, "Account roles are owner, admin and member.")
@@ -312,17 +301,18 @@ var errServiceAccountMember = apperr.Errorf(apperr.EConflict,
 	"This is a service account: its membership is managed with it, under the account's service accounts.")
 
 // memberChange is a change of one account membership: role is the new role
-// ("" removes the member), add allows the user not to be a member yet, and
-// self says the actor changes their own membership.
+// ("" removes the member), and self says the actor changes their own
+// membership. Nobody is added here: people join by accepting an
+// invitation.
 type memberChange struct {
-	role      string
-	add, self bool
+	role string
+	self bool
 }
 
 // decide applies the account's membership rules to c, given the membership
 // as it is inside the write transaction, and returns the role to store. Every
-// route that changes an account's members (adding, changing a role,
-// removing, leaving) comes here, so none of them is a way around a rule:
+// route that changes an account's members (changing a role, removing,
+// leaving) comes here, so none of them is a way around a rule:
 // owners and admins manage members, only owners make, change or remove
 // owners, an owner cannot leave, and an account keeps at least one owner.
 func (c memberChange) decide(m store.AccountMembership) (string, error) {
@@ -342,7 +332,7 @@ func (c memberChange) decide(m store.AccountMembership) (string, error) {
 		return "", nil
 	case !CanAdminAccount(m.ActorRole):
 		return "", errAccountAdmin
-	case m.Role == "" && !c.add:
+	case m.Role == "":
 		return "", apperr.Errorf(apperr.ENotFound, "Member not found")
 	case c.role == roles.AccountOwner && m.Role != roles.AccountOwner && m.ActorRole != roles.AccountOwner:
 		return "", apperr.Errorf(apperr.EForbidden, "Only owners can make owners.")
@@ -352,34 +342,6 @@ func (c memberChange) decide(m store.AccountMembership) (string, error) {
 		return "", apperr.Errorf(apperr.EConflict, "An account needs an owner: make someone else owner first.")
 	}
 	return c.role, nil
-}
-
-// AddAccountMember adds the user with email to an account as role, on
-// behalf of actorID. A user who already is a member gets role as a role
-// change would give it (added reports which). actorRole, the role the
-// request was let in with, turns away non-admins before the email is looked
-// up, so members cannot probe emails; the rules are applied afresh inside
-// the write.
-func AddAccountMember(ctx context.Context, s store.Store, actorID uuid.UUID, actorRole string, accountID uuid.UUID, email, role string) (m *model.Member, added bool, err error) {
-	if !CanAdminAccount(actorRole) {
-		return nil, false, errAccountAdmin
-	}
-	if !roles.ValidAccountRole(role) {
-		return nil, false, errAccountRole
-	}
-	u, err := userByEmail(ctx, s, email)
-	if err != nil {
-		return nil, false, err
-	}
-	c := memberChange{role: role, add: true, self: u.ID == actorID}
-	err = s.ChangeAccountMember(ctx, accountID, actorID, u.ID, func(m store.AccountMembership) (string, error) {
-		added = m.Role == ""
-		return c.decide(m)
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	return &model.Member{User: *u, Role: role}, added, nil
 }
 
 // SetAccountMemberRole changes a member's role on behalf of actorID.

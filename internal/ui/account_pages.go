@@ -39,6 +39,10 @@ func (u *UI) accountRoutes(mux *http.ServeMux) {
 	u.handle(mux, "POST /account/{account_id}/members", accountMember, u.addAccountMember)
 	u.handle(mux, "POST /account/{account_id}/members/{user_id}/role", accountMember, u.setAccountMemberRole)
 	u.handle(mux, "POST /account/{account_id}/members/{user_id}/remove", accountMember, u.removeAccountMember)
+	u.handle(mux, "POST /account/{account_id}/invitations/{id}/revoke", accountMember, u.revokeInvitation)
+	u.handle(mux, "GET /account/{account_id}/audit", accountAdmin, u.auditLog)
+	u.handle(mux, "GET /invitations/{token}", anyone, u.invitation)
+	u.handle(mux, "POST /invitations/{token}", signedIn, u.acceptInvitation)
 	u.handle(mux, "GET /auth/client", signedIn, u.cliLoginForm)
 	u.handle(mux, "POST /auth/client", signedIn, u.cliLogin)
 }
@@ -97,9 +101,15 @@ func (u *UI) signIn(q *request) error {
 		status := http.StatusUnauthorized
 		switch {
 		case errors.Is(err, auth.ErrRateLimited):
+			// Refused before any check, and not recorded: a flood of
+			// them must not become a flood of audit entries.
 			data.Error, status = "Too many attempts. Wait a minute and try again.", http.StatusTooManyRequests
 		case !errors.Is(err, auth.ErrInvalidCredentials):
 			return err
+		case len(email) <= auth.MaxEmailLength:
+			if err := u.Store.RecordFailedSignIn(q.ctx(), auth.NormalizeEmail(email), "wrong email or password"); err != nil {
+				u.Logger.Error("record a failed sign-in", "err", err)
+			}
 		}
 		return u.render(q, status, "signin.html", data)
 	}
@@ -108,9 +118,12 @@ func (u *UI) signIn(q *request) error {
 	if required, err := u.Store.UserSSORequired(q.ctx(), user.ID); err != nil {
 		return fmt.Errorf("sso requirement: %w", err)
 	} else if required {
+		if err := u.Store.RecordFailedSignIn(q.ctx(), user.Email, "a password, where an account requires SSO"); err != nil {
+			u.Logger.Error("record a failed sign-in", "err", err)
+		}
 		return u.render(q, http.StatusForbidden, "signin.html", signInData{Email: email, Next: next, SignUp: u.SignUp, Error: u.ssoRequiredMessage()})
 	}
-	if err := q.startSession(user); err != nil {
+	if err := q.startSession(user, "password"); err != nil {
 		return err
 	}
 	return q.redirect(safeNext(next))
@@ -124,7 +137,8 @@ func (u *UI) registerForm(q *request) error {
 	if !u.SignUp {
 		return &httpError{http.StatusForbidden, "Registration is closed on this server. Ask an administrator for an account."}
 	}
-	return u.render(q, http.StatusOK, "register.html", registerData{Next: q.r.URL.Query().Get("next")})
+	// An invitation's link to here names the invited email.
+	return u.render(q, http.StatusOK, "register.html", registerData{Next: q.r.URL.Query().Get("next"), Email: q.r.URL.Query().Get("email")})
 }
 
 func (u *UI) register(q *request) error {
@@ -147,7 +161,7 @@ func (u *UI) register(q *request) error {
 		again.Error = se.Message
 		return u.render(q, http.StatusUnprocessableEntity, "register.html", again)
 	}
-	if err := q.startSession(user); err != nil {
+	if err := q.startSession(user, "registration"); err != nil {
 		return err
 	}
 	// In anonymous mode the first user to register from this machine owns
@@ -385,8 +399,19 @@ type accountMembersData struct {
 	CanAdmin bool
 	Members  []model.Member
 	Roles    []string
-	// The add form, and the message of the last failed change.
+	// Admins see the open invitations, and the workspaces an invitation
+	// may give roles in.
+	Invitations    []invitationRow
+	Workspaces     []model.WorkspaceAccess
+	WorkspaceRoles []string
+	// The invite form, and the message of the last failed change.
 	Email, AddRole, Error string
+}
+
+// invitationRow is an open invitation as the members page lists it.
+type invitationRow struct {
+	*model.Invitation
+	Expired bool
 }
 
 func (u *UI) renderAccountMembers(q *request, status int, acct *model.Account, role string, data accountMembersData) error {
@@ -396,6 +421,26 @@ func (u *UI) renderAccountMembers(q *request, status int, acct *model.Account, r
 	}
 	data.Account, data.Role, data.CanAdmin, data.Members = acct, role, tenancy.CanAdminAccount(role), members
 	data.Roles = []string{roles.AccountMember, roles.AccountAdmin, roles.AccountOwner}
+	if data.CanAdmin {
+		list, err := u.Store.ListInvitations(q.ctx(), acct.ID)
+		if err != nil {
+			return fmt.Errorf("list invitations: %w", err)
+		}
+		now := u.Clock.Now()
+		for _, inv := range list {
+			data.Invitations = append(data.Invitations, invitationRow{inv, !now.Before(inv.Expires.Time)})
+		}
+		all, err := u.Store.ListWorkspaces(q.ctx(), q.User.ID)
+		if err != nil {
+			return fmt.Errorf("list workspaces: %w", err)
+		}
+		for _, w := range all {
+			if w.AccountID == acct.ID {
+				data.Workspaces = append(data.Workspaces, w)
+			}
+		}
+		data.WorkspaceRoles = []string{roles.WorkspaceViewer, roles.WorkspaceRunner, roles.WorkspaceDeveloper, roles.WorkspaceOwner, roles.WorkspaceWorker}
+	}
 	if data.AddRole == "" {
 		data.AddRole = roles.AccountMember
 	}
@@ -421,12 +466,53 @@ func (u *UI) accountMembers(q *request) error {
 	return u.renderAccountMembers(q, http.StatusOK, acct, role, accountMembersData{})
 }
 
+// addAccountMember invites an email to the account, with roles in the
+// workspaces the form picked; a member's email changes their role instead.
 func (u *UI) addAccountMember(q *request) error {
 	acct, role := q.Account, q.AccountRole
-	data := accountMembersData{Email: q.r.PostForm.Get("email"), AddRole: q.r.PostForm.Get("role")}
-	_, _, err := tenancy.AddAccountMember(q.ctx(), u.Store, q.User.ID, role, acct.ID, data.Email, data.AddRole)
-	done := "Added " + strings.TrimSpace(data.Email) + " to " + acct.Handle + " as " + data.AddRole + "."
-	return u.membersChanged(q, acct, role, err, data, done)
+	f := q.r.PostForm
+	data := accountMembersData{Email: f.Get("email"), AddRole: f.Get("role")}
+	var grants []model.WorkspaceGrant
+	for key, vals := range f {
+		id, ok := strings.CutPrefix(key, "workspace:")
+		if !ok || len(vals) == 0 || vals[0] == "" {
+			continue
+		}
+		wsID, err := uuid.Parse(id)
+		if err != nil {
+			return &httpError{http.StatusBadRequest, "Could not read the form."}
+		}
+		grants = append(grants, model.WorkspaceGrant{WorkspaceID: wsID, Role: vals[0]})
+	}
+	var (
+		m   *model.Member
+		inv *tenancy.NewInvitation
+		err error
+	)
+	if len(grants) == 0 {
+		m, inv, err = u.Invitations.AddAccountMember(q.ctx(), q.User.ID, role, acct.ID, data.Email, data.AddRole)
+	} else {
+		inv, err = u.Invitations.Invite(q.ctx(), q.User.ID, role, acct.ID, tenancy.InviteInput{Email: data.Email, Role: data.AddRole, Workspaces: grants})
+	}
+	if err != nil || m != nil {
+		done := "Changed the role of " + strings.TrimSpace(data.Email) + " to " + data.AddRole + "."
+		return u.membersChanged(q, acct, role, err, data, done)
+	}
+	text := "Invited " + inv.Email + ": pass them the link below; it works once, for seven days."
+	if inv.Mailed {
+		text = "Invited " + inv.Email + " and mailed them the link below; it works once, for seven days."
+	}
+	return q.redirectFlash("/account/"+acct.ID.String()+"/members", flash{Text: text, Invitation: inv})
+}
+
+func (u *UI) revokeInvitation(q *request) error {
+	acct, role := q.Account, q.AccountRole
+	id, err := uuid.Parse(q.r.PathValue("id"))
+	if err != nil {
+		return errNotFound()
+	}
+	err = u.Invitations.Revoke(q.ctx(), role, acct.ID, id)
+	return u.membersChanged(q, acct, role, err, accountMembersData{}, "Revoked the invitation: its link no longer works.")
 }
 
 func (u *UI) setAccountMemberRole(q *request) error {

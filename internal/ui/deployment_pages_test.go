@@ -188,9 +188,7 @@ func TestDeploymentPagesFollowTheRole(t *testing.T) {
 		u := newUser(role)
 		c := ts.newClient(t)
 		c.register(u)
-		if r := co.postCSRF("/account/"+ws.AccountID+"/members", url.Values{"email": {u.Email}, "role": {"member"}}); r.Status != http.StatusSeeOther {
-			t.Fatalf("add %s to the account: %d %s", role, r.Status, r.alert())
-		}
+		c.join(co, ws.AccountID, u.Email, "member")
 		if r := co.postCSRF(ws.path("/settings/members"), url.Values{"email": {u.Email}, "role": {role}}); r.Status != http.StatusSeeOther {
 			t.Fatalf("make %s: %d %s", role, r.Status, r.alert())
 		}

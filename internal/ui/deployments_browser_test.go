@@ -227,9 +227,7 @@ func TestServedDeploymentInTheBrowser(t *testing.T) {
 		cv.register(viewer)
 		co := ts.newClient(t)
 		co.signIn(owner)
-		if r := co.postCSRF("/account/"+ws.AccountID+"/members", url.Values{"email": {viewer.Email}, "role": {"member"}}); r.Status != http.StatusSeeOther {
-			t.Fatalf("add vic to the account: %d %s", r.Status, r.alert())
-		}
+		cv.join(co, ws.AccountID, viewer.Email, "member")
 		if r := co.postCSRF(ws.path("/settings/members"), url.Values{"email": {viewer.Email}, "role": {"viewer"}}); r.Status != http.StatusSeeOther {
 			t.Fatalf("make vic a viewer: %d %s", r.Status, r.alert())
 		}

@@ -17,6 +17,9 @@ type flash struct {
 	LinkURL, LinkText string
 	// Key is an API key just created: its one showing, on the API keys page.
 	Key *tenancy.NewAPIKey
+	// Invitation is an invitation just made: its link's one showing, on
+	// the members page.
+	Invitation *tenancy.NewInvitation
 }
 
 // Bounds of the flash store: flashes live long enough for the redirect

@@ -158,7 +158,8 @@ func TestFormPostsConfirm(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, ts *testServer) {
 		b := ts.newBrowser(t)
 		ivy, jon := newUser("ivy"), newUser("jon")
-		ts.newClient(t).register(jon)
+		cj := ts.newClient(t)
+		cj.register(jon)
 		b.register(ivy)
 		ws := b.createWorkspace("Confirm", "")
 		flashed := func(what, want string) {
@@ -179,7 +180,8 @@ func TestFormPostsConfirm(t *testing.T) {
 		acct := "/account/" + ws.AccountID + "/members"
 		b.visit(acct)
 		b.submit(`form[action="`+acct+`"]`, map[string]string{"email": jon.Email})
-		flashed("adding an account member", "Added "+jon.Email)
+		flashed("inviting an account member", "Invited "+jon.Email)
+		cj.accept(b.invitationPath())
 		b.visit(ws.path("/settings"))
 		b.submit("#add-member", map[string]string{"email": jon.Email, "role": "viewer"})
 		flashed("adding a workspace member", "Set the role of "+jon.Email+" to viewer.")

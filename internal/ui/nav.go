@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/praetorhq/praetor/internal/auth"
+	"github.com/praetorhq/praetor/internal/tenancy"
 )
 
 // The sidebar is built per request from the tables below: a workspace's
@@ -59,8 +60,11 @@ var (
 		{"You", []navItem{{"API keys", "/profile/api-keys", "", "/profile"}}},
 	}
 	accountNav = []navItem{{"Members", "/members", "", "/members"}, {"Service accounts", "/service-accounts", "", "/service-accounts"},
-		{"Teams", "/teams", "", "/teams"}, {"Settings", "/settings", "", "/settings"}}
+		{"Teams", "/teams", "", "/teams"}, {"Settings", "/settings", "", "/settings"}, {"Audit log", "/audit", adminAccount, "/audit"}}
 )
+
+// adminAccount marks the account items only its owners and admins see.
+const adminAccount auth.Permission = "admin:account"
 
 // navView is the sidebar as the layout renders it.
 type navView struct {
@@ -109,7 +113,8 @@ func (u *UI) frame(q *request, page string) (*navView, error) {
 			return nil, fmt.Errorf("list accounts: %w", err)
 		}
 		for _, a := range accounts {
-			nav.add([]navGroup{{"Account " + a.Handle, accountNav}}, "/account/"+a.ID.String(), path, all)
+			admin := tenancy.CanAdminAccount(a.Role)
+			nav.add([]navGroup{{"Account " + a.Handle, accountNav}}, "/account/"+a.ID.String(), path, func(p auth.Permission) bool { return p != adminAccount || admin })
 		}
 	}
 	nav.add(cloudNav[1:], "", path, all)

@@ -26,9 +26,7 @@ func TestRunPageLogsNeedReadLog(t *testing.T) {
 	worker := newUser("wendy")
 	cw := ts.newClient(t)
 	cw.register(worker)
-	if r := co.postCSRF("/account/"+ws.AccountID+"/members", url.Values{"email": {worker.Email}, "role": {"member"}}); r.Status != http.StatusSeeOther {
-		t.Fatalf("add wendy to the account: %d %s", r.Status, r.alert())
-	}
+	cw.join(co, ws.AccountID, worker.Email, "member")
 	if r := co.postCSRF(ws.path("/settings/members"), url.Values{"email": {worker.Email}, "role": {"worker"}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("make wendy a worker: %d %s", r.Status, r.alert())
 	}

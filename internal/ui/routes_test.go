@@ -17,7 +17,10 @@ func TestEveryPageDeclaresItsAccess(t *testing.T) {
 	u.Register(http.NewServeMux())
 	signedOut := map[string]bool{"GET /{$}": true, "GET /signin": true, "POST /signin": true,
 		"GET /register": true, "POST /register": true, "POST /signout": true,
-		"GET /auth/sso/{provider}": true, "GET /auth/sso/{provider}/callback": true}
+		"GET /auth/sso/{provider}": true, "GET /auth/sso/{provider}/callback": true,
+		// An invitation's page tells a signed-out invitee to sign in or
+		// register; accepting it needs them signed in.
+		"GET /invitations/{token}": true}
 	if len(u.registered) < 30 {
 		t.Fatalf("only %d pages registered through handle", len(u.registered))
 	}

@@ -114,9 +114,7 @@ func TestResumeForm(t *testing.T) {
 		viewer := newUser("vic")
 		cv := ts.newClient(t)
 		cv.register(viewer)
-		if r := c.postCSRF("/account/"+ws.AccountID+"/members", url.Values{"email": {viewer.Email}, "role": {"member"}}); r.Status != http.StatusSeeOther {
-			t.Fatalf("add vic to the account: %d %s", r.Status, r.alert())
-		}
+		cv.join(c, ws.AccountID, viewer.Email, "member")
 		if r := c.postCSRF(ws.path("/settings/members"), url.Values{"email": {viewer.Email}, "role": {"viewer"}}); r.Status != http.StatusSeeOther {
 			t.Fatalf("make vic a viewer: %d %s", r.Status, r.alert())
 		}

@@ -99,6 +99,21 @@ allowed_domains = ["example.test"]
 			t.Fatalf("erin's sign-in once GitHub verified her email: %d: %s", r.Status, r.Body)
 		}
 		signedIn(c, erin)
+		// Her account's audit log has the refused sign-in, the link and the
+		// provider's sign-in, each once.
+		var events []string
+		erinAcct := c.ownAccountID(erin)
+		for _, e := range c.auditLog(erinAcct, c.createKey("audit")) {
+			if e.Event == "api-key.created" {
+				continue
+			}
+			events = append(events, e.Event+" "+string(e.Details))
+		}
+		if len(events) != 5 || !strings.HasPrefix(events[0], "user.logged-in") || !strings.HasPrefix(events[1], "user.login-failed") ||
+			!strings.Contains(events[1], "identity provider github") || !strings.HasPrefix(events[2], "user.logged-in") ||
+			!strings.HasPrefix(events[3], "user.identity-linked") || !strings.HasPrefix(events[4], "user.logged-in") || !strings.Contains(events[4], "github") {
+			t.Errorf("erin's audit log:\n%s", strings.Join(events, "\n"))
+		}
 
 		// Changing the account's sign-in setting: an admin who has not
 		// signed in with a provider cannot require it (it would lock them
@@ -108,9 +123,7 @@ allowed_domains = ["example.test"]
 		oc := ts.newClient(t)
 		oc.register(owner)
 		acct := oc.ownAccountID(owner)
-		if r := oc.postCSRF("/account/"+acct+"/members", url.Values{"email": {erin.Email}, "role": {"member"}}); r.Status != http.StatusSeeOther {
-			t.Fatalf("add erin to olga's account: %d: %s", r.Status, r.Body)
-		}
+		c.join(oc, acct, erin.Email, "member")
 		if r := oc.postCSRF("/account/"+acct+"/settings/sso", url.Values{"sso_required": {"on"}}); r.Status != http.StatusUnprocessableEntity ||
 			!strings.Contains(r.Body, "yourself first") {
 			t.Errorf("requiring SSO without a provider identity: %d: %s", r.Status, r.Body)

@@ -127,16 +127,19 @@ func (u *UI) ssoCallback(q *request) error {
 	if err != nil || l.Provider != p.ID || subtle.ConstantTimeCompare([]byte(auth.HashKey(c.Value)), []byte(l.BrowserHash)) != 1 {
 		return u.ssoFailed(q, p, http.StatusBadRequest, errSSOBrowser)
 	}
+	// From here on a sign-in this browser started (so one the sign-in
+	// limits let through) fails or succeeds: a failure is recorded in the
+	// audit log, with the email when the provider told it.
 	if e := query.Get("error"); e != "" {
-		return u.ssoFailed(q, p, http.StatusUnauthorized, &sso.Error{Reason: p.Name + " did not sign you in (" + e + ")."})
+		return u.ssoRefused(q, p, "", http.StatusUnauthorized, &sso.Error{Reason: p.Name + " did not sign you in (" + e + ")."})
 	}
 	id, err := p.Exchange(q.ctx(), u.ssoRedirectURL(q, p), query.Get("code"), l.Verifier, l.Nonce)
 	if err != nil {
-		return u.ssoFailed(q, p, http.StatusUnauthorized, err)
+		return u.ssoRefused(q, p, "", http.StatusUnauthorized, err)
 	}
 	user, how, err := tenancy.SignInWithIdentity(q.ctx(), u.Store, p, id, u.SignUp)
 	if err != nil {
-		return u.ssoFailed(q, p, http.StatusForbidden, err)
+		return u.ssoRefused(q, p, id.Email, http.StatusForbidden, err)
 	}
 	return u.ssoSignedIn(q, p, user, how, l.Next)
 }
@@ -145,7 +148,7 @@ func (u *UI) ssoCallback(q *request) error {
 // tenancy's IdentityKnown, IdentityLinked or IdentityCreated) and sends
 // them on. This is the one place a provider's sign-in succeeds.
 func (u *UI) ssoSignedIn(q *request, p *sso.Provider, user *model.User, how, next string) error {
-	if err := q.startSession(user); err != nil {
+	if err := q.startSession(user, p.ID); err != nil {
 		return err
 	}
 	u.Logger.Info("signed in with an identity provider", "provider", p.ID, "user", user.ID, "how", how, "addr", auth.ClientAddr(q.r))
@@ -162,6 +165,15 @@ func (u *UI) ssoSignedIn(q *request, p *sso.Provider, user *model.User, how, nex
 		return q.redirect(safeNext(next))
 	}
 	return q.redirect("/workspaces/new")
+}
+
+// ssoRefused is ssoFailed for a sign-in that got as far as the provider's
+// answer, recorded as a failed sign-in (of email, "" when unknown).
+func (u *UI) ssoRefused(q *request, p *sso.Provider, email string, status int, err error) error {
+	if rerr := u.Store.RecordFailedSignIn(q.ctx(), auth.NormalizeEmail(email), "identity provider "+p.ID+": "+err.Error()); rerr != nil {
+		u.Logger.Error("record a failed sign-in", "err", rerr)
+	}
+	return u.ssoFailed(q, p, status, err)
 }
 
 // ssoFailed answers a refused sign-in with a provider: the sign-in page

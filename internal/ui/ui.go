@@ -51,6 +51,8 @@ type Config struct {
 	// OnDeploymentsChanged, when set, is called after the pages pause or
 	// resume a deployment, as the API calls its own.
 	OnDeploymentsChanged func()
+	// Invitations invites people to accounts, as the API does.
+	Invitations *tenancy.Invitations
 	// Providers are the identity providers users may sign in with.
 	Providers []*sso.Provider
 	// PublicURL is where users reach the UI (the providers' callbacks are
@@ -234,14 +236,17 @@ func (u *UI) page(h handler) http.HandlerFunc {
 // may not make is refused with denied.
 type need struct {
 	signedIn, account bool
-	perm              auth.Permission
-	denied            string
+	// admin: of the account, only its owners and admins.
+	admin  bool
+	perm   auth.Permission
+	denied string
 }
 
 var (
 	anyone        = need{}
 	signedIn      = need{signedIn: true}
 	accountMember = need{signedIn: true, account: true}
+	accountAdmin  = need{signedIn: true, account: true, admin: true}
 )
 
 // inWorkspace is a workspace page or form that needs perm.
@@ -297,6 +302,9 @@ func (n need) wrap(u *UI, h handler) handler {
 			if q.Account, err = u.Store.GetAccount(q.ctx(), id); err != nil {
 				return fmt.Errorf("get account: %w", err)
 			}
+			if n.admin && !tenancy.CanAdminAccount(q.AccountRole) {
+				return &httpError{http.StatusForbidden, "Only owners and admins of the account can see this page."}
+			}
 		}
 		return h(q)
 	}
@@ -344,6 +352,12 @@ func (u *UI) prepare(q *request) error {
 			return err
 		}
 	}
+	// The audit log's actor of whatever this request changes.
+	var actor *uuid.UUID
+	if session != nil {
+		actor = &q.User.ID
+	}
+	q.r = q.r.WithContext(httpx.WithActor(q.r, actor))
 	if session != nil {
 		q.CSRF, q.sessionID = session.CSRF, session.ID
 	} else if c, err := q.r.Cookie(q.cookieName(csrfCookie)); err == nil && len(c.Value) >= 32 {
@@ -388,7 +402,8 @@ func (q *request) cookieName(name string) string {
 }
 
 // startSession signs a user in on this browser.
-func (q *request) startSession(u *model.User) error {
+// method says how ("password", "registration" or a provider's id).
+func (q *request) startSession(u *model.User, method string) error {
 	tok, err := auth.NewToken(32)
 	if err != nil {
 		return err
@@ -399,13 +414,15 @@ func (q *request) startSession(u *model.User) error {
 	if err != nil {
 		return err
 	}
-	s := &model.Session{ID: auth.HashKey(tok), UserID: u.ID, CSRF: csrf, Expires: model.At(q.ui.Clock.Now().Add(sessionTTL))}
+	s := &model.Session{ID: auth.HashKey(tok), UserID: u.ID, CSRF: csrf, Expires: model.At(q.ui.Clock.Now().Add(sessionTTL)), Method: method}
 	if err := q.ui.Store.CreateSession(q.r.Context(), s); err != nil {
 		return err
 	}
 	http.SetCookie(q.w, &http.Cookie{Name: q.cookieName(sessionCookie), Value: tok, Path: "/", HttpOnly: true, Secure: q.secure(),
 		SameSite: http.SameSiteLaxMode, Expires: s.Expires.Time})
 	q.User, q.CSRF, q.sessionID = u, csrf, s.ID
+	// What the rest of the request changes is the new user's doing.
+	q.r = q.r.WithContext(httpx.WithActor(q.r, &u.ID))
 	return nil
 }
 

@@ -218,9 +218,7 @@ func TestWorkPoolPageInTheBrowser(t *testing.T) {
 		viewer := newUser("vera")
 		cv := ts.newClient(t)
 		cv.register(viewer)
-		if r := c.postCSRF("/account/"+ws.AccountID+"/members", url.Values{"email": {viewer.Email}, "role": {"member"}}); r.Status != http.StatusSeeOther {
-			t.Fatalf("add vera to the account: %d %s", r.Status, r.alert())
-		}
+		cv.join(c, ws.AccountID, viewer.Email, "member")
 		if r := c.postCSRF(ws.path("/settings/members"), url.Values{"email": {viewer.Email}, "role": {"viewer"}}); r.Status != http.StatusSeeOther {
 			t.Fatalf("make vera a viewer: %d %s", r.Status, r.alert())
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/roles"
+	"github.com/praetorhq/praetor/internal/store"
 )
 
 // ClaimDefaultAccount makes the user owner of the default workspace's
@@ -44,7 +45,11 @@ func (db *DB) ClaimDefaultAccount(ctx context.Context, userID uuid.UUID) (bool, 
 			return fmt.Errorf("claim default account: %w", err)
 		}
 		claimed = true
-		return nil
+		r := auditRecord{account: &accountID, event: store.AuditMemberAdded, details: map[string]any{"role": roles.AccountOwner, "claimed_default": true}}
+		if err := db.userTarget(ctx, tx, &r, userID); err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, r)
 	})
 	return claimed && err == nil, err
 }

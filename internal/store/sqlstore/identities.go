@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/store"
 )
 
 // GetUserByIdentity returns the user a provider's subject is linked to.
@@ -38,7 +39,17 @@ func (db *DB) CreateUserWithIdentity(ctx context.Context, u *model.User, account
 func (db *DB) LinkIdentity(ctx context.Context, id *model.Identity) error {
 	now := model.At(db.now())
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		return db.insertIdentity(ctx, tx, now, id)
+		if err := db.insertIdentity(ctx, tx, now, id); err != nil {
+			return err
+		}
+		// The provider's sign-in that links it is the user's own doing.
+		a, _ := store.ActorOf(ctx)
+		a.UserID = &id.UserID
+		r := auditRecord{event: store.AuditIdentityLinked, details: map[string]any{"provider": id.Provider, "email": id.Email}}
+		if err := db.userTarget(ctx, tx, &r, id.UserID); err != nil {
+			return err
+		}
+		return db.auditUser(ctx, tx, a, id.UserID, r)
 	})
 }
 
@@ -124,7 +135,8 @@ func (db *DB) SetAccountSSORequired(ctx context.Context, accountID uuid.UUID, re
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("Account")
 		}
-		return nil
+		return db.audit(ctx, tx, auditRecord{account: &accountID, event: store.AuditSSOConfigured, targetType: "account", targetID: accountID.String(),
+			details: map[string]any{"sso_required": required}})
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/roles"
+	"github.com/praetorhq/praetor/internal/store"
 )
 
 var errServiceAccountName = apperr.Errorf(apperr.EConflict, "A service account with this name already exists in this account.")
@@ -44,8 +45,15 @@ func (db *DB) CreateServiceAccount(ctx context.Context, sa *model.ServiceAccount
 		if err := db.upsertMember(ctx, tx, "account_members", "account_id", sa.AccountID, sa.ID, roles.AccountMember); err != nil {
 			return err
 		}
-		return db.insertAPIKey(ctx, tx, key)
+		if err := db.insertAPIKey(ctx, tx, key); err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, serviceAccountRecord(sa.AccountID, sa.ID, sa.Name, store.AuditServiceAccountCreated, map[string]any{"key_prefix": key.Prefix}))
 	})
+}
+
+func serviceAccountRecord(accountID, id uuid.UUID, name, event string, details map[string]any) auditRecord {
+	return auditRecord{account: &accountID, event: event, targetType: "service-account", targetID: id.String(), targetName: name, details: details}
 }
 
 func (db *DB) insertAPIKey(ctx context.Context, tx *sql.Tx, k *model.APIKey) error {
@@ -101,15 +109,30 @@ func (db *DB) RenameServiceAccount(ctx context.Context, accountID, id uuid.UUID,
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, db.d.rebind(`UPDATE users SET display_name = ? WHERE id = ?`), name, id)
-		return err
+		if _, err = tx.ExecContext(ctx, db.d.rebind(`UPDATE users SET display_name = ? WHERE id = ?`), name, id); err != nil {
+			return fmt.Errorf("rename service account user: %w", err)
+		}
+		return db.audit(ctx, tx, serviceAccountRecord(accountID, id, name, store.AuditServiceAccountUpdated, nil))
 	})
 }
 
 // DeleteServiceAccount deletes the service account's user: its keys,
 // memberships and team places go with it (ON DELETE CASCADE).
 func (db *DB) DeleteServiceAccount(ctx context.Context, accountID, id uuid.UUID) error {
-	return db.execOne(ctx, "Service account", `DELETE FROM users WHERE id = (SELECT user_id FROM service_accounts WHERE account_id = ? AND user_id = ?)`, accountID, id)
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var name string
+		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT name FROM service_accounts WHERE account_id = ? AND user_id = ?`), accountID, id).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("Service account")
+		}
+		if err != nil {
+			return fmt.Errorf("read service account: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM users WHERE id = ?`), id); err != nil {
+			return fmt.Errorf("delete service account: %w", err)
+		}
+		return db.audit(ctx, tx, serviceAccountRecord(accountID, id, name, store.AuditServiceAccountDeleted, nil))
+	})
 }
 
 // RotateServiceAccountKey adds key and cuts the other keys' lives to
@@ -117,17 +140,24 @@ func (db *DB) DeleteServiceAccount(ctx context.Context, accountID, id uuid.UUID)
 func (db *DB) RotateServiceAccountKey(ctx context.Context, accountID, id uuid.UUID, key *model.APIKey, graceEnds model.Time) error {
 	key.ID, key.UserID, key.Created = uuid.Must(uuid.NewV7()), id, model.At(db.now())
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM service_accounts WHERE account_id = ? AND user_id = ?`), accountID, id).Scan(&n); err != nil {
-			return fmt.Errorf("read service account: %w", err)
-		}
-		if n == 0 {
+		var name string
+		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT name FROM service_accounts WHERE account_id = ? AND user_id = ?`), accountID, id).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("Service account")
+		}
+		if err != nil {
+			return fmt.Errorf("read service account: %w", err)
 		}
 		end := db.d.time(graceEnds)
 		if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE api_keys SET expires = ? WHERE user_id = ? AND (expires IS NULL OR expires > ?)`), end, id, end); err != nil {
 			return fmt.Errorf("expire old keys: %w", err)
 		}
-		return db.insertAPIKey(ctx, tx, key)
+		if err := db.insertAPIKey(ctx, tx, key); err != nil {
+			return err
+		}
+		r := apiKeyRecord(key, store.AuditAPIKeyRotated)
+		r.account = &accountID
+		r.details["service_account_id"], r.details["service_account"], r.details["old_keys_expire"] = id.String(), name, graceEnds
+		return db.audit(ctx, tx, r)
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/apperr"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/store"
 )
 
 var errTeamName = apperr.Errorf(apperr.EConflict, "A team with this name already exists in this account.")
@@ -26,8 +27,12 @@ func (db *DB) CreateTeam(ctx context.Context, t *model.Team) error {
 		if err != nil {
 			return fmt.Errorf("insert team: %w", err)
 		}
-		return nil
+		return db.audit(ctx, tx, teamRecord(t.AccountID, t.ID, t.Name, store.AuditTeamCreated, nil))
 	})
+}
+
+func teamRecord(accountID, id uuid.UUID, name, event string, details map[string]any) auditRecord {
+	return auditRecord{account: &accountID, event: event, targetType: "team", targetID: id.String(), targetName: name, details: details}
 }
 
 const teamColumns = `id, account_id, name, description, created, updated`
@@ -93,29 +98,54 @@ func (db *DB) GetTeam(ctx context.Context, accountID, id uuid.UUID) (*model.Team
 // UpdateTeam saves a team's name and description.
 func (db *DB) UpdateTeam(ctx context.Context, t *model.Team) error {
 	t.Updated = model.At(db.now())
-	err := db.execOne(ctx, "Team", `UPDATE teams SET name = ?, description = ?, updated = ? WHERE account_id = ? AND id = ?`,
-		t.Name, t.Description, db.d.time(t.Updated), t.AccountID, t.ID)
-	if db.d.isUniqueViolation(err) {
-		return errTeamName
-	}
-	return err
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		err := db.execOneIn(ctx, tx, "Team", `UPDATE teams SET name = ?, description = ?, updated = ? WHERE account_id = ? AND id = ?`,
+			t.Name, t.Description, db.d.time(t.Updated), t.AccountID, t.ID)
+		if db.d.isUniqueViolation(err) {
+			return errTeamName
+		}
+		if err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, teamRecord(t.AccountID, t.ID, t.Name, store.AuditTeamUpdated, map[string]any{"description": t.Description}))
+	})
 }
 
 // DeleteTeam deletes a team; its members lose the roles it gave.
 func (db *DB) DeleteTeam(ctx context.Context, accountID, id uuid.UUID) error {
-	return db.execOne(ctx, "Team", `DELETE FROM teams WHERE account_id = ? AND id = ?`, accountID, id)
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		name, err := db.teamIn(ctx, tx, accountID, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM teams WHERE id = ?`), id); err != nil {
+			return fmt.Errorf("delete team: %w", err)
+		}
+		return db.audit(ctx, tx, teamRecord(accountID, id, name, store.AuditTeamDeleted, nil))
+	})
 }
 
-// teamIn checks, inside tx, that the team is the account's.
-func (db *DB) teamIn(ctx context.Context, tx *sql.Tx, accountID, teamID uuid.UUID) error {
-	var n int
-	if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM teams WHERE account_id = ? AND id = ?`), accountID, teamID).Scan(&n); err != nil {
-		return fmt.Errorf("read team: %w", err)
+// teamIn checks, inside tx, that the team is the account's, and returns
+// its name.
+func (db *DB) teamIn(ctx context.Context, tx *sql.Tx, accountID, teamID uuid.UUID) (string, error) {
+	var name string
+	err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT name FROM teams WHERE account_id = ? AND id = ?`), accountID, teamID).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", notFound("Team")
 	}
-	if n == 0 {
-		return notFound("Team")
+	if err != nil {
+		return "", fmt.Errorf("read team: %w", err)
 	}
-	return nil
+	return name, nil
+}
+
+// teamMemberRecord is a change of userID's place in a team.
+func (db *DB) teamMemberRecord(ctx context.Context, tx *sql.Tx, accountID, teamID uuid.UUID, team string, userID uuid.UUID, event string) error {
+	r := auditRecord{account: &accountID, event: event, details: map[string]any{"team_id": teamID, "team": team}}
+	if err := db.userTarget(ctx, tx, &r, userID); err != nil {
+		return err
+	}
+	return db.audit(ctx, tx, r)
 }
 
 // AddTeamMember adds a member of the account to one of its teams, with the
@@ -126,7 +156,8 @@ func (db *DB) AddTeamMember(ctx context.Context, accountID, teamID, userID uuid.
 		if err := db.lockAccount(ctx, tx, accountID); err != nil {
 			return err
 		}
-		if err := db.teamIn(ctx, tx, accountID, teamID); err != nil {
+		team, err := db.teamIn(ctx, tx, accountID, teamID)
+		if err != nil {
 			return err
 		}
 		var n int
@@ -136,29 +167,58 @@ func (db *DB) AddTeamMember(ctx context.Context, accountID, teamID, userID uuid.
 		if n == 0 {
 			return notFound("Member")
 		}
-		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO team_members (team_id, user_id, created) VALUES (?, ?, ?) ON CONFLICT (team_id, user_id) DO NOTHING`),
+		res, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO team_members (team_id, user_id, created) VALUES (?, ?, ?) ON CONFLICT (team_id, user_id) DO NOTHING`),
 			teamID, userID, db.d.time(model.At(db.now())))
 		if err != nil {
 			return fmt.Errorf("add team member: %w", err)
 		}
-		return nil
+		if added, _ := res.RowsAffected(); added == 0 {
+			return nil // already in it: nothing changed
+		}
+		return db.teamMemberRecord(ctx, tx, accountID, teamID, team, userID, store.AuditTeamMemberAdded)
 	})
 }
 
 // RemoveTeamMember takes a member out of a team.
 func (db *DB) RemoveTeamMember(ctx context.Context, accountID, teamID, userID uuid.UUID) error {
-	return db.execOne(ctx, "Member", `DELETE FROM team_members WHERE user_id = ? AND team_id = (SELECT id FROM teams WHERE account_id = ? AND id = ?)`, userID, accountID, teamID)
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		team, err := db.teamIn(ctx, tx, accountID, teamID)
+		if apperr.IsNotFound(err) {
+			return notFound("Member")
+		}
+		if err != nil {
+			return err
+		}
+		if err := db.execOneIn(ctx, tx, "Member", `DELETE FROM team_members WHERE user_id = ? AND team_id = ?`, userID, teamID); err != nil {
+			return err
+		}
+		return db.teamMemberRecord(ctx, tx, accountID, teamID, team, userID, store.AuditTeamMemberRemoved)
+	})
 }
 
 // SetTeamWorkspaceRole gives a team a role in a workspace of its account,
 // or takes it away ("").
 func (db *DB) SetTeamWorkspaceRole(ctx context.Context, accountID, teamID, workspaceID uuid.UUID, role string) error {
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if err := db.teamIn(ctx, tx, accountID, teamID); err != nil {
+		team, err := db.teamIn(ctx, tx, accountID, teamID)
+		if err != nil {
 			return err
 		}
+		var previous string
+		err = tx.QueryRowContext(ctx, db.d.rebind(`SELECT role FROM team_workspace_roles WHERE team_id = ? AND workspace_id = ?`), teamID, workspaceID).Scan(&previous)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("read team role: %w", err)
+		}
+		r := teamRecord(accountID, teamID, team, store.AuditTeamWorkspaceRole, map[string]any{"role": role, "previous_role": previous})
+		r.workspace = &workspaceID
 		if role == "" {
-			return db.execOneIn(ctx, tx, "Team role", `DELETE FROM team_workspace_roles WHERE team_id = ? AND workspace_id = ?`, teamID, workspaceID)
+			if err := db.execOneIn(ctx, tx, "Team role", `DELETE FROM team_workspace_roles WHERE team_id = ? AND workspace_id = ?`, teamID, workspaceID); err != nil {
+				return err
+			}
+			return db.audit(ctx, tx, r)
+		}
+		if role == previous {
+			return nil
 		}
 		var n int
 		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM workspaces WHERE account_id = ? AND id = ?`), accountID, workspaceID).Scan(&n); err != nil {
@@ -167,11 +227,11 @@ func (db *DB) SetTeamWorkspaceRole(ctx context.Context, accountID, teamID, works
 		if n == 0 {
 			return notFound("Workspace")
 		}
-		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO team_workspace_roles (team_id, workspace_id, role, created) VALUES (?, ?, ?, ?)
+		_, err = tx.ExecContext(ctx, db.d.rebind(`INSERT INTO team_workspace_roles (team_id, workspace_id, role, created) VALUES (?, ?, ?, ?)
 			ON CONFLICT (team_id, workspace_id) DO UPDATE SET role = excluded.role`), teamID, workspaceID, role, db.d.time(model.At(db.now())))
 		if err != nil {
 			return fmt.Errorf("set team role: %w", err)
 		}
-		return nil
+		return db.audit(ctx, tx, r)
 	})
 }

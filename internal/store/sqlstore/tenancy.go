@@ -150,31 +150,49 @@ func (db *DB) CreateWorkspace(ctx context.Context, ws *model.Workspace, creator 
 		if creator != nil {
 			_, err = tx.ExecContext(ctx, db.d.rebind(`INSERT INTO workspace_members (workspace_id, user_id, role, created) VALUES (?, ?, ?, ?)`),
 				ws.ID, *creator, roles.WorkspaceOwner, db.d.time(now))
+			if err != nil {
+				return fmt.Errorf("insert workspace owner: %w", err)
+			}
 		}
-		return err
+		return db.audit(ctx, tx, workspaceRecord(ws, store.AuditWorkspaceCreated))
 	})
+}
+
+func workspaceRecord(ws *model.Workspace, event string) auditRecord {
+	return auditRecord{account: &ws.AccountID, workspace: &ws.ID, event: event, targetType: "workspace", targetID: ws.ID.String(), targetName: ws.Handle,
+		details: map[string]any{"handle": ws.Handle, "name": ws.Name}}
 }
 
 // UpdateWorkspace saves a workspace's handle, name and description.
 func (db *DB) UpdateWorkspace(ctx context.Context, ws *model.Workspace) error {
 	ws.Updated = model.At(db.now())
-	err := db.execOne(ctx, "Workspace", `UPDATE workspaces SET handle = ?, name = ?, description = ?, updated = ? WHERE account_id = ? AND id = ?`,
-		ws.Handle, ws.Name, ws.Description, db.d.time(ws.Updated), ws.AccountID, ws.ID)
-	if db.d.isUniqueViolation(err) {
-		return apperr.Errorf(apperr.EConflict, "A workspace with handle %q already exists in this account.", ws.Handle)
-	}
-	return err
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		err := db.execOneIn(ctx, tx, "Workspace", `UPDATE workspaces SET handle = ?, name = ?, description = ?, updated = ? WHERE account_id = ? AND id = ?`,
+			ws.Handle, ws.Name, ws.Description, db.d.time(ws.Updated), ws.AccountID, ws.ID)
+		if db.d.isUniqueViolation(err) {
+			return apperr.Errorf(apperr.EConflict, "A workspace with handle %q already exists in this account.", ws.Handle)
+		}
+		if err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, workspaceRecord(ws, store.AuditWorkspaceUpdated))
+	})
 }
 
 // DeleteWorkspace deletes a workspace and everything in it.
 func (db *DB) DeleteWorkspace(ctx context.Context, accountID, workspaceID uuid.UUID) error {
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM workspaces WHERE account_id = ? AND id = ? AND is_default = ?`), accountID, workspaceID, false)
-		if err != nil {
-			return fmt.Errorf("delete workspace: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		ws := model.Workspace{ID: workspaceID, AccountID: accountID}
+		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT handle, name FROM workspaces WHERE account_id = ? AND id = ? AND is_default = ?`), accountID, workspaceID, false).
+			Scan(&ws.Handle, &ws.Name)
+		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("Workspace")
+		}
+		if err != nil {
+			return fmt.Errorf("read workspace: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM workspaces WHERE id = ?`), workspaceID); err != nil {
+			return fmt.Errorf("delete workspace: %w", err)
 		}
 		// Rows without a foreign key to the workspace go explicitly.
 		for _, table := range []string{"flow_run_states", "task_run_states", "logs", "events"} {
@@ -182,7 +200,7 @@ func (db *DB) DeleteWorkspace(ctx context.Context, accountID, workspaceID uuid.U
 				return fmt.Errorf("delete workspace %s: %w", table, err)
 			}
 		}
-		return nil
+		return db.audit(ctx, tx, workspaceRecord(&ws, store.AuditWorkspaceDeleted))
 	})
 }
 
@@ -354,12 +372,24 @@ func (db *DB) ChangeAccountMember(ctx context.Context, accountID, actorID, userI
 			}
 		}
 		role, err := decide(m)
-		switch {
-		case err != nil:
+		if err != nil || role == m.Role {
 			return err
-		case role == m.Role:
-			return nil
+		}
+		r := auditRecord{account: &accountID, event: store.AuditMemberRoleChanged, details: map[string]any{"role": role, "previous_role": m.Role}}
+		switch {
+		case m.Role == "":
+			r.event, r.details = store.AuditMemberAdded, map[string]any{"role": role}
 		case role == "":
+			r.event, r.details = store.AuditMemberRemoved, map[string]any{"previous_role": m.Role}
+		}
+		if err := db.userTarget(ctx, tx, &r, userID); err != nil {
+			return err
+		}
+		if err := db.audit(ctx, tx, r); err != nil {
+			return err
+		}
+		switch role {
+		case "":
 			if _, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM account_members WHERE account_id = ? AND user_id = ?`), accountID, userID); err != nil {
 				return fmt.Errorf("remove member: %w", err)
 			}
@@ -386,8 +416,38 @@ func (db *DB) ListWorkspaceMembers(ctx context.Context, workspaceID uuid.UUID) (
 // SetWorkspaceMember adds a member to a workspace or changes their role.
 func (db *DB) SetWorkspaceMember(ctx context.Context, workspaceID, userID uuid.UUID, role string) error {
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		return db.upsertMember(ctx, tx, "workspace_members", "workspace_id", workspaceID, userID, role)
+		var accountID uuid.UUID
+		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT account_id FROM workspaces WHERE id = ?`), workspaceID).Scan(&accountID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("Workspace")
+		}
+		if err != nil {
+			return fmt.Errorf("read workspace: %w", err)
+		}
+		return db.setWorkspaceRole(ctx, tx, accountID, workspaceID, userID, role)
 	})
+}
+
+// setWorkspaceRole gives userID role in a workspace of accountID and
+// records the change, if it is one.
+func (db *DB) setWorkspaceRole(ctx context.Context, tx *sql.Tx, accountID, workspaceID, userID uuid.UUID, role string) error {
+	var previous string
+	err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT role FROM workspace_members WHERE workspace_id = ? AND user_id = ?`), workspaceID, userID).Scan(&previous)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("read workspace member: %w", err)
+	}
+	if previous == role {
+		return nil
+	}
+	if err := db.upsertMember(ctx, tx, "workspace_members", "workspace_id", workspaceID, userID, role); err != nil {
+		return err
+	}
+	r := auditRecord{account: &accountID, workspace: &workspaceID, event: store.AuditWorkspaceMemberRole,
+		details: map[string]any{"role": role, "previous_role": previous}}
+	if err := db.userTarget(ctx, tx, &r, userID); err != nil {
+		return err
+	}
+	return db.audit(ctx, tx, r)
 }
 
 // SetWorkspaceMemberInAccount sets the workspace role of a member of the
@@ -412,13 +472,32 @@ func (db *DB) SetWorkspaceMemberInAccount(ctx context.Context, workspaceID, user
 		if n == 0 {
 			return notFound("Member")
 		}
-		return db.upsertMember(ctx, tx, "workspace_members", "workspace_id", workspaceID, userID, role)
+		return db.setWorkspaceRole(ctx, tx, accountID, workspaceID, userID, role)
 	})
 }
 
 // RemoveWorkspaceMember removes a workspace member.
 func (db *DB) RemoveWorkspaceMember(ctx context.Context, workspaceID, userID uuid.UUID) error {
-	return db.execOne(ctx, "Member", `DELETE FROM workspace_members WHERE workspace_id = ? AND user_id = ?`, workspaceID, userID)
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var accountID uuid.UUID
+		var previous string
+		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT w.account_id, m.role FROM workspace_members m JOIN workspaces w ON w.id = m.workspace_id
+			WHERE m.workspace_id = ? AND m.user_id = ?`), workspaceID, userID).Scan(&accountID, &previous)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("Member")
+		}
+		if err != nil {
+			return fmt.Errorf("read workspace member: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM workspace_members WHERE workspace_id = ? AND user_id = ?`), workspaceID, userID); err != nil {
+			return fmt.Errorf("remove workspace member: %w", err)
+		}
+		r := auditRecord{account: &accountID, workspace: &workspaceID, event: store.AuditWorkspaceMemberGone, details: map[string]any{"previous_role": previous}}
+		if err := db.userTarget(ctx, tx, &r, userID); err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, r)
+	})
 }
 
 const apiKeyColumns = `id, user_id, name, prefix, hash, expires, created, last_used`
@@ -439,8 +518,16 @@ func scanAPIKey(row scanner) (*model.APIKey, error) {
 func (db *DB) CreateAPIKey(ctx context.Context, k *model.APIKey) error {
 	k.ID, k.Created = uuid.Must(uuid.NewV7()), model.At(db.now())
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		return db.insertAPIKey(ctx, tx, k)
+		if err := db.insertAPIKey(ctx, tx, k); err != nil {
+			return err
+		}
+		a, _ := store.ActorOf(ctx)
+		return db.auditUser(ctx, tx, a, k.UserID, apiKeyRecord(k, store.AuditAPIKeyCreated))
 	})
+}
+
+func apiKeyRecord(k *model.APIKey, event string) auditRecord {
+	return auditRecord{event: event, targetType: "api-key", targetID: k.ID.String(), targetName: k.Name, details: map[string]any{"prefix": k.Prefix}}
 }
 
 // GetAPIKeyByPrefix finds a key by its visible prefix.
@@ -463,7 +550,20 @@ func (db *DB) ListAPIKeys(ctx context.Context, userID uuid.UUID) ([]*model.APIKe
 
 // DeleteAPIKey revokes one of a user's keys.
 func (db *DB) DeleteAPIKey(ctx context.Context, userID, id uuid.UUID) error {
-	return db.execOne(ctx, "API key", `DELETE FROM api_keys WHERE user_id = ? AND id = ?`, userID, id)
+	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		k, err := scanAPIKey(tx.QueryRowContext(ctx, db.d.rebind(`SELECT `+apiKeyColumns+` FROM api_keys WHERE user_id = ? AND id = ?`), userID, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("API key")
+		}
+		if err != nil {
+			return fmt.Errorf("read api key: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM api_keys WHERE id = ?`), id); err != nil {
+			return fmt.Errorf("delete api key: %w", err)
+		}
+		a, _ := store.ActorOf(ctx)
+		return db.auditUser(ctx, tx, a, userID, apiKeyRecord(k, store.AuditAPIKeyDeleted))
+	})
 }
 
 // TouchAPIKey records when a key was last used.
@@ -479,7 +579,18 @@ func (db *DB) CreateSession(ctx context.Context, s *model.Session) error {
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO sessions (id, user_id, csrf, expires, created) VALUES (?, ?, ?, ?, ?)`),
 			s.ID, s.UserID, s.CSRF, db.d.time(s.Expires), db.d.time(model.At(db.now())))
-		return err
+		if err != nil {
+			return err
+		}
+		// Whoever starts a session is its user, whoever the request's
+		// actor was until then.
+		a, _ := store.ActorOf(ctx)
+		a.UserID = &s.UserID
+		r := auditRecord{event: store.AuditLoggedIn, details: map[string]any{"method": s.Method}}
+		if err := db.userTarget(ctx, tx, &r, s.UserID); err != nil {
+			return err
+		}
+		return db.auditUser(ctx, tx, a, s.UserID, r)
 	})
 }
 
@@ -501,7 +612,20 @@ func (db *DB) GetSession(ctx context.Context, id string) (*model.Session, error)
 // DeleteSession ends a session.
 func (db *DB) DeleteSession(ctx context.Context, id string) error {
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM sessions WHERE id = ?`), id)
-		return err
+		var userID uuid.UUID
+		err := tx.QueryRowContext(ctx, db.d.rebind(`DELETE FROM sessions WHERE id = ? RETURNING user_id`), id).Scan(&userID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("delete session: %w", err)
+		}
+		a, _ := store.ActorOf(ctx)
+		a.UserID = &userID
+		r := auditRecord{event: store.AuditLoggedOut}
+		if err := db.userTarget(ctx, tx, &r, userID); err != nil {
+			return err
+		}
+		return db.auditUser(ctx, tx, a, userID, r)
 	})
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -72,6 +73,13 @@ func testLinkIdentity(t *testing.T, h *harness) {
 	h.wantCode(err, apperr.EConflict, "linking a linked subject to another user")
 	if got, err := h.s.GetUserByIdentity(h.ctx, "github", id.Subject); err != nil || got.ID != u.ID {
 		t.Errorf("after a refused link the subject is %+v (%v), want the first user", got, err)
+	} // The link is recorded once, in the user's own account, as theirs.
+	accounts, err := h.s.ListAccounts(h.ctx, u.ID)
+	h.must(err, "list accounts")
+	list, err := h.s.ListAuditLog(h.ctx, accounts[0].ID, store.AuditQuery{Events: []string{store.AuditIdentityLinked}})
+	h.must(err, "list audit log")
+	if len(list) != 1 || list[0].ActorID == nil || *list[0].ActorID != u.ID || list[0].TargetName != u.Email {
+		t.Errorf("identity-linked entries %+v, want one by the user", list)
 	}
 }
 
@@ -141,6 +149,11 @@ func testSetAccountSSORequired(t *testing.T, h *harness) {
 		t.Errorf("after turning it off: %v (%v)", on, err)
 	}
 	h.wantNotFound(h.s.SetAccountSSORequired(h.ctx, uuid.New(), true), "an unknown account")
+	list, err := h.s.ListAuditLog(h.ctx, a.ID, store.AuditQuery{Events: []string{store.AuditSSOConfigured}})
+	h.must(err, "list audit log")
+	if len(list) != 2 || !strings.Contains(string(list[0].Details), "false") || !strings.Contains(string(list[1].Details), "true") {
+		t.Errorf("sso.configured entries %+v, want one per change, newest first", list)
+	}
 }
 
 func testAccountSSORequired(t *testing.T, h *harness) {

@@ -78,6 +78,18 @@ var contracts = map[string]contract{
 	"GetSession":                  testGetSession,
 	"DeleteSession":               testDeleteSession,
 
+	// Invitations
+	"CreateInvitation":     testCreateInvitation,
+	"ListInvitations":      testListInvitations,
+	"GetInvitationByToken": testGetInvitationByToken,
+	"RevokeInvitation":     testRevokeInvitation,
+	"AcceptInvitation":     testAcceptInvitation,
+
+	// AuditLog
+	"RecordFailedSignIn": testRecordFailedSignIn,
+	"ListAuditLog":       testListAuditLog,
+	"PruneAuditLog":      testPruneAuditLog,
+
 	// Identities
 	"GetUserByIdentity":      testGetUserByIdentity,
 	"CreateUserWithIdentity": testCreateUserWithIdentity,
