@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -397,8 +398,11 @@ type accountMembersData struct {
 	Account  *model.Account
 	Role     string // the viewer's role in the account
 	CanAdmin bool
-	Members  []model.Member
-	Roles    []string
+	// Members are the account's people; its service accounts have a page
+	// of their own, where they are managed (the member routes refuse them).
+	Members         []model.Member
+	ServiceAccounts int
+	Roles           []string
 	// Admins see the open invitations, and the workspaces an invitation
 	// may give roles in.
 	Invitations    []invitationRow
@@ -419,7 +423,16 @@ func (u *UI) renderAccountMembers(q *request, status int, acct *model.Account, r
 	if err != nil {
 		return fmt.Errorf("list account members: %w", err)
 	}
-	data.Account, data.Role, data.CanAdmin, data.Members = acct, role, tenancy.CanAdminAccount(role), members
+	bots, err := u.Store.ListServiceAccounts(q.ctx(), acct.ID)
+	if err != nil {
+		return fmt.Errorf("list service accounts: %w", err)
+	}
+	isBot := make(map[uuid.UUID]bool, len(bots))
+	for _, b := range bots {
+		isBot[b.ID] = true
+	}
+	members = slices.DeleteFunc(members, func(m model.Member) bool { return isBot[m.ID] })
+	data.Account, data.Role, data.CanAdmin, data.Members, data.ServiceAccounts = acct, role, tenancy.CanAdminAccount(role), members, len(bots)
 	data.Roles = []string{roles.AccountMember, roles.AccountAdmin, roles.AccountOwner}
 	if data.CanAdmin {
 		list, err := u.Store.ListInvitations(q.ctx(), acct.ID)

@@ -36,6 +36,12 @@ func TestServiceAccountAndTeamPages(t *testing.T) {
 			t.Fatalf("the new key reads %q", key)
 		}
 		b.screenshot("service-account-created")
+		// The members page lists people: the service account, which the
+		// member routes refuse to change, is only counted there.
+		if r := ca.get(acct + "/members"); strings.Contains(r.Body, "prod-worker") || strings.Contains(r.Body, ".invalid") ||
+			!strings.Contains(r.Body, `id="service-account-count">The account also has 1 service account,`) {
+			t.Errorf("the members page after creating a service account: %s", r.Body)
+		}
 		if r := cb.api(http.MethodGet, "/me/workspaces", key, nil); r.Status != http.StatusOK || strings.Contains(r.Body, ws.ID) {
 			t.Fatalf("the new key before it has a role: %d %s", r.Status, r.Body)
 		}
