@@ -43,20 +43,32 @@ type workspaceRoleRow struct {
 	Role   string
 }
 
-// accountWorkspaces lists the account's workspaces that the viewer reaches
-// (an owner or admin reaches all), with no role yet.
-func (u *UI) accountWorkspaces(q *request) ([]workspaceRoleRow, error) {
+// workspaceRoles is the table of a service account's or team's roles in
+// the account's workspaces, with a form per row for an admin.
+type workspaceRoles struct {
+	Action   string // where a row's form posts
+	Column   string // the role column's heading
+	Rows     []workspaceRoleRow
+	Roles    []string
+	CanAdmin bool
+	CSRF     string
+}
+
+// workspaceRoleTable lists the account's workspaces that the viewer reaches
+// (an owner or admin reaches all), with no role yet, for forms posting to
+// action.
+func (u *UI) workspaceRoleTable(q *request, action, column string) (workspaceRoles, error) {
+	t := workspaceRoles{Action: action, Column: column, Roles: workspaceRoleNames, CanAdmin: tenancy.CanAdminAccount(q.AccountRole), CSRF: q.CSRF}
 	list, err := u.Store.ListWorkspaces(q.ctx(), q.User.ID)
 	if err != nil {
-		return nil, fmt.Errorf("list workspaces: %w", err)
+		return t, fmt.Errorf("list workspaces: %w", err)
 	}
-	var out []workspaceRoleRow
 	for _, w := range list {
 		if w.AccountID == q.Account.ID {
-			out = append(out, workspaceRoleRow{ID: w.ID, Handle: w.Handle})
+			t.Rows = append(t.Rows, workspaceRoleRow{ID: w.ID, Handle: w.Handle})
 		}
 	}
-	return out, nil
+	return t, nil
 }
 
 // pathUUID parses a path value; a malformed one is not found.
@@ -128,8 +140,7 @@ type serviceAccountData struct {
 	CanAdmin   bool
 	SA         *model.ServiceAccount
 	Keys       []apiKeyRow
-	Workspaces []workspaceRoleRow
-	Roles      []string
+	Workspaces workspaceRoles
 	MaxGrace   int
 	Error      string
 }
@@ -151,27 +162,28 @@ func (u *UI) renderServiceAccount(q *request, status int, errMsg string) error {
 		return fmt.Errorf("list keys: %w", err)
 	}
 	data := serviceAccountData{Account: q.Account, CanAdmin: tenancy.CanAdminAccount(q.AccountRole), SA: sa, Error: errMsg,
-		Roles: workspaceRoles, MaxGrace: int(tenancy.MaxRotationGrace.Seconds())}
+		MaxGrace: int(tenancy.MaxRotationGrace.Seconds())}
 	data.Keys = keyRows(keys, u.Clock.Now())
-	if data.Workspaces, err = u.accountWorkspaces(q); err != nil {
+	action := fmt.Sprintf("/account/%s/service-accounts/%s/role", q.Account.ID, sa.ID)
+	if data.Workspaces, err = u.workspaceRoleTable(q, action, "Role"); err != nil {
 		return err
 	}
-	for i, w := range data.Workspaces {
+	for i, w := range data.Workspaces.Rows {
 		members, err := u.Store.ListWorkspaceMembers(q.ctx(), w.ID)
 		if err != nil {
 			return fmt.Errorf("list workspace members: %w", err)
 		}
 		for _, m := range members {
 			if m.ID == sa.ID {
-				data.Workspaces[i].Role = m.Role
+				data.Workspaces.Rows[i].Role = m.Role
 			}
 		}
 	}
 	return u.render(q, status, "service_account.html", data)
 }
 
-// workspaceRoles are the roles the forms offer, highest first.
-var workspaceRoles = []string{roles.WorkspaceOwner, roles.WorkspaceDeveloper, roles.WorkspaceRunner, roles.WorkspaceViewer, roles.WorkspaceWorker}
+// workspaceRoleNames are the roles the forms offer, highest first.
+var workspaceRoleNames = []string{roles.WorkspaceOwner, roles.WorkspaceDeveloper, roles.WorkspaceRunner, roles.WorkspaceViewer, roles.WorkspaceWorker}
 
 func (u *UI) serviceAccount(q *request) error { return u.renderServiceAccount(q, http.StatusOK, "") }
 
@@ -284,8 +296,7 @@ type teamData struct {
 	CanAdmin   bool
 	Team       *model.TeamDetail
 	Candidates []model.Member // account members not in the team
-	Workspaces []workspaceRoleRow
-	Roles      []string
+	Workspaces workspaceRoles
 	Error      string
 }
 
@@ -301,7 +312,7 @@ func (u *UI) renderTeam(q *request, status int, errMsg string) error {
 	if err != nil {
 		return fmt.Errorf("get team: %w", err)
 	}
-	data := teamData{Account: q.Account, CanAdmin: tenancy.CanAdminAccount(q.AccountRole), Team: t, Roles: workspaceRoles, Error: errMsg}
+	data := teamData{Account: q.Account, CanAdmin: tenancy.CanAdminAccount(q.AccountRole), Team: t, Error: errMsg}
 	members, err := u.Store.ListAccountMembers(q.ctx(), q.Account.ID)
 	if err != nil {
 		return fmt.Errorf("list account members: %w", err)
@@ -315,13 +326,14 @@ func (u *UI) renderTeam(q *request, status int, errMsg string) error {
 			data.Candidates = append(data.Candidates, m)
 		}
 	}
-	if data.Workspaces, err = u.accountWorkspaces(q); err != nil {
+	action := fmt.Sprintf("/account/%s/teams/%s/role", q.Account.ID, t.ID)
+	if data.Workspaces, err = u.workspaceRoleTable(q, action, "Role of the team's members"); err != nil {
 		return err
 	}
-	for i, w := range data.Workspaces {
+	for i, w := range data.Workspaces.Rows {
 		for _, r := range t.Workspaces {
 			if r.WorkspaceID == w.ID {
-				data.Workspaces[i].Role = r.Role
+				data.Workspaces.Rows[i].Role = r.Role
 			}
 		}
 	}
