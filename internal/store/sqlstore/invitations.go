@@ -48,12 +48,11 @@ func (db *DB) CreateInvitation(ctx context.Context, inv *model.Invitation) error
 			return err
 		}
 		for _, g := range inv.Workspaces {
-			var n int
-			err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM workspaces WHERE id = ? AND account_id = ?`), g.WorkspaceID, inv.AccountID).Scan(&n)
+			ok, err := db.accountHasWorkspace(ctx, tx, inv.AccountID, g.WorkspaceID)
 			if err != nil {
-				return fmt.Errorf("read workspace: %w", err)
+				return err
 			}
-			if n == 0 {
+			if !ok {
 				return apperr.Errorf(apperr.EInvalid, "The account has no workspace %s.", g.WorkspaceID)
 			}
 		}
@@ -184,12 +183,11 @@ func (db *DB) AcceptInvitation(ctx context.Context, tokenHash string, userID uui
 		}
 		for _, g := range inv.Workspaces {
 			// A workspace deleted since the invitation was made is skipped.
-			var n int
-			err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM workspaces WHERE id = ? AND account_id = ?`), g.WorkspaceID, inv.AccountID).Scan(&n)
+			ok, err := db.accountHasWorkspace(ctx, tx, inv.AccountID, g.WorkspaceID)
 			if err != nil {
-				return fmt.Errorf("read workspace: %w", err)
+				return err
 			}
-			if n == 0 {
+			if !ok {
 				continue
 			}
 			if err := db.setWorkspaceRole(ctx, tx, inv.AccountID, g.WorkspaceID, userID, g.Role); err != nil {
@@ -202,4 +200,15 @@ func (db *DB) AcceptInvitation(ctx context.Context, tokenHash string, userID uui
 		return nil, err
 	}
 	return inv, nil
+}
+
+// accountHasWorkspace reports, in tx, whether the workspace ws belongs to
+// the account.
+func (db *DB) accountHasWorkspace(ctx context.Context, tx *sql.Tx, accountID, ws uuid.UUID) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT COUNT(*) FROM workspaces WHERE id = ? AND account_id = ?`), ws, accountID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("read workspace: %w", err)
+	}
+	return n > 0, nil
 }

@@ -116,17 +116,27 @@ func (db *DB) RenameServiceAccount(ctx context.Context, accountID, id uuid.UUID,
 	})
 }
 
+// serviceAccountName reads the name of one of an account's service
+// accounts in tx.
+func (db *DB) serviceAccountName(ctx context.Context, tx *sql.Tx, accountID, id uuid.UUID) (string, error) {
+	var name string
+	err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT name FROM service_accounts WHERE account_id = ? AND user_id = ?`), accountID, id).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", notFound("Service account")
+	}
+	if err != nil {
+		return "", fmt.Errorf("read service account: %w", err)
+	}
+	return name, nil
+}
+
 // DeleteServiceAccount deletes the service account's user: its keys,
 // memberships and team places go with it (ON DELETE CASCADE).
 func (db *DB) DeleteServiceAccount(ctx context.Context, accountID, id uuid.UUID) error {
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var name string
-		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT name FROM service_accounts WHERE account_id = ? AND user_id = ?`), accountID, id).Scan(&name)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("Service account")
-		}
+		name, err := db.serviceAccountName(ctx, tx, accountID, id)
 		if err != nil {
-			return fmt.Errorf("read service account: %w", err)
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM users WHERE id = ?`), id); err != nil {
 			return fmt.Errorf("delete service account: %w", err)
@@ -140,13 +150,9 @@ func (db *DB) DeleteServiceAccount(ctx context.Context, accountID, id uuid.UUID)
 func (db *DB) RotateServiceAccountKey(ctx context.Context, accountID, id uuid.UUID, key *model.APIKey, graceEnds model.Time) error {
 	key.ID, key.UserID, key.Created = uuid.Must(uuid.NewV7()), id, model.At(db.now())
 	return db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var name string
-		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT name FROM service_accounts WHERE account_id = ? AND user_id = ?`), accountID, id).Scan(&name)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("Service account")
-		}
+		name, err := db.serviceAccountName(ctx, tx, accountID, id)
 		if err != nil {
-			return fmt.Errorf("read service account: %w", err)
+			return err
 		}
 		end := db.d.time(graceEnds)
 		if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE api_keys SET expires = ? WHERE user_id = ? AND (expires IS NULL OR expires > ?)`), end, id, end); err != nil {
