@@ -157,6 +157,9 @@ func workspaceRoleChange(w http.ResponseWriter, r *http.Request) (id, workspace 
 }
 
 func (a *API) setServiceAccountWorkspaceRole(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := tenancy.RequireAccountAdmin(c.accountRole); err != nil {
+		return err
+	}
 	id, ws, role, err := workspaceRoleChange(w, r)
 	if err != nil {
 		return err
@@ -206,6 +209,9 @@ func (a *API) readTeam(w http.ResponseWriter, r *http.Request, c *caller) error 
 func (a *API) updateTeam(w http.ResponseWriter, r *http.Request, c *caller) error {
 	id, err := pathID(r, "id")
 	if err != nil {
+		return err
+	}
+	if err := tenancy.RequireAccountAdmin(c.accountRole); err != nil {
 		return err
 	}
 	t, err := a.Store.GetTeam(r.Context(), c.account, id)
@@ -261,6 +267,9 @@ func (a *API) changeTeamMember(w http.ResponseWriter, r *http.Request, c *caller
 }
 
 func (a *API) setTeamWorkspaceRole(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := tenancy.RequireAccountAdmin(c.accountRole); err != nil {
+		return err
+	}
 	id, ws, role, err := workspaceRoleChange(w, r)
 	if err != nil {
 		return err

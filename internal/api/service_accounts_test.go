@@ -11,6 +11,7 @@ import (
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/clock"
 	"github.com/praetorhq/praetor/internal/roles"
+	"github.com/praetorhq/praetor/internal/tenancy"
 )
 
 // builtInRoles are the workspace roles an owner can give.
@@ -211,5 +212,85 @@ func TestServiceAccountKeys(t *testing.T) {
 		third.do("GET", ab+"/deployments/"+dep, nil).expect(http.StatusUnauthorized)
 		a.do("GET", acct+"/bots/"+id, nil).expect(http.StatusNotFound)
 		a.do("GET", ab+"/deployments/"+dep, nil).expect(http.StatusOK)
+	})
+}
+
+// accountRouteNeeds is the account role each account route needs beyond
+// membership: reading is every member's, changing is the owners' and
+// admins' (tenancy.CanAdminAccount), and so are the invitations and the
+// audit log, which name people who have not joined.
+var accountRouteNeeds = map[string]string{
+	"GET /api/accounts/{account_id}":                                      roles.AccountMember,
+	"GET /api/accounts/{account_id}/workspaces/{$}":                       roles.AccountMember,
+	"POST /api/accounts/{account_id}/workspaces/{$}":                      roles.AccountAdmin,
+	"GET /api/accounts/{account_id}/members/{$}":                          roles.AccountMember,
+	"POST /api/accounts/{account_id}/members/{$}":                         roles.AccountAdmin,
+	"PATCH /api/accounts/{account_id}/members/{user_id}":                  roles.AccountAdmin,
+	"DELETE /api/accounts/{account_id}/members/{user_id}":                 roles.AccountAdmin,
+	"GET /api/accounts/{account_id}/invitations/{$}":                      roles.AccountAdmin,
+	"POST /api/accounts/{account_id}/invitations/{$}":                     roles.AccountAdmin,
+	"DELETE /api/accounts/{account_id}/invitations/{id}":                  roles.AccountAdmin,
+	"GET /api/accounts/{account_id}/audit_log":                            roles.AccountAdmin,
+	"GET /api/accounts/{account_id}/bots/{$}":                             roles.AccountMember,
+	"POST /api/accounts/{account_id}/bots/{$}":                            roles.AccountAdmin,
+	"GET /api/accounts/{account_id}/bots/{id}":                            roles.AccountMember,
+	"PATCH /api/accounts/{account_id}/bots/{id}":                          roles.AccountAdmin,
+	"DELETE /api/accounts/{account_id}/bots/{id}":                         roles.AccountAdmin,
+	"POST /api/accounts/{account_id}/bots/{id}/rotate_api_key":            roles.AccountAdmin,
+	"PUT /api/accounts/{account_id}/bots/{id}/workspaces/{workspace}":     roles.AccountAdmin,
+	"DELETE /api/accounts/{account_id}/bots/{id}/workspaces/{workspace}":  roles.AccountAdmin,
+	"GET /api/accounts/{account_id}/teams/{$}":                            roles.AccountMember,
+	"POST /api/accounts/{account_id}/teams/{$}":                           roles.AccountAdmin,
+	"GET /api/accounts/{account_id}/teams/{id}":                           roles.AccountMember,
+	"PATCH /api/accounts/{account_id}/teams/{id}":                         roles.AccountAdmin,
+	"DELETE /api/accounts/{account_id}/teams/{id}":                        roles.AccountAdmin,
+	"PUT /api/accounts/{account_id}/teams/{id}/members/{user_id}":         roles.AccountAdmin,
+	"DELETE /api/accounts/{account_id}/teams/{id}/members/{user_id}":      roles.AccountAdmin,
+	"PUT /api/accounts/{account_id}/teams/{id}/workspaces/{workspace}":    roles.AccountAdmin,
+	"DELETE /api/accounts/{account_id}/teams/{id}/workspaces/{workspace}": roles.AccountAdmin,
+}
+
+// For every account role, every route of the account family (members,
+// invitations, audit log, service accounts, teams) is refused with 403
+// exactly when the role is below what the route needs. The routes come from
+// the registration, so a new account route without an entry above fails.
+func TestAccountRoutesFollowTheAccountRole(t *testing.T) {
+	forEachEngineWith(t, closedServer, func(t *testing.T, ts *testServer) {
+		alice, bob := newTenant(t, ts, "alice"), newTenant(t, ts, "bob")
+		join(t, alice, bob, roles.AccountMember)
+		table := New(Config{Store: ts.store})
+		table.Register(http.NewServeMux())
+		param := regexp.MustCompile(`\{[^}$]+\}`)
+		for _, role := range []string{roles.AccountMember, roles.AccountAdmin} {
+			alice.client.do("PATCH", "/accounts/"+alice.accountID+"/members/"+bob.userID.String(), map[string]any{"role": role}).expect(http.StatusNoContent)
+			checked := 0
+			for _, rt := range table.cloud {
+				if !rt.need.account {
+					continue
+				}
+				needs, ok := accountRouteNeeds[rt.pattern]
+				if !ok {
+					t.Errorf("%s: no expected role in accountRouteNeeds", rt.pattern)
+					continue
+				}
+				method, pattern, _ := strings.Cut(rt.pattern, " ")
+				path := strings.TrimPrefix(strings.ReplaceAll(pattern, "{account_id}", alice.accountID), "/api")
+				path = strings.ReplaceAll(param.ReplaceAllStringFunc(path, func(string) string { return uuid.NewString() }), "{$}", "")
+				var body any
+				if method != "GET" && method != "DELETE" {
+					body = "{}"
+				}
+				resp := bob.client.do(method, path, body)
+				refused := resp.Status == http.StatusForbidden
+				want := needs == roles.AccountAdmin && !tenancy.CanAdminAccount(role)
+				if refused != want || resp.Status == http.StatusUnauthorized || strings.Contains(string(resp.Body), `"Account not found"`) {
+					t.Errorf("account %s: %s needs %s: %d %s", role, rt.pattern, needs, resp.Status, resp.Body)
+				}
+				checked++
+			}
+			if checked != len(accountRouteNeeds) {
+				t.Errorf("%d account routes checked, %d expected", checked, len(accountRouteNeeds))
+			}
+		}
 	})
 }

@@ -212,6 +212,16 @@ func CanAdminAccount(role string) bool {
 	return role == roles.AccountOwner || role == roles.AccountAdmin
 }
 
+// RequireAccountAdmin refuses an account role that does not manage the
+// account, for a route that must refuse before it reads its input: a
+// member is told no, not that their input or target is wrong.
+func RequireAccountAdmin(role string) error {
+	if !CanAdminAccount(role) {
+		return errAccountAdmin
+	}
+	return nil
+}
+
 // CreateWorkspace creates a workspace in an account the user administers;
 // the user becomes its owner. A user who is not a member sees a not-found.
 func CreateWorkspace(ctx context.Context, s store.Store, userID, accountID uuid.UUID, in WorkspaceInput) (*model.Workspace, error) {
@@ -346,11 +356,14 @@ func (c memberChange) decide(m store.AccountMembership) (string, error) {
 
 // SetAccountMemberRole changes a member's role on behalf of actorID.
 func SetAccountMemberRole(ctx context.Context, s store.Store, actorID, accountID, userID uuid.UUID, role string) error {
-	if !roles.ValidAccountRole(role) {
-		return errAccountRole
-	}
 	c := memberChange{role: role, self: userID == actorID}
-	return s.ChangeAccountMember(ctx, accountID, actorID, userID, c.decide)
+	return s.ChangeAccountMember(ctx, accountID, actorID, userID, func(m store.AccountMembership) (string, error) {
+		// The role is checked once the actor may change roles at all.
+		if CanAdminAccount(m.ActorRole) && !roles.ValidAccountRole(role) {
+			return "", errAccountRole
+		}
+		return c.decide(m)
+	})
 }
 
 // RemoveAccountMember removes a member from an account and its workspaces
