@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -39,13 +40,18 @@ type profile struct {
 	logLines   int
 	events     int
 	pages      bool // the page benchmarks at 1M runs (Praetor only)
+	// deployments the scheduler workload creates; pollDeployments fill
+	// the worker-poll workload's pool with 100 runs each.
+	deployments, pollDeployments int
 }
 
 var profiles = map[string]profile{
 	"quick": {name: "quick", idle: 5 * time.Second, loadTime: 2 * time.Second, filterRuns: 500,
-		tasks: 100, burstProcs: 2, burstFlows: 2, logLines: 10_000, events: 5_000},
+		tasks: 100, burstProcs: 2, burstFlows: 2, logLines: 10_000, events: 5_000,
+		deployments: 200, pollDeployments: 50},
 	"full": {name: "full", idle: 60 * time.Second, loadTime: 10 * time.Second, filterRuns: 10_000,
-		tasks: 1000, burstProcs: 10, burstFlows: 10, logLines: 100_000, events: 100_000, pages: true},
+		tasks: 1000, burstProcs: 10, burstFlows: 10, logLines: 100_000, events: 100_000,
+		deployments: 10_000, pollDeployments: 500, pages: true},
 }
 
 // runner holds what the workloads share.
@@ -71,6 +77,7 @@ type result struct {
 
 func main() {
 	only := flag.String("only", "", "comma-separated server/engine pairs to run (default: all four)")
+	workloads := flag.String("workloads", "", "comma-separated words: run only the workloads whose name holds one (default: all)")
 	out := flag.String("out", "bench/results", "directory for the JSON and Markdown results")
 	flag.Parse()
 	name := "quick"
@@ -84,13 +91,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, p, *only, *out); err != nil {
+	if err := run(ctx, p, *only, *workloads, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "benchrun:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, p profile, only, outDir string) error {
+func run(ctx context.Context, p profile, only, workloads, outDir string) error {
 	began := time.Now()
 	r := &runner{p: p}
 	var err error
@@ -131,6 +138,19 @@ func run(ctx context.Context, p profile, only, outDir string) error {
 		{fmt.Sprintf("%d flow processes × %d flows × 20 tasks", p.burstProcs, p.burstFlows), burst},
 		{"log ingestion and read-back", logIngest},
 		{"events over events/in", eventIngest},
+		{fmt.Sprintf("scheduler over %d deployments", p.deployments), schedulerCatchUp},
+		{fmt.Sprintf("worker polls, %d deployments × 100 scheduled runs", p.pollDeployments), workerPolls},
+	}
+	if workloads != "" {
+		wls = slices.DeleteFunc(wls, func(w workload) bool {
+			return !slices.ContainsFunc(strings.Split(workloads, ","), func(word string) bool { return strings.Contains(w.name, word) })
+		})
+	}
+	// Not measured on Prefect's server yet: in this harness it made none of
+	// the deployments' scheduled runs within 3 minutes (cause not found),
+	// and a wait that long on each Prefect pair would break quick's budget.
+	praetorOnly := func(name string) bool {
+		return strings.HasPrefix(name, "scheduler") || strings.HasPrefix(name, "worker polls")
 	}
 	pythonWorkload := func(name string) bool { return strings.Contains(name, "tasks") }
 
@@ -169,6 +189,10 @@ func run(ctx context.Context, p profile, only, outDir string) error {
 			if ctx.Err() != nil {
 				break
 			}
+			if praetorOnly(w.name) && t.kind == "prefect" {
+				res.Skipped[w.name] = "Praetor only for now: Prefect's server made none of the deployments' scheduled runs within 3 minutes in this harness (cause not found yet)"
+				continue
+			}
 			if pythonWorkload(w.name) && !hasPython {
 				res.Skipped[w.name] = "no Prefect virtualenv at " + r.venv
 				continue
@@ -195,7 +219,6 @@ func run(ctx context.Context, p profile, only, outDir string) error {
 	}
 	skipped := map[string]string{
 		"17 deployment runs released in one second; 1,000 runs through two workers": "not built yet: needs a served deployment and two process workers per server",
-		"scheduler over 10,000 deployments":                                         "not built yet: needs the deployments seeded through each server's API and a pass timed from its log",
 		"subscribers and automations during event ingest":                           "not built yet: events/in is measured alone",
 	}
 	if !p.pages {
@@ -269,6 +292,10 @@ func postgres(ctx context.Context, dir string) (string, func(), error) {
 	if b, err := as(bin+"/pg_ctl", "-D", data, "-l", filepath.Join(data, "log"), "-w", "-o", opts, "start").CombinedOutput(); err != nil {
 		return "", func() {}, fmt.Errorf("pg_ctl start: %v\n%s", err, b)
 	}
+	// The stop runs after an interrupt too, when ctx is done already:
+	// pg_ctl started with it would be killed at once and leave the
+	// cluster running.
+	ctx = context.WithoutCancel(ctx)
 	stop := func() { _ = as(bin+"/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop").Run() }
 	return "postgres://postgres@127.0.0.1:" + port + "/postgres?sslmode=disable", stop, nil
 }

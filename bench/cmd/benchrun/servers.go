@@ -70,7 +70,9 @@ func (r *runner) startServer(ctx context.Context, t target) (*server, error) {
 	var argv []string
 	switch t.kind {
 	case "praetor":
-		env = append(env, "PRAETOR_HOME="+filepath.Join(dir, "home"))
+		// A scheduler pass every 5 s (as Prefect's recent-deployments
+		// loop), so the scheduler workload sees one in seconds.
+		env = append(env, "PRAETOR_HOME="+filepath.Join(dir, "home"), "PRAETOR_SCHEDULER_INTERVAL=5s")
 		if t.engine == "postgres" {
 			env = append(env, "PRAETOR_DATABASE_URL="+withDatabase(r.pgURL, s.dbName, "postgres"))
 		}
