@@ -178,12 +178,27 @@ func TestWorkspaceIsolation(t *testing.T) {
 		t.Fatalf("create automation: %d %s", r.Status, r.Body)
 	}
 	automation := r.location()
+	acct := "/account/" + wsB.AccountID
+	var bot, team struct {
+		ID string `json:"id"`
+	}
+	r = cb.api(http.MethodPost, "/accounts/"+wsB.AccountID+"/bots/", bobKey, map[string]any{"name": "bob-secret-bot"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create service account: %d %s", r.Status, r.Body)
+	}
+	r.decode(t, &bot)
+	r = cb.api(http.MethodPost, "/accounts/"+wsB.AccountID+"/teams/", bobKey, map[string]any{"name": "bob-secret-team"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create team: %d %s", r.Status, r.Body)
+	}
+	r.decode(t, &team)
 
 	secrets := []string{wsB.AccountID, wsB.ID, flow.ID, run.ID, "Bob Secret Lab", wsB.Handle, "Quarterly numbers",
-		bob.Handle, "bob-secret-flow", "bob-secret-run", "bob.secret-event", "bob.vault", "bob-secret-automation"}
+		bob.Handle, "bob-secret-flow", "bob-secret-run", "bob.secret-event", "bob.vault", "bob-secret-automation", "bob-secret-bot", "bob-secret-team"}
 	pages := []string{wsB.path("/"), wsB.path("/dashboard"), wsB.path("/runs"), wsB.path("/runs/flow-run/" + run.ID),
 		wsB.path("/flows"), wsB.path("/settings"), wsB.path("/radar"), wsB.path("/events"), wsB.path("/events?event=bob."),
-		wsB.path("/automations"), wsB.path("/automations/new"), automation, wsB.path("/no-such-page"), "/account/" + wsB.AccountID + "/members"}
+		wsB.path("/automations"), wsB.path("/automations/new"), automation, wsB.path("/no-such-page"), acct + "/members",
+		acct + "/service-accounts", acct + "/service-accounts/" + bot.ID, acct + "/teams", acct + "/teams/" + team.ID, acct + "/audit", acct + "/settings"}
 	leaks := func(body string) []string {
 		var found []string
 		for _, s := range secrets {
@@ -217,15 +232,19 @@ func TestWorkspaceIsolation(t *testing.T) {
 	}
 	// Nor can she change anything in it.
 	forged := map[string]url.Values{
-		wsB.path("/settings"):                           {"name": {"Hijacked"}, "handle": {"hijacked"}},
-		wsB.path("/settings/delete"):                    {"confirm": {wsB.Handle}},
-		wsB.path("/settings/members"):                   {"email": {alice.Email}, "role": {"owner"}},
-		"/account/" + wsB.AccountID + "/members":        {"email": {alice.Email}, "role": {"owner"}},
-		"/account/" + wsB.AccountID + "/members/x/role": {"role": {"owner"}},
-		automation + "/delete":                          nil,
-		automation + "/disable":                         nil,
-		automation + "/edit":                            {"automation": {`{"name": "hijacked", "trigger": {"posture": "Reactive"}, "actions": [{"type": "do-nothing"}]}`}},
-		wsB.path("/automations/new/json"):               {"automation": {`{"name": "planted", "trigger": {"posture": "Reactive"}, "actions": [{"type": "do-nothing"}]}`}},
+		wsB.path("/settings"):                            {"name": {"Hijacked"}, "handle": {"hijacked"}},
+		wsB.path("/settings/delete"):                     {"confirm": {wsB.Handle}},
+		wsB.path("/settings/members"):                    {"email": {alice.Email}, "role": {"owner"}},
+		"/account/" + wsB.AccountID + "/members":         {"email": {alice.Email}, "role": {"owner"}},
+		"/account/" + wsB.AccountID + "/members/x/role":  {"role": {"owner"}},
+		automation + "/delete":                           nil,
+		automation + "/disable":                          nil,
+		automation + "/edit":                             {"automation": {`{"name": "hijacked", "trigger": {"posture": "Reactive"}, "actions": [{"type": "do-nothing"}]}`}},
+		wsB.path("/automations/new/json"):                {"automation": {`{"name": "planted", "trigger": {"posture": "Reactive"}, "actions": [{"type": "do-nothing"}]}`}},
+		acct + "/service-accounts":                       {"name": {"planted-bot"}},
+		acct + "/service-accounts/" + bot.ID + "/delete": nil,
+		acct + "/teams/" + team.ID + "/members":          {"user_id": {wsB.AccountID}},
+		acct + "/teams/" + team.ID + "/delete":           nil,
 	}
 	for p, form := range forged {
 		r := ca.postCSRF(p, form)
@@ -235,6 +254,12 @@ func TestWorkspaceIsolation(t *testing.T) {
 		if l := leaks(r.Body); len(l) > 0 {
 			t.Errorf("as another user, POST %s shows %q", p, l)
 		}
+	}
+	if r := cb.get(acct + "/service-accounts"); r.Status != http.StatusOK || !strings.Contains(r.Body, "bob-secret-bot") || strings.Contains(r.Body, "planted-bot") {
+		t.Errorf("bob's service accounts changed: %d", r.Status)
+	}
+	if r := cb.get(acct + "/teams/" + team.ID); r.Status != http.StatusOK || !strings.Contains(r.Body, "bob-secret-team") {
+		t.Errorf("bob's team changed: %d", r.Status)
 	}
 	if r := cb.get(wsB.path("/settings")); r.Status != http.StatusOK || !strings.Contains(r.Body, "Bob Secret Lab") || strings.Contains(r.Body, alice.Email) {
 		t.Errorf("bob's workspace changed: %d", r.Status)
