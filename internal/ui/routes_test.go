@@ -6,6 +6,28 @@ import (
 	"testing"
 )
 
+// Pages are parsed on first use, so a template that does not parse would
+// only show on its page: every one must parse, with the layout around it.
+func TestEveryPageTemplateParses(t *testing.T) {
+	u, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(u.pages) < 30 {
+		t.Fatalf("only %d page templates", len(u.pages))
+	}
+	for name := range u.pages {
+		tmpl, err := u.pageTemplate(name)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if tmpl.Lookup("layout.html") == nil || tmpl.Lookup(name) == nil {
+			t.Errorf("%s: the parsed page lacks the layout or itself", name)
+		}
+	}
+}
+
 // Every page declares at registration what it requires: a workspace page a
 // permission, an account page membership of the account, and every other
 // page but the signed-out ones a signed-in user.

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -68,9 +69,11 @@ type Config struct {
 // UI is the web interface.
 type UI struct {
 	Config
-	pages  map[string]*template.Template // page name → layout + page
-	static map[string]staticFile         // hashed path → file
-	assets map[string]string             // logical name → hashed URL
+	// pages parses each page (the layout around it) on its first use: an
+	// API-only server never holds the pages' trees, most of its idle heap.
+	pages  map[string]func() (*template.Template, error) // page name → layout + page
+	static map[string]staticFile                         // hashed path → file
+	assets map[string]string                             // logical name → hashed URL
 	// registered lists the pages with what each requires.
 	registered []pageRoute
 	flashes    flashStore
@@ -134,15 +137,26 @@ func (u *UI) loadTemplates() error {
 	if err != nil {
 		return err
 	}
-	u.pages = map[string]*template.Template{}
+	u.pages = map[string]func() (*template.Template, error){}
 	for _, n := range names {
-		t, err := template.Must(layout.Clone()).ParseFS(files, n)
-		if err != nil {
-			return fmt.Errorf("parse %s: %w", n, err)
-		}
-		u.pages[path.Base(n)] = t
+		u.pages[path.Base(n)] = sync.OnceValues(func() (*template.Template, error) {
+			t, err := template.Must(layout.Clone()).ParseFS(files, n)
+			if err != nil {
+				return nil, fmt.Errorf("parse %s: %w", n, err)
+			}
+			return t, nil
+		})
 	}
 	return nil
+}
+
+// pageTemplate returns a page's template, parsed on first use.
+func (u *UI) pageTemplate(name string) (*template.Template, error) {
+	parse, ok := u.pages[name]
+	if !ok {
+		return nil, fmt.Errorf("no page template %q", name)
+	}
+	return parse()
 }
 
 // Register mounts the UI on mux.
@@ -445,9 +459,9 @@ func WorkspaceURL(ws *model.Workspace) string {
 
 // render writes a page: the layout around the named page template.
 func (u *UI) render(q *request, status int, page string, data any) error {
-	t, ok := u.pages[page]
-	if !ok {
-		return fmt.Errorf("no page template %q", page)
+	t, err := u.pageTemplate(page)
+	if err != nil {
+		return err
 	}
 	nav, err := u.frame(q, page)
 	if err != nil {
@@ -483,9 +497,9 @@ func (u *UI) render(q *request, status int, page string, data any) error {
 // renderPartial writes one named template of a page alone, for live
 // updates that swap a fragment in place.
 func (u *UI) renderPartial(q *request, page, name string, data any) error {
-	t, ok := u.pages[page]
-	if !ok {
-		return fmt.Errorf("no page template %q", page)
+	t, err := u.pageTemplate(page)
+	if err != nil {
+		return err
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, name, struct {
@@ -496,7 +510,7 @@ func (u *UI) renderPartial(q *request, page, name string, data any) error {
 	}
 	q.w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	q.w.Header().Set("Cache-Control", "no-store")
-	_, err := q.w.Write(buf.Bytes())
+	_, err = q.w.Write(buf.Bytes())
 	return err
 }
 
