@@ -440,13 +440,16 @@ func (a *API) eventsOut(w http.ResponseWriter, r *http.Request, perm auth.Permis
 	closed := conn.CloseRead(ctx)
 	for {
 		select {
-		case e := <-sub.C:
-			if seen[e.ID] {
-				continue
+		case batch := <-sub.C:
+			for _, e := range batch {
+				if seen[e.ID] {
+					continue
+				}
+				if send(e) != nil {
+					return
+				}
 			}
-			if send(e) != nil {
-				return
-			}
+			sub.Done(len(batch))
 		case <-closed.Done():
 			return
 		}

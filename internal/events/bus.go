@@ -3,6 +3,7 @@ package events
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/model"
@@ -15,20 +16,32 @@ type Bus struct {
 	subs map[*Subscription]struct{}
 }
 
-// Subscription receives the events of one workspace that match its filter.
-// A subscriber too slow to keep up loses events rather than stall ingestion.
+// MaxBacklog is how many events may wait for one subscriber. It holds
+// many ingest batches (an events/in socket stores up to 1,000 at once), so
+// a subscriber that keeps up on average loses nothing to a burst.
+const MaxBacklog = 10_000
+
+// Subscription receives, a batch at a time, the events of one workspace
+// that match its filter; the receiver calls Done with each batch's length
+// once it has sent it on. A subscriber too slow to keep up loses events
+// (a batch that would take its backlog beyond MaxBacklog) rather than
+// stall ingestion.
 type Subscription struct {
-	C         chan *model.Event
+	C         chan []*model.Event
+	backlog   atomic.Int64
 	workspace uuid.UUID
 	filter    *store.EventFilter
 }
+
+// Done tells the bus that n events of the subscription were handled.
+func (s *Subscription) Done(n int) { s.backlog.Add(-int64(n)) }
 
 // NewBus returns an empty bus.
 func NewBus() *Bus { return &Bus{subs: map[*Subscription]struct{}{}} }
 
 // Subscribe registers a subscriber; call Unsubscribe when done.
 func (b *Bus) Subscribe(ws uuid.UUID, f *store.EventFilter) *Subscription {
-	s := &Subscription{C: make(chan *model.Event, 256), workspace: ws, filter: f}
+	s := &Subscription{C: make(chan []*model.Event, 1024), workspace: ws, filter: f}
 	b.mu.Lock()
 	b.subs[s] = struct{}{}
 	b.mu.Unlock()
@@ -50,14 +63,24 @@ func (b *Bus) Publish(ws uuid.UUID, events []*model.Event) {
 		if s.workspace != ws {
 			continue
 		}
+		var batch []*model.Event
 		for _, e := range events {
-			if !Matches(s.filter, e) {
-				continue
+			if Matches(s.filter, e) {
+				batch = append(batch, e)
 			}
-			select {
-			case s.C <- e:
-			default:
-			}
+		}
+		n := int64(len(batch))
+		if n == 0 {
+			continue
+		}
+		if s.backlog.Add(n) > MaxBacklog {
+			s.backlog.Add(-n)
+			continue
+		}
+		select {
+		case s.C <- batch:
+		default:
+			s.backlog.Add(-n)
 		}
 	}
 }

@@ -104,3 +104,39 @@ func TestMatches(t *testing.T) {
 		t.Fatalf("bus delivered %d to the workspace and %d elsewhere", len(mine.C), len(theirs.C))
 	}
 }
+
+// A burst of batches as large as events/in stores (1,000 events) reaches a
+// subscriber whole, up to MaxBacklog events waiting; beyond it, a batch is
+// dropped, and once the subscriber has handled what waits, it receives
+// again. Before, a subscriber held 256 events, so every batch larger than
+// that lost its tail even to a subscriber that kept up (found by
+// bench/run's subscribers workload).
+func TestBusDeliversBurstsUpToTheBacklog(t *testing.T) {
+	bus := NewBus()
+	ws := uuid.New()
+	sub := bus.Subscribe(ws, nil)
+	batch := func() []*model.Event {
+		out := make([]*model.Event, 1000)
+		for i := range out {
+			out[i] = &model.Event{ID: uuid.New(), Event: "test.burst", Resource: model.Resource{"prefect.resource.id": "test"}}
+		}
+		return out
+	}
+	for range MaxBacklog / 1000 {
+		bus.Publish(ws, batch())
+	}
+	bus.Publish(ws, batch()) // beyond the backlog: dropped
+	got := 0
+	for len(sub.C) > 0 {
+		b := <-sub.C
+		got += len(b)
+		sub.Done(len(b))
+	}
+	if got != MaxBacklog {
+		t.Fatalf("the subscriber received %d events of a burst of %d, want %d", got, MaxBacklog+1000, MaxBacklog)
+	}
+	bus.Publish(ws, batch())
+	if b := <-sub.C; len(b) != 1000 {
+		t.Fatalf("after catching up, a batch of %d reached the subscriber", len(b))
+	}
+}

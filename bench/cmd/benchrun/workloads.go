@@ -183,13 +183,16 @@ func load(ctx context.Context, what string, cfg loadgen.Config) (loadgen.Result,
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-func p95(lat []time.Duration) time.Duration {
+func p95(lat []time.Duration) time.Duration { return quantile(lat, 0.95) }
+
+// quantile is the q-quantile of lat (q = 1: the largest).
+func quantile(lat []time.Duration, q float64) time.Duration {
 	s := slices.Clone(lat)
 	slices.Sort(s)
 	if len(s) == 0 {
 		return 0
 	}
-	return s[min(len(s)-1, int(float64(len(s))*0.95))]
+	return s[min(len(s)-1, int(float64(len(s))*q))]
 }
 
 // apiLoads drives the API micro-loads: create flow runs, set_state, read
@@ -448,7 +451,11 @@ func eventIngest(ctx context.Context, r *runner, s *server) ([]metric, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := sendEvents(ctx, wsURL, c, n/sockets); err != nil {
+			err := sendEvents(ctx, wsURL, n/sockets, func(i int) []byte {
+				return fmt.Appendf(nil, `{"id": "%s", "occurred": "%s", "event": "bench.event", "resource": {"prefect.resource.id": "bench.resource.%d.%d"}, "payload": {"i": %d}, "related": []}`,
+					uuid.New(), time.Now().UTC().Format(time.RFC3339Nano), c, i%50, i)
+			})
+			if err != nil {
 				sendErr.Store(err)
 			}
 		}()
@@ -466,21 +473,9 @@ func eventIngest(ctx context.Context, r *runner, s *server) ([]metric, error) {
 			"event":    obj{"prefix": []string{"bench."}}}, "limit": 1}, &page)
 		return page.Total, err
 	}
-	// Wait until all are stored, or the count has not moved for 15 s
-	// (Prefect's server flushes its events every 5 s).
-	var stored int
-	var err error
-	for moved := time.Now(); time.Since(moved) < 15*time.Second; time.Sleep(50 * time.Millisecond) {
-		last := stored
-		if stored, err = count(); err != nil {
-			return nil, err
-		}
-		if stored >= n {
-			break
-		}
-		if stored != last {
-			moved = time.Now()
-		}
+	stored, err := waitCount(count, n)
+	if err != nil {
+		return nil, err
 	}
 	lag := time.Since(start) - sent
 	if stored != n {
@@ -494,22 +489,53 @@ func eventIngest(ctx context.Context, r *runner, s *server) ([]metric, error) {
 	}, nil
 }
 
-func sendEvents(ctx context.Context, url string, c, n int) error {
+// waitCount polls count every 50 ms until it reaches want, or has not
+// moved for 15 s (Prefect's server flushes its events every 5 s), and
+// returns the last count.
+func waitCount(count func() (int, error), want int) (int, error) {
+	var n int
+	var err error
+	for moved := time.Now(); time.Since(moved) < 15*time.Second; time.Sleep(50 * time.Millisecond) {
+		last := n
+		if n, err = count(); err != nil || n >= want {
+			return n, err
+		}
+		if n != last {
+			moved = time.Now()
+		}
+	}
+	return n, nil
+}
+
+// dialEvents opens one of the events websockets (events/in, events/out)
+// with Prefect's handshake: the "prefect" subprotocol, then an auth frame
+// answered with auth_success.
+func dialEvents(ctx context.Context, url string) (*websocket.Conn, error) {
 	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{"prefect"}})
 	if err != nil {
-		return fmt.Errorf("dialing events/in: %w", err)
+		return nil, fmt.Errorf("dialing %s: %w", url, err)
 	}
-	defer conn.CloseNow()
 	if err := conn.Write(ctx, websocket.MessageText, []byte(`{"type": "auth", "token": null}`)); err != nil {
-		return err
+		conn.CloseNow()
+		return nil, err
 	}
 	if _, msg, err := conn.Read(ctx); err != nil || !bytes.Contains(msg, []byte("auth_success")) {
-		return fmt.Errorf("events/in handshake: %s %v", msg, err)
+		conn.CloseNow()
+		return nil, fmt.Errorf("%s handshake: %s %v", url, msg, err)
 	}
+	return conn, nil
+}
+
+// sendEvents sends n events over one events/in websocket, event i the
+// frame event(i) makes.
+func sendEvents(ctx context.Context, url string, n int, event func(i int) []byte) error {
+	conn, err := dialEvents(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.CloseNow()
 	for i := range n {
-		e := fmt.Sprintf(`{"id": "%s", "occurred": "%s", "event": "bench.event", "resource": {"prefect.resource.id": "bench.resource.%d.%d"}, "payload": {"i": %d}, "related": []}`,
-			uuid.New(), time.Now().UTC().Format(time.RFC3339Nano), c, i%50, i)
-		if err := conn.Write(ctx, websocket.MessageText, []byte(e)); err != nil {
+		if err := conn.Write(ctx, websocket.MessageText, event(i)); err != nil {
 			return fmt.Errorf("sending event %d: %w", i, err)
 		}
 	}

@@ -40,10 +40,9 @@ func (db *DB) EvaluateQueuedEvents(ctx context.Context, limit int, fn store.Eval
 			return fmt.Errorf("read queued events: %w", err)
 		}
 		var (
-			last   int64
-			order  []uuid.UUID
-			byWS   = map[uuid.UUID][]*model.Event{}
-			gotAny bool
+			seqs  []int64
+			order []uuid.UUID
+			byWS  = map[uuid.UUID][]*model.Event{}
 		)
 		for rows.Next() {
 			var (
@@ -58,7 +57,7 @@ func (db *DB) EvaluateQueuedEvents(ctx context.Context, limit int, fn store.Eval
 				rows.Close()
 				return fmt.Errorf("read queued event: %w", err)
 			}
-			last, gotAny = seq, true
+			seqs = append(seqs, seq)
 			taken++
 			if id == nil { // deleted by retention before its turn
 				continue
@@ -76,7 +75,7 @@ func (db *DB) EvaluateQueuedEvents(ctx context.Context, limit int, fn store.Eval
 			return fmt.Errorf("read queued events: %w", err)
 		}
 		rows.Close()
-		if !gotAny {
+		if len(seqs) == 0 {
 			return nil
 		}
 		for _, ws := range order {
@@ -93,8 +92,13 @@ func (db *DB) EvaluateQueuedEvents(ctx context.Context, limit int, fn store.Eval
 			}
 			emitted[ws] = v.emitted
 		}
-		if _, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM automation_event_queue WHERE seq <= ?`), last); err != nil {
-			return fmt.Errorf("take events off the queue: %w", err)
+		// Exactly the rows read, not every seq up to the last: on
+		// PostgreSQL an ingest that took a lower seq may commit after the
+		// read, and a range would delete its events unevaluated.
+		for chunk := range slices.Chunk(seqs, 500) {
+			if _, err := tx.ExecContext(ctx, db.d.rebind(`DELETE FROM automation_event_queue WHERE seq IN (`+placeholders(len(chunk))+`)`), toArgs(chunk)...); err != nil {
+				return fmt.Errorf("take events off the queue: %w", err)
+			}
 		}
 		return nil
 	})

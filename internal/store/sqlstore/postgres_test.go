@@ -5,12 +5,14 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/praetorhq/praetor/internal/automations"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 	"github.com/praetorhq/praetor/internal/testdb"
@@ -193,5 +195,71 @@ func TestOppositeTransitionsOfOneFlowDoNotDeadlock(t *testing.T) {
 	}
 	if counts[model.Completed] != runs || len(counts) != 1 {
 		t.Errorf("counts by state: %v, want all %d runs COMPLETED", counts, runs)
+	}
+}
+
+// An event whose ingest took its queue seq before another's but committed
+// after the automations read the queue stays queued for the next pass:
+// on PostgreSQL ingests commit concurrently, and taking "every seq up to
+// the last read" off the queue deleted such events unevaluated (found by
+// bench/run, whose immediate automations fired short on PostgreSQL only).
+func TestPostgresQueuedEventCommittedLateIsEvaluated(t *testing.T) {
+	ctx := t.Context()
+	db, err := Open(ctx, testdb.Postgres(t), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ws, err := db.DefaultWorkspace(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := func(name string) *model.Event {
+		now := model.Now()
+		return &model.Event{ID: uuid.Must(uuid.NewV7()), Occurred: now, Received: now, Event: name,
+			Resource: model.Resource{"prefect.resource.id": "test.resource"}, Related: []model.Resource{}, Payload: []byte(`{}`)}
+	}
+	late, early := event("test.late"), event("test.early")
+	// Stored without automations, so not queued: the queue rows are
+	// written below, the late one's in a transaction left open.
+	if err := db.IngestEvents(ctx, ws.ID, []*model.Event{late, early}, nil); err != nil {
+		t.Fatal(err)
+	}
+	queue := `INSERT INTO automation_event_queue (workspace_id, event_id) VALUES ($1, $2)`
+	lateTx, err := db.read.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lateTx.Rollback()
+	if _, err := lateTx.ExecContext(ctx, queue, ws.ID, late.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.read.ExecContext(ctx, queue, ws.ID, early.ID); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	pass := func(commitLate bool) {
+		t.Helper()
+		if _, err := db.EvaluateQueuedEvents(ctx, 100, func(ctx context.Context, _ uuid.UUID, _ []*model.Automation, _ automations.Tx, events []*model.Event) error {
+			for _, e := range events {
+				seen = append(seen, e.Event)
+			}
+			if commitLate {
+				// Between the read of the queue and the taking off.
+				return lateTx.Commit()
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pass(true)
+	pass(false)
+	if want := []string{"test.early", "test.late"}; !slices.Equal(seen, want) {
+		t.Errorf("the passes evaluated %v, want %v", seen, want)
+	}
+	var left int
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM automation_event_queue`).Scan(&left); err != nil || left != 0 {
+		t.Errorf("%d events left on the queue (%v), want 0", left, err)
 	}
 }
