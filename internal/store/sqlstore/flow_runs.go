@@ -397,10 +397,11 @@ func (db *DB) setFlowRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *
 	if err := db.lockFlowRunCounters(ctx, tx, ws, r.FlowID, [2]*model.StateType{fromType, r.StateType}, [2]*model.Time{fromStart, r.ExpectedStartTime}); err != nil {
 		return nil, err
 	}
-	if err := db.insertState(ctx, tx, "flow_run_states", "flow_run_id", ws, r.ID, s); err != nil {
+	q := db.fixed(tx)
+	if err := db.insertState(ctx, q, "flow_run_states", "flow_run_id", ws, r.ID, s); err != nil {
 		return nil, err
 	}
-	if err := db.saveFlowRun(ctx, tx, ws, r); err != nil {
+	if err := db.saveFlowRun(ctx, q, ws, r); err != nil {
 		return nil, err
 	}
 	res.State, res.Written = s, true
@@ -411,16 +412,16 @@ func (db *DB) setFlowRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *
 			return nil, err
 		}
 	}
-	flow, err := db.flowIn(ctx, tx, ws, r.FlowID)
+	flow, err := db.flowIn(ctx, q, ws, r.FlowID)
 	if err != nil {
 		return nil, fmt.Errorf("read flow of run: %w", err)
 	}
-	deployment, poolType, err := db.flowRunEventRelations(ctx, tx, ws, r)
+	deployment, poolType, err := db.flowRunEventRelations(ctx, q, ws, r)
 	if err != nil {
 		return nil, err
 	}
 	e := orchestration.FlowRunStateEvent(r, flow, deployment, poolType, parentTask, initial, s, model.At(db.now()))
-	if err := db.insertEvent(ctx, tx, ws, e); err != nil {
+	if err := db.insertEvent(ctx, q, ws, e); err != nil {
 		return nil, err
 	}
 	*emitted = append(*emitted, e)
@@ -430,7 +431,7 @@ func (db *DB) setFlowRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *
 // flowRunEventRelations reads the little of a run's deployment and work
 // pool its state events name: the deployment's id, name and tags (nil
 // without one, or once it is deleted) and the pool's type.
-func (db *DB) flowRunEventRelations(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.FlowRun) (*model.Deployment, string, error) {
+func (db *DB) flowRunEventRelations(ctx context.Context, tx queryer, ws uuid.UUID, r *model.FlowRun) (*model.Deployment, string, error) {
 	var (
 		d        *model.Deployment
 		poolType string
