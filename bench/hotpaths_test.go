@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -91,6 +92,11 @@ func newHotPaths(b *testing.B, engine string) *hotPaths {
 // time per request (cpu-ns/op), which other processes on a shared machine
 // disturb much less, and which counts the SQLite writer's goroutine.
 func (h *hotPaths) loop(b *testing.B, next func(i int) (method, path string, body []byte), want int) {
+	h.loopChecked(b, next, want, nil)
+}
+
+// loopChecked is loop, with check (when not nil) judging each answer's body.
+func (h *hotPaths) loopChecked(b *testing.B, next func(i int) (method, path string, body []byte), want int, check func([]byte) error) {
 	b.ReportAllocs()
 	i := 0
 	cpu := processCPU(b)
@@ -107,6 +113,11 @@ func (h *hotPaths) loop(b *testing.B, next func(i int) (method, path string, bod
 		if rec.Code != want {
 			body, _ := io.ReadAll(rec.Body)
 			b.Fatalf("%s %s: %d %s", method, path, rec.Code, body)
+		}
+		if check != nil {
+			if err := check(rec.Body.Bytes()); err != nil {
+				b.Fatalf("%s %s: %v", method, path, err)
+			}
 		}
 	}
 	b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
@@ -150,3 +161,73 @@ func (h *hotPaths) events(i int) []byte {
 	buf.WriteByte(']')
 	return buf.Bytes()
 }
+
+// BenchmarkWorkerPoll measures a worker's poll of a pool, in process and
+// one at a time, on each engine: POST /work_pools/{name}/get_scheduled_flow_runs
+// with the body Prefect's worker sends (its queue, scheduled_before 10 s
+// ahead) against a pool of 50 deployments × 20 scheduled runs, one of
+// each due, so every answer holds 50 runs. The polls follow each other
+// closely, as many workers' do: only the first one writes last_polled.
+func BenchmarkWorkerPoll(b *testing.B) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		b.Run(engine, func(b *testing.B) {
+			h, want := newPolledPool(b, engine, 50, 20)
+			body := []byte(fmt.Sprintf(`{"work_queue_names": ["default"], "scheduled_before": "%s"}`,
+				time.Now().UTC().Add(10*time.Second).Format("2006-01-02 15:04:05.000000-07:00")))
+			b.Run("poll-50-of-1000", func(b *testing.B) {
+				h.loopChecked(b, func(int) (string, string, []byte) {
+					return "POST", "/api/work_pools/bench/get_scheduled_flow_runs", body
+				},
+					http.StatusOK, func(answer []byte) error {
+						var runs []json.RawMessage
+						if err := json.Unmarshal(answer, &runs); err != nil || len(runs) != want {
+							return fmt.Errorf("the poll answered %d runs (%v), want %d", len(runs), err, want)
+						}
+						return nil
+					})
+			})
+		})
+	}
+}
+
+// newPolledPool is the API over an empty store of one engine with a
+// process pool "bench" of deployments × runs scheduled runs in its
+// default queue, a minute apart from 30 s ago, the first of each due; it
+// returns how many are due.
+func newPolledPool(b *testing.B, engine string, deployments, runs int) (*hotPaths, int) {
+	ctx := b.Context()
+	db := openEmpty(b, engine)
+	ws, err := db.DefaultWorkspace(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a := api.New(api.Wire(db, api.Config{Default: ws, Anonymous: true, Logger: slog.New(slog.DiscardHandler)}))
+	mux := http.NewServeMux()
+	a.Register(mux)
+	if err := db.CreateWorkPool(ctx, ws.ID, &model.WorkPool{Name: "bench", Type: "process"}); err != nil {
+		b.Fatal(err)
+	}
+	flow := &model.Flow{Name: "polled"}
+	if _, err := db.UpsertFlow(ctx, ws.ID, flow); err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now().UTC().Add(-30 * time.Second)
+	for i := range deployments {
+		d := &model.Deployment{FlowID: flow.ID, Name: fmt.Sprint("d-", i), WorkPoolName: ptrTo("bench")}
+		if _, err := db.UpsertDeployment(ctx, ws.ID, d, nil); err != nil {
+			b.Fatal(err)
+		}
+		for j := range runs {
+			at := model.At(start.Add(time.Duration(j) * time.Minute))
+			run := &model.FlowRun{ID: uuid.Must(uuid.NewV7()), FlowID: flow.ID, Name: fmt.Sprintf("run-%d-%d", i, j),
+				DeploymentID: &d.ID, WorkPoolName: ptrTo("bench"), WorkQueueName: ptrTo("default")}
+			if _, err := db.CreateFlowRun(ctx, ws.ID, run, model.StateCreate{Type: model.Scheduled,
+				StateDetails: &model.StateDetails{ScheduledTime: &at}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	return &hotPaths{handler: mux, flow: flow.ID.String()}, deployments
+}
+
+func ptrTo[T any](v T) *T { return &v }
