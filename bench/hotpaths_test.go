@@ -215,7 +215,7 @@ func BenchmarkWorkerPoll(b *testing.B) {
 
 // newPolledPool is the API over an empty store of one engine with a
 // process pool "bench" of deployments × runs scheduled runs in its
-// default queue, a minute apart from 30 s ago, the first of each due; it
+// default queue, an hour apart from 30 s ago (the first of each due, the rest not, however long the seeding takes); it
 // returns how many are due.
 func newPolledPool(b *testing.B, engine string, deployments, runs int) (*hotPaths, int) {
 	ctx := b.Context()
@@ -241,7 +241,7 @@ func newPolledPool(b *testing.B, engine string, deployments, runs int) (*hotPath
 			b.Fatal(err)
 		}
 		for j := range runs {
-			at := model.At(start.Add(time.Duration(j) * time.Minute))
+			at := model.At(start.Add(time.Duration(j) * time.Hour))
 			run := &model.FlowRun{ID: uuid.Must(uuid.NewV7()), FlowID: flow.ID, Name: fmt.Sprintf("run-%d-%d", i, j),
 				DeploymentID: &d.ID, WorkPoolName: ptrTo("bench"), WorkQueueName: ptrTo("default")}
 			if _, err := db.CreateFlowRun(ctx, ws.ID, run, model.StateCreate{Type: model.Scheduled,
