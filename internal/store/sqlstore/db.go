@@ -338,9 +338,10 @@ type stmtCache struct {
 	pool  *sql.DB
 	stmts sync.Map // SQL text → *sql.Stmt
 	// missed holds the texts a write transaction asked for before they
-	// were prepared (see inTx); misses counts those runs.
-	missed sync.Map // SQL text → struct{}
-	misses atomic.Int64
+	// were prepared (see inTx); hits and misses count the statements inTx
+	// found prepared and not.
+	missed       sync.Map // SQL text → struct{}
+	hits, misses atomic.Int64
 }
 
 // get returns the statement of q, prepared on first use.
@@ -365,6 +366,7 @@ func (c *stmtCache) get(ctx context.Context, q string) (*sql.Stmt, error) {
 // instead, for prepareMissed to prepare once the transaction is over.
 func (c *stmtCache) inTx(ctx context.Context, tx *sql.Tx, q string) *sql.Stmt {
 	if s, ok := c.stmts.Load(q); ok {
+		c.hits.Add(1)
 		return tx.StmtContext(ctx, s.(*sql.Stmt))
 	}
 	c.missed.Store(q, struct{}{})

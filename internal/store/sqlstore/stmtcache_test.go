@@ -33,15 +33,21 @@ func TestTransitionStatementsArePrepared(t *testing.T) {
 		}
 	}
 	transition(model.Running) // prepares what creating the run did not
-	before := db.writeStmts.misses.Load()
-	if before == 0 {
+	misses, hits := db.writeStmts.misses.Load(), db.writeStmts.hits.Load()
+	if misses == 0 {
 		t.Fatal("no statement was ever unprepared: the count counts nothing")
 	}
 	for _, typ := range []model.StateType{model.Completed, model.Running, model.Completed} {
 		transition(typ)
 	}
-	if n := db.writeStmts.misses.Load() - before; n != 0 {
+	if n := db.writeStmts.misses.Load() - misses; n != 0 {
 		t.Errorf("%d statements of three transitions ran unprepared", n)
+	}
+	// Each transition: lock the run, insert the state, update the run, read
+	// the flow and what the event names, insert the event, queue it for
+	// automations (and the writer's savepoint, two more).
+	if n := db.writeStmts.hits.Load() - hits; n < 3*6 {
+		t.Errorf("%d statements of three transitions ran prepared, want at least 18", n)
 	}
 	got, err := db.GetFlowRun(ctx, ws.ID, run.ID)
 	if err != nil || got.StateType == nil || *got.StateType != model.Completed || got.RunCount != 2 {
