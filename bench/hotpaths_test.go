@@ -2,11 +2,13 @@ package bench
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -86,25 +88,56 @@ func newHotPaths(b *testing.B, engine string) *hotPaths {
 }
 
 // loop sends the request next builds b.N times and fails on any other
-// status than want.
+// status than want. Besides the wall time it reports the process's CPU
+// time per request (cpu-ns/op), which other processes on a shared machine
+// disturb much less, and which counts the SQLite writer's goroutine.
 func (h *hotPaths) loop(b *testing.B, next func(i int) (method, path string, body []byte), want int) {
+	h.loopChecked(b, next, want, nil)
+}
+
+// loopChecked is loop, with check (when not nil) judging each answer's body.
+func (h *hotPaths) loopChecked(b *testing.B, next func(i int) (method, path string, body []byte), want int, check func([]byte) error) {
 	b.ReportAllocs()
 	i := 0
+	cpu := processCPU(b)
 	for b.Loop() {
 		method, path, body := next(i)
 		i++
-		req := httptest.NewRequest(method, "http://127.0.0.1:4200"+path, bytes.NewReader(body))
-		req.RemoteAddr = "127.0.0.1:40000"
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		rec := httptest.NewRecorder()
-		h.handler.ServeHTTP(rec, req)
-		if rec.Code != want {
-			body, _ := io.ReadAll(rec.Body)
-			b.Fatalf("%s %s: %d %s", method, path, rec.Code, body)
+		if err := h.serve(method, path, body, want, check); err != nil {
+			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
+}
+
+// serve sends one request and judges its answer: want's status, and check
+// (when not nil) on its body.
+func (h *hotPaths) serve(method, path string, body []byte, want int, check func([]byte) error) error {
+	req := httptest.NewRequest(method, "http://127.0.0.1:4200"+path, bytes.NewReader(body))
+	req.RemoteAddr = "127.0.0.1:40000"
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	rec := httptest.NewRecorder()
+	h.handler.ServeHTTP(rec, req)
+	if rec.Code != want {
+		return fmt.Errorf("%s %s: %d %s", method, path, rec.Code, rec.Body.Bytes())
+	}
+	if check != nil {
+		if err := check(rec.Body.Bytes()); err != nil {
+			return fmt.Errorf("%s %s: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+// processCPU is the CPU time, user and system, the process has used.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func (h *hotPaths) logs(i int) []byte {
@@ -136,3 +169,88 @@ func (h *hotPaths) events(i int) []byte {
 	buf.WriteByte(']')
 	return buf.Bytes()
 }
+
+// BenchmarkWorkerPoll measures a worker's poll of a pool, in process and
+// one at a time, on each engine: POST /work_pools/{name}/get_scheduled_flow_runs
+// with the body Prefect's worker sends (its queue, scheduled_before 10 s
+// ahead) against a pool of 50 deployments × 20 scheduled runs, one of
+// each due, so every answer holds 50 runs. The polls follow each other
+// closely, as many workers' do: only the first one writes last_polled.
+func BenchmarkWorkerPoll(b *testing.B) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		b.Run(engine, func(b *testing.B) {
+			h, want := newPolledPool(b, engine, 50, 20)
+			body := []byte(fmt.Sprintf(`{"work_queue_names": ["default"], "scheduled_before": "%s"}`,
+				time.Now().UTC().Add(10*time.Second).Format("2006-01-02 15:04:05.000000-07:00")))
+			answer := func(answer []byte) error {
+				var runs []json.RawMessage
+				if err := json.Unmarshal(answer, &runs); err != nil || len(runs) != want {
+					return fmt.Errorf("the poll answered %d runs (%v), want %d", len(runs), err, want)
+				}
+				return nil
+			}
+			const path = "/api/work_pools/bench/get_scheduled_flow_runs"
+			b.Run("poll-50-of-1000", func(b *testing.B) {
+				h.loopChecked(b, func(int) (string, string, []byte) { return "POST", path, body }, http.StatusOK, answer)
+			})
+			// 16 at once, as bench/run's connections: what polls share
+			// (before, the single writer) shows in the time per poll.
+			b.Run("poll-50-of-1000-16-at-once", func(b *testing.B) {
+				b.SetParallelism((16 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+				b.ReportAllocs()
+				cpu := processCPU(b)
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if err := h.serve("POST", path, body, http.StatusOK, answer); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+				b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
+			})
+		})
+	}
+}
+
+// newPolledPool is the API over an empty store of one engine with a
+// process pool "bench" of deployments × runs scheduled runs in its
+// default queue, an hour apart from 30 s ago (the first of each due, the rest not, however long the seeding takes); it
+// returns how many are due.
+func newPolledPool(b *testing.B, engine string, deployments, runs int) (*hotPaths, int) {
+	ctx := b.Context()
+	db := openEmpty(b, engine)
+	ws, err := db.DefaultWorkspace(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a := api.New(api.Wire(db, api.Config{Default: ws, Anonymous: true, Logger: slog.New(slog.DiscardHandler)}))
+	mux := http.NewServeMux()
+	a.Register(mux)
+	if err := db.CreateWorkPool(ctx, ws.ID, &model.WorkPool{Name: "bench", Type: "process"}); err != nil {
+		b.Fatal(err)
+	}
+	flow := &model.Flow{Name: "polled"}
+	if _, err := db.UpsertFlow(ctx, ws.ID, flow); err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now().UTC().Add(-30 * time.Second)
+	for i := range deployments {
+		d := &model.Deployment{FlowID: flow.ID, Name: fmt.Sprint("d-", i), WorkPoolName: ptrTo("bench")}
+		if _, err := db.UpsertDeployment(ctx, ws.ID, d, nil); err != nil {
+			b.Fatal(err)
+		}
+		for j := range runs {
+			at := model.At(start.Add(time.Duration(j) * time.Hour))
+			run := &model.FlowRun{ID: uuid.Must(uuid.NewV7()), FlowID: flow.ID, Name: fmt.Sprintf("run-%d-%d", i, j),
+				DeploymentID: &d.ID, WorkPoolName: ptrTo("bench"), WorkQueueName: ptrTo("default")}
+			if _, err := db.CreateFlowRun(ctx, ws.ID, run, model.StateCreate{Type: model.Scheduled,
+				StateDetails: &model.StateDetails{ScheduledTime: &at}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	return &hotPaths{handler: mux, flow: flow.ID.String()}, deployments
+}
+
+func ptrTo[T any](v T) *T { return &v }

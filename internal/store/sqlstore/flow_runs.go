@@ -397,10 +397,11 @@ func (db *DB) setFlowRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *
 	if err := db.lockFlowRunCounters(ctx, tx, ws, r.FlowID, [2]*model.StateType{fromType, r.StateType}, [2]*model.Time{fromStart, r.ExpectedStartTime}); err != nil {
 		return nil, err
 	}
-	if err := db.insertState(ctx, tx, "flow_run_states", "flow_run_id", ws, r.ID, s); err != nil {
+	q := db.fixed(tx)
+	if err := db.insertState(ctx, q, "flow_run_states", "flow_run_id", ws, r.ID, s); err != nil {
 		return nil, err
 	}
-	if err := db.saveFlowRun(ctx, tx, ws, r); err != nil {
+	if err := db.saveFlowRun(ctx, q, ws, r); err != nil {
 		return nil, err
 	}
 	res.State, res.Written = s, true
@@ -411,47 +412,46 @@ func (db *DB) setFlowRunState(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *
 			return nil, err
 		}
 	}
-	flow, err := db.flowIn(ctx, tx, ws, r.FlowID)
-	if err != nil {
-		return nil, fmt.Errorf("read flow of run: %w", err)
-	}
-	deployment, poolType, err := db.flowRunEventRelations(ctx, tx, ws, r)
+	flow, deployment, poolType, err := db.flowRunEventRelations(ctx, q, ws, r)
 	if err != nil {
 		return nil, err
 	}
 	e := orchestration.FlowRunStateEvent(r, flow, deployment, poolType, parentTask, initial, s, model.At(db.now()))
-	if err := db.insertEvent(ctx, tx, ws, e); err != nil {
+	if err := db.insertEvent(ctx, q, ws, e); err != nil {
 		return nil, err
 	}
 	*emitted = append(*emitted, e)
 	return res, nil
 }
 
-// flowRunEventRelations reads the little of a run's deployment and work
-// pool its state events name: the deployment's id, name and tags (nil
-// without one, or once it is deleted) and the pool's type.
-func (db *DB) flowRunEventRelations(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.FlowRun) (*model.Deployment, string, error) {
+// flowRunEventRelationsSQL reads a run's flow and, joined in the same
+// statement (a transition's reads were a statement each), the little of
+// its deployment and work pool that its state events name.
+const flowRunEventRelationsSQL = `SELECT ` + flowColumns + `, d.id, d.name, d.tags, wp.type FROM flows f
+	LEFT JOIN deployments d ON d.workspace_id = f.workspace_id AND d.id = ?
+	LEFT JOIN work_pools wp ON wp.workspace_id = f.workspace_id AND wp.id = ?
+	WHERE f.workspace_id = ? AND f.id = ?`
+
+// flowRunEventRelations reads what a run's state events name beside the
+// run: its flow, its deployment's id, name and tags (nil without one, or
+// once it is deleted) and its pool's type.
+func (db *DB) flowRunEventRelations(ctx context.Context, q queryer, ws uuid.UUID, r *model.FlowRun) (*model.Flow, *model.Deployment, string, error) {
 	var (
-		d        *model.Deployment
-		poolType string
+		d        model.Deployment
+		id       *uuid.UUID
+		name     *string
+		poolType sql.NullString
 	)
-	if r.DeploymentID != nil {
-		d = &model.Deployment{ID: *r.DeploymentID}
-		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT name, tags FROM deployments WHERE workspace_id = ? AND id = ?`), ws, *r.DeploymentID).
-			Scan(&d.Name, jsonCol{&d.Tags})
-		if errors.Is(err, sql.ErrNoRows) {
-			d = nil
-		} else if err != nil {
-			return nil, "", fmt.Errorf("read deployment of run: %w", err)
-		}
+	flow, err := scanFlowAnd(q.QueryRowContext(ctx, db.d.rebind(flowRunEventRelationsSQL), r.DeploymentID, r.WorkPoolID, ws, r.FlowID),
+		nullID{&id}, nullStr{&name}, jsonCol{&d.Tags}, &poolType)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("read flow, deployment and pool of run: %w", err)
 	}
-	if r.WorkPoolID != nil {
-		err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT type FROM work_pools WHERE workspace_id = ? AND id = ?`), ws, *r.WorkPoolID).Scan(&poolType)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return nil, "", fmt.Errorf("read work pool of run: %w", err)
-		}
+	if id == nil {
+		return flow, nil, poolType.String, nil
 	}
-	return d, poolType, nil
+	d.ID, d.Name = *id, *name
+	return flow, &d, poolType.String, nil
 }
 
 // uniqueAfter keeps state timestamps of one run strictly increasing.

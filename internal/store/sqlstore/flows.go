@@ -14,12 +14,15 @@ import (
 
 const flowColumns = `f.id, f.name, f.tags, f.labels, f.created, f.updated`
 
-func scanFlow(row scanner) (*model.Flow, error) {
+func scanFlow(row scanner) (*model.Flow, error) { return scanFlowAnd(row) }
+
+// scanFlowAnd scans a flow's columns, then extra, the columns after them.
+func scanFlowAnd(row scanner, extra ...any) (*model.Flow, error) {
 	var (
 		f                model.Flow
 		created, updated nullTime
 	)
-	if err := row.Scan(&f.ID, &f.Name, jsonCol{&f.Tags}, jsonCol{&f.Labels}, &created, &updated); err != nil {
+	if err := row.Scan(append([]any{&f.ID, &f.Name, jsonCol{&f.Tags}, jsonCol{&f.Labels}, &created, &updated}, extra...)...); err != nil {
 		return nil, err
 	}
 	f.Created, f.Updated = created.T, updated.T

@@ -21,7 +21,7 @@ type flowRunTx struct {
 var _ orchestration.FlowRunTx = (*flowRunTx)(nil)
 
 func (v *flowRunTx) LockFlowRun(ctx context.Context, id uuid.UUID) (*model.FlowRun, error) {
-	return v.db.lockFlowRun(ctx, v.tx, v.ws, "fr.id = ?", id)
+	return v.db.lockFlowRun(ctx, v.db.fixed(v.tx), v.ws, "fr.id = ?", id)
 }
 
 func (v *flowRunTx) SetFlowRunState(ctx context.Context, run *model.FlowRun, proposed model.StateCreate, force bool) (*orchestration.Result, error) {

@@ -52,7 +52,7 @@ func openPostgres(ctx context.Context, dsn string, log *slog.Logger) (*DB, error
 		db.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	return &DB{d: postgresDialect{}, read: db, writer: txWriter{db: db, log: log}}, nil
+	return &DB{d: postgresDialect{}, read: db, stmts: stmtCache{pool: db}, writer: txWriter{db: db, log: log}}, nil
 }
 
 // txWriter runs each write in its own transaction; PostgreSQL handles

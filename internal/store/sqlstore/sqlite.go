@@ -92,7 +92,8 @@ func openSQLite(ctx context.Context, path, synchronous string, log *slog.Logger,
 		return nil, fmt.Errorf("open sqlite readers: %w", err)
 	}
 	r.SetMaxOpenConns(8)
-	return &DB{d: sqliteDialect{}, read: r, writer: newGroupCommitter(w, log, observe)}, nil
+	stmts := &stmtCache{pool: w}
+	return &DB{d: sqliteDialect{}, read: r, stmts: stmtCache{pool: r}, writeStmts: stmts, writer: newGroupCommitter(w, stmts, log, observe)}, nil
 }
 
 // groupCommitter is SQLite's single writer. Requests queue on a channel; the
@@ -100,8 +101,10 @@ func openSQLite(ctx context.Context, path, synchronous string, log *slog.Logger,
 // savepoint so a failing one rolls back alone, commits once, then answers
 // every request. Under load this turns many small commits into one fsync.
 type groupCommitter struct {
-	db  *sql.DB
-	log *slog.Logger
+	db *sql.DB
+	// stmts are the statements prepared on db's connection.
+	stmts *stmtCache
+	log   *slog.Logger
 	// observe, when set, is told of each committed batch.
 	observe func(size int, took time.Duration)
 	queue   chan *writeRequest
@@ -122,8 +125,8 @@ type writeRequest struct {
 // latency stays small.
 const maxGroup = 256
 
-func newGroupCommitter(db *sql.DB, log *slog.Logger, observe func(size int, took time.Duration)) *groupCommitter {
-	g := &groupCommitter{db: db, log: log, observe: observe, queue: make(chan *writeRequest, 1024), done: make(chan struct{})}
+func newGroupCommitter(db *sql.DB, stmts *stmtCache, log *slog.Logger, observe func(size int, took time.Duration)) *groupCommitter {
+	g := &groupCommitter{db: db, stmts: stmts, log: log, observe: observe, queue: make(chan *writeRequest, 1024), done: make(chan struct{})}
 	go g.loop()
 	return g
 }
@@ -168,6 +171,7 @@ func (g *groupCommitter) loop() {
 			}
 		}
 		g.commit(batch)
+		g.stmts.prepareMissed(context.Background(), g.log)
 	}
 }
 
@@ -225,7 +229,8 @@ func (g *groupCommitter) try(batch []*writeRequest) (retry []*writeRequest) {
 // the transaction was lost. A request whose fn fails or panics is rolled
 // back to its savepoint alone.
 func (g *groupCommitter) run(ctx context.Context, tx *sql.Tx, r *writeRequest) (lost bool) {
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT req"); err != nil {
+	stx := stmtTx{tx, g.stmts}
+	if _, err := stx.ExecContext(ctx, "SAVEPOINT req"); err != nil {
 		r.err = fmt.Errorf("savepoint: %w", err)
 		return true
 	}
@@ -236,7 +241,7 @@ func (g *groupCommitter) run(ctx context.Context, tx *sql.Tx, r *writeRequest) (
 			return true
 		}
 	}
-	if _, relErr := tx.ExecContext(ctx, "RELEASE req"); relErr != nil {
+	if _, relErr := stx.ExecContext(ctx, "RELEASE req"); relErr != nil {
 		r.err = errors.Join(err, fmt.Errorf("release savepoint: %w", relErr))
 		return true
 	}
@@ -269,6 +274,7 @@ func (g *groupCommitter) close() error {
 		g.mu.Unlock()
 	})
 	<-g.done
+	g.stmts.close()
 	// SQLite keeps no planner statistics until asked; its advice is to run
 	// optimize before closing a connection that wrote.
 	_, err := g.db.Exec("PRAGMA optimize")

@@ -270,12 +270,8 @@ func (db *DB) setTaskRunState(ctx context.Context, tx *sql.Tx, o outbox, ws uuid
 		}
 	}
 	if flowRun != nil {
-		f, err := db.flowIn(ctx, tx, ws, flowRun.FlowID)
-		if err != nil {
-			return nil, fmt.Errorf("read flow of task run: %w", err)
-		}
-		flow = f
-		if deployment, _, err = db.flowRunEventRelations(ctx, tx, ws, flowRun); err != nil {
+		var err error
+		if flow, deployment, _, err = db.flowRunEventRelations(ctx, tx, ws, flowRun); err != nil {
 			return nil, err
 		}
 	}
