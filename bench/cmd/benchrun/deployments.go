@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/praetorhq/praetor/bench/loadgen"
@@ -273,4 +276,20 @@ func workerPolls(ctx context.Context, r *runner, s *server) ([]metric, error) {
 		}})
 	return append(m, metric{Name: "scheduled runs in the pool", Unit: "count", Value: float64(scheduled)},
 		metric{Name: "runs each poll answered", Unit: "count", Value: float64(due)}), nil
+}
+
+// prefectSchedulerBroken says why Prefect's scheduler would make no run
+// with the virtualenv's SQLAlchemy, or "" when it works: Prefect 3.8.8
+// allows SQLAlchemy < 3, but its scheduler's bulk insert of the runs names
+// the flow run's `state` hybrid, which SQLAlchemy 2.1 refuses ("Can't
+// evaluate bulk DML statement"), so every pass fails and no deployment gets
+// a run. scripts/test pins 2.0.
+func prefectSchedulerBroken(ctx context.Context, venv string) string {
+	out, err := exec.CommandContext(ctx, filepath.Join(venv, "bin", "python"), "-c",
+		`import importlib.metadata as m; print(m.version("sqlalchemy"))`).Output()
+	v := strings.TrimSpace(string(out))
+	if err != nil || !strings.HasPrefix(v, "2.0.") {
+		return fmt.Sprintf("the virtualenv's SQLAlchemy is %q (%v): Prefect 3.8.8's scheduler fails every pass with SQLAlchemy 2.1 and makes no run (scripts/test pins 2.0)", v, err)
+	}
+	return ""
 }
