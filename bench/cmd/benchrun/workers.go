@@ -144,7 +144,8 @@ func stopWorkers(workers []*exec.Cmd, token string) {
 	for _, w := range workers {
 		_ = syscall.Kill(-w.Process.Pid, syscall.SIGTERM)
 	}
-	for wait := time.Now(); time.Since(wait) < 10*time.Second && len(tokenProcesses(token)) > 0; {
+	alive := func(w *exec.Cmd) bool { return syscall.Kill(-w.Process.Pid, 0) == nil }
+	for wait := time.Now(); time.Since(wait) < 10*time.Second && slices.ContainsFunc(workers, alive); {
 		time.Sleep(100 * time.Millisecond)
 	}
 	for _, w := range workers {
