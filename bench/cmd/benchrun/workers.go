@@ -74,7 +74,7 @@ func workerRuns(ctx context.Context, r *runner, s *server) ([]metric, error) {
 		return nil, fmt.Errorf("%w\n%s", err, tail(filepath.Join(r.tmp, "bench-worker-0.log"), 20))
 	}
 
-	first, err := releaseRuns(ctx, s, setup.DeploymentID, dep.FlowID, "first", releasedAtOnce, 0, 10*time.Second)
+	first, err := releaseRuns(ctx, s, setup.DeploymentID, dep.FlowID, "first", releasedAtOnce, 0, 15*time.Second)
 	if err != nil {
 		return nil, err
 	}
