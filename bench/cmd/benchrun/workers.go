@@ -74,14 +74,16 @@ func workerRuns(ctx context.Context, r *runner, s *server) ([]metric, error) {
 		return nil, fmt.Errorf("%w\n%s", err, tail(filepath.Join(r.tmp, "bench-worker-0.log"), 20))
 	}
 
-	first, err := releaseRuns(ctx, s, setup.DeploymentID, dep.FlowID, "first", releasedAtOnce, 0, 15*time.Second)
+	first, err := releaseRuns(ctx, s, setup.DeploymentID, dep.FlowID, "first", releasedAtOnce, 0, 15*time.Second, true)
 	if err != nil {
 		return nil, err
 	}
-	// Released as far ahead as the first creates say N creates take, twice.
+	// Due as far ahead as the first creates say N creates take, twice; the
+	// server may be slower now (Prefect's still records the first runs'
+	// events), and a create after the instant only makes its run late.
 	n := r.p.workerRuns
 	margin := 3*time.Second + 2*first.created*time.Duration(n)/releasedAtOnce
-	rest, err := releaseRuns(ctx, s, setup.DeploymentID, dep.FlowID, "rest", n, releasedAtOnce, margin)
+	rest, err := releaseRuns(ctx, s, setup.DeploymentID, dep.FlowID, "rest", n, releasedAtOnce, margin, false)
 	if err != nil {
 		return nil, err
 	}
@@ -92,8 +94,9 @@ func workerRuns(ctx context.Context, r *runner, s *server) ([]metric, error) {
 	for _, b := range []struct {
 		what string
 		batch
-	}{{fmt.Sprintf("%d released at once", releasedAtOnce), first}, {fmt.Sprintf("%d more at once", n), rest}} {
+	}{{fmt.Sprintf("%d released at once", releasedAtOnce), first}, {fmt.Sprintf("%d more, due together", n), rest}} {
 		ms = append(ms,
+			metric{Name: b.what + ": their creates, 4 senders", Unit: "s", Value: b.created.Seconds()},
 			metric{Name: b.what + ": lateness p50", Unit: "s", Value: quantile(b.lateness, 0.5).Seconds()},
 			metric{Name: b.what + ": lateness p99", Unit: "s", Value: quantile(b.lateness, 0.99).Seconds()},
 			metric{Name: b.what + ": lateness max", Unit: "s", Value: quantile(b.lateness, 1).Seconds()},
@@ -221,9 +224,9 @@ type batch struct {
 // senders, all SCHEDULED for one instant margin ahead (each with an
 // idempotency key, so a create sent again after a refusal makes no second
 // run), waits until the flow has before + n COMPLETED runs, and reads each
-// run's lateness (start_time − expected_start_time). The creates must end
-// before the instant, or the release was not at once.
-func releaseRuns(ctx context.Context, s *server, deployment, flowID, key string, n, before int, margin time.Duration) (batch, error) {
+// run's lateness (start_time − expected_start_time). With atOnce the
+// creates must end before the instant, or the release was not at once.
+func releaseRuns(ctx context.Context, s *server, deployment, flowID, key string, n, before int, margin time.Duration, atOnce bool) (batch, error) {
 	b := batch{ids: make([]string, n)}
 	start, cpu := time.Now(), s.usage().cpu
 	release := start.Add(margin).UTC()
@@ -259,7 +262,7 @@ func releaseRuns(ctx context.Context, s *server, deployment, flowID, key string,
 		return b, err
 	}
 	b.created = time.Since(start)
-	if time.Now().After(release) {
+	if atOnce && time.Now().After(release) {
 		return b, fmt.Errorf("the %d creates took %v, past the release %v after the first", n, b.created.Round(time.Millisecond), margin)
 	}
 
