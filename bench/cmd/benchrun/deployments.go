@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/praetorhq/praetor/bench/loadgen"
@@ -227,7 +231,10 @@ func schedulerPass(ctx context.Context, s *server) ([]metric, error) {
 // does), then drives POST /work_pools/{name}/get_scheduled_flow_runs with
 // the body Prefect's worker sends (its queues, and scheduled_before 10 s
 // ahead as Python prints a datetime) at 16 connections. Every answer must
-// hold exactly the runs due by then (at most 200).
+// hold only runs due by then, each once, and at least one answer all of
+// them (at most 200): Prefect's server on PostgreSQL locks the runs a poll
+// reads with SKIP LOCKED, so a poll at the same time as another gets fewer
+// (counted, as "answers short").
 func workerPolls(ctx context.Context, r *runner, s *server) ([]metric, error) {
 	const pool = "bench-pool"
 	d := r.p.pollDeployments
@@ -248,15 +255,31 @@ func workerPolls(ctx context.Context, r *runner, s *server) ([]metric, error) {
 		return nil, err
 	}
 	before := time.Now().UTC().Add(10 * time.Second)
+	dueFilter := obj{"flows": obj{"id": anyOf(flowID)}, "flow_runs": obj{
+		"state": obj{"type": anyOf("SCHEDULED")}, "expected_start_time": obj{"before_": before.Format(time.RFC3339Nano)}}}
 	var due int
-	if err := call(ctx, s, "POST", "/flow_runs/count", obj{"flows": obj{"id": anyOf(flowID)}, "flow_runs": obj{
-		"state": obj{"type": anyOf("SCHEDULED")}, "expected_start_time": obj{"before_": before.Format(time.RFC3339Nano)}}}, &due); err != nil {
+	if err := call(ctx, s, "POST", "/flow_runs/count", dueFilter, &due); err != nil {
 		return nil, err
 	}
 	if due == 0 {
 		return nil, fmt.Errorf("no run due by the poll's scheduled_before")
 	}
+	dueIDs := map[string]bool{}
+	for off := 0; off < due; off += 200 {
+		var page []struct{ ID string }
+		if err := call(ctx, s, "POST", "/flow_runs/filter", obj{"flows": dueFilter["flows"], "flow_runs": dueFilter["flow_runs"],
+			"sort": "ID_DESC", "limit": 200, "offset": off}, &page); err != nil {
+			return nil, err
+		}
+		for _, fr := range page {
+			dueIDs[fr.ID] = true
+		}
+	}
+	if len(dueIDs) != due {
+		return nil, fmt.Errorf("read %d of the %d due runs", len(dueIDs), due)
+	}
 	due = min(due, 200) // a poll without a limit answers at most 200, on both servers
+	var short, whole atomic.Int64
 	body, _ := json.Marshal(obj{"work_queue_names": []string{"default"}, "scheduled_before": before.Format("2006-01-02 15:04:05.000000-07:00")})
 	// The name without the count, which the scheduler's passes make vary
 	// a little, so that every server's figures share one row.
@@ -265,12 +288,46 @@ func workerPolls(ctx context.Context, r *runner, s *server) ([]metric, error) {
 			return loadgen.Request{Method: "POST", URL: s.api + "/work_pools/" + pool + "/get_scheduled_flow_runs", Body: body}
 		},
 		Check: func(_ int, b []byte) error {
-			var runs []json.RawMessage
-			if err := json.Unmarshal(b, &runs); err != nil || len(runs) != due {
-				return fmt.Errorf("the poll answered %d runs (%v), want the %d due", len(runs), err, due)
+			var runs []struct {
+				FlowRun struct{ ID string } `json:"flow_run"`
+			}
+			if err := json.Unmarshal(b, &runs); err != nil || len(runs) > due {
+				return fmt.Errorf("the poll answered %d runs (%v), want at most the %d due", len(runs), err, due)
+			}
+			seen := map[string]bool{}
+			for _, r := range runs {
+				if id := r.FlowRun.ID; !dueIDs[id] || seen[id] {
+					return fmt.Errorf("the poll answered run %q, not due or twice", id)
+				}
+				seen[r.FlowRun.ID] = true
+			}
+			if len(runs) < due {
+				short.Add(1)
+			} else {
+				whole.Add(1)
 			}
 			return nil
 		}})
+	if whole.Load() == 0 {
+		return nil, fmt.Errorf("no poll answered all the %d due runs (%d answered fewer)", due, short.Load())
+	}
 	return append(m, metric{Name: "scheduled runs in the pool", Unit: "count", Value: float64(scheduled)},
-		metric{Name: "runs each poll answered", Unit: "count", Value: float64(due)}), nil
+		metric{Name: "runs due by the poll's scheduled_before", Unit: "count", Value: float64(due)},
+		metric{Name: "answers short of them (a concurrent poll held the rest)", Unit: "count", Value: float64(short.Load())}), nil
+}
+
+// prefectSchedulerBroken says why Prefect's scheduler would make no run
+// with the virtualenv's SQLAlchemy, or "" when it works: Prefect 3.8.8
+// allows SQLAlchemy < 3, but its scheduler's bulk insert of the runs names
+// the flow run's `state` hybrid, which SQLAlchemy 2.1 refuses ("Can't
+// evaluate bulk DML statement"), so every pass fails and no deployment gets
+// a run. scripts/test pins 2.0.
+func prefectSchedulerBroken(ctx context.Context, venv string) string {
+	out, err := exec.CommandContext(ctx, filepath.Join(venv, "bin", "python"), "-c",
+		`import importlib.metadata as m; print(m.version("sqlalchemy"))`).Output()
+	v := strings.TrimSpace(string(out))
+	if err != nil || !strings.HasPrefix(v, "2.0.") {
+		return fmt.Sprintf("the virtualenv's SQLAlchemy is %q (%v): Prefect 3.8.8's scheduler fails every pass with SQLAlchemy 2.1 and makes no run (scripts/test pins 2.0)", v, err)
+	}
+	return ""
 }

@@ -78,8 +78,11 @@ func (r *runner) startServer(ctx context.Context, t target) (*server, error) {
 		}
 		argv = []string{r.praetorBin, "server", "start", "--host", "127.0.0.1", "--port", port}
 	case "prefect":
+		// Its full scheduler loop every 5 s too (the default is 60 s; the
+		// recent-deployments loop is 5 s already), as Praetor's above.
 		env = append(env, "PREFECT_HOME="+filepath.Join(dir, "home"),
-			"PREFECT_SERVER_ANALYTICS_ENABLED=false", "PREFECT_SERVER_UI_ENABLED=false")
+			"PREFECT_SERVER_ANALYTICS_ENABLED=false", "PREFECT_SERVER_UI_ENABLED=false",
+			"PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS=5")
 		if t.engine == "postgres" {
 			env = append(env, "PREFECT_API_DATABASE_CONNECTION_URL="+withDatabase(r.pgURL, s.dbName, "postgresql+asyncpg"))
 		}

@@ -185,7 +185,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 func p95(lat []time.Duration) time.Duration { return quantile(lat, 0.95) }
 
-// quantile is the q-quantile of lat (q = 1: the largest).
+// quantile is the q-quantile of lat (the nearest rank above; 1 is the max).
 func quantile(lat []time.Duration, q float64) time.Duration {
 	s := slices.Clone(lat)
 	slices.Sort(s)
@@ -553,8 +553,7 @@ func (r *runner) python(ctx context.Context, s *server, script string, args ...s
 	}
 	defer os.RemoveAll(home)
 	cmd := exec.CommandContext(ctx, filepath.Join(r.venv, "bin", "python"), append([]string{filepath.Join(r.scripts, script)}, args...)...)
-	cmd.Env = append(environWithout("PREFECT_", "PRAETOR_"), "PREFECT_HOME="+home, "PREFECT_API_URL="+s.api,
-		"PREFECT_SERVER_ANALYTICS_ENABLED=false", "PYTHONUNBUFFERED=1")
+	cmd.Env = clientEnv(s, home)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()
