@@ -50,15 +50,9 @@ func createDeployments(ctx context.Context, s *server, flowID, prefix string, n 
 		if id != "" {
 			continue
 		}
-		// 0.5 s between tries, doubling up to 4 s.
 		var d struct{ ID string }
-		for try := 0; ; try++ {
-			retries++
-			if err = call(ctx, s, "POST", "/deployments/", body(i), &d); err == nil || try == 7 {
-				break
-			}
-			time.Sleep(min(500*time.Millisecond<<try, 4*time.Second))
-		}
+		tries, err := callRetrying(ctx, s, "POST", "/deployments/", body(i), &d)
+		retries += tries
 		if err != nil {
 			return nil, retries, fmt.Errorf("creating deployment %d: %w", i, err)
 		}

@@ -362,13 +362,13 @@ func eventSubscribers(ctx context.Context, r *runner, s *server) ([]metric, erro
 	autoIDs := make([]string, len(evsubAutomations))
 	for i, a := range evsubAutomations {
 		var created struct{ ID string }
-		if err := callRetrying(ctx, s, "POST", "/automations/", a.body(n), &created); err != nil {
+		if _, err := callRetrying(ctx, s, "POST", "/automations/", a.body(n), &created); err != nil {
 			return nil, fmt.Errorf("creating automation %q: %w", a.name, err)
 		}
 		autoIDs[i] = created.ID
 	}
 	var probeAuto struct{ ID string }
-	if err := callRetrying(ctx, s, "POST", "/automations/", obj{"name": "evsub: probe", "enabled": true,
+	if _, err := callRetrying(ctx, s, "POST", "/automations/", obj{"name": "evsub: probe", "enabled": true,
 		"trigger": obj{"type": "event", "posture": "Reactive", "expect": []string{evsubProbe}, "threshold": 1, "within": 0},
 		"actions": []obj{{"type": "do-nothing"}}}, &probeAuto); err != nil {
 		return nil, fmt.Errorf("creating the probe automation: %w", err)
@@ -404,7 +404,7 @@ func eventSubscribers(ctx context.Context, r *runner, s *server) ([]metric, erro
 		}
 		probe := obj{"id": uuid.New(), "occurred": time.Now().UTC().Format(time.RFC3339Nano), "event": evsubProbe,
 			"resource": obj{"prefect.resource.id": evsubProbe}, "related": []obj{{"prefect.resource.id": evsubProbe, "prefect.resource.role": "probe"}}, "payload": obj{}}
-		if err := callRetrying(ctx, s, "POST", "/events", []obj{probe}, nil); err != nil {
+		if _, err := callRetrying(ctx, s, "POST", "/events", []obj{probe}, nil); err != nil {
 			return nil, fmt.Errorf("sending a probe: %w", err)
 		}
 		ready = !slices.ContainsFunc(snapshots, func(snap func() *delivery) bool { return snap().probes == 0 })
@@ -573,20 +573,6 @@ func eventSubscribers(ctx context.Context, r *runner, s *server) ([]metric, erro
 	}, out...)
 	out = append(out, lagRows...)
 	return append(out, percentiles("firing lag", firingLags)...), nil
-}
-
-// callRetrying is call sent again after a failure, up to 8 times, 0.5 s
-// apart doubling to 4 s: Prefect's server on SQLite answers 503 to writes
-// on a loaded machine, and its client retries them.
-func callRetrying(ctx context.Context, s *server, method, path string, body, out any) error {
-	var err error
-	for try := 0; try < 8; try++ {
-		if err = call(ctx, s, method, path, body, out); err == nil || ctx.Err() != nil {
-			return err
-		}
-		time.Sleep(min(500*time.Millisecond<<try, 4*time.Second))
-	}
-	return err
 }
 
 func sum(v []int) int {

@@ -45,12 +45,16 @@ type profile struct {
 	deployments, pollDeployments int
 	// workerRuns go through two workers after the 17 released at once.
 	workerRuns int
+	// optInWorkers leaves the workers workload out unless -workloads
+	// names it: each of its runs is a Python process of its own, so it
+	// takes about two minutes a server here, and quick has ten for all.
+	optInWorkers bool
 }
 
 var profiles = map[string]profile{
 	"quick": {name: "quick", idle: 5 * time.Second, loadTime: 2 * time.Second, filterRuns: 500,
 		tasks: 100, burstProcs: 2, burstFlows: 2, logLines: 10_000, events: 5_000,
-		deployments: 50, pollDeployments: 10, workerRuns: 10},
+		deployments: 50, pollDeployments: 10, workerRuns: 10, optInWorkers: true},
 	"full": {name: "full", idle: 60 * time.Second, loadTime: 10 * time.Second, filterRuns: 10_000,
 		tasks: 1000, burstProcs: 10, burstFlows: 10, logLines: 100_000, events: 100_000,
 		deployments: 10_000, pollDeployments: 500, workerRuns: 1000, pages: true},
@@ -133,6 +137,7 @@ func run(ctx context.Context, p profile, only, workloads, outDir string) error {
 	}
 	defer stopPG()
 
+	workersName := fmt.Sprintf("deployment runs through two workers, %d at once then %d", releasedAtOnce, p.workerRuns)
 	wls := []workload{
 		{"API micro-loads", apiLoads},
 		{fmt.Sprintf("one flow, %d sequential tasks", p.tasks), taskFlow("sequential")},
@@ -143,12 +148,16 @@ func run(ctx context.Context, p profile, only, workloads, outDir string) error {
 		{"events with subscribers and automations", eventSubscribers},
 		{fmt.Sprintf("scheduler over %d deployments", p.deployments), schedulerCatchUp},
 		{fmt.Sprintf("worker polls, %d deployments × 100 scheduled runs", p.pollDeployments), workerPolls},
-		{fmt.Sprintf("deployment runs through two workers, %d at once then %d", releasedAtOnce, p.workerRuns), workerRuns},
+		{workersName, workerRuns},
 	}
+	skipped := map[string]string{}
 	if workloads != "" {
 		wls = slices.DeleteFunc(wls, func(w workload) bool {
 			return !slices.ContainsFunc(strings.Split(workloads, ","), func(word string) bool { return strings.Contains(w.name, word) })
 		})
+	} else if p.optInWorkers {
+		wls = slices.DeleteFunc(wls, func(w workload) bool { return w.name == workersName })
+		skipped[workersName] = p.name + " leaves it out (about two minutes a server: every run is a Python process); `bench/run -workloads workers " + p.name + "` runs it, full always does"
 	}
 	// Prefect's scheduler makes no run with the wrong SQLAlchemy.
 	var noPrefectScheduler string
@@ -223,7 +232,6 @@ func run(ctx context.Context, p profile, only, workloads, outDir string) error {
 		res.add("footprint", metric{Name: "peak RSS (sum of the tree's VmHWM)", Unit: "MiB", Value: float64(s.usage().peakRSS) / (1 << 20)})
 		s.stop(ctx, r.pgURL)
 	}
-	skipped := map[string]string{}
 	if !p.pages {
 		skipped["pages at 1M flow runs / 10M task runs"] = "full only"
 	} else {

@@ -241,14 +241,7 @@ func releaseRuns(ctx context.Context, s *server, deployment, flowID, key string,
 				body := obj{"idempotency_key": fmt.Sprintf("bench %s %d", key, i),
 					"state": obj{"type": "SCHEDULED", "state_details": obj{"scheduled_time": release.Format(time.RFC3339Nano)}}}
 				var fr struct{ ID string }
-				// Prefect's server on SQLite refuses writes with 503 on a
-				// busy machine: 0.5 s between tries, doubling up to 4 s.
-				for try := 0; ; try++ {
-					if errs[i] = call(ctx, s, "POST", "/deployments/"+deployment+"/create_flow_run", body, &fr); errs[i] == nil || try == 7 {
-						break
-					}
-					time.Sleep(min(500*time.Millisecond<<try, 4*time.Second))
-				}
+				_, errs[i] = callRetrying(ctx, s, "POST", "/deployments/"+deployment+"/create_flow_run", body, &fr)
 				b.ids[i] = fr.ID
 			}
 		}()

@@ -95,10 +95,22 @@ type obj = map[string]any
 
 func anyOf(v ...string) obj { return obj{"any_": v} }
 
+// callRetrying is call sent again after a failure, up to 8 tries, 0.5 s
+// apart doubling to 4 s, as the client retries: Prefect's server on SQLite
+// answers 503 to writes on a loaded machine. It returns how many it sent.
+func callRetrying(ctx context.Context, s *server, method, path string, body, out any) (tries int, err error) {
+	for tries = 1; ; tries++ {
+		if err = call(ctx, s, method, path, body, out); err == nil || ctx.Err() != nil || tries == 8 {
+			return tries, err
+		}
+		time.Sleep(min(500*time.Millisecond<<(tries-1), 4*time.Second))
+	}
+}
+
 // newFlow creates (or finds) the flow name and returns its id.
 func newFlow(ctx context.Context, s *server, name string) (string, error) {
 	var f struct{ ID string }
-	err := call(ctx, s, "POST", "/flows/", obj{"name": name}, &f)
+	_, err := callRetrying(ctx, s, "POST", "/flows/", obj{"name": name}, &f)
 	return f.ID, err
 }
 
@@ -108,7 +120,7 @@ func newFlowRun(ctx context.Context, s *server, flowID string, state string) (st
 	if state != "" {
 		body["state"] = obj{"type": state}
 	}
-	err := call(ctx, s, "POST", "/flow_runs/", body, &fr)
+	_, err := callRetrying(ctx, s, "POST", "/flow_runs/", body, &fr)
 	return fr.ID, err
 }
 
@@ -220,22 +232,17 @@ func apiLoads(ctx context.Context, r *runner, s *server) ([]metric, error) {
 		return nil, fmt.Errorf("create: %d runs stored, %d creates answered OK", n, res.OK)
 	}
 	// Filter: the newest 200 of a flow of exactly filterRuns runs, seeded
-	// one create at a time (not timed), retrying as the client would:
-	// Prefect's server on SQLite answers 503 or drops the connection while
-	// it catches up.
+	// one create at a time (not timed; newFlowRun retries as the client
+	// would: Prefect's server on SQLite answers 503 or drops the
+	// connection while it catches up).
 	filterFlow, err := newFlow(ctx, s, "bench-filter")
 	if err != nil {
 		return nil, err
 	}
-	for n, tries := 0, 0; n < r.p.filterRuns; {
+	for range r.p.filterRuns {
 		if _, err := newFlowRun(ctx, s, filterFlow, ""); err != nil {
-			if tries++; tries > 100 {
-				return nil, fmt.Errorf("seeding runs for the filter: %w", err)
-			}
-			time.Sleep(50 * time.Millisecond)
-			continue
+			return nil, fmt.Errorf("seeding runs for the filter: %w", err)
 		}
-		n++
 	}
 	if n, err = countFlowRuns(ctx, s, filterFlow); err != nil || n != r.p.filterRuns {
 		return nil, fmt.Errorf("the filter's flow has %d runs (%v), want %d", n, err, r.p.filterRuns)
