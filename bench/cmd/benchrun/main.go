@@ -145,10 +145,13 @@ func run(ctx context.Context, p profile, only, workloads, outDir string) error {
 		{fmt.Sprintf("%d flow processes × %d flows × 20 tasks", p.burstProcs, p.burstFlows), burst},
 		{"log ingestion and read-back", logIngest},
 		{"events over events/in", eventIngest},
-		{"events with subscribers and automations", eventSubscribers},
 		{fmt.Sprintf("scheduler over %d deployments", p.deployments), schedulerCatchUp},
 		{fmt.Sprintf("worker polls, %d deployments × 100 scheduled runs", p.pollDeployments), workerPolls},
 		{workersName, workerRuns},
+		// Last: it leaves Prefect's server on SQLite refusing writes
+		// (503) for minutes while it works through the events, which
+		// failed every workload after it.
+		{"events with subscribers and automations", eventSubscribers},
 	}
 	skipped := map[string]string{}
 	if workloads != "" {
