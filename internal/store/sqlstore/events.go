@@ -20,30 +20,30 @@ func (db *DB) IngestEvents(ctx context.Context, ws uuid.UUID, events []*model.Ev
 	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// Whether to queue the batch for automations is read once: most
 		// workspaces have none, and the ingest path is the hot one.
+		// Each statement is prepared once on the writer's connection:
+		// SQLite would otherwise parse its text again for every event and
+		// task run.
+		q := db.fixed(tx)
 		var queue bool
-		if err := tx.QueryRowContext(ctx, db.d.rebind(`SELECT EXISTS (SELECT 1 FROM automations WHERE workspace_id = ? AND enabled = ?)`), ws, true).Scan(&queue); err != nil {
+		if err := q.QueryRowContext(ctx, db.d.rebind(`SELECT EXISTS (SELECT 1 FROM automations WHERE workspace_id = ? AND enabled = ?)`), ws, true).Scan(&queue); err != nil {
 			return fmt.Errorf("look for automations: %w", err)
 		}
-		// Prepared once for the batch: SQLite would otherwise parse the
-		// insert's text again for every event.
-		ins, err := tx.PrepareContext(ctx, db.d.rebind(storeEventSQL))
-		if err != nil {
-			return fmt.Errorf("prepare event insert: %w", err)
-		}
-		defer ins.Close()
+		insert := db.d.rebind(storeEventSQL)
 		for _, e := range events {
-			inserted, err := db.storeEvent(ctx, ins.ExecContext, ws, e)
+			inserted, err := db.storeEvent(ctx, func(ctx context.Context, args ...any) (sql.Result, error) {
+				return q.ExecContext(ctx, insert, args...)
+			}, ws, e)
 			if err != nil {
 				return err
 			}
 			if inserted && queue && e.Event != logEvent {
-				if _, err := tx.ExecContext(ctx, db.d.rebind(`INSERT INTO automation_event_queue (workspace_id, event_id) VALUES (?, ?)`), ws, e.ID); err != nil {
+				if _, err := q.ExecContext(ctx, db.d.rebind(`INSERT INTO automation_event_queue (workspace_id, event_id) VALUES (?, ?)`), ws, e.ID); err != nil {
 					return fmt.Errorf("queue event for automations: %w", err)
 				}
 			}
 		}
 		for _, rec := range records {
-			if err := db.recordTaskRun(ctx, tx, ws, rec); err != nil {
+			if err := db.recordTaskRun(ctx, q, ws, rec); err != nil {
 				return err
 			}
 		}
@@ -135,7 +135,7 @@ func payloadArg(p []byte) any {
 // workspace or another) refuses the record, as an id or key of another
 // workspace's task run does, and the event is stored without it. It works on
 // copies of rec, so it can run again in a fresh transaction.
-func (db *DB) recordTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, rec store.TaskRunRecord) error {
+func (db *DB) recordTaskRun(ctx context.Context, tx queryer, ws uuid.UUID, rec store.TaskRunRecord) error {
 	r, s := *rec.Run, *rec.State
 	if r.FlowRunID != nil {
 		var n int
@@ -204,7 +204,7 @@ func (db *DB) recordTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, rec s
 
 // findRecordedTaskRun finds the workspace's task run a record describes: by
 // id, else by its flow run's (task_key, dynamic_key); nil if there is none.
-func (db *DB) findRecordedTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.TaskRun) (*model.TaskRun, error) {
+func (db *DB) findRecordedTaskRun(ctx context.Context, tx queryer, ws uuid.UUID, r *model.TaskRun) (*model.TaskRun, error) {
 	existing, err := db.lockTaskRun(ctx, tx, ws, "tr.id = ?", r.ID)
 	if apperr.IsNotFound(err) && r.FlowRunID != nil {
 		existing, err = db.lockTaskRun(ctx, tx, ws, "tr.flow_run_id = ? AND tr.task_key = ? AND tr.dynamic_key = ?", *r.FlowRunID, r.TaskKey, r.DynamicKey)
@@ -216,7 +216,7 @@ func (db *DB) findRecordedTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID,
 }
 
 // insertRecordedTaskRun inserts r; false if its id or natural key is taken.
-func (db *DB) insertRecordedTaskRun(ctx context.Context, tx *sql.Tx, ws uuid.UUID, r *model.TaskRun) (bool, error) {
+func (db *DB) insertRecordedTaskRun(ctx context.Context, tx queryer, ws uuid.UUID, r *model.TaskRun) (bool, error) {
 	now := model.At(db.now())
 	r.Created, r.Updated = now, now
 	normalizeTaskRun(r)
