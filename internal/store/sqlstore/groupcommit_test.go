@@ -26,6 +26,26 @@ func openTestSQLite(t *testing.T) *DB {
 	return db
 }
 
+// newTestRun makes a flow and a run of it named name, in state typ, in
+// db's default workspace.
+func newTestRun(t *testing.T, db *DB, name string, typ model.StateType) (model.Workspace, *model.FlowRun) {
+	t.Helper()
+	ctx := t.Context()
+	ws, err := db.DefaultWorkspace(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flow := &model.Flow{Name: "f"}
+	if _, err := db.UpsertFlow(ctx, ws.ID, flow); err != nil {
+		t.Fatal(err)
+	}
+	run := &model.FlowRun{ID: uuid.Must(uuid.NewV7()), FlowID: flow.ID, Name: name}
+	if _, err := db.CreateFlowRun(ctx, ws.ID, run, model.StateCreate{Type: typ}); err != nil {
+		t.Fatal(err)
+	}
+	return ws, run
+}
+
 // Concurrent writes share transactions, but a failing one rolls back alone
 // and every caller hears its own outcome.
 func TestGroupCommitIsolatesFailures(t *testing.T) {
@@ -320,19 +340,8 @@ func TestGroupCommitRetryRunsWritesAfresh(t *testing.T) {
 			published[e.Event]++
 		}
 	}))
-	ws, err := db.DefaultWorkspace(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	flow := &model.Flow{Name: "f"}
-	if _, err := db.UpsertFlow(ctx, ws.ID, flow); err != nil {
-		t.Fatal(err)
-	}
-	existing := &model.FlowRun{ID: uuid.Must(uuid.NewV7()), FlowID: flow.ID, Name: "existing"}
-	if _, err := db.CreateFlowRun(ctx, ws.ID, existing, model.StateCreate{Type: model.Pending}); err != nil {
-		t.Fatal(err)
-	}
-	fresh := &model.FlowRun{ID: uuid.Must(uuid.NewV7()), FlowID: flow.ID, Name: "fresh"}
+	ws, existing := newTestRun(t, db, "existing", model.Pending)
+	fresh := &model.FlowRun{ID: uuid.Must(uuid.NewV7()), FlowID: existing.FlowID, Name: "fresh"}
 	clear(published)
 	errs := callsInOneBatch(t, db,
 		func() error {

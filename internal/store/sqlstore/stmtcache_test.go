@@ -15,18 +15,7 @@ import (
 func TestTransitionStatementsArePrepared(t *testing.T) {
 	db := openTestSQLite(t)
 	ctx := t.Context()
-	ws, err := db.DefaultWorkspace(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	flow := &model.Flow{Name: "f"}
-	if _, err := db.UpsertFlow(ctx, ws.ID, flow); err != nil {
-		t.Fatal(err)
-	}
-	run := &model.FlowRun{ID: uuid.Must(uuid.NewV7()), FlowID: flow.ID, Name: "r"}
-	if _, err := db.CreateFlowRun(ctx, ws.ID, run, model.StateCreate{Type: model.Pending}); err != nil {
-		t.Fatal(err)
-	}
+	ws, run := newTestRun(t, db, "r", model.Pending)
 	transition := func(typ model.StateType) {
 		t.Helper()
 		res, err := db.SetFlowRunState(ctx, ws.ID, run.ID, model.StateCreate{Type: typ}, true)
@@ -62,18 +51,7 @@ func TestTransitionStatementsArePrepared(t *testing.T) {
 func TestIngestStatementsArePrepared(t *testing.T) {
 	db := openTestSQLite(t)
 	ctx := t.Context()
-	ws, err := db.DefaultWorkspace(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	flow := &model.Flow{Name: "f"}
-	if _, err := db.UpsertFlow(ctx, ws.ID, flow); err != nil {
-		t.Fatal(err)
-	}
-	run := &model.FlowRun{ID: uuid.Must(uuid.NewV7()), FlowID: flow.ID, Name: "r"}
-	if _, err := db.CreateFlowRun(ctx, ws.ID, run, model.StateCreate{Type: model.Running}); err != nil {
-		t.Fatal(err)
-	}
+	ws, run := newTestRun(t, db, "r", model.Running)
 	at := time.Now().UTC()
 	batch := func(key string) {
 		t.Helper()
