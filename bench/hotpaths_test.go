@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/api"
 	"github.com/praetorhq/praetor/internal/model"
+	"github.com/praetorhq/praetor/internal/store/sqlstore"
 )
 
 // BenchmarkHotPaths measures the API's hot paths one request at a time,
@@ -62,16 +63,22 @@ type hotPaths struct {
 	run     string // the run read and transitioned
 }
 
-func newHotPaths(b *testing.B, engine string) *hotPaths {
-	ctx := b.Context()
+// newAPI is the API, anonymous, over an empty store of one engine.
+func newAPI(b *testing.B, engine string) (*sqlstore.DB, model.Workspace, *http.ServeMux) {
 	db := openEmpty(b, engine)
-	ws, err := db.DefaultWorkspace(ctx)
+	ws, err := db.DefaultWorkspace(b.Context())
 	if err != nil {
 		b.Fatal(err)
 	}
 	a := api.New(api.Wire(db, api.Config{Default: ws, Anonymous: true, Logger: slog.New(slog.DiscardHandler)}))
 	mux := http.NewServeMux()
 	a.Register(mux)
+	return db, ws, mux
+}
+
+func newHotPaths(b *testing.B, engine string) *hotPaths {
+	ctx := b.Context()
+	db, ws, mux := newAPI(b, engine)
 	flow := &model.Flow{Name: "hot"}
 	if _, err := db.UpsertFlow(ctx, ws.ID, flow); err != nil {
 		b.Fatal(err)
@@ -219,14 +226,7 @@ func BenchmarkWorkerPoll(b *testing.B) {
 // returns how many are due.
 func newPolledPool(b *testing.B, engine string, deployments, runs int) (*hotPaths, int) {
 	ctx := b.Context()
-	db := openEmpty(b, engine)
-	ws, err := db.DefaultWorkspace(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	a := api.New(api.Wire(db, api.Config{Default: ws, Anonymous: true, Logger: slog.New(slog.DiscardHandler)}))
-	mux := http.NewServeMux()
-	a.Register(mux)
+	db, ws, mux := newAPI(b, engine)
 	if err := db.CreateWorkPool(ctx, ws.ID, &model.WorkPool{Name: "bench", Type: "process"}); err != nil {
 		b.Fatal(err)
 	}

@@ -23,11 +23,7 @@ import (
 // the next write works.
 func TestPostgresWriterRecoversPanic(t *testing.T) {
 	ctx := t.Context()
-	db, err := Open(ctx, testdb.Postgres(t), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openTestPostgres(t)
 	insert := func(k int) func(ctx context.Context, tx *sql.Tx) error {
 		return func(ctx context.Context, tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO gc (k) VALUES ($1)`, k)
@@ -40,7 +36,7 @@ func TestPostgresWriterRecoversPanic(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	err = db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := insert(1)(ctx, tx); err != nil {
 			return err
 		}
@@ -73,11 +69,7 @@ func TestPostgresWriterRecoversPanic(t *testing.T) {
 // (as concurrent commits that update the same run counters must).
 func TestPostgresWriterRetriesADeadlock(t *testing.T) {
 	ctx := t.Context()
-	db, err := Open(ctx, testdb.Postgres(t), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openTestPostgres(t)
 	if err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `CREATE TABLE dl (k INTEGER PRIMARY KEY, n INTEGER NOT NULL); INSERT INTO dl VALUES (1, 0), (2, 0)`)
 		return err
@@ -205,11 +197,7 @@ func TestOppositeTransitionsOfOneFlowDoNotDeadlock(t *testing.T) {
 // bench/run, whose immediate automations fired short on PostgreSQL only).
 func TestPostgresQueuedEventCommittedLateIsEvaluated(t *testing.T) {
 	ctx := t.Context()
-	db, err := Open(ctx, testdb.Postgres(t), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openTestPostgres(t)
 	ws, err := db.DefaultWorkspace(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -262,4 +250,15 @@ func TestPostgresQueuedEventCommittedLateIsEvaluated(t *testing.T) {
 	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM automation_event_queue`).Scan(&left); err != nil || left != 0 {
 		t.Errorf("%d events left on the queue (%v), want 0", left, err)
 	}
+}
+
+// openTestPostgres opens a fresh PostgreSQL database of its own for t.
+func openTestPostgres(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(t.Context(), testdb.Postgres(t), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
