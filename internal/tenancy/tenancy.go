@@ -327,6 +327,10 @@ type memberChange struct {
 // owners, an owner cannot leave, and an account keeps at least one owner.
 func (c memberChange) decide(m store.AccountMembership) (string, error) {
 	switch {
+	case c.role != "" && CanAdminAccount(m.ActorRole) && !roles.ValidAccountRole(c.role):
+		// Checked once the actor may change roles at all: others are
+		// told no, not that their input is wrong.
+		return "", errAccountRole
 	case m.ActorRole == "":
 		// The actor left or was removed since the request began.
 		return "", ErrNoAccount
@@ -357,13 +361,7 @@ func (c memberChange) decide(m store.AccountMembership) (string, error) {
 // SetAccountMemberRole changes a member's role on behalf of actorID.
 func SetAccountMemberRole(ctx context.Context, s store.Store, actorID, accountID, userID uuid.UUID, role string) error {
 	c := memberChange{role: role, self: userID == actorID}
-	return s.ChangeAccountMember(ctx, accountID, actorID, userID, func(m store.AccountMembership) (string, error) {
-		// The role is checked once the actor may change roles at all.
-		if CanAdminAccount(m.ActorRole) && !roles.ValidAccountRole(role) {
-			return "", errAccountRole
-		}
-		return c.decide(m)
-	})
+	return s.ChangeAccountMember(ctx, accountID, actorID, userID, c.decide)
 }
 
 // RemoveAccountMember removes a member from an account and its workspaces

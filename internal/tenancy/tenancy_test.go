@@ -79,6 +79,8 @@ func TestMemberRules(t *testing.T) {
 		{"role change of a non-member", memberChange{role: member}, ms(owner, "", 1), "", apperr.ENotFound},
 		{"removal of a non-member", memberChange{}, ms(owner, "", 1), "", apperr.ENotFound},
 		{"actor no longer a member", memberChange{role: member}, ms("", "", 1), "", apperr.ENotFound},
+		{"admin sets an unknown role", memberChange{role: "boss"}, ms(admin, member, 1), "", apperr.EInvalid},
+		{"member sets an unknown role", memberChange{role: "boss"}, ms(member, member, 1), "", apperr.EForbidden},
 	} {
 		got, err := c.change.decide(c.m)
 		var se *apperr.Error
