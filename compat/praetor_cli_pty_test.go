@@ -208,12 +208,17 @@ func TestPraetorCLIInteractiveLogin(t *testing.T) {
 	_, at = term.waitFor(0, `> Log in with a web browser`)
 	term.send(enter)
 	page, at := term.waitFor(at, `http://\S+/auth/client\?callback=\S+`)
+	// The page marks the hand-off done either way, so a failed POST shows
+	// at once, not as a timeout.
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(page),
 		chromedp.Click(`#cli-authorize button[value="authorize"]`),
-		chromedp.WaitVisible(`#cli-sent`),
+		chromedp.WaitReady(`#cli-handoff[data-cli-done]`),
 	); err != nil {
 		t.Fatalf("approving the login in the browser: %v\n%s", err, term.printed())
+	}
+	if done, err := chromedp.Run(ctx, chromedp.AttributeValue(`#cli-handoff`, "data-cli-done")); err != nil || done.Value != "sent" {
+		t.Fatalf("the page did not hand the key to the CLI: %q, %v\n%s", done.Value, err, term.printed())
 	}
 	_, at = term.waitFor(at, `> alice/other`)
 	term.send(enter)

@@ -252,7 +252,16 @@ func browserLogin(ctx context.Context, ui string, out io.Writer) (string, error)
 		}
 	})}
 	go srv.Serve(l)
-	defer srv.Close()
+	// Shutdown, not Close: the page says the terminal is logged in only
+	// once its POST is answered, and that answer is written after the
+	// handler hands the key over.
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if srv.Shutdown(sctx) != nil {
+			srv.Close()
+		}
+	}()
 
 	page := ui + "/auth/client?callback=" + url.QueryEscape("http://"+l.Addr().String())
 	fmt.Fprintf(out, "Opening the login page in your browser. If it does not open, visit:\r\n  %s\r\n", page)
