@@ -118,6 +118,7 @@ func localPID(t *testing.T, r workerRun) int {
 // worker, run by `praetor worker start --pool my-pool` instead, ends
 // COMPLETED with its log and the same records: the worker's labels, an
 // infrastructure_pid, the queue; the job variables' env reaches the flow.
+// And a run another worker claimed first is left alone.
 func TestPraetorWorker(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, api *apiClient) {
 		record := t.TempDir()
@@ -127,10 +128,57 @@ func TestPraetorWorker(t *testing.T) {
 		}
 		api.get(t, "/work_pools/my-pool", &pool)
 
-		startPraetorWorker(t, api, "my-pool", "--name", "go-worker")
+		// The first run the worker claims is claimed by another just before
+		// (the proxy proposes PENDING itself, then forwards the worker's
+		// claim): the worker's claim is aborted, with the run's state, now
+		// PENDING, in the answer. It must leave the run alone.
+		var (
+			mu        sync.Mutex
+			lost      string
+			afterLost []string
+		)
+		lostClaimed := make(chan struct{})
+		proxy := newAPIClient(proxyAPI(t, api.base, func(w http.ResponseWriter, r *http.Request, forward http.Handler) {
+			_, rest, _ := strings.Cut(r.URL.Path, "/flow_runs/")
+			id, _, _ := strings.Cut(rest, "/")
+			mu.Lock()
+			claim := lost == "" && r.Method == "POST" && strings.HasSuffix(rest, "/set_state")
+			if claim {
+				lost = id
+				if err := api.call(r.Context(), "POST", "/flow_runs/"+id+"/set_state", obj{"state": obj{"type": "PENDING"}}, nil); err != nil {
+					t.Errorf("claiming run %s before the worker: %v", id, err)
+				}
+			} else if lost != "" && id == lost {
+				afterLost = append(afterLost, r.Method+" "+r.URL.Path)
+			}
+			mu.Unlock()
+			forward.ServeHTTP(w, r)
+			if claim {
+				close(lostClaimed)
+			}
+		}))
+		startPraetorWorker(t, proxy, "my-pool", "--name", "go-worker")
+		var taken servedRun
+		api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": 6}}, &taken)
+		select {
+		case <-lostClaimed:
+		case <-time.After(180 * time.Second):
+			t.Fatal("the worker claimed no run")
+		}
 		var run servedRun
 		api.post(t, "/deployments/"+dep.ID+"/create_flow_run", obj{"parameters": obj{"n": 7}}, &run)
 		r := waitRunState(t, api, run.ID, "COMPLETED", 180*time.Second)
+		mu.Lock()
+		if lost != taken.ID || len(afterLost) != 0 {
+			t.Errorf("the worker lost its claim of %s (want %s), then went on: %v", lost, taken.ID, afterLost)
+		}
+		mu.Unlock()
+		if got := waitRunState(t, api, taken.ID, "PENDING", time.Second); got.StateName != "Pending" {
+			t.Errorf("the run claimed by another is %s/%s", got.StateType, got.StateName)
+		}
+		if files, _ := filepath.Glob(filepath.Join(record, "6-*.txt")); len(files) != 0 {
+			t.Errorf("the run claimed by another ran: %v", files)
+		}
 		if _, err := findLog(t.Context(), api, run.ID, 20, "pooled run n=7"); err != nil {
 			t.Error(err)
 		}

@@ -106,6 +106,11 @@ type SetStateResult struct {
 	State  *model.State `json:"state"`
 }
 
+// Accepted says the proposed state was written. Only that makes a claim:
+// an aborted one answers with the run's current state, which is PENDING
+// when another worker claimed it first.
+func (r SetStateResult) Accepted() bool { return r.Status == "ACCEPT" }
+
 // StateType is the type of the run's state after the proposal, empty when
 // the answer carries none.
 func (r SetStateResult) StateType() model.StateType {

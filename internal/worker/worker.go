@@ -251,7 +251,7 @@ func (w *Worker) submit(ctx context.Context, f *flight, run model.FlowRun) {
 		log.Error("claiming the run", "err", err)
 		return
 	}
-	if res.StateType() != model.Pending {
+	if !res.Accepted() || res.StateType() != model.Pending {
 		log.Info("aborted submission: the run is taken or no longer waiting", "status", res.Status, "state", res.StateType())
 		return
 	}
@@ -279,7 +279,7 @@ func (w *Worker) submit(ctx context.Context, f *flight, run model.FlowRun) {
 		w.release(ctx, log, run.ID)
 		return
 	}
-	if res.StateType() != model.Pending {
+	if !res.Accepted() || res.StateType() != model.Pending {
 		// Cancelled (or otherwise moved) between the claim and the start.
 		log.Info("the run left PENDING before it started: not starting it", "state", res.StateType())
 		if res.StateType() == model.Cancelling {
