@@ -182,7 +182,7 @@ func (h *hotPaths) events(i int) []byte {
 // with the body Prefect's worker sends (its queue, scheduled_before 10 s
 // ahead) against a pool of 50 deployments × 20 scheduled runs, one of
 // each due, so every answer holds 50 runs. The polls follow each other
-// closely, as many workers' do.
+// closely, as many workers' do: only the first one writes last_polled.
 func BenchmarkWorkerPoll(b *testing.B) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		b.Run(engine, func(b *testing.B) {

@@ -308,6 +308,23 @@ func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 	return db.read.QueryContext(ctx, db.d.rebind(q), args...)
 }
 
+// readTx runs fn in a read-only transaction on the read pool, so that its
+// reads see one snapshot: SQLite's WAL gives a read transaction one;
+// PostgreSQL's READ COMMITTED would give each statement its own, so it
+// reads in REPEATABLE READ.
+func (db *DB) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if db.d.name() == "postgres" {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := db.read.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	defer tx.Rollback() // a read has nothing to undo: it only ends it
+	return fn(tx)
+}
+
 // prepared returns the read pool's prepared statement of q, prepared on
 // first use: SQLite otherwise parses the text on every call, which was 38%
 // of the CPU of reading one flow run. q must be a fixed text, never one

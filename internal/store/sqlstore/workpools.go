@@ -765,15 +765,20 @@ func (db *DB) DeleteWorker(ctx context.Context, ws uuid.UUID, pool, name string)
 	})
 }
 
-// PollWorkPool answers a worker's poll in one write, so the slots it
-// counts and the runs it hands out agree, and marks what it polled.
+// PollWorkPool answers a worker's poll with reads on the read pool, in one
+// snapshot, so the slots it counts and the runs it hands out agree. Two
+// workers may be handed the same run, as on Prefect's server: the PENDING
+// transition lets only the first one through. The poll writes only when
+// marking it polled changes something (see pollDue), so that polls neither
+// take turns at the single writer nor each wait for a commit.
 func (db *DB) PollWorkPool(ctx context.Context, ws uuid.UUID, pool string, poll store.WorkPoolPoll) ([]model.WorkerRun, error) {
 	var (
-		out []model.WorkerRun
-		o   outbox
+		out    []model.WorkerRun
+		queues []*model.WorkQueue
+		due    bool
 	)
-	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		out, o = []model.WorkerRun{}, outbox{}
+	err := db.readTx(ctx, func(tx *sql.Tx) error {
+		out = []model.WorkerRun{}
 		p, err := db.poolByName(ctx, tx, "", ws, pool)
 		if err != nil {
 			return err
@@ -782,7 +787,7 @@ func (db *DB) PollWorkPool(ctx context.Context, ws uuid.UUID, pool string, poll 
 		if err != nil {
 			return err
 		}
-		queues := all
+		queues = all
 		if len(poll.QueueNames) > 0 {
 			queues = nil
 			for _, name := range poll.QueueNames {
@@ -796,7 +801,7 @@ func (db *DB) PollWorkPool(ctx context.Context, ws uuid.UUID, pool string, poll 
 			}
 			slices.SortFunc(queues, func(a, b *model.WorkQueue) int { return a.Priority - b.Priority })
 		}
-		if err := db.markPolled(ctx, tx, o, ws, queues); err != nil {
+		if due, err = db.pollDue(ctx, tx, ws, queues); err != nil {
 			return err
 		}
 		if p.IsPaused {
@@ -842,37 +847,37 @@ func (db *DB) PollWorkPool(ctx context.Context, ws uuid.UUID, pool string, poll 
 		}
 		return nil
 	})
-	if err == nil {
-		db.publishAll(o)
+	if err == nil && due {
+		err = db.markPolledNow(ctx, ws, queues)
 	}
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
-// PollWorkQueue answers the legacy poll of one queue in one write, as
-// PollWorkPool does for a pool.
+// PollWorkQueue answers the legacy poll of one queue as PollWorkPool
+// answers a pool's.
 func (db *DB) PollWorkQueue(ctx context.Context, ws, queue uuid.UUID, poll store.WorkPoolPoll, mark bool) ([]*model.FlowRun, error) {
 	var (
 		out []*model.FlowRun
-		o   outbox
+		q   *model.WorkQueue
+		due bool
 	)
-	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		out, o = []*model.FlowRun{}, outbox{}
-		q, err := db.getQueue(ctx, tx, ws, "q.id = ?", queue)
-		if err != nil {
+	err := db.readTx(ctx, func(tx *sql.Tx) error {
+		out = []*model.FlowRun{}
+		var err error
+		if q, err = db.getQueue(ctx, tx, ws, "q.id = ?", queue); err != nil {
 			return err
 		}
 		if mark {
-			if err := db.markPolled(ctx, tx, o, ws, []*model.WorkQueue{q}); err != nil {
+			if due, err = db.pollDue(ctx, tx, ws, []*model.WorkQueue{q}); err != nil {
 				return err
 			}
 		}
 		limit := poll.Limit
-		if q.ConcurrencyLimit != nil {
-			active, err := db.activeInQueue(ctx, tx, q.ID)
-			if err != nil {
-				return err
-			}
-			limit = min(limit, max(0, *q.ConcurrencyLimit-active))
+		if q.ActiveSlots != nil {
+			limit = min(limit, max(0, *q.ConcurrencyLimit-*q.ActiveSlots))
 		}
 		if q.IsPaused || limit <= 0 {
 			return nil
@@ -880,10 +885,13 @@ func (db *DB) PollWorkQueue(ctx context.Context, ws, queue uuid.UUID, poll store
 		out, err = db.queueRuns(ctx, tx, ws, q.ID, poll, limit)
 		return err
 	})
-	if err == nil {
-		db.publishAll(o)
+	if err == nil && due {
+		err = db.markPolledNow(ctx, ws, []*model.WorkQueue{q})
 	}
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // queueSlotStates are the states that hold a slot in Prefect's queue
@@ -926,9 +934,9 @@ func (db *DB) WorkPoolSlots(ctx context.Context, ws, pool uuid.UUID) (map[uuid.U
 }
 
 // queueRuns reads a queue's runs due in the poll's window, soonest first.
-func (db *DB) queueRuns(ctx context.Context, tx *sql.Tx, ws, queue uuid.UUID, poll store.WorkPoolPoll, limit int) ([]*model.FlowRun, error) {
-	q, args := db.queueRunsSQL(ws, queue, poll, limit)
-	rows, err := tx.QueryContext(ctx, db.d.rebind(q), args...)
+func (db *DB) queueRuns(ctx context.Context, q queryer, ws, queue uuid.UUID, poll store.WorkPoolPoll, limit int) ([]*model.FlowRun, error) {
+	query, args := db.queueRunsSQL(ws, queue, poll, limit)
+	rows, err := q.QueryContext(ctx, db.d.rebind(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("poll work queue: %w", err)
 	}
@@ -952,6 +960,56 @@ func (db *DB) queueRunsSQL(ws, queue uuid.UUID, poll store.WorkPoolPoll, limit i
 	}
 	where, args := c.sql()
 	return `SELECT ` + flowRunColumns + flowRunFrom + ` WHERE ` + where + ` ORDER BY fr.next_scheduled_start_time, fr.id` + page(limit, 0), args
+}
+
+// pollMarkEvery is how old a polled queue's or deployment's last_polled
+// may be before a poll writes it again. Prefect's worker polls every 10 s,
+// so a lone worker's every poll still writes; many workers polling one
+// pool (or a benchmark) write once in pollMarkEvery instead of at every
+// poll. last_polled is then at most this stale, well inside the 60 s
+// without a poll that makes a queue or deployment NOT_READY
+// (services.NotReadyAfter) and the queue's health check.
+const pollMarkEvery = 5 * time.Second
+
+// pollDue reports, through the poll's read q, whether marking queues
+// polled would change something: a queue not READY (and not paused) or a
+// deployment of them not READY becomes READY, with its event; a
+// last_polled missing or older than pollMarkEvery is renewed.
+func (db *DB) pollDue(ctx context.Context, q queryer, ws uuid.UUID, queues []*model.WorkQueue) (bool, error) {
+	if len(queues) == 0 {
+		return false, nil
+	}
+	stale := db.now().Add(-pollMarkEvery)
+	ids := make([]uuid.UUID, len(queues))
+	for i, wq := range queues {
+		if (!wq.IsPaused && wq.Status != model.QueueReady) || wq.LastPolled == nil || wq.LastPolled.Before(stale) {
+			return true, nil
+		}
+		ids[i] = wq.ID
+	}
+	c := newClause(db.d, "")
+	c.add("workspace_id = ?", ws)
+	inList(c, "work_queue_id", ids, nil)
+	c.add("(status <> ? OR last_polled IS NULL OR last_polled < ?)", model.DeploymentReady, db.d.time(model.At(stale)))
+	where, args := c.sql()
+	var due bool
+	if err := q.QueryRowContext(ctx, db.d.rebind(`SELECT EXISTS (SELECT 1 FROM deployments WHERE `+where+`)`), args...).Scan(&due); err != nil {
+		return false, fmt.Errorf("read polled deployments: %w", err)
+	}
+	return due, nil
+}
+
+// markPolledNow marks queues polled, in a write of its own.
+func (db *DB) markPolledNow(ctx context.Context, ws uuid.UUID, queues []*model.WorkQueue) error {
+	var o outbox
+	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		o = outbox{}
+		return db.markPolled(ctx, tx, o, ws, queues)
+	})
+	if err == nil {
+		db.publishAll(o)
+	}
+	return err
 }
 
 // markPolled marks queues polled now (READY unless paused) and their

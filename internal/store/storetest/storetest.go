@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/apperr"
+	clocks "github.com/praetorhq/praetor/internal/clock"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -337,15 +338,17 @@ func checkCoverage(t testing.TB) {
 
 // Exercise runs every contract against one store from open, each as a
 // parallel subtest named after its method. open must return a new store on
-// an empty, migrated database, each time it is called; Exercise closes the
-// stores it opens. The few contracts that need a database of their own
-// (DefaultWorkspace, Ping, Close) call open again.
-func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
+// an empty, migrated database, each time it is called, whose time is c's;
+// Exercise closes the stores it opens. The few contracts that need a
+// database of their own (DefaultWorkspace, Ping, Close, or a clock they
+// move) call open again.
+func Exercise(t *testing.T, openAt func(t *testing.T, c clocks.Clock) store.Store) {
 	t.Helper()
 	checkCoverage(t)
 	if t.Failed() {
 		return
 	}
+	open := func(t *testing.T) store.Store { return openAt(t, clocks.Real) }
 	s := openStore(t, open)
 	names := slices.Sorted(maps.Keys(contracts))
 	// One group, so the shared store closes after every contract finished.
@@ -353,7 +356,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		for _, name := range names {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				contracts[name](t, &harness{t: t, s: s, ctx: t.Context(), open: open})
+				contracts[name](t, &harness{t: t, s: s, ctx: t.Context(), open: open, openAt: openAt})
 			})
 		}
 	})
@@ -379,6 +382,8 @@ type harness struct {
 	s    store.Store
 	ctx  context.Context
 	open func(t *testing.T) store.Store
+	// openAt opens a store whose time is a clock's.
+	openAt func(t *testing.T, c clocks.Clock) store.Store
 }
 
 // fresh returns a store of its own on an empty database, closed when the
@@ -386,6 +391,14 @@ type harness struct {
 func (h *harness) fresh() store.Store {
 	h.t.Helper()
 	return openStore(h.t, h.open)
+}
+
+// freshAt returns a harness on a store of its own whose time is c's, for
+// a contract that moves time rather than sleeps.
+func (h *harness) freshAt(t *testing.T, c clocks.Clock) *harness {
+	t.Helper()
+	s := openStore(t, func(t *testing.T) store.Store { return h.openAt(t, c) })
+	return &harness{t: t, s: s, ctx: h.ctx, open: h.open, openAt: h.openAt}
 }
 
 // must fails the contract on err.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/apperr"
+	clocks "github.com/praetorhq/praetor/internal/clock"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store"
 )
@@ -449,6 +450,72 @@ func testPollWorkPool(t *testing.T, h *harness) {
 	h.wantNotFound(err, "a missing queue")
 	_, err = h.s.PollWorkPool(h.ctx, other, "p", store.WorkPoolPoll{})
 	h.wantNotFound(err, "another workspace's pool")
+	t.Run("marks polled when it changes something", func(t *testing.T) { testPollMarks(t, h) })
+}
+
+// testPollMarks: a poll writes what it polled only when that changes
+// something, so that polls are reads: a queue or deployment not READY
+// becomes READY at once, and last_polled is renewed once it is a few
+// seconds old (at most 5 s, well inside the 60 s that make either
+// NOT_READY), not at every poll.
+func testPollMarks(t *testing.T, h *harness) {
+	clk := clocks.NewFake(time.Now().UTC().Truncate(time.Second))
+	h = h.freshAt(t, clk)
+	ws := h.ws()
+	pool := h.pool(ws, "p")
+	flow := h.flow(ws, "f")
+	d := h.deployment(ws, flow.ID, "d", func(d *model.Deployment) { d.WorkPoolName = ptr("p") })
+	poll := func(what string) {
+		t.Helper()
+		_, err := h.s.PollWorkPool(h.ctx, ws, "p", store.WorkPoolPoll{})
+		h.must(err, what)
+	}
+	polled := func(what string, queueAt time.Time, deployments map[*model.Deployment]time.Time) {
+		t.Helper()
+		q, err := h.s.GetWorkQueue(h.ctx, ws, pool.DefaultQueueID)
+		h.must(err, "read queue")
+		if q.Status != model.QueueReady || q.LastPolled == nil || !q.LastPolled.Equal(queueAt) {
+			t.Errorf("%s: queue %s, last polled %v, want READY at %v", what, q.Status, q.LastPolled, queueAt)
+		}
+		for dep, at := range deployments {
+			got, err := h.s.GetDeployment(h.ctx, ws, dep.ID)
+			h.must(err, "read deployment")
+			if got.Status != model.DeploymentReady || got.LastPolled == nil || !got.LastPolled.Equal(at) {
+				t.Errorf("%s: deployment %s %s, last polled %v, want READY at %v", what, dep.Name, got.Status, got.LastPolled, at)
+			}
+		}
+	}
+	t0 := clk.Now()
+	poll("first poll")
+	polled("the first poll", t0, map[*model.Deployment]time.Time{d: t0})
+	clk.Advance(2 * time.Second)
+	poll("a poll 2 s later")
+	polled("a poll 2 s later", t0, map[*model.Deployment]time.Time{d: t0})
+	// A deployment that is not READY yet is marked at the next poll,
+	// inside the window; so is a queue the foreman made NOT_READY.
+	e := h.deployment(ws, flow.ID, "e", func(d *model.Deployment) { d.WorkPoolName = ptr("p") })
+	t1 := clk.Advance(time.Second)
+	poll("a poll after a new deployment")
+	polled("a poll after a new deployment", t1, map[*model.Deployment]time.Time{d: t1, e: t1})
+	if n, err := h.s.MarkQueuesNotReady(h.ctx, clk.Now().Add(time.Minute)); err != nil || n != 1 {
+		t.Fatalf("mark the queue not ready: %d (%v)", n, err)
+	}
+	t2 := clk.Advance(time.Second)
+	poll("a poll of a NOT_READY queue")
+	polled("a poll of a NOT_READY queue", t2, map[*model.Deployment]time.Time{d: t2, e: t2})
+	// Past the window, a poll renews last_polled.
+	t3 := clk.Advance(6 * time.Second)
+	poll("a poll 6 s later")
+	polled("a poll 6 s later", t3, map[*model.Deployment]time.Time{d: t3, e: t3})
+	// The legacy poll of a queue marks the same way.
+	clk.Advance(time.Second)
+	_, err := h.s.PollWorkQueue(h.ctx, ws, pool.DefaultQueueID, store.WorkPoolPoll{Limit: 10}, true)
+	h.must(err, "poll the queue")
+	polled("a queue poll 1 s later", t3, map[*model.Deployment]time.Time{d: t3, e: t3})
+	t4 := clk.Advance(5 * time.Second)
+	_, err = h.s.PollWorkQueue(h.ctx, ws, pool.DefaultQueueID, store.WorkPoolPoll{Limit: 10}, true)
+	h.must(err, "poll the queue")
+	polled("a queue poll 6 s later", t4, map[*model.Deployment]time.Time{d: t4, e: t4})
 }
 
 // pooledRuns makes a pool "p" with a queue "other", a deployment in it
