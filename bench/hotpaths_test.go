@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -16,11 +17,13 @@ import (
 	"github.com/praetorhq/praetor/internal/api"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/store/sqlstore"
+	"github.com/praetorhq/praetor/internal/tenancy"
 )
 
 // BenchmarkHotPaths measures the API's hot paths one request at a time,
 // in process (the handler's ServeHTTP, no network), on each engine: the
-// read of one flow run, a forced set_state, a batch of 100 log lines, a
+// read of one flow run (anonymously, and with an API key in a workspace of
+// its own: the key's lookup and the caller's role), a forced set_state, a batch of 100 log lines, a
 // batch of 100 events (as POST /events stores them) and the filter of the
 // newest 200 of 1,000 runs. Names are benchstat's; profile one with
 //
@@ -34,6 +37,9 @@ func BenchmarkHotPaths(b *testing.B) {
 			h := newHotPaths(b, engine)
 			b.Run("read-flow-run", func(b *testing.B) {
 				h.loop(b, func(int) (string, string, []byte) { return "GET", "/api/flow_runs/" + h.run, nil }, http.StatusOK)
+			})
+			b.Run("read-flow-run-with-key", func(b *testing.B) {
+				h.loop(b, func(int) (string, string, []byte) { return "GET", h.keyed.root + "/flow_runs/" + h.keyed.run, nil }, http.StatusOK)
 			})
 			bodies := [2][]byte{[]byte(`{"state": {"type": "RUNNING"}, "force": true}`), []byte(`{"state": {"type": "COMPLETED"}, "force": true}`)}
 			b.Run("set-state", func(b *testing.B) {
@@ -61,6 +67,9 @@ type hotPaths struct {
 	handler http.Handler
 	flow    string
 	run     string // the run read and transitioned
+	keyed   struct {
+		root, key, run string // a workspace's API root, its owner's key, a run in it
+	}
 }
 
 // newAPI is the API, anonymous, over an empty store of one engine.
@@ -91,7 +100,35 @@ func newHotPaths(b *testing.B, engine string) *hotPaths {
 		}
 		h.run = run.ID.String()
 	}
+	h.keyed.root, h.keyed.key, h.keyed.run = keyedRun(b, db)
 	return h
+}
+
+// keyedRun makes a user with a workspace of their own and an API key, and
+// a run in that workspace.
+func keyedRun(b *testing.B, db *sqlstore.DB) (root, key, run string) {
+	ctx := b.Context()
+	u, acct, err := tenancy.RegisterUser(ctx, db, tenancy.SignUp{Email: "hot@example.com", Password: "correct horse battery"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ws, err := tenancy.CreateWorkspace(ctx, db, u.ID, acct.ID, tenancy.WorkspaceInput{Name: "hot"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	k, err := tenancy.CreateAPIKey(ctx, db, u.ID, "hot", nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	flow := &model.Flow{Name: "keyed"}
+	if _, err := db.UpsertFlow(ctx, ws.ID, flow); err != nil {
+		b.Fatal(err)
+	}
+	r := &model.FlowRun{ID: uuid.Must(uuid.NewV7()), FlowID: flow.ID, Name: "keyed"}
+	if _, err := db.CreateFlowRun(ctx, ws.ID, r, model.StateCreate{Type: model.Pending}); err != nil {
+		b.Fatal(err)
+	}
+	return "/api/accounts/" + acct.ID.String() + "/workspaces/" + ws.ID.String(), k.Key, r.ID.String()
 }
 
 // loop sends the request next builds b.N times and fails on any other
@@ -122,6 +159,9 @@ func (h *hotPaths) loopChecked(b *testing.B, next func(i int) (method, path stri
 func (h *hotPaths) serve(method, path string, body []byte, want int, check func([]byte) error) error {
 	req := httptest.NewRequest(method, "http://127.0.0.1:4200"+path, bytes.NewReader(body))
 	req.RemoteAddr = "127.0.0.1:40000"
+	if strings.HasPrefix(path, "/api/accounts/") {
+		req.Header.Set("Authorization", "Bearer "+h.keyed.key)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -153,11 +153,24 @@ func run(ctx context.Context, p profile, only, workloads, outDir string) error {
 		// failed every workload after it.
 		{"events with subscribers and automations", eventSubscribers},
 	}
+	// A misspelt pair or word would otherwise measure nothing, silently.
+	for name := range strings.SplitSeq(only, ",") {
+		if name != "" && !slices.ContainsFunc(targets, func(t target) bool { return t.name == name }) {
+			var names []string
+			for _, t := range targets {
+				names = append(names, t.name)
+			}
+			return fmt.Errorf("-only: no pair %q (the pairs: %s)", name, strings.Join(names, ", "))
+		}
+	}
 	skipped := map[string]string{}
 	if workloads != "" {
 		wls = slices.DeleteFunc(wls, func(w workload) bool {
 			return !slices.ContainsFunc(strings.Split(workloads, ","), func(word string) bool { return strings.Contains(w.name, word) })
 		})
+		if len(wls) == 0 {
+			return fmt.Errorf("-workloads %q: no workload's name holds any of its words", workloads)
+		}
 	} else if p.optInWorkers {
 		wls = slices.DeleteFunc(wls, func(w workload) bool { return w.name == workersName })
 		skipped[workersName] = p.name + " leaves it out (about two minutes a server: every run is a Python process); `bench/run -workloads workers " + p.name + "` runs it, full always does"

@@ -110,10 +110,13 @@ func write(r *runner, results []*result, skipped map[string]string, took time.Du
 	}
 	fmt.Print(md.String())
 
-	if err := os.MkdirAll(filepath.Join(r.root, outDir), 0o755); err != nil {
+	if !filepath.IsAbs(outDir) {
+		outDir = filepath.Join(r.root, outDir)
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return err
 	}
-	base := filepath.Join(r.root, outDir, time.Now().UTC().Format("2006-01-02T1504")+"-"+mach["commit"]+"-"+r.p.name)
+	base := filepath.Join(outDir, time.Now().UTC().Format("2006-01-02T1504")+"-"+mach["commit"]+"-"+r.p.name)
 	doc, err := json.MarshalIndent(map[string]any{"profile": r.p.name, "machine": mach, "took_seconds": took.Seconds(),
 		"rows": rows, "results": results, "skipped": skipped}, "", "  ")
 	if err != nil {

@@ -258,15 +258,21 @@ func (db *DB) ListWorkspaces(ctx context.Context, userID uuid.UUID) ([]model.Wor
 	return out, nil
 }
 
+const workspaceRoleSQL = `SELECT COALESCE(am.role, ''), COALESCE(wm.role, ''), COALESCE(tr.role, '') FROM workspaces w
+	LEFT JOIN account_members am ON am.account_id = w.account_id AND am.user_id = ?
+	LEFT JOIN workspace_members wm ON wm.workspace_id = w.id AND wm.user_id = ?
+	` + teamRoles + `
+	WHERE w.id = ?`
+
 // WorkspaceRole returns the user's effective role in a workspace, in one
-// query by primary keys and the team indexes: every authenticated request
-// asks it.
+// prepared query by primary keys and the team indexes: every authenticated
+// request asks it.
 func (db *DB) WorkspaceRole(ctx context.Context, userID, workspaceID uuid.UUID) (string, error) {
-	rows, err := db.query(ctx, `SELECT COALESCE(am.role, ''), COALESCE(wm.role, ''), COALESCE(tr.role, '') FROM workspaces w
-		LEFT JOIN account_members am ON am.account_id = w.account_id AND am.user_id = ?
-		LEFT JOIN workspace_members wm ON wm.workspace_id = w.id AND wm.user_id = ?
-		`+teamRoles+`
-		WHERE w.id = ?`, userID, userID, userID, workspaceID)
+	stmt, err := db.prepared(ctx, workspaceRoleSQL)
+	if err != nil {
+		return "", err
+	}
+	rows, err := stmt.QueryContext(ctx, userID, userID, userID, workspaceID)
 	if err != nil {
 		return "", fmt.Errorf("workspace role: %w", err)
 	}
@@ -532,7 +538,11 @@ func apiKeyRecord(k *model.APIKey, event string) auditRecord {
 
 // GetAPIKeyByPrefix finds a key by its visible prefix.
 func (db *DB) GetAPIKeyByPrefix(ctx context.Context, prefix string) (*model.APIKey, error) {
-	k, err := scanAPIKey(db.read.QueryRowContext(ctx, db.d.rebind(`SELECT `+apiKeyColumns+` FROM api_keys WHERE prefix = ?`), prefix))
+	stmt, err := db.prepared(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE prefix = ?`)
+	if err != nil {
+		return nil, err
+	}
+	k, err := scanAPIKey(stmt.QueryRowContext(ctx, prefix))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("API key")
 	}

@@ -91,8 +91,11 @@ func (db *DB) GetWorkspaceByID(ctx context.Context, workspaceID uuid.UUID) (mode
 
 // GetWorkspace returns a workspace of an account.
 func (db *DB) GetWorkspace(ctx context.Context, accountID, workspaceID uuid.UUID) (model.Workspace, error) {
-	q := `SELECT ` + workspaceColumns + ` FROM workspaces w JOIN accounts a ON a.id = w.account_id WHERE w.id = ? AND w.account_id = ?`
-	w, err := scanWorkspace(db.read.QueryRowContext(ctx, db.d.rebind(q), workspaceID, accountID))
+	stmt, err := db.prepared(ctx, `SELECT `+workspaceColumns+` FROM workspaces w JOIN accounts a ON a.id = w.account_id WHERE w.id = ? AND w.account_id = ?`)
+	if err != nil {
+		return model.Workspace{}, err
+	}
+	w, err := scanWorkspace(stmt.QueryRowContext(ctx, workspaceID, accountID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return w, notFound("Workspace")
 	}
