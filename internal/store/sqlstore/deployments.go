@@ -519,25 +519,33 @@ func (db *DB) CountDeployments(ctx context.Context, ws uuid.UUID, q store.Deploy
 	return db.count(ctx, `SELECT COUNT(*) FROM deployments d WHERE `+where, args...)
 }
 
-// PollDeployments answers a runner's poll and marks its deployments READY.
+// PollDeployments answers a runner's poll and marks its deployments READY,
+// writing only when that changes something, as a worker's poll does (see
+// pollMarkEvery): a deployment not READY, or a last_polled gone stale.
 func (db *DB) PollDeployments(ctx context.Context, ws uuid.UUID, ids []uuid.UUID, before time.Time, limit int) ([]*model.FlowRun, error) {
 	if len(ids) == 0 {
 		return []*model.FlowRun{}, nil
 	}
-	now := model.At(db.now())
-	var o outbox
-	err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		o = outbox{}
-		c := newClause(db.d, "")
-		c.add("workspace_id = ?", ws)
-		inList(c, "id", ids, nil)
-		where, args := c.sql()
-		return db.markDeploymentsPolled(ctx, tx, o, db.d.time(now), where, args)
-	})
+	due, err := db.deploymentsPollDue(ctx, db.read, ws, "id", ids)
 	if err != nil {
 		return nil, err
 	}
-	db.publishAll(o)
+	if due {
+		now := model.At(db.now())
+		var o outbox
+		err := db.writer.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			o = outbox{}
+			c := newClause(db.d, "")
+			c.add("workspace_id = ?", ws)
+			inList(c, "id", ids, nil)
+			where, args := c.sql()
+			return db.markDeploymentsPolled(ctx, tx, o, db.d.time(now), where, args)
+		})
+		if err != nil {
+			return nil, err
+		}
+		db.publishAll(o)
+	}
 	c := newClause(db.d, "")
 	c.add("fr.workspace_id = ?", ws)
 	inList(c, "fr.deployment_id", ids, nil)

@@ -987,10 +987,16 @@ func (db *DB) pollDue(ctx context.Context, q queryer, ws uuid.UUID, queues []*mo
 		}
 		ids[i] = wq.ID
 	}
+	return db.deploymentsPollDue(ctx, q, ws, "work_queue_id", ids)
+}
+
+// deploymentsPollDue reports whether a deployment whose column col is one
+// of ids is not READY or was last polled more than pollMarkEvery ago.
+func (db *DB) deploymentsPollDue(ctx context.Context, q queryer, ws uuid.UUID, col string, ids []uuid.UUID) (bool, error) {
 	c := newClause(db.d, "")
 	c.add("workspace_id = ?", ws)
-	inList(c, "work_queue_id", ids, nil)
-	c.add("(status <> ? OR last_polled IS NULL OR last_polled < ?)", model.DeploymentReady, db.d.time(model.At(stale)))
+	inList(c, col, ids, nil)
+	c.add("(status <> ? OR last_polled IS NULL OR last_polled < ?)", model.DeploymentReady, db.d.time(model.At(db.now().Add(-pollMarkEvery))))
 	where, args := c.sql()
 	var due bool
 	if err := q.QueryRowContext(ctx, db.d.rebind(`SELECT EXISTS (SELECT 1 FROM deployments WHERE `+where+`)`), args...).Scan(&due); err != nil {

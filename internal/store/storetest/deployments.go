@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/apperr"
+	clocks "github.com/praetorhq/praetor/internal/clock"
 	"github.com/praetorhq/praetor/internal/model"
 	"github.com/praetorhq/praetor/internal/orchestration"
 	"github.com/praetorhq/praetor/internal/store"
@@ -352,6 +353,54 @@ func testPollDeployments(t *testing.T, h *harness) {
 	if untouched, _ := h.s.GetDeployment(h.ctx, ws, e.ID); untouched.Status != model.DeploymentNotReady {
 		t.Errorf("another workspace's poll made e %s", untouched.Status)
 	}
+	t.Run("marks polled when it changes something", func(t *testing.T) { testRunnerPollMarks(t, h) })
+}
+
+// testRunnerPollMarks: a runner's poll, like a worker's (testPollMarks),
+// marks a deployment not READY at once and renews last_polled once it is
+// more than 5 s old, not at every poll.
+func testRunnerPollMarks(t *testing.T, h *harness) {
+	clk := clocks.NewFake(time.Now().UTC().Truncate(time.Second))
+	h = h.freshAt(t, clk)
+	ws := h.ws()
+	flow := h.flow(ws, "f")
+	d := h.deployment(ws, flow.ID, "d")
+	poll := func(what string, deployments ...*model.Deployment) {
+		t.Helper()
+		var polled []uuid.UUID
+		for _, dep := range deployments {
+			polled = append(polled, dep.ID)
+		}
+		_, err := h.s.PollDeployments(h.ctx, ws, polled, clk.Now(), 0)
+		h.must(err, what)
+	}
+	polledAt := func(what string, dep *model.Deployment, at time.Time) {
+		t.Helper()
+		got, err := h.s.GetDeployment(h.ctx, ws, dep.ID)
+		h.must(err, "read deployment")
+		if got.Status != model.DeploymentReady || got.LastPolled == nil || !got.LastPolled.Equal(at) {
+			t.Errorf("%s: deployment %s %s, last polled %v, want READY at %v", what, dep.Name, got.Status, got.LastPolled, at)
+		}
+	}
+	t0 := clk.Now()
+	poll("first poll", d)
+	polledAt("the first poll", d, t0)
+	clk.Advance(2 * time.Second)
+	poll("a poll 2 s later", d)
+	polledAt("a poll 2 s later", d, t0)
+	// A deployment not READY among them is marked at once, with the rest.
+	e := h.deployment(ws, flow.ID, "e")
+	t1 := clk.Advance(time.Second)
+	poll("a poll with a new deployment", d, e)
+	polledAt("a poll with a new deployment", d, t1)
+	polledAt("a poll with a new deployment", e, t1)
+	clk.Advance(4 * time.Second)
+	poll("a poll 4 s later", d, e)
+	polledAt("a poll 4 s later", e, t1)
+	t2 := clk.Advance(2 * time.Second)
+	poll("a poll 6 s later", d, e)
+	polledAt("a poll 6 s later", d, t2)
+	polledAt("a poll 6 s later", e, t2)
 }
 
 func testSchedulableDeployments(t *testing.T, h *harness) {
