@@ -1,12 +1,15 @@
 package api
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/google/uuid"
 	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/clock"
@@ -42,7 +45,12 @@ func TestRolesMatchTheirPermissions(t *testing.T) {
 				}
 				checked := 0
 				for _, rt := range table.table {
-					if rt.socket || rt.perm == public {
+					if rt.perm == public {
+						continue
+					}
+					if rt.socket {
+						checkSocketRole(t, ts, alice.base()+rt.path, bob.key, role+" ("+through+")", rt.perm, auth.Can(role, rt.perm))
+						checked++
 						continue
 					}
 					// Ids nobody has: an allowed request finds nothing to
@@ -71,6 +79,45 @@ func TestRolesMatchTheirPermissions(t *testing.T) {
 			a.do("DELETE", acct+"/teams/"+team+"/workspaces/"+alice.workspace, nil).expect(http.StatusNoContent)
 		}
 	})
+}
+
+// checkSocketRole opens the websocket at path with key, both ways the
+// Prefect client sends one, and checks that it is let in exactly when
+// allowed: with the key on the upgrade, a refusal is the 403 naming perm
+// before any upgrade; with the key in the auth frame, the handshake ends
+// without auth_success.
+func checkSocketRole(t *testing.T, ts *testServer, path, key, who string, perm auth.Permission, allowed bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	conn, resp, err := websocket.Dial(ctx, wsURL(ts, path), &websocket.DialOptions{Subprotocols: []string{"prefect"},
+		HTTPHeader: http.Header{"Authorization": {"Bearer " + key}}})
+	switch {
+	case allowed && err != nil:
+		t.Errorf("%s: %s with the key on the upgrade: %v", who, path, err)
+	case allowed:
+		frame, _ := json.Marshal(map[string]any{"type": "auth", "token": key})
+		check(t, conn.Write(ctx, websocket.MessageText, frame))
+		if _, msg, err := conn.Read(ctx); err != nil || !strings.Contains(string(msg), "auth_success") {
+			t.Errorf("%s: %s with the key on the upgrade: handshake %s (%v)", who, path, msg, err)
+		}
+		conn.CloseNow()
+	case err == nil:
+		conn.CloseNow()
+		t.Errorf("%s: %s was upgraded with a key without %s", who, path, perm)
+	default:
+		var body struct{ Detail string }
+		if resp == nil || resp.StatusCode != http.StatusForbidden || json.NewDecoder(resp.Body).Decode(&body) != nil || !strings.Contains(body.Detail, string(perm)) {
+			t.Errorf("%s: %s with a key without %s: %v, want a 403 naming it", who, path, perm, err)
+		}
+	}
+	conn, err = dialEvents(t, ts, path, key)
+	if err == nil {
+		conn.CloseNow()
+	}
+	if (err == nil) != allowed {
+		t.Errorf("%s: %s with the key in the auth frame: %v, want let in: %v", who, path, err, allowed)
+	}
 }
 
 // A team's role raises its members' effective role; leaving the team (or
