@@ -394,6 +394,9 @@ func (db *DB) DeleteWorkPool(ctx context.Context, ws uuid.UUID, name string) err
 			WHERE workspace_id = ? AND work_queue_id IN (SELECT id FROM work_queues WHERE work_pool_id = ?)`), ws, p.ID); err != nil {
 			return fmt.Errorf("detach deployments: %w", err)
 		}
+		if err := db.detachQueueRuns(ctx, tx, ws, `IN (SELECT id FROM work_queues WHERE work_pool_id = ?)`, p.ID); err != nil {
+			return err
+		}
 		return db.execOneIn(ctx, tx, "Work pool", `DELETE FROM work_pools WHERE workspace_id = ? AND id = ?`, ws, p.ID)
 	})
 	if err == nil {
@@ -656,12 +659,27 @@ func (db *DB) DeleteWorkQueue(ctx context.Context, ws, id uuid.UUID) error {
 		if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE deployments SET work_queue_id = NULL WHERE workspace_id = ? AND work_queue_id = ?`), ws, id); err != nil {
 			return fmt.Errorf("detach deployments: %w", err)
 		}
+		if err := db.detachQueueRuns(ctx, tx, ws, `= ?`, id); err != nil {
+			return err
+		}
 		return db.execOneIn(ctx, tx, "Work queue", `DELETE FROM work_queues WHERE workspace_id = ? AND id = ?`, ws, id)
 	})
 	if err == nil {
 		db.publishAll(o)
 	}
 	return err
+}
+
+// detachQueueRuns clears the queue and pool of the runs whose work_queue_id
+// matches queues (an SQL comparison of one argument), as Prefect's foreign
+// key does when a queue goes: its runs keep their queue's name only. Their
+// updated time stays, as it does there.
+func (db *DB) detachQueueRuns(ctx context.Context, tx *sql.Tx, ws uuid.UUID, queues string, arg any) error {
+	if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE flow_runs SET work_queue_id = NULL, work_pool_id = NULL, work_pool_name = NULL
+		WHERE workspace_id = ? AND work_queue_id `+queues), ws, arg); err != nil {
+		return fmt.Errorf("detach runs: %w", err)
+	}
+	return nil
 }
 
 // WorkerHeartbeat records a worker's heartbeat.

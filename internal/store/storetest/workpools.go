@@ -170,8 +170,21 @@ func testDeleteWorkPool(t *testing.T, h *harness) {
 	h.must(h.s.WorkerHeartbeat(h.ctx, ws, "del", "w", nil), "heartbeat")
 	flow := h.flow(ws, "f")
 	d := h.deployment(ws, flow.ID, "d", func(d *model.Deployment) { d.WorkPoolName = ptr("del") })
+	h.pool(ws, "kept")
+	runs := map[string]*model.FlowRun{
+		"done":   h.queuedRun(ws, flow.ID, "del", "extra", state(model.Completed)),
+		"queued": h.queuedRun(ws, flow.ID, "del", "default", state(model.Scheduled)),
+		"kept":   h.queuedRun(ws, flow.ID, "kept", "default", state(model.Scheduled)),
+	}
 	h.wantNotFound(h.s.DeleteWorkPool(h.ctx, other, "del"), "another workspace's pool")
 	h.must(h.s.DeleteWorkPool(h.ctx, ws, "del"), "delete pool")
+	// Its runs lose their queue and pool, keep the queue's name, and are
+	// not otherwise changed; another pool's runs keep theirs.
+	h.wantDetached(ws, runs["done"], "extra")
+	h.wantDetached(ws, runs["queued"], "default")
+	if got, err := h.s.GetFlowRun(h.ctx, ws, runs["kept"].ID); err != nil || got.WorkQueueID == nil || got.WorkPoolName == nil || *got.WorkPoolName != "kept" {
+		t.Errorf("a run of another pool after the delete: %+v (%v)", got, err)
+	}
 	_, err := h.s.GetWorkPool(h.ctx, ws, "del")
 	h.wantNotFound(err, "the deleted pool")
 	_, err = h.s.GetWorkQueue(h.ctx, ws, p.DefaultQueueID)
@@ -286,9 +299,16 @@ func testDeleteWorkQueue(t *testing.T, h *harness) {
 	q := h.queue(ws, "p", "q")
 	h.wantCode(h.s.DeleteWorkQueue(h.ctx, ws, p.DefaultQueueID), apperr.EInvalid, "the default queue")
 	h.wantNotFound(h.s.DeleteWorkQueue(h.ctx, other, q.ID), "another workspace's queue")
+	flow := h.flow(ws, "f")
+	gone := h.queuedRun(ws, flow.ID, "p", "q", state(model.Running))
+	stays := h.queuedRun(ws, flow.ID, "p", "default", state(model.Running))
 	h.must(h.s.DeleteWorkQueue(h.ctx, ws, q.ID), "delete queue")
 	_, err := h.s.GetWorkQueue(h.ctx, ws, q.ID)
 	h.wantNotFound(err, "the deleted queue")
+	h.wantDetached(ws, gone, "q")
+	if got, err := h.s.GetFlowRun(h.ctx, ws, stays.ID); err != nil || got.WorkQueueID == nil || *got.WorkQueueID != p.DefaultQueueID {
+		t.Errorf("a run of the pool's other queue after the delete: %+v (%v)", got, err)
+	}
 	if _, err := h.s.GetWorkQueue(h.ctx, ws, p.DefaultQueueID); err != nil {
 		t.Errorf("default queue after refused delete: %v", err)
 	}
@@ -521,6 +541,26 @@ func testPollMarks(t *testing.T, h *harness) {
 // pooledRuns makes a pool "p" with a queue "other", a deployment in it
 // and, for each name, a run of it scheduled a minute apart in the default
 // queue, or in "other" for names starting with "other".
+// queuedRun creates a run in a pool's queue.
+func (h *harness) queuedRun(ws, flow uuid.UUID, pool, queue string, initial model.StateCreate) *model.FlowRun {
+	h.t.Helper()
+	return h.flowRun(ws, flow, pool+"/"+queue, initial, func(r *model.FlowRun) { r.WorkPoolName, r.WorkQueueName = ptr(pool), ptr(queue) })
+}
+
+// wantDetached checks that run, whose queue named queue was deleted (or
+// its pool), has no queue or pool any more but the queue's name, and is
+// otherwise as it was.
+func (h *harness) wantDetached(ws uuid.UUID, run *model.FlowRun, queue string) {
+	h.t.Helper()
+	got, err := h.s.GetFlowRun(h.ctx, ws, run.ID)
+	h.must(err, "read the run of a deleted queue")
+	if got.WorkQueueID != nil || got.WorkPoolID != nil || got.WorkPoolName != nil || got.WorkQueueName == nil || *got.WorkQueueName != queue ||
+		!got.Updated.Equal(run.Updated.Time) || *got.StateType != *run.StateType {
+		h.t.Errorf("run %s of a deleted queue: queue %v %v, pool %v %v, updated %v (was %v), %s", run.Name, got.WorkQueueID, got.WorkQueueName,
+			got.WorkPoolID, got.WorkPoolName, got.Updated, run.Updated, *got.StateType)
+	}
+}
+
 func (h *harness) pooledRuns(ws uuid.UUID, names ...string) (*model.WorkPool, *model.WorkQueue, *model.Deployment, map[string]*model.FlowRun) {
 	h.t.Helper()
 	pool := h.pool(ws, "p")
