@@ -673,7 +673,10 @@ func (db *DB) DeleteWorkQueue(ctx context.Context, ws, id uuid.UUID) error {
 // detachQueueRuns clears the queue and pool of the runs whose work_queue_id
 // matches queues (an SQL comparison of one argument), as Prefect's foreign
 // key does when a queue goes: its runs keep their queue's name only. Their
-// updated time stays, as it does there.
+// updated time stays, as it does there. No index holds a queue's finished
+// runs, so this reads the workspace's runs: a deletion is rare, and an
+// index of every run's queue was what SQLite's planner then took for the
+// slot counts, in place of their partial index of active runs.
 func (db *DB) detachQueueRuns(ctx context.Context, tx *sql.Tx, ws uuid.UUID, queues string, arg any) error {
 	if _, err := tx.ExecContext(ctx, db.d.rebind(`UPDATE flow_runs SET work_queue_id = NULL, work_pool_id = NULL, work_pool_name = NULL
 		WHERE workspace_id = ? AND work_queue_id `+queues), ws, arg); err != nil {
