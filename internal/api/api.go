@@ -171,10 +171,9 @@ func (a *API) serveWorkspace(w http.ResponseWriter, r *http.Request) {
 		acc.err = tenancy.ErrNoWorkspace
 	default:
 		acc.principal = p
-		var ws *model.Workspace
-		ws, acc.role, acc.err = tenancy.ResolveWorkspace(r.Context(), a.Store, callerOf(p, false), accountID, wsID)
-		if ws != nil {
-			acc.workspace = ws.ID
+		acc.role, acc.err = tenancy.ResolveWorkspaceRole(r.Context(), a.Store, callerOf(p, false), accountID, wsID)
+		if acc.err == nil {
+			acc.workspace = wsID
 		} else if p == nil {
 			acc.socketAuth, acc.workspace, acc.account = true, wsID, accountID
 		}

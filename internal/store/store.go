@@ -87,6 +87,9 @@ type Workspaces interface {
 	ListWorkspaces(ctx context.Context, userID uuid.UUID) ([]model.WorkspaceAccess, error)
 	// WorkspaceRole is the user's effective role in the workspace, "" if none.
 	WorkspaceRole(ctx context.Context, userID, workspaceID uuid.UUID) (string, error)
+	// WorkspaceAccess is WorkspaceRole of a workspace named with its
+	// account, in one read: not found unless the account has it.
+	WorkspaceAccess(ctx context.Context, userID, accountID, workspaceID uuid.UUID) (string, error)
 	ListAccountMembers(ctx context.Context, accountID uuid.UUID) ([]model.Member, error)
 	// ChangeAccountMember changes userID's membership of an account on
 	// behalf of actorID, in one write transaction that holds the account

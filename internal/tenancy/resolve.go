@@ -62,6 +62,22 @@ func ResolveWorkspace(ctx context.Context, s store.Store, c Caller, accountID, w
 	return &ws, role, nil
 }
 
+// ResolveWorkspaceRole is ResolveWorkspace for a caller that needs only the
+// role (the API's workspace routes), in one read.
+func ResolveWorkspaceRole(ctx context.Context, s store.Store, c Caller, accountID, workspaceID uuid.UUID) (string, error) {
+	if c.User == uuid.Nil {
+		return "", ErrNotAuthenticated
+	}
+	role, err := s.WorkspaceAccess(ctx, c.User, accountID, workspaceID)
+	if err != nil {
+		return "", err
+	}
+	if role == "" {
+		return "", ErrNoWorkspace
+	}
+	return role, nil
+}
+
 // ResolveDefault returns the caller's effective role in the default
 // workspace (id ws), which the plain /api routes serve.
 func ResolveDefault(ctx context.Context, s store.Store, c Caller, ws uuid.UUID) (string, error) {

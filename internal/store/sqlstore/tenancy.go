@@ -268,13 +268,31 @@ const workspaceRoleSQL = `SELECT COALESCE(am.role, ''), COALESCE(wm.role, ''), C
 // prepared query by primary keys and the team indexes: every authenticated
 // request asks it.
 func (db *DB) WorkspaceRole(ctx context.Context, userID, workspaceID uuid.UUID) (string, error) {
-	stmt, err := db.prepared(ctx, workspaceRoleSQL)
-	if err != nil {
-		return "", err
+	role, _, err := db.workspaceRole(ctx, workspaceRoleSQL, userID, userID, userID, workspaceID)
+	return role, err
+}
+
+// WorkspaceAccess returns the user's effective role in an account's
+// workspace: a request to /api/accounts/{a}/workspaces/{w} learns in one
+// read both that the workspace is the account's and what the caller may do.
+func (db *DB) WorkspaceAccess(ctx context.Context, userID, accountID, workspaceID uuid.UUID) (string, error) {
+	role, found, err := db.workspaceRole(ctx, workspaceRoleSQL+` AND w.account_id = ?`, userID, userID, userID, workspaceID, accountID)
+	if err == nil && !found {
+		return "", notFound("Workspace")
 	}
-	rows, err := stmt.QueryContext(ctx, userID, userID, userID, workspaceID)
+	return role, err
+}
+
+// workspaceRole runs a role query (workspaceRoleSQL and its conditions),
+// and reports whether it found the workspace.
+func (db *DB) workspaceRole(ctx context.Context, q string, args ...any) (string, bool, error) {
+	stmt, err := db.prepared(ctx, q)
 	if err != nil {
-		return "", fmt.Errorf("workspace role: %w", err)
+		return "", false, err
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return "", false, fmt.Errorf("workspace role: %w", err)
 	}
 	var accountRole string
 	var held []string
@@ -284,12 +302,12 @@ func (db *DB) WorkspaceRole(ctx context.Context, userID, workspaceID uuid.UUID) 
 		return [2]string{ws, team}, err
 	})
 	if err != nil {
-		return "", fmt.Errorf("workspace role: %w", err)
+		return "", false, fmt.Errorf("workspace role: %w", err)
 	}
 	for _, r := range list {
 		held = append(held, r[0], r[1])
 	}
-	return roles.EffectiveWorkspaceRole(accountRole, held...), nil
+	return roles.EffectiveWorkspaceRole(accountRole, held...), len(list) > 0, nil
 }
 
 func (db *DB) listMembers(ctx context.Context, table, col string, id uuid.UUID) ([]model.Member, error) {

@@ -64,6 +64,7 @@ var contracts = map[string]contract{
 	"DeleteWorkspace":             testDeleteWorkspace,
 	"ListWorkspaces":              testListWorkspaces,
 	"WorkspaceRole":               testWorkspaceRole,
+	"WorkspaceAccess":             testWorkspaceAccess,
 	"ListAccountMembers":          testListAccountMembers,
 	"ChangeAccountMember":         testChangeAccountMember,
 	"ListWorkspaceMembers":        testListWorkspaceMembers,

@@ -585,6 +585,42 @@ func testWorkspaceRole(t *testing.T, h *harness) {
 	}
 }
 
+// testWorkspaceAccess: WorkspaceRole's answers for a workspace named with
+// its account; not found for a workspace the account does not have.
+func testWorkspaceAccess(t *testing.T, h *harness) {
+	owner, a := h.user()
+	ws := h.workspaceIn(a, nil)
+	elsewhere := h.workspace()
+	dev, plain, stranger := h.userOnly(), h.userOnly(), h.userOnly()
+	h.member(a, dev, roles.AccountMember)
+	h.member(a, plain, roles.AccountMember)
+	h.must(h.s.SetWorkspaceMember(h.ctx, ws.ID, dev.ID, roles.WorkspaceDeveloper), "set workspace member")
+	for _, c := range []struct {
+		name              string
+		user, account, ws uuid.UUID
+		wantRole          string
+		wantNotFound      bool
+	}{
+		{"account owner", owner.ID, a.ID, ws.ID, roles.WorkspaceOwner, false},
+		{"member with a workspace role", dev.ID, a.ID, ws.ID, roles.WorkspaceDeveloper, false},
+		{"member without one", plain.ID, a.ID, ws.ID, "", false},
+		{"stranger", stranger.ID, a.ID, ws.ID, "", false},
+		{"another account's workspace", owner.ID, a.ID, elsewhere.ID, "", true},
+		{"the workspace under another account", owner.ID, elsewhere.AccountID, ws.ID, "", true},
+		{"unknown workspace", owner.ID, a.ID, newID(), "", true},
+	} {
+		role, err := h.s.WorkspaceAccess(h.ctx, c.user, c.account, c.ws)
+		if c.wantNotFound {
+			h.wantNotFound(err, c.name)
+		} else if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+		if role != c.wantRole {
+			t.Errorf("%s: role %q, want %q", c.name, role, c.wantRole)
+		}
+	}
+}
+
 // userOnly creates a user (and the account they own, unused).
 func (h *harness) userOnly() *model.User {
 	h.t.Helper()
