@@ -374,33 +374,25 @@ func testRunnerPollMarks(t *testing.T, h *harness) {
 		_, err := h.s.PollDeployments(h.ctx, ws, polled, clk.Now(), 0)
 		h.must(err, what)
 	}
-	polledAt := func(what string, dep *model.Deployment, at time.Time) {
-		t.Helper()
-		got, err := h.s.GetDeployment(h.ctx, ws, dep.ID)
-		h.must(err, "read deployment")
-		if got.Status != model.DeploymentReady || got.LastPolled == nil || !got.LastPolled.Equal(at) {
-			t.Errorf("%s: deployment %s %s, last polled %v, want READY at %v", what, dep.Name, got.Status, got.LastPolled, at)
-		}
-	}
 	t0 := clk.Now()
 	poll("first poll", d)
-	polledAt("the first poll", d, t0)
+	h.wantPolledAt("the first poll", ws, d, t0)
 	clk.Advance(2 * time.Second)
 	poll("a poll 2 s later", d)
-	polledAt("a poll 2 s later", d, t0)
+	h.wantPolledAt("a poll 2 s later", ws, d, t0)
 	// A deployment not READY among them is marked at once, with the rest.
 	e := h.deployment(ws, flow.ID, "e")
 	t1 := clk.Advance(time.Second)
 	poll("a poll with a new deployment", d, e)
-	polledAt("a poll with a new deployment", d, t1)
-	polledAt("a poll with a new deployment", e, t1)
+	h.wantPolledAt("a poll with a new deployment", ws, d, t1)
+	h.wantPolledAt("a poll with a new deployment", ws, e, t1)
 	clk.Advance(4 * time.Second)
 	poll("a poll 4 s later", d, e)
-	polledAt("a poll 4 s later", e, t1)
+	h.wantPolledAt("a poll 4 s later", ws, e, t1)
 	t2 := clk.Advance(2 * time.Second)
 	poll("a poll 6 s later", d, e)
-	polledAt("a poll 6 s later", d, t2)
-	polledAt("a poll 6 s later", e, t2)
+	h.wantPolledAt("a poll 6 s later", ws, d, t2)
+	h.wantPolledAt("a poll 6 s later", ws, e, t2)
 }
 
 func testSchedulableDeployments(t *testing.T, h *harness) {

@@ -498,11 +498,7 @@ func testPollMarks(t *testing.T, h *harness) {
 			t.Errorf("%s: queue %s, last polled %v, want READY at %v", what, q.Status, q.LastPolled, queueAt)
 		}
 		for dep, at := range deployments {
-			got, err := h.s.GetDeployment(h.ctx, ws, dep.ID)
-			h.must(err, "read deployment")
-			if got.Status != model.DeploymentReady || got.LastPolled == nil || !got.LastPolled.Equal(at) {
-				t.Errorf("%s: deployment %s %s, last polled %v, want READY at %v", what, dep.Name, got.Status, got.LastPolled, at)
-			}
+			h.wantPolledAt(what, ws, dep, at)
 		}
 	}
 	t0 := clk.Now()
@@ -541,6 +537,16 @@ func testPollMarks(t *testing.T, h *harness) {
 // pooledRuns makes a pool "p" with a queue "other", a deployment in it
 // and, for each name, a run of it scheduled a minute apart in the default
 // queue, or in "other" for names starting with "other".
+// wantPolledAt checks that a deployment is READY, last polled at at.
+func (h *harness) wantPolledAt(what string, ws uuid.UUID, dep *model.Deployment, at time.Time) {
+	h.t.Helper()
+	got, err := h.s.GetDeployment(h.ctx, ws, dep.ID)
+	h.must(err, "read deployment")
+	if got.Status != model.DeploymentReady || got.LastPolled == nil || !got.LastPolled.Equal(at) {
+		h.t.Errorf("%s: deployment %s %s, last polled %v, want READY at %v", what, dep.Name, got.Status, got.LastPolled, at)
+	}
+}
+
 // queuedRun creates a run in a pool's queue.
 func (h *harness) queuedRun(ws, flow uuid.UUID, pool, queue string, initial model.StateCreate) *model.FlowRun {
 	h.t.Helper()
