@@ -1,7 +1,6 @@
 package api
 
 import (
-	"net"
 	"net/http"
 	"sync"
 
@@ -37,11 +36,7 @@ func socketCaller(r *http.Request, p *auth.Principal) string {
 	if p != nil && p.KeyID != nil {
 		return "key:" + p.KeyID.String()
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return "addr:" + host
+	return "addr:" + auth.ClientAddr(r)
 }
 
 // acquire counts a socket of caller, or reports false when caller has

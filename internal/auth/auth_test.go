@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -237,5 +239,63 @@ func TestAddrKey(t *testing.T) {
 		if got := addrKey(addr); got != want {
 			t.Errorf("addrKey(%q) = %q, want %q", addr, got, want)
 		}
+	}
+}
+
+// The client address of a request: the connection's, unless a trusted
+// proxy relayed it, and then the nearest X-Forwarded-For hop that is not
+// a trusted proxy; what an untrusted caller sends in the header is never
+// believed.
+func TestTrustedProxies(t *testing.T) {
+	proxies, err := ParseTrustedProxies(" 127.0.0.1, 10.0.0.0/8 ,::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"10.0.0.0/33", "proxy.example", "1.2.3.4/8/8"} {
+		if _, err := ParseTrustedProxies(bad); err == nil {
+			t.Errorf("ParseTrustedProxies(%q) accepted it", bad)
+		}
+	}
+	if none, err := ParseTrustedProxies(""); err != nil || len(none) != 0 {
+		t.Errorf("an empty list: %v, %v", none, err)
+	}
+	many := strings.Repeat("203.0.113.1, ", 20) + "10.0.0.1"
+	for _, c := range []struct {
+		name, peer string
+		forwarded  []string
+		want       string
+	}{
+		{"an untrusted peer's header is ignored", "198.51.100.7:5000", []string{"203.0.113.5"}, "198.51.100.7"},
+		{"a trusted peer without the header", "127.0.0.1:5000", nil, "127.0.0.1"},
+		{"a trusted peer's client", "127.0.0.1:5000", []string{"203.0.113.5"}, "203.0.113.5"},
+		{"what the client wrote before it is not believed", "127.0.0.1:5000", []string{"192.0.2.66, 203.0.113.5"}, "203.0.113.5"},
+		{"a chain of trusted proxies", "127.0.0.1:5000", []string{"192.0.2.66, 203.0.113.5, 10.1.2.3"}, "203.0.113.5"},
+		{"headers are read as one list", "127.0.0.1:5000", []string{"203.0.113.5", "10.1.2.3"}, "203.0.113.5"},
+		{"IPv6 and a mapped IPv4 peer", "[::ffff:127.0.0.1]:5000", []string{"2001:db8::1"}, "2001:db8::1"},
+		{"an unreadable hop leaves the peer", "127.0.0.1:5000", []string{"203.0.113.5, not-an-address"}, "127.0.0.1"},
+		{"only trusted hops leave the peer", "127.0.0.1:5000", []string{"10.0.0.1, 10.0.0.2"}, "127.0.0.1"},
+		{"hops beyond the bound are not read", "127.0.0.1:5000", []string{strings.Repeat("10.0.0.1, ", 20) + "10.0.0.1"}, "127.0.0.1"},
+		{"the nearest untrusted hop within the bound", "127.0.0.1:5000", []string{many}, "203.0.113.1"},
+	} {
+		var got string
+		h := proxies.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = ClientAddr(r) }))
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = c.peer
+		for _, v := range c.forwarded {
+			r.Header.Add("X-Forwarded-For", v)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if got != c.want {
+			t.Errorf("%s: client %q, want %q", c.name, got, c.want)
+		}
+	}
+	// Without trusted proxies the header changes nothing.
+	var got string
+	h := TrustedProxies(nil).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = ClientAddr(r) }))
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "127.0.0.1:5000"
+	r.Header.Set("X-Forwarded-For", "203.0.113.5")
+	if h.ServeHTTP(httptest.NewRecorder(), r); got != "127.0.0.1" {
+		t.Errorf("without trusted proxies: client %q", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -166,11 +167,98 @@ func LocalRequest(r *http.Request) bool {
 	return err == nil && ip.Zone() == "" && ip.IsLoopback()
 }
 
-// ClientAddr is the address a request came from (the proxy's, behind one).
+// ClientAddr is the address a request came from: the connection's, or,
+// for a request one of the TrustedProxies relayed, the client its
+// X-Forwarded-For names. The sign-in limits count it and the audit log
+// records it.
 func ClientAddr(r *http.Request) string {
+	if addr, ok := r.Context().Value(clientAddrKey{}).(string); ok {
+		return addr
+	}
+	return peerAddr(r)
+}
+
+// peerAddr is the address of the connection a request came on.
+func peerAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+type clientAddrKey struct{}
+
+// TrustedProxies are the reverse proxies in front of the server
+// (--trusted-proxies), whose X-Forwarded-For it believes. No other
+// caller's is: anyone can send the header.
+type TrustedProxies []netip.Prefix
+
+// ParseTrustedProxies parses a comma-separated list of addresses and CIDR
+// prefixes; an empty list trusts no proxy.
+func ParseTrustedProxies(s string) (TrustedProxies, error) {
+	var out TrustedProxies
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			a, aerr := netip.ParseAddr(part)
+			if aerr != nil {
+				return nil, fmt.Errorf("trusted proxy %q: not an address or a CIDR prefix", part)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+func (t TrustedProxies) trusts(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range t {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxForwardedHops bounds how far back X-Forwarded-For is read.
+const maxForwardedHops = 16
+
+// Handler serves next with, for a request from a trusted proxy, the client
+// address its X-Forwarded-For names: the nearest hop that is not itself a
+// trusted proxy. Hops further back were written by whoever the untrusted
+// client is. An unreadable hop leaves the connection's address.
+func (t TrustedProxies) Handler(next http.Handler) http.Handler {
+	if len(t) == 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if addr, ok := t.forwardedFor(r); ok {
+			r = r.WithContext(context.WithValue(r.Context(), clientAddrKey{}, addr))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (t TrustedProxies) forwardedFor(r *http.Request) (string, bool) {
+	peer, err := netip.ParseAddr(peerAddr(r))
+	if err != nil || !t.trusts(peer) {
+		return "", false
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0 && i >= len(hops)-maxForwardedHops; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return "", false
+		}
+		if !t.trusts(a) {
+			return a.Unmap().String(), true
+		}
+	}
+	return "", false
 }

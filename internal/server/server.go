@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/praetorhq/praetor/internal/api"
+	"github.com/praetorhq/praetor/internal/auth"
 	"github.com/praetorhq/praetor/internal/clock"
 	"github.com/praetorhq/praetor/internal/metrics"
 	"github.com/praetorhq/praetor/internal/notify"
@@ -70,6 +71,10 @@ type Config struct {
 	// PublicURL is the URL users reach Praetor's UI at, for the links in
 	// notifications; empty is the address the server listens on.
 	PublicURL string
+	// TrustedProxies lists the reverse proxies (addresses and CIDR
+	// prefixes, comma-separated) whose X-Forwarded-For names the client
+	// that the sign-in limits and the audit log see; empty: none.
+	TrustedProxies string
 	// IdentityProvidersFile is a TOML file of the identity providers users
 	// may sign in with (docs/cloud.md); empty: none.
 	IdentityProvidersFile string
@@ -170,6 +175,10 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if clk == nil {
 		clk = clock.Real
 	}
+	proxies, err := auth.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	m := metrics.New()
 	opts := []sqlstore.Option{sqlstore.Clock(clk),
 		sqlstore.Observe(sqlstore.Observer{WriterBatch: m.WriterBatch, EventsIngested: m.EventsIngested})}
@@ -269,7 +278,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.services = services.NewGroup(append(all, cfg.services...)...)
 	s.http = &http.Server{
-		Handler:           observeRequests(log, m, mux),
+		Handler:           proxies.Handler(observeRequests(log, m, mux)),
 		ReadHeaderTimeout: timeouts.readHeader,
 		ReadTimeout:       timeouts.read,
 		WriteTimeout:      timeouts.write,
