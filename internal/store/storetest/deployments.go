@@ -396,8 +396,8 @@ func testRunnerPollMarks(t *testing.T, h *harness) {
 }
 
 func testSchedulableDeployments(t *testing.T, h *harness) {
-	s := h.fresh()
-	h2 := &harness{t: t, s: s, ctx: h.ctx, open: h.open}
+	h2 := h.freshAt(t, clocks.Real)
+	s := h2.s
 	ws := h2.ws()
 	flow := h2.flow(ws, "f")
 	now := time.Now().UTC().Truncate(time.Second)
@@ -465,8 +465,8 @@ func testCreateScheduledRuns(t *testing.T, h *harness) {
 }
 
 func testLateRuns(t *testing.T, h *harness) {
-	s := h.fresh()
-	h2 := &harness{t: t, s: s, ctx: h.ctx, open: h.open}
+	h2 := h.freshAt(t, clocks.Real)
+	s := h2.s
 	ws := h2.ws()
 	flow := h2.flow(ws, "f")
 	d := h2.deployment(ws, flow.ID, "d", func(d *model.Deployment) { d.ConcurrencyLimit = ptr(1) })
@@ -497,8 +497,8 @@ func testLateRuns(t *testing.T, h *harness) {
 }
 
 func testCatchUpDeployments(t *testing.T, h *harness) {
-	s := h.fresh()
-	h2 := &harness{t: t, s: s, ctx: h.ctx, open: h.open}
+	h2 := h.freshAt(t, clocks.Real)
+	s := h2.s
 	ws := h2.ws()
 	flow := h2.flow(ws, "f")
 	h2.deployment(ws, flow.ID, "default")
@@ -536,8 +536,8 @@ func testDueRuns(t *testing.T, h *harness) {
 }
 
 func testMarkDeploymentsNotReady(t *testing.T, h *harness) {
-	s := h.fresh()
-	h2 := &harness{t: t, s: s, ctx: h.ctx, open: h.open}
+	h2 := h.freshAt(t, clocks.Real)
+	s := h2.s
 	ws := h2.ws()
 	flow := h2.flow(ws, "f")
 	d := h2.deployment(ws, flow.ID, "d")

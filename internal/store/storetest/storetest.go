@@ -357,7 +357,7 @@ func Exercise(t *testing.T, openAt func(t *testing.T, c clocks.Clock) store.Stor
 		for _, name := range names {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				contracts[name](t, &harness{t: t, s: s, ctx: t.Context(), open: open, openAt: openAt})
+				contracts[name](t, &harness{t: t, s: s, ctx: t.Context(), openAt: openAt})
 			})
 		}
 	})
@@ -379,13 +379,15 @@ func openStore(t *testing.T, open func(t *testing.T) store.Store) store.Store {
 // harness is what a contract works with: the shared store, and helpers that
 // create what a contract needs in it, failing the contract on an error.
 type harness struct {
-	t    *testing.T
-	s    store.Store
-	ctx  context.Context
-	open func(t *testing.T) store.Store
-	// openAt opens a store whose time is a clock's.
+	t   *testing.T
+	s   store.Store
+	ctx context.Context
+	// openAt opens a store of its own whose time is a clock's.
 	openAt func(t *testing.T, c clocks.Clock) store.Store
 }
+
+// open opens a store of its own on the real clock.
+func (h *harness) open(t *testing.T) store.Store { return h.openAt(t, clocks.Real) }
 
 // fresh returns a store of its own on an empty database, closed when the
 // contract ends.
@@ -399,7 +401,7 @@ func (h *harness) fresh() store.Store {
 func (h *harness) freshAt(t *testing.T, c clocks.Clock) *harness {
 	t.Helper()
 	s := openStore(t, func(t *testing.T) store.Store { return h.openAt(t, c) })
-	return &harness{t: t, s: s, ctx: h.ctx, open: h.open, openAt: h.openAt}
+	return &harness{t: t, s: s, ctx: h.ctx, openAt: h.openAt}
 }
 
 // must fails the contract on err.

@@ -683,7 +683,7 @@ func testWorkPoolSlots(t *testing.T, h *harness) {
 // foremanHarness is a harness on a store of its own: the foreman's methods
 // span workspaces.
 func (h *harness) foremanHarness(t *testing.T) *harness {
-	return &harness{t: t, s: h.fresh(), ctx: h.ctx, open: h.open}
+	return h.freshAt(t, clocks.Real)
 }
 
 func testMarkWorkersOffline(t *testing.T, h *harness) {
